@@ -1,0 +1,120 @@
+import { InvalidArgumentError } from "./errors.js";
+
+/**
+ * One typed schema for every `ballast.*` key: type, default, unit, doc.
+ * Jobs pass `--conf key=value`; services also read BALLAST_* environment
+ * variables (dots become underscores, upper case).
+ */
+type KeyType = "int" | "bool" | "duration" | "bytes" | "ratio" | "string";
+
+interface KeySpec {
+  type: KeyType;
+  default: string;
+  doc: string;
+  min?: number;
+}
+
+export const CONF_SCHEMA = {
+  "ballast.task.maxFailures": { type: "int", default: "4", min: 1, doc: "attempts per task before the job aborts" },
+  "ballast.stage.maxConsecutiveAttempts": { type: "int", default: "4", min: 1, doc: "consecutive attempts of one stage before the job aborts" },
+  "ballast.stage.ignoreDecommissionFetchFailure": { type: "bool", default: "true", doc: "fetch failures caused by decommission do not count as stage attempts" },
+  "ballast.executor.heartbeatInterval": { type: "duration", default: "1s", min: 10, doc: "how often executors heartbeat" },
+  "ballast.executor.heartbeatTimeout": { type: "duration", default: "5s", min: 100, doc: "an executor silent this long is lost" },
+  "ballast.executor.slots": { type: "int", default: "2", min: 1, doc: "tasks an executor runs at once" },
+  "ballast.scheduler.resubmitDelay": { type: "duration", default: "200ms", min: 0, doc: "fetch failures within this window are batched into one resubmission" },
+  "ballast.scheduler.leaseTimeout": { type: "duration", default: "5s", min: 100, doc: "scheduler leadership lease" },
+  "ballast.scheduler.recovery.executorReconnectTimeout": { type: "duration", default: "30s", min: 0, doc: "how long a recovering scheduler waits for executors" },
+  "ballast.shuffle.io.maxRetries": { type: "int", default: "3", min: 0, doc: "fetch retries before FetchFailed" },
+  "ballast.shuffle.io.retryWait": { type: "duration", default: "500ms", min: 0, doc: "first fetch retry backoff (doubles, with jitter)" },
+  "ballast.shuffle.io.maxRetryWait": { type: "duration", default: "10s", min: 0, doc: "cap of the fetch retry backoff" },
+  "ballast.result.maxSize": { type: "bytes", default: "64m", min: 1, doc: "largest collect result a task may return" },
+  "ballast.excludeOnFailure.enabled": { type: "bool", default: "true", doc: "exclude executors and nodes that keep failing tasks" },
+  "ballast.excludeOnFailure.timeout": { type: "duration", default: "1h", min: 0, doc: "how long an exclusion lasts" },
+  "ballast.excludeOnFailure.maxExcludedNodeRatio": { type: "ratio", default: "0.33", doc: "never exclude more than this share of nodes" },
+} satisfies Record<string, KeySpec>;
+
+export type ConfKey = keyof typeof CONF_SCHEMA;
+type ValueOf<T extends KeyType> = T extends "bool" ? boolean : T extends "string" ? string : number;
+export type Conf = { [K in ConfKey]: ValueOf<(typeof CONF_SCHEMA)[K]["type"]> };
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
+const BYTE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+function parseWithUnit(raw: string, units: Record<string, number>, defaultUnit: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(raw);
+  if (!match) return undefined;
+  const factor = units[(match[2] || defaultUnit).toLowerCase()];
+  return factor === undefined ? undefined : Math.round(Number(match[1]) * factor);
+}
+
+function parseValue(key: string, spec: KeySpec, raw: string): number | boolean | string {
+  const fail = (expected: string): never => {
+    throw new InvalidArgumentError(`invalid value for ${key}: "${raw}" (expected ${expected}; ${spec.doc})`);
+  };
+  let value: number | boolean | string;
+  switch (spec.type) {
+    case "bool":
+      if (raw !== "true" && raw !== "false") fail("true or false");
+      return raw === "true";
+    case "string":
+      return raw;
+    case "int":
+      if (!/^\s*-?\d+\s*$/.test(raw)) fail("an integer");
+      value = Number(raw);
+      break;
+    case "ratio":
+      value = Number(raw);
+      if (raw.trim() === "" || !Number.isFinite(value) || value < 0 || value > 1) fail("a number between 0 and 1");
+      break;
+    case "duration":
+      value = parseWithUnit(raw, DURATION_UNITS, "ms") ?? fail("a duration like 500ms, 5s, 1h");
+      break;
+    case "bytes":
+      value = parseWithUnit(raw, BYTE_UNITS, "") ?? fail("a size like 512k, 64m, 1g");
+      break;
+  }
+  if (spec.min !== undefined && (value as number) < spec.min) fail(`at least ${spec.min}`);
+  return value;
+}
+
+/** Validates user-supplied overrides; throws InvalidArgumentError naming the bad key. */
+export function validateConf(overrides: Record<string, string>): void {
+  for (const [key, raw] of Object.entries(overrides)) {
+    const spec = (CONF_SCHEMA as Record<string, KeySpec>)[key];
+    if (!spec) throw new InvalidArgumentError(`unknown configuration key: ${key}${suggestKey(key)}`);
+    parseValue(key, spec, raw);
+  }
+}
+
+/** The full typed configuration: defaults, then environment, then overrides. */
+export function resolveConf(overrides: Record<string, string> = {}, env: NodeJS.ProcessEnv = process.env): Conf {
+  validateConf(overrides);
+  const conf: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(CONF_SCHEMA as Record<string, KeySpec>)) {
+    const raw = overrides[key] ?? env[envName(key)] ?? spec.default;
+    conf[key] = parseValue(key, spec, raw);
+  }
+  return conf as Conf;
+}
+
+export function envName(key: string): string {
+  return key.replace(/\./g, "_").toUpperCase();
+}
+
+/** Parses ["a=b", ...] from the command line into a map, rejecting malformed entries. */
+export function parseConfPairs(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new InvalidArgumentError(`--conf expects key=value, got "${pair}"`);
+    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  validateConf(out);
+  return out;
+}
+
+function suggestKey(key: string): string {
+  const lower = key.toLowerCase();
+  const close = Object.keys(CONF_SCHEMA).find((k) => k.toLowerCase() === lower || k.toLowerCase().endsWith(lower.split(".").pop() ?? "\0"));
+  return close ? ` (did you mean ${close}?)` : "";
+}

@@ -1,0 +1,91 @@
+import { status, type ServiceError, Metadata } from "@grpc/grpc-js";
+
+/**
+ * The one error hierarchy of Ballast. `retryable` tells callers whether the
+ * same request may succeed later; the gRPC code is derived in one place.
+ */
+export class BallastError extends Error {
+  constructor(
+    message: string,
+    readonly code: status,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The caller sent something wrong: fix the request, do not retry. */
+export class InvalidArgumentError extends BallastError {
+  constructor(message: string) {
+    super(message, status.INVALID_ARGUMENT, false);
+  }
+}
+
+export class NotFoundError extends BallastError {
+  constructor(message: string) {
+    super(message, status.NOT_FOUND, false);
+  }
+}
+
+export class AlreadyExistsError extends BallastError {
+  constructor(message: string) {
+    super(message, status.ALREADY_EXISTS, false);
+  }
+}
+
+/** The request conflicts with current state (e.g. resume at a wrong offset). */
+export class FailedPreconditionError extends BallastError {
+  constructor(message: string) {
+    super(message, status.FAILED_PRECONDITION, false);
+  }
+}
+
+/** A peer or resource is temporarily not there: retry with backoff. */
+export class UnavailableError extends BallastError {
+  constructor(message: string) {
+    super(message, status.UNAVAILABLE, true);
+  }
+}
+
+/** Stored data failed its checksum. */
+export class DataLossError extends BallastError {
+  constructor(message: string) {
+    super(message, status.DATA_LOSS, false);
+  }
+}
+
+export class InternalError extends BallastError {
+  constructor(message: string) {
+    super(message, status.INTERNAL, false);
+  }
+}
+
+/** Maps any thrown value to what a gRPC handler sends back. */
+export function toServiceError(err: unknown): Partial<ServiceError> {
+  if (err instanceof BallastError) {
+    return { code: err.code, details: err.message, metadata: new Metadata() };
+  }
+  if (isServiceError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: status.INTERNAL, details: `internal error: ${message}`, metadata: new Metadata() };
+}
+
+export function isServiceError(err: unknown): err is ServiceError {
+  return typeof err === "object" && err !== null && "code" in err && typeof (err as ServiceError).code === "number" && "details" in err;
+}
+
+const RETRYABLE_CODES = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED, status.ABORTED]);
+
+/** True when a failed call may succeed if tried again later. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof BallastError) return err.retryable;
+  if (isServiceError(err)) return RETRYABLE_CODES.has(err.code);
+  return false;
+}
+
+/** A short human message for an error, without the gRPC "N CODE:" prefix. */
+export function describeError(err: unknown): string {
+  if (isServiceError(err)) return err.details || err.message;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,25 @@
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+
+export type SqliteDatabase = Database.Database;
+
+/**
+ * Opens a SQLite database in WAL mode and applies `migrations` in order; the
+ * applied count is kept in user_version so each runs once.
+ */
+export function openDatabase(path: string, migrations: string[]): SqliteDatabase {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.pragma("busy_timeout = 5000");
+  const applied = db.pragma("user_version", { simple: true }) as number;
+  for (let i = applied; i < migrations.length; i++) {
+    db.transaction(() => {
+      db.exec(migrations[i]!);
+      db.pragma(`user_version = ${i + 1}`);
+    })();
+  }
+  return db;
+}
