@@ -2,6 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { context, propagation } from "@opentelemetry/api";
+import * as healthModule from "grpc-health-check";
 import { HealthImplementation } from "grpc-health-check";
 import { fileURLToPath } from "node:url";
 import { readdirSync } from "node:fs";
@@ -113,7 +114,8 @@ export function serverStream<Req, Res>(handler: (request: Req, call: grpc.Server
         await handler(call.request, call);
         call.end();
       } catch (err) {
-        call.destroy(Object.assign(new Error((err as Error)?.message), toServiceError(err)));
+        // grpc-js turns an emitted error into the call's status and ends it.
+        call.emit("error", Object.assign(new Error((err as Error)?.message), toServiceError(err)));
       }
     });
   };
@@ -181,4 +183,3 @@ function healthServiceDefinition(): grpc.ServiceDefinition {
   // grpc-health-check ships the service definition loaded with proto-loader.
   return (healthModule as { service: grpc.ServiceDefinition }).service;
 }
-import * as healthModule from "grpc-health-check";

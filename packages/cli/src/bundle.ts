@@ -1,0 +1,79 @@
+import { build, type Message } from "esbuild";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { JobDefinition } from "../../sdk/src/index.js";
+import { InvalidArgumentError } from "../../common/src/errors.js";
+
+const SDK_ENTRY = fileURLToPath(new URL("../../sdk/src/index.ts", import.meta.url));
+
+export interface Bundle {
+  path: string;
+  sha256: string;
+  size: number;
+  definition: JobDefinition;
+}
+
+/** A user mistake in the job file: shown as its message, never a stack trace of ours. */
+export class JobFileError extends InvalidArgumentError {}
+
+/**
+ * Bundles a job file and the SDK into one ES module (inline source maps so
+ * stack frames point at the user's file), then imports it to get the job
+ * definition, exactly as executors will.
+ */
+export async function bundleJob(jobFile: string): Promise<Bundle> {
+  const entry = resolve(jobFile);
+  if (!existsSync(entry)) throw new JobFileError(`job file not found: ${jobFile}`);
+  let code: Uint8Array;
+  try {
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      sourcemap: "inline",
+      write: false,
+      logLevel: "silent",
+      alias: { ballast: SDK_ENTRY },
+      // Packages the user imports from node_modules are bundled too; node built-ins stay external.
+    });
+    code = result.outputFiles[0]!.contents;
+  } catch (err) {
+    const errors = (err as { errors?: Message[] }).errors ?? [];
+    const lines = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ${e.text}` : e.text));
+    throw new JobFileError(`job file does not compile:\n${lines.join("\n") || (err as Error).message}`);
+  }
+  const sha256 = createHash("sha256").update(code).digest("hex");
+  const dir = join(tmpdir(), "ballast-bundles");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${sha256}.mjs`);
+  writeFileSync(path, code);
+  const definition = await importDefinition(path, jobFile);
+  return { path, sha256, size: code.byteLength, definition };
+}
+
+async function importDefinition(path: string, jobFile: string): Promise<JobDefinition> {
+  let module: { default?: unknown };
+  try {
+    module = await import(pathToFileURL(path).href);
+  } catch (err) {
+    throw new JobFileError(`job file failed while loading: ${(err as Error).message}\n${userFrames((err as Error).stack)}`);
+  }
+  const definition = module.default as JobDefinition | undefined;
+  if (!definition || (definition as { kind?: string }).kind !== "ballast-job") {
+    throw new JobFileError(`${jobFile} must \`export default job("name", (ctx) => ...)\` (imported from "ballast")`);
+  }
+  return definition;
+}
+
+/** The frames of a stack that are in the user's code, not in Ballast or Node. */
+export function userFrames(stack: string | undefined): string {
+  return (stack ?? "")
+    .split("\n")
+    .filter((l) => /^\s+at /.test(l) && !l.includes("/packages/sdk/") && !l.includes("node:") && !l.includes("/packages/cli/"))
+    .join("\n");
+}

@@ -1,0 +1,209 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, closeSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeFileDurable } from "../../common/src/durable.js";
+import { InvalidArgumentError } from "../../common/src/errors.js";
+import { isServing } from "../../common/src/grpc.js";
+
+/**
+ * Starts and stops a local cluster of real processes: scheduler, staging,
+ * history, and N nodes (executor + shuffle service on their own loopback
+ * address). The same code backs `ballast up`, `ballast run`, the demo and
+ * the integration tests.
+ */
+export type ServiceName = "scheduler" | "staging" | "history" | "shuffle" | "executor";
+
+export interface ServiceRecord {
+  name: ServiceName;
+  nodeId?: string;
+  address: string;
+  httpAddress?: string;
+  pid: number;
+  dataDir: string;
+  log: string;
+  /** Arguments to main.ts, so `ballast start` can restart it the same way. */
+  args: string[];
+  env?: Record<string, string>;
+}
+
+export interface ClusterDescription {
+  dir: string;
+  scheduler: string;
+  staging: string;
+  history: string;
+  historyHttp: string;
+  services: ServiceRecord[];
+}
+
+export interface ClusterOptions {
+  dir: string;
+  nodes?: number;
+  /** "default": Spark's ports (7077, 10000, 18080/18081, 7337, 7078); "auto": free ports (tests, `ballast run`). */
+  ports?: "default" | "auto";
+  slots?: number;
+  /** Extra `--conf key=value` defaults for the scheduler. */
+  schedulerConf?: string[];
+  /** Extra environment for every service (e.g. fault hooks in tests). */
+  env?: Record<string, string>;
+  startTimeoutMs?: number;
+}
+
+const REPO = fileURLToPath(new URL("../../..", import.meta.url));
+const mainOf = (name: ServiceName) => join(REPO, "services", name, "src", "main.ts");
+export const clusterFile = (dir: string) => join(resolve(dir), "cluster.json");
+
+/** A port that was free a moment ago on `host`. */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((res, rej) => {
+    const server = createServer();
+    server.once("error", rej);
+    server.listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => res(port));
+    });
+  });
+}
+
+async function portFor(mode: "default" | "auto", host: string, fixed: number): Promise<number> {
+  return mode === "auto" ? freePort(host) : fixed;
+}
+
+export async function startCluster(options: ClusterOptions): Promise<ClusterDescription> {
+  const dir = resolve(options.dir);
+  const nodes = options.nodes ?? 2;
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200) throw new InvalidArgumentError(`--nodes must be between 1 and 200, got ${options.nodes}`);
+  if (existsSync(clusterFile(dir)) && anyAlive(readCluster(dir))) throw new InvalidArgumentError(`a cluster is already running in ${dir} (run \`ballast down --dir ${options.dir}\` first)`);
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  const mode = options.ports ?? "default";
+  const host = "127.0.0.1";
+  const scheduler = `${host}:${await portFor(mode, host, 7077)}`;
+  const staging = `${host}:${await portFor(mode, host, 10000)}`;
+  const history = `${host}:${await portFor(mode, host, 18081)}`;
+  const historyHttp = `${host}:${await portFor(mode, host, 18080)}`;
+  const env = options.env ?? {};
+  const conf = (options.schedulerConf ?? []).flatMap((c) => ["--conf", c]);
+  const plans: ServiceRecord[] = [
+    record("history", dir, history, ["--address", history, "--http-address", historyHttp], env, undefined, historyHttp),
+    record("staging", dir, staging, ["--address", staging], env),
+    record("scheduler", dir, scheduler, ["--address", scheduler, "--history", history, ...conf], env),
+  ];
+  for (let i = 1; i <= nodes; i++) {
+    const nodeId = `node-${i}`;
+    const nodeHost = `127.0.0.${i + 1}`;
+    const shuffle = `${nodeHost}:${await portFor(mode, nodeHost, 7337)}`;
+    const executorAddress = `${nodeHost}:${await portFor(mode, nodeHost, 7078)}`;
+    plans.push(record("shuffle", dir, shuffle, ["--address", shuffle, "--node-id", nodeId], env, nodeId));
+    plans.push(
+      record("executor", dir, executorAddress, ["--address", executorAddress, "--host", nodeHost, "--node-id", nodeId, "--executor-id", `${nodeId}-exec`, "--scheduler", scheduler, "--shuffle", shuffle, "--staging", staging, "--slots", String(options.slots ?? 2)], env, nodeId),
+    );
+  }
+  const cluster: ClusterDescription = { dir, scheduler, staging, history, historyHttp, services: plans };
+  try {
+    // Storage services first so the scheduler and executors find them up.
+    await Promise.all(plans.filter((s) => s.name !== "executor" && s.name !== "scheduler").map((s) => launch(s, cluster, options.startTimeoutMs)));
+    await launch(plans.find((s) => s.name === "scheduler")!, cluster, options.startTimeoutMs);
+    await Promise.all(plans.filter((s) => s.name === "executor").map((s) => launch(s, cluster, options.startTimeoutMs)));
+  } catch (err) {
+    await stopCluster(dir);
+    throw err;
+  }
+  return cluster;
+}
+
+function record(name: ServiceName, dir: string, address: string, args: string[], env: Record<string, string>, nodeId?: string, httpAddress?: string): ServiceRecord {
+  const id = nodeId ? `${nodeId}-${name}` : name;
+  const dataDir = join(dir, nodeId ?? "", name);
+  return { name, nodeId, address, httpAddress, pid: 0, dataDir, log: join(dir, "logs", `${id}.log`), args: [...args, "--data-dir", dataDir], env };
+}
+
+/** Spawns one service detached (it outlives `ballast up`), waits for SERVING on gRPC health, records its pid. */
+async function launch(service: ServiceRecord, cluster: ClusterDescription, timeoutMs = 60_000): Promise<void> {
+  mkdirSync(service.dataDir, { recursive: true });
+  const logFd = openSync(service.log, "a");
+  const child = spawn(process.execPath, ["--import", "tsx", mainOf(service.name), ...service.args], {
+    cwd: REPO,
+    detached: true,
+    stdio: ["ignore", logFd, logFd],
+    env: { ...process.env, ...service.env },
+  });
+  closeSync(logFd);
+  let exitCode: number | null = null;
+  child.once("exit", (code) => (exitCode = code ?? -1));
+  child.unref();
+  service.pid = child.pid ?? 0;
+  writeFileDurable(clusterFile(cluster.dir), JSON.stringify(cluster, null, 2));
+  const deadline = Date.now() + timeoutMs;
+  while (!(await isServing(service.address, 500))) {
+    if (exitCode !== null) throw new Error(`${describe(service)} exited with code ${exitCode} during start-up; log ${service.log}:\n${tail(service.log)}`);
+    if (Date.now() > deadline) throw new Error(`${describe(service)} did not report SERVING within ${timeoutMs / 1000}s; log ${service.log}:\n${tail(service.log)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const describe = (s: ServiceRecord) => (s.nodeId ? `${s.name} of ${s.nodeId}` : s.name) + ` (${s.address})`;
+
+function tail(path: string, lines = 15): string {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+export function readCluster(dir: string): ClusterDescription {
+  const file = clusterFile(dir);
+  if (!existsSync(file)) throw new InvalidArgumentError(`no cluster in ${resolve(dir)} (start one with \`ballast up --dir ${dir}\`)`);
+  return JSON.parse(readFileSync(file, "utf8")) as ClusterDescription;
+}
+
+export function isAlive(pid: number): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const anyAlive = (cluster: ClusterDescription) => cluster.services.some((s) => isAlive(s.pid));
+
+/** SIGTERM every service, then SIGKILL what is still alive after `graceMs`. */
+export async function stopCluster(dir: string, graceMs = 5000): Promise<number> {
+  if (!existsSync(clusterFile(dir))) return 0;
+  const cluster = readCluster(dir);
+  // Executors first, so they do not report the others' shutdown as failures.
+  const order = [...cluster.services].sort((a, b) => Number(b.name === "executor") - Number(a.name === "executor"));
+  let stopped = 0;
+  for (const s of order) {
+    if (!isAlive(s.pid)) continue;
+    process.kill(s.pid, "SIGTERM");
+    stopped++;
+  }
+  const deadline = Date.now() + graceMs;
+  while (anyAlive(cluster) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const s of cluster.services) if (isAlive(s.pid)) process.kill(s.pid, "SIGKILL");
+  return stopped;
+}
+
+/** Starts one service of an existing cluster again, with its old address and data directory. */
+export async function restartService(dir: string, name: ServiceName, nodeId?: string): Promise<ServiceRecord> {
+  const cluster = readCluster(dir);
+  const matches = cluster.services.filter((s) => s.name === name && (nodeId === undefined || s.nodeId === nodeId));
+  if (matches.length === 0) throw new InvalidArgumentError(`no ${name}${nodeId ? ` on ${nodeId}` : ""} in this cluster`);
+  if (matches.length > 1) throw new InvalidArgumentError(`${name} runs on several nodes; say which with --node (${matches.map((s) => s.nodeId).join(", ")})`);
+  const service = matches[0]!;
+  if (isAlive(service.pid)) throw new InvalidArgumentError(`${describe(service)} is already running (pid ${service.pid})`);
+  await launch(service, cluster);
+  return service;
+}
+
+/** Kills one service process (tests use SIGKILL/SIGSTOP for real faults). */
+export function signalService(cluster: ClusterDescription, name: ServiceName, nodeId: string | undefined, signal: NodeJS.Signals): ServiceRecord {
+  const service = cluster.services.find((s) => s.name === name && s.nodeId === nodeId);
+  if (!service) throw new InvalidArgumentError(`no ${name} ${nodeId ?? ""}`);
+  process.kill(service.pid, signal);
+  return service;
+}

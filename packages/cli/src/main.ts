@@ -1,0 +1,166 @@
+import { Command, CommanderError } from "commander";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SchedulerServiceClient } from "../../../gen/ballast/v1/scheduler.js";
+import { BallastError, describeError, isServiceError } from "../../common/src/errors.js";
+import { call, createClient } from "../../common/src/grpc.js";
+import { shutdownTelemetry } from "../../common/src/telemetry.js";
+import { jobStatus } from "../../common/src/wire/plan.js";
+import { readCluster, restartService, startCluster, stopCluster, type ServiceName } from "./cluster.js";
+import { outcomeJson, outcomeText } from "./outcome.js";
+import { submitJob } from "./submit.js";
+
+const collect = (value: string, all: string[]) => [...all, value];
+const DEFAULT_DIR = ".ballast";
+
+/** Exit codes: 0 ok, 1 the job or a service failed, 2 a usage or input mistake. */
+class ExitError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+function masterAddresses(opts: { master?: string; staging?: string; dir: string }): { scheduler: string; staging: string; historyUrl?: string } {
+  if (opts.master) {
+    const cluster = tryReadCluster(opts.dir);
+    const staging = opts.staging ?? cluster?.staging;
+    if (!staging) throw new ExitError("--master needs --staging HOST:PORT too (or a cluster.json in --dir)", 2);
+    return { scheduler: opts.master, staging };
+  }
+  const cluster = readCluster(opts.dir);
+  return { scheduler: cluster.scheduler, staging: cluster.staging, historyUrl: `http://${cluster.historyHttp}` };
+}
+
+function tryReadCluster(dir: string) {
+  try {
+    return readCluster(dir);
+  } catch {
+    return undefined;
+  }
+}
+
+async function runSubmit(jobFile: string, jobArgs: string[], opts: SubmitFlags, addresses: { scheduler: string; staging: string; historyUrl?: string }): Promise<number> {
+  const outcome = await submitJob({ ...addresses, jobFile, args: jobArgs, files: opts.file, conf: opts.conf, json: opts.json });
+  if (opts.json) process.stdout.write(`${outcomeJson(outcome)}\n`);
+  else {
+    process.stdout.write(`${outcomeText(outcome)}\n`);
+    if (addresses.historyUrl) process.stdout.write(`history: ${addresses.historyUrl}/#/job/${outcome.jobId}\n`);
+  }
+  return outcome.ok ? 0 : 1;
+}
+
+interface SubmitFlags {
+  file: string[];
+  conf: string[];
+  json: boolean;
+}
+
+export function buildProgram(): Command {
+  const program = new Command("ballast").description("Ballast: a fault-tolerant distributed batch engine").exitOverride();
+  program
+    .command("up")
+    .description("start a local cluster (scheduler, staging, history, N nodes of executor + shuffle)")
+    .option("--nodes <n>", "number of nodes", "2")
+    .option("--dir <dir>", "cluster directory", DEFAULT_DIR)
+    .option("--slots <n>", "task slots per executor", "2")
+    .action(async (opts: { nodes: string; dir: string; slots: string }) => {
+      const cluster = await startCluster({ dir: opts.dir, nodes: Number(opts.nodes), slots: Number(opts.slots) });
+      process.stdout.write(`cluster up in ${cluster.dir}: scheduler ${cluster.scheduler}, staging ${cluster.staging}, history http://${cluster.historyHttp}, ${cluster.services.filter((s) => s.name === "executor").length} nodes\n`);
+    });
+  program
+    .command("down")
+    .description("stop the local cluster")
+    .option("--dir <dir>", "cluster directory", DEFAULT_DIR)
+    .action(async (opts: { dir: string }) => {
+      const stopped = await stopCluster(opts.dir);
+      process.stdout.write(`stopped ${stopped} processes\n`);
+    });
+  program
+    .command("start <service>")
+    .description("start one service of an existing local cluster again (scheduler|staging|history|shuffle|executor)")
+    .option("--node <id>", "node id, for shuffle and executor")
+    .option("--dir <dir>", "cluster directory", DEFAULT_DIR)
+    .action(async (service: string, opts: { node?: string; dir: string }) => {
+      if (!["scheduler", "staging", "history", "shuffle", "executor"].includes(service)) throw new ExitError(`unknown service "${service}" (scheduler, staging, history, shuffle or executor)`, 2);
+      const started = await restartService(opts.dir, service as ServiceName, opts.node);
+      process.stdout.write(`started ${service}${started.nodeId ? ` on ${started.nodeId}` : ""} at ${started.address} (pid ${started.pid})\n`);
+    });
+  program
+    .command("submit <job> [args...]")
+    .description("bundle, upload and run a job on a cluster; args after -- go to the job")
+    .option("--master <host:port>", "scheduler address (default: from --dir)")
+    .option("--staging <host:port>", "staging address (with --master)")
+    .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
+    .option("--file <path>", "upload a file; the job reads it as staging://<basename>", collect, [])
+    .option("--conf <key=value>", "ballast.* setting for this job", collect, [])
+    .option("--json", "end with one JSON line: job id, status, result, stats", false)
+    .action(async (job: string, args: string[], opts: SubmitFlags & { master?: string; staging?: string; dir: string }) => {
+      process.exitCode = await runSubmit(job, args, opts, masterAddresses(opts));
+    });
+  program
+    .command("run <job> [args...]")
+    .description("run a job on an embedded local cluster started and stopped for it")
+    .option("--nodes <n>", "number of nodes", "2")
+    .option("--file <path>", "upload a file; the job reads it as staging://<basename>", collect, [])
+    .option("--conf <key=value>", "ballast.* setting for this job", collect, [])
+    .option("--json", "end with one JSON line", false)
+    .action(async (job: string, args: string[], opts: SubmitFlags & { nodes: string }) => {
+      const dir = mkdtempSync(join(tmpdir(), "ballast-run-"));
+      try {
+        const cluster = await startCluster({ dir, nodes: Number(opts.nodes), ports: "auto" });
+        process.exitCode = await runSubmit(job, args, opts, { scheduler: cluster.scheduler, staging: cluster.staging });
+      } finally {
+        await stopCluster(dir);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  program
+    .command("jobs")
+    .description("list the scheduler's jobs")
+    .option("--master <host:port>")
+    .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
+    .option("--json", "print JSON", false)
+    .action(async (opts: { master?: string; dir: string; json: boolean }) => {
+      const client = createClient(SchedulerServiceClient, opts.master ?? readCluster(opts.dir).scheduler);
+      const { jobs } = await call(client.listJobs.bind(client), {}, 10_000).finally(() => client.close());
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(jobs.map((j) => ({ jobId: j.jobId, name: j.name, status: jobStatus.fromWire(j.status), stats: j.stats })))}\n`);
+      for (const j of jobs) process.stdout.write(`${j.jobId}\t${j.name}\t${jobStatus.fromWire(j.status)}\t${j.stats?.tasksLaunched ?? 0} tasks\t${((j.stats?.wallTimeMs ?? 0) / 1000).toFixed(1)}s\n`);
+      if (jobs.length === 0) process.stdout.write("no jobs\n");
+    });
+  program
+    .command("executors")
+    .description("list the executors the scheduler knows")
+    .option("--master <host:port>")
+    .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
+    .option("--json", "print JSON", false)
+    .action(async (opts: { master?: string; dir: string; json: boolean }) => {
+      const client = createClient(SchedulerServiceClient, opts.master ?? readCluster(opts.dir).scheduler);
+      const { executors } = await call(client.listExecutors.bind(client), {}, 10_000).finally(() => client.close());
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(executors)}\n`);
+      for (const e of executors) process.stdout.write(`${e.executorId}\t${e.nodeId}\t${e.alive ? "alive" : `lost (${e.lostReason})`}\t${e.runningTasks}/${e.slots} slots\tshuffle ${e.shuffleAddress}\n`);
+      if (executors.length === 0) process.stdout.write("no executors\n");
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`ballast: ${describeCliError(err)}\n`);
+    return err instanceof ExitError ? err.exitCode : err instanceof BallastError && !err.retryable ? 2 : 1;
+  } finally {
+    await shutdownTelemetry();
+  }
+}
+
+function describeCliError(err: unknown): string {
+  if (isServiceError(err) && err.code === 14) return `cannot reach the service: ${err.details}`;
+  return describeError(err);
+}

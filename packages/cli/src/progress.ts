@@ -1,0 +1,67 @@
+import { JobStatus, StageStatus, type JobInfo, type StageInfo } from "../../../gen/ballast/v1/common.js";
+
+const BAR_WIDTH = 24;
+
+/**
+ * Live stage progress: on a terminal, one redrawn line per running stage; on
+ * anything else, a plain line whenever a stage starts, advances by a tenth or ends.
+ */
+export class ProgressView {
+  private drawnLines = 0;
+  private readonly lastPrinted = new Map<string, string>();
+
+  constructor(
+    private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
+    private readonly jobId: string,
+  ) {
+    this.out.write(`submitted ${jobId}\n`);
+  }
+
+  update(job: JobInfo): void {
+    if (this.out.isTTY) this.redraw(job);
+    else this.printChanges(job);
+  }
+
+  finish(): void {
+    this.drawnLines = 0;
+  }
+
+  private redraw(job: JobInfo): void {
+    const lines = job.stages.filter((s) => s.status === StageStatus.STAGE_STATUS_RUNNING).map(stageLine);
+    let text = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A` : "";
+    text += lines.map((l) => `\x1b[2K${l}\n`).join("");
+    for (let i = lines.length; i < this.drawnLines; i++) text += "\x1b[2K\n";
+    const total = Math.max(lines.length, this.drawnLines);
+    if (total > lines.length) text += `\x1b[${total - lines.length}A`;
+    this.drawnLines = lines.length;
+    if (job.status !== JobStatus.JOB_STATUS_RUNNING) for (const s of job.stages) text += `${stageLine(s)}\n`;
+    this.out.write(text);
+  }
+
+  private printChanges(job: JobInfo): void {
+    for (const stage of job.stages) {
+      if (stage.status === StageStatus.STAGE_STATUS_WAITING) continue;
+      const key = `${stage.stageId}`;
+      const tenth = Math.floor((10 * stage.completedTasks) / Math.max(1, stage.numTasks));
+      const signature = `${stage.attempt}:${stage.status}:${tenth}`;
+      if (this.lastPrinted.get(key) === signature) continue;
+      this.lastPrinted.set(key, signature);
+      this.out.write(`${stageLine(stage)}\n`);
+    }
+  }
+}
+
+const STATUS_WORDS: Record<number, string> = {
+  [StageStatus.STAGE_STATUS_WAITING]: "waiting",
+  [StageStatus.STAGE_STATUS_RUNNING]: "running",
+  [StageStatus.STAGE_STATUS_SUCCEEDED]: "done",
+  [StageStatus.STAGE_STATUS_FAILED]: "failed",
+};
+
+export function stageLine(stage: StageInfo): string {
+  const filled = Math.round((BAR_WIDTH * stage.completedTasks) / Math.max(1, stage.numTasks));
+  const bar = "=".repeat(filled) + " ".repeat(BAR_WIDTH - filled);
+  const attempt = stage.attempt > 0 ? ` attempt ${stage.attempt}` : "";
+  const running = stage.runningTasks > 0 ? `, ${stage.runningTasks} running` : "";
+  return `stage ${stage.stageId}${attempt} (${stage.name}) [${bar}] ${stage.completedTasks}/${stage.numTasks} ${STATUS_WORDS[stage.status] ?? ""}${running}`;
+}

@@ -1,0 +1,130 @@
+import { existsSync, statSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { JobInfo } from "../../../gen/ballast/v1/common.js";
+import { SchedulerServiceClient } from "../../../gen/ballast/v1/scheduler.js";
+import { StagingClient } from "../../../services/staging/src/client.js";
+import { parseConfPairs } from "../../common/src/config.js";
+import { InvalidArgumentError } from "../../common/src/errors.js";
+import { call, createClient } from "../../common/src/grpc.js";
+import { initTelemetry, withSpan } from "../../common/src/telemetry.js";
+import { planToWire } from "../../common/src/wire/plan.js";
+import type { Plan } from "../../common/src/plan.js";
+import { bundleJob, JobFileError, userFrames } from "./bundle.js";
+import { ProgressView } from "./progress.js";
+import { summarize, type JobOutcome } from "./outcome.js";
+
+export interface SubmitOptions {
+  scheduler: string;
+  staging: string;
+  jobFile: string;
+  files: string[];
+  conf: string[];
+  args: string[];
+  json: boolean;
+  historyUrl?: string;
+  /** Where progress lines go (stderr by default). */
+  progress?: NodeJS.WriteStream;
+}
+
+/** Bundles, uploads, plans, submits and watches a job to its end. */
+export async function submitJob(options: SubmitOptions): Promise<JobOutcome> {
+  initTelemetry("ballast-cli");
+  const conf = parseConfPairs(options.conf);
+  const files = options.files.map(checkLocalFile);
+  const bundle = await bundleJob(options.jobFile);
+  const staging = new StagingClient(options.staging);
+  const scheduler = createClient(SchedulerServiceClient, options.scheduler);
+  try {
+    return await withSpan("ballast.submit", { "ballast.job_file": basename(options.jobFile) }, async () => {
+      const uploaded = new Map<string, number>();
+      for (const file of files) {
+        const info = await staging.uploadFile(file, basename(file));
+        uploaded.set(`staging://${info.name}`, info.size);
+      }
+      await staging.uploadFile(bundle.path, `bundles/${bundle.sha256}.mjs`);
+      const plan = await buildPlan(bundle.definition, options.args, (uri) => inputSize(uri, uploaded, staging));
+      const started = Date.now();
+      const { jobId } = await call(scheduler.submitJob.bind(scheduler), { plan: planToWire(plan), bundleDigest: bundle.sha256, conf });
+      const final = await watch(scheduler, jobId, new ProgressView(options.progress ?? process.stderr, jobId));
+      return summarize(final, Date.now() - started);
+    });
+  } finally {
+    staging.close();
+    scheduler.close();
+  }
+}
+
+function checkLocalFile(path: string): string {
+  const full = resolve(path);
+  if (!existsSync(full) || !statSync(full).isFile()) throw new InvalidArgumentError(`--file not found: ${path}`);
+  return full;
+}
+
+/** Input sizes are fixed at submit so every executor computes the same splits; sizes are gathered first because buildPlan is synchronous. */
+async function buildPlan(definition: Awaited<ReturnType<typeof bundleJob>>["definition"], args: string[], size: (uri: string) => Promise<number>): Promise<Plan> {
+  const sizes = new Map<string, number>();
+  for (;;) {
+    let missing: string | undefined;
+    let plan: Plan | undefined;
+    try {
+      plan = definition.buildPlan({
+        args,
+        inputSize: (uri) => {
+          const known = sizes.get(uri);
+          if (known !== undefined) return known;
+          missing = uri;
+          throw new MissingSize();
+        },
+      }).plan;
+    } catch (err) {
+      if (!(err instanceof MissingSize)) throw planError(err);
+    }
+    if (plan) return plan;
+    sizes.set(missing!, await size(missing!));
+  }
+}
+
+class MissingSize extends Error {}
+
+function planError(err: unknown): Error {
+  const e = err as Error;
+  if (e?.name === "JobDefinitionError") return new JobFileError(e.message);
+  return new JobFileError(`the job threw while building its plan: ${e?.message ?? String(err)}\n${userFrames(e?.stack)}`);
+}
+
+async function inputSize(uri: string, uploaded: Map<string, number>, staging: StagingClient): Promise<number> {
+  if (uri.startsWith("file://")) {
+    const path = fileURLToPath(uri);
+    if (!existsSync(path) || !statSync(path).isFile()) throw new InvalidArgumentError(`input not found: ${uri}`);
+    return statSync(path).size;
+  }
+  if (uri.startsWith("staging://")) {
+    const known = uploaded.get(uri);
+    if (known !== undefined) return known;
+    try {
+      return (await staging.stat({ name: uri.slice("staging://".length) })).size;
+    } catch {
+      throw new InvalidArgumentError(`input not found: ${uri} (upload it with --file)`);
+    }
+  }
+  throw new InvalidArgumentError(`unsupported input URI: ${uri} (use file:///absolute/path or staging://name)`);
+}
+
+function watch(scheduler: InstanceType<typeof SchedulerServiceClient>, jobId: string, view: ProgressView): Promise<JobInfo> {
+  return new Promise((resolvePromise, reject) => {
+    let last: JobInfo | undefined;
+    const stream = scheduler.watchJob({ jobId });
+    stream.on("data", (res: { job?: JobInfo }) => {
+      if (!res.job) return;
+      last = res.job;
+      view.update(res.job);
+    });
+    stream.on("error", reject);
+    stream.on("end", () => {
+      view.finish();
+      if (last) resolvePromise(last);
+      else reject(new Error(`lost the watch on ${jobId} before it ended`));
+    });
+  });
+}

@@ -1,0 +1,73 @@
+import { HistoryServiceClient } from "../../../../gen/ballast/v1/history.js";
+import { describeError } from "../../../../packages/common/src/errors.js";
+import { call, createClient } from "../../../../packages/common/src/grpc.js";
+import type { Logger } from "../../../../packages/common/src/logging.js";
+import type { SchedulerStore } from "../store/schedulerStore.js";
+import { eventToWire } from "./convert.js";
+
+const BATCH = 500;
+const MIN_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Ships the outbox of history events in seq order, at least once: an event
+ * leaves the outbox only when history acknowledges it, and history dedupes by
+ * (application, seq). While history is down, events wait and are resent.
+ */
+export class HistoryOutbox {
+  private readonly client: InstanceType<typeof HistoryServiceClient>;
+  private running = false;
+  private again = false;
+  private backoffMs = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly store: SchedulerStore,
+    address: string,
+    private readonly logger: Logger,
+  ) {
+    this.client = createClient(HistoryServiceClient, address);
+  }
+
+  /** New events exist: publish soon (coalesced). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (!this.timer) this.timer = setTimeout(() => void this.drain(), this.backoffMs || 20);
+  }
+
+  private async drain(): Promise<void> {
+    this.timer = undefined;
+    this.running = true;
+    try {
+      for (;;) {
+        const batch = this.store.eventsAfter(this.store.publishedSeq(), BATCH);
+        if (batch.length === 0) break;
+        const events = batch.map(({ seq, event }) => eventToWire(seq, event));
+        const response = await call(this.client.publishEvents.bind(this.client), { applicationId: this.store.applicationId, events }, 10_000);
+        this.store.markPublished(Math.min(response.ackedSeq, batch[batch.length - 1]!.seq));
+        this.backoffMs = 0;
+      }
+    } catch (err) {
+      this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, this.backoffMs * 2)) * (0.5 + Math.random() / 2);
+      this.logger.warn({ err: describeError(err), retryInMs: Math.round(this.backoffMs) }, "history unreachable; events kept in the outbox");
+      this.again = true;
+    } finally {
+      this.running = false;
+    }
+    if (this.again) {
+      this.again = false;
+      this.kick();
+    }
+  }
+
+  close(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.client.close();
+  }
+}

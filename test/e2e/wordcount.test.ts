@@ -1,0 +1,69 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StagingClient } from "../../services/staging/src/client.js";
+import { countWords, generateCorpus } from "../../scripts/corpus.js";
+import { lastJson, runCli, startTestCluster, type TestCluster } from "../support/cluster.js";
+
+let cluster: TestCluster;
+let work: string;
+let corpus: string;
+let expected: Map<string, number>;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "ballast-wc-"));
+  corpus = join(work, "corpus.txt");
+  generateCorpus(corpus, 20 * 1024 * 1024, 7);
+  expected = countWords(readFileSync(corpus, "utf8"));
+  cluster = await startTestCluster({ nodes: 2 });
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function parseCounts(text: string, into = new Map<string, number>()): Map<string, number> {
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    const [word, count] = line.split("\t");
+    expect(into.has(word!), `word ${word} written twice`).toBe(false);
+    into.set(word!, Number(count));
+  }
+  return into;
+}
+
+describe("word count on a 2-node cluster", () => {
+  it("counts a 20 MB file:// corpus exactly, committing each part file once", async () => {
+    const out = join(work, "out-file");
+    const res = await runCli(["submit", "--dir", cluster.dir, "--json", "examples/wordcount.ts", "--", "--input", pathToFileURL(corpus).href, "--output", pathToFileURL(out).href]);
+    expect(res.code, res.stderr).toBe(0);
+    const summary = lastJson(res.stdout);
+    expect(summary.status).toBe("succeeded");
+    expect(summary.stats.tasksLaunched).toBeGreaterThan(0);
+    const parts = readdirSync(out).filter((f) => f.startsWith("part-")).sort();
+    expect(parts).toEqual(["part-00000", "part-00001", "part-00002", "part-00003"]);
+    const counts = new Map<string, number>();
+    for (const part of parts) parseCounts(readFileSync(join(out, part), "utf8"), counts);
+    expect(counts).toEqual(expected);
+    const leftovers = existsSync(join(out, "_temporary")) ? readdirSync(join(out, "_temporary"), { recursive: true }).filter((f) => String(f).includes("part-")) : [];
+    expect(leftovers).toEqual([]);
+  });
+
+  it("reads an uploaded staging:// input and writes staging:// output", async () => {
+    const res = await runCli(["submit", "--dir", cluster.dir, "--json", "--file", corpus, "examples/wordcount.ts", "--", "--input", "staging://corpus.txt", "--output", "staging://results/wc"]);
+    expect(res.code, res.stderr).toBe(0);
+    const staging = new StagingClient(cluster.staging);
+    try {
+      const parts = (await staging.list("results/wc/")).map((b) => b.name).sort();
+      expect(parts).toEqual(["results/wc/part-00000", "results/wc/part-00001", "results/wc/part-00002", "results/wc/part-00003"]);
+      const counts = new Map<string, number>();
+      for (const name of parts) parseCounts(Buffer.from(await staging.downloadBytes({ name })).toString("utf8"), counts);
+      expect(counts).toEqual(expected);
+    } finally {
+      staging.close();
+    }
+  });
+});
