@@ -70,7 +70,7 @@ export function eventToWire(seq: number, event: HistoryEvent): Event {
   } else if (event.type === "executorAdded") {
     value.executor = executorToWire(event.executor);
   }
-  return { seq, timeMs, jobId, payload: { $case: type, value } as Event["payload"] };
+  return { seq, timeMs, jobId, payload: { $case: type, value } as unknown as Event["payload"] };
 }
 
 const FAILURE_KINDS = new Map<FailureKind, DomainFailureKind>([

@@ -1,0 +1,186 @@
+import { status, type ClientWritableStream } from "@grpc/grpc-js";
+import { once } from "node:events";
+import { ShuffleServiceClient, type WriteMapOutputRequest } from "../../../gen/ballast/v1/shuffle.js";
+import { crc32 } from "../../../packages/common/src/crc32.js";
+import { describeError, isServiceError } from "../../../packages/common/src/errors.js";
+import { call, CHUNK_BYTES, createClient } from "../../../packages/common/src/grpc.js";
+
+export interface MapOutputRef {
+  shuffleId: string;
+  mapIndex: number;
+  attempt: number;
+}
+
+/** unreachable: the service is down or too slow; missing: it has no such output; corrupt: bytes failed their checks. */
+export type FetchErrorKind = "unreachable" | "missing" | "corrupt";
+
+export class ShuffleFetchError extends Error {
+  constructor(
+    readonly kind: FetchErrorKind,
+    readonly address: string,
+    readonly ref: MapOutputRef,
+    readonly partition: number,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`fetching ${ref.shuffleId}/${ref.mapIndex}.${ref.attempt} partition ${partition} from ${address}: ${kind}: ${detail}`, options);
+    this.name = "ShuffleFetchError";
+  }
+}
+
+export interface BlockRequest {
+  ref: MapOutputRef;
+  partition: number;
+}
+
+export interface MapOutputListing {
+  ref: MapOutputRef;
+  partitionSizes: number[];
+  committedAtMs: number;
+}
+
+const DEFAULT_FETCH_DEADLINE_MS = 30_000;
+const DEFAULT_WRITE_DEADLINE_MS = 120_000;
+const DEFAULT_UNARY_DEADLINE_MS = 10_000;
+
+/** Codes that mean the service (not the block) is the problem. Everything but these and caller bugs. */
+const CALLER_BUG_CODES = new Set<number>([status.INVALID_ARGUMENT, status.OUT_OF_RANGE]);
+
+/** The executor's client for one node's shuffle service. Fetches make one attempt; the caller owns retries. */
+export class ShuffleClient {
+  readonly address: string;
+  private readonly client: ShuffleServiceClient;
+
+  constructor(address: string) {
+    this.address = address;
+    this.client = createClient(ShuffleServiceClient, address);
+  }
+
+  /** Streams the partitions (index = reduce partition), commits; returns sizes per partition. */
+  writeMapOutput(ref: MapOutputRef, partitions: Uint8Array[], deadlineMs = DEFAULT_WRITE_DEADLINE_MS): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let markSettled!: () => void;
+      const settledSignal = new Promise<void>((done) => (markSettled = done));
+      const stream = this.client.writeMapOutput({ deadline: Date.now() + deadlineMs }, (err, response) => {
+        settled = true;
+        markSettled();
+        if (err) reject(err);
+        else resolve(response.partitionSizes);
+      });
+      sendMapOutput(stream, ref, partitions, settledSignal).catch((err) => {
+        if (!settled) stream.cancel();
+        reject(err);
+      });
+    });
+  }
+
+  /**
+   * Fetches one block (ref, reduce partition) and verifies its size and CRC-32.
+   * NOT_FOUND -> "missing", DATA_LOSS or a failed check -> "corrupt",
+   * UNAVAILABLE/DEADLINE_EXCEEDED/refused and other service failures -> "unreachable";
+   * INVALID_ARGUMENT (a caller bug) is rethrown as the gRPC error.
+   */
+  async fetchBlock(ref: MapOutputRef, partition: number, deadlineMs = DEFAULT_FETCH_DEADLINE_MS): Promise<Uint8Array> {
+    const [block] = await this.fetchBlocks([{ ref, partition }], deadlineMs);
+    return block!;
+  }
+
+  /** Like fetchBlock for several blocks of this service in one stream; resolves in request order. */
+  async fetchBlocks(blocks: BlockRequest[], deadlineMs = DEFAULT_FETCH_DEADLINE_MS): Promise<Uint8Array[]> {
+    if (blocks.length === 0) return [];
+    const stream = this.client.fetchBlocks(
+      { blocks: blocks.map((b) => ({ mapOutput: { ...b.ref }, partition: b.partition })) },
+      { deadline: Date.now() + deadlineMs },
+    );
+    const assembler = new BlockAssembler(blocks.length);
+    try {
+      for await (const response of stream) assembler.add(response.blockIndex, response.data, response.last, response.size, response.crc32);
+      assembler.finish();
+    } catch (err) {
+      stream.cancel();
+      throw this.fetchErrorOf(err, blocks[Math.min(assembler.current, blocks.length - 1)]!);
+    }
+    return assembler.blocks;
+  }
+
+  async listMapOutputs(shuffleId?: string): Promise<MapOutputListing[]> {
+    const response = await call(this.client.listMapOutputs.bind(this.client), { shuffleId: shuffleId ?? "" }, DEFAULT_UNARY_DEADLINE_MS);
+    return response.outputs.map((output) => ({
+      ref: { shuffleId: output.id?.shuffleId ?? "", mapIndex: output.id?.mapIndex ?? 0, attempt: output.id?.attempt ?? 0 },
+      partitionSizes: output.partitionSizes,
+      committedAtMs: output.committedAtMs,
+    }));
+  }
+
+  /** Deletes a shuffle's outputs on this service; returns how many there were. */
+  async removeShuffle(shuffleId: string): Promise<number> {
+    return (await call(this.client.removeShuffle.bind(this.client), { shuffleId }, DEFAULT_UNARY_DEADLINE_MS)).removed;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private fetchErrorOf(err: unknown, block: BlockRequest): unknown {
+    if (err instanceof CorruptStreamError) return new ShuffleFetchError("corrupt", this.address, block.ref, block.partition, err.message);
+    if (!isServiceError(err) || CALLER_BUG_CODES.has(err.code)) return err;
+    const kind: FetchErrorKind = err.code === status.NOT_FOUND ? "missing" : err.code === status.DATA_LOSS ? "corrupt" : "unreachable";
+    return new ShuffleFetchError(kind, this.address, block.ref, block.partition, describeError(err), { cause: err });
+  }
+}
+
+/** Sends header, chunks of at most CHUNK_BYTES in partition order (empty partitions skipped), commit. */
+async function sendMapOutput(stream: ClientWritableStream<WriteMapOutputRequest>, ref: MapOutputRef, partitions: Uint8Array[], settled: Promise<void>): Promise<void> {
+  const send = async (request: WriteMapOutputRequest) => {
+    if (!stream.write(request)) await Promise.race([once(stream, "drain"), settled]);
+  };
+  await send({ message: { $case: "header", value: { id: { ...ref }, numPartitions: partitions.length } } });
+  for (const [partition, data] of partitions.entries()) {
+    for (let offset = 0; offset < data.length; offset += CHUNK_BYTES) {
+      const chunk = data.subarray(offset, offset + CHUNK_BYTES);
+      await send({ message: { $case: "chunk", value: { partition, data: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) } } });
+    }
+  }
+  await send({ message: { $case: "commit", value: {} } });
+  stream.end();
+}
+
+/** The stream broke the FetchBlocks contract: wrong order, wrong size or a CRC mismatch. */
+class CorruptStreamError extends Error {}
+
+/** Puts FetchBlocks chunks back together and checks every block against its size and CRC-32. */
+class BlockAssembler {
+  readonly blocks: Uint8Array[] = [];
+  private pieces: Uint8Array[] = [];
+  private received = 0;
+  private crc = 0;
+
+  constructor(private readonly expected: number) {}
+
+  get current(): number {
+    return this.blocks.length;
+  }
+
+  add(blockIndex: number, data: Uint8Array, last: boolean, size: number, crc: number): void {
+    if (blockIndex !== this.current) throw new CorruptStreamError(`got a chunk of block ${blockIndex} while block ${this.current} was incomplete`);
+    this.pieces.push(data);
+    this.received += data.length;
+    this.crc = crc32(data, this.crc);
+    if (!last) return;
+    if (this.received !== size) throw new CorruptStreamError(`received ${this.received} bytes, the block has ${size}`);
+    if (this.crc !== crc) throw new CorruptStreamError(`CRC-32 mismatch: computed ${hex(this.crc)}, stored ${hex(crc)}`);
+    this.blocks.push(this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces));
+    this.pieces = [];
+    this.received = 0;
+    this.crc = 0;
+  }
+
+  finish(): void {
+    if (this.blocks.length !== this.expected) throw new CorruptStreamError(`stream ended after ${this.blocks.length} of ${this.expected} blocks`);
+  }
+}
+
+function hex(value: number): string {
+  return value.toString(16).padStart(8, "0");
+}

@@ -1,0 +1,136 @@
+import type * as grpc from "@grpc/grpc-js";
+import { once } from "node:events";
+import {
+  ShuffleServiceService,
+  type FetchBlocksRequest,
+  type FetchBlocksResponse,
+  type ListMapOutputsResponse,
+  type MapOutputInfo,
+  type RemoveShuffleResponse,
+  type ShuffleServiceServer,
+  type WriteMapOutputRequest,
+  type WriteMapOutputResponse,
+} from "../../../../gen/ballast/v1/shuffle.js";
+import { CHUNK_BYTES, clientStream, serverStream, unary, type ServiceBinding } from "../../../../packages/common/src/grpc.js";
+import { BallastError, InternalError, UnavailableError } from "../../../../packages/common/src/errors.js";
+import type { Logger } from "../../../../packages/common/src/logging.js";
+import { withSpan } from "../../../../packages/common/src/telemetry.js";
+import { describeMapOutput, validateMapOutputKey, validateShuffleId, type MapOutputKey } from "../core/ids.js";
+import { WriteProtocol, type WriteMessage } from "../core/writeProtocol.js";
+import type { MapOutputRecord, MapOutputStore, MapOutputWriter } from "../store/mapOutputStore.js";
+
+/** The ShuffleService gRPC adapter: wire messages in, domain calls on the store, wire messages out. */
+export function shuffleServiceBinding(store: MapOutputStore, logger: Logger): ServiceBinding {
+  const implementation: ShuffleServiceServer = {
+    writeMapOutput: clientStream((call) => writeMapOutput(store, logger, call)),
+    fetchBlocks: serverStream((request, call) => fetchBlocks(store, request, call)),
+    listMapOutputs: unary(async (request): Promise<ListMapOutputsResponse> => {
+      const shuffleId = request.shuffleId ? validateShuffleId(request.shuffleId) : undefined;
+      return { outputs: (await store.list(shuffleId)).map(infoOf) };
+    }),
+    removeShuffle: unary(async (request): Promise<RemoveShuffleResponse> => {
+      const removed = await store.removeShuffle(validateShuffleId(request.shuffleId));
+      logger.info({ shuffleId: request.shuffleId, removed }, "shuffle removed");
+      return { removed };
+    }),
+  };
+  return { name: "ballast.v1.ShuffleService", definition: ShuffleServiceService, implementation };
+}
+
+function messageOf(request: WriteMapOutputRequest): WriteMessage {
+  const message = request.message;
+  switch (message?.$case) {
+    case "header":
+      return { kind: "header", key: message.value.id, numPartitions: message.value.numPartitions };
+    case "chunk":
+      return { kind: "chunk", partition: message.value.partition, data: message.value.data };
+    case "commit":
+      return { kind: "commit" };
+    default:
+      return { kind: "empty" };
+  }
+}
+
+async function writeMapOutput(
+  store: MapOutputStore,
+  logger: Logger,
+  call: grpc.ServerReadableStream<WriteMapOutputRequest, WriteMapOutputResponse>,
+): Promise<WriteMapOutputResponse> {
+  const protocol = new WriteProtocol();
+  let writer: MapOutputWriter | undefined;
+  try {
+    for await (const request of call) {
+      const step = protocol.accept(messageOf(request));
+      if (step.action === "begin") writer = await store.beginWrite(step.header.key);
+      else if (step.action === "append") await writer!.append(step.data);
+    }
+    // A cancelled call ends the iteration early on some paths; it must not commit.
+    if (call.cancelled) throw new UnavailableError("WriteMapOutput was cancelled before commit: nothing written");
+    const { header, partitions } = protocol.finish();
+    const record = await withSpan("shuffle.commitMapOutput", { "ballast.shuffle.id": header.key.shuffleId, "ballast.map.index": header.key.mapIndex }, () =>
+      writer!.commit(partitions),
+    );
+    logger.debug({ ...header.key, bytes: totalBytes(record) }, "map output committed");
+    return { partitionSizes: record.partitions.map((p) => p.size) };
+  } catch (err) {
+    await writer?.abort();
+    throw err;
+  }
+}
+
+async function fetchBlocks(
+  store: MapOutputStore,
+  request: FetchBlocksRequest,
+  call: grpc.ServerWritableStream<FetchBlocksRequest, FetchBlocksResponse>,
+): Promise<void> {
+  const blocks = request.blocks.map((block, i) => ({ key: validateMapOutputKey(block.mapOutput, `blocks[${i}].map_output`), partition: block.partition }));
+  // Blocks are opened one by one, in order, so a client can tell which block an error is about.
+  for (const [blockIndex, block] of blocks.entries()) {
+    if (call.cancelled) return;
+    await sendBlock(store, block.key, block.partition, blockIndex, call);
+  }
+}
+
+async function sendBlock(
+  store: MapOutputStore,
+  key: MapOutputKey,
+  partition: number,
+  blockIndex: number,
+  call: grpc.ServerWritableStream<FetchBlocksRequest, FetchBlocksResponse>,
+): Promise<void> {
+  const reader = await store.openBlock(key, partition);
+  try {
+    for await (const chunk of reader.chunks(CHUNK_BYTES)) {
+      const response: FetchBlocksResponse = {
+        blockIndex,
+        data: Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength),
+        last: chunk.last,
+        size: chunk.last ? reader.size : 0,
+        crc32: chunk.last ? reader.crc32 : 0,
+      };
+      if (!call.write(response)) await drainOrCancel(call);
+      if (call.cancelled) return;
+    }
+  } catch (err) {
+    if (err instanceof BallastError) throw err;
+    throw new InternalError(`reading ${describeMapOutput(key)} partition ${partition}: ${(err as Error).message}`);
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Waits until the client can take more, or until it went away (then nothing more is sent). */
+async function drainOrCancel(call: grpc.ServerWritableStream<FetchBlocksRequest, FetchBlocksResponse>): Promise<void> {
+  const controller = new AbortController();
+  const options = { signal: controller.signal };
+  await Promise.race([once(call, "drain", options), once(call, "cancelled", options), once(call, "close", options)]).catch(() => undefined);
+  controller.abort();
+}
+
+function infoOf(record: MapOutputRecord): MapOutputInfo {
+  return { id: record.key, partitionSizes: record.partitions.map((p) => p.size), committedAtMs: record.committedAtMs };
+}
+
+function totalBytes(record: MapOutputRecord): number {
+  return record.partitions.reduce((sum, p) => sum + p.size, 0);
+}

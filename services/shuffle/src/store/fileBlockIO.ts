@@ -1,0 +1,106 @@
+import type { FileHandle } from "node:fs/promises";
+import { rm } from "node:fs/promises";
+import { DataLossError, FailedPreconditionError, InvalidArgumentError } from "../../../../packages/common/src/errors.js";
+import { chunkRanges, type PartitionEntry } from "../core/layout.js";
+import type { BlockChunk, BlockReader, MapOutputRecord, MapOutputWriter } from "./mapOutputStore.js";
+
+/** Writes into a uniquely named .partial file; `publish` moves it into place and indexes it. */
+export class PartialFileWriter implements MapOutputWriter {
+  private written = 0;
+  private state: "open" | "committed" | "aborted" = "open";
+
+  constructor(
+    private readonly handle: FileHandle,
+    readonly partialPath: string,
+    private readonly publish: (partialPath: string, partitions: PartitionEntry[]) => MapOutputRecord,
+  ) {}
+
+  async append(data: Uint8Array): Promise<void> {
+    this.requireOpen("append");
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.handle.write(data, done, data.length - done, this.written + done);
+      done += bytesWritten;
+    }
+    this.written += data.length;
+  }
+
+  async commit(partitions: PartitionEntry[]): Promise<MapOutputRecord> {
+    this.requireOpen("commit");
+    checkLayoutCoversBytes(partitions, this.written);
+    this.state = "committed";
+    try {
+      await this.handle.sync();
+      await this.handle.close();
+      // Synchronous from here on, so no reader can see a half-replaced output.
+      return this.publish(this.partialPath, partitions);
+    } catch (err) {
+      await this.discard();
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.state !== "open") return;
+    this.state = "aborted";
+    await this.discard();
+  }
+
+  private async discard(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+    await rm(this.partialPath, { force: true });
+  }
+
+  private requireOpen(what: string): void {
+    if (this.state !== "open") throw new FailedPreconditionError(`cannot ${what}: the write was already ${this.state}`);
+  }
+}
+
+function checkLayoutCoversBytes(partitions: PartitionEntry[], written: number): void {
+  let expectedOffset = 0;
+  for (const [partition, entry] of partitions.entries()) {
+    if (entry.offset !== expectedOffset) {
+      throw new InvalidArgumentError(`partition ${partition} starts at ${entry.offset}, expected ${expectedOffset}: partitions must be back to back`);
+    }
+    expectedOffset += entry.size;
+  }
+  if (expectedOffset !== written) {
+    throw new InvalidArgumentError(`the partitions cover ${expectedOffset} bytes but ${written} were written`);
+  }
+}
+
+/** Reads one block's byte range from an already open data file, a chunk at a time. */
+export class FileBlockReader implements BlockReader {
+  readonly size: number;
+  readonly crc32: number;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly entry: PartitionEntry,
+    private readonly description: string,
+  ) {
+    this.size = entry.size;
+    this.crc32 = entry.crc32;
+  }
+
+  async *chunks(chunkBytes: number): AsyncIterable<BlockChunk> {
+    for (const range of chunkRanges(this.entry.offset, this.entry.size, chunkBytes)) {
+      yield { data: await this.readFully(range.offset, range.length), last: range.last };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+
+  private async readFully(position: number, length: number): Promise<Uint8Array> {
+    const buffer = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(buffer, done, length - done, position + done);
+      if (bytesRead === 0) throw new DataLossError(`${this.description}: data file is truncated at byte ${position + done}`);
+      done += bytesRead;
+    }
+    return buffer;
+  }
+}

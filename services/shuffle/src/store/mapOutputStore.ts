@@ -1,0 +1,53 @@
+import type { MapOutputKey } from "../core/ids.js";
+import type { PartitionEntry } from "../core/layout.js";
+
+/** A committed map output as the index knows it. */
+export interface MapOutputRecord {
+  key: MapOutputKey;
+  numPartitions: number;
+  partitions: PartitionEntry[];
+  committedAtMs: number;
+}
+
+/** One in-flight write. Nothing is visible until commit() resolves. */
+export interface MapOutputWriter {
+  /** Appends bytes; the caller lays partitions out back to back (see PartitionLayoutBuilder). */
+  append(data: Uint8Array): Promise<void>;
+  /** Makes the output durable, then visible, atomically replacing an earlier one with the same key. */
+  commit(partitions: PartitionEntry[]): Promise<MapOutputRecord>;
+  /** Discards what was written. Safe after a failed commit and safe to call twice. */
+  abort(): Promise<void>;
+}
+
+export interface BlockChunk {
+  data: Uint8Array;
+  last: boolean;
+}
+
+/** An open block: a consistent view even if the output is replaced or removed meanwhile. */
+export interface BlockReader {
+  readonly size: number;
+  /** CRC-32 recorded at write time (not recomputed: the reader of the bytes checks it). */
+  readonly crc32: number;
+  /** Reads the block in chunks of at most chunkBytes; an empty block yields one empty last chunk. */
+  chunks(chunkBytes: number): AsyncIterable<BlockChunk>;
+  close(): Promise<void>;
+}
+
+/**
+ * Durable storage of map outputs. The default backend is files plus a SQLite
+ * index (FileMapOutputStore); another (e.g. an object store) plugs in here.
+ * Errors are BallastErrors: NotFoundError for unknown outputs,
+ * InvalidArgumentError for a partition out of range, DataLossError for a
+ * damaged file.
+ */
+export interface MapOutputStore {
+  beginWrite(key: MapOutputKey): Promise<MapOutputWriter>;
+  get(key: MapOutputKey): Promise<MapOutputRecord | undefined>;
+  openBlock(key: MapOutputKey, partition: number): Promise<BlockReader>;
+  /** Every committed output, or those of one shuffle; ordered by shuffle, map index, attempt. */
+  list(shuffleId?: string): Promise<MapOutputRecord[]>;
+  /** Deletes a shuffle's outputs (rows and files); returns how many outputs it had. */
+  removeShuffle(shuffleId: string): Promise<number>;
+  close(): Promise<void>;
+}

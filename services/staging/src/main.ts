@@ -1,0 +1,67 @@
+import { parseArgs } from "node:util";
+import { createLogger } from "../../../packages/common/src/logging.js";
+import { initTelemetry, shutdownTelemetry } from "../../../packages/common/src/telemetry.js";
+import { startStagingServer } from "./server.js";
+
+const USAGE = "usage: staging --data-dir DIR [--address HOST:PORT]";
+
+interface Flags {
+  address: string;
+  dataDir: string;
+  chunkDelayMs: number;
+}
+
+/** Flags win over environment variables; anything wrong is a one-line error and exit 2. */
+function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
+  const { values } = parseArgs({
+    args: argv,
+    options: { address: { type: "string" }, "data-dir": { type: "string" }, help: { type: "boolean" } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stderr.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const address = values.address ?? env.BALLAST_STAGING_ADDRESS ?? "127.0.0.1:10000";
+  if (!/^[^\s:]+:\d{1,5}$/.test(address) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(address)) {
+    throw new Error(`--address must be HOST:PORT, got ${JSON.stringify(address)}`);
+  }
+  const dataDir = values["data-dir"] ?? env.BALLAST_DATA_DIR;
+  if (!dataDir) throw new Error("--data-dir (or BALLAST_DATA_DIR) is required");
+  const chunkDelayMs = Number(env.BALLAST_STAGING_TEST_DELAY_MS ?? 0);
+  if (!Number.isFinite(chunkDelayMs) || chunkDelayMs < 0) throw new Error("BALLAST_STAGING_TEST_DELAY_MS must be a non-negative number");
+  return { address, dataDir, chunkDelayMs };
+}
+
+async function main(): Promise<void> {
+  let flags: Flags;
+  try {
+    flags = parseFlags(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`staging: ${(err as Error).message} (${USAGE})\n`);
+    process.exit(2);
+  }
+  initTelemetry("ballast-staging");
+  const logger = createLogger("staging");
+  const server = await startStagingServer({ ...flags, logger });
+  if (flags.chunkDelayMs) logger.warn({ chunkDelayMs: flags.chunkDelayMs }, "test-only upload delay is on");
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping");
+    await server.stop();
+    await shutdownTelemetry();
+    logger.info("stopped");
+    logger.flush();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((err) => {
+  process.stderr.write(`staging: failed to start: ${(err as Error)?.stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+import type * as grpc from "@grpc/grpc-js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CHUNK_BYTES, clientStream, serverStream, unary, type ServiceBinding } from "../../../../packages/common/src/grpc.js";
+import { InvalidArgumentError } from "../../../../packages/common/src/errors.js";
+import type { Logger } from "../../../../packages/common/src/logging.js";
+import {
+  StagingServiceService,
+  type BlobInfo,
+  type DownloadRequest,
+  type DownloadResponse,
+  type StagingServiceServer,
+  type UploadRequest,
+  type UploadResponse,
+} from "../../../../gen/ballast/v1/staging.js";
+import { blobRefOf, resolveRange, validateSha256 } from "../core/names.js";
+import type { BlobStore, StoredBlob, UploadSink } from "../store/blob-store.js";
+
+export interface StagingServiceOptions {
+  logger?: Logger;
+  /** Test-only: sleep this long before storing each upload chunk, to make uploads slow enough to kill. */
+  chunkDelayMs?: number;
+}
+
+/** The gRPC face of a BlobStore: wire messages in, domain calls, wire messages out. */
+export function stagingServiceBinding(store: BlobStore, options: StagingServiceOptions = {}): ServiceBinding {
+  const implementation: StagingServiceServer = {
+    upload: clientStream((call) => receiveUpload(store, call, options)),
+    getUploadStatus: unary(async (req) => store.uploadStatus(validateSha256(req.sha256))),
+    download: serverStream((req, call) => sendDownload(store, req, call)),
+    stat: unary(async (req) => ({ blob: toBlobInfo(await store.stat(blobRefOf(req.name, req.sha256))) })),
+    list: unary(async (req) => ({ blobs: (await store.list(req.prefix)).map(toBlobInfo) })),
+    delete: unary(async (req) => ({ deleted: await store.delete(req.name) })),
+    link: unary(async (req) => ({ blob: toBlobInfo(await store.link(req.name, req.sha256)) })),
+  };
+  return { name: "ballast.v1.StagingService", definition: StagingServiceService, implementation };
+}
+
+async function receiveUpload(
+  store: BlobStore,
+  call: grpc.ServerReadableStream<UploadRequest, UploadResponse>,
+  options: StagingServiceOptions,
+): Promise<UploadResponse> {
+  const messages = call[Symbol.asyncIterator]();
+  const first = await messages.next();
+  if (first.done || first.value.message?.$case !== "header") {
+    throw new InvalidArgumentError("an upload must start with a header message");
+  }
+  const header = first.value.message.value;
+  const opened = await store.openUpload({ ...header, name: header.name || undefined });
+  if (opened.kind === "exists") {
+    // Already stored and verified: nothing to write, whatever the client still sends.
+    for await (const _ of { [Symbol.asyncIterator]: () => messages });
+    return { blob: toBlobInfo(opened.blob) };
+  }
+  const { sink } = opened;
+  try {
+    await writeChunks(sink, messages, options);
+  } catch (err) {
+    const committed = await sink.suspend().catch(() => undefined);
+    options.logger?.info({ sha256: header.sha256, committed, err: (err as Error).message }, "upload attempt ended early");
+    throw err;
+  }
+  const blob = await sink.complete();
+  options.logger?.info({ sha256: blob.sha256, size: blob.size, name: blob.name }, "blob stored");
+  return { blob: toBlobInfo(blob) };
+}
+
+async function writeChunks(sink: UploadSink, messages: AsyncIterator<UploadRequest>, options: StagingServiceOptions): Promise<void> {
+  for (let next = await messages.next(); !next.done; next = await messages.next()) {
+    const message = next.value.message;
+    if (message?.$case !== "chunk") throw new InvalidArgumentError("only chunk messages may follow the upload header");
+    if (options.chunkDelayMs) await sleep(options.chunkDelayMs);
+    await sink.write(message.value);
+  }
+}
+
+async function sendDownload(store: BlobStore, req: DownloadRequest, call: grpc.ServerWritableStream<DownloadRequest, DownloadResponse>): Promise<void> {
+  const blob = await store.stat(blobRefOf(req.name, req.sha256));
+  const range = resolveRange(blob.size, req.offset, req.length);
+  for await (const data of store.read(blob.sha256, range, CHUNK_BYTES)) {
+    if (call.cancelled) return;
+    await writeWithBackpressure(call, { data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) });
+  }
+}
+
+/** Waits for 'drain' when the transport is full, so a slow reader does not make us buffer the blob. */
+function writeWithBackpressure<T>(call: grpc.ServerWritableStream<unknown, T>, message: T): Promise<void> {
+  if (call.write(message)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off("drain", done);
+      call.off("cancelled", done);
+      call.off("close", done);
+      resolve();
+    };
+    call.on("drain", done);
+    call.on("cancelled", done);
+    call.on("close", done);
+  });
+}
+
+function toBlobInfo(blob: StoredBlob): BlobInfo {
+  return { name: blob.name, sha256: blob.sha256, size: blob.size, createdAtMs: blob.createdAtMs };
+}
