@@ -1,0 +1,192 @@
+import { mkdirSync } from "node:fs";
+import { describeError } from "../../../packages/common/src/errors.js";
+import { startGrpcServer, type RunningServer } from "../../../packages/common/src/grpc.js";
+import type { Logger } from "../../../packages/common/src/logging.js";
+import { ShuffleClient } from "../../shuffle/src/client.js";
+import { StagingClient } from "../../staging/src/client.js";
+import type { BackoffPolicy } from "./core/backoff.js";
+import type { TaskLaunch, TaskStatusUpdate } from "./core/task.js";
+import { SchedulerSession } from "./rpc/session.js";
+import { executorService, type ExecutorStatus } from "./rpc/statusService.js";
+import { BundleCache } from "./tasks/bundles.js";
+import { InputCache } from "./tasks/inputs.js";
+import type { ShufflePeer, StagingPeer } from "./tasks/peers.js";
+import { TaskRunner } from "./tasks/runner.js";
+import { WorkerPool } from "./tasks/workerPool.js";
+
+export interface ExecutorOptions {
+  schedulerAddress: string;
+  /** This node's shuffle service. */
+  shuffleAddress: string;
+  stagingAddress: string;
+  nodeId: string;
+  executorId: string;
+  slots: number;
+  /** The node's address, reported on registration. */
+  host: string;
+  /** Where ExecutorService listens (port 0 picks one). */
+  address: string;
+  dataDir: string;
+  logger: Logger;
+  /** Scheduler reconnect backoff (default 100ms..5s). */
+  reconnect?: BackoffPolicy;
+  /** Test seams: replace the staging client or the shuffle clients. */
+  staging?: StagingPeer;
+  shuffleClient?: (address: string) => ShufflePeer;
+}
+
+interface RunningTask {
+  launch: TaskLaunch;
+  abort: AbortController;
+}
+
+/**
+ * One executor process: holds the scheduler session, runs launched tasks on a
+ * worker pool and serves its status. It keeps no durable state: the data dir
+ * only caches bundles and inputs (both content-addressed).
+ */
+export class Executor {
+  private readonly running = new Map<string, RunningTask>();
+  /** Resolves when a running task's final update has been reported. */
+  private readonly settlements = new Map<string, Promise<void>>();
+  private readonly shuffleClients = new Map<string, ShufflePeer>();
+  private readonly staging: StagingPeer & { close?(): void };
+  private readonly pool: WorkerPool;
+  private readonly bundles: BundleCache;
+  private readonly runner: TaskRunner;
+  private session!: SchedulerSession;
+  private server!: RunningServer;
+  private tasksCompleted = 0;
+  private stopping = false;
+
+  private constructor(private readonly options: ExecutorOptions) {
+    mkdirSync(options.dataDir, { recursive: true });
+    this.staging = options.staging ?? new StagingClient(options.stagingAddress);
+    this.pool = new WorkerPool(options.slots, options.logger);
+    this.bundles = new BundleCache(options.dataDir, this.staging);
+    this.runner = new TaskRunner({
+      nodeId: options.nodeId,
+      bundles: this.bundles,
+      inputs: new InputCache(options.dataDir, this.staging),
+      pool: this.pool,
+      nodeShuffle: this.shuffleClientFor(options.shuffleAddress),
+      shuffleClientFor: (address) => this.shuffleClientFor(address),
+      staging: this.staging,
+      authorizeCommit: (taskId) => this.session.authorizeCommit(taskId),
+      logger: options.logger,
+    });
+  }
+
+  static async start(options: ExecutorOptions): Promise<Executor> {
+    const executor = new Executor(options);
+    executor.server = await startGrpcServer(options.address, [executorService(() => executor.status())], options.logger);
+    executor.pool.warm();
+    executor.session = new SchedulerSession({
+      schedulerAddress: options.schedulerAddress,
+      registration: {
+        executorId: options.executorId,
+        nodeId: options.nodeId,
+        host: options.host,
+        slots: options.slots,
+        shuffleAddress: options.shuffleAddress,
+        executorAddress: executor.server.address,
+      },
+      handlers: {
+        onLaunch: (launch) => executor.launch(launch),
+        onInvalidLaunch: (taskId, message) => executor.report({ taskId, state: "failed", failure: { kind: "executorError", message, stack: "", errorKind: "invalid_argument" } }),
+        onKill: (taskId, reason) => executor.kill(taskId, reason),
+        runningTaskIds: () => [...executor.running.keys()],
+      },
+      logger: options.logger,
+      reconnect: options.reconnect,
+    });
+    executor.session.start();
+    return executor;
+  }
+
+  /** The ExecutorService address actually bound. */
+  get address(): string {
+    return this.server.address;
+  }
+
+  status(): ExecutorStatus {
+    return {
+      executorId: this.options.executorId,
+      nodeId: this.options.nodeId,
+      slots: this.options.slots,
+      runningTaskIds: [...this.running.keys()],
+      connected: this.session?.connected ?? false,
+      schedulerEpoch: this.session?.epoch ?? 0,
+      bundlesCached: this.bundles.cachedCount,
+      tasksCompleted: this.tasksCompleted,
+    };
+  }
+
+  /** Stops taking tasks, kills running ones (reporting them killed), closes the session and the server. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const settled = [...this.running.values()].map((task) => this.settledOf(task));
+    for (const taskId of [...this.running.keys()]) this.kill(taskId, "executor is stopping");
+    await this.pool.close();
+    await Promise.race([Promise.all(settled), new Promise((resolve) => setTimeout(resolve, 2000))]);
+    await this.session.close();
+    await this.server.stop(1000);
+    for (const client of this.shuffleClients.values()) client.close();
+    this.staging.close?.();
+  }
+
+  private settledOf(task: RunningTask): Promise<void> {
+    return this.settlements.get(task.launch.taskId) ?? Promise.resolve();
+  }
+
+  private launch(launch: TaskLaunch): void {
+    const { logger } = this.options;
+    if (this.stopping) {
+      this.report({ taskId: launch.taskId, state: "failed", failure: { kind: "executorError", message: "executor is stopping", stack: "", errorKind: "executor_error" } });
+      return;
+    }
+    if (this.running.has(launch.taskId)) {
+      logger.warn({ taskId: launch.taskId }, "ignoring a duplicate launch of a running task");
+      return;
+    }
+    const task: RunningTask = { launch, abort: new AbortController() };
+    this.running.set(launch.taskId, task);
+    logger.info({ taskId: launch.taskId, jobId: launch.jobId, stageId: launch.stageId, partition: launch.partition }, "task launched");
+    this.report({ taskId: launch.taskId, state: "running" });
+    const settled = this.runner
+      .run(launch, task.abort.signal)
+      .catch((err): TaskStatusUpdate => ({ taskId: launch.taskId, state: "failed", failure: { kind: "executorError", message: describeError(err), stack: "", errorKind: "executor_error" } }))
+      .then((update) => {
+        this.running.delete(launch.taskId);
+        this.settlements.delete(launch.taskId);
+        this.tasksCompleted++;
+        this.report(update);
+      });
+    this.settlements.set(launch.taskId, settled);
+  }
+
+  private kill(taskId: string, reason: string): void {
+    const task = this.running.get(taskId);
+    if (!task) {
+      this.options.logger.info({ taskId, reason }, "kill for a task that is not running");
+      return;
+    }
+    this.options.logger.info({ taskId, reason }, "killing task");
+    task.abort.abort(new Error(reason));
+    this.pool.kill(taskId, reason);
+  }
+
+  private report(update: TaskStatusUpdate): void {
+    this.session.sendUpdate(update);
+  }
+
+  private shuffleClientFor(address: string): ShufflePeer {
+    let client = this.shuffleClients.get(address);
+    if (!client) {
+      client = this.options.shuffleClient?.(address) ?? new ShuffleClient(address);
+      this.shuffleClients.set(address, client);
+    }
+    return client;
+  }
+}

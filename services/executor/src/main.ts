@@ -1,0 +1,120 @@
+import { Command, CommanderError } from "commander";
+import { resolve } from "node:path";
+import { createLogger, type Logger } from "../../../packages/common/src/logging.js";
+import { initTelemetry, shutdownTelemetry } from "../../../packages/common/src/telemetry.js";
+import { Executor, type ExecutorOptions } from "./executor.js";
+
+type Flags = Omit<ExecutorOptions, "logger" | "reconnect" | "staging" | "shuffleClient">;
+
+/** A bad flag value: reported on one line, exit status 2. */
+class UsageError extends Error {}
+
+interface RawFlags {
+  scheduler?: string;
+  shuffle?: string;
+  staging?: string;
+  nodeId?: string;
+  executorId?: string;
+  slots?: string;
+  host?: string;
+  address?: string;
+  dataDir?: string;
+}
+
+function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
+  const program = new Command("ballast-executor")
+    .description("Ballast executor: registers with the scheduler and runs tasks in worker threads")
+    .option("--scheduler <host:port>", "scheduler address (env BALLAST_SCHEDULER, required)")
+    .option("--shuffle <host:port>", "this node's shuffle service (env BALLAST_SHUFFLE, required)")
+    .option("--staging <host:port>", "staging service (env BALLAST_STAGING, required)")
+    .option("--node-id <id>", "this node's id (env BALLAST_NODE_ID, required)")
+    .option("--executor-id <id>", "executor id (env BALLAST_EXECUTOR_ID, default <node-id>-exec-<pid>)")
+    .option("--slots <n>", "tasks run at once (env BALLAST_SLOTS, default 2)")
+    .option("--host <host>", "the node's address, reported on register (env BALLAST_HOST, default 127.0.0.1)")
+    .option("--address <host:port>", "ExecutorService listen address (env BALLAST_ADDRESS, default <host>:0)")
+    .option("--data-dir <dir>", "bundle and input cache, temp files (env BALLAST_DATA_DIR, required)")
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined });
+  try {
+    program.parse(argv);
+  } catch (err) {
+    if (err instanceof CommanderError && err.exitCode === 0) process.exit(0); // --help
+    throw new UsageError((err as Error).message.replace(/^error: /, ""));
+  }
+  const raw = program.opts<RawFlags>();
+  const flag = (name: keyof RawFlags, envName: string) => raw[name] ?? env[envName];
+  const required = (name: keyof RawFlags, option: string, envName: string) => {
+    const value = flag(name, envName)?.trim();
+    if (!value) throw new UsageError(`${option} (or ${envName}) is required`);
+    return value;
+  };
+  const nodeId = required("nodeId", "--node-id", "BALLAST_NODE_ID");
+  const host = flag("host", "BALLAST_HOST") ?? "127.0.0.1";
+  return {
+    schedulerAddress: checkAddress("--scheduler", required("scheduler", "--scheduler", "BALLAST_SCHEDULER")),
+    shuffleAddress: checkAddress("--shuffle", required("shuffle", "--shuffle", "BALLAST_SHUFFLE")),
+    stagingAddress: checkAddress("--staging", required("staging", "--staging", "BALLAST_STAGING")),
+    nodeId,
+    executorId: flag("executorId", "BALLAST_EXECUTOR_ID") ?? `${nodeId}-exec-${process.pid}`,
+    slots: checkSlots(flag("slots", "BALLAST_SLOTS") ?? "2"),
+    host,
+    address: checkAddress("--address", flag("address", "BALLAST_ADDRESS") ?? `${host}:0`),
+    dataDir: resolve(required("dataDir", "--data-dir", "BALLAST_DATA_DIR")),
+  };
+}
+
+function checkAddress(option: string, address: string): string {
+  const colon = address.lastIndexOf(":");
+  const port = address.slice(colon + 1);
+  if (colon <= 0 || !/^\d{1,5}$/.test(port) || Number(port) > 65535) {
+    throw new UsageError(`${option} must be HOST:PORT with a port from 0 to 65535, got ${JSON.stringify(address)}`);
+  }
+  return address;
+}
+
+function checkSlots(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || Number(value) > 256) {
+    throw new UsageError(`--slots must be an integer from 1 to 256, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+function flushAndExit(logger: Logger, code: number): void {
+  logger.flush(() => process.exit(code));
+  setTimeout(() => process.exit(code), 1000).unref();
+}
+
+async function main(): Promise<void> {
+  let flags: Flags;
+  try {
+    flags = parseFlags(process.argv, process.env);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`ballast-executor: ${err.message}\n`);
+    process.exit(2);
+  }
+  initTelemetry("ballast-executor");
+  const logger = createLogger("executor", { nodeId: flags.nodeId, executorId: flags.executorId });
+  let executor: Executor;
+  try {
+    executor = await Executor.start({ ...flags, logger });
+  } catch (err) {
+    logger.fatal({ err, address: flags.address }, "executor failed to start");
+    flushAndExit(logger, 1);
+    return;
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping: killing running tasks and closing the scheduler session");
+    await executor.stop();
+    await shutdownTelemetry();
+    logger.info("stopped");
+    flushAndExit(logger, 0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+await main();

@@ -1,0 +1,106 @@
+/** Wire <-> domain conversion for the executor, the only place (with the other rpc/ files) that knows gen/. */
+import { ActionKind, type Plan as WirePlan } from "../../../../gen/ballast/v1/common.js";
+import { TaskState as WireTaskState } from "../../../../gen/ballast/v1/common.js";
+import {
+  FailureKind as WireFailureKind,
+  type LaunchTask,
+  type TaskUpdate,
+} from "../../../../gen/ballast/v1/scheduler.js";
+import { InvalidArgumentError } from "../../../../packages/common/src/errors.js";
+import type { ActionKind as DomainAction, Plan } from "../../../../packages/common/src/plan.js";
+import type { FailureKind, TaskLaunch, TaskState, TaskStatusUpdate } from "../core/task.js";
+
+const ACTIONS: Partial<Record<ActionKind, DomainAction>> = {
+  [ActionKind.ACTION_KIND_COLLECT]: "collect",
+  [ActionKind.ACTION_KIND_COUNT]: "count",
+  [ActionKind.ACTION_KIND_SAVE_AS_TEXT_FILE]: "saveAsTextFile",
+};
+
+export function planFromWire(plan: WirePlan): Plan {
+  const action = ACTIONS[plan.action];
+  if (!action) throw new InvalidArgumentError(`plan of job ${plan.jobName} has no action`);
+  return {
+    jobName: plan.jobName,
+    datasets: plan.datasets.map((d) => ({ ...d, parentIds: [...d.parentIds] })),
+    shuffles: plan.shuffles.map((s) => ({ ...s })),
+    finalDatasetId: plan.finalDatasetId,
+    action,
+    outputUri: plan.outputUri,
+    args: [...plan.args],
+    inputs: plan.inputs.map((i) => ({ uri: i.uri, size: i.size })),
+    graphHash: plan.graphHash,
+  };
+}
+
+export function planToWire(plan: Plan): WirePlan {
+  const action = Number(Object.entries(ACTIONS).find(([, name]) => name === plan.action)![0]) as ActionKind;
+  return { ...plan, action, datasets: plan.datasets.map((d) => ({ ...d })), shuffles: plan.shuffles.map((s) => ({ ...s })), inputs: plan.inputs.map((i) => ({ ...i })) };
+}
+
+/** Validates and converts a LaunchTask; throws InvalidArgumentError naming what is missing. */
+export function taskLaunchFromWire(launch: LaunchTask): TaskLaunch {
+  if (!launch.taskId) throw new InvalidArgumentError("LaunchTask without task_id");
+  if (!launch.plan) throw new InvalidArgumentError(`LaunchTask ${launch.taskId} has no plan`);
+  if (!/^[0-9a-f]{64}$/.test(launch.bundleDigest)) {
+    throw new InvalidArgumentError(`LaunchTask ${launch.taskId} has an invalid bundle digest "${launch.bundleDigest}"`);
+  }
+  return {
+    taskId: launch.taskId,
+    jobId: launch.jobId,
+    stageId: launch.stageId,
+    stageAttempt: launch.stageAttempt,
+    partition: launch.partition,
+    attempt: launch.attempt,
+    bundleDigest: launch.bundleDigest,
+    plan: planFromWire(launch.plan),
+    datasetId: launch.datasetId,
+    shuffleWrite: launch.shuffleWrite ? { ...launch.shuffleWrite } : undefined,
+    shuffleReads: launch.shuffleReads.map((r) => ({ ...r, locations: r.locations.map((l) => ({ ...l })) })),
+    conf: { ...launch.conf },
+    traceparent: launch.traceparent,
+  };
+}
+
+const STATES: Record<TaskState, WireTaskState> = {
+  running: WireTaskState.TASK_STATE_RUNNING,
+  succeeded: WireTaskState.TASK_STATE_SUCCEEDED,
+  failed: WireTaskState.TASK_STATE_FAILED,
+  killed: WireTaskState.TASK_STATE_KILLED,
+};
+
+const FAILURE_KINDS: Record<FailureKind, WireFailureKind> = {
+  userError: WireFailureKind.FAILURE_KIND_USER_ERROR,
+  fetchFailed: WireFailureKind.FAILURE_KIND_FETCH_FAILED,
+  executorError: WireFailureKind.FAILURE_KIND_EXECUTOR_ERROR,
+  commitDenied: WireFailureKind.FAILURE_KIND_COMMIT_DENIED,
+  killed: WireFailureKind.FAILURE_KIND_KILLED,
+};
+
+export function taskUpdateToWire(update: TaskStatusUpdate): TaskUpdate {
+  const { failure, result } = update;
+  return {
+    taskId: update.taskId,
+    state: STATES[update.state],
+    mapStatus: update.mapStatus ? { ...update.mapStatus, partitionSizes: [...update.mapStatus.partitionSizes] } : undefined,
+    result: result ? { records: asBuffer(result.records), count: result.count } : undefined,
+    failure: failure
+      ? {
+          kind: FAILURE_KINDS[failure.kind],
+          error: { message: failure.message, stack: failure.stack, kind: failure.errorKind },
+          fetch: failure.fetch ? { ...failure.fetch } : undefined,
+        }
+      : undefined,
+    metrics: update.metrics ? { ...update.metrics } : undefined,
+  };
+}
+
+/** Rough wire size of an update, to keep results under the gRPC message limit. */
+export function updateSizeEstimate(update: TaskStatusUpdate): number {
+  return (update.result?.records?.byteLength ?? 0) + (update.failure?.stack.length ?? 0) + (update.failure?.message.length ?? 0) + 1024;
+}
+
+/** A Buffer view of the bytes (no copy), as ts-proto's bytes fields expect. */
+function asBuffer(bytes: Uint8Array | undefined): Buffer {
+  if (!bytes) return Buffer.alloc(0);
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

@@ -1,0 +1,70 @@
+/**
+ * Messages between the executor's main thread and its task workers. The
+ * partition types mirror the SDK's (packages/sdk) structurally: the bundle
+ * carries its own copy of the SDK, so nothing here may depend on one copy.
+ */
+import type { InputFile } from "../../../../packages/common/src/plan.js";
+
+export interface PartitionTaskSpec {
+  datasetId: number;
+  partition: number;
+  shuffleWrite?: { shuffleIndex: number; numReducePartitions: number };
+}
+
+export type PartitionOutput =
+  | { kind: "shuffle"; partitions: Uint8Array[]; recordsOut: number }
+  | { kind: "collect"; records: Uint8Array; recordsOut: number }
+  | { kind: "count"; count: number }
+  | { kind: "text"; data: Uint8Array; recordsOut: number };
+
+export interface WorkerTaskRequest {
+  type: "run";
+  taskId: string;
+  bundlePath: string;
+  bundleDigest: string;
+  args: string[];
+  inputs: InputFile[];
+  graphHash: string;
+  /** Input URI -> local file the worker reads ranges from. */
+  localPaths: Record<string, string>;
+  task: PartitionTaskSpec;
+  /** Fetched blocks of this task's reduce partition, per shuffle index, in map index order. */
+  blocks: Record<number, Uint8Array[]>;
+}
+
+/** Why a task failed inside the worker: all are the job's fault, not the executor's. */
+export type WorkerErrorKind = "user_error" | "nondeterministic_graph" | "invalid_bundle";
+
+export type WorkerTaskResponse =
+  | { type: "done"; taskId: string; output: PartitionOutput; inputBytes: number }
+  | { type: "failed"; taskId: string; errorKind: WorkerErrorKind; message: string; stack: string };
+
+/**
+ * Prepares byte arrays for postMessage without copying where possible: a view
+ * that owns its whole ArrayBuffer is transferred; any other view (a slice of
+ * a larger or pooled buffer, which structured clone would copy whole, and
+ * which must not be detached) is copied to a buffer of its own first.
+ */
+export function prepareTransfer(views: Uint8Array[]): { views: Uint8Array[]; transfer: ArrayBuffer[] } {
+  const transfer = new Set<ArrayBuffer>();
+  const prepared = views.map((view) => {
+    const owned = view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && !transfer.has(view.buffer);
+    const result = owned ? view : new Uint8Array(view); // copies (Buffer#slice would not)
+    transfer.add(result.buffer as ArrayBuffer);
+    return result;
+  });
+  return { views: prepared, transfer: [...transfer] };
+}
+
+/** prepareTransfer for fetched blocks grouped by shuffle index. */
+export function prepareBlocksTransfer(blocks: Record<number, Uint8Array[]>): { blocks: Record<number, Uint8Array[]>; transfer: ArrayBuffer[] } {
+  const entries = Object.entries(blocks);
+  const { views, transfer } = prepareTransfer(entries.flatMap(([, list]) => list));
+  const prepared: Record<number, Uint8Array[]> = {};
+  let next = 0;
+  for (const [index, list] of entries) {
+    prepared[Number(index)] = views.slice(next, next + list.length);
+    next += list.length;
+  }
+  return { blocks: prepared, transfer };
+}

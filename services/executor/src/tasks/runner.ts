@@ -1,0 +1,184 @@
+import { SpanStatusCode, type Span } from "@opentelemetry/api";
+import { resolveConf, type Conf } from "../../../../packages/common/src/config.js";
+import { MAX_MESSAGE_BYTES } from "../../../../packages/common/src/grpc.js";
+import { describeError } from "../../../../packages/common/src/errors.js";
+import type { Logger } from "../../../../packages/common/src/logging.js";
+import { contextFromTraceparent, withSpan } from "../../../../packages/common/src/telemetry.js";
+import { inputUrisOfPipeline } from "../core/pipeline.js";
+import { emptyMetrics, failure, TaskFailure, type TaskLaunch, type TaskMetrics, type TaskStatusUpdate } from "../core/task.js";
+import type { BundleCache } from "./bundles.js";
+import { commitTextPartition } from "./commit.js";
+import type { InputCache } from "./inputs.js";
+import type { ShufflePeer, StagingPeer } from "./peers.js";
+import { prepareBlocksTransfer, type PartitionOutput, type PartitionTaskSpec, type WorkerTaskResponse } from "./protocol.js";
+import { fetchShuffleBlocks } from "./shuffleFetch.js";
+import { TaskKilledError, WorkerCrashedError, type WorkerPool } from "./workerPool.js";
+
+export interface RunnerDeps {
+  nodeId: string;
+  bundles: BundleCache;
+  inputs: InputCache;
+  pool: WorkerPool;
+  /** This node's shuffle service, where map outputs are written. */
+  nodeShuffle: Pick<ShufflePeer, "address" | "writeMapOutput">;
+  /** A client for any shuffle service, to fetch blocks from. */
+  shuffleClientFor(address: string): Pick<ShufflePeer, "fetchBlocks">;
+  staging: Pick<StagingPeer, "uploadBytes" | "link">;
+  authorizeCommit(taskId: string): Promise<boolean>;
+  logger: Logger;
+}
+
+/** Results travel in one TaskUpdate message: keep room for the rest of it under the gRPC limit. */
+const RESULT_WIRE_LIMIT = MAX_MESSAGE_BYTES - 64 * 1024;
+
+/**
+ * Runs one task attempt end to end: bundle, inputs, shuffle reads, compute in
+ * a worker, then output (map output, result, or committed part file). Never
+ * throws: every outcome, including kills and crashes, becomes the final
+ * TaskStatusUpdate to report.
+ */
+export class TaskRunner {
+  constructor(private readonly deps: RunnerDeps) {}
+
+  run(launch: TaskLaunch, signal: AbortSignal): Promise<TaskStatusUpdate> {
+    const attributes = { "task.id": launch.taskId, "job.id": launch.jobId, "stage.id": launch.stageId, "task.partition": launch.partition, "task.attempt": launch.attempt };
+    const parent = contextFromTraceparent(launch.traceparent);
+    return withSpan("task.run", attributes, (span) => this.runInSpan(launch, signal, span), parent);
+  }
+
+  private async runInSpan(launch: TaskLaunch, signal: AbortSignal, span: Span): Promise<TaskStatusUpdate> {
+    const startedAt = Date.now();
+    const metrics = emptyMetrics();
+    const logger = this.deps.logger.child({ taskId: launch.taskId });
+    try {
+      const update = await this.execute(launch, signal, metrics, logger);
+      logger.info({ durationMs: Date.now() - startedAt }, "task succeeded");
+      return { ...update, metrics: { ...metrics, durationMs: Date.now() - startedAt } };
+    } catch (err) {
+      const update = this.failedUpdate(launch, err, signal);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: update.failure?.message });
+      span.setAttribute("task.outcome", update.failure?.kind ?? update.state);
+      logger.warn({ state: update.state, kind: update.failure?.kind, err: update.failure?.message }, "task did not succeed");
+      return { ...update, metrics: { ...metrics, durationMs: Date.now() - startedAt } };
+    }
+  }
+
+  private async execute(launch: TaskLaunch, signal: AbortSignal, metrics: TaskMetrics, logger: Logger): Promise<TaskStatusUpdate> {
+    const conf = confOf(launch);
+    const bundlePath = await withSpan("bundle.fetch", { "bundle.digest": launch.bundleDigest }, async () => this.deps.bundles.pathOf(launch.bundleDigest));
+    const localPaths = await this.prepareInputs(launch);
+    signal.throwIfAborted();
+    const fetched = await withSpan("shuffle.fetch", { "shuffle.reads": launch.shuffleReads.length }, (span) =>
+      fetchShuffleBlocks({
+        reads: launch.shuffleReads,
+        partition: launch.partition,
+        policy: { maxRetries: conf["ballast.shuffle.io.maxRetries"], retryWaitMs: conf["ballast.shuffle.io.retryWait"], maxRetryWaitMs: conf["ballast.shuffle.io.maxRetryWait"] },
+        clientFor: (address) => this.deps.shuffleClientFor(address),
+        logger,
+        span,
+        signal,
+      }),
+    );
+    metrics.shuffleBytesRead = fetched.bytes;
+    signal.throwIfAborted();
+    const response = await withSpan("compute", { "dataset.id": launch.datasetId }, async () => {
+      const { blocks, transfer } = prepareBlocksTransfer(fetched.blocks);
+      return this.deps.pool.run(
+        {
+          type: "run",
+          taskId: launch.taskId,
+          bundlePath,
+          bundleDigest: launch.bundleDigest,
+          args: launch.plan.args,
+          inputs: launch.plan.inputs,
+          graphHash: launch.plan.graphHash,
+          localPaths,
+          task: partitionTaskOf(launch),
+          blocks,
+        },
+        transfer,
+      );
+    });
+    const output = outputOf(response);
+    metrics.inputBytes = response.type === "done" ? response.inputBytes : 0;
+    metrics.recordsOut = output.kind === "count" ? output.count : output.recordsOut;
+    signal.throwIfAborted();
+    return this.deliver(launch, output, conf, metrics, signal);
+  }
+
+  private async prepareInputs(launch: TaskLaunch): Promise<Record<string, string>> {
+    const uris = inputUrisOfPipeline(launch.plan, launch.datasetId);
+    const paths = await Promise.all(uris.map((uri) => this.deps.inputs.localPath(uri)));
+    return Object.fromEntries(uris.map((uri, i) => [uri, paths[i]]));
+  }
+
+  private async deliver(launch: TaskLaunch, output: PartitionOutput, conf: Conf, metrics: TaskMetrics, signal: AbortSignal): Promise<TaskStatusUpdate> {
+    const succeeded = { taskId: launch.taskId, state: "succeeded" as const };
+    if (launch.shuffleWrite) {
+      if (output.kind !== "shuffle") throw failure("executorError", `map task produced a ${output.kind} output instead of shuffle partitions`);
+      const { shuffleId } = launch.shuffleWrite;
+      const ref = { shuffleId, mapIndex: launch.partition, attempt: launch.attempt };
+      const sizes = await withSpan("shuffle.write", { "shuffle.id": shuffleId }, () => this.deps.nodeShuffle.writeMapOutput(ref, output.partitions));
+      metrics.shuffleBytesWritten = sizes.reduce((a, b) => a + b, 0);
+      const mapStatus = { ...ref, shuffleAddress: this.deps.nodeShuffle.address, nodeId: this.deps.nodeId, partitionSizes: sizes };
+      return { ...succeeded, mapStatus };
+    }
+    switch (output.kind) {
+      case "collect":
+        checkResultSize(output.records.byteLength, conf);
+        return { ...succeeded, result: { records: output.records, count: output.recordsOut } };
+      case "count":
+        return { ...succeeded, result: { count: output.count } };
+      case "text":
+        await withSpan("output.commit", { "output.uri": launch.plan.outputUri }, () =>
+          commitTextPartition(
+            { outputUri: launch.plan.outputUri, taskId: launch.taskId, partition: launch.partition, data: output.data },
+            { staging: this.deps.staging, authorizeCommit: (id) => this.deps.authorizeCommit(id), logger: this.deps.logger, signal },
+          ),
+        );
+        return { ...succeeded, result: { count: output.recordsOut } };
+      case "shuffle":
+        throw failure("executorError", "result task produced shuffle partitions");
+    }
+  }
+
+  private failedUpdate(launch: TaskLaunch, err: unknown, signal: AbortSignal): TaskStatusUpdate {
+    const base = { taskId: launch.taskId };
+    if (err instanceof TaskKilledError || signal.aborted) {
+      const reason = err instanceof TaskKilledError ? err.message : describeError(signal.reason);
+      return { ...base, state: "killed", failure: { kind: "killed", message: `task killed: ${reason}`, stack: "", errorKind: "killed" } };
+    }
+    if (err instanceof TaskFailure) return { ...base, state: "failed", failure: err.info };
+    const message = err instanceof WorkerCrashedError ? err.message : `executor error: ${describeError(err)}`;
+    return { ...base, state: "failed", failure: { kind: "executorError", message, stack: err instanceof Error ? (err.stack ?? "") : "", errorKind: "executor_error" } };
+  }
+}
+
+function partitionTaskOf(launch: TaskLaunch): PartitionTaskSpec {
+  const write = launch.shuffleWrite;
+  return {
+    datasetId: launch.datasetId,
+    partition: launch.partition,
+    shuffleWrite: write && { shuffleIndex: write.shuffleIndex, numReducePartitions: write.numReducePartitions },
+  };
+}
+
+function confOf(launch: TaskLaunch): Conf {
+  try {
+    return resolveConf(launch.conf);
+  } catch (err) {
+    throw failure("userError", describeError(err), { errorKind: "invalid_argument" });
+  }
+}
+
+function outputOf(response: WorkerTaskResponse): PartitionOutput {
+  if (response.type === "done") return response.output;
+  throw failure("userError", response.message, { stack: response.stack, errorKind: response.errorKind });
+}
+
+function checkResultSize(bytes: number, conf: Conf): void {
+  const limit = Math.min(conf["ballast.result.maxSize"], RESULT_WIRE_LIMIT);
+  if (bytes > limit) {
+    throw failure("userError", `the collected result of this partition is ${bytes} bytes, over the ${limit}-byte limit (ballast.result.maxSize, gRPC message size): use saveAsTextFile or more partitions`);
+  }
+}

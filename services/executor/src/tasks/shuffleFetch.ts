@@ -1,0 +1,127 @@
+import { status } from "@grpc/grpc-js";
+import type { Span } from "@opentelemetry/api";
+import { describeError, isServiceError } from "../../../../packages/common/src/errors.js";
+import type { Logger } from "../../../../packages/common/src/logging.js";
+import { backoffDelay, sleep } from "../core/backoff.js";
+import { groupBlocksByAddress, missingLocations, type BlockRequest } from "../core/fetchPlan.js";
+import { failure, type ShuffleReadSpec } from "../core/task.js";
+import type { MapOutputRef, ShufflePeer } from "./peers.js";
+
+export interface FetchRetryPolicy {
+  maxRetries: number;
+  retryWaitMs: number;
+  maxRetryWaitMs: number;
+}
+
+export interface FetchOptions {
+  reads: ShuffleReadSpec[];
+  /** The reduce partition this task computes. */
+  partition: number;
+  policy: FetchRetryPolicy;
+  clientFor(address: string): Pick<ShufflePeer, "fetchBlocks">;
+  logger: Logger;
+  span?: Span;
+  signal?: AbortSignal;
+  random?: () => number;
+}
+
+export interface FetchedBlocks {
+  /** Per shuffle index, one block per map output in map index order. */
+  blocks: Record<number, Uint8Array[]>;
+  bytes: number;
+}
+
+type FetchErrorKind = "unreachable" | "missing" | "corrupt";
+
+interface ClassifiedError {
+  kind: FetchErrorKind;
+  ref?: MapOutputRef;
+  message: string;
+}
+
+/**
+ * Fetches this task's reduce partition from every map output, one stream per
+ * shuffle service, all services in parallel. A failed fetch from a service is
+ * retried with exponential backoff and jitter (ballast.shuffle.io.*); a
+ * missing block is not retried (waiting will not bring it back). When retries
+ * run out the task fails with a FetchFailure naming the map output, so the
+ * scheduler can unregister it (or the whole node when unreachable).
+ */
+export async function fetchShuffleBlocks(options: FetchOptions): Promise<FetchedBlocks> {
+  const missing = missingLocations(options.reads);
+  if (missing.length > 0) throw failure("executorError", `task launched without locations for ${missing.join(", ")}`);
+  const blocks: Record<number, Uint8Array[]> = {};
+  for (const read of options.reads) blocks[read.shuffleIndex] = new Array(read.numMaps);
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let bytes = 0;
+  try {
+    await Promise.all(
+      [...groupBlocksByAddress(options.reads)].map(async ([address, requests]) => {
+        const fetched = await fetchFromService(address, requests, options, signal);
+        requests.forEach((request, i) => {
+          blocks[request.shuffleIndex][request.location.mapIndex] = fetched[i];
+          bytes += fetched[i].byteLength;
+        });
+      }),
+    );
+  } finally {
+    stop.abort(new Error("fetch of this task ended")); // stops the retry loops of other services once one has failed
+  }
+  return { blocks, bytes };
+}
+
+async function fetchFromService(address: string, requests: BlockRequest[], options: FetchOptions, signal: AbortSignal): Promise<Uint8Array[]> {
+  const client = options.clientFor(address);
+  const wanted = requests.map((r) => ({ ref: refOf(r), partition: options.partition }));
+  for (let retry = 0; ; retry++) {
+    signal.throwIfAborted();
+    try {
+      return await client.fetchBlocks(wanted);
+    } catch (err) {
+      signal.throwIfAborted();
+      const classified = classify(err);
+      if (classified.kind === "missing" || retry >= options.policy.maxRetries) throw fetchFailure(address, requests, classified, retry);
+      const delayMs = backoffDelay(retry + 1, { initialMs: options.policy.retryWaitMs, maxMs: options.policy.maxRetryWaitMs }, options.random);
+      const details = { address, attempt: retry + 1, maxRetries: options.policy.maxRetries, delayMs, kind: classified.kind, error: classified.message };
+      options.logger.warn(details, "shuffle fetch failed; retrying");
+      options.span?.addEvent("shuffle.fetch.retry", details);
+      await sleep(delayMs, signal);
+    }
+  }
+}
+
+function refOf(request: BlockRequest): MapOutputRef {
+  return { shuffleId: request.shuffleId, mapIndex: request.location.mapIndex, attempt: request.location.attempt };
+}
+
+/** Reads the shuffle client's ShuffleFetchError (kind + ref), or falls back on the gRPC status. */
+function classify(err: unknown): ClassifiedError {
+  const message = describeError(err);
+  const candidate = err as { kind?: unknown; ref?: MapOutputRef };
+  if (candidate && (candidate.kind === "unreachable" || candidate.kind === "missing" || candidate.kind === "corrupt")) {
+    return { kind: candidate.kind, ref: candidate.ref, message };
+  }
+  if (isServiceError(err)) {
+    if (err.code === status.NOT_FOUND) return { kind: "missing", message };
+    if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) return { kind: "unreachable", message };
+  }
+  return { kind: "corrupt", message };
+}
+
+function fetchFailure(address: string, requests: BlockRequest[], error: ClassifiedError, retries: number) {
+  const blamed =
+    requests.find((r) => error.ref && r.shuffleId === error.ref.shuffleId && r.location.mapIndex === error.ref.mapIndex) ?? requests[0];
+  const unreachable = error.kind === "unreachable";
+  const what = unreachable ? `shuffle service ${address} unreachable` : `block ${blamed.shuffleId} map ${blamed.location.mapIndex} ${error.kind} at ${address}`;
+  return failure("fetchFailed", `fetch failed after ${retries} retries: ${what}: ${error.message}`, {
+    fetch: {
+      shuffleId: blamed.shuffleId,
+      mapIndex: blamed.location.mapIndex,
+      mapAttempt: blamed.location.attempt,
+      shuffleAddress: address,
+      nodeId: blamed.location.nodeId,
+      serviceUnreachable: unreachable,
+    },
+  });
+}

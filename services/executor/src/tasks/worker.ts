@@ -1,0 +1,178 @@
+/**
+ * A task worker thread: imports the job bundle (once per digest), rebuilds the
+ * job's graph, checks it matches the scheduler's plan, and runs one partition.
+ * User code runs here so that a busy or crashing task never stalls the
+ * executor's main thread (heartbeats, other tasks).
+ */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { parentPort } from "node:worker_threads";
+import { trimStack } from "../core/stack.js";
+import { prepareTransfer, type PartitionOutput, type WorkerErrorKind, type WorkerTaskRequest, type WorkerTaskResponse } from "./protocol.js";
+
+// Stack frames of user code point at their .ts files through the bundle's inline source map.
+process.setSourceMapsEnabled(true);
+
+/** Structural view of the SDK's JobDefinition (the bundle has its own SDK copy). */
+interface JobDefinitionLike {
+  kind: "ballast-job";
+  name: string;
+  buildPlan(options: { args: string[]; inputSize: (uri: string) => number }): {
+    plan: { graphHash: string };
+    runPartition(task: WorkerTaskRequest["task"], io: PartitionIOLike): PartitionOutput;
+  };
+}
+
+interface PartitionIOLike {
+  readRange(uri: string, start: number, end: number): Uint8Array;
+  shuffleBlocks(shuffleIndex: number): Uint8Array[];
+}
+
+class WorkerTaskError extends Error {
+  constructor(readonly kind: WorkerErrorKind, message: string) {
+    super(message);
+  }
+}
+
+const EXECUTOR_SOURCE_DIR = new URL("..", import.meta.url);
+const HIDDEN_FRAMES = [EXECUTOR_SOURCE_DIR.pathname, EXECUTOR_SOURCE_DIR.href, "tsx/dist", "node:worker_threads"];
+
+const definitions = new Map<string, Promise<JobDefinitionLike>>();
+
+function loadDefinition(digest: string, path: string): Promise<JobDefinitionLike> {
+  let loaded = definitions.get(digest);
+  if (!loaded) {
+    loaded = import(pathToFileURL(path).href).then((module) => {
+      const definition = module.default as JobDefinitionLike | undefined;
+      if (definition?.kind !== "ballast-job" || typeof definition.buildPlan !== "function") {
+        throw new WorkerTaskError("invalid_bundle", "the job bundle's default export is not a job definition (export default job(...))");
+      }
+      return definition;
+    });
+    loaded.catch(() => definitions.delete(digest));
+    definitions.set(digest, loaded);
+  }
+  return loaded;
+}
+
+/** Synchronous ranged reads of the task's local input files, opened lazily and closed after the task. */
+class LocalInputs implements PartitionIOLike {
+  private readonly files = new Map<string, { fd: number; size: number }>();
+  bytesRead = 0;
+
+  constructor(private readonly request: WorkerTaskRequest) {}
+
+  readRange(uri: string, start: number, end: number): Uint8Array {
+    const file = this.open(uri);
+    const from = Math.max(0, Math.min(start, file.size));
+    const to = Math.max(from, Math.min(end, file.size));
+    const bytes = new Uint8Array(to - from);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const n = readSync(file.fd, bytes, filled, bytes.length - filled, from + filled);
+      if (n === 0) break;
+      filled += n;
+    }
+    this.bytesRead += filled;
+    return filled === bytes.length ? bytes : bytes.subarray(0, filled);
+  }
+
+  shuffleBlocks(shuffleIndex: number): Uint8Array[] {
+    const blocks = this.request.blocks[shuffleIndex];
+    if (!blocks) throw new Error(`this task has no fetched blocks for shuffle ${shuffleIndex}`);
+    return blocks;
+  }
+
+  close(): void {
+    for (const { fd } of this.files.values()) closeSync(fd);
+    this.files.clear();
+  }
+
+  private open(uri: string): { fd: number; size: number } {
+    let file = this.files.get(uri);
+    if (!file) {
+      const path = this.request.localPaths[uri];
+      if (!path) throw new Error(`input ${uri} was not prepared for this task`);
+      const fd = openSync(path, "r");
+      file = { fd, size: fstatSync(fd).size };
+      this.files.set(uri, file);
+    }
+    return file;
+  }
+}
+
+async function runTask(request: WorkerTaskRequest): Promise<{ output: PartitionOutput; inputBytes: number }> {
+  const definition = await loadDefinition(request.bundleDigest, request.bundlePath);
+  const sizes = new Map(request.inputs.map((input) => [input.uri, input.size]));
+  const built = definition.buildPlan({
+    args: request.args,
+    inputSize: (uri) => {
+      const size = sizes.get(uri);
+      if (size === undefined) throw new Error(`input ${uri} is not in the submitted plan's inputs`);
+      return size;
+    },
+  });
+  if (built.plan.graphHash !== request.graphHash) {
+    throw new WorkerTaskError(
+      "nondeterministic_graph",
+      `job graph is not deterministic: the executor rebuilt job "${definition.name}" with graph hash ${built.plan.graphHash}, ` +
+        `but the submitted plan has ${request.graphHash} (partition counts or operations must not depend on randomness, time or the environment)`,
+    );
+  }
+  const io = new LocalInputs(request);
+  try {
+    return { output: built.runPartition(request.task, io), inputBytes: io.bytesRead };
+  } finally {
+    io.close();
+  }
+}
+
+function outputViews(output: PartitionOutput): Uint8Array[] {
+  switch (output.kind) {
+    case "shuffle":
+      return output.partitions;
+    case "collect":
+      return [output.records];
+    case "text":
+      return [output.data];
+    case "count":
+      return [];
+  }
+}
+
+/** Rebuilds the output around transferable copies of its byte arrays. */
+function withViews(output: PartitionOutput, views: Uint8Array[]): PartitionOutput {
+  switch (output.kind) {
+    case "shuffle":
+      return { kind: "shuffle", partitions: views, recordsOut: output.recordsOut };
+    case "collect":
+      return { kind: "collect", records: views[0], recordsOut: output.recordsOut };
+    case "text":
+      return { kind: "text", data: views[0], recordsOut: output.recordsOut };
+    case "count":
+      return { kind: "count", count: output.count };
+  }
+}
+
+function failureOf(taskId: string, err: unknown): WorkerTaskResponse {
+  const kind = err instanceof WorkerTaskError ? err.kind : "user_error";
+  if (err instanceof Error) {
+    const stack = err instanceof WorkerTaskError ? "" : trimStack(err.stack ?? "", HIDDEN_FRAMES);
+    return { type: "failed", taskId, errorKind: kind, message: err.message, stack };
+  }
+  return { type: "failed", taskId, errorKind: kind, message: `non-Error value thrown: ${String(err)}`, stack: "" };
+}
+
+parentPort!.on("message", async (request: WorkerTaskRequest) => {
+  let response: WorkerTaskResponse;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    const { output, inputBytes } = await runTask(request);
+    const prepared = prepareTransfer(outputViews(output));
+    transfer = prepared.transfer;
+    response = { type: "done", taskId: request.taskId, output: withViews(output, prepared.views), inputBytes };
+  } catch (err) {
+    response = failureOf(request.taskId, err);
+  }
+  parentPort!.postMessage(response, transfer);
+});
