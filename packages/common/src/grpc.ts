@@ -21,6 +21,10 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.keepalive_time_ms": 10_000,
   "grpc.keepalive_timeout_ms": 5_000,
   "grpc.keepalive_permit_without_calls": 1,
+  // grpc-js backs a failed channel off up to 120s by default; a restarted peer
+  // (scheduler, shuffle service) must be found again within seconds.
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 5000,
 };
 
 export const PROTO_DIR = fileURLToPath(new URL("../../../proto", import.meta.url));

@@ -1,5 +1,4 @@
 /** Wire <-> domain conversion for the executor, the only place (with the other rpc/ files) that knows gen/. */
-import { ActionKind, type Plan as WirePlan } from "../../../../gen/ballast/v1/common.js";
 import { TaskState as WireTaskState } from "../../../../gen/ballast/v1/common.js";
 import {
   FailureKind as WireFailureKind,
@@ -7,35 +6,8 @@ import {
   type TaskUpdate,
 } from "../../../../gen/ballast/v1/scheduler.js";
 import { InvalidArgumentError } from "../../../../packages/common/src/errors.js";
-import type { ActionKind as DomainAction, Plan } from "../../../../packages/common/src/plan.js";
+import { planFromWire } from "../../../../packages/common/src/wire/plan.js";
 import type { FailureKind, TaskLaunch, TaskState, TaskStatusUpdate } from "../core/task.js";
-
-const ACTIONS: Partial<Record<ActionKind, DomainAction>> = {
-  [ActionKind.ACTION_KIND_COLLECT]: "collect",
-  [ActionKind.ACTION_KIND_COUNT]: "count",
-  [ActionKind.ACTION_KIND_SAVE_AS_TEXT_FILE]: "saveAsTextFile",
-};
-
-export function planFromWire(plan: WirePlan): Plan {
-  const action = ACTIONS[plan.action];
-  if (!action) throw new InvalidArgumentError(`plan of job ${plan.jobName} has no action`);
-  return {
-    jobName: plan.jobName,
-    datasets: plan.datasets.map((d) => ({ ...d, parentIds: [...d.parentIds] })),
-    shuffles: plan.shuffles.map((s) => ({ ...s })),
-    finalDatasetId: plan.finalDatasetId,
-    action,
-    outputUri: plan.outputUri,
-    args: [...plan.args],
-    inputs: plan.inputs.map((i) => ({ uri: i.uri, size: i.size })),
-    graphHash: plan.graphHash,
-  };
-}
-
-export function planToWire(plan: Plan): WirePlan {
-  const action = Number(Object.entries(ACTIONS).find(([, name]) => name === plan.action)![0]) as ActionKind;
-  return { ...plan, action, datasets: plan.datasets.map((d) => ({ ...d })), shuffles: plan.shuffles.map((s) => ({ ...s })), inputs: plan.inputs.map((i) => ({ ...i })) };
-}
 
 /** Validates and converts a LaunchTask; throws InvalidArgumentError naming what is missing. */
 export function taskLaunchFromWire(launch: LaunchTask): TaskLaunch {

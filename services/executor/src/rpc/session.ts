@@ -54,18 +54,6 @@ interface RetainedUpdate {
 const DEFAULT_HEARTBEAT_MS = 1000;
 
 /**
- * grpc-js backs a failed channel off up to 120s by default, which would keep
- * an executor away long after a restarted scheduler is back (recovery waits
- * only ballast.scheduler.recovery.executorReconnectTimeout for executors).
- * Bound it like the session's own reconnect loop.
- */
-class SchedulerChannelClient extends SchedulerServiceClient {
-  constructor(address: string, credentials: ChannelCredentials, options: Partial<ClientOptions> = {}) {
-    super(address, credentials, { ...options, "grpc.initial_reconnect_backoff_ms": 100, "grpc.max_reconnect_backoff_ms": 5000 });
-  }
-}
-
-/**
  * The executor's side of SchedulerService.ExecutorSession: registers, heartbeats
  * from the main thread, forwards launches and kills, and survives scheduler
  * loss by redialing with bounded exponential backoff. Final task updates are
@@ -87,7 +75,7 @@ export class SchedulerSession {
   heartbeatIntervalMs = DEFAULT_HEARTBEAT_MS;
 
   constructor(private readonly options: SessionOptions) {
-    this.client = createClient(SchedulerChannelClient, options.schedulerAddress);
+    this.client = createClient(SchedulerServiceClient, options.schedulerAddress);
   }
 
   start(): void {

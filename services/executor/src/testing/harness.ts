@@ -9,7 +9,7 @@ import { shuffleIdOf, type Plan } from "../../../../packages/common/src/plan.js"
 import { NotFoundError } from "../../../../packages/common/src/errors.js";
 import { startShuffleServer, type ShuffleServer } from "../../../shuffle/src/server.js";
 import { Executor } from "../executor.js";
-import { planToWire } from "../rpc/convert.js";
+import { planToWire } from "../../../../packages/common/src/wire/plan.js";
 import type { BlobInfoLike, BlobRefLike, StagingPeer } from "../tasks/peers.js";
 import { FakeScheduler } from "./fakeScheduler.js";
 import type { BundledJob } from "./jobs.js";

@@ -1,0 +1,132 @@
+/**
+ * The lineage graph as the SDK holds it while a job is built and run: one
+ * Node per dataset, carrying both its plan description and the functions
+ * that compute its partitions. Rebuilt from scratch for every buildPlan call.
+ */
+import { JobDefinitionError } from "./errors.js";
+import type { ActionKind } from "../../common/src/plan.js";
+import type { PartitionIO } from "./types.js";
+
+export type Sink = (record: unknown) => void;
+
+/** How a dataset computes one partition: push (fast, fused) and pull (for mapPartitions). */
+export interface PartitionBehavior {
+  forEach(partition: number, io: PartitionIO, sink: Sink): void;
+  iterate(partition: number, io: PartitionIO): Iterable<unknown>;
+}
+
+/** Receives the map-side records of one shuffle and encodes one block per reduce partition. */
+export interface ShuffleWriter {
+  add: Sink;
+  finish(): { partitions: Uint8Array[]; recordsOut: number };
+}
+
+/** The two halves of a wide operation. */
+export interface WideBehavior {
+  /** Map side of the shuffle from the parent at `parentPosition`. */
+  mapSideWriter(parentPosition: number, numReducePartitions: number): ShuffleWriter;
+  /** Reduce side: merge the fetched blocks of every parent's shuffle. */
+  reduce(blocksOf: (parentPosition: number) => Uint8Array[], sink: Sink): void;
+}
+
+export interface NodeSpec {
+  op: string;
+  parents: Node[];
+  numPartitions: number;
+  callSite: string;
+  uri?: string;
+  /** textFile only: the input's size in bytes. */
+  inputSize?: number;
+  /** Extra material hashed into graphHash (e.g. parallelized data), never in the plan. */
+  fingerprint?: () => string;
+  behavior?: PartitionBehavior;
+  wide?: WideBehavior;
+}
+
+export interface Node extends Required<Omit<NodeSpec, "behavior" | "wide" | "fingerprint">> {
+  /** Creation order within the build. */
+  readonly seq: number;
+  /** Plan id, assigned when the plan is assembled. */
+  id: number;
+  /** Wide nodes: Plan.shuffles index per parent position, assigned with the plan. */
+  shuffleIndices: number[];
+  fingerprint?: () => string;
+  behavior: PartitionBehavior;
+  wide?: WideBehavior;
+}
+
+export interface ActionSpec {
+  readonly kind: "ballast-action";
+  action: ActionKind;
+  node: Node;
+  outputUri: string;
+}
+
+/** One build's graph: creates nodes, remembers the action, refuses use after the build. */
+export class Graph {
+  private readonly nodes: Node[] = [];
+  private closed = false;
+  action: ActionSpec | undefined;
+
+  constructor(readonly jobName: string) {}
+
+  add(spec: NodeSpec): Node {
+    this.checkOpen();
+    const node: Node = {
+      op: spec.op,
+      parents: spec.parents,
+      numPartitions: spec.numPartitions,
+      callSite: spec.callSite,
+      uri: spec.uri ?? "",
+      inputSize: spec.inputSize ?? 0,
+      fingerprint: spec.fingerprint,
+      seq: this.nodes.length,
+      id: -1,
+      shuffleIndices: [],
+      behavior: NO_BEHAVIOR,
+      wide: spec.wide,
+    };
+    node.behavior = spec.wide ? readsShuffles(node, spec.wide) : spec.behavior ?? NO_BEHAVIOR;
+    this.nodes.push(node);
+    return node;
+  }
+
+  setAction(action: Omit<ActionSpec, "kind">): ActionSpec {
+    this.checkOpen();
+    if (this.action) {
+      throw new JobDefinitionError(
+        `job "${this.jobName}": an action (${this.action.action}) was already called; a job runs exactly one action`,
+      );
+    }
+    this.action = { kind: "ballast-action", ...action };
+    return this.action;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  checkOpen(): void {
+    if (this.closed) {
+      throw new JobDefinitionError(
+        `job "${this.jobName}": datasets can only be defined while the build function runs (is it async?)`,
+      );
+    }
+  }
+}
+
+const NO_BEHAVIOR: PartitionBehavior = { forEach: () => undefined, iterate: () => [] };
+
+/** A wide dataset's partition p is reduce partition p of each of its shuffles. */
+function readsShuffles(node: Node, wide: WideBehavior): PartitionBehavior {
+  const forEach = (_partition: number, io: PartitionIO, sink: Sink): void =>
+    wide.reduce((position) => io.shuffleBlocks(node.shuffleIndices[position]!), sink);
+  return {
+    forEach,
+    iterate(partition, io) {
+      const records: unknown[] = [];
+      forEach(partition, io, (record) => records.push(record));
+      return records;
+    },
+  };
+}

@@ -1,0 +1,17 @@
+/** The Ballast SDK: what a job imports as "ballast". */
+export { job } from "./job.js";
+export { JobContext, parseJobArgs } from "./context.js";
+export { Dataset, type Widen } from "./dataset.js";
+export { JobDefinitionError } from "./errors.js";
+export { decodeCollected } from "./runtime/codec.js";
+export { shuffleReadsOf, type ShuffleRead } from "./planning.js";
+export type {
+  ActionResult,
+  BuiltJob,
+  JobDefinition,
+  PartitionIO,
+  PartitionOptions,
+  PartitionOutput,
+  PartitionTask,
+  Plan,
+} from "./types.js";

@@ -1,0 +1,95 @@
+/**
+ * Turns a built graph into the Plan: the datasets the action depends on (ids
+ * in creation order), one shuffle per (wide dataset, parent), the inputs and
+ * a graph hash that changes whenever the graph does.
+ */
+import { createHash } from "node:crypto";
+import type { ActionSpec, Node } from "./graph.js";
+import type { DatasetNode, InputFile, Plan, ShuffleDependency } from "../../common/src/plan.js";
+
+export function assemblePlan(jobName: string, action: ActionSpec, args: string[]): { plan: Plan; nodes: Node[] } {
+  const nodes = reachableFrom(action.node);
+  nodes.forEach((node, id) => (node.id = id));
+  const shuffles = shufflesOf(nodes);
+  const inputs = inputsOf(nodes);
+  const datasets: DatasetNode[] = nodes.map((node) => ({
+    id: node.id,
+    op: node.op,
+    parentIds: node.parents.map((parent) => parent.id),
+    numPartitions: node.numPartitions,
+    wide: node.wide !== undefined,
+    callSite: node.callSite,
+    uri: node.uri,
+  }));
+  const plan: Plan = {
+    jobName,
+    datasets,
+    shuffles,
+    finalDatasetId: action.node.id,
+    action: action.action,
+    outputUri: action.outputUri,
+    args,
+    inputs,
+    graphHash: "",
+  };
+  plan.graphHash = graphHashOf(plan, nodes);
+  return { plan, nodes };
+}
+
+/** Every node the action depends on, in creation order. */
+function reachableFrom(root: Node): Node[] {
+  const seen = new Set<Node>();
+  const pending = [root];
+  while (pending.length > 0) {
+    const node = pending.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    pending.push(...node.parents);
+  }
+  return [...seen].sort((a, b) => a.seq - b.seq);
+}
+
+function shufflesOf(nodes: Node[]): ShuffleDependency[] {
+  const shuffles: ShuffleDependency[] = [];
+  for (const node of nodes) {
+    if (!node.wide) continue;
+    node.shuffleIndices = node.parents.map((parent) => {
+      shuffles.push({
+        shuffleIndex: shuffles.length,
+        parentDatasetId: parent.id,
+        childDatasetId: node.id,
+        numReducePartitions: node.numPartitions,
+      });
+      return shuffles.length - 1;
+    });
+  }
+  return shuffles;
+}
+
+function inputsOf(nodes: Node[]): InputFile[] {
+  const sizes = new Map<string, number>();
+  for (const node of nodes) {
+    if (node.op === "textFile" && !sizes.has(node.uri)) sizes.set(node.uri, node.inputSize);
+  }
+  return [...sizes].map(([uri, size]) => ({ uri, size }));
+}
+
+/**
+ * sha256 over a canonical JSON of the plan (without graphHash, and without
+ * callSite, which depends on source maps) plus fingerprints of parallelized
+ * data, so an executor whose rebuilt graph or data differs is detected.
+ */
+function graphHashOf(plan: Plan, nodes: Node[]): string {
+  const canonical = {
+    jobName: plan.jobName,
+    datasets: plan.datasets.map(({ callSite: _callSite, ...dataset }) => dataset),
+    shuffles: plan.shuffles,
+    finalDatasetId: plan.finalDatasetId,
+    action: plan.action,
+    outputUri: plan.outputUri,
+    args: plan.args,
+    inputs: plan.inputs,
+    data: nodes.map((node) => node.fingerprint?.() ?? ""),
+  };
+  return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");
+}

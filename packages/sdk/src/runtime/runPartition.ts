@@ -1,0 +1,92 @@
+/**
+ * Runs one task: computes a dataset partition (fused narrow ops over a source
+ * or a shuffle read) and either writes it as map output for a shuffle or
+ * produces the action's output for that partition.
+ */
+import type { ActionSpec, Node } from "../graph.js";
+import type { Plan } from "../../../common/src/plan.js";
+import type { PartitionIO, PartitionOutput, PartitionTask } from "../types.js";
+import { concatChunks, packRecords } from "./codec.js";
+
+export function runPartition(
+  plan: Plan,
+  nodes: readonly Node[],
+  action: ActionSpec,
+  task: PartitionTask,
+  io: PartitionIO,
+): PartitionOutput {
+  const node = nodes[task.datasetId];
+  if (!node) throw new Error(`job "${plan.jobName}" has no dataset ${task.datasetId}`);
+  if (!Number.isInteger(task.partition) || task.partition < 0 || task.partition >= node.numPartitions) {
+    throw new Error(`dataset ${node.id} (${node.op}) has no partition ${task.partition}`);
+  }
+  if (task.shuffleWrite) return writeShuffle(plan, nodes, node, task, io);
+  if (node !== action.node) {
+    throw new Error(`dataset ${node.id} is neither the final dataset nor given a shuffle to write`);
+  }
+  return runAction(action, node, task.partition, io);
+}
+
+function writeShuffle(plan: Plan, nodes: readonly Node[], node: Node, task: PartitionTask, io: PartitionIO): PartitionOutput {
+  const { shuffleIndex, numReducePartitions } = task.shuffleWrite!;
+  const shuffle = plan.shuffles[shuffleIndex];
+  if (!shuffle || shuffle.parentDatasetId !== node.id) {
+    throw new Error(`shuffle ${shuffleIndex} does not read dataset ${node.id}`);
+  }
+  if (numReducePartitions !== shuffle.numReducePartitions) {
+    throw new Error(
+      `shuffle ${shuffleIndex} has ${shuffle.numReducePartitions} reduce partitions, the task asked for ${numReducePartitions}`,
+    );
+  }
+  const child = nodes[shuffle.childDatasetId]!;
+  const writer = child.wide!.mapSideWriter(child.shuffleIndices.indexOf(shuffleIndex), numReducePartitions);
+  node.behavior.forEach(task.partition, io, writer.add);
+  return { kind: "shuffle", ...writer.finish() };
+}
+
+function runAction(action: ActionSpec, node: Node, partition: number, io: PartitionIO): PartitionOutput {
+  switch (action.action) {
+    case "count": {
+      let count = 0;
+      node.behavior.forEach(partition, io, () => count++);
+      return { kind: "count", count };
+    }
+    case "collect": {
+      const records: unknown[] = [];
+      node.behavior.forEach(partition, io, (record) => records.push(record));
+      return { kind: "collect", records: concatChunks([packRecords(records)]), recordsOut: records.length };
+    }
+    case "saveAsTextFile":
+      return writeText(node, partition, io);
+  }
+}
+
+const LINES_PER_PIECE = 4096;
+
+function writeText(node: Node, partition: number, io: PartitionIO): PartitionOutput {
+  const pieces: Uint8Array[] = [];
+  let lines: string[] = [];
+  let recordsOut = 0;
+  const flush = (): void => {
+    lines.push("");
+    pieces.push(Buffer.from(lines.join("\n"), "utf8"));
+    lines = [];
+  };
+  node.behavior.forEach(partition, io, (record) => {
+    lines.push(formatLine(record));
+    recordsOut++;
+    if (lines.length >= LINES_PER_PIECE) flush();
+  });
+  if (lines.length > 0) flush();
+  return { kind: "text", data: concatChunks(pieces), recordsOut };
+}
+
+/** Pairs as "key<TAB>value"; strings and numbers as String(x); objects as JSON. */
+export function formatLine(record: unknown): string {
+  if (Array.isArray(record) && record.length === 2) return `${formatField(record[0])}\t${formatField(record[1])}`;
+  return formatField(record);
+}
+
+function formatField(value: unknown): string {
+  return typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+}

@@ -1,0 +1,90 @@
+/**
+ * Map side of a shuffle: route [key, value] records to reduce partitions by
+ * key hash and encode each partition's records as packed msgpack arrays
+ * (several arrays per block when there are many records).
+ */
+import type { ShuffleWriter, Sink } from "../graph.js";
+import { concatChunks, packRecords } from "./codec.js";
+import { KeyedMap, partitionOf } from "./keys.js";
+
+const RECORDS_PER_CHUNK = 8192;
+
+export function expectPair(record: unknown, op: string): readonly [unknown, unknown] {
+  if (!Array.isArray(record) || record.length !== 2) {
+    throw new TypeError(`${op} needs [key, value] pairs, got ${describe(record)}`);
+  }
+  return record as unknown as readonly [unknown, unknown];
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (value === null) return "null";
+  return typeof value === "object" ? "an object" : `${typeof value} ${String(value).slice(0, 40)}`;
+}
+
+/** Writes pairs as they come (no combine). */
+export class PartitionedWriter implements ShuffleWriter {
+  private readonly buffered: unknown[][];
+  private readonly chunks: Uint8Array[][];
+  private records = 0;
+
+  constructor(
+    private readonly numPartitions: number,
+    private readonly op: string,
+  ) {
+    this.buffered = Array.from({ length: numPartitions }, () => []);
+    this.chunks = Array.from({ length: numPartitions }, () => []);
+  }
+
+  add: Sink = (record) => {
+    const pair = expectPair(record, this.op);
+    this.addPair(pair[0], pair);
+  };
+
+  /** `pair` must be [key, value]; kept by reference until packed. */
+  addPair(key: unknown, pair: readonly [unknown, unknown]): void {
+    const partition = partitionOf(key, this.numPartitions);
+    const buffer = this.buffered[partition]!;
+    buffer.push(pair);
+    this.records++;
+    if (buffer.length >= RECORDS_PER_CHUNK) this.flush(partition);
+  }
+
+  private flush(partition: number): void {
+    this.chunks[partition]!.push(packRecords(this.buffered[partition]!));
+    this.buffered[partition] = [];
+  }
+
+  finish(): { partitions: Uint8Array[]; recordsOut: number } {
+    const partitions = this.chunks.map((chunks, partition) => {
+      if (this.buffered[partition]!.length > 0) chunks.push(packRecords(this.buffered[partition]!));
+      return concatChunks(chunks);
+    });
+    return { partitions, recordsOut: this.records };
+  }
+}
+
+/** Combines values per key in memory before writing (reduceByKey, aggregateByKey, distinct). */
+export class CombiningWriter<V, C> implements ShuffleWriter {
+  private readonly combined = new KeyedMap<C>();
+
+  constructor(
+    private readonly numPartitions: number,
+    private readonly op: string,
+    private readonly create: (value: V) => C,
+    private readonly mergeValue: (combined: C, value: V) => C,
+    /** Picks key and value from a record; default: the record is a pair. */
+    private readonly split: (record: unknown, op: string) => readonly [unknown, unknown] = expectPair,
+  ) {}
+
+  add: Sink = (record) => {
+    const pair = this.split(record, this.op);
+    this.combined.merge(pair[0], pair[1] as V, this.create, this.mergeValue);
+  };
+
+  finish(): { partitions: Uint8Array[]; recordsOut: number } {
+    const writer = new PartitionedWriter(this.numPartitions, this.op);
+    this.combined.forEach((key, value) => writer.addPair(key, [key, value]));
+    return writer.finish();
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Runs a whole job in-process the way the engine would: every shuffle's map
+ * stage (each parent partition writes one block per reduce partition), the
+ * blocks routed to reduce partitions, then the final stage. For tests only:
+ * the real stage planning lives in the scheduler.
+ */
+import * as fs from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Plan } from "../../../common/src/plan.js";
+import { decodeCollected } from "../runtime/codec.js";
+import { shuffleReadsOf } from "../planning.js";
+import type { BuiltJob, JobDefinition, PartitionIO, PartitionOutput } from "../types.js";
+
+export interface LocalRunOptions {
+  args?: string[];
+  /** In-memory inputs by URI; other file:// URIs are read from disk. */
+  files?: Record<string, string | Uint8Array>;
+  /** Run map tasks last-partition-first (results must not depend on task order). */
+  reverseTaskOrder?: boolean;
+}
+
+export interface LocalRunResult {
+  plan: Plan;
+  /** collect: the records, in partition order. */
+  records?: unknown[];
+  /** count */
+  count?: number;
+  /** saveAsTextFile: the part files' contents, by partition. */
+  textParts?: string[];
+  /** Number of runPartition calls. */
+  tasks: number;
+}
+
+/** Reads inputs from `files` or, for file:// URIs, from disk. */
+export class LocalFiles {
+  private readonly contents = new Map<string, Uint8Array>();
+
+  constructor(files: Record<string, string | Uint8Array> = {}) {
+    for (const [uri, content] of Object.entries(files)) {
+      this.contents.set(uri, typeof content === "string" ? Buffer.from(content, "utf8") : content);
+    }
+  }
+
+  size(uri: string): number {
+    const content = this.contents.get(uri);
+    return content ? content.length : fs.statSync(this.pathOf(uri)).size;
+  }
+
+  readRange(uri: string, start: number, end: number): Uint8Array {
+    const content = this.contents.get(uri);
+    if (content) return content.slice(start, Math.min(end, content.length));
+    const fd = fs.openSync(this.pathOf(uri), "r");
+    try {
+      const length = Math.max(0, Math.min(end, fs.fstatSync(fd).size) - start);
+      const buffer = Buffer.alloc(length);
+      const read = fs.readSync(fd, buffer, 0, length, start);
+      return buffer.subarray(0, read);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private pathOf(uri: string): string {
+    if (!uri.startsWith("file://")) throw new Error(`no local content for ${uri}`);
+    return fileURLToPath(uri);
+  }
+}
+
+export function runLocal(definition: JobDefinition, options: LocalRunOptions = {}): LocalRunResult {
+  const files = new LocalFiles(options.files);
+  const built = definition.buildPlan({ args: options.args ?? [], inputSize: (uri) => files.size(uri) });
+  return new LocalEngine(built, files, options.reverseTaskOrder ?? false).run();
+}
+
+class LocalEngine {
+  /** Per shuffle: the map outputs (one array of reduce-partition blocks per map partition). */
+  private readonly mapOutputs = new Map<number, Uint8Array[][]>();
+  private tasks = 0;
+
+  constructor(
+    private readonly built: BuiltJob,
+    private readonly files: LocalFiles,
+    private readonly reverse: boolean,
+  ) {}
+
+  run(): LocalRunResult {
+    const { plan } = this.built;
+    const finalDataset = plan.datasets[plan.finalDatasetId]!;
+    const outputs = this.partitions(finalDataset.numPartitions).map((partition) => ({
+      partition,
+      output: this.runTask(plan.finalDatasetId, partition),
+    }));
+    outputs.sort((a, b) => a.partition - b.partition);
+    return { plan, tasks: this.tasks, ...summarize(outputs.map((entry) => entry.output)) };
+  }
+
+  private partitions(count: number): number[] {
+    const all = Array.from({ length: count }, (_, i) => i);
+    return this.reverse ? all.reverse() : all;
+  }
+
+  /** Runs a task after the map stages it reads from. */
+  private runTask(datasetId: number, partition: number, shuffleIndex?: number): PartitionOutput {
+    const reads = shuffleReadsOf(this.built.plan, datasetId, partition);
+    for (const read of reads) this.ensureShuffle(read.shuffleIndex);
+    const io: PartitionIO = {
+      readRange: (uri, start, end) => this.files.readRange(uri, start, end),
+      shuffleBlocks: (index) => {
+        const read = reads.find((candidate) => candidate.shuffleIndex === index);
+        if (!read) throw new Error(`task (${datasetId}, ${partition}) did not plan to read shuffle ${index}`);
+        return this.mapOutputs.get(index)!.map((blocks) => blocks[read.reducePartition]!);
+      },
+    };
+    const shuffle = shuffleIndex === undefined ? undefined : this.built.plan.shuffles[shuffleIndex]!;
+    this.tasks++;
+    return this.built.runPartition(
+      {
+        datasetId,
+        partition,
+        shuffleWrite: shuffle && { shuffleIndex: shuffle.shuffleIndex, numReducePartitions: shuffle.numReducePartitions },
+      },
+      io,
+    );
+  }
+
+  private ensureShuffle(shuffleIndex: number): void {
+    if (this.mapOutputs.has(shuffleIndex)) return;
+    const shuffle = this.built.plan.shuffles[shuffleIndex]!;
+    const parent = this.built.plan.datasets[shuffle.parentDatasetId]!;
+    const blocks: Uint8Array[][] = new Array(parent.numPartitions);
+    for (const partition of this.partitions(parent.numPartitions)) {
+      const output = this.runTask(parent.id, partition, shuffleIndex);
+      if (output.kind !== "shuffle" || output.partitions.length !== shuffle.numReducePartitions) {
+        throw new Error(`map task of shuffle ${shuffleIndex} returned a bad output`);
+      }
+      blocks[partition] = output.partitions;
+    }
+    this.mapOutputs.set(shuffleIndex, blocks);
+  }
+}
+
+function summarize(outputs: PartitionOutput[]): Omit<LocalRunResult, "plan" | "tasks"> {
+  const kind = outputs[0]?.kind;
+  if (kind === "count") return { count: outputs.reduce((sum, o) => sum + (o.kind === "count" ? o.count : 0), 0) };
+  if (kind === "collect") return { records: decodeCollected(outputs.map((o) => (o.kind === "collect" ? o.records : new Uint8Array()))) };
+  if (kind === "text") return { textParts: outputs.map((o) => (o.kind === "text" ? Buffer.from(o.data).toString("utf8") : "")) };
+  return {};
+}
