@@ -11,6 +11,7 @@ import { commitTextPartition } from "./commit.js";
 import type { InputCache } from "./inputs.js";
 import type { ShufflePeer, StagingPeer } from "./peers.js";
 import { prepareBlocksTransfer, type PartitionOutput, type PartitionTaskSpec, type WorkerTaskResponse } from "./protocol.js";
+import { shuffleReadsOf } from "../../../../packages/sdk/src/planning.js";
 import { fetchShuffleBlocks } from "./shuffleFetch.js";
 import { TaskKilledError, WorkerCrashedError, type WorkerPool } from "./workerPool.js";
 
@@ -68,10 +69,14 @@ export class TaskRunner {
     const bundlePath = await withSpan("bundle.fetch", { "bundle.digest": launch.bundleDigest }, async () => this.deps.bundles.pathOf(launch.bundleDigest));
     const localPaths = await this.prepareInputs(launch);
     signal.throwIfAborted();
-    const fetched = await withSpan("shuffle.fetch", { "shuffle.reads": launch.shuffleReads.length }, (span) =>
+    // Which shuffles this partition really reads, and which reduce partition of each (unions shift it).
+    const reducePartitions = new Map(shuffleReadsOf(launch.plan, launch.datasetId, launch.partition).map((r) => [r.shuffleIndex, r.reducePartition]));
+    const reads = launch.shuffleReads.filter((r) => reducePartitions.has(r.shuffleIndex));
+    const fetched = await withSpan("shuffle.fetch", { "shuffle.reads": reads.length }, (span) =>
       fetchShuffleBlocks({
-        reads: launch.shuffleReads,
+        reads,
         partition: launch.partition,
+        reducePartitions,
         policy: { maxRetries: conf["ballast.shuffle.io.maxRetries"], retryWaitMs: conf["ballast.shuffle.io.retryWait"], maxRetryWaitMs: conf["ballast.shuffle.io.maxRetryWait"] },
         clientFor: (address) => this.deps.shuffleClientFor(address),
         logger,

@@ -17,6 +17,8 @@ export interface FetchOptions {
   reads: ShuffleReadSpec[];
   /** The reduce partition this task computes. */
   partition: number;
+  /** Per shuffle index, the reduce partition to fetch when it differs from `partition` (a union above a wide dataset). */
+  reducePartitions?: ReadonlyMap<number, number>;
   policy: FetchRetryPolicy;
   clientFor(address: string): Pick<ShufflePeer, "fetchBlocks">;
   logger: Logger;
@@ -73,7 +75,7 @@ export async function fetchShuffleBlocks(options: FetchOptions): Promise<Fetched
 
 async function fetchFromService(address: string, requests: BlockRequest[], options: FetchOptions, signal: AbortSignal): Promise<Uint8Array[]> {
   const client = options.clientFor(address);
-  const wanted = requests.map((r) => ({ ref: refOf(r), partition: options.partition }));
+  const wanted = requests.map((r) => ({ ref: refOf(r), partition: options.reducePartitions?.get(r.shuffleIndex) ?? options.partition }));
   for (let retry = 0; ; retry++) {
     signal.throwIfAborted();
     try {

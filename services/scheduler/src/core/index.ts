@@ -1,0 +1,6 @@
+/** The scheduler core: a deterministic state machine with no I/O. */
+export { createState, type SchedulerState } from "./state.js";
+export { step } from "./step.js";
+export { jobView, listJobs, executorViews, runningTaskIds } from "./views.js";
+export { planProblem, planStages, type StagePlan } from "./planning.js";
+export type * from "./types.js";

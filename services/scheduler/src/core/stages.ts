@@ -1,0 +1,201 @@
+/**
+ * Stage lifecycle: which stages run (parents complete), attempts, the map
+ * output registry, zombie attempts after fetch failures, and the batched
+ * resubmission of missing partitions in dependency order.
+ */
+import { emitEvent, jobSpanKey, markChanged, spanEnd, spanEvent, spanStart, stageSpanKey, type Ctx } from "./context.js";
+import { abortJob, succeedJob } from "./jobs.js";
+import { requeue } from "./scheduling.js";
+import {
+  activeAttempt,
+  hasOutput,
+  isStageComplete,
+  type JobState,
+  type ShuffleState,
+  type StageAttempt,
+  type StageState,
+} from "./state.js";
+import type { MapStatus } from "./types.js";
+
+/**
+ * Makes progress toward the result stage: starts an attempt of every needed
+ * stage whose parents are complete, recursing into incomplete parents first.
+ * Does nothing while fetch failures are being batched.
+ */
+export function advanceJob(ctx: Ctx, job: JobState): void {
+  if (job.status !== "running") return;
+  const resultStage = job.stages[job.resultStageId]!;
+  if (isStageComplete(job, resultStage)) {
+    succeedJob(ctx, job);
+    return;
+  }
+  if (job.resubmitAtMs !== undefined) return;
+  submitStage(ctx, job, resultStage, new Set());
+}
+
+function submitStage(ctx: Ctx, job: JobState, stage: StageState, visited: Set<number>): void {
+  if (visited.has(stage.stageId) || isStageComplete(job, stage)) return;
+  visited.add(stage.stageId);
+  let parentsReady = true;
+  for (const parentId of stage.parentStageIds) {
+    const parent = job.stages[parentId]!;
+    if (isStageComplete(job, parent)) continue;
+    parentsReady = false;
+    submitStage(ctx, job, parent, visited);
+  }
+  if (parentsReady && !activeAttempt(stage) && job.status === "running") startAttempt(ctx, job, stage);
+}
+
+/** A new attempt of the stage for its missing partitions only. */
+function startAttempt(ctx: Ctx, job: JobState, stage: StageState): void {
+  const partitions: number[] = [];
+  for (let partition = 0; partition < stage.numPartitions; partition++) {
+    if (!hasOutput(job, stage, partition)) partitions.push(partition);
+  }
+  const attempt: StageAttempt = {
+    attempt: stage.attempts.length,
+    status: "running",
+    partitions,
+    runs: new Map(partitions.map((partition) => [partition, { state: "pending", failures: 0, avoid: [] }])),
+    queue: partitions.slice(),
+    queueHead: 0,
+    retries: [],
+  };
+  stage.attempts.push(attempt);
+  stage.status = "running";
+  job.activeStages.add(stage.stageId);
+  job.stats.stageAttempts++;
+
+  spanStart(ctx, stageSpanKey(job.jobId, stage.stageId, attempt.attempt), `stage ${stage.stageId}.${attempt.attempt} ${stage.name}`, {
+    "ballast.stage_id": stage.stageId,
+    "ballast.stage_attempt": attempt.attempt,
+    "ballast.num_tasks": partitions.length,
+  }, { parentKey: jobSpanKey(job.jobId) });
+  emitEvent(ctx, job.jobId, {
+    type: "stageSubmitted",
+    stageId: stage.stageId,
+    attempt: attempt.attempt,
+    name: stage.name,
+    numTasks: partitions.length,
+    partitions: [...partitions], // the attempt's list grows when lost partitions rejoin it
+    parentStageIds: [...stage.parentStageIds],
+  });
+  if (attempt.attempt > 0) {
+    const reason = stage.resubmitReason || "missing map outputs";
+    emitEvent(ctx, job.jobId, { type: "stageResubmitted", stageId: stage.stageId, partitions: [...partitions], reason });
+    spanEvent(ctx, jobSpanKey(job.jobId), "stageResubmitted", {
+      "ballast.stage_id": stage.stageId,
+      "ballast.partitions": partitions.join(","),
+      "ballast.reason": reason,
+    });
+  }
+  stage.resubmitReason = "";
+  markChanged(ctx, job.jobId);
+}
+
+function endAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, status: "succeeded" | "failed", reason: string): void {
+  attempt.status = status;
+  attempt.retries = [];
+  attempt.queueHead = attempt.queue.length;
+  job.activeStages.delete(stage.stageId);
+  emitEvent(ctx, job.jobId, { type: "stageEnded", stageId: stage.stageId, attempt: attempt.attempt, status, reason });
+  spanEnd(ctx, stageSpanKey(job.jobId, stage.stageId, attempt.attempt), status === "failed" ? reason : undefined);
+  markChanged(ctx, job.jobId);
+}
+
+/** Every partition has output: the stage is done, its children may start. */
+export function onStageComplete(ctx: Ctx, job: JobState, stage: StageState): void {
+  stage.status = "succeeded";
+  stage.consecutiveFailures = 0;
+  stage.failureCauses = [];
+  const attempt = activeAttempt(stage);
+  if (attempt) endAttempt(ctx, job, stage, attempt, "succeeded", "");
+  markChanged(ctx, job.jobId);
+  advanceJob(ctx, job);
+}
+
+/** Ends every running attempt of a job that is ending. */
+export function endActiveAttempts(ctx: Ctx, job: JobState, reason: string): void {
+  for (const stageId of [...job.activeStages]) {
+    const stage = job.stages[stageId]!;
+    endAttempt(ctx, job, stage, activeAttempt(stage)!, "failed", reason);
+    stage.status = "failed";
+  }
+}
+
+/**
+ * A fetch failure: the attempt becomes a zombie (launches nothing more). The
+ * job aborts once the stage has failed maxConsecutiveAttempts in a row.
+ */
+export function failStageAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, cause: string): void {
+  endAttempt(ctx, job, stage, attempt, "failed", cause);
+  stage.status = "failed";
+  stage.failedAttempts++;
+  stage.consecutiveFailures++;
+  stage.failureCauses.push(`attempt ${attempt.attempt}: ${cause}`);
+  stage.resubmitReason = cause;
+  const maxAttempts = job.conf["ballast.stage.maxConsecutiveAttempts"];
+  if (stage.consecutiveFailures >= maxAttempts) {
+    abortJob(ctx, job, {
+      kind: "stageFailure",
+      message: `Stage ${stage.stageId} (${stage.name}) failed ${stage.consecutiveFailures} consecutive attempts; most recent failure: ${cause}`,
+      stack: stage.failureCauses.map((line) => `caused by ${line}`).join("\n"),
+    });
+  }
+}
+
+// ------------------------------------------------------- map output registry
+
+export function registerMapOutput(ctx: Ctx, job: JobState, stage: StageState, status: MapStatus): void {
+  const shuffle = job.shuffles[stage.shuffleWrite!]!;
+  const wasComplete = shuffle.registered === shuffle.numMaps;
+  if (!shuffle.outputs[status.mapIndex]) shuffle.registered++;
+  shuffle.outputs[status.mapIndex] = status;
+  shuffle.readSpec = undefined;
+  stage.everSucceeded[status.mapIndex] = 1;
+  job.shuffleAddresses.add(status.shuffleAddress);
+  job.stats.shuffleBytesWritten += status.partitionSizes.reduce((sum, size) => sum + size, 0);
+  markChanged(ctx, job.jobId);
+  if (!wasComplete && shuffle.registered === shuffle.numMaps) onStageComplete(ctx, job, stage);
+}
+
+/** Unregisters outputs (lost or corrupt); lost partitions of a running attempt are queued again. */
+export function unregisterMapOutputs(ctx: Ctx, job: JobState, shuffle: ShuffleState, mapIndexes: number[], reason: string): void {
+  const lost = mapIndexes.filter((mapIndex) => shuffle.outputs[mapIndex] !== undefined);
+  if (lost.length === 0) return;
+  for (const mapIndex of lost) shuffle.outputs[mapIndex] = undefined;
+  shuffle.registered -= lost.length;
+  shuffle.readSpec = undefined;
+  job.stats.lostMapOutputs += lost.length;
+  const stage = job.stages[shuffle.mapStageId]!;
+  if (stage.status === "succeeded") stage.status = "waiting";
+  stage.resubmitReason = `${lost.length} map output(s) of shuffle ${shuffle.shuffleId} lost: ${reason}`;
+  emitEvent(ctx, job.jobId, { type: "mapOutputsLost", stageId: stage.stageId, shuffleId: shuffle.shuffleId, mapIndexes: lost, reason });
+  spanEvent(ctx, jobSpanKey(job.jobId), "mapOutputsLost", {
+    "ballast.shuffle_id": shuffle.shuffleId,
+    "ballast.map_indexes": lost.join(","),
+    "ballast.reason": reason,
+  });
+  for (const mapIndex of lost) requeue(job, stage, mapIndex);
+  markChanged(ctx, job.jobId);
+  scheduleResubmit(ctx, job);
+}
+
+// ------------------------------------------------------ batched resubmission
+
+/** Opens the batching window; failures until it closes share one resubmission. */
+export function scheduleResubmit(ctx: Ctx, job: JobState): void {
+  if (job.status !== "running" || job.resubmitAtMs !== undefined) return;
+  job.resubmitAtMs = ctx.now + job.conf["ballast.scheduler.resubmitDelay"];
+  ctx.state.pendingResubmits.add(job.jobId);
+}
+
+export function fireDueResubmits(ctx: Ctx): void {
+  for (const jobId of [...ctx.state.pendingResubmits]) {
+    const job = ctx.state.jobs.get(jobId)!;
+    if (job.resubmitAtMs! > ctx.now) continue;
+    ctx.state.pendingResubmits.delete(jobId);
+    job.resubmitAtMs = undefined;
+    advanceJob(ctx, job);
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The scheduler core's internal state. Plain data (Maps, Sets, arrays, typed
+ * arrays; no functions, no cross-object references), so `structuredClone`
+ * can snapshot it. Only the core mutates it, through `step()`.
+ */
+import { resolveConf, type Conf } from "../../../../packages/common/src/config.js";
+import type {
+  ErrorView,
+  ExecutorDescription,
+  JobStats,
+  JobStatus,
+  JobView,
+  MapStatus,
+  Plan,
+  ShuffleReadSpec,
+  StageStatus,
+} from "./types.js";
+
+export interface ExecutorState {
+  description: ExecutorDescription;
+  alive: boolean;
+  /** Live task ids on it (including abandoned ones still holding a slot). */
+  running: Set<string>;
+  registeredAtMs: number;
+  lastSeenMs: number;
+  lostReason: string;
+}
+
+export interface LiveTask {
+  taskId: string;
+  jobId: string;
+  stageId: number;
+  stageAttempt: number;
+  partition: number;
+  attempt: number;
+  executorId: string;
+  launchedAtMs: number;
+  /**
+   * Ended as far as the job is concerned (killed by us, job over); the
+   * executor still holds its slot until it reports or is lost.
+   */
+  abandoned: boolean;
+}
+
+/** One partition's progress inside one stage attempt. */
+export interface PartitionRun {
+  /**
+   * idle: its task ended without output and it is not queued (yet);
+   * denied: another attempt holds the commit; wait for it rather than retry.
+   */
+  state: "pending" | "running" | "done" | "idle" | "denied";
+  /** Failures counted toward ballast.task.maxFailures in this stage attempt. */
+  failures: number;
+  /** Executors it failed on: retries go elsewhere when possible. */
+  avoid: string[];
+}
+
+export interface StageAttempt {
+  attempt: number;
+  /** running: launches tasks; failed: a zombie (its running tasks may still finish). */
+  status: StageStatus;
+  partitions: number[];
+  runs: Map<number, PartitionRun>;
+  /** Partitions never launched in this attempt, consumed from queueHead. */
+  queue: number[];
+  queueHead: number;
+  /** Partitions to relaunch (after a failure or a lost executor); served first. */
+  retries: number[];
+}
+
+export interface StageState {
+  stageId: number;
+  name: string;
+  datasetId: number;
+  numPartitions: number;
+  parentStageIds: number[];
+  /** Shuffle indexes the stage's pipeline reads. */
+  shuffleReads: number[];
+  /** Map stages: the shuffle index they write. */
+  shuffleWrite?: number;
+  status: StageStatus;
+  attempts: StageAttempt[];
+  failedAttempts: number;
+  /** Failed attempts since the last success, with their causes. */
+  consecutiveFailures: number;
+  failureCauses: string[];
+  /** Why the next attempt is needed (shown in stageResubmitted). */
+  resubmitReason: string;
+  /** Per partition: 1 once it produced output (to count recomputations). */
+  everSucceeded: Uint8Array;
+  /** Next attempt number per partition, unique across stage attempts. */
+  nextTaskAttempt: Uint32Array;
+  runningTasks: number;
+  /** Result stage only: per partition output. */
+  results?: Array<{ records?: Uint8Array; count: number } | undefined>;
+  resultsDone: number;
+}
+
+export interface ShuffleState {
+  shuffleId: string;
+  shuffleIndex: number;
+  mapStageId: number;
+  numMaps: number;
+  numReducePartitions: number;
+  outputs: Array<MapStatus | undefined>;
+  registered: number;
+  /** Cached locations for launches; dropped whenever outputs change. */
+  readSpec?: ShuffleReadSpec;
+}
+
+export interface JobState {
+  jobId: string;
+  name: string;
+  plan: Plan;
+  bundleDigest: string;
+  /** baseConf + the job's overrides, as sent to executors. */
+  rawConf: Record<string, string>;
+  conf: Conf;
+  traceparent: string;
+  status: JobStatus;
+  submittedAtMs: number;
+  finishedAtMs: number;
+  stages: StageState[];
+  resultStageId: number;
+  /** By shuffle index; undefined for shuffles the final dataset does not need. */
+  shuffles: Array<ShuffleState | undefined>;
+  /** Stage ids with a running (non-zombie) attempt, in start order. */
+  activeStages: Set<number>;
+  /** Live, non-abandoned task ids. */
+  liveTasks: Set<string>;
+  /** Set while fetch failures are being batched; when the resubmission fires. */
+  resubmitAtMs?: number;
+  /** "<stageId>:<partition>" -> the task id allowed to commit. */
+  commitAuth: Map<string, string>;
+  shuffleAddresses: Set<string>;
+  stats: JobStats;
+  error?: ErrorView;
+  result?: JobView["result"];
+}
+
+export interface SchedulerState {
+  baseConf: Record<string, string>;
+  conf: Conf;
+  /** The `now` of the latest step (views use it for running jobs' wall time). */
+  nowMs: number;
+  jobs: Map<string, JobState>;
+  /** Running job ids, FIFO by submission. */
+  runningJobs: Set<string>;
+  executors: Map<string, ExecutorState>;
+  tasks: Map<string, LiveTask>;
+  /** Jobs with a pending batched resubmission. */
+  pendingResubmits: Set<string>;
+}
+
+export function createState(baseConf: Record<string, string> = {}): SchedulerState {
+  return {
+    baseConf: { ...baseConf },
+    conf: resolveConf({ ...baseConf }, {}),
+    nowMs: 0,
+    jobs: new Map(),
+    runningJobs: new Set(),
+    executors: new Map(),
+    tasks: new Map(),
+    pendingResubmits: new Set(),
+  };
+}
+
+export function emptyStats(): JobStats {
+  return {
+    tasksLaunched: 0,
+    taskAttemptsFailed: 0,
+    stageAttempts: 0,
+    wallTimeMs: 0,
+    shuffleBytesWritten: 0,
+    inputBytes: 0,
+    recomputedTasks: 0,
+    lostMapOutputs: 0,
+  };
+}
+
+// ------------------------------------------------------------ small queries
+
+export function activeAttempt(stage: StageState): StageAttempt | undefined {
+  const latest = stage.attempts[stage.attempts.length - 1];
+  return latest?.status === "running" ? latest : undefined;
+}
+
+export function outputsAvailable(job: JobState, stage: StageState): number {
+  return stage.shuffleWrite === undefined ? stage.resultsDone : job.shuffles[stage.shuffleWrite]!.registered;
+}
+
+export function isStageComplete(job: JobState, stage: StageState): boolean {
+  return outputsAvailable(job, stage) === stage.numPartitions;
+}
+
+export function hasOutput(job: JobState, stage: StageState, partition: number): boolean {
+  if (stage.shuffleWrite === undefined) return stage.results![partition] !== undefined;
+  return job.shuffles[stage.shuffleWrite]!.outputs[partition] !== undefined;
+}
+
+export function parentsComplete(job: JobState, stage: StageState): boolean {
+  return stage.parentStageIds.every((id) => isStageComplete(job, job.stages[id]!));
+}
+
+export function commitKey(stageId: number, partition: number): string {
+  return `${stageId}:${partition}`;
+}
