@@ -2,7 +2,7 @@ import { context, trace, SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { Logger } from "../../../packages/common/src/logging.js";
 import { contextFromTraceparent, traceparentOf, tracer } from "../../../packages/common/src/telemetry.js";
 import { createState, executorViews, jobView, listJobs, step } from "./core/index.js";
-import type { Command, ExecutorView, Input, JobView, TaskLaunch } from "./core/types.js";
+import type { Command, ExecutorView, HistoryEvent, Input, JobView, TaskLaunch } from "./core/types.js";
 import type { SchedulerStore } from "./store/schedulerStore.js";
 
 type SchedulerState = ReturnType<typeof createState>;
@@ -112,7 +112,7 @@ export class SchedulerShell {
         return waiter?.(command.allowed);
       }
       case "emitEvent":
-        this.store.appendEvent(command.event);
+        this.store.appendEvent(this.withTraceId(command.event));
         return this.effects.eventsAppended();
       case "jobChanged":
         return this.notifyWatchers(command.jobId);
@@ -126,6 +126,13 @@ export class SchedulerShell {
       case "spanEnd":
         return this.endSpan(command.key, command.error);
     }
+  }
+
+  /** History links a job to its trace; only the shell knows span ids. */
+  private withTraceId(event: HistoryEvent): HistoryEvent {
+    if (event.type !== "jobSubmitted") return event;
+    const span = this.spans.get(`job:${event.jobId}`);
+    return { ...event, traceId: span?.spanContext().traceId ?? "" };
   }
 
   private withChannel(executorId: string, action: (channel: ExecutorChannel) => void): void {

@@ -118,7 +118,8 @@ export interface TaskLaunch {
 
 /** Domain form of events.proto's Event payloads, shipped to history. */
 export type HistoryEvent = { jobId: string; timeMs: number } & (
-  | { type: "jobSubmitted"; name: string; numStages: number }
+  /** traceId is filled in by the shell, which owns the spans. */
+  | { type: "jobSubmitted"; name: string; numStages: number; traceId?: string }
   | { type: "jobEnded"; status: JobStatus; error?: ErrorView; stats: JobStats }
   | { type: "stageSubmitted"; stageId: number; attempt: number; name: string; numTasks: number; partitions: number[]; parentStageIds: number[] }
   | { type: "stageEnded"; stageId: number; attempt: number; status: StageStatus; reason: string }

@@ -1,0 +1,49 @@
+import { startGrpcServer } from "../../../packages/common/src/grpc.js";
+import type { Logger } from "../../../packages/common/src/logging.js";
+import { History } from "./history.js";
+import { startHttpServer } from "./http/server.js";
+import { wireEventCodec } from "./rpc/convert.js";
+import { historyServiceBinding } from "./rpc/service.js";
+import { SqliteHistoryStore } from "./store/sqlite-store.js";
+import type { HistoryStore } from "./store/store.js";
+
+export interface HistoryServiceOptions {
+  /** gRPC host:port (port 0 picks one). */
+  address: string;
+  /** HTTP (JSON API and UI) host:port (port 0 picks one). */
+  httpAddress: string;
+  /** Where history.sqlite lives; ignored when `store` is given. */
+  dataDir: string;
+  logger?: Logger;
+  /** Another backend instead of SQLite in dataDir. */
+  store?: HistoryStore;
+}
+
+export interface RunningHistoryService {
+  /** host:port actually bound. */
+  grpcAddress: string;
+  /** http://host:port actually bound. */
+  httpUrl: string;
+  /** Graceful stop: both servers drain for up to graceMs, then the store closes. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Starts the history service (store, gRPC, HTTP) in this process; used by main.ts and tests. */
+export async function startHistoryService(options: HistoryServiceOptions): Promise<RunningHistoryService> {
+  const history = new History(options.store ?? SqliteHistoryStore.inDirectory(options.dataDir, wireEventCodec));
+  const started: Array<{ stop(graceMs?: number): Promise<void> }> = [];
+  try {
+    const grpc = await startGrpcServer(options.address, [historyServiceBinding(history, options.logger)], options.logger);
+    started.push(grpc);
+    const http = await startHttpServer(options.httpAddress, history, options.logger);
+    started.push(http);
+    let stopping: Promise<void> | undefined;
+    const stop = (graceMs = 5000) =>
+      (stopping ??= Promise.all(started.map((server) => server.stop(graceMs))).then(() => history.close()));
+    return { grpcAddress: grpc.address, httpUrl: http.url, stop };
+  } catch (err) {
+    await Promise.all(started.map((server) => server.stop(0)));
+    await history.close();
+    throw err;
+  }
+}

@@ -1,0 +1,87 @@
+import { InvalidArgumentError, NotFoundError } from "../../../packages/common/src/errors.js";
+import type {
+  ApplicationSummary,
+  ExecutorSummary,
+  HistoryEvent,
+  JobSummary,
+  StageSummary,
+  TaskSummary,
+} from "./core/types.js";
+import { checkEvents, checkId } from "./core/validate.js";
+import type { HistoryStore, PublishResult } from "./store/store.js";
+
+export const DEFAULT_EVENT_LIMIT = 1000;
+export const MAX_EVENT_LIMIT = 10_000;
+
+/**
+ * What both front doors (gRPC in rpc/, JSON in http/) do: validate, then ask
+ * the store, turning unknown ids into NotFoundError and bad input into
+ * InvalidArgumentError, so both report the same problems the same way.
+ */
+export class History {
+  constructor(readonly store: HistoryStore) {}
+
+  async publish(applicationId: string, events: HistoryEvent[]): Promise<PublishResult> {
+    requireValid(checkId("application_id", applicationId) ?? checkEvents(events));
+    return this.store.publish(applicationId, events);
+  }
+
+  listApplications(): Promise<ApplicationSummary[]> {
+    return this.store.listApplications();
+  }
+
+  async getApplication(applicationId: string): Promise<ApplicationSummary> {
+    requireValid(checkId("application_id", applicationId));
+    const application = await this.store.getApplication(applicationId);
+    if (!application) throw new NotFoundError(`unknown application "${applicationId}"`);
+    return application;
+  }
+
+  async listJobs(applicationId: string): Promise<JobSummary[]> {
+    await this.getApplication(applicationId);
+    return this.store.listJobs(applicationId);
+  }
+
+  async getJob(applicationId: string, jobId: string): Promise<JobSummary> {
+    await this.getApplication(applicationId);
+    requireValid(checkId("job_id", jobId));
+    const job = await this.store.getJob(applicationId, jobId);
+    if (!job) throw new NotFoundError(`unknown job "${jobId}" in application "${applicationId}"`);
+    return job;
+  }
+
+  async listStages(applicationId: string, jobId: string): Promise<StageSummary[]> {
+    await this.getJob(applicationId, jobId);
+    return this.store.listStages(applicationId, jobId);
+  }
+
+  async listTasks(applicationId: string, jobId: string): Promise<TaskSummary[]> {
+    await this.getJob(applicationId, jobId);
+    return this.store.listTasks(applicationId, jobId);
+  }
+
+  async listExecutors(applicationId: string): Promise<ExecutorSummary[]> {
+    await this.getApplication(applicationId);
+    return this.store.listExecutors(applicationId);
+  }
+
+  /** Events after `afterSeq` in seq order, at most `limit` (0 means the default); only `jobId`'s when given. */
+  async listEvents(applicationId: string, options: { jobId?: string; afterSeq?: number; limit?: number }): Promise<HistoryEvent[]> {
+    const { jobId = "", afterSeq = 0, limit = 0 } = options;
+    if (jobId !== "") await this.getJob(applicationId, jobId);
+    else await this.getApplication(applicationId);
+    if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new InvalidArgumentError(`after_seq must be a non-negative integer`);
+    if (!Number.isSafeInteger(limit) || limit < 0 || limit > MAX_EVENT_LIMIT) {
+      throw new InvalidArgumentError(`limit must be between 1 and ${MAX_EVENT_LIMIT} (0 means ${DEFAULT_EVENT_LIMIT})`);
+    }
+    return this.store.listEvents(applicationId, { jobId, afterSeq, limit: limit || DEFAULT_EVENT_LIMIT });
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+function requireValid(problem: string | undefined): void {
+  if (problem) throw new InvalidArgumentError(problem);
+}

@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runInNewContext } from "node:vm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHistoryService, type RunningHistoryService } from "../app.js";
+import { History } from "../history.js";
+import { wireEventCodec } from "../rpc/convert.js";
+import { SqliteHistoryStore } from "../store/sqlite-store.js";
+import { applicationEvents } from "../testing/fixtures.js";
+import { HISTORY_PAGE } from "./page.js";
+import { handleApi } from "./routes.js";
+
+const APP = "team/app 1"; // needs URL encoding: a slash and a space
+const dataDir = mkdtempSync(join(tmpdir(), "history-http-"));
+let service: RunningHistoryService;
+let history: History;
+
+beforeAll(async () => {
+  const store = new SqliteHistoryStore(":memory:", wireEventCodec);
+  history = new History(store);
+  await history.publish(APP, applicationEvents());
+  service = await startHistoryService({ address: "127.0.0.1:0", httpAddress: "127.0.0.1:0", dataDir, store });
+});
+
+afterAll(async () => {
+  await service?.stop(100);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const api = (path: string, query = "") => handleApi(history, path, new URLSearchParams(query));
+
+describe("JSON API routes", () => {
+  it("decodes path segments and shows enums as lowercase strings", async () => {
+    const app = encodeURIComponent(APP);
+    expect(await api(`/applications/${app}/jobs/job-1`)).toMatchObject({ status: 200, body: { job: { status: "succeeded" } } });
+    const tasks = await api(`/applications/${app}/jobs/job-1/tasks`);
+    expect((tasks.body as { tasks: Array<{ state: string }> }).tasks.map((t) => t.state)).toContain("failed");
+    const events = await api(`/applications/${app}/events`, "job=job-1&after=2&limit=1");
+    expect(events.body).toEqual({ events: [expect.objectContaining({ seq: 3, type: "jobSubmitted", name: "wordcount" })] });
+  });
+
+  it("answers 400 for bad query parameters and 404 for unknown ids or paths", async () => {
+    const app = encodeURIComponent(APP);
+    for (const query of ["limit=0", "limit=10001", "limit=1.5", "after=x", "after="]) {
+      expect((await api(`/applications/${app}/events`, query)).status, query).toBe(400);
+    }
+    expect((await api(`/applications/${app}/events`, "job=nope")).status).toBe(404);
+    expect(await api(`/applications/${app}/jobs/nope`)).toEqual({ status: 404, body: { error: `unknown job "nope" in application "${APP}"` } });
+    expect((await api(`/applications/%E0%A4%A`)).status).toBe(400);
+    expect((await api(`/applications/${app}/jobs/job-1/nothing`)).status).toBe(404);
+  });
+});
+
+describe("web UI", () => {
+  /** Runs the page's script against the real server with a minimal DOM; returns the rendered HTML of a hash route. */
+  async function render(hash: string): Promise<string> {
+    const script = HISTORY_PAGE.slice(HISTORY_PAGE.indexOf("<script>") + 8, HISTORY_PAGE.indexOf("</script>"));
+    const view = { innerHTML: "Loading..." };
+    const globals = {
+      document: { getElementById: () => view, hidden: true },
+      location: { hash },
+      window: { addEventListener: () => undefined },
+      fetch: (path: string) => fetch(`${service.httpUrl}/${path}`),
+      setInterval: () => 0,
+      Promise,
+      Date,
+    };
+    runInNewContext(script, globals);
+    for (let i = 0; i < 100 && view.innerHTML === "Loading..."; i++) await new Promise((r) => setTimeout(r, 20));
+    return view.innerHTML;
+  }
+
+  it("serves a self-contained page", async () => {
+    const response = await fetch(`${service.httpUrl}/`);
+    expect(response.headers.get("content-type")).toContain("text/html");
+    const html = await response.text();
+    expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/);
+  });
+
+  it("lists applications, an application's jobs and executors, and a job's stages, tasks and events", async () => {
+    const app = encodeURIComponent(APP);
+    expect(await render("#/")).toContain(`href="#/app/${app}"`);
+    const appView = await render(`#/app/${app}`);
+    expect(appView).toContain("wordcount");
+    expect(appView).toContain('<span class="status succeeded">succeeded</span>');
+    expect(appView).toContain("heartbeat timeout");
+    const jobView = await render(`#/app/${app}/job/job-1`);
+    expect(jobView).toContain("reduceByKey at wordcount.ts:9");
+    expect(jobView).toContain("t-0-1-0");
+    expect(jobView).toContain("user_error: boom");
+    expect(jobView).toContain("jobEnded");
+    expect(await render(`#/app/nope`)).toContain("unknown application &quot;nope&quot;"); // escaped, like every value
+  });
+});

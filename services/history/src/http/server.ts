@@ -1,0 +1,81 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "../../../../packages/common/src/logging.js";
+import type { History } from "../history.js";
+import { HISTORY_PAGE } from "./page.js";
+import { handleApi } from "./routes.js";
+
+export interface RunningHttpServer {
+  /** http://host:port */
+  url: string;
+  port: number;
+  /** Stops accepting connections, lets running requests finish for up to graceMs, then cuts them. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const API_PREFIX = "/api/v1";
+
+/** Serves the JSON API under /api/v1 and the web UI at / on `address` (host:port; port 0 picks one). */
+export async function startHttpServer(address: string, history: History, logger?: Logger): Promise<RunningHttpServer> {
+  const server = createServer((request, response) => {
+    serve(history, request, response).catch((err) => {
+      logger?.error({ err, url: request.url }, "HTTP request failed");
+      sendJson(response, 500, { error: `internal error: ${(err as Error)?.message ?? String(err)}` });
+    });
+  });
+  const { host, port } = splitHostPort(address);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
+  logger?.info({ url }, "HTTP server listening");
+  const stop = (graceMs = 5000) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+  return { url, port: bound, stop };
+}
+
+async function serve(history: History, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    response.setHeader("Allow", "GET, HEAD");
+    return sendJson(response, 405, { error: `method ${request.method} not allowed` });
+  }
+  const url = new URL(request.url ?? "/", "http://history.invalid");
+  if (url.pathname === "/" || url.pathname === "/index.html") {
+    return send(response, 200, "text/html; charset=utf-8", HISTORY_PAGE);
+  }
+  if (url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`)) {
+    const result = await handleApi(history, url.pathname.slice(API_PREFIX.length), url.searchParams);
+    return sendJson(response, result.status, result.body);
+  }
+  sendJson(response, 404, { error: `not found: ${url.pathname}` });
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  send(response, status, "application/json; charset=utf-8", JSON.stringify(body));
+}
+
+function send(response: ServerResponse, status: number, contentType: string, body: string): void {
+  if (response.headersSent) return void response.end();
+  response.writeHead(status, { "Content-Type": contentType, "Cache-Control": "no-store", "Content-Length": Buffer.byteLength(body) });
+  response.end(response.req.method === "HEAD" ? undefined : body);
+}
+
+/** "127.0.0.1:18080" or "[::1]:18080" -> host and port. */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) throw new Error(`invalid address "${address}" (expected HOST:PORT)`);
+  return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
+}

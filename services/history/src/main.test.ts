@@ -1,0 +1,159 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { status } from "@grpc/grpc-js";
+import { afterAll, describe, expect, it } from "vitest";
+import { JobStatus, TaskState } from "../../../gen/ballast/v1/common.js";
+import { HistoryServiceClient } from "../../../gen/ballast/v1/history.js";
+import { call, createClient } from "../../../packages/common/src/grpc.js";
+import { eventToWire } from "./rpc/convert.js";
+import { applicationEvents } from "./testing/fixtures.js";
+
+const MAIN = join(import.meta.dirname, "main.ts");
+const APP = "app-e2e";
+
+interface Running {
+  child: ChildProcess;
+  grpcAddress: string;
+  httpUrl: string;
+  client: HistoryServiceClient;
+}
+
+const children: ChildProcess[] = [];
+const dataDir = mkdtempSync(join(tmpdir(), "history-e2e-"));
+
+afterAll(() => {
+  for (const child of children) child.kill("SIGKILL");
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Starts main.ts on free ports and waits for its "history UI at" log line. */
+function startHistory(): Promise<Running> {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--address", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--data-dir", dataDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let stderr = "";
+    const onExit = (code: number | null) => reject(new Error(`history exited with ${code} before listening:\n${stderr}`));
+    const onData = (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const line = stderr.split("\n").find((l) => l.includes("history UI at"));
+      if (!line) return;
+      const { grpcAddress, httpUrl } = JSON.parse(line) as { grpcAddress: string; httpUrl: string };
+      child.off("exit", onExit);
+      child.stderr!.off("data", onData);
+      child.stderr!.resume(); // keep draining its logs
+      resolve({ child, grpcAddress, httpUrl, client: createClient(HistoryServiceClient, grpcAddress) });
+    };
+    child.once("exit", onExit);
+    child.stderr!.on("data", onData);
+  });
+}
+
+function killHard(running: Running): Promise<void> {
+  running.client.close();
+  return new Promise((resolve) => {
+    running.child.once("exit", () => resolve());
+    running.child.kill("SIGKILL");
+  });
+}
+
+async function getJson(url: string): Promise<{ status: number; body: any }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.json() };
+}
+
+/** The gRPC status code a call fails with. */
+async function codeOf(promise: Promise<unknown>): Promise<number> {
+  try {
+    await promise;
+  } catch (err) {
+    return (err as { code: number }).code;
+  }
+  throw new Error("call succeeded but should have failed");
+}
+
+describe("history process", () => {
+  const batch = applicationEvents().map(eventToWire);
+
+  it("keeps published events across SIGKILL, dedupes a resent batch, and serves gRPC and JSON", async () => {
+    const first = await startHistory();
+    const publish = (c: HistoryServiceClient) => call(c.publishEvents.bind(c), { applicationId: APP, events: batch });
+    expect(await publish(first.client)).toEqual({ ackedSeq: 17 });
+    await killHard(first);
+
+    const history = await startHistory();
+    const { client, httpUrl } = history;
+    expect(await publish(client)).toEqual({ ackedSeq: 17 });
+
+    const { application } = await call(client.getApplication.bind(client), { applicationId: APP });
+    expect(application).toMatchObject({ applicationId: APP, eventCount: 17, jobCount: 1 });
+    const { events } = await call(client.listEvents.bind(client), { applicationId: APP, jobId: "", afterSeq: 0, limit: 0 });
+    expect(events.map((e) => e.seq)).toEqual(batch.map((e) => e.seq));
+    expect(events).toEqual(batch);
+    const page = await call(client.listEvents.bind(client), { applicationId: APP, jobId: "job-1", afterSeq: 10, limit: 2 });
+    expect(page.events.map((e) => e.seq)).toEqual([11, 12]);
+
+    const { job } = await call(client.getJobSummary.bind(client), { applicationId: APP, jobId: "job-1" });
+    expect(job).toMatchObject({ name: "wordcount", status: JobStatus.JOB_STATUS_SUCCEEDED, traceId: "0af7651916cd43dd8448eb211c80319c" });
+    expect(job!.stats).toMatchObject({ tasksLaunched: 4, taskAttemptsFailed: 1 });
+    const { jobs } = await call(client.listJobSummaries.bind(client), { applicationId: APP });
+    expect(jobs.map((j) => j.jobId)).toEqual(["job-1"]);
+    const { stages } = await call(client.listStages.bind(client), { applicationId: APP, jobId: "job-1" });
+    expect(stages.map((s) => [s.stageId, s.numTasks])).toEqual([[0, 2], [1, 1]]);
+    const { tasks } = await call(client.listTasks.bind(client), { applicationId: APP, jobId: "job-1" });
+    expect(tasks.filter((t) => t.state === TaskState.TASK_STATE_FAILED).map((t) => t.taskId)).toEqual(["t-0-1-0"]);
+    const { executors } = await call(client.listExecutorHistory.bind(client), { applicationId: APP });
+    expect(executors.map((e) => [e.executorId, e.alive])).toEqual([["exec-1", true], ["exec-2", false]]);
+
+    const api = `${httpUrl}/api/v1/applications`;
+    expect((await getJson(api)).body.applications).toEqual([expect.objectContaining({ applicationId: APP, eventCount: 17 })]);
+    expect((await getJson(`${api}/${APP}/jobs/job-1`)).body.job).toMatchObject({ status: "succeeded", name: "wordcount" });
+    expect((await getJson(`${api}/${APP}/jobs/job-1/stages`)).body.stages[0]).toMatchObject({ status: "succeeded", completedTasks: 2 });
+    const httpTasks = (await getJson(`${api}/${APP}/jobs/job-1/tasks`)).body.tasks;
+    expect(httpTasks.map((t: { state: string }) => t.state)).toEqual(["succeeded", "failed", "succeeded", "succeeded"]);
+    expect((await getJson(`${api}/${APP}/executors`)).body.executors[1]).toMatchObject({ alive: false, lostReason: "heartbeat timeout" });
+    const httpEvents = (await getJson(`${api}/${APP}/events?after=15&limit=5`)).body.events;
+    expect(httpEvents).toEqual([
+      expect.objectContaining({ seq: 16, type: "jobEnded", status: "succeeded" }),
+      expect.objectContaining({ seq: 17, type: "executorRemoved", executorId: "exec-2" }),
+    ]);
+    const page404 = await fetch(`${httpUrl}/`);
+    expect(page404.status).toBe(200);
+    expect(await page404.text()).toContain("Ballast history");
+
+    // Bad requests get clear errors and the service keeps serving.
+    const publishBad = (request: Parameters<typeof client.publishEvents>[0]) => codeOf(call(client.publishEvents.bind(client), request));
+    expect(await publishBad({ applicationId: "", events: batch })).toBe(status.INVALID_ARGUMENT);
+    expect(await publishBad({ applicationId: APP, events: [{ ...batch[0]!, seq: 0 }] })).toBe(status.INVALID_ARGUMENT);
+    expect(await publishBad({ applicationId: APP, events: [{ ...batch[0]!, seq: 99, payload: undefined }] })).toBe(status.INVALID_ARGUMENT);
+    expect(await publishBad({ applicationId: APP, events: [{ ...batch[3]!, seq: 99, jobId: "" }] })).toBe(status.INVALID_ARGUMENT);
+    expect(await codeOf(call(client.getApplication.bind(client), { applicationId: "nope" }))).toBe(status.NOT_FOUND);
+    expect(await codeOf(call(client.getJobSummary.bind(client), { applicationId: APP, jobId: "nope" }))).toBe(status.NOT_FOUND);
+    expect(await codeOf(call(client.listTasks.bind(client), { applicationId: APP, jobId: "nope" }))).toBe(status.NOT_FOUND);
+    expect(await codeOf(call(client.listEvents.bind(client), { applicationId: APP, jobId: "", afterSeq: 0, limit: 100_000 }))).toBe(status.INVALID_ARGUMENT);
+    expect(await getJson(`${api}/nope`)).toEqual({ status: 404, body: { error: 'unknown application "nope"' } });
+    expect((await getJson(`${api}/${APP}/jobs/nope/stages`)).status).toBe(404);
+    expect((await getJson(`${api}/${APP}/events?limit=abc`)).status).toBe(400);
+    expect((await getJson(`${api}/${APP}/events?after=-1`)).status).toBe(400);
+    expect((await getJson(`${httpUrl}/api/v1/whatever`)).status).toBe(404);
+    expect((await fetch(api, { method: "POST" })).status).toBe(405);
+    expect((await call(client.getApplication.bind(client), { applicationId: APP })).application!.eventCount).toBe(17);
+
+    // SIGTERM stops it gracefully.
+    client.close();
+    const exitCode = new Promise((resolve) => history.child.once("exit", resolve));
+    history.child.kill("SIGTERM");
+    expect(await exitCode).toBe(0);
+  });
+
+  it("rejects a bad flag with one line and exit code 2", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", MAIN, "--data-dir", dataDir, "--bogus"], { encoding: "utf8" });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toContain("--bogus");
+    expect(result.stdout).toBe("");
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * The history service process: keeps every application's event stream and
+ * serves it over gRPC (--address) and a JSON API + web UI (--http-address).
+ *
+ *   node --import tsx services/history/src/main.ts --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT]
+ */
+import { parseArgs } from "node:util";
+import { createLogger } from "../../../packages/common/src/logging.js";
+import { initTelemetry, shutdownTelemetry } from "../../../packages/common/src/telemetry.js";
+import { startHistoryService, type HistoryServiceOptions } from "./app.js";
+import { splitHostPort } from "./http/server.js";
+
+const USAGE = `usage: history --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT]
+  --address       gRPC address (env BALLAST_HISTORY_ADDRESS, default 127.0.0.1:18081)
+  --http-address  JSON API and web UI (env BALLAST_HISTORY_HTTP_ADDRESS, default 127.0.0.1:18080)
+  --data-dir      where history.sqlite is kept (env BALLAST_DATA_DIR, required)`;
+
+class UsageError extends Error {}
+
+function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOptions | "help" {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        address: { type: "string" },
+        "http-address": { type: "string" },
+        "data-dir": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return "help";
+  const address = values.address ?? env.BALLAST_HISTORY_ADDRESS ?? "127.0.0.1:18081";
+  const httpAddress = values["http-address"] ?? env.BALLAST_HISTORY_HTTP_ADDRESS ?? "127.0.0.1:18080";
+  const dataDir = values["data-dir"] ?? env.BALLAST_DATA_DIR ?? "";
+  if (!dataDir) throw new UsageError("--data-dir (or BALLAST_DATA_DIR) is required");
+  for (const [flag, value] of [["--address", address], ["--http-address", httpAddress]] as const) {
+    try {
+      splitHostPort(value);
+    } catch (err) {
+      throw new UsageError(`${flag}: ${(err as Error).message}`);
+    }
+  }
+  return { address, httpAddress, dataDir };
+}
+
+async function main(): Promise<void> {
+  let options: HistoryServiceOptions | "help";
+  try {
+    options = parseOptions(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`history: ${(err as Error).message} (see --help)\n`);
+    process.exit(2);
+  }
+  if (options === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  initTelemetry("ballast-history");
+  const logger = createLogger("history");
+  const service = await startHistoryService({ ...options, logger });
+  logger.info({ grpcAddress: service.grpcAddress, httpUrl: service.httpUrl, dataDir: options.dataDir }, `history UI at ${service.httpUrl}/`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping");
+    await service.stop();
+    await shutdownTelemetry();
+    logger.info("stopped");
+    logger.flush();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  process.stderr.write(`history: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

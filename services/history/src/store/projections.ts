@@ -1,0 +1,125 @@
+import type { SqliteDatabase } from "../../../../packages/common/src/sqlite.js";
+import type { EventBody, HistoryEvent } from "../core/types.js";
+
+/**
+ * Applies one newly stored event to the projection tables. Every row is first
+ * ensured (keys only, defaults elsewhere), then updated: facts an event
+ * carries (a task's executor, a job's name) are simply written, while mutable
+ * state is written only when the event is newer than the one that last set it
+ * (`*_seq` columns). The result is the same whatever order events arrive in.
+ */
+export type Projector = (applicationId: string, event: HistoryEvent) => void;
+
+type Row = Record<string, string | number | null>;
+type Apply<T extends EventBody["type"]> = (params: Row, body: Extract<EventBody, { type: T }>) => void;
+
+/** `column = newer ? value : column` for each guarded column, then the guard itself. */
+function guarded(guard: string, assignments: Record<string, string>): string {
+  const sets = Object.entries(assignments).map(([column, value]) => `${column} = CASE WHEN @seq > ${guard} THEN ${value} ELSE ${column} END`);
+  return [...sets, `${guard} = MAX(${guard}, @seq)`].join(", ");
+}
+
+const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+
+export function createProjector(db: SqliteDatabase): Projector {
+  const run = (sql: string) => {
+    const statement = db.prepare(sql);
+    return (params: Row) => void statement.run(params);
+  };
+
+  const ensureJob = run(`INSERT OR IGNORE INTO jobs (app_id, job_id) VALUES (@app, @job)`);
+  const ensureStage = run(`INSERT OR IGNORE INTO stages (app_id, job_id, stage_id, attempt) VALUES (@app, @job, @stage, @attempt)`);
+  const ensureTask = run(
+    `INSERT OR IGNORE INTO tasks (app_id, task_id, job_id, stage_id, partition, executor_id) VALUES (@app, @task, @job, @stage, @partition, @executor)`,
+  );
+  const ensureExecutor = run(`INSERT OR IGNORE INTO executors (app_id, executor_id) VALUES (@app, @executor)`);
+
+  const jobSubmitted = run(
+    `UPDATE jobs SET name = @name, num_stages = @numStages, trace_id = @traceId, submitted_at_ms = @time,
+       ${guarded("status_seq", { status: "'running'" })}
+     WHERE app_id = @app AND job_id = @job`,
+  );
+  const jobEnded = run(
+    `UPDATE jobs SET ${guarded("status_seq", { status: "@status", ended_at_ms: "@time", stats: "@stats", error: "@error" })}
+     WHERE app_id = @app AND job_id = @job`,
+  );
+  const stageSubmitted = run(
+    `UPDATE stages SET name = @name, num_tasks = @numTasks, submitted_at_ms = @time,
+       ${guarded("status_seq", { status: "'running'" })}
+     WHERE app_id = @app AND job_id = @job AND stage_id = @stage AND attempt = @attempt`,
+  );
+  const stageEnded = run(
+    `UPDATE stages SET ${guarded("status_seq", { status: "@status", reason: "@reason", ended_at_ms: "@time" })}
+     WHERE app_id = @app AND job_id = @job AND stage_id = @stage AND attempt = @attempt`,
+  );
+  const taskStarted = run(
+    `UPDATE tasks SET stage_attempt = @stageAttempt, attempt = @attempt, executor_id = @executor, node_id = @node, started_at_ms = @time,
+       ${guarded("state_seq", { state: "'running'" })}
+     WHERE app_id = @app AND task_id = @task`,
+  );
+  const taskEnded = run(
+    `UPDATE tasks SET ${guarded("state_seq", { state: "@state", error: "@error", duration_ms: "@duration", ended_at_ms: "@time" })}
+     WHERE app_id = @app AND task_id = @task`,
+  );
+  const executorAdded = run(
+    `UPDATE executors SET
+       ${guarded("info_seq", { node_id: "@node", host: "@host", slots: "@slots", shuffle_address: "@shuffleAddress", registered_at_ms: "@registeredAt" })},
+       ${guarded("state_seq", { alive: "1", lost_reason: "''", removed_at_ms: "0" })}
+     WHERE app_id = @app AND executor_id = @executor`,
+  );
+  const executorRemoved = run(
+    `UPDATE executors SET ${guarded("state_seq", { alive: "0", lost_reason: "@reason", removed_at_ms: "@time" })}
+     WHERE app_id = @app AND executor_id = @executor`,
+  );
+
+  // Events that only live in the log (the UI reads them from there) have no entry.
+  const appliers: { [T in EventBody["type"]]?: Apply<T> } = {
+    jobSubmitted: (p, b) => jobSubmitted({ ...p, name: b.name, numStages: b.numStages, traceId: b.traceId }),
+    jobEnded: (p, b) => jobEnded({ ...p, status: b.status, stats: json(b.stats), error: json(b.error) }),
+    stageSubmitted: (p, b) => {
+      const params = { ...p, stage: b.stageId, attempt: b.attempt };
+      ensureStage(params);
+      stageSubmitted({ ...params, name: b.name, numTasks: b.numTasks });
+    },
+    stageEnded: (p, b) => {
+      const params = { ...p, stage: b.stageId, attempt: b.attempt };
+      ensureStage(params);
+      stageEnded({ ...params, status: b.status, reason: b.reason });
+    },
+    taskStarted: (p, b) => {
+      const params = { ...p, task: b.taskId, stage: b.stageId, partition: b.partition, executor: b.executorId };
+      ensureTask(params);
+      taskStarted({ ...params, stageAttempt: b.stageAttempt, attempt: b.attempt, node: b.nodeId });
+    },
+    taskEnded: (p, b) => {
+      const params = { ...p, task: b.taskId, stage: b.stageId, partition: b.partition, executor: b.executorId };
+      ensureTask(params);
+      taskEnded({ ...params, state: b.state, error: json(b.error), duration: b.durationMs });
+    },
+    executorAdded: (p, b) => {
+      const e = b.executor;
+      const params = { ...p, executor: e.executorId };
+      ensureExecutor(params);
+      executorAdded({
+        ...params,
+        node: e.nodeId,
+        host: e.host,
+        slots: e.slots,
+        shuffleAddress: e.shuffleAddress,
+        registeredAt: e.registeredAtMs || (p.time as number),
+      });
+    },
+    executorRemoved: (p, b) => {
+      const params = { ...p, executor: b.executorId };
+      ensureExecutor(params);
+      executorRemoved({ ...params, reason: b.reason });
+    },
+  };
+
+  return (applicationId, event) => {
+    const params: Row = { app: applicationId, job: event.jobId, seq: event.seq, time: event.timeMs };
+    if (event.jobId !== "") ensureJob(params);
+    const apply = appliers[event.body.type] as Apply<EventBody["type"]> | undefined;
+    apply?.(params, event.body);
+  };
+}

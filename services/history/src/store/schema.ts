@@ -1,0 +1,96 @@
+/**
+ * SQLite schema of the history store, as user_version migrations. `events` is
+ * the log (payload = events.proto bytes); the other tables are projections
+ * kept in the same transaction as the insert. Mutable columns (status, state,
+ * alive) carry the seq of the event that last set them, so a batch arriving
+ * late (a retry) can never overwrite a newer state.
+ */
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE events (
+    app_id  TEXT NOT NULL,
+    seq     INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,
+    job_id  TEXT NOT NULL,
+    type    TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    PRIMARY KEY (app_id, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX events_by_job ON events (app_id, job_id, seq);
+
+  CREATE TABLE applications (
+    app_id         TEXT PRIMARY KEY,
+    first_event_ms INTEGER NOT NULL,
+    last_event_ms  INTEGER NOT NULL,
+    event_count    INTEGER NOT NULL,
+    last_seq       INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE jobs (
+    app_id          TEXT NOT NULL,
+    job_id          TEXT NOT NULL,
+    name            TEXT NOT NULL DEFAULT '',
+    num_stages      INTEGER NOT NULL DEFAULT 0,
+    trace_id        TEXT NOT NULL DEFAULT '',
+    submitted_at_ms INTEGER NOT NULL DEFAULT 0,
+    ended_at_ms     INTEGER NOT NULL DEFAULT 0,
+    status          TEXT NOT NULL DEFAULT 'running',
+    status_seq      INTEGER NOT NULL DEFAULT 0,
+    stats           TEXT,
+    error           TEXT,
+    PRIMARY KEY (app_id, job_id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE stages (
+    app_id          TEXT NOT NULL,
+    job_id          TEXT NOT NULL,
+    stage_id        INTEGER NOT NULL,
+    attempt         INTEGER NOT NULL,
+    name            TEXT NOT NULL DEFAULT '',
+    num_tasks       INTEGER NOT NULL DEFAULT 0,
+    status          TEXT NOT NULL DEFAULT 'running',
+    status_seq      INTEGER NOT NULL DEFAULT 0,
+    reason          TEXT NOT NULL DEFAULT '',
+    submitted_at_ms INTEGER NOT NULL DEFAULT 0,
+    ended_at_ms     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_id, job_id, stage_id, attempt)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE tasks (
+    app_id        TEXT NOT NULL,
+    task_id       TEXT NOT NULL,
+    job_id        TEXT NOT NULL,
+    stage_id      INTEGER NOT NULL,
+    stage_attempt INTEGER NOT NULL DEFAULT 0,
+    partition     INTEGER NOT NULL,
+    attempt       INTEGER NOT NULL DEFAULT 0,
+    executor_id   TEXT NOT NULL DEFAULT '',
+    node_id       TEXT NOT NULL DEFAULT '',
+    state         TEXT NOT NULL DEFAULT 'running',
+    state_seq     INTEGER NOT NULL DEFAULT 0,
+    error         TEXT,
+    duration_ms   INTEGER NOT NULL DEFAULT 0,
+    started_at_ms INTEGER NOT NULL DEFAULT 0,
+    ended_at_ms   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_id, task_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX tasks_by_stage ON tasks (app_id, job_id, stage_id, stage_attempt, state);
+  CREATE INDEX tasks_by_executor ON tasks (app_id, executor_id, state);
+
+  CREATE TABLE executors (
+    app_id           TEXT NOT NULL,
+    executor_id      TEXT NOT NULL,
+    node_id          TEXT NOT NULL DEFAULT '',
+    host             TEXT NOT NULL DEFAULT '',
+    slots            INTEGER NOT NULL DEFAULT 0,
+    shuffle_address  TEXT NOT NULL DEFAULT '',
+    registered_at_ms INTEGER NOT NULL DEFAULT 0,
+    info_seq         INTEGER NOT NULL DEFAULT 0,
+    alive            INTEGER NOT NULL DEFAULT 1,
+    state_seq        INTEGER NOT NULL DEFAULT 0,
+    removed_at_ms    INTEGER NOT NULL DEFAULT 0,
+    lost_reason      TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (app_id, executor_id)
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,150 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { HistoryEvent } from "../core/types.js";
+import { wireEventCodec } from "../rpc/convert.js";
+import { applicationEvents, T0 } from "../testing/fixtures.js";
+import { SqliteHistoryStore } from "./sqlite-store.js";
+import type { HistoryStore } from "./store.js";
+
+const APP = "app-1";
+const stores: HistoryStore[] = [];
+const dirs: string[] = [];
+
+function memoryStore(): SqliteHistoryStore {
+  const store = new SqliteHistoryStore(":memory:", wireEventCodec);
+  stores.push(store);
+  return store;
+}
+
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Everything the store shows about APP, to compare two stores. */
+async function snapshot(store: HistoryStore) {
+  return {
+    application: await store.getApplication(APP),
+    jobs: await store.listJobs(APP),
+    stages: await store.listStages(APP, "job-1"),
+    tasks: await store.listTasks(APP, "job-1"),
+    executors: await store.listExecutors(APP),
+    events: await store.listEvents(APP, { jobId: "", afterSeq: 0, limit: 1000 }),
+  };
+}
+
+/** A deterministic shuffle (xorshift), so a failing order reproduces. */
+function shuffled<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  let x = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const j = Math.abs(x) % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+describe("SqliteHistoryStore", () => {
+  it("projects a job's events into application, job, stage, task and executor summaries", async () => {
+    const store = memoryStore();
+    const events = applicationEvents();
+    expect(await store.publish(APP, events)).toEqual({ ackedSeq: 17, inserted: 17 });
+
+    const { application, jobs, stages, tasks, executors } = await snapshot(store);
+    expect(application).toEqual({ applicationId: APP, firstEventMs: T0, lastEventMs: T0 + 50, eventCount: 17, jobCount: 1, lastSeq: 17 });
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ jobId: "job-1", name: "wordcount", status: "succeeded", submittedAtMs: T0 + 10, endedAtMs: T0 + 42, numStages: 2 });
+    expect(jobs[0]!.stats).toMatchObject({ tasksLaunched: 4, taskAttemptsFailed: 1, shuffleBytesWritten: 1024 });
+    expect(jobs[0]!.traceId).toBe("0af7651916cd43dd8448eb211c80319c");
+    expect(stages.map((s) => [s.stageId, s.attempt, s.status, s.numTasks, s.completedTasks])).toEqual([
+      [0, 0, "succeeded", 2, 2],
+      [1, 0, "succeeded", 1, 1],
+    ]);
+    expect(tasks.map((t) => [t.taskId, t.state, t.attempt, t.executorId, t.nodeId])).toEqual([
+      ["t-0-0-0", "succeeded", 0, "exec-1", "node-1"],
+      ["t-0-1-0", "failed", 0, "exec-2", "node-2"],
+      ["t-0-1-1", "succeeded", 1, "exec-1", "node-1"],
+      ["t-1-0-0", "succeeded", 0, "exec-1", "node-1"],
+    ]);
+    expect(tasks[1]!.error).toEqual({ message: "boom", stack: "at wordcount.ts:7", kind: "user_error" });
+    expect(executors.map((e) => [e.executorId, e.alive, e.lostReason, e.slots])).toEqual([
+      ["exec-1", true, "", 2],
+      ["exec-2", false, "heartbeat timeout", 2],
+    ]);
+  });
+
+  it("skips a resent batch: no duplicate events, projections unchanged", async () => {
+    const store = memoryStore();
+    const events = applicationEvents();
+    await store.publish(APP, events);
+    const before = await snapshot(store);
+    expect(await store.publish(APP, events)).toEqual({ ackedSeq: 17, inserted: 0 });
+    expect(await store.publish(APP, events.slice(3, 6))).toEqual({ ackedSeq: 17, inserted: 0 });
+    expect(await snapshot(store)).toEqual(before);
+  });
+
+  it("ends with the same projections whatever order batches arrive in", async () => {
+    const inOrder = memoryStore();
+    const events = applicationEvents();
+    await inOrder.publish(APP, events);
+    const expected = await snapshot(inOrder);
+    for (const seed of [1, 7, 42, 1234]) {
+      const store = memoryStore();
+      // Overlapping, shuffled batches of three, as retries of an outbox could deliver them.
+      const order = shuffled(events, seed);
+      for (let i = 0; i < order.length; i += 2) await store.publish(APP, order.slice(i, i + 3));
+      expect(await snapshot(store), `seed ${seed}`).toEqual(expected);
+    }
+  });
+
+  it("a late task start does not undo its end; running tasks count on their executor", async () => {
+    const store = memoryStore();
+    const [added1] = applicationEvents();
+    const start: HistoryEvent = { seq: 5, timeMs: T0 + 5, jobId: "j", body: { type: "taskStarted", taskId: "t1", stageId: 0, stageAttempt: 0, partition: 0, attempt: 0, executorId: "exec-1", nodeId: "node-1" } };
+    const end: HistoryEvent = { seq: 6, timeMs: T0 + 6, jobId: "j", body: { type: "taskEnded", taskId: "t1", stageId: 0, partition: 0, state: "succeeded", durationMs: 1, executorId: "exec-1" } };
+    await store.publish(APP, [added1!, start]);
+    expect((await store.listExecutors(APP))[0]!.runningTasks).toBe(1);
+    expect((await store.getJob(APP, "j"))!.status).toBe("running");
+    const other = memoryStore();
+    await other.publish(APP, [end]);
+    await other.publish(APP, [start, added1!]);
+    const [task] = await other.listTasks(APP, "j");
+    expect(task).toMatchObject({ state: "succeeded", attempt: 0, nodeId: "node-1", durationMs: 1, startedAtMs: T0 + 5, endedAtMs: T0 + 6 });
+    expect((await other.listExecutors(APP))[0]!.runningTasks).toBe(0);
+  });
+
+  it("pages events by seq, filters by job, and returns them as published", async () => {
+    const store = memoryStore();
+    const events = applicationEvents();
+    await store.publish(APP, events);
+    expect(await store.listEvents(APP, { jobId: "", afterSeq: 0, limit: 1000 })).toEqual(events);
+    const page = await store.listEvents(APP, { jobId: "", afterSeq: 5, limit: 3 });
+    expect(page.map((e) => e.seq)).toEqual([6, 7, 8]);
+    const jobOnly = await store.listEvents(APP, { jobId: "job-1", afterSeq: 0, limit: 1000 });
+    expect(jobOnly.map((e) => e.seq)).toEqual(events.filter((e) => e.jobId === "job-1").map((e) => e.seq));
+    expect(await store.listEvents("other", { jobId: "", afterSeq: 0, limit: 10 })).toEqual([]);
+  });
+
+  it("keeps applications apart and survives reopening the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "history-store-"));
+    dirs.push(dir);
+    const first = SqliteHistoryStore.inDirectory(dir, wireEventCodec);
+    await first.publish(APP, applicationEvents());
+    await first.publish("app-2", applicationEvents("job-9").slice(0, 4));
+    await first.close();
+    const reopened = SqliteHistoryStore.inDirectory(dir, wireEventCodec);
+    stores.push(reopened);
+    expect((await reopened.listApplications()).map((a) => [a.applicationId, a.eventCount, a.lastSeq])).toEqual([
+      [APP, 17, 17],
+      ["app-2", 4, 4],
+    ]);
+    expect(await reopened.getJob("app-2", "job-1")).toBeUndefined();
+    expect((await reopened.getJob("app-2", "job-9"))!.status).toBe("running");
+    expect(await reopened.publish(APP, applicationEvents())).toEqual({ ackedSeq: 17, inserted: 0 });
+  });
+});

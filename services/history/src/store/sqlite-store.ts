@@ -1,0 +1,219 @@
+import { join } from "node:path";
+import type { Statement } from "better-sqlite3";
+import { openDatabase, type SqliteDatabase } from "../../../../packages/common/src/sqlite.js";
+import {
+  EMPTY_STATS,
+  type ApplicationSummary,
+  type ErrorView,
+  type EventQuery,
+  type ExecutorSummary,
+  type HistoryEvent,
+  type JobStatus,
+  type JobSummary,
+  type StageStatus,
+  type StageSummary,
+  type TaskState,
+  type TaskSummary,
+} from "../core/types.js";
+import { createProjector, type Projector } from "./projections.js";
+import { MIGRATIONS } from "./schema.js";
+import type { EventCodec, HistoryStore, PublishResult } from "./store.js";
+
+type Row = Record<string, any>;
+
+const parseJson = <T>(text: string | null): T | undefined => (text === null ? undefined : (JSON.parse(text) as T));
+
+const APPLICATION_COLUMNS = `a.app_id, a.first_event_ms, a.last_event_ms, a.event_count, a.last_seq,
+  (SELECT COUNT(*) FROM jobs j WHERE j.app_id = a.app_id) AS job_count`;
+
+const STAGE_COLUMNS = `s.*, (SELECT COUNT(*) FROM tasks t WHERE t.app_id = s.app_id AND t.job_id = s.job_id
+  AND t.stage_id = s.stage_id AND t.stage_attempt = s.attempt AND t.state = 'succeeded') AS completed_tasks`;
+
+/** The default HistoryStore: one SQLite file, DATA_DIR/history.sqlite. */
+export class SqliteHistoryStore implements HistoryStore {
+  private readonly db: SqliteDatabase;
+  private readonly project: Projector;
+  private readonly publishInTransaction: (applicationId: string, events: HistoryEvent[]) => PublishResult;
+  private readonly statements = new Map<string, Statement>();
+
+  /** `path` is a file or ":memory:". */
+  constructor(
+    path: string,
+    private readonly codec: EventCodec,
+  ) {
+    this.db = openDatabase(path, MIGRATIONS);
+    this.project = createProjector(this.db);
+    const insertEvent = this.db.prepare(
+      `INSERT OR IGNORE INTO events (app_id, seq, time_ms, job_id, type, payload) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    const countInApplication = this.db.prepare(
+      `INSERT INTO applications (app_id, first_event_ms, last_event_ms, event_count, last_seq) VALUES (@app, @time, @time, 1, @seq)
+       ON CONFLICT (app_id) DO UPDATE SET first_event_ms = MIN(first_event_ms, @time), last_event_ms = MAX(last_event_ms, @time),
+         event_count = event_count + 1, last_seq = MAX(last_seq, @seq)`,
+    );
+    const lastSeq = this.sql(`SELECT last_seq FROM applications WHERE app_id = ?`).pluck();
+    this.publishInTransaction = this.db.transaction((applicationId: string, events: HistoryEvent[]) => {
+      let inserted = 0;
+      for (const event of events) {
+        const payload = this.codec.encode(event);
+        const stored = insertEvent.run(applicationId, event.seq, event.timeMs, event.jobId, event.body.type, payload);
+        if (stored.changes === 0) continue; // already stored: its projections are already applied
+        inserted++;
+        countInApplication.run({ app: applicationId, time: event.timeMs, seq: event.seq });
+        this.project(applicationId, event);
+      }
+      return { ackedSeq: (lastSeq.get(applicationId) as number | undefined) ?? 0, inserted };
+    });
+  }
+
+  /** Opens (creating if needed) DATA_DIR/history.sqlite. */
+  static inDirectory(dataDir: string, codec: EventCodec): SqliteHistoryStore {
+    return new SqliteHistoryStore(join(dataDir, "history.sqlite"), codec);
+  }
+
+  /** A prepared statement, prepared once per SQL text. */
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
+  }
+
+  async publish(applicationId: string, events: HistoryEvent[]): Promise<PublishResult> {
+    return this.publishInTransaction(applicationId, events);
+  }
+
+  async listApplications(): Promise<ApplicationSummary[]> {
+    const rows = this.sql(`SELECT ${APPLICATION_COLUMNS} FROM applications a ORDER BY a.first_event_ms DESC, a.app_id`).all() as Row[];
+    return rows.map(toApplication);
+  }
+
+  async getApplication(applicationId: string): Promise<ApplicationSummary | undefined> {
+    const row = this.sql(`SELECT ${APPLICATION_COLUMNS} FROM applications a WHERE a.app_id = ?`).get(applicationId) as Row | undefined;
+    return row && toApplication(row);
+  }
+
+  async listJobs(applicationId: string): Promise<JobSummary[]> {
+    const rows = this.sql(`SELECT * FROM jobs WHERE app_id = ? ORDER BY submitted_at_ms, job_id`).all(applicationId) as Row[];
+    return rows.map(toJob);
+  }
+
+  async getJob(applicationId: string, jobId: string): Promise<JobSummary | undefined> {
+    const row = this.sql(`SELECT * FROM jobs WHERE app_id = ? AND job_id = ?`).get(applicationId, jobId) as Row | undefined;
+    return row && toJob(row);
+  }
+
+  async listStages(applicationId: string, jobId: string): Promise<StageSummary[]> {
+    const rows = this
+      .sql(
+        `SELECT ${STAGE_COLUMNS} FROM stages s WHERE s.app_id = ? AND s.job_id = ? ORDER BY s.stage_id, s.attempt`,
+      )
+      .all(applicationId, jobId) as Row[];
+    return rows.map(toStage);
+  }
+
+  async listTasks(applicationId: string, jobId: string): Promise<TaskSummary[]> {
+    const rows = this
+      .sql(`SELECT * FROM tasks WHERE app_id = ? AND job_id = ? ORDER BY stage_id, stage_attempt, partition, attempt, task_id`)
+      .all(applicationId, jobId) as Row[];
+    return rows.map(toTask);
+  }
+
+  async listExecutors(applicationId: string): Promise<ExecutorSummary[]> {
+    const rows = this
+      .sql(
+        `SELECT e.*, CASE WHEN e.alive THEN (SELECT COUNT(*) FROM tasks t WHERE t.app_id = e.app_id AND t.executor_id = e.executor_id
+           AND t.state = 'running') ELSE 0 END AS running_tasks
+         FROM executors e WHERE e.app_id = ? ORDER BY e.registered_at_ms, e.executor_id`,
+      )
+      .all(applicationId) as Row[];
+    return rows.map(toExecutor);
+  }
+
+  async listEvents(applicationId: string, query: EventQuery): Promise<HistoryEvent[]> {
+    const byJob = query.jobId !== "";
+    const rows = this
+      .sql(
+        `SELECT payload FROM events WHERE app_id = @app AND seq > @after ${byJob ? "AND job_id = @job" : ""} ORDER BY seq LIMIT @limit`,
+      )
+      .pluck()
+      .all({ app: applicationId, after: query.afterSeq, limit: query.limit, ...(byJob ? { job: query.jobId } : {}) }) as Buffer[];
+    return rows.map((payload) => this.codec.decode(payload));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toApplication(row: Row): ApplicationSummary {
+  return {
+    applicationId: row.app_id,
+    firstEventMs: row.first_event_ms,
+    lastEventMs: row.last_event_ms,
+    eventCount: row.event_count,
+    jobCount: row.job_count,
+    lastSeq: row.last_seq,
+  };
+}
+
+function toJob(row: Row): JobSummary {
+  return {
+    jobId: row.job_id,
+    name: row.name,
+    status: row.status as JobStatus,
+    submittedAtMs: row.submitted_at_ms,
+    endedAtMs: row.ended_at_ms,
+    numStages: row.num_stages,
+    stats: parseJson(row.stats) ?? { ...EMPTY_STATS },
+    error: parseJson<ErrorView>(row.error),
+    traceId: row.trace_id,
+  };
+}
+
+function toStage(row: Row): StageSummary {
+  return {
+    jobId: row.job_id,
+    stageId: row.stage_id,
+    attempt: row.attempt,
+    name: row.name,
+    status: row.status as StageStatus,
+    numTasks: row.num_tasks,
+    completedTasks: row.completed_tasks,
+    reason: row.reason,
+    submittedAtMs: row.submitted_at_ms,
+    endedAtMs: row.ended_at_ms,
+  };
+}
+
+function toTask(row: Row): TaskSummary {
+  return {
+    taskId: row.task_id,
+    jobId: row.job_id,
+    stageId: row.stage_id,
+    stageAttempt: row.stage_attempt,
+    partition: row.partition,
+    attempt: row.attempt,
+    executorId: row.executor_id,
+    nodeId: row.node_id,
+    state: row.state as TaskState,
+    error: parseJson<ErrorView>(row.error),
+    durationMs: row.duration_ms,
+    startedAtMs: row.started_at_ms,
+    endedAtMs: row.ended_at_ms,
+  };
+}
+
+function toExecutor(row: Row): ExecutorSummary {
+  return {
+    executorId: row.executor_id,
+    nodeId: row.node_id,
+    host: row.host,
+    slots: row.slots,
+    shuffleAddress: row.shuffle_address,
+    registeredAtMs: row.registered_at_ms,
+    alive: row.alive === 1,
+    runningTasks: row.running_tasks,
+    removedAtMs: row.removed_at_ms,
+    lostReason: row.lost_reason,
+  };
+}

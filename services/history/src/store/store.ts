@@ -1,0 +1,51 @@
+import type {
+  ApplicationSummary,
+  EventQuery,
+  ExecutorSummary,
+  HistoryEvent,
+  JobSummary,
+  StageSummary,
+  TaskSummary,
+} from "../core/types.js";
+
+/**
+ * Turns events into the bytes kept in the log and back. The service plugs in
+ * the wire codec (rpc/codec.ts) so the log holds events.proto bytes; the
+ * store itself never sees the wire format.
+ */
+export interface EventCodec {
+  encode(event: HistoryEvent): Uint8Array;
+  decode(bytes: Uint8Array): HistoryEvent;
+}
+
+export interface PublishResult {
+  /** The highest seq stored for the application after this call. */
+  ackedSeq: number;
+  /** How many of the events were new (the rest were already stored). */
+  inserted: number;
+}
+
+/**
+ * Where history keeps event logs and their projections. SQLite is the default
+ * (sqlite-store.ts); the interface is async so a networked backend can be
+ * plugged in. Lookups of unknown ids return undefined / empty lists; deciding
+ * that this is an error is the caller's business.
+ */
+export interface HistoryStore {
+  /**
+   * Stores the events not stored yet (by application and seq) and updates the
+   * projections in the same transaction. Resending a batch is harmless, and
+   * projections do not depend on the order in which batches arrive.
+   */
+  publish(applicationId: string, events: HistoryEvent[]): Promise<PublishResult>;
+  listApplications(): Promise<ApplicationSummary[]>;
+  getApplication(applicationId: string): Promise<ApplicationSummary | undefined>;
+  listJobs(applicationId: string): Promise<JobSummary[]>;
+  getJob(applicationId: string, jobId: string): Promise<JobSummary | undefined>;
+  listStages(applicationId: string, jobId: string): Promise<StageSummary[]>;
+  listTasks(applicationId: string, jobId: string): Promise<TaskSummary[]>;
+  listExecutors(applicationId: string): Promise<ExecutorSummary[]>;
+  /** Events in seq order. */
+  listEvents(applicationId: string, query: EventQuery): Promise<HistoryEvent[]>;
+  close(): Promise<void>;
+}
