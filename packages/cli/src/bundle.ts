@@ -36,6 +36,10 @@ export async function bundleJob(jobFile: string): Promise<Bundle> {
       platform: "node",
       target: "node20",
       sourcemap: "inline",
+      // Absolute source paths (relative to "/" plus sourceRoot "/"), so stack frames point at the
+      // user's file wherever the bundle is stored: here, or in an executor's bundle cache.
+      outfile: "/ballast-job.mjs",
+      sourceRoot: "/",
       write: false,
       logLevel: "silent",
       alias: { ballast: SDK_ENTRY },
@@ -70,10 +74,12 @@ async function importDefinition(path: string, jobFile: string): Promise<JobDefin
   return definition;
 }
 
-/** The frames of a stack that are in the user's code, not in Ballast or Node. */
+const BALLAST_CODE = [fileURLToPath(new URL("../../", import.meta.url)), fileURLToPath(new URL("../../../services/", import.meta.url)), "/node_modules/", "node:"];
+
+/** The frames of a stack that are in the user's code, not in Ballast, its dependencies or Node. */
 export function userFrames(stack: string | undefined): string {
   return (stack ?? "")
     .split("\n")
-    .filter((l) => /^\s+at /.test(l) && !l.includes("/packages/sdk/") && !l.includes("node:") && !l.includes("/packages/cli/"))
+    .filter((l) => /^\s+at /.test(l) && !BALLAST_CODE.some((path) => l.includes(path)))
     .join("\n");
 }

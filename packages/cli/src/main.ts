@@ -67,8 +67,10 @@ export function buildProgram(): Command {
     .option("--nodes <n>", "number of nodes", "2")
     .option("--dir <dir>", "cluster directory", DEFAULT_DIR)
     .option("--slots <n>", "task slots per executor", "2")
-    .action(async (opts: { nodes: string; dir: string; slots: string }) => {
-      const cluster = await startCluster({ dir: opts.dir, nodes: Number(opts.nodes), slots: Number(opts.slots) });
+    .option("--ports <mode>", "default (Spark's ports) or auto (free ports)", "default")
+    .action(async (opts: { nodes: string; dir: string; slots: string; ports: string }) => {
+      if (opts.ports !== "default" && opts.ports !== "auto") throw new ExitError(`--ports must be default or auto, got "${opts.ports}"`, 2);
+      const cluster = await startCluster({ dir: opts.dir, nodes: Number(opts.nodes), slots: Number(opts.slots), ports: opts.ports });
       process.stdout.write(`cluster up in ${cluster.dir}: scheduler ${cluster.scheduler}, staging ${cluster.staging}, history http://${cluster.historyHttp}, ${cluster.services.filter((s) => s.name === "executor").length} nodes\n`);
     });
   program

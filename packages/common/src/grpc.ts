@@ -6,7 +6,7 @@ import * as healthModule from "grpc-health-check";
 import { HealthImplementation } from "grpc-health-check";
 import { fileURLToPath } from "node:url";
 import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { toServiceError } from "./errors.js";
 import type { Logger } from "./logging.js";
 
@@ -49,7 +49,9 @@ let reflectionPackage: protoLoader.PackageDefinition | undefined;
 function loadReflectionPackage(): protoLoader.PackageDefinition {
   const dir = join(PROTO_DIR, "ballast", "v1");
   const files = readdirSync(dir).filter((f) => f.endsWith(".proto")).map((f) => join("ballast", "v1", f));
-  reflectionPackage ??= protoLoader.loadSync(files, { includeDirs: [PROTO_DIR], keepCase: true });
+  // grpc-health-check ships health.proto under <protoPath's root>/health/v1; reflect it too.
+  const healthRoot = join(dirname(healthModule.protoPath), "..", "..");
+  reflectionPackage ??= protoLoader.loadSync([...files, "health/v1/health.proto"], { includeDirs: [PROTO_DIR, healthRoot], keepCase: true });
   return reflectionPackage;
 }
 
