@@ -9,5 +9,6 @@ export default defineConfig({
     pool: "forks",
     fileParallelism: true,
     maxWorkers: 2,
+    env: { BALLAST_LOG_LEVEL: "error" },
   },
 });
