@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, closeSync } from "node:fs";
 import { createServer } from "node:net";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileDurable } from "../../common/src/durable.js";
@@ -42,6 +43,7 @@ export interface ClusterOptions {
   nodes?: number;
   /** "default": Spark's ports (7077, 10000, 18080/18081, 7337, 7078); "auto": free ports (tests, `ballast run`). */
   ports?: "default" | "auto";
+  /** Task slots per executor; default: the machine's cores shared among the nodes (CPU-bound tasks slow down badly when oversubscribed). */
   slots?: number;
   /** Extra `--conf key=value` defaults for the scheduler. */
   schedulerConf?: string[];
@@ -70,11 +72,16 @@ async function portFor(mode: "default" | "auto", host: string, fixed: number): P
   return mode === "auto" ? freePort(host) : fixed;
 }
 
+export function defaultSlots(nodes: number): number {
+  return Math.max(1, Math.floor(availableParallelism() / nodes));
+}
+
 export async function startCluster(options: ClusterOptions): Promise<ClusterDescription> {
   const dir = resolve(options.dir);
   const nodes = options.nodes ?? 2;
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200) throw new InvalidArgumentError(`--nodes must be between 1 and 200, got ${options.nodes}`);
   if (existsSync(clusterFile(dir)) && anyAlive(readCluster(dir))) throw new InvalidArgumentError(`a cluster is already running in ${dir} (run \`ballast down --dir ${options.dir}\` first)`);
+  if (options.slots !== undefined && (!Number.isInteger(options.slots) || options.slots < 1)) throw new InvalidArgumentError(`--slots must be a whole number of at least 1, got ${options.slots}`);
   mkdirSync(join(dir, "logs"), { recursive: true });
   const mode = options.ports ?? "default";
   const host = "127.0.0.1";
@@ -96,7 +103,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterDesc
     const executorAddress = `${nodeHost}:${await portFor(mode, nodeHost, 7078)}`;
     plans.push(record("shuffle", dir, shuffle, ["--address", shuffle, "--node-id", nodeId], env, nodeId));
     plans.push(
-      record("executor", dir, executorAddress, ["--address", executorAddress, "--host", nodeHost, "--node-id", nodeId, "--executor-id", `${nodeId}-exec`, "--scheduler", scheduler, "--shuffle", shuffle, "--staging", staging, "--slots", String(options.slots ?? 2)], env, nodeId),
+      record("executor", dir, executorAddress, ["--address", executorAddress, "--host", nodeHost, "--node-id", nodeId, "--executor-id", `${nodeId}-exec`, "--scheduler", scheduler, "--shuffle", shuffle, "--staging", staging, "--slots", String(options.slots ?? defaultSlots(nodes))], env, nodeId),
     );
   }
   const cluster: ClusterDescription = { dir, scheduler, staging, history, historyHttp, services: plans };

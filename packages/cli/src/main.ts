@@ -66,11 +66,11 @@ export function buildProgram(): Command {
     .description("start a local cluster (scheduler, staging, history, N nodes of executor + shuffle)")
     .option("--nodes <n>", "number of nodes", "2")
     .option("--dir <dir>", "cluster directory", DEFAULT_DIR)
-    .option("--slots <n>", "task slots per executor", "2")
+    .option("--slots <n>", "task slots per executor (default: cores / nodes, at least 1)")
     .option("--ports <mode>", "default (Spark's ports) or auto (free ports)", "default")
-    .action(async (opts: { nodes: string; dir: string; slots: string; ports: string }) => {
+    .action(async (opts: { nodes: string; dir: string; slots?: string; ports: string }) => {
       if (opts.ports !== "default" && opts.ports !== "auto") throw new ExitError(`--ports must be default or auto, got "${opts.ports}"`, 2);
-      const cluster = await startCluster({ dir: opts.dir, nodes: Number(opts.nodes), slots: Number(opts.slots), ports: opts.ports });
+      const cluster = await startCluster({ dir: opts.dir, nodes: Number(opts.nodes), slots: opts.slots === undefined ? undefined : Number(opts.slots), ports: opts.ports });
       process.stdout.write(`cluster up in ${cluster.dir}: scheduler ${cluster.scheduler}, staging ${cluster.staging}, history http://${cluster.historyHttp}, ${cluster.services.filter((s) => s.name === "executor").length} nodes\n`);
     });
   program

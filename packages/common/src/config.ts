@@ -20,7 +20,6 @@ export const CONF_SCHEMA = {
   "ballast.stage.ignoreDecommissionFetchFailure": { type: "bool", default: "true", doc: "fetch failures caused by decommission do not count as stage attempts" },
   "ballast.executor.heartbeatInterval": { type: "duration", default: "1s", min: 10, doc: "how often executors heartbeat" },
   "ballast.executor.heartbeatTimeout": { type: "duration", default: "5s", min: 100, doc: "an executor silent this long is lost" },
-  "ballast.executor.slots": { type: "int", default: "2", min: 1, doc: "tasks an executor runs at once" },
   "ballast.scheduler.resubmitDelay": { type: "duration", default: "200ms", min: 0, doc: "fetch failures within this window are batched into one resubmission" },
   "ballast.scheduler.leaseTimeout": { type: "duration", default: "5s", min: 100, doc: "scheduler leadership lease" },
   "ballast.scheduler.recovery.executorReconnectTimeout": { type: "duration", default: "30s", min: 0, doc: "how long a recovering scheduler waits for executors" },

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { Command, CommanderError } from "commander";
 import { resolve } from "node:path";
 import { createLogger, type Logger } from "../../../packages/common/src/logging.js";
@@ -29,7 +30,7 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     .option("--staging <host:port>", "staging service (env BALLAST_STAGING, required)")
     .option("--node-id <id>", "this node's id (env BALLAST_NODE_ID, required)")
     .option("--executor-id <id>", "executor id (env BALLAST_EXECUTOR_ID, default <node-id>-exec-<pid>)")
-    .option("--slots <n>", "tasks run at once (env BALLAST_SLOTS, default 2)")
+    .option("--slots <n>", "tasks run at once (env BALLAST_SLOTS, default: the machine's cores)")
     .option("--host <host>", "the node's address, reported on register (env BALLAST_HOST, default 127.0.0.1)")
     .option("--address <host:port>", "ExecutorService listen address (env BALLAST_ADDRESS, default <host>:0)")
     .option("--data-dir <dir>", "bundle and input cache, temp files (env BALLAST_DATA_DIR, required)")
@@ -56,7 +57,7 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     stagingAddress: checkAddress("--staging", required("staging", "--staging", "BALLAST_STAGING")),
     nodeId,
     executorId: flag("executorId", "BALLAST_EXECUTOR_ID") ?? `${nodeId}-exec-${process.pid}`,
-    slots: checkSlots(flag("slots", "BALLAST_SLOTS") ?? "2"),
+    slots: checkSlots(flag("slots", "BALLAST_SLOTS") ?? String(availableParallelism())),
     host,
     address: checkAddress("--address", flag("address", "BALLAST_ADDRESS") ?? `${host}:0`),
     dataDir: resolve(required("dataDir", "--data-dir", "BALLAST_DATA_DIR")),

@@ -99,7 +99,9 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.entry);
+    // A larger young generation: record pipelines allocate many short-lived tuples, and
+    // the default semi-space makes the scavenger a large share of task time.
+    const worker = new Worker(this.entry, { resourceLimits: { maxYoungGenerationSizeMb: 48 } });
     const slot: Slot = { worker };
     worker.on("message", (response: WorkerTaskResponse) => {
       const job = slot.job;
