@@ -324,6 +324,10 @@ export interface ExecutorInfo {
   runningTasks: number;
   registeredAtMs: number;
   lostReason: string;
+  /** active, excluded, decommissioning, decommissioned or lost. */
+  state: string;
+  excludedUntilMs: number;
+  stateReason: string;
 }
 
 function createBaseErrorInfo(): ErrorInfo {
@@ -1897,6 +1901,9 @@ function createBaseExecutorInfo(): ExecutorInfo {
     runningTasks: 0,
     registeredAtMs: 0,
     lostReason: "",
+    state: "",
+    excludedUntilMs: 0,
+    stateReason: "",
   };
 }
 
@@ -1928,6 +1935,15 @@ export const ExecutorInfo: MessageFns<ExecutorInfo> = {
     }
     if (message.lostReason !== "") {
       writer.uint32(74).string(message.lostReason);
+    }
+    if (message.state !== "") {
+      writer.uint32(82).string(message.state);
+    }
+    if (message.excludedUntilMs !== 0) {
+      writer.uint32(88).int64(message.excludedUntilMs);
+    }
+    if (message.stateReason !== "") {
+      writer.uint32(98).string(message.stateReason);
     }
     return writer;
   },
@@ -2017,6 +2033,30 @@ export const ExecutorInfo: MessageFns<ExecutorInfo> = {
             message.lostReason = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.excludedUntilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.stateReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2064,6 +2104,17 @@ export const ExecutorInfo: MessageFns<ExecutorInfo> = {
         : isSet(object.lost_reason)
         ? globalThis.String(object.lost_reason)
         : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      excludedUntilMs: isSet(object.excludedUntilMs)
+        ? globalThis.Number(object.excludedUntilMs)
+        : isSet(object.excluded_until_ms)
+        ? globalThis.Number(object.excluded_until_ms)
+        : 0,
+      stateReason: isSet(object.stateReason)
+        ? globalThis.String(object.stateReason)
+        : isSet(object.state_reason)
+        ? globalThis.String(object.state_reason)
+        : "",
     };
   },
 
@@ -2096,6 +2147,15 @@ export const ExecutorInfo: MessageFns<ExecutorInfo> = {
     if (message.lostReason !== "") {
       obj.lostReason = message.lostReason;
     }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.excludedUntilMs !== 0) {
+      obj.excludedUntilMs = Math.round(message.excludedUntilMs);
+    }
+    if (message.stateReason !== "") {
+      obj.stateReason = message.stateReason;
+    }
     return obj;
   },
 
@@ -2113,6 +2173,9 @@ export const ExecutorInfo: MessageFns<ExecutorInfo> = {
     message.runningTasks = object.runningTasks ?? 0;
     message.registeredAtMs = object.registeredAtMs ?? 0;
     message.lostReason = object.lostReason ?? "";
+    message.state = object.state ?? "";
+    message.excludedUntilMs = object.excludedUntilMs ?? 0;
+    message.stateReason = object.stateReason ?? "";
     return message;
   },
 };

@@ -42,6 +42,10 @@ export interface Event {
     | { $case: "mapOutputsLost"; value: MapOutputsLost }
     | { $case: "stageResubmitted"; value: StageResubmitted }
     | { $case: "taskResubmitted"; value: TaskResubmitted }
+    | { $case: "exclusionChanged"; value: ExclusionChanged }
+    | { $case: "decommissionChanged"; value: DecommissionChanged }
+    | { $case: "shuffleMigrated"; value: ShuffleMigrated }
+    | { $case: "schedulerFailover"; value: SchedulerFailover }
     | undefined;
 }
 
@@ -122,6 +126,45 @@ export interface TaskResubmitted {
   reason: string;
 }
 
+/** An executor or node was excluded for failing tasks, or included again. */
+export interface ExclusionChanged {
+  /** "executor" or "node". */
+  scope: string;
+  id: string;
+  excluded: boolean;
+  untilMs: number;
+  reason: string;
+  /** Stage-level exclusions name their stage; application-level ones leave it 0 with stage_scoped false. */
+  stageScoped: boolean;
+  stageId: number;
+}
+
+/** A phase of a node's decommission: requested, drained, migrated, decommissioned, recommissioned, expired. */
+export interface DecommissionChanged {
+  nodeId: string;
+  phase: string;
+  deadlineMs: number;
+  reason: string;
+}
+
+/** Map outputs moved off a decommissioning node and repointed. */
+export interface ShuffleMigrated {
+  nodeId: string;
+  outputs: number;
+  bytes: number;
+  durationMs: number;
+  targetAddresses: string;
+  outputsNotMigrated: number;
+}
+
+export interface SchedulerFailover {
+  epoch: number;
+  /** From the old leader's last lease renewal to the new leader taking over. */
+  downtimeMs: number;
+  jobsRecovered: number;
+  leaderAddress: string;
+}
+
 function createBaseEvent(): Event {
   return { seq: 0, timeMs: 0, jobId: "", payload: undefined };
 }
@@ -170,6 +213,18 @@ export const Event: MessageFns<Event> = {
         break;
       case "taskResubmitted":
         TaskResubmitted.encode(message.payload.value, writer.uint32(162).fork()).join();
+        break;
+      case "exclusionChanged":
+        ExclusionChanged.encode(message.payload.value, writer.uint32(170).fork()).join();
+        break;
+      case "decommissionChanged":
+        DecommissionChanged.encode(message.payload.value, writer.uint32(178).fork()).join();
+        break;
+      case "shuffleMigrated":
+        ShuffleMigrated.encode(message.payload.value, writer.uint32(186).fork()).join();
+        break;
+      case "schedulerFailover":
+        SchedulerFailover.encode(message.payload.value, writer.uint32(194).fork()).join();
         break;
     }
     return writer;
@@ -300,6 +355,41 @@ export const Event: MessageFns<Event> = {
             message.payload = { $case: "taskResubmitted", value: TaskResubmitted.decode(reader, reader.uint32()) };
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.payload = { $case: "exclusionChanged", value: ExclusionChanged.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.payload = {
+              $case: "decommissionChanged",
+              value: DecommissionChanged.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.payload = { $case: "shuffleMigrated", value: ShuffleMigrated.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.payload = { $case: "schedulerFailover", value: SchedulerFailover.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -369,6 +459,22 @@ export const Event: MessageFns<Event> = {
         ? { $case: "taskResubmitted", value: TaskResubmitted.fromJSON(object.taskResubmitted) }
         : isSet(object.task_resubmitted)
         ? { $case: "taskResubmitted", value: TaskResubmitted.fromJSON(object.task_resubmitted) }
+        : isSet(object.exclusionChanged)
+        ? { $case: "exclusionChanged", value: ExclusionChanged.fromJSON(object.exclusionChanged) }
+        : isSet(object.exclusion_changed)
+        ? { $case: "exclusionChanged", value: ExclusionChanged.fromJSON(object.exclusion_changed) }
+        : isSet(object.decommissionChanged)
+        ? { $case: "decommissionChanged", value: DecommissionChanged.fromJSON(object.decommissionChanged) }
+        : isSet(object.decommission_changed)
+        ? { $case: "decommissionChanged", value: DecommissionChanged.fromJSON(object.decommission_changed) }
+        : isSet(object.shuffleMigrated)
+        ? { $case: "shuffleMigrated", value: ShuffleMigrated.fromJSON(object.shuffleMigrated) }
+        : isSet(object.shuffle_migrated)
+        ? { $case: "shuffleMigrated", value: ShuffleMigrated.fromJSON(object.shuffle_migrated) }
+        : isSet(object.schedulerFailover)
+        ? { $case: "schedulerFailover", value: SchedulerFailover.fromJSON(object.schedulerFailover) }
+        : isSet(object.scheduler_failover)
+        ? { $case: "schedulerFailover", value: SchedulerFailover.fromJSON(object.scheduler_failover) }
         : undefined,
     };
   },
@@ -406,6 +512,14 @@ export const Event: MessageFns<Event> = {
       obj.stageResubmitted = StageResubmitted.toJSON(message.payload.value);
     } else if (message.payload?.$case === "taskResubmitted") {
       obj.taskResubmitted = TaskResubmitted.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "exclusionChanged") {
+      obj.exclusionChanged = ExclusionChanged.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "decommissionChanged") {
+      obj.decommissionChanged = DecommissionChanged.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "shuffleMigrated") {
+      obj.shuffleMigrated = ShuffleMigrated.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "schedulerFailover") {
+      obj.schedulerFailover = SchedulerFailover.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -482,6 +596,33 @@ export const Event: MessageFns<Event> = {
       case "taskResubmitted": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: "taskResubmitted", value: TaskResubmitted.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "exclusionChanged": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "exclusionChanged", value: ExclusionChanged.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "decommissionChanged": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = {
+            $case: "decommissionChanged",
+            value: DecommissionChanged.fromPartial(object.payload.value),
+          };
+        }
+        break;
+      }
+      case "shuffleMigrated": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "shuffleMigrated", value: ShuffleMigrated.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "schedulerFailover": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "schedulerFailover", value: SchedulerFailover.fromPartial(object.payload.value) };
         }
         break;
       }
@@ -1927,6 +2068,602 @@ export const TaskResubmitted: MessageFns<TaskResubmitted> = {
     message.stageId = object.stageId ?? 0;
     message.partition = object.partition ?? 0;
     message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseExclusionChanged(): ExclusionChanged {
+  return { scope: "", id: "", excluded: false, untilMs: 0, reason: "", stageScoped: false, stageId: 0 };
+}
+
+export const ExclusionChanged: MessageFns<ExclusionChanged> = {
+  encode(message: ExclusionChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scope !== "") {
+      writer.uint32(10).string(message.scope);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.excluded !== false) {
+      writer.uint32(24).bool(message.excluded);
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(32).int64(message.untilMs);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    if (message.stageScoped !== false) {
+      writer.uint32(48).bool(message.stageScoped);
+    }
+    if (message.stageId !== 0) {
+      writer.uint32(56).uint32(message.stageId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExclusionChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExclusionChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scope = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.excluded = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.stageScoped = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.stageId = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExclusionChanged {
+    return {
+      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      excluded: isSet(object.excluded) ? globalThis.Boolean(object.excluded) : false,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      stageScoped: isSet(object.stageScoped)
+        ? globalThis.Boolean(object.stageScoped)
+        : isSet(object.stage_scoped)
+        ? globalThis.Boolean(object.stage_scoped)
+        : false,
+      stageId: isSet(object.stageId)
+        ? globalThis.Number(object.stageId)
+        : isSet(object.stage_id)
+        ? globalThis.Number(object.stage_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: ExclusionChanged): unknown {
+    const obj: any = {};
+    if (message.scope !== "") {
+      obj.scope = message.scope;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.excluded !== false) {
+      obj.excluded = message.excluded;
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.stageScoped !== false) {
+      obj.stageScoped = message.stageScoped;
+    }
+    if (message.stageId !== 0) {
+      obj.stageId = Math.round(message.stageId);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExclusionChanged>, I>>(base?: I): ExclusionChanged {
+    return ExclusionChanged.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExclusionChanged>, I>>(object: I): ExclusionChanged {
+    const message = createBaseExclusionChanged();
+    message.scope = object.scope ?? "";
+    message.id = object.id ?? "";
+    message.excluded = object.excluded ?? false;
+    message.untilMs = object.untilMs ?? 0;
+    message.reason = object.reason ?? "";
+    message.stageScoped = object.stageScoped ?? false;
+    message.stageId = object.stageId ?? 0;
+    return message;
+  },
+};
+
+function createBaseDecommissionChanged(): DecommissionChanged {
+  return { nodeId: "", phase: "", deadlineMs: 0, reason: "" };
+}
+
+export const DecommissionChanged: MessageFns<DecommissionChanged> = {
+  encode(message: DecommissionChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.phase !== "") {
+      writer.uint32(18).string(message.phase);
+    }
+    if (message.deadlineMs !== 0) {
+      writer.uint32(24).int64(message.deadlineMs);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecommissionChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecommissionChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.phase = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.deadlineMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecommissionChanged {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      phase: isSet(object.phase) ? globalThis.String(object.phase) : "",
+      deadlineMs: isSet(object.deadlineMs)
+        ? globalThis.Number(object.deadlineMs)
+        : isSet(object.deadline_ms)
+        ? globalThis.Number(object.deadline_ms)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: DecommissionChanged): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.phase !== "") {
+      obj.phase = message.phase;
+    }
+    if (message.deadlineMs !== 0) {
+      obj.deadlineMs = Math.round(message.deadlineMs);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecommissionChanged>, I>>(base?: I): DecommissionChanged {
+    return DecommissionChanged.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecommissionChanged>, I>>(object: I): DecommissionChanged {
+    const message = createBaseDecommissionChanged();
+    message.nodeId = object.nodeId ?? "";
+    message.phase = object.phase ?? "";
+    message.deadlineMs = object.deadlineMs ?? 0;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseShuffleMigrated(): ShuffleMigrated {
+  return { nodeId: "", outputs: 0, bytes: 0, durationMs: 0, targetAddresses: "", outputsNotMigrated: 0 };
+}
+
+export const ShuffleMigrated: MessageFns<ShuffleMigrated> = {
+  encode(message: ShuffleMigrated, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.outputs !== 0) {
+      writer.uint32(16).uint32(message.outputs);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(24).uint64(message.bytes);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(32).uint64(message.durationMs);
+    }
+    if (message.targetAddresses !== "") {
+      writer.uint32(42).string(message.targetAddresses);
+    }
+    if (message.outputsNotMigrated !== 0) {
+      writer.uint32(48).uint32(message.outputsNotMigrated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShuffleMigrated {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShuffleMigrated();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.outputs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.durationMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.targetAddresses = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.outputsNotMigrated = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShuffleMigrated {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      outputs: isSet(object.outputs) ? globalThis.Number(object.outputs) : 0,
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+      targetAddresses: isSet(object.targetAddresses)
+        ? globalThis.String(object.targetAddresses)
+        : isSet(object.target_addresses)
+        ? globalThis.String(object.target_addresses)
+        : "",
+      outputsNotMigrated: isSet(object.outputsNotMigrated)
+        ? globalThis.Number(object.outputsNotMigrated)
+        : isSet(object.outputs_not_migrated)
+        ? globalThis.Number(object.outputs_not_migrated)
+        : 0,
+    };
+  },
+
+  toJSON(message: ShuffleMigrated): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.outputs !== 0) {
+      obj.outputs = Math.round(message.outputs);
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = Math.round(message.durationMs);
+    }
+    if (message.targetAddresses !== "") {
+      obj.targetAddresses = message.targetAddresses;
+    }
+    if (message.outputsNotMigrated !== 0) {
+      obj.outputsNotMigrated = Math.round(message.outputsNotMigrated);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShuffleMigrated>, I>>(base?: I): ShuffleMigrated {
+    return ShuffleMigrated.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShuffleMigrated>, I>>(object: I): ShuffleMigrated {
+    const message = createBaseShuffleMigrated();
+    message.nodeId = object.nodeId ?? "";
+    message.outputs = object.outputs ?? 0;
+    message.bytes = object.bytes ?? 0;
+    message.durationMs = object.durationMs ?? 0;
+    message.targetAddresses = object.targetAddresses ?? "";
+    message.outputsNotMigrated = object.outputsNotMigrated ?? 0;
+    return message;
+  },
+};
+
+function createBaseSchedulerFailover(): SchedulerFailover {
+  return { epoch: 0, downtimeMs: 0, jobsRecovered: 0, leaderAddress: "" };
+}
+
+export const SchedulerFailover: MessageFns<SchedulerFailover> = {
+  encode(message: SchedulerFailover, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.epoch !== 0) {
+      writer.uint32(8).uint64(message.epoch);
+    }
+    if (message.downtimeMs !== 0) {
+      writer.uint32(16).uint64(message.downtimeMs);
+    }
+    if (message.jobsRecovered !== 0) {
+      writer.uint32(24).uint32(message.jobsRecovered);
+    }
+    if (message.leaderAddress !== "") {
+      writer.uint32(34).string(message.leaderAddress);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SchedulerFailover {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSchedulerFailover();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.downtimeMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.jobsRecovered = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.leaderAddress = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SchedulerFailover {
+    return {
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+      downtimeMs: isSet(object.downtimeMs)
+        ? globalThis.Number(object.downtimeMs)
+        : isSet(object.downtime_ms)
+        ? globalThis.Number(object.downtime_ms)
+        : 0,
+      jobsRecovered: isSet(object.jobsRecovered)
+        ? globalThis.Number(object.jobsRecovered)
+        : isSet(object.jobs_recovered)
+        ? globalThis.Number(object.jobs_recovered)
+        : 0,
+      leaderAddress: isSet(object.leaderAddress)
+        ? globalThis.String(object.leaderAddress)
+        : isSet(object.leader_address)
+        ? globalThis.String(object.leader_address)
+        : "",
+    };
+  },
+
+  toJSON(message: SchedulerFailover): unknown {
+    const obj: any = {};
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
+    if (message.downtimeMs !== 0) {
+      obj.downtimeMs = Math.round(message.downtimeMs);
+    }
+    if (message.jobsRecovered !== 0) {
+      obj.jobsRecovered = Math.round(message.jobsRecovered);
+    }
+    if (message.leaderAddress !== "") {
+      obj.leaderAddress = message.leaderAddress;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SchedulerFailover>, I>>(base?: I): SchedulerFailover {
+    return SchedulerFailover.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SchedulerFailover>, I>>(object: I): SchedulerFailover {
+    const message = createBaseSchedulerFailover();
+    message.epoch = object.epoch ?? 0;
+    message.downtimeMs = object.downtimeMs ?? 0;
+    message.jobsRecovered = object.jobsRecovered ?? 0;
+    message.leaderAddress = object.leaderAddress ?? "";
     return message;
   },
 };

@@ -87,6 +87,63 @@ export function failureKindToJSON(object: FailureKind): string {
   }
 }
 
+export enum NodeState {
+  NODE_STATE_UNSPECIFIED = 0,
+  NODE_STATE_ACTIVE = 1,
+  NODE_STATE_EXCLUDED = 2,
+  NODE_STATE_DECOMMISSIONING = 3,
+  NODE_STATE_DECOMMISSIONED = 4,
+  NODE_STATE_LOST = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function nodeStateFromJSON(object: any): NodeState {
+  switch (object) {
+    case 0:
+    case "NODE_STATE_UNSPECIFIED":
+      return NodeState.NODE_STATE_UNSPECIFIED;
+    case 1:
+    case "NODE_STATE_ACTIVE":
+      return NodeState.NODE_STATE_ACTIVE;
+    case 2:
+    case "NODE_STATE_EXCLUDED":
+      return NodeState.NODE_STATE_EXCLUDED;
+    case 3:
+    case "NODE_STATE_DECOMMISSIONING":
+      return NodeState.NODE_STATE_DECOMMISSIONING;
+    case 4:
+    case "NODE_STATE_DECOMMISSIONED":
+      return NodeState.NODE_STATE_DECOMMISSIONED;
+    case 5:
+    case "NODE_STATE_LOST":
+      return NodeState.NODE_STATE_LOST;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return NodeState.UNRECOGNIZED;
+  }
+}
+
+export function nodeStateToJSON(object: NodeState): string {
+  switch (object) {
+    case NodeState.NODE_STATE_UNSPECIFIED:
+      return "NODE_STATE_UNSPECIFIED";
+    case NodeState.NODE_STATE_ACTIVE:
+      return "NODE_STATE_ACTIVE";
+    case NodeState.NODE_STATE_EXCLUDED:
+      return "NODE_STATE_EXCLUDED";
+    case NodeState.NODE_STATE_DECOMMISSIONING:
+      return "NODE_STATE_DECOMMISSIONING";
+    case NodeState.NODE_STATE_DECOMMISSIONED:
+      return "NODE_STATE_DECOMMISSIONED";
+    case NodeState.NODE_STATE_LOST:
+      return "NODE_STATE_LOST";
+    case NodeState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface SubmitJobRequest {
   plan: Plan | undefined;
   bundleDigest: string;
@@ -154,6 +211,10 @@ export interface RegisterExecutor {
   slots: number;
   shuffleAddress: string;
   executorAddress: string;
+  /** On reconnect (e.g. to a new scheduler after failover): tasks still running here. */
+  runningTaskIds: string[];
+  /** The highest scheduler epoch this executor has seen (0 on first start). */
+  lastEpoch: number;
 }
 
 export interface Heartbeat {
@@ -216,10 +277,18 @@ export interface TaskMetrics {
 }
 
 export interface ExecutorSessionResponse {
-  message: { $case: "registerAck"; value: RegisterAck } | { $case: "launchTask"; value: LaunchTask } | {
-    $case: "killTask";
-    value: KillTask;
-  } | undefined;
+  message:
+    | { $case: "registerAck"; value: RegisterAck }
+    | { $case: "launchTask"; value: LaunchTask }
+    | { $case: "killTask"; value: KillTask }
+    | { $case: "shutdown"; value: ShutdownExecutor }
+    | undefined;
+}
+
+/** The scheduler asks the executor process to exit (killExcludedExecutors). */
+export interface ShutdownExecutor {
+  reason: string;
+  epoch: number;
 }
 
 export interface RegisterAck {
@@ -266,6 +335,8 @@ export interface LaunchTask {
   conf: { [key: string]: string };
   /** W3C traceparent of the task attempt's span. */
   traceparent: string;
+  /** The sending scheduler's epoch; executors reject launches from older epochs. */
+  epoch: number;
 }
 
 export interface LaunchTask_ConfEntry {
@@ -276,10 +347,62 @@ export interface LaunchTask_ConfEntry {
 export interface KillTask {
   taskId: string;
   reason: string;
+  epoch: number;
 }
 
 export interface AuthorizeCommitRequest {
   taskId: string;
+}
+
+export interface NodeInfo {
+  nodeId: string;
+  state: NodeState;
+  /** Why it is excluded, decommissioned or lost. */
+  reason: string;
+  excludedUntilMs: number;
+  shuffleAddress: string;
+  executorIds: string[];
+  /** Decaying failure score across jobs (EWMA of task failures). */
+  failureScore: number;
+  decommissionDeadlineMs: number;
+  migratedOutputs: number;
+  migratedBytes: number;
+  runningTasks: number;
+}
+
+export interface DecommissionNodeRequest {
+  nodeId: string;
+  /** How long the node has before it goes away; 0 means the default (120s). */
+  deadlineMs: number;
+}
+
+export interface DecommissionNodeResponse {
+  node: NodeInfo | undefined;
+}
+
+export interface RecommissionNodeRequest {
+  nodeId: string;
+}
+
+export interface RecommissionNodeResponse {
+  node: NodeInfo | undefined;
+}
+
+export interface ListNodesRequest {
+}
+
+export interface ListNodesResponse {
+  nodes: NodeInfo[];
+}
+
+export interface GetLeaderRequest {
+}
+
+export interface GetLeaderResponse {
+  leaderAddress: string;
+  epoch: number;
+  /** True when the answering scheduler is the leader. */
+  isLeader: boolean;
 }
 
 export interface AuthorizeCommitResponse {
@@ -1366,7 +1489,16 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
 };
 
 function createBaseRegisterExecutor(): RegisterExecutor {
-  return { executorId: "", nodeId: "", host: "", slots: 0, shuffleAddress: "", executorAddress: "" };
+  return {
+    executorId: "",
+    nodeId: "",
+    host: "",
+    slots: 0,
+    shuffleAddress: "",
+    executorAddress: "",
+    runningTaskIds: [],
+    lastEpoch: 0,
+  };
 }
 
 export const RegisterExecutor: MessageFns<RegisterExecutor> = {
@@ -1388,6 +1520,12 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
     }
     if (message.executorAddress !== "") {
       writer.uint32(50).string(message.executorAddress);
+    }
+    for (const v of message.runningTaskIds) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.lastEpoch !== 0) {
+      writer.uint32(64).uint64(message.lastEpoch);
     }
     return writer;
   },
@@ -1453,6 +1591,22 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
             message.executorAddress = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.runningTaskIds.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.lastEpoch = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1489,6 +1643,16 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
         : isSet(object.executor_address)
         ? globalThis.String(object.executor_address)
         : "",
+      runningTaskIds: globalThis.Array.isArray(object?.runningTaskIds)
+        ? object.runningTaskIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.running_task_ids)
+        ? object.running_task_ids.map((e: any) => globalThis.String(e))
+        : [],
+      lastEpoch: isSet(object.lastEpoch)
+        ? globalThis.Number(object.lastEpoch)
+        : isSet(object.last_epoch)
+        ? globalThis.Number(object.last_epoch)
+        : 0,
     };
   },
 
@@ -1512,6 +1676,12 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
     if (message.executorAddress !== "") {
       obj.executorAddress = message.executorAddress;
     }
+    if (message.runningTaskIds?.length) {
+      obj.runningTaskIds = message.runningTaskIds;
+    }
+    if (message.lastEpoch !== 0) {
+      obj.lastEpoch = Math.round(message.lastEpoch);
+    }
     return obj;
   },
 
@@ -1526,6 +1696,8 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
     message.slots = object.slots ?? 0;
     message.shuffleAddress = object.shuffleAddress ?? "";
     message.executorAddress = object.executorAddress ?? "";
+    message.runningTaskIds = object.runningTaskIds?.map((e) => e) || [];
+    message.lastEpoch = object.lastEpoch ?? 0;
     return message;
   },
 };
@@ -2483,6 +2655,9 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
       case "killTask":
         KillTask.encode(message.message.value, writer.uint32(26).fork()).join();
         break;
+      case "shutdown":
+        ShutdownExecutor.encode(message.message.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2524,6 +2699,14 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
             message.message = { $case: "killTask", value: KillTask.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = { $case: "shutdown", value: ShutdownExecutor.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2550,6 +2733,8 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
         ? { $case: "killTask", value: KillTask.fromJSON(object.killTask) }
         : isSet(object.kill_task)
         ? { $case: "killTask", value: KillTask.fromJSON(object.kill_task) }
+        : isSet(object.shutdown)
+        ? { $case: "shutdown", value: ShutdownExecutor.fromJSON(object.shutdown) }
         : undefined,
     };
   },
@@ -2562,6 +2747,8 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
       obj.launchTask = LaunchTask.toJSON(message.message.value);
     } else if (message.message?.$case === "killTask") {
       obj.killTask = KillTask.toJSON(message.message.value);
+    } else if (message.message?.$case === "shutdown") {
+      obj.shutdown = ShutdownExecutor.toJSON(message.message.value);
     }
     return obj;
   },
@@ -2590,7 +2777,98 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
         }
         break;
       }
+      case "shutdown": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "shutdown", value: ShutdownExecutor.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseShutdownExecutor(): ShutdownExecutor {
+  return { reason: "", epoch: 0 };
+}
+
+export const ShutdownExecutor: MessageFns<ShutdownExecutor> = {
+  encode(message: ShutdownExecutor, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== "") {
+      writer.uint32(10).string(message.reason);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(16).uint64(message.epoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShutdownExecutor {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShutdownExecutor();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShutdownExecutor {
+    return {
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+    };
+  },
+
+  toJSON(message: ShutdownExecutor): unknown {
+    const obj: any = {};
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShutdownExecutor>, I>>(base?: I): ShutdownExecutor {
+    return ShutdownExecutor.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShutdownExecutor>, I>>(object: I): ShutdownExecutor {
+    const message = createBaseShutdownExecutor();
+    message.reason = object.reason ?? "";
+    message.epoch = object.epoch ?? 0;
     return message;
   },
 };
@@ -3072,6 +3350,7 @@ function createBaseLaunchTask(): LaunchTask {
     shuffleReads: [],
     conf: {},
     traceparent: "",
+    epoch: 0,
   };
 }
 
@@ -3115,6 +3394,9 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     });
     if (message.traceparent !== "") {
       writer.uint32(106).string(message.traceparent);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(112).uint64(message.epoch);
     }
     return writer;
   },
@@ -3239,6 +3521,14 @@ export const LaunchTask: MessageFns<LaunchTask> = {
             message.traceparent = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3311,6 +3601,7 @@ export const LaunchTask: MessageFns<LaunchTask> = {
         )
         : {},
       traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
     };
   },
 
@@ -3361,6 +3652,9 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     if (message.traceparent !== "") {
       obj.traceparent = message.traceparent;
     }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
     return obj;
   },
 
@@ -3392,6 +3686,7 @@ export const LaunchTask: MessageFns<LaunchTask> = {
       {},
     );
     message.traceparent = object.traceparent ?? "";
+    message.epoch = object.epoch ?? 0;
     return message;
   },
 };
@@ -3482,7 +3777,7 @@ export const LaunchTask_ConfEntry: MessageFns<LaunchTask_ConfEntry> = {
 };
 
 function createBaseKillTask(): KillTask {
-  return { taskId: "", reason: "" };
+  return { taskId: "", reason: "", epoch: 0 };
 }
 
 export const KillTask: MessageFns<KillTask> = {
@@ -3492,6 +3787,9 @@ export const KillTask: MessageFns<KillTask> = {
     }
     if (message.reason !== "") {
       writer.uint32(18).string(message.reason);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(24).uint64(message.epoch);
     }
     return writer;
   },
@@ -3525,6 +3823,14 @@ export const KillTask: MessageFns<KillTask> = {
             message.reason = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3545,6 +3851,7 @@ export const KillTask: MessageFns<KillTask> = {
         ? globalThis.String(object.task_id)
         : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
     };
   },
 
@@ -3556,6 +3863,9 @@ export const KillTask: MessageFns<KillTask> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
     return obj;
   },
 
@@ -3566,6 +3876,7 @@ export const KillTask: MessageFns<KillTask> = {
     const message = createBaseKillTask();
     message.taskId = object.taskId ?? "";
     message.reason = object.reason ?? "";
+    message.epoch = object.epoch ?? 0;
     return message;
   },
 };
@@ -3639,6 +3950,863 @@ export const AuthorizeCommitRequest: MessageFns<AuthorizeCommitRequest> = {
   fromPartial<I extends Exact<DeepPartial<AuthorizeCommitRequest>, I>>(object: I): AuthorizeCommitRequest {
     const message = createBaseAuthorizeCommitRequest();
     message.taskId = object.taskId ?? "";
+    return message;
+  },
+};
+
+function createBaseNodeInfo(): NodeInfo {
+  return {
+    nodeId: "",
+    state: 0,
+    reason: "",
+    excludedUntilMs: 0,
+    shuffleAddress: "",
+    executorIds: [],
+    failureScore: 0,
+    decommissionDeadlineMs: 0,
+    migratedOutputs: 0,
+    migratedBytes: 0,
+    runningTasks: 0,
+  };
+}
+
+export const NodeInfo: MessageFns<NodeInfo> = {
+  encode(message: NodeInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.state !== 0) {
+      writer.uint32(16).int32(message.state);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.excludedUntilMs !== 0) {
+      writer.uint32(32).int64(message.excludedUntilMs);
+    }
+    if (message.shuffleAddress !== "") {
+      writer.uint32(42).string(message.shuffleAddress);
+    }
+    for (const v of message.executorIds) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.failureScore !== 0) {
+      writer.uint32(57).double(message.failureScore);
+    }
+    if (message.decommissionDeadlineMs !== 0) {
+      writer.uint32(64).int64(message.decommissionDeadlineMs);
+    }
+    if (message.migratedOutputs !== 0) {
+      writer.uint32(72).uint32(message.migratedOutputs);
+    }
+    if (message.migratedBytes !== 0) {
+      writer.uint32(80).uint64(message.migratedBytes);
+    }
+    if (message.runningTasks !== 0) {
+      writer.uint32(88).uint32(message.runningTasks);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.excludedUntilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.shuffleAddress = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.executorIds.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.failureScore = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.decommissionDeadlineMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.migratedOutputs = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.migratedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.runningTasks = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeInfo {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      state: isSet(object.state) ? nodeStateFromJSON(object.state) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      excludedUntilMs: isSet(object.excludedUntilMs)
+        ? globalThis.Number(object.excludedUntilMs)
+        : isSet(object.excluded_until_ms)
+        ? globalThis.Number(object.excluded_until_ms)
+        : 0,
+      shuffleAddress: isSet(object.shuffleAddress)
+        ? globalThis.String(object.shuffleAddress)
+        : isSet(object.shuffle_address)
+        ? globalThis.String(object.shuffle_address)
+        : "",
+      executorIds: globalThis.Array.isArray(object?.executorIds)
+        ? object.executorIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.executor_ids)
+        ? object.executor_ids.map((e: any) => globalThis.String(e))
+        : [],
+      failureScore: isSet(object.failureScore)
+        ? globalThis.Number(object.failureScore)
+        : isSet(object.failure_score)
+        ? globalThis.Number(object.failure_score)
+        : 0,
+      decommissionDeadlineMs: isSet(object.decommissionDeadlineMs)
+        ? globalThis.Number(object.decommissionDeadlineMs)
+        : isSet(object.decommission_deadline_ms)
+        ? globalThis.Number(object.decommission_deadline_ms)
+        : 0,
+      migratedOutputs: isSet(object.migratedOutputs)
+        ? globalThis.Number(object.migratedOutputs)
+        : isSet(object.migrated_outputs)
+        ? globalThis.Number(object.migrated_outputs)
+        : 0,
+      migratedBytes: isSet(object.migratedBytes)
+        ? globalThis.Number(object.migratedBytes)
+        : isSet(object.migrated_bytes)
+        ? globalThis.Number(object.migrated_bytes)
+        : 0,
+      runningTasks: isSet(object.runningTasks)
+        ? globalThis.Number(object.runningTasks)
+        : isSet(object.running_tasks)
+        ? globalThis.Number(object.running_tasks)
+        : 0,
+    };
+  },
+
+  toJSON(message: NodeInfo): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.state !== 0) {
+      obj.state = nodeStateToJSON(message.state);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.excludedUntilMs !== 0) {
+      obj.excludedUntilMs = Math.round(message.excludedUntilMs);
+    }
+    if (message.shuffleAddress !== "") {
+      obj.shuffleAddress = message.shuffleAddress;
+    }
+    if (message.executorIds?.length) {
+      obj.executorIds = message.executorIds;
+    }
+    if (message.failureScore !== 0) {
+      obj.failureScore = floatToJson(message.failureScore);
+    }
+    if (message.decommissionDeadlineMs !== 0) {
+      obj.decommissionDeadlineMs = Math.round(message.decommissionDeadlineMs);
+    }
+    if (message.migratedOutputs !== 0) {
+      obj.migratedOutputs = Math.round(message.migratedOutputs);
+    }
+    if (message.migratedBytes !== 0) {
+      obj.migratedBytes = Math.round(message.migratedBytes);
+    }
+    if (message.runningTasks !== 0) {
+      obj.runningTasks = Math.round(message.runningTasks);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NodeInfo>, I>>(base?: I): NodeInfo {
+    return NodeInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NodeInfo>, I>>(object: I): NodeInfo {
+    const message = createBaseNodeInfo();
+    message.nodeId = object.nodeId ?? "";
+    message.state = object.state ?? 0;
+    message.reason = object.reason ?? "";
+    message.excludedUntilMs = object.excludedUntilMs ?? 0;
+    message.shuffleAddress = object.shuffleAddress ?? "";
+    message.executorIds = object.executorIds?.map((e) => e) || [];
+    message.failureScore = object.failureScore ?? 0;
+    message.decommissionDeadlineMs = object.decommissionDeadlineMs ?? 0;
+    message.migratedOutputs = object.migratedOutputs ?? 0;
+    message.migratedBytes = object.migratedBytes ?? 0;
+    message.runningTasks = object.runningTasks ?? 0;
+    return message;
+  },
+};
+
+function createBaseDecommissionNodeRequest(): DecommissionNodeRequest {
+  return { nodeId: "", deadlineMs: 0 };
+}
+
+export const DecommissionNodeRequest: MessageFns<DecommissionNodeRequest> = {
+  encode(message: DecommissionNodeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.deadlineMs !== 0) {
+      writer.uint32(16).uint64(message.deadlineMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecommissionNodeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecommissionNodeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.deadlineMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecommissionNodeRequest {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      deadlineMs: isSet(object.deadlineMs)
+        ? globalThis.Number(object.deadlineMs)
+        : isSet(object.deadline_ms)
+        ? globalThis.Number(object.deadline_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: DecommissionNodeRequest): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.deadlineMs !== 0) {
+      obj.deadlineMs = Math.round(message.deadlineMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecommissionNodeRequest>, I>>(base?: I): DecommissionNodeRequest {
+    return DecommissionNodeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecommissionNodeRequest>, I>>(object: I): DecommissionNodeRequest {
+    const message = createBaseDecommissionNodeRequest();
+    message.nodeId = object.nodeId ?? "";
+    message.deadlineMs = object.deadlineMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseDecommissionNodeResponse(): DecommissionNodeResponse {
+  return { node: undefined };
+}
+
+export const DecommissionNodeResponse: MessageFns<DecommissionNodeResponse> = {
+  encode(message: DecommissionNodeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== undefined) {
+      NodeInfo.encode(message.node, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecommissionNodeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecommissionNodeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = NodeInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecommissionNodeResponse {
+    return { node: isSet(object.node) ? NodeInfo.fromJSON(object.node) : undefined };
+  },
+
+  toJSON(message: DecommissionNodeResponse): unknown {
+    const obj: any = {};
+    if (message.node !== undefined) {
+      obj.node = NodeInfo.toJSON(message.node);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecommissionNodeResponse>, I>>(base?: I): DecommissionNodeResponse {
+    return DecommissionNodeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecommissionNodeResponse>, I>>(object: I): DecommissionNodeResponse {
+    const message = createBaseDecommissionNodeResponse();
+    message.node = (object.node !== undefined && object.node !== null) ? NodeInfo.fromPartial(object.node) : undefined;
+    return message;
+  },
+};
+
+function createBaseRecommissionNodeRequest(): RecommissionNodeRequest {
+  return { nodeId: "" };
+}
+
+export const RecommissionNodeRequest: MessageFns<RecommissionNodeRequest> = {
+  encode(message: RecommissionNodeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecommissionNodeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecommissionNodeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecommissionNodeRequest {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RecommissionNodeRequest): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecommissionNodeRequest>, I>>(base?: I): RecommissionNodeRequest {
+    return RecommissionNodeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecommissionNodeRequest>, I>>(object: I): RecommissionNodeRequest {
+    const message = createBaseRecommissionNodeRequest();
+    message.nodeId = object.nodeId ?? "";
+    return message;
+  },
+};
+
+function createBaseRecommissionNodeResponse(): RecommissionNodeResponse {
+  return { node: undefined };
+}
+
+export const RecommissionNodeResponse: MessageFns<RecommissionNodeResponse> = {
+  encode(message: RecommissionNodeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== undefined) {
+      NodeInfo.encode(message.node, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecommissionNodeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecommissionNodeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = NodeInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecommissionNodeResponse {
+    return { node: isSet(object.node) ? NodeInfo.fromJSON(object.node) : undefined };
+  },
+
+  toJSON(message: RecommissionNodeResponse): unknown {
+    const obj: any = {};
+    if (message.node !== undefined) {
+      obj.node = NodeInfo.toJSON(message.node);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecommissionNodeResponse>, I>>(base?: I): RecommissionNodeResponse {
+    return RecommissionNodeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecommissionNodeResponse>, I>>(object: I): RecommissionNodeResponse {
+    const message = createBaseRecommissionNodeResponse();
+    message.node = (object.node !== undefined && object.node !== null) ? NodeInfo.fromPartial(object.node) : undefined;
+    return message;
+  },
+};
+
+function createBaseListNodesRequest(): ListNodesRequest {
+  return {};
+}
+
+export const ListNodesRequest: MessageFns<ListNodesRequest> = {
+  encode(_: ListNodesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNodesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNodesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListNodesRequest {
+    return {};
+  },
+
+  toJSON(_: ListNodesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListNodesRequest>, I>>(base?: I): ListNodesRequest {
+    return ListNodesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListNodesRequest>, I>>(_: I): ListNodesRequest {
+    const message = createBaseListNodesRequest();
+    return message;
+  },
+};
+
+function createBaseListNodesResponse(): ListNodesResponse {
+  return { nodes: [] };
+}
+
+export const ListNodesResponse: MessageFns<ListNodesResponse> = {
+  encode(message: ListNodesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.nodes) {
+      NodeInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNodesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNodesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodes.push(NodeInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNodesResponse {
+    return { nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => NodeInfo.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ListNodesResponse): unknown {
+    const obj: any = {};
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes.map((e) => NodeInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListNodesResponse>, I>>(base?: I): ListNodesResponse {
+    return ListNodesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListNodesResponse>, I>>(object: I): ListNodesResponse {
+    const message = createBaseListNodesResponse();
+    message.nodes = object.nodes?.map((e) => NodeInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetLeaderRequest(): GetLeaderRequest {
+  return {};
+}
+
+export const GetLeaderRequest: MessageFns<GetLeaderRequest> = {
+  encode(_: GetLeaderRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLeaderRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLeaderRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetLeaderRequest {
+    return {};
+  },
+
+  toJSON(_: GetLeaderRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLeaderRequest>, I>>(base?: I): GetLeaderRequest {
+    return GetLeaderRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLeaderRequest>, I>>(_: I): GetLeaderRequest {
+    const message = createBaseGetLeaderRequest();
+    return message;
+  },
+};
+
+function createBaseGetLeaderResponse(): GetLeaderResponse {
+  return { leaderAddress: "", epoch: 0, isLeader: false };
+}
+
+export const GetLeaderResponse: MessageFns<GetLeaderResponse> = {
+  encode(message: GetLeaderResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.leaderAddress !== "") {
+      writer.uint32(10).string(message.leaderAddress);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(16).uint64(message.epoch);
+    }
+    if (message.isLeader !== false) {
+      writer.uint32(24).bool(message.isLeader);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLeaderResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLeaderResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.leaderAddress = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.isLeader = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetLeaderResponse {
+    return {
+      leaderAddress: isSet(object.leaderAddress)
+        ? globalThis.String(object.leaderAddress)
+        : isSet(object.leader_address)
+        ? globalThis.String(object.leader_address)
+        : "",
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+      isLeader: isSet(object.isLeader)
+        ? globalThis.Boolean(object.isLeader)
+        : isSet(object.is_leader)
+        ? globalThis.Boolean(object.is_leader)
+        : false,
+    };
+  },
+
+  toJSON(message: GetLeaderResponse): unknown {
+    const obj: any = {};
+    if (message.leaderAddress !== "") {
+      obj.leaderAddress = message.leaderAddress;
+    }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
+    if (message.isLeader !== false) {
+      obj.isLeader = message.isLeader;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLeaderResponse>, I>>(base?: I): GetLeaderResponse {
+    return GetLeaderResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLeaderResponse>, I>>(object: I): GetLeaderResponse {
+    const message = createBaseGetLeaderResponse();
+    message.leaderAddress = object.leaderAddress ?? "";
+    message.epoch = object.epoch ?? 0;
+    message.isLeader = object.isLeader ?? false;
     return message;
   },
 };
@@ -3800,6 +4968,52 @@ export const SchedulerServiceService = {
       Buffer.from(AuthorizeCommitResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AuthorizeCommitResponse => AuthorizeCommitResponse.decode(value),
   },
+  /**
+   * Graceful scale-in: no new tasks on the node, running tasks finish, its
+   * shuffle service migrates map outputs to peers before the deadline.
+   */
+  decommissionNode: {
+    path: "/ballast.v1.SchedulerService/DecommissionNode" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DecommissionNodeRequest): Buffer =>
+      Buffer.from(DecommissionNodeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DecommissionNodeRequest => DecommissionNodeRequest.decode(value),
+    responseSerialize: (value: DecommissionNodeResponse): Buffer =>
+      Buffer.from(DecommissionNodeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DecommissionNodeResponse => DecommissionNodeResponse.decode(value),
+  },
+  /** Undoes a decommission while the node is still up. */
+  recommissionNode: {
+    path: "/ballast.v1.SchedulerService/RecommissionNode" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RecommissionNodeRequest): Buffer =>
+      Buffer.from(RecommissionNodeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RecommissionNodeRequest => RecommissionNodeRequest.decode(value),
+    responseSerialize: (value: RecommissionNodeResponse): Buffer =>
+      Buffer.from(RecommissionNodeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RecommissionNodeResponse => RecommissionNodeResponse.decode(value),
+  },
+  listNodes: {
+    path: "/ballast.v1.SchedulerService/ListNodes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListNodesRequest): Buffer => Buffer.from(ListNodesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListNodesRequest => ListNodesRequest.decode(value),
+    responseSerialize: (value: ListNodesResponse): Buffer => Buffer.from(ListNodesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListNodesResponse => ListNodesResponse.decode(value),
+  },
+  /** Which scheduler holds the lease (any scheduler, active or standby, answers). */
+  getLeader: {
+    path: "/ballast.v1.SchedulerService/GetLeader" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetLeaderRequest): Buffer => Buffer.from(GetLeaderRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetLeaderRequest => GetLeaderRequest.decode(value),
+    responseSerialize: (value: GetLeaderResponse): Buffer => Buffer.from(GetLeaderResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetLeaderResponse => GetLeaderResponse.decode(value),
+  },
 } as const;
 
 export interface SchedulerServiceServer extends UntypedServiceImplementation {
@@ -3817,6 +5031,16 @@ export interface SchedulerServiceServer extends UntypedServiceImplementation {
   executorSession: handleBidiStreamingCall<ExecutorSessionRequest, ExecutorSessionResponse>;
   /** Output commit coordination: one attempt per partition may commit. */
   authorizeCommit: handleUnaryCall<AuthorizeCommitRequest, AuthorizeCommitResponse>;
+  /**
+   * Graceful scale-in: no new tasks on the node, running tasks finish, its
+   * shuffle service migrates map outputs to peers before the deadline.
+   */
+  decommissionNode: handleUnaryCall<DecommissionNodeRequest, DecommissionNodeResponse>;
+  /** Undoes a decommission while the node is still up. */
+  recommissionNode: handleUnaryCall<RecommissionNodeRequest, RecommissionNodeResponse>;
+  listNodes: handleUnaryCall<ListNodesRequest, ListNodesResponse>;
+  /** Which scheduler holds the lease (any scheduler, active or standby, answers). */
+  getLeader: handleUnaryCall<GetLeaderRequest, GetLeaderResponse>;
 }
 
 export interface SchedulerServiceClient extends Client {
@@ -3928,6 +5152,72 @@ export interface SchedulerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AuthorizeCommitResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Graceful scale-in: no new tasks on the node, running tasks finish, its
+   * shuffle service migrates map outputs to peers before the deadline.
+   */
+  decommissionNode(
+    request: DecommissionNodeRequest,
+    callback: (error: ServiceError | null, response: DecommissionNodeResponse) => void,
+  ): ClientUnaryCall;
+  decommissionNode(
+    request: DecommissionNodeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DecommissionNodeResponse) => void,
+  ): ClientUnaryCall;
+  decommissionNode(
+    request: DecommissionNodeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DecommissionNodeResponse) => void,
+  ): ClientUnaryCall;
+  /** Undoes a decommission while the node is still up. */
+  recommissionNode(
+    request: RecommissionNodeRequest,
+    callback: (error: ServiceError | null, response: RecommissionNodeResponse) => void,
+  ): ClientUnaryCall;
+  recommissionNode(
+    request: RecommissionNodeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RecommissionNodeResponse) => void,
+  ): ClientUnaryCall;
+  recommissionNode(
+    request: RecommissionNodeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RecommissionNodeResponse) => void,
+  ): ClientUnaryCall;
+  listNodes(
+    request: ListNodesRequest,
+    callback: (error: ServiceError | null, response: ListNodesResponse) => void,
+  ): ClientUnaryCall;
+  listNodes(
+    request: ListNodesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListNodesResponse) => void,
+  ): ClientUnaryCall;
+  listNodes(
+    request: ListNodesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListNodesResponse) => void,
+  ): ClientUnaryCall;
+  /** Which scheduler holds the lease (any scheduler, active or standby, answers). */
+  getLeader(
+    request: GetLeaderRequest,
+    callback: (error: ServiceError | null, response: GetLeaderResponse) => void,
+  ): ClientUnaryCall;
+  getLeader(
+    request: GetLeaderRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetLeaderResponse) => void,
+  ): ClientUnaryCall;
+  getLeader(
+    request: GetLeaderRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetLeaderResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const SchedulerServiceClient = makeGenericClientConstructor(
@@ -3945,6 +5235,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

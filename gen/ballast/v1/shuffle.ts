@@ -43,6 +43,11 @@ export interface WriteMapOutputRequest {
 export interface WriteHeader {
   id: MapOutputId | undefined;
   numPartitions: number;
+  /**
+   * Optional (migration): the CRC-32 of each partition as the sender stored
+   * it; the receiver rejects the commit with DATA_LOSS on any mismatch.
+   */
+  expectedCrc32: number[];
 }
 
 export interface WriteChunk {
@@ -92,10 +97,32 @@ export interface ListMapOutputsResponse {
 
 export interface RemoveShuffleRequest {
   shuffleId: string;
+  /** The requesting scheduler's epoch; requests from an older epoch are rejected. */
+  schedulerEpoch: number;
 }
 
 export interface RemoveShuffleResponse {
   removed: number;
+}
+
+export interface MigrateMapOutputsRequest {
+  peerAddresses: string[];
+  /** Outputs copied at once (default 4). */
+  parallelism: number;
+  schedulerEpoch: number;
+  /** Optional: only these shuffles. */
+  shuffleIds: string[];
+}
+
+export interface MigrateMapOutputsResponse {
+  id:
+    | MapOutputId
+    | undefined;
+  /** Where the output now lives; empty when it could not be migrated. */
+  newAddress: string;
+  bytes: number;
+  error: string;
+  partitionSizes: number[];
 }
 
 function createBaseMapOutputId(): MapOutputId {
@@ -330,7 +357,7 @@ export const WriteMapOutputRequest: MessageFns<WriteMapOutputRequest> = {
 };
 
 function createBaseWriteHeader(): WriteHeader {
-  return { id: undefined, numPartitions: 0 };
+  return { id: undefined, numPartitions: 0, expectedCrc32: [] };
 }
 
 export const WriteHeader: MessageFns<WriteHeader> = {
@@ -340,6 +367,13 @@ export const WriteHeader: MessageFns<WriteHeader> = {
     }
     if (message.numPartitions !== 0) {
       writer.uint32(16).uint32(message.numPartitions);
+    }
+    if (message.expectedCrc32.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.expectedCrc32) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -373,6 +407,24 @@ export const WriteHeader: MessageFns<WriteHeader> = {
             message.numPartitions = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag === 24) {
+              message.expectedCrc32.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.expectedCrc32.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -393,6 +445,11 @@ export const WriteHeader: MessageFns<WriteHeader> = {
         : isSet(object.num_partitions)
         ? globalThis.Number(object.num_partitions)
         : 0,
+      expectedCrc32: globalThis.Array.isArray(object?.expectedCrc32)
+        ? object.expectedCrc32.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.expected_crc32)
+        ? object.expected_crc32.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -404,6 +461,9 @@ export const WriteHeader: MessageFns<WriteHeader> = {
     if (message.numPartitions !== 0) {
       obj.numPartitions = Math.round(message.numPartitions);
     }
+    if (message.expectedCrc32?.length) {
+      obj.expectedCrc32 = message.expectedCrc32.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -414,6 +474,7 @@ export const WriteHeader: MessageFns<WriteHeader> = {
     const message = createBaseWriteHeader();
     message.id = (object.id !== undefined && object.id !== null) ? MapOutputId.fromPartial(object.id) : undefined;
     message.numPartitions = object.numPartitions ?? 0;
+    message.expectedCrc32 = object.expectedCrc32?.map((e) => e) || [];
     return message;
   },
 };
@@ -1207,13 +1268,16 @@ export const ListMapOutputsResponse: MessageFns<ListMapOutputsResponse> = {
 };
 
 function createBaseRemoveShuffleRequest(): RemoveShuffleRequest {
-  return { shuffleId: "" };
+  return { shuffleId: "", schedulerEpoch: 0 };
 }
 
 export const RemoveShuffleRequest: MessageFns<RemoveShuffleRequest> = {
   encode(message: RemoveShuffleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.shuffleId !== "") {
       writer.uint32(10).string(message.shuffleId);
+    }
+    if (message.schedulerEpoch !== 0) {
+      writer.uint32(16).uint64(message.schedulerEpoch);
     }
     return writer;
   },
@@ -1239,6 +1303,14 @@ export const RemoveShuffleRequest: MessageFns<RemoveShuffleRequest> = {
             message.shuffleId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.schedulerEpoch = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1258,6 +1330,11 @@ export const RemoveShuffleRequest: MessageFns<RemoveShuffleRequest> = {
         : isSet(object.shuffle_id)
         ? globalThis.String(object.shuffle_id)
         : "",
+      schedulerEpoch: isSet(object.schedulerEpoch)
+        ? globalThis.Number(object.schedulerEpoch)
+        : isSet(object.scheduler_epoch)
+        ? globalThis.Number(object.scheduler_epoch)
+        : 0,
     };
   },
 
@@ -1265,6 +1342,9 @@ export const RemoveShuffleRequest: MessageFns<RemoveShuffleRequest> = {
     const obj: any = {};
     if (message.shuffleId !== "") {
       obj.shuffleId = message.shuffleId;
+    }
+    if (message.schedulerEpoch !== 0) {
+      obj.schedulerEpoch = Math.round(message.schedulerEpoch);
     }
     return obj;
   },
@@ -1275,6 +1355,7 @@ export const RemoveShuffleRequest: MessageFns<RemoveShuffleRequest> = {
   fromPartial<I extends Exact<DeepPartial<RemoveShuffleRequest>, I>>(object: I): RemoveShuffleRequest {
     const message = createBaseRemoveShuffleRequest();
     message.shuffleId = object.shuffleId ?? "";
+    message.schedulerEpoch = object.schedulerEpoch ?? 0;
     return message;
   },
 };
@@ -1346,6 +1427,290 @@ export const RemoveShuffleResponse: MessageFns<RemoveShuffleResponse> = {
   },
 };
 
+function createBaseMigrateMapOutputsRequest(): MigrateMapOutputsRequest {
+  return { peerAddresses: [], parallelism: 0, schedulerEpoch: 0, shuffleIds: [] };
+}
+
+export const MigrateMapOutputsRequest: MessageFns<MigrateMapOutputsRequest> = {
+  encode(message: MigrateMapOutputsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.peerAddresses) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.parallelism !== 0) {
+      writer.uint32(16).uint32(message.parallelism);
+    }
+    if (message.schedulerEpoch !== 0) {
+      writer.uint32(24).uint64(message.schedulerEpoch);
+    }
+    for (const v of message.shuffleIds) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrateMapOutputsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrateMapOutputsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.peerAddresses.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.parallelism = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.schedulerEpoch = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.shuffleIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MigrateMapOutputsRequest {
+    return {
+      peerAddresses: globalThis.Array.isArray(object?.peerAddresses)
+        ? object.peerAddresses.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.peer_addresses)
+        ? object.peer_addresses.map((e: any) => globalThis.String(e))
+        : [],
+      parallelism: isSet(object.parallelism) ? globalThis.Number(object.parallelism) : 0,
+      schedulerEpoch: isSet(object.schedulerEpoch)
+        ? globalThis.Number(object.schedulerEpoch)
+        : isSet(object.scheduler_epoch)
+        ? globalThis.Number(object.scheduler_epoch)
+        : 0,
+      shuffleIds: globalThis.Array.isArray(object?.shuffleIds)
+        ? object.shuffleIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.shuffle_ids)
+        ? object.shuffle_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: MigrateMapOutputsRequest): unknown {
+    const obj: any = {};
+    if (message.peerAddresses?.length) {
+      obj.peerAddresses = message.peerAddresses;
+    }
+    if (message.parallelism !== 0) {
+      obj.parallelism = Math.round(message.parallelism);
+    }
+    if (message.schedulerEpoch !== 0) {
+      obj.schedulerEpoch = Math.round(message.schedulerEpoch);
+    }
+    if (message.shuffleIds?.length) {
+      obj.shuffleIds = message.shuffleIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MigrateMapOutputsRequest>, I>>(base?: I): MigrateMapOutputsRequest {
+    return MigrateMapOutputsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MigrateMapOutputsRequest>, I>>(object: I): MigrateMapOutputsRequest {
+    const message = createBaseMigrateMapOutputsRequest();
+    message.peerAddresses = object.peerAddresses?.map((e) => e) || [];
+    message.parallelism = object.parallelism ?? 0;
+    message.schedulerEpoch = object.schedulerEpoch ?? 0;
+    message.shuffleIds = object.shuffleIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseMigrateMapOutputsResponse(): MigrateMapOutputsResponse {
+  return { id: undefined, newAddress: "", bytes: 0, error: "", partitionSizes: [] };
+}
+
+export const MigrateMapOutputsResponse: MessageFns<MigrateMapOutputsResponse> = {
+  encode(message: MigrateMapOutputsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== undefined) {
+      MapOutputId.encode(message.id, writer.uint32(10).fork()).join();
+    }
+    if (message.newAddress !== "") {
+      writer.uint32(18).string(message.newAddress);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(24).uint64(message.bytes);
+    }
+    if (message.error !== "") {
+      writer.uint32(34).string(message.error);
+    }
+    if (message.partitionSizes.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.partitionSizes) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrateMapOutputsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrateMapOutputsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = MapOutputId.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.newAddress = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.partitionSizes.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.partitionSizes.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MigrateMapOutputsResponse {
+    return {
+      id: isSet(object.id) ? MapOutputId.fromJSON(object.id) : undefined,
+      newAddress: isSet(object.newAddress)
+        ? globalThis.String(object.newAddress)
+        : isSet(object.new_address)
+        ? globalThis.String(object.new_address)
+        : "",
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      partitionSizes: globalThis.Array.isArray(object?.partitionSizes)
+        ? object.partitionSizes.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.partition_sizes)
+        ? object.partition_sizes.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: MigrateMapOutputsResponse): unknown {
+    const obj: any = {};
+    if (message.id !== undefined) {
+      obj.id = MapOutputId.toJSON(message.id);
+    }
+    if (message.newAddress !== "") {
+      obj.newAddress = message.newAddress;
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.partitionSizes?.length) {
+      obj.partitionSizes = message.partitionSizes.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MigrateMapOutputsResponse>, I>>(base?: I): MigrateMapOutputsResponse {
+    return MigrateMapOutputsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MigrateMapOutputsResponse>, I>>(object: I): MigrateMapOutputsResponse {
+    const message = createBaseMigrateMapOutputsResponse();
+    message.id = (object.id !== undefined && object.id !== null) ? MapOutputId.fromPartial(object.id) : undefined;
+    message.newAddress = object.newAddress ?? "";
+    message.bytes = object.bytes ?? 0;
+    message.error = object.error ?? "";
+    message.partitionSizes = object.partitionSizes?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /** One per node. Stores map outputs so they outlive the executor that wrote them. */
 export type ShuffleServiceService = typeof ShuffleServiceService;
 export const ShuffleServiceService = {
@@ -1395,6 +1760,22 @@ export const ShuffleServiceService = {
       Buffer.from(RemoveShuffleResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveShuffleResponse => RemoveShuffleResponse.decode(value),
   },
+  /**
+   * Decommission: copies this service's committed map outputs to peer shuffle
+   * services (each verified by checksum at the receiver) and streams one
+   * response per output as it lands, so the scheduler can repoint it.
+   */
+  migrateMapOutputs: {
+    path: "/ballast.v1.ShuffleService/MigrateMapOutputs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: MigrateMapOutputsRequest): Buffer =>
+      Buffer.from(MigrateMapOutputsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MigrateMapOutputsRequest => MigrateMapOutputsRequest.decode(value),
+    responseSerialize: (value: MigrateMapOutputsResponse): Buffer =>
+      Buffer.from(MigrateMapOutputsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MigrateMapOutputsResponse => MigrateMapOutputsResponse.decode(value),
+  },
 } as const;
 
 export interface ShuffleServiceServer extends UntypedServiceImplementation {
@@ -1407,6 +1788,12 @@ export interface ShuffleServiceServer extends UntypedServiceImplementation {
   fetchBlocks: handleServerStreamingCall<FetchBlocksRequest, FetchBlocksResponse>;
   listMapOutputs: handleUnaryCall<ListMapOutputsRequest, ListMapOutputsResponse>;
   removeShuffle: handleUnaryCall<RemoveShuffleRequest, RemoveShuffleResponse>;
+  /**
+   * Decommission: copies this service's committed map outputs to peer shuffle
+   * services (each verified by checksum at the receiver) and streams one
+   * response per output as it lands, so the scheduler can repoint it.
+   */
+  migrateMapOutputs: handleServerStreamingCall<MigrateMapOutputsRequest, MigrateMapOutputsResponse>;
 }
 
 export interface ShuffleServiceClient extends Client {
@@ -1467,6 +1854,20 @@ export interface ShuffleServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveShuffleResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Decommission: copies this service's committed map outputs to peer shuffle
+   * services (each verified by checksum at the receiver) and streams one
+   * response per output as it lands, so the scheduler can repoint it.
+   */
+  migrateMapOutputs(
+    request: MigrateMapOutputsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<MigrateMapOutputsResponse>;
+  migrateMapOutputs(
+    request: MigrateMapOutputsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<MigrateMapOutputsResponse>;
 }
 
 export const ShuffleServiceClient = makeGenericClientConstructor(

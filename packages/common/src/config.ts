@@ -30,6 +30,19 @@ export const CONF_SCHEMA = {
   "ballast.excludeOnFailure.enabled": { type: "bool", default: "true", doc: "exclude executors and nodes that keep failing tasks" },
   "ballast.excludeOnFailure.timeout": { type: "duration", default: "1h", min: 0, doc: "how long an exclusion lasts" },
   "ballast.excludeOnFailure.maxExcludedNodeRatio": { type: "ratio", default: "0.33", doc: "never exclude more than this share of nodes" },
+  "ballast.excludeOnFailure.task.maxTaskAttemptsPerExecutor": { type: "int", default: "1", min: 1, doc: "failed attempts of one task on an executor before that task avoids it" },
+  "ballast.excludeOnFailure.task.maxTaskAttemptsPerNode": { type: "int", default: "2", min: 1, doc: "failed attempts of one task on a node before that task avoids it" },
+  "ballast.excludeOnFailure.stage.maxFailedTasksPerExecutor": { type: "int", default: "2", min: 1, doc: "failed tasks of one stage on an executor before the stage avoids it" },
+  "ballast.excludeOnFailure.stage.maxFailedExecutorsPerNode": { type: "int", default: "2", min: 1, doc: "executors excluded for a stage on a node before the stage avoids the node" },
+  "ballast.excludeOnFailure.application.maxFailedTasksPerExecutor": { type: "int", default: "2", min: 1, doc: "failed tasks (in successful stages) on an executor before it is excluded" },
+  "ballast.excludeOnFailure.application.maxFailedExecutorsPerNode": { type: "int", default: "2", min: 1, doc: "excluded executors on a node before the node is excluded" },
+  "ballast.excludeOnFailure.killExcludedExecutors": { type: "bool", default: "false", doc: "ask excluded executors to exit" },
+  "ballast.excludeOnFailure.unschedulableTimeout": { type: "duration", default: "120s", min: 0, doc: "a task set that can run nowhere because of exclusions aborts after this" },
+  "ballast.excludeOnFailure.nodeScore.halfLife": { type: "duration", default: "1h", min: 1, doc: "half-life of the cross-job node failure score" },
+  "ballast.excludeOnFailure.nodeScore.threshold": { type: "ratio", default: "0.5", doc: "decayed share of failed task attempts on a node above which it is excluded across jobs" },
+  "ballast.decommission.deadline": { type: "duration", default: "120s", min: 0, doc: "default time a decommissioning node has to drain and migrate" },
+  "ballast.decommission.migrationParallelism": { type: "int", default: "4", min: 1, doc: "map outputs a decommissioning shuffle service copies at once" },
+  "ballast.scheduler.addresses": { type: "string", default: "", doc: "comma-separated scheduler addresses (active and standbys) for executors and clients" },
 } satisfies Record<string, KeySpec>;
 
 export type ConfKey = keyof typeof CONF_SCHEMA;

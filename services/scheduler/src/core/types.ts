@@ -16,6 +16,8 @@ export interface ExecutorDescription {
   host: string;
   slots: number;
   shuffleAddress: string;
+  /** On reconnect after a scheduler failover: the tasks still running there. */
+  runningTaskIds?: string[];
 }
 
 export interface MapStatus {
@@ -88,7 +90,26 @@ export type Input =
   /** An attempt asks to commit its output partition; answered by a commitDecision command. */
   | { type: "commitRequested"; taskId: string; requestId: string }
   /** Time passed: heartbeat timeouts, delayed resubmissions. The shell sends one every ~100ms. */
-  | { type: "tick" };
+  | { type: "tick" }
+  /**
+   * The shell found a node's shuffle service unreachable (it probes after a
+   * probeShuffleService command): every map output there is lost; recompute
+   * proactively, batched with other losses inside ballast.scheduler.resubmitDelay.
+   */
+  | { type: "shuffleServiceLost"; nodeId: string; shuffleAddress: string; reason: string }
+  /** Graceful decommission until `deadlineMs` (absolute time, ms). */
+  | { type: "decommissionNode"; nodeId: string; deadlineMs: number; reason: string }
+  | { type: "recommissionNode"; nodeId: string }
+  /** One map output of a decommissioning node landed on a peer: repoint it. */
+  | { type: "mapOutputMigrated"; fromNodeId: string; shuffleId: string; mapIndex: number; attempt: number; newAddress: string; newNodeId: string; bytes: number }
+  /** The node's migration stream ended; what was not migrated must be recomputed. */
+  | { type: "migrationFinished"; nodeId: string; migrated: number; failed: number; bytes: number; durationMs: number; error: string }
+  /**
+   * A scheduler took over (restart or standby) after replaying the log: every
+   * executor it believed alive gets until now + recovery.executorReconnectTimeout
+   * to re-register before it is lost. Persisted like any input.
+   */
+  | { type: "recoveryStarted"; epoch: number };
 
 // -------------------------------------------------------------- commands
 
@@ -130,6 +151,11 @@ export type HistoryEvent = { jobId: string; timeMs: number } & (
   | { type: "mapOutputsLost"; stageId: number; shuffleId: string; mapIndexes: number[]; reason: string }
   | { type: "stageResubmitted"; stageId: number; partitions: number[]; reason: string }
   | { type: "taskResubmitted"; taskId: string; stageId: number; partition: number; reason: string }
+  | { type: "exclusionChanged"; scope: "executor" | "node"; id: string; excluded: boolean; untilMs: number; reason: string; stageScoped: boolean; stageId: number }
+  /** phase: requested, drained, migrated, decommissioned, recommissioned, expired */
+  | { type: "decommissionChanged"; nodeId: string; phase: string; deadlineMs: number; reason: string }
+  | { type: "shuffleMigrated"; nodeId: string; outputs: number; bytes: number; durationMs: number; targetAddresses: string; outputsNotMigrated: number }
+  | { type: "schedulerFailover"; epoch: number; downtimeMs: number; jobsRecovered: number; leaderAddress: string }
 );
 
 export type Command =
@@ -140,6 +166,14 @@ export type Command =
   | { type: "emitEvent"; event: HistoryEvent }
   /** The job's view changed (progress, end): push it to watchers. */
   | { type: "jobChanged"; jobId: string }
+  /** An executor was lost: check whether its node's shuffle service is gone too (answer with shuffleServiceLost). */
+  | { type: "probeShuffleService"; nodeId: string; shuffleAddress: string }
+  /** Start migrating a decommissioning node's map outputs to these peers (answered by mapOutputMigrated / migrationFinished). */
+  | { type: "migrateShuffle"; nodeId: string; shuffleAddress: string; peers: Array<{ nodeId: string; shuffleAddress: string }> }
+  /** Drop the executor's session (declared lost while its stream looked alive, e.g. SIGSTOP): it must re-register. */
+  | { type: "closeSession"; executorId: string; reason: string }
+  /** killExcludedExecutors: ask the executor process to exit. */
+  | { type: "shutdownExecutor"; executorId: string; reason: string }
   /** The job ended: its shuffle data may be removed from these services. */
   | { type: "removeShuffles"; jobId: string; shuffleIds: string[]; shuffleAddresses: string[] }
   /**
@@ -197,6 +231,8 @@ export interface JobView {
   result?: { action: ActionKind; partitionRecords: Uint8Array[]; count: number; outputUri: string };
 }
 
+export type ResourceState = "active" | "excluded" | "decommissioning" | "decommissioned" | "lost";
+
 export interface ExecutorView {
   executorId: string;
   nodeId: string;
@@ -207,4 +243,22 @@ export interface ExecutorView {
   runningTasks: number;
   registeredAtMs: number;
   lostReason: string;
+  state: ResourceState;
+  excludedUntilMs: number;
+  stateReason: string;
+}
+
+export interface NodeView {
+  nodeId: string;
+  state: ResourceState;
+  reason: string;
+  excludedUntilMs: number;
+  shuffleAddress: string;
+  executorIds: string[];
+  /** Decaying failure score across jobs. */
+  failureScore: number;
+  decommissionDeadlineMs: number;
+  migratedOutputs: number;
+  migratedBytes: number;
+  runningTasks: number;
 }
