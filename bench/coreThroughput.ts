@@ -27,6 +27,7 @@ function emptyTaskPlan(tasks: number): Plan {
 export function measureCoreThroughput(tasks: number): { tasksPerSecond: number } {
   const dir = mkdtempSync(join(tmpdir(), "ballast-core-bench-"));
   const store = new SqliteSchedulerStore(dir);
+  const epoch = store.lease.tryAcquire("bench", "bench", Date.now(), 60_000)!.lease.epoch;
   const state = createState();
   const queue: Input[] = [
     { type: "executorRegistered", executor: { executorId: "e1", nodeId: "n1", host: "h1", slots: 2, shuffleAddress: "h1:1" } },
@@ -38,7 +39,7 @@ export function measureCoreThroughput(tasks: number): { tasksPerSecond: number }
   const started = performance.now();
   while (queue.length > 0) {
     const input = queue.shift()!;
-    store.appendInput(input, now);
+    store.appendInput(input, now, epoch);
     for (const command of step(state, input, now++)) {
       if (command.type === "launchTask") {
         queue.push({ type: "taskUpdate", executorId: command.executorId, taskId: command.task.taskId, state: "succeeded", count: 0 });

@@ -148,6 +148,8 @@ export interface SubmitJobRequest {
   plan: Plan | undefined;
   bundleDigest: string;
   conf: { [key: string]: string };
+  /** Chosen by the client and reused on retry, so a submission is never run twice. */
+  submissionId: string;
 }
 
 export interface SubmitJobRequest_ConfEntry {
@@ -410,7 +412,7 @@ export interface AuthorizeCommitResponse {
 }
 
 function createBaseSubmitJobRequest(): SubmitJobRequest {
-  return { plan: undefined, bundleDigest: "", conf: {} };
+  return { plan: undefined, bundleDigest: "", conf: {}, submissionId: "" };
 }
 
 export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
@@ -424,6 +426,9 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
     globalThis.Object.entries(message.conf).forEach(([key, value]: [string, string]) => {
       SubmitJobRequest_ConfEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
+    if (message.submissionId !== "") {
+      writer.uint32(34).string(message.submissionId);
+    }
     return writer;
   },
 
@@ -467,6 +472,14 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
             }
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.submissionId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -501,6 +514,11 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
           {},
         )
         : {},
+      submissionId: isSet(object.submissionId)
+        ? globalThis.String(object.submissionId)
+        : isSet(object.submission_id)
+        ? globalThis.String(object.submission_id)
+        : "",
     };
   },
 
@@ -521,6 +539,9 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
         });
       }
     }
+    if (message.submissionId !== "") {
+      obj.submissionId = message.submissionId;
+    }
     return obj;
   },
 
@@ -540,6 +561,7 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
       },
       {},
     );
+    message.submissionId = object.submissionId ?? "";
     return message;
   },
 };

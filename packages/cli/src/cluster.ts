@@ -19,6 +19,8 @@ export type ServiceName = "scheduler" | "staging" | "history" | "shuffle" | "exe
 export interface ServiceRecord {
   name: ServiceName;
   nodeId?: string;
+  /** Which of several schedulers ("scheduler-2"). */
+  instance?: string;
   address: string;
   httpAddress?: string;
   pid: number;
@@ -41,6 +43,8 @@ export interface ClusterDescription {
 export interface ClusterOptions {
   dir: string;
   nodes?: number;
+  /** Schedulers sharing one store: the first leads, the others stand by. */
+  schedulers?: number;
   /** "default": Spark's ports (7077, 10000, 18080/18081, 7337, 7078); "auto": free ports (tests, `ballast run`). */
   ports?: "default" | "auto";
   /** Task slots per executor; default: the machine's cores shared among the nodes (CPU-bound tasks slow down badly when oversubscribed). */
@@ -85,7 +89,11 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterDesc
   mkdirSync(join(dir, "logs"), { recursive: true });
   const mode = options.ports ?? "default";
   const host = "127.0.0.1";
-  const scheduler = `${host}:${await portFor(mode, host, 7077)}`;
+  const schedulerCount = options.schedulers ?? 1;
+  if (!Number.isInteger(schedulerCount) || schedulerCount < 1 || schedulerCount > 5) throw new InvalidArgumentError(`--schedulers must be between 1 and 5, got ${options.schedulers}`);
+  const schedulerAddresses: string[] = [];
+  for (let i = 0; i < schedulerCount; i++) schedulerAddresses.push(`${host}:${await portFor(mode, host, 7077 + i * 100)}`);
+  const scheduler = schedulerAddresses.join(",");
   const staging = `${host}:${await portFor(mode, host, 10000)}`;
   const history = `${host}:${await portFor(mode, host, 18081)}`;
   const historyHttp = `${host}:${await portFor(mode, host, 18080)}`;
@@ -94,7 +102,12 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterDesc
   const plans: ServiceRecord[] = [
     record("history", dir, history, ["--address", history, "--http-address", historyHttp], env, undefined, historyHttp),
     record("staging", dir, staging, ["--address", staging], env),
-    record("scheduler", dir, scheduler, ["--address", scheduler, "--history", history, ...conf], env),
+    ...schedulerAddresses.map((address, i) => {
+      const s = record("scheduler", dir, address, ["--address", address, "--history", history, ...conf], env);
+      // Standbys share the leader's store (lease, event log); each has its own log file.
+      if (schedulerCount > 1) Object.assign(s, { instance: `scheduler-${i + 1}`, log: join(dir, "logs", `scheduler-${i + 1}.log`) });
+      return s;
+    }),
   ];
   for (let i = 1; i <= nodes; i++) {
     const nodeId = `node-${i}`;
@@ -103,14 +116,14 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterDesc
     const executorAddress = `${nodeHost}:${await portFor(mode, nodeHost, 7078)}`;
     plans.push(record("shuffle", dir, shuffle, ["--address", shuffle, "--node-id", nodeId], env, nodeId));
     plans.push(
-      record("executor", dir, executorAddress, ["--address", executorAddress, "--host", nodeHost, "--node-id", nodeId, "--executor-id", `${nodeId}-exec`, "--scheduler", scheduler, "--shuffle", shuffle, "--staging", staging, "--slots", String(options.slots ?? defaultSlots(nodes))], env, nodeId),
+      record("executor", dir, executorAddress, ["--address", executorAddress, "--host", nodeHost, "--node-id", nodeId, "--scheduler", scheduler, "--shuffle", shuffle, "--staging", staging, "--slots", String(options.slots ?? defaultSlots(nodes))], env, nodeId),
     );
   }
   const cluster: ClusterDescription = { dir, scheduler, staging, history, historyHttp, services: plans };
   try {
     // Storage services first so the scheduler and executors find them up.
     await Promise.all(plans.filter((s) => s.name !== "executor" && s.name !== "scheduler").map((s) => launch(s, cluster, options.startTimeoutMs)));
-    await launch(plans.find((s) => s.name === "scheduler")!, cluster, options.startTimeoutMs);
+    for (const s of plans.filter((p) => p.name === "scheduler")) await launch(s, cluster, options.startTimeoutMs);
     await Promise.all(plans.filter((s) => s.name === "executor").map((s) => launch(s, cluster, options.startTimeoutMs)));
   } catch (err) {
     await stopCluster(dir);
@@ -149,7 +162,7 @@ async function launch(service: ServiceRecord, cluster: ClusterDescription, timeo
   }
 }
 
-const describe = (s: ServiceRecord) => (s.nodeId ? `${s.name} of ${s.nodeId}` : s.name) + ` (${s.address})`;
+const describe = (s: ServiceRecord) => (s.nodeId ? `${s.name} of ${s.nodeId}` : (s.instance ?? s.name)) + ` (${s.address})`;
 
 function tail(path: string, lines = 15): string {
   try {
@@ -208,9 +221,11 @@ export async function stopCluster(dir: string, graceMs = 5000): Promise<number> 
 /** Starts one service of an existing cluster again, with its old address and data directory. */
 export async function restartService(dir: string, name: ServiceName, nodeId?: string): Promise<ServiceRecord> {
   const cluster = readCluster(dir);
-  const matches = cluster.services.filter((s) => s.name === name && (nodeId === undefined || s.nodeId === nodeId));
+  let matches = cluster.services.filter((s) => s.name === name && (nodeId === undefined || s.nodeId === nodeId || s.instance === nodeId));
   if (matches.length === 0) throw new InvalidArgumentError(`no ${name}${nodeId ? ` on ${nodeId}` : ""} in this cluster`);
-  if (matches.length > 1) throw new InvalidArgumentError(`${name} runs on several nodes; say which with --node (${matches.map((s) => s.nodeId).join(", ")})`);
+  // Several of a kind (nodes, or a standby scheduler): the one that is down is meant.
+  if (matches.length > 1 && nodeId === undefined) matches = matches.filter((s) => !isAlive(s.pid)).concat(matches.every((s) => isAlive(s.pid)) ? matches : []);
+  if (matches.length > 1) throw new InvalidArgumentError(`${name} runs on several nodes; say which with --node (${matches.map((s) => s.nodeId ?? s.instance).join(", ")})`);
   const service = matches[0]!;
   if (isAlive(service.pid)) throw new InvalidArgumentError(`${describe(service)} is already running (pid ${service.pid})`);
   await launch(service, cluster);

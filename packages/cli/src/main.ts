@@ -2,12 +2,14 @@ import { Command, CommanderError } from "commander";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SchedulerServiceClient } from "../../../gen/ballast/v1/scheduler.js";
+import { NodeState, SchedulerServiceClient } from "../../../gen/ballast/v1/scheduler.js";
+import { resolveConf } from "../../common/src/config.js";
 import { BallastError, describeError, isServiceError } from "../../common/src/errors.js";
-import { call, createClient } from "../../common/src/grpc.js";
+import { call } from "../../common/src/grpc.js";
 import { shutdownTelemetry } from "../../common/src/telemetry.js";
 import { jobStatus } from "../../common/src/wire/plan.js";
 import { readCluster, restartService, startCluster, stopCluster, type ServiceName } from "./cluster.js";
+import { SchedulerConnection } from "./leader.js";
 import { outcomeJson, outcomeText } from "./outcome.js";
 import { submitJob } from "./submit.js";
 
@@ -68,9 +70,10 @@ export function buildProgram(): Command {
     .option("--dir <dir>", "cluster directory", DEFAULT_DIR)
     .option("--slots <n>", "task slots per executor (default: cores / nodes, at least 1)")
     .option("--ports <mode>", "default (Spark's ports) or auto (free ports)", "default")
-    .action(async (opts: { nodes: string; dir: string; slots?: string; ports: string }) => {
+    .option("--schedulers <n>", "schedulers sharing one store: one active, the rest standbys", "1")
+    .action(async (opts: { nodes: string; dir: string; slots?: string; ports: string; schedulers: string }) => {
       if (opts.ports !== "default" && opts.ports !== "auto") throw new ExitError(`--ports must be default or auto, got "${opts.ports}"`, 2);
-      const cluster = await startCluster({ dir: opts.dir, nodes: Number(opts.nodes), slots: opts.slots === undefined ? undefined : Number(opts.slots), ports: opts.ports });
+      const cluster = await startCluster({ dir: opts.dir, nodes: Number(opts.nodes), slots: opts.slots === undefined ? undefined : Number(opts.slots), ports: opts.ports, schedulers: Number(opts.schedulers) });
       process.stdout.write(`cluster up in ${cluster.dir}: scheduler ${cluster.scheduler}, staging ${cluster.staging}, history http://${cluster.historyHttp}, ${cluster.services.filter((s) => s.name === "executor").length} nodes\n`);
     });
   program
@@ -123,30 +126,94 @@ export function buildProgram(): Command {
   program
     .command("jobs")
     .description("list the scheduler's jobs")
-    .option("--master <host:port>")
+    .option("--master <host:port>", "scheduler address(es), comma-separated")
     .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
     .option("--json", "print JSON", false)
-    .action(async (opts: { master?: string; dir: string; json: boolean }) => {
-      const client = createClient(SchedulerServiceClient, opts.master ?? readCluster(opts.dir).scheduler);
-      const { jobs } = await call(client.listJobs.bind(client), {}, 10_000).finally(() => client.close());
-      if (opts.json) return void process.stdout.write(`${JSON.stringify(jobs.map((j) => ({ jobId: j.jobId, name: j.name, status: jobStatus.fromWire(j.status), stats: j.stats })))}\n`);
-      for (const j of jobs) process.stdout.write(`${j.jobId}\t${j.name}\t${jobStatus.fromWire(j.status)}\t${j.stats?.tasksLaunched ?? 0} tasks\t${((j.stats?.wallTimeMs ?? 0) / 1000).toFixed(1)}s\n`);
-      if (jobs.length === 0) process.stdout.write("no jobs\n");
+    .action(async (opts: MasterFlags & { json: boolean }) => {
+      const { jobs } = await onLeader(opts, (c) => call(c.listJobs.bind(c), {}, 10_000));
+      if (opts.json) return print(JSON.stringify(jobs.map((j) => ({ jobId: j.jobId, name: j.name, status: jobStatus.fromWire(j.status), stats: j.stats }))));
+      for (const j of jobs) print(`${j.jobId}\t${j.name}\t${jobStatus.fromWire(j.status)}\t${j.stats?.tasksLaunched ?? 0} tasks\t${((j.stats?.wallTimeMs ?? 0) / 1000).toFixed(1)}s`);
+      if (jobs.length === 0) print("no jobs");
     });
   program
     .command("executors")
-    .description("list the executors the scheduler knows")
-    .option("--master <host:port>")
+    .description("list the executors the scheduler knows, with their state")
+    .option("--master <host:port>", "scheduler address(es), comma-separated")
     .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
     .option("--json", "print JSON", false)
-    .action(async (opts: { master?: string; dir: string; json: boolean }) => {
-      const client = createClient(SchedulerServiceClient, opts.master ?? readCluster(opts.dir).scheduler);
-      const { executors } = await call(client.listExecutors.bind(client), {}, 10_000).finally(() => client.close());
-      if (opts.json) return void process.stdout.write(`${JSON.stringify(executors)}\n`);
-      for (const e of executors) process.stdout.write(`${e.executorId}\t${e.nodeId}\t${e.alive ? "alive" : `lost (${e.lostReason})`}\t${e.runningTasks}/${e.slots} slots\tshuffle ${e.shuffleAddress}\n`);
-      if (executors.length === 0) process.stdout.write("no executors\n");
+    .action(async (opts: MasterFlags & { json: boolean }) => {
+      const { executors } = await onLeader(opts, (c) => call(c.listExecutors.bind(c), {}, 10_000));
+      if (opts.json) return print(JSON.stringify(executors));
+      for (const e of executors) print(`${e.executorId}\t${e.nodeId}\t${describeState(e.state || (e.alive ? "active" : "lost"), e.excludedUntilMs, e.stateReason || e.lostReason)}\t${e.runningTasks}/${e.slots} slots\tshuffle ${e.shuffleAddress}`);
+      if (executors.length === 0) print("no executors");
+    });
+  program
+    .command("nodes")
+    .description("list the nodes with their state (active, excluded, decommissioning, decommissioned, lost)")
+    .option("--master <host:port>", "scheduler address(es), comma-separated")
+    .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
+    .option("--json", "print JSON", false)
+    .action(async (opts: MasterFlags & { json: boolean }) => {
+      const { nodes } = await onLeader(opts, (c) => call(c.listNodes.bind(c), {}, 10_000));
+      if (opts.json) return print(JSON.stringify(nodes.map((n) => ({ ...n, state: nodeStateName(n.state) }))));
+      for (const n of nodes) print(`${n.nodeId}\t${describeState(nodeStateName(n.state), n.excludedUntilMs, n.reason)}\t${n.executorIds.length} executors\t${n.runningTasks} running\tfailure score ${n.failureScore.toFixed(2)}\tshuffle ${n.shuffleAddress}`);
+      if (nodes.length === 0) print("no nodes");
+    });
+  program
+    .command("decommission <node>")
+    .description("drain a node and migrate its shuffle data to peers before it goes")
+    .option("--deadline <duration>", "time the node has (e.g. 120s)", "120s")
+    .option("--master <host:port>", "scheduler address(es), comma-separated")
+    .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
+    .action(async (nodeId: string, opts: MasterFlags & { deadline: string }) => {
+      const deadlineMs = parseDuration(opts.deadline);
+      const { node } = await onLeader(opts, (c) => call(c.decommissionNode.bind(c), { nodeId, deadlineMs }, 10_000));
+      print(`${nodeId} is ${nodeStateName(node!.state)}; deadline ${new Date(node!.decommissionDeadlineMs).toISOString()}`);
+    });
+  program
+    .command("recommission <node>")
+    .description("undo a decommission while the node is still up")
+    .option("--master <host:port>", "scheduler address(es), comma-separated")
+    .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
+    .action(async (nodeId: string, opts: MasterFlags) => {
+      const { node } = await onLeader(opts, (c) => call(c.recommissionNode.bind(c), { nodeId }, 10_000));
+      print(`${nodeId} is ${nodeStateName(node!.state)}`);
     });
   return program;
+}
+
+interface MasterFlags {
+  master?: string;
+  dir: string;
+}
+
+const print = (line: string) => void process.stdout.write(`${line}\n`);
+
+/** Runs one call on the leading scheduler (following a failover). */
+async function onLeader<T>(opts: MasterFlags, fn: (client: InstanceType<typeof SchedulerServiceClient>) => Promise<T>): Promise<T> {
+  const connection = new SchedulerConnection((opts.master ?? readCluster(opts.dir).scheduler).split(",").filter(Boolean), 15_000);
+  try {
+    return await connection.withLeader(fn);
+  } finally {
+    connection.close();
+  }
+}
+
+function nodeStateName(state: NodeState): string {
+  return NodeState[state]?.replace("NODE_STATE_", "").toLowerCase() ?? "unknown";
+}
+
+function describeState(state: string, excludedUntilMs: number, reason: string): string {
+  const until = state === "excluded" && excludedUntilMs > 0 ? ` until ${new Date(excludedUntilMs).toISOString()}` : "";
+  return `${state}${until}${reason ? ` (${reason})` : ""}`;
+}
+
+function parseDuration(text: string): number {
+  try {
+    return resolveConf({ "ballast.decommission.deadline": text }, {})["ballast.decommission.deadline"];
+  } catch {
+    throw new ExitError(`--deadline must be a duration like 30s or 2m, got "${text}"`, 2);
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -22,6 +22,12 @@ export class ProgressView {
     else this.printChanges(job);
   }
 
+  /** A line about the connection, outside the stage lines. */
+  note(message: string): void {
+    this.drawnLines = 0;
+    this.out.write(`${message}\n`);
+  }
+
   finish(): void {
     this.drawnLines = 0;
   }

@@ -1,16 +1,18 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { JobInfo } from "../../../gen/ballast/v1/common.js";
+import { randomUUID } from "node:crypto";
+import { JobStatus, type JobInfo } from "../../../gen/ballast/v1/common.js";
 import { SchedulerServiceClient } from "../../../gen/ballast/v1/scheduler.js";
 import { StagingClient } from "../../../services/staging/src/client.js";
 import { parseConfPairs } from "../../common/src/config.js";
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import { call, createClient } from "../../common/src/grpc.js";
+import { describeError, InvalidArgumentError, isRetryable } from "../../common/src/errors.js";
+import { call } from "../../common/src/grpc.js";
 import { initTelemetry, withSpan } from "../../common/src/telemetry.js";
 import { planToWire } from "../../common/src/wire/plan.js";
 import type { Plan } from "../../common/src/plan.js";
 import { bundleJob, JobFileError, userFrames } from "./bundle.js";
+import { SchedulerConnection } from "./leader.js";
 import { ProgressView } from "./progress.js";
 import { summarize, type JobOutcome } from "./outcome.js";
 
@@ -34,7 +36,7 @@ export async function submitJob(options: SubmitOptions): Promise<JobOutcome> {
   const files = options.files.map(checkLocalFile);
   const bundle = await bundleJob(options.jobFile);
   const staging = new StagingClient(options.staging);
-  const scheduler = createClient(SchedulerServiceClient, options.scheduler);
+  const scheduler = new SchedulerConnection(options.scheduler.split(",").filter(Boolean));
   try {
     return await withSpan("ballast.submit", { "ballast.job_file": basename(options.jobFile) }, async () => {
       const uploaded = new Map<string, number>();
@@ -45,7 +47,10 @@ export async function submitJob(options: SubmitOptions): Promise<JobOutcome> {
       await staging.uploadFile(bundle.path, `bundles/${bundle.sha256}.mjs`);
       const plan = await buildPlan(bundle.definition, options.args, (uri) => inputSize(uri, uploaded, staging));
       const started = Date.now();
-      const { jobId } = await call(scheduler.submitJob.bind(scheduler), { plan: planToWire(plan), bundleDigest: bundle.sha256, conf });
+      // One id for every retry: a submission the scheduler logged before failing over is not run twice.
+      const submissionId = randomUUID();
+      const request = { plan: planToWire(plan), bundleDigest: bundle.sha256, conf, submissionId };
+      const { jobId } = await scheduler.withLeader((client) => call(client.submitJob.bind(client), request));
       const final = await watch(scheduler, jobId, new ProgressView(options.progress ?? process.stderr, jobId));
       return summarize(final, Date.now() - started);
     });
@@ -111,20 +116,32 @@ async function inputSize(uri: string, uploaded: Map<string, number>, staging: St
   throw new InvalidArgumentError(`unsupported input URI: ${uri} (use file:///absolute/path or staging://name)`);
 }
 
-function watch(scheduler: InstanceType<typeof SchedulerServiceClient>, jobId: string, view: ProgressView): Promise<JobInfo> {
-  return new Promise((resolvePromise, reject) => {
+/** Watches the job to its end, following the leader across scheduler failovers. */
+async function watch(scheduler: SchedulerConnection, jobId: string, view: ProgressView): Promise<JobInfo> {
+  for (;;) {
+    const client = await scheduler.leader();
+    const outcome = await watchOnce(client, jobId, view);
+    if (outcome.job && outcome.job.status !== JobStatus.JOB_STATUS_RUNNING) {
+      view.finish();
+      return outcome.job;
+    }
+    if (outcome.error && !isRetryable(outcome.error)) throw outcome.error;
+    // The stream ended or broke while the job runs: the scheduler went away. Find the new leader.
+    view.note(`lost the scheduler (${outcome.error ? describeError(outcome.error) : "stream ended"}); reconnecting...`);
+    scheduler.reset();
+  }
+}
+
+function watchOnce(client: InstanceType<typeof SchedulerServiceClient>, jobId: string, view: ProgressView): Promise<{ job?: JobInfo; error?: unknown }> {
+  return new Promise((resolvePromise) => {
     let last: JobInfo | undefined;
-    const stream = scheduler.watchJob({ jobId });
+    const stream = client.watchJob({ jobId });
     stream.on("data", (res: { job?: JobInfo }) => {
       if (!res.job) return;
       last = res.job;
       view.update(res.job);
     });
-    stream.on("error", reject);
-    stream.on("end", () => {
-      view.finish();
-      if (last) resolvePromise(last);
-      else reject(new Error(`lost the watch on ${jobId} before it ended`));
-    });
+    stream.on("error", (error) => resolvePromise({ job: last, error }));
+    stream.on("end", () => resolvePromise({ job: last }));
   });
 }

@@ -1,21 +1,27 @@
 import { mkdirSync } from "node:fs";
 import { describeError } from "../../../packages/common/src/errors.js";
+import { withSpan } from "../../../packages/common/src/telemetry.js";
 import { startGrpcServer, type RunningServer } from "../../../packages/common/src/grpc.js";
 import type { Logger } from "../../../packages/common/src/logging.js";
 import { ShuffleClient } from "../../shuffle/src/client.js";
 import { StagingClient } from "../../staging/src/client.js";
-import type { BackoffPolicy } from "./core/backoff.js";
+import { sleep, type BackoffPolicy } from "./core/backoff.js";
+import { drainForDecommission, type DrainOutcome } from "./core/drain.js";
 import type { TaskLaunch, TaskStatusUpdate } from "./core/task.js";
+import { nodeStateOf, requestDecommission } from "./rpc/nodes.js";
 import { SchedulerSession } from "./rpc/session.js";
 import { executorService, type ExecutorStatus } from "./rpc/statusService.js";
 import { BundleCache } from "./tasks/bundles.js";
 import { InputCache } from "./tasks/inputs.js";
 import type { ShufflePeer, StagingPeer } from "./tasks/peers.js";
+import type { FaultHook } from "./tasks/faults.js";
 import { TaskRunner } from "./tasks/runner.js";
+import { TaskEventLog } from "./tasks/taskEvents.js";
 import { WorkerPool } from "./tasks/workerPool.js";
 
 export interface ExecutorOptions {
-  schedulerAddress: string;
+  /** Active and standby schedulers; the executor follows whichever holds the lease. */
+  schedulerAddresses: string[];
   /** This node's shuffle service. */
   shuffleAddress: string;
   stagingAddress: string;
@@ -30,6 +36,14 @@ export interface ExecutorOptions {
   logger: Logger;
   /** Scheduler reconnect backoff (default 100ms..5s). */
   reconnect?: BackoffPolicy;
+  /** Called when the scheduler sends ShutdownExecutor; default: stop(). The process entry exits after stopping. */
+  onShutdownRequested?: (reason: string) => void;
+  /** Test-only fault hook (BALLAST_TEST_FAULTS). */
+  faults?: FaultHook;
+  /** Test-only task start/end log (BALLAST_TEST_TASK_EVENTS_FILE). */
+  taskEventsFile?: string;
+  /** How often a decommissioning executor asks the scheduler about its node (default 250ms). */
+  decommissionPollMs?: number;
   /** Test seams: replace the staging client or the shuffle clients. */
   staging?: StagingPeer;
   shuffleClient?: (address: string) => ShufflePeer;
@@ -56,6 +70,9 @@ export class Executor {
   private readonly runner: TaskRunner;
   private session!: SchedulerSession;
   private server!: RunningServer;
+  private readonly taskEvents?: TaskEventLog;
+  /** Interrupts a decommission drain when a hard stop comes in. */
+  private readonly drainAbort = new AbortController();
   private tasksCompleted = 0;
   private stopping = false;
 
@@ -72,9 +89,12 @@ export class Executor {
       nodeShuffle: this.shuffleClientFor(options.shuffleAddress),
       shuffleClientFor: (address) => this.shuffleClientFor(address),
       staging: this.staging,
+      beforeTask: options.faults?.active ? (launch, signal) => options.faults!.beforeTask(launch, signal) : undefined,
       authorizeCommit: (taskId) => this.session.authorizeCommit(taskId),
       logger: options.logger,
     });
+    if (options.taskEventsFile) this.taskEvents = new TaskEventLog(options.taskEventsFile, { nodeId: options.nodeId, executorId: options.executorId });
+    if (options.faults?.active) options.logger.warn({ faults: options.faults.spec }, "test fault hook active");
   }
 
   static async start(options: ExecutorOptions): Promise<Executor> {
@@ -82,7 +102,7 @@ export class Executor {
     executor.server = await startGrpcServer(options.address, [executorService(() => executor.status())], options.logger);
     executor.pool.warm();
     executor.session = new SchedulerSession({
-      schedulerAddress: options.schedulerAddress,
+      schedulerAddresses: options.schedulerAddresses,
       registration: {
         executorId: options.executorId,
         nodeId: options.nodeId,
@@ -95,6 +115,7 @@ export class Executor {
         onLaunch: (launch) => executor.launch(launch),
         onInvalidLaunch: (taskId, message) => executor.report({ taskId, state: "failed", failure: { kind: "executorError", message, stack: "", errorKind: "invalid_argument" } }),
         onKill: (taskId, reason) => executor.kill(taskId, reason),
+        onShutdown: (reason) => executor.onShutdown(reason),
         runningTaskIds: () => [...executor.running.keys()],
       },
       logger: options.logger,
@@ -122,10 +143,47 @@ export class Executor {
     };
   }
 
+  /**
+   * Graceful exit for SIGTERM: decommissions this node on the scheduler and
+   * keeps running the tasks it holds until the scheduler reports the node
+   * decommissioned (or lost), the tasks finished while the scheduler is
+   * unreachable, or waitMs passed. Does not stop the executor; the caller does.
+   */
+  async decommission(waitMs: number): Promise<DrainOutcome | "interrupted"> {
+    const { logger, nodeId } = this.options;
+    return withSpan("executor.decommission", { "node.id": nodeId, "decommission.wait_ms": waitMs }, async (span) => {
+      const note = (event: string, details: Record<string, unknown> = {}) => {
+        logger.info({ ...details, runningTasks: this.running.size }, event);
+        span.addEvent(event, { running_tasks: this.running.size });
+      };
+      try {
+        const outcome = await drainForDecommission(
+          {
+            requestDecommission: () => requestDecommission(this.session, nodeId, waitMs),
+            nodeState: () => nodeStateOf(this.session, nodeId),
+            heldTasks: () => this.running.size,
+            now: Date.now,
+            sleep: (ms) => sleep(ms, this.drainAbort.signal),
+            note,
+          },
+          { waitMs, pollMs: this.options.decommissionPollMs ?? 250 },
+        );
+        note("decommission drain finished", { outcome });
+        span.setAttribute("decommission.outcome", outcome);
+        return outcome;
+      } catch (err) {
+        if (!this.drainAbort.signal.aborted) throw err;
+        note("decommission drain interrupted");
+        return "interrupted";
+      }
+    });
+  }
+
   /** Stops taking tasks, kills running ones (reporting them killed), closes the session and the server. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.drainAbort.abort(new Error("executor is stopping"));
     const settled = [...this.running.values()].map((task) => this.settledOf(task));
     for (const taskId of [...this.running.keys()]) this.kill(taskId, "executor is stopping");
     await this.pool.close();
@@ -134,6 +192,12 @@ export class Executor {
     await this.server.stop(1000);
     for (const client of this.shuffleClients.values()) client.close();
     this.staging.close?.();
+  }
+
+  private onShutdown(reason: string): void {
+    this.options.logger.warn({ reason }, "scheduler asked this executor to shut down");
+    if (this.options.onShutdownRequested) this.options.onShutdownRequested(reason);
+    else void this.stop();
   }
 
   private settledOf(task: RunningTask): Promise<void> {
@@ -154,6 +218,7 @@ export class Executor {
     this.running.set(launch.taskId, task);
     logger.info({ taskId: launch.taskId, jobId: launch.jobId, stageId: launch.stageId, partition: launch.partition }, "task launched");
     this.report({ taskId: launch.taskId, state: "running" });
+    this.recordTaskEvent("start", launch, "running");
     const settled = this.runner
       .run(launch, task.abort.signal)
       .catch((err): TaskStatusUpdate => ({ taskId: launch.taskId, state: "failed", failure: { kind: "executorError", message: describeError(err), stack: "", errorKind: "executor_error" } }))
@@ -161,6 +226,7 @@ export class Executor {
         this.running.delete(launch.taskId);
         this.settlements.delete(launch.taskId);
         this.tasksCompleted++;
+        this.recordTaskEvent("end", launch, update.state);
         this.report(update);
       });
     this.settlements.set(launch.taskId, settled);
@@ -175,6 +241,14 @@ export class Executor {
     this.options.logger.info({ taskId, reason }, "killing task");
     task.abort.abort(new Error(reason));
     this.pool.kill(taskId, reason);
+  }
+
+  private recordTaskEvent(event: "start" | "end", launch: TaskLaunch, state: TaskStatusUpdate["state"]): void {
+    try {
+      this.taskEvents?.record(event, launch, state);
+    } catch (err) {
+      this.options.logger.warn({ err: describeError(err), file: this.options.taskEventsFile }, "could not append to the task events file");
+    }
   }
 
   private report(update: TaskStatusUpdate): void {

@@ -2,10 +2,16 @@ import { availableParallelism } from "node:os";
 import { Command, CommanderError } from "commander";
 import { resolve } from "node:path";
 import { createLogger, type Logger } from "../../../packages/common/src/logging.js";
+import { resolveConf } from "../../../packages/common/src/config.js";
+import { describeError } from "../../../packages/common/src/errors.js";
 import { initTelemetry, shutdownTelemetry } from "../../../packages/common/src/telemetry.js";
 import { Executor, type ExecutorOptions } from "./executor.js";
+import { FaultHook, FaultSpecError, parseFaultSpec } from "./tasks/faults.js";
 
-type Flags = Omit<ExecutorOptions, "logger" | "reconnect" | "staging" | "shuffleClient">;
+type Flags = Omit<ExecutorOptions, "logger" | "reconnect" | "staging" | "shuffleClient" | "onShutdownRequested"> & {
+  /** How long SIGTERM waits for the node's decommission before exiting. */
+  decommissionWaitMs: number;
+};
 
 /** A bad flag value: reported on one line, exit status 2. */
 class UsageError extends Error {}
@@ -20,20 +26,22 @@ interface RawFlags {
   host?: string;
   address?: string;
   dataDir?: string;
+  decommissionWait?: string;
 }
 
 function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
   const program = new Command("ballast-executor")
     .description("Ballast executor: registers with the scheduler and runs tasks in worker threads")
-    .option("--scheduler <host:port>", "scheduler address (env BALLAST_SCHEDULER, required)")
+    .option("--scheduler <host:port,...>", "scheduler addresses, active and standbys, comma-separated (env BALLAST_SCHEDULER_ADDRESSES or BALLAST_SCHEDULER, required)")
     .option("--shuffle <host:port>", "this node's shuffle service (env BALLAST_SHUFFLE, required)")
     .option("--staging <host:port>", "staging service (env BALLAST_STAGING, required)")
     .option("--node-id <id>", "this node's id (env BALLAST_NODE_ID, required)")
-    .option("--executor-id <id>", "executor id (env BALLAST_EXECUTOR_ID, default <node-id>-exec-<pid>)")
+    .option("--executor-id <id>", "executor id (env BALLAST_EXECUTOR_ID, default <node-id>-exec-<pid>-<start time>, unique across restarts)")
     .option("--slots <n>", "tasks run at once (env BALLAST_SLOTS, default: the machine's cores)")
     .option("--host <host>", "the node's address, reported on register (env BALLAST_HOST, default 127.0.0.1)")
     .option("--address <host:port>", "ExecutorService listen address (env BALLAST_ADDRESS, default <host>:0)")
     .option("--data-dir <dir>", "bundle and input cache, temp files (env BALLAST_DATA_DIR, required)")
+    .option("--decommission-wait <duration>", "on SIGTERM, how long to wait for the node's decommission before exiting (env BALLAST_DECOMMISSION_WAIT, default ballast.decommission.deadline, 120s)")
     .exitOverride()
     .configureOutput({ writeErr: () => undefined });
   try {
@@ -51,17 +59,42 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
   };
   const nodeId = required("nodeId", "--node-id", "BALLAST_NODE_ID");
   const host = flag("host", "BALLAST_HOST") ?? "127.0.0.1";
+  const schedulers = raw.scheduler ?? (env.BALLAST_SCHEDULER_ADDRESSES?.trim() || env.BALLAST_SCHEDULER);
+  if (!schedulers?.trim()) throw new UsageError("--scheduler (or BALLAST_SCHEDULER_ADDRESSES) is required");
   return {
-    schedulerAddress: checkAddress("--scheduler", required("scheduler", "--scheduler", "BALLAST_SCHEDULER")),
+    schedulerAddresses: schedulers.split(",").map((address) => checkAddress("--scheduler", address.trim())),
     shuffleAddress: checkAddress("--shuffle", required("shuffle", "--shuffle", "BALLAST_SHUFFLE")),
     stagingAddress: checkAddress("--staging", required("staging", "--staging", "BALLAST_STAGING")),
     nodeId,
-    executorId: flag("executorId", "BALLAST_EXECUTOR_ID") ?? `${nodeId}-exec-${process.pid}`,
+    // pid plus start time: an executor restarted on the same node (even with a recycled pid) is a new executor.
+    executorId: flag("executorId", "BALLAST_EXECUTOR_ID") ?? `${nodeId}-exec-${process.pid}-${Date.now().toString(36)}`,
     slots: checkSlots(flag("slots", "BALLAST_SLOTS") ?? String(availableParallelism())),
     host,
     address: checkAddress("--address", flag("address", "BALLAST_ADDRESS") ?? `${host}:0`),
     dataDir: resolve(required("dataDir", "--data-dir", "BALLAST_DATA_DIR")),
+    decommissionWaitMs: checkDuration(flag("decommissionWait", "BALLAST_DECOMMISSION_WAIT"), env),
+    taskEventsFile: env.BALLAST_TEST_TASK_EVENTS_FILE || undefined,
+    faults: faultHookOf(env.BALLAST_TEST_FAULTS, nodeId),
   };
+}
+
+/** Parses a duration with the conf schema's rules (500ms, 5s, 2m); absent: ballast.decommission.deadline. */
+function checkDuration(value: string | undefined, env: NodeJS.ProcessEnv): number {
+  try {
+    return resolveConf(value === undefined ? {} : { "ballast.decommission.deadline": value }, env)["ballast.decommission.deadline"];
+  } catch (err) {
+    throw new UsageError(`--decommission-wait: ${describeError(err)}`);
+  }
+}
+
+function faultHookOf(json: string | undefined, nodeId: string): FaultHook | undefined {
+  if (!json) return undefined;
+  try {
+    return new FaultHook(parseFaultSpec(json), nodeId);
+  } catch (err) {
+    if (err instanceof FaultSpecError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 function checkAddress(option: string, address: string): string {
@@ -97,24 +130,36 @@ async function main(): Promise<void> {
   initTelemetry("ballast-executor");
   const logger = createLogger("executor", { nodeId: flags.nodeId, executorId: flags.executorId });
   let executor: Executor;
-  try {
-    executor = await Executor.start({ ...flags, logger });
-  } catch (err) {
-    logger.fatal({ err, address: flags.address }, "executor failed to start");
-    flushAndExit(logger, 1);
-    return;
-  }
   let stopping = false;
-  const stop = async (signal: string) => {
+  /** The hard stop: kill running tasks (reported KILLED while connected), close the session, exit 0. */
+  const stop = async (reason: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, "stopping: killing running tasks and closing the scheduler session");
+    logger.info({ reason }, "stopping: killing running tasks and closing the scheduler session");
     await executor.stop();
     await shutdownTelemetry();
     logger.info("stopped");
     flushAndExit(logger, 0);
   };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  const { decommissionWaitMs, ...options } = flags;
+  try {
+    executor = await Executor.start({ ...options, logger, onShutdownRequested: (reason) => void stop(`scheduler shutdown: ${reason}`) });
+  } catch (err) {
+    logger.fatal({ err, address: flags.address }, "executor failed to start");
+    flushAndExit(logger, 1);
+    return;
+  }
+  // SIGTERM decommissions the node and waits for the handover; a second SIGTERM, or SIGINT, stops at once.
+  let decommissioning = false;
+  process.on("SIGTERM", () => {
+    if (decommissioning || stopping) return void stop("second SIGTERM");
+    decommissioning = true;
+    logger.info({ waitMs: decommissionWaitMs }, "SIGTERM: decommissioning this node before exiting");
+    void executor
+      .decommission(decommissionWaitMs)
+      .catch((err) => logger.error({ err: describeError(err) }, "decommission drain failed"))
+      .then(() => stop("decommissioned"));
+  });
   process.on("SIGINT", () => void stop("SIGINT"));
 }
 

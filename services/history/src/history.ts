@@ -2,8 +2,10 @@ import { InvalidArgumentError, NotFoundError } from "../../../packages/common/sr
 import type {
   ApplicationSummary,
   ExecutorSummary,
+  FailoverSummary,
   HistoryEvent,
   JobSummary,
+  NodeSummary,
   StageSummary,
   TaskSummary,
 } from "./core/types.js";
@@ -63,6 +65,16 @@ export class History {
   async listExecutors(applicationId: string): Promise<ExecutorSummary[]> {
     await this.getApplication(applicationId);
     return this.store.listExecutors(applicationId);
+  }
+
+  async listNodes(applicationId: string): Promise<NodeSummary[]> {
+    await this.getApplication(applicationId);
+    return this.store.listNodes(applicationId);
+  }
+
+  async listFailovers(applicationId: string): Promise<FailoverSummary[]> {
+    await this.getApplication(applicationId);
+    return this.store.listFailovers(applicationId);
   }
 
   /** Events after `afterSeq` in seq order, at most `limit` (0 means the default); only `jobId`'s when given. */

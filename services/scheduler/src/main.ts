@@ -1,78 +1,110 @@
 import { Command } from "commander";
-import { resolveConf, parseConfPairs } from "../../../packages/common/src/config.js";
+import { parseConfPairs, resolveConf } from "../../../packages/common/src/config.js";
 import { describeError } from "../../../packages/common/src/errors.js";
 import { startGrpcServer } from "../../../packages/common/src/grpc.js";
-import { createLogger } from "../../../packages/common/src/logging.js";
+import { createLogger, type Logger } from "../../../packages/common/src/logging.js";
 import { initTelemetry, shutdownTelemetry } from "../../../packages/common/src/telemetry.js";
-import { ShuffleClient } from "../../shuffle/src/client.js";
+import { confProblem } from "./core/index.js";
+import { Leadership } from "./leadership.js";
 import { HistoryOutbox } from "./rpc/historyOutbox.js";
+import { ShufflePeers } from "./rpc/peers.js";
 import { schedulerService } from "./rpc/service.js";
 import { SchedulerShell } from "./shell.js";
-import { SqliteSchedulerStore } from "./store/schedulerStore.js";
+import { SqliteSchedulerStore, type LeaseRecord } from "./store/schedulerStore.js";
 
 const TICK_MS = 100;
 
 function parseFlags() {
   const program = new Command("ballast-scheduler")
     .option("--address <host:port>", "gRPC address", process.env.BALLAST_SCHEDULER_ADDRESS ?? "127.0.0.1:7077")
-    .option("--data-dir <dir>", "event log and snapshots", process.env.BALLAST_DATA_DIR)
+    .option("--data-dir <dir>", "event log, snapshots and lease (shared by an active scheduler and its standbys)", process.env.BALLAST_DATA_DIR)
     .option("--history <host:port>", "history service to ship events to", process.env.BALLAST_HISTORY_ADDRESS)
     .option("--conf <key=value>", "default ballast.* setting for every job", (v: string, all: string[]) => [...all, v], [] as string[])
     .exitOverride()
     .parse();
   const opts = program.opts<{ address: string; dataDir?: string; history?: string; conf: string[] }>();
   if (!opts.dataDir) throw new Error("--data-dir is required");
-  return { ...opts, dataDir: opts.dataDir, baseConf: parseConfPairs(opts.conf) };
+  const baseConf = parseConfPairs(opts.conf);
+  const problem = confProblem(baseConf);
+  if (problem) throw new Error(problem);
+  return { ...opts, dataDir: opts.dataDir, baseConf };
 }
 
+/** One scheduler process: serves at once, leads once it holds the lease, steps down (exits) when it loses it. */
 async function main(): Promise<void> {
   const flags = parseFlags();
   initTelemetry("ballast-scheduler");
   const logger = createLogger("scheduler");
+  const conf = resolveConf(flags.baseConf);
   const store = new SqliteSchedulerStore(flags.dataDir);
-  const outbox = flags.history ? new HistoryOutbox(store, flags.history, logger) : undefined;
-  const shell = new SchedulerShell(
+  let shell: SchedulerShell | undefined;
+  let outbox: HistoryOutbox | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  const aborted = new AbortController();
+
+  const stop = async (code: number) => {
+    aborted.abort();
+    clearInterval(ticker);
+    shell?.close();
+    leadership.release();
+    await server.stop(1000);
+    outbox?.close();
+    store.close();
+    await shutdownTelemetry();
+    process.exit(code);
+  };
+  const leadership = new Leadership(store.lease, flags.address, conf["ballast.scheduler.leaseTimeout"], logger, () => {
+    // A deposed leader must not act on anything; a supervisor restarts it as a standby.
+    shell?.stop();
+    void stop(0);
+  });
+  const server = await startGrpcServer(
+    flags.address,
+    [
+      schedulerService({
+        shell: () => (shell && leadership.isLeader() ? shell : undefined),
+        leader: () => ({ address: leadership.isLeader() ? flags.address : leadership.leaderAddress(), epoch: leadership.epoch, isLeader: leadership.isLeader() }),
+        logger,
+        heartbeatIntervalMs: conf["ballast.executor.heartbeatInterval"],
+        baseConf: flags.baseConf,
+        newJobId: () => `job-${String(store.nextJobNumber()).padStart(4, "0")}`,
+      }),
+    ],
+    logger,
+  );
+  process.on("SIGTERM", () => void stop(0));
+  process.on("SIGINT", () => void stop(0));
+
+  const previous = await leadership.acquire(aborted.signal);
+  outbox = flags.history ? new HistoryOutbox(store, flags.history, logger) : undefined;
+  const peers = new ShufflePeers((input) => shell?.dispatch(input), logger, leadership.epoch, conf["ballast.decommission.migrationParallelism"]);
+  shell = new SchedulerShell(
     store,
     logger,
     {
       eventsAppended: () => outbox?.kick(),
-      removeShuffles: (shuffleIds, addresses) => removeShuffles(shuffleIds, addresses, logger),
+      removeShuffles: (ids, addresses) => peers.removeShuffles(ids, addresses),
+      probeShuffleService: (nodeId, address) => peers.probe(nodeId, address),
+      migrateShuffle: (nodeId, address, targets) => peers.migrate(nodeId, address, targets),
+      leaseLost: (reason) => leadership.lose(reason),
     },
+    leadership.epoch,
     flags.baseConf,
   );
-  const conf = resolveConf(flags.baseConf);
-  const server = await startGrpcServer(
-    flags.address,
-    [schedulerService({ shell, logger, epoch: store.epoch, heartbeatIntervalMs: conf["ballast.executor.heartbeatInterval"], newJobId: () => `job-${String(store.nextJobNumber()).padStart(4, "0")}` })],
-    logger,
-  );
-  const ticker = setInterval(() => shell.dispatch({ type: "tick" }), TICK_MS);
+  const recovered = shell.recover();
+  if (recovered.inputs > 0) takeOver(shell, previous, recovered.jobs, flags.address, leadership.epoch, logger);
+  ticker = setInterval(() => shell?.dispatch({ type: "tick" }), TICK_MS);
   outbox?.kick();
-  logger.info({ applicationId: store.applicationId, epoch: store.epoch }, "scheduler ready");
-
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    clearInterval(ticker);
-    await server.stop(2000);
-    shell.close();
-    outbox?.close();
-    store.close();
-    await shutdownTelemetry();
-    process.exit(0);
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  logger.info({ applicationId: store.applicationId, epoch: leadership.epoch }, "scheduler leading");
 }
 
-function removeShuffles(shuffleIds: string[], addresses: string[], logger: ReturnType<typeof createLogger>): void {
-  for (const address of addresses) {
-    const client = new ShuffleClient(address);
-    Promise.all(shuffleIds.map((id) => client.removeShuffle(id)))
-      .catch((err) => logger.warn({ address, err: describeError(err) }, "could not remove shuffle data"))
-      .finally(() => client.close());
-  }
+/** After a crash or a standby takeover: give executors time to come back, and record the failover. */
+function takeOver(shell: SchedulerShell, previous: LeaseRecord | undefined, jobs: number, address: string, epoch: number, logger: Logger): void {
+  const now = Date.now();
+  const downtimeMs = previous ? Math.max(0, now - previous.renewedAtMs) : 0;
+  shell.dispatch({ type: "recoveryStarted", epoch }, now);
+  shell.recordFailover({ jobId: "", timeMs: now, type: "schedulerFailover", epoch, downtimeMs, jobsRecovered: jobs, leaderAddress: address });
+  logger.info({ epoch, downtimeMs, jobs }, "took over after a scheduler failover");
 }
 
 main().catch((err) => {

@@ -1,26 +1,45 @@
 import { context, trace, SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { Logger } from "../../../packages/common/src/logging.js";
 import { contextFromTraceparent, traceparentOf, tracer } from "../../../packages/common/src/telemetry.js";
-import { createState, executorViews, jobView, listJobs, step } from "./core/index.js";
-import type { Command, ExecutorView, HistoryEvent, Input, JobView, TaskLaunch } from "./core/types.js";
-import type { SchedulerStore } from "./store/schedulerStore.js";
+import { createState, executorViews, jobView, listJobs, nodeViews, step } from "./core/index.js";
+import type { Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, TaskLaunch } from "./core/types.js";
+import { LeaseLostError, type SchedulerStore } from "./store/schedulerStore.js";
 
 type SchedulerState = ReturnType<typeof createState>;
+
+/** "job:J", "stage:J:s.a" and "task:J.s.a.p.n" all name their job J. */
+function jobIdOfSpanKey(key: string): string {
+  const rest = key.slice(key.indexOf(":") + 1);
+  return rest.split(/[:.]/)[0]!;
+}
 
 /** What the shell needs from the gRPC layer to reach an executor. */
 export interface ExecutorChannel {
   launch(task: TaskLaunch, traceparent: string): void;
   kill(taskId: string, reason: string): void;
+  /** Ends the session; the executor must re-register. */
+  close(reason: string): void;
+  /** Asks the executor process to exit. */
+  shutdown(reason: string): void;
 }
 
+/** Side effects outside the state machine; their outcomes come back as inputs. */
 export interface ShellEffects {
-  /** Called for removeShuffles; best effort, outside the state machine. */
+  /** Best effort: the job's shuffle data may go. */
   removeShuffles(shuffleIds: string[], shuffleAddresses: string[]): void;
   /** New events are in the outbox. */
   eventsAppended(): void;
+  /** Checks a node's shuffle service; dispatches shuffleServiceLost when it is gone. */
+  probeShuffleService(nodeId: string, shuffleAddress: string): void;
+  /** Migrates a decommissioning node's outputs; dispatches mapOutputMigrated and migrationFinished. */
+  migrateShuffle(nodeId: string, shuffleAddress: string, peers: Array<{ nodeId: string; shuffleAddress: string }>): void;
+  /** The store refused an input: another scheduler leads now. */
+  leaseLost(reason: string): void;
 }
 
 const WATCH_COALESCE_MS = 100;
+/** A snapshot every this many inputs keeps replay after a crash short. */
+const SNAPSHOT_EVERY = 5_000;
 
 /**
  * The imperative shell around the scheduler core: persists every input
@@ -29,34 +48,80 @@ const WATCH_COALESCE_MS = 100;
  * spans, watcher notifications).
  */
 export class SchedulerShell {
-  private readonly state: SchedulerState;
+  private state: SchedulerState;
   private readonly channels = new Map<string, ExecutorChannel>();
   private readonly watchers = new Map<string, Set<(job: JobView) => void>>();
   private readonly pendingWatch = new Map<string, NodeJS.Timeout>();
   private readonly commitWaiters = new Map<string, (allowed: boolean) => void>();
   private readonly spans = new Map<string, Span>();
+  private inputsSinceSnapshot = 0;
+  private stopped = false;
 
   constructor(
     private readonly store: SchedulerStore,
     private readonly logger: Logger,
     private readonly effects: ShellEffects,
+    private readonly epoch: number,
     baseConf: Record<string, string> = {},
   ) {
     this.state = createState(baseConf);
-    this.replay();
   }
 
-  /** Rebuilds the state from the persisted inputs; their commands were carried out before the crash. */
-  private replay(): void {
-    const inputs = this.store.loadInputs();
+  /**
+   * Rebuilds the state from the latest snapshot and the inputs after it. Their
+   * commands were carried out before the crash, so they are dropped here.
+   */
+  recover(): { inputs: number; jobs: number } {
+    const { snapshot, inputs } = this.store.loadForReplay();
+    if (snapshot) this.state = snapshot.state as SchedulerState;
     for (const { input, now } of inputs) step(this.state, input, now);
-    if (inputs.length > 0) this.logger.info({ inputs: inputs.length, epoch: this.store.epoch }, "scheduler state recovered from the event log");
+    const running = listJobs(this.state).filter((j) => j.status === "running").length;
+    if (snapshot || inputs.length > 0) this.logger.info({ fromSnapshot: snapshot?.seq ?? 0, inputs: inputs.length, runningJobs: running }, "scheduler state recovered from the event log");
+    return { inputs: (snapshot?.seq ?? 0) + inputs.length, jobs: running };
   }
 
+  /** The job a submission id already created, if any (a retried SubmitJob never runs a job twice). */
+  jobForSubmission(submissionId: string): string | undefined {
+    return submissionId ? this.store.jobForSubmission(submissionId) : undefined;
+  }
+
+  /** Logs the input durably, then runs it through the core and carries out the commands. */
   dispatch(input: Input, now = Date.now()): void {
-    if (input.type !== "tick" && input.type !== "heartbeat") this.store.appendInput(input, now);
+    if (this.stopped) return;
+    try {
+      if (input.type !== "tick" && input.type !== "heartbeat") {
+        const seq = this.store.appendInput(input, now, this.epoch);
+        if (input.type === "jobSubmitted") this.store.recordJob(input.jobId, input.submissionId ?? "", input.traceparent);
+        if (++this.inputsSinceSnapshot >= SNAPSHOT_EVERY) this.snapshot(seq);
+      }
+    } catch (err) {
+      if (!(err instanceof LeaseLostError)) throw err;
+      this.stopped = true;
+      return this.effects.leaseLost(err.message);
+    }
     const commands = step(this.state, input, now);
     for (const command of commands) this.execute(command);
+  }
+
+  private snapshot(seq: number): void {
+    this.inputsSinceSnapshot = 0;
+    this.store.saveSnapshot(seq, this.state);
+  }
+
+  /** Records a failover in history and as a span event on every running job's trace. */
+  recordFailover(event: Extract<HistoryEvent, { type: "schedulerFailover" }>): void {
+    this.store.appendEvent(event);
+    this.effects.eventsAppended();
+    for (const job of listJobs(this.state)) {
+      if (job.status !== "running") continue;
+      const span = tracer().startSpan("scheduler.failover", { attributes: { "ballast.epoch": event.epoch, "ballast.downtime_ms": event.downtimeMs, "ballast.job_id": job.jobId } }, contextFromTraceparent(this.store.traceparentOfJob(job.jobId)));
+      span.end();
+    }
+  }
+
+  /** Stops acting (leadership lost or shutting down); nothing more is sent. */
+  stop(): void {
+    this.stopped = true;
   }
 
   attachExecutor(executorId: string, channel: ExecutorChannel): void {
@@ -89,6 +154,10 @@ export class SchedulerShell {
     return executorViews(this.state);
   }
 
+  nodes(): NodeView[] {
+    return nodeViews(this.state);
+  }
+
   /** Calls `listener` with the job's view on every change; returns the unsubscribe function. */
   watch(jobId: string, listener: (job: JobView) => void): () => void {
     let set = this.watchers.get(jobId);
@@ -118,6 +187,14 @@ export class SchedulerShell {
         return this.notifyWatchers(command.jobId);
       case "removeShuffles":
         return this.effects.removeShuffles(command.shuffleIds, command.shuffleAddresses);
+      case "probeShuffleService":
+        return this.effects.probeShuffleService(command.nodeId, command.shuffleAddress);
+      case "migrateShuffle":
+        return this.effects.migrateShuffle(command.nodeId, command.shuffleAddress, command.peers);
+      case "closeSession":
+        return this.withChannel(command.executorId, (ch) => ch.close(command.reason));
+      case "shutdownExecutor":
+        return this.withChannel(command.executorId, (ch) => ch.shutdown(command.reason));
       case "spanStart":
         return this.startSpan(command);
       case "spanEvent":
@@ -148,7 +225,9 @@ export class SchedulerShell {
 
   private startSpan(command: Extract<Command, { type: "spanStart" }>): void {
     const parentSpan = command.parentKey ? this.spans.get(command.parentKey) : undefined;
-    const parent = parentSpan ? trace.setSpan(context.active(), parentSpan) : contextFromTraceparent(command.parentTraceparent);
+    // After a failover the parent span lived in the old process: stay in the job's trace through the client's context.
+    const fallback = command.parentTraceparent ?? (command.parentKey ? this.store.traceparentOfJob(jobIdOfSpanKey(command.parentKey)) : undefined);
+    const parent = parentSpan ? trace.setSpan(context.active(), parentSpan) : contextFromTraceparent(fallback);
     this.spans.set(command.key, tracer().startSpan(command.name, { attributes: command.attributes }, parent));
   }
 
@@ -177,6 +256,7 @@ export class SchedulerShell {
   }
 
   close(): void {
+    this.stopped = true;
     for (const timer of this.pendingWatch.values()) clearTimeout(timer);
     for (const span of this.spans.values()) span.end();
   }

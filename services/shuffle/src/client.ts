@@ -1,6 +1,11 @@
 import { status, type ClientWritableStream } from "@grpc/grpc-js";
 import { once } from "node:events";
-import { ShuffleServiceClient, type WriteMapOutputRequest } from "../../../gen/ballast/v1/shuffle.js";
+import {
+  ShuffleServiceClient,
+  type MigrateMapOutputsRequest,
+  type MigrateMapOutputsResponse,
+  type WriteMapOutputRequest,
+} from "../../../gen/ballast/v1/shuffle.js";
 import { crc32 } from "../../../packages/common/src/crc32.js";
 import { describeError, isServiceError } from "../../../packages/common/src/errors.js";
 import { call, CHUNK_BYTES, createClient } from "../../../packages/common/src/grpc.js";
@@ -39,7 +44,49 @@ export interface MapOutputListing {
   committedAtMs: number;
 }
 
+/** One piece of a map output being written: bytes of `partition` (partitions in ascending order). */
+export interface WriteChunk {
+  partition: number;
+  data: Uint8Array;
+}
+
+export interface WriteOptions {
+  deadlineMs?: number;
+  /** The CRC-32 of each partition, checked by the service before it commits (one per partition, or none). */
+  expectedCrc32?: number[];
+  /** Aborting cancels the write. */
+  signal?: AbortSignal;
+}
+
+/** One output of a migration: where it went, or why it could not move (newAddress empty, error set). */
+export interface MigratedOutput {
+  ref: MapOutputRef;
+  newAddress: string;
+  bytes: number;
+  partitionSizes: number[];
+  error: string;
+}
+
+export interface MigrateOptions {
+  /** Outputs copied at once (default 4, at most 16). */
+  parallelism?: number;
+  /** The caller's scheduler epoch; 0 (the default) is not fenced. */
+  epoch?: number;
+  /** Only these shuffles (default: every output on the service). */
+  shuffleIds?: string[];
+  onOutput(output: MigratedOutput): void;
+  deadlineMs?: number;
+}
+
+export interface MigrationSummary {
+  migrated: number;
+  failed: number;
+  bytes: number;
+  durationMs: number;
+}
+
 const DEFAULT_FETCH_DEADLINE_MS = 30_000;
+const DEFAULT_MIGRATE_DEADLINE_MS = 30 * 60_000;
 const DEFAULT_WRITE_DEADLINE_MS = 120_000;
 const DEFAULT_UNARY_DEADLINE_MS = 10_000;
 
@@ -58,6 +105,18 @@ export class ShuffleClient {
 
   /** Streams the partitions (index = reduce partition), commits; returns sizes per partition. */
   writeMapOutput(ref: MapOutputRef, partitions: Uint8Array[], deadlineMs = DEFAULT_WRITE_DEADLINE_MS): Promise<number[]> {
+    return this.writeMapOutputChunks(ref, partitions.length, chunksOf(partitions), { deadlineMs });
+  }
+
+  /**
+   * Streams a map output from `chunks` (partitions ascending, each chunk at
+   * most CHUNK_BYTES), then commits; returns sizes per partition. With
+   * expectedCrc32 the service rejects the commit (DATA_LOSS) unless every
+   * partition matches. A chunk source that throws, or `signal` aborting,
+   * cancels the write (the service keeps nothing) and rejects with that error.
+   */
+  writeMapOutputChunks(ref: MapOutputRef, numPartitions: number, chunks: AsyncIterable<WriteChunk> | Iterable<WriteChunk>, options: WriteOptions = {}): Promise<number[]> {
+    const { deadlineMs = DEFAULT_WRITE_DEADLINE_MS, expectedCrc32 = [], signal } = options;
     return new Promise((resolve, reject) => {
       let settled = false;
       let markSettled!: () => void;
@@ -65,10 +124,17 @@ export class ShuffleClient {
       const stream = this.client.writeMapOutput({ deadline: Date.now() + deadlineMs }, (err, response) => {
         settled = true;
         markSettled();
+        signal?.removeEventListener("abort", onAbort);
         if (err) reject(err);
         else resolve(response.partitionSizes);
       });
-      sendMapOutput(stream, ref, partitions, settledSignal).catch((err) => {
+      const onAbort = () => {
+        if (!settled) stream.cancel();
+      };
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const header: WriteMapOutputRequest = { message: { $case: "header", value: { id: { ...ref }, numPartitions, expectedCrc32 } } };
+      sendMapOutput(stream, header, chunks, settledSignal, () => settled).catch((err) => {
         if (!settled) stream.cancel();
         reject(err);
       });
@@ -113,9 +179,47 @@ export class ShuffleClient {
     }));
   }
 
-  /** Deletes a shuffle's outputs on this service; returns how many there were. */
-  async removeShuffle(shuffleId: string): Promise<number> {
-    return (await call(this.client.removeShuffle.bind(this.client), { shuffleId }, DEFAULT_UNARY_DEADLINE_MS)).removed;
+  /**
+   * Deletes a shuffle's outputs on this service; returns how many there were.
+   * A non-zero `epoch` lower than the highest the service has seen is refused
+   * (FAILED_PRECONDITION): a deposed scheduler must not delete data.
+   */
+  async removeShuffle(shuffleId: string, epoch = 0): Promise<number> {
+    return (await call(this.client.removeShuffle.bind(this.client), { shuffleId, schedulerEpoch: epoch }, DEFAULT_UNARY_DEADLINE_MS)).removed;
+  }
+
+  /**
+   * Asks this service to copy its committed map outputs (all, or those of
+   * `shuffleIds`) to `peers`; `onOutput` sees each as it lands (newAddress
+   * set) or fails on every peer (error set, newAddress empty). Resolves with
+   * the totals when every output is done; rejects on a gRPC error (e.g.
+   * FAILED_PRECONDITION for a stale epoch, INVALID_ARGUMENT for bad peers).
+   */
+  async migrateMapOutputs(peers: string[], options: MigrateOptions): Promise<MigrationSummary> {
+    const started = Date.now();
+    const request: MigrateMapOutputsRequest = {
+      peerAddresses: peers,
+      parallelism: options.parallelism ?? 0,
+      schedulerEpoch: options.epoch ?? 0,
+      shuffleIds: options.shuffleIds ?? [],
+    };
+    const stream = this.client.migrateMapOutputs(request, { deadline: Date.now() + (options.deadlineMs ?? DEFAULT_MIGRATE_DEADLINE_MS) });
+    const summary: MigrationSummary = { migrated: 0, failed: 0, bytes: 0, durationMs: 0 };
+    try {
+      for await (const response of stream as AsyncIterable<MigrateMapOutputsResponse>) {
+        const output = migratedOutputOf(response);
+        if (output.newAddress) {
+          summary.migrated++;
+          summary.bytes += output.bytes;
+        } else summary.failed++;
+        options.onOutput(output);
+      }
+    } catch (err) {
+      stream.cancel();
+      throw err;
+    }
+    summary.durationMs = Date.now() - started;
+    return summary;
   }
 
   close(): void {
@@ -130,20 +234,42 @@ export class ShuffleClient {
   }
 }
 
-/** Sends header, chunks of at most CHUNK_BYTES in partition order (empty partitions skipped), commit. */
-async function sendMapOutput(stream: ClientWritableStream<WriteMapOutputRequest>, ref: MapOutputRef, partitions: Uint8Array[], settled: Promise<void>): Promise<void> {
+/** The partitions of an in-memory map output as chunks of at most CHUNK_BYTES (empty partitions skipped). */
+function* chunksOf(partitions: Uint8Array[]): Iterable<WriteChunk> {
+  for (const [partition, data] of partitions.entries()) {
+    for (let offset = 0; offset < data.length; offset += CHUNK_BYTES) yield { partition, data: data.subarray(offset, offset + CHUNK_BYTES) };
+  }
+}
+
+/** Sends header, chunks, commit, waiting for 'drain' when the stream is full; stops early once the call has ended. */
+async function sendMapOutput(
+  stream: ClientWritableStream<WriteMapOutputRequest>,
+  header: WriteMapOutputRequest,
+  chunks: AsyncIterable<WriteChunk> | Iterable<WriteChunk>,
+  settled: Promise<void>,
+  isSettled: () => boolean,
+): Promise<void> {
   const send = async (request: WriteMapOutputRequest) => {
     if (!stream.write(request)) await Promise.race([once(stream, "drain"), settled]);
   };
-  await send({ message: { $case: "header", value: { id: { ...ref }, numPartitions: partitions.length } } });
-  for (const [partition, data] of partitions.entries()) {
-    for (let offset = 0; offset < data.length; offset += CHUNK_BYTES) {
-      const chunk = data.subarray(offset, offset + CHUNK_BYTES);
-      await send({ message: { $case: "chunk", value: { partition, data: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) } } });
-    }
+  await send(header);
+  for await (const { partition, data } of chunks) {
+    if (isSettled()) return;
+    await send({ message: { $case: "chunk", value: { partition, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) } } });
   }
+  if (isSettled()) return;
   await send({ message: { $case: "commit", value: {} } });
   stream.end();
+}
+
+function migratedOutputOf(response: MigrateMapOutputsResponse): MigratedOutput {
+  return {
+    ref: { shuffleId: response.id?.shuffleId ?? "", mapIndex: response.id?.mapIndex ?? 0, attempt: response.id?.attempt ?? 0 },
+    newAddress: response.newAddress,
+    bytes: response.bytes,
+    partitionSizes: response.partitionSizes,
+    error: response.error,
+  };
 }
 
 /** The stream broke the FetchBlocks contract: wrong order, wrong size or a CRC mismatch. */

@@ -1,15 +1,15 @@
-import type { ChannelCredentials, ClientDuplexStream, ClientOptions } from "@grpc/grpc-js";
-import {
-  SchedulerServiceClient,
-  type ExecutorSessionRequest,
-  type ExecutorSessionResponse,
-} from "../../../../gen/ballast/v1/scheduler.js";
-import { describeError } from "../../../../packages/common/src/errors.js";
-import { call, createClient } from "../../../../packages/common/src/grpc.js";
+import type { ClientDuplexStream } from "@grpc/grpc-js";
+import type { SchedulerServiceClient, ExecutorSessionRequest, ExecutorSessionResponse } from "../../../../gen/ballast/v1/scheduler.js";
+import { describeError, UnavailableError } from "../../../../packages/common/src/errors.js";
+import { call } from "../../../../packages/common/src/grpc.js";
 import type { Logger } from "../../../../packages/common/src/logging.js";
 import { backoffDelay, type BackoffPolicy } from "../core/backoff.js";
+import { EpochFence } from "../core/fencing.js";
 import type { TaskLaunch, TaskStatusUpdate } from "../core/task.js";
-import { taskLaunchFromWire, taskUpdateToWire, updateSizeEstimate } from "./convert.js";
+import { taskLaunchFromWire, taskUpdateToWire } from "./convert.js";
+import { recordFenced } from "./fenced.js";
+import { SchedulerDirectory } from "./leader.js";
+import { RetainedUpdates } from "./retained.js";
 
 export interface ExecutorRegistration {
   executorId: string;
@@ -25,15 +25,21 @@ export interface SessionHandlers {
   /** A launch that could not be understood; the task must be reported failed. */
   onInvalidLaunch(taskId: string, message: string): void;
   onKill(taskId: string, reason: string): void;
+  /** The scheduler asks this executor process to exit. */
+  onShutdown(reason: string): void;
+  /** Every task the executor holds, running or queued. */
   runningTaskIds(): string[];
 }
 
 export interface SessionOptions {
-  schedulerAddress: string;
+  /** Active and standby schedulers; the session finds and follows the leader. */
+  schedulerAddresses: string[];
   registration: ExecutorRegistration;
   handlers: SessionHandlers;
   logger: Logger;
   reconnect?: BackoffPolicy;
+  /** Deadline of each GetLeader call. */
+  leaderLookupTimeoutMs?: number;
   /** A stream that does not acknowledge registration within this time is dropped and redialed. */
   registerTimeoutMs?: number;
   /** Final task updates are kept this long after being sent, to resend them if the stream turns out to have broken. */
@@ -44,60 +50,77 @@ export interface SessionOptions {
 
 type SessionStream = ClientDuplexStream<ExecutorSessionRequest, ExecutorSessionResponse>;
 
-interface RetainedUpdate {
-  update: TaskStatusUpdate;
-  bytes: number;
-  /** When it was written to a registered stream; undefined while still undelivered. */
-  sentAt?: number;
-}
-
 const DEFAULT_HEARTBEAT_MS = 1000;
 
 /**
- * The executor's side of SchedulerService.ExecutorSession: registers, heartbeats
- * from the main thread, forwards launches and kills, and survives scheduler
- * loss by redialing with bounded exponential backoff. Final task updates are
- * resent after every re-registration (the scheduler ignores duplicates), so a
+ * The executor's side of SchedulerService.ExecutorSession: finds the leading
+ * scheduler, registers (announcing the tasks it still holds and the highest
+ * epoch it has seen), heartbeats from the main thread, forwards launches,
+ * kills and shutdowns that pass the epoch fence, and survives scheduler loss
+ * or failover by redialing the leader with bounded exponential backoff.
+ * Running tasks are untouched while disconnected. Final task updates are
+ * resent after every registration (the scheduler ignores duplicates), so a
  * result written into a stream that broke, or to a scheduler that crashed
  * before persisting it, is not lost.
  */
 export class SchedulerSession {
-  private readonly client: SchedulerServiceClient;
+  private readonly directory: SchedulerDirectory;
+  private readonly fence = new EpochFence();
+  private readonly retained: RetainedUpdates;
   private stream?: SessionStream;
   private heartbeatTimer?: NodeJS.Timeout;
   private registerTimer?: NodeJS.Timeout;
   private reconnectTimer?: NodeJS.Timeout;
   private reconnectAttempt = 0;
   private closing = false;
-  private readonly retained = new Map<string, RetainedUpdate>();
+  /** The scheduler the current (or last) stream was dialed to. */
+  leaderAddress?: string;
   connected = false;
+  /** The epoch of the scheduler this session is registered with. */
   epoch = 0;
   heartbeatIntervalMs = DEFAULT_HEARTBEAT_MS;
 
   constructor(private readonly options: SessionOptions) {
-    this.client = createClient(SchedulerServiceClient, options.schedulerAddress);
+    this.directory = new SchedulerDirectory(options.schedulerAddresses, options.logger);
+    this.retained = new RetainedUpdates(options.logger, options.retainFinishedMs ?? 60_000, options.retainMaxBytes ?? 256 * 1024 * 1024);
   }
 
   start(): void {
-    this.dial();
+    void this.dial();
+  }
+
+  /** The highest scheduler epoch seen on any message. */
+  get highestEpoch(): number {
+    return this.fence.highest;
   }
 
   /** Sends a task state change now, or after the next registration when disconnected. */
   sendUpdate(update: TaskStatusUpdate): void {
     const final = update.state !== "running";
-    if (final) this.retain(update);
-    if (!this.connected) return; // running tasks are re-announced by heartbeats; final ones are retained
+    if (final) this.retained.add(update);
+    if (!this.connected) return; // running tasks are re-announced on registration and by heartbeats; final ones are retained
     this.write({ message: { $case: "taskUpdate", value: taskUpdateToWire(update) } });
-    if (final) this.retained.get(update.taskId)!.sentAt = Date.now();
+    if (final) this.retained.markSent(update.taskId);
   }
 
   /** Asks the scheduler whether this task attempt may commit its output. */
   async authorizeCommit(taskId: string, deadlineMs = 10_000): Promise<boolean> {
-    const response = await call(this.client.authorizeCommit.bind(this.client), { taskId }, deadlineMs);
+    const client = await this.leaderClient();
+    const response = await call(client.authorizeCommit.bind(client), { taskId }, deadlineMs);
     return response.allowed;
   }
 
-  /** Ends the session: pending writes are flushed, then the stream and channel close. */
+  /**
+   * A client for the leader: the one this session is registered with, else
+   * whichever scheduler the lookup finds. Throws UnavailableError when none.
+   */
+  async leaderClient(): Promise<SchedulerServiceClient> {
+    const address = this.connected ? this.leaderAddress : await this.directory.findLeader(this.lookupTimeoutMs);
+    if (!address) throw new UnavailableError(`no scheduler leader among ${this.directory.addresses.join(", ")}`);
+    return this.directory.clientFor(address);
+  }
+
+  /** Ends the session: pending writes are flushed, then the stream and channels close. */
   async close(): Promise<void> {
     this.closing = true;
     this.clearTimers();
@@ -113,19 +136,29 @@ export class SchedulerSession {
       });
       stream.cancel();
     }
-    this.client.close();
+    this.directory.close();
   }
 
-  private dial(): void {
+  private get lookupTimeoutMs(): number {
+    return this.options.leaderLookupTimeoutMs ?? 1000;
+  }
+
+  private async dial(): Promise<void> {
     if (this.closing) return;
-    const stream = this.client.executorSession();
+    const address = await this.directory.findLeader(this.lookupTimeoutMs);
+    if (this.closing) return;
+    if (!address) return this.scheduleReconnect("no scheduler leader found");
+    this.leaderAddress = address;
+    const stream = this.directory.clientFor(address).executorSession();
     this.stream = stream;
     stream.on("data", (message: ExecutorSessionResponse) => this.onMessage(stream, message));
     stream.on("error", (err) => this.onBroken(stream, describeError(err)));
     stream.on("end", () => this.onBroken(stream, "scheduler ended the session"));
-    stream.write({ message: { $case: "register", value: this.options.registration } });
+    const runningTaskIds = this.options.handlers.runningTaskIds();
+    this.options.logger.info({ scheduler: address, runningTasks: runningTaskIds.length, lastEpoch: this.fence.highest }, "registering with scheduler");
+    stream.write({ message: { $case: "register", value: { ...this.options.registration, runningTaskIds, lastEpoch: this.fence.highest } } });
     this.registerTimer = setTimeout(() => {
-      this.options.logger.warn({ timeoutMs: this.registerTimeoutMs }, "scheduler did not acknowledge registration");
+      this.options.logger.warn({ timeoutMs: this.registerTimeoutMs, scheduler: address }, "scheduler did not acknowledge registration");
       stream.cancel();
     }, this.registerTimeoutMs);
   }
@@ -136,38 +169,59 @@ export class SchedulerSession {
 
   private onMessage(stream: SessionStream, message: ExecutorSessionResponse): void {
     if (stream !== this.stream || !message.message) return;
-    const { handlers, logger } = this.options;
+    const { handlers } = this.options;
     switch (message.message.$case) {
       case "registerAck":
-        this.onRegistered(message.message.value.epoch, message.message.value.heartbeatIntervalMs);
+        this.onRegistered(stream, message.message.value.epoch, message.message.value.heartbeatIntervalMs);
         break;
       case "launchTask": {
         const wire = message.message.value;
+        if (!this.admit("launch", wire.epoch, { taskId: wire.taskId }, wire.traceparent)) return;
         let launch: TaskLaunch;
         try {
           launch = taskLaunchFromWire(wire);
         } catch (err) {
-          logger.error({ taskId: wire.taskId, err: describeError(err) }, "invalid task launch");
+          this.options.logger.error({ taskId: wire.taskId, err: describeError(err) }, "invalid task launch");
           if (wire.taskId) handlers.onInvalidLaunch(wire.taskId, describeError(err));
           return;
         }
         handlers.onLaunch(launch);
         break;
       }
-      case "killTask":
-        handlers.onKill(message.message.value.taskId, message.message.value.reason);
+      case "killTask": {
+        const { taskId, reason, epoch } = message.message.value;
+        if (this.admit("kill", epoch, { taskId })) handlers.onKill(taskId, reason);
         break;
+      }
+      case "shutdown": {
+        const { reason, epoch } = message.message.value;
+        if (this.admit("shutdown", epoch, { reason })) handlers.onShutdown(reason);
+        break;
+      }
     }
   }
 
-  private onRegistered(epoch: number, heartbeatIntervalMs: number): void {
+  /** Applies the epoch fence to a command, logging and tracing what it drops. */
+  private admit(command: string, epoch: number, details: Record<string, string>, traceparent?: string): boolean {
+    if (this.fence.admit(epoch)) return true;
+    const fenced = { command, epoch, highestEpoch: this.fence.highest, ...details };
+    this.options.logger.warn(fenced, "ignoring a command from an older scheduler epoch");
+    recordFenced(fenced, traceparent);
+    return false;
+  }
+
+  private onRegistered(stream: SessionStream, epoch: number, heartbeatIntervalMs: number): void {
     clearTimeout(this.registerTimer);
+    if (!this.admit("registerAck", epoch, { scheduler: this.leaderAddress ?? "" })) {
+      stream.cancel(); // a deposed leader: look for the current one
+      return;
+    }
     const reconnected = this.reconnectAttempt > 0 || this.retained.size > 0;
     this.connected = true;
     this.epoch = epoch;
     this.heartbeatIntervalMs = heartbeatIntervalMs > 0 ? heartbeatIntervalMs : DEFAULT_HEARTBEAT_MS;
     this.reconnectAttempt = 0;
-    this.options.logger.info({ epoch, heartbeatIntervalMs: this.heartbeatIntervalMs, reconnected }, "registered with scheduler");
+    this.options.logger.info({ epoch, scheduler: this.leaderAddress, heartbeatIntervalMs: this.heartbeatIntervalMs, reconnected }, "registered with scheduler");
     this.sendHeartbeat();
     this.resendRetained();
     clearInterval(this.heartbeatTimer);
@@ -180,11 +234,9 @@ export class SchedulerSession {
   }
 
   private resendRetained(): void {
-    this.pruneRetained();
-    const now = Date.now();
-    for (const entry of this.retained.values()) {
-      this.write({ message: { $case: "taskUpdate", value: taskUpdateToWire(entry.update) } });
-      entry.sentAt = now;
+    for (const update of this.retained.pending()) {
+      this.write({ message: { $case: "taskUpdate", value: taskUpdateToWire(update) } });
+      this.retained.markSent(update.taskId);
     }
   }
 
@@ -194,11 +246,16 @@ export class SchedulerSession {
     this.connected = false;
     this.clearTimers();
     stream.cancel();
+    this.scheduleReconnect(reason);
+  }
+
+  /** A failed attempt (lost stream, standby's UNAVAILABLE, no leader found): redial after a backoff. */
+  private scheduleReconnect(reason: string): void {
     if (this.closing) return;
     this.reconnectAttempt++;
     const delayMs = backoffDelay(this.reconnectAttempt, this.options.reconnect ?? { initialMs: 100, maxMs: 5000 });
-    this.options.logger.warn({ attempt: this.reconnectAttempt, delayMs, reason }, "scheduler session lost; reconnecting");
-    this.reconnectTimer = setTimeout(() => this.dial(), delayMs);
+    this.options.logger.warn({ attempt: this.reconnectAttempt, delayMs, reason, scheduler: this.leaderAddress }, "scheduler session lost; reconnecting");
+    this.reconnectTimer = setTimeout(() => void this.dial(), delayMs);
   }
 
   private write(message: ExecutorSessionRequest): void {
@@ -206,29 +263,6 @@ export class SchedulerSession {
       this.stream?.write(message);
     } catch (err) {
       this.options.logger.warn({ err: describeError(err) }, "write to scheduler session failed");
-    }
-  }
-
-  private retain(update: TaskStatusUpdate): void {
-    this.retained.delete(update.taskId);
-    this.retained.set(update.taskId, { update, bytes: updateSizeEstimate(update) });
-    this.pruneRetained();
-  }
-
-  /** Drops updates delivered long enough ago, then the oldest ones beyond the byte budget. */
-  private pruneRetained(): void {
-    const cutoff = Date.now() - (this.options.retainFinishedMs ?? 60_000);
-    let bytes = 0;
-    for (const [taskId, entry] of this.retained) {
-      if (entry.sentAt !== undefined && entry.sentAt < cutoff) this.retained.delete(taskId);
-      else bytes += entry.bytes;
-    }
-    const maxBytes = this.options.retainMaxBytes ?? 256 * 1024 * 1024;
-    for (const [taskId, entry] of this.retained) {
-      if (bytes <= maxBytes) break;
-      this.retained.delete(taskId);
-      bytes -= entry.bytes;
-      this.options.logger.warn({ taskId }, "dropping a retained task result over the retention budget");
     }
   }
 

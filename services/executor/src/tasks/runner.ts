@@ -26,6 +26,8 @@ export interface RunnerDeps {
   shuffleClientFor(address: string): Pick<ShufflePeer, "fetchBlocks">;
   staging: Pick<StagingPeer, "uploadBytes" | "link">;
   authorizeCommit(taskId: string): Promise<boolean>;
+  /** Test-only fault hook: may delay (abortably) or fail a task before it runs. */
+  beforeTask?(launch: TaskLaunch, signal: AbortSignal): Promise<void>;
   logger: Logger;
 }
 
@@ -65,6 +67,7 @@ export class TaskRunner {
   }
 
   private async execute(launch: TaskLaunch, signal: AbortSignal, metrics: TaskMetrics, logger: Logger): Promise<TaskStatusUpdate> {
+    await this.deps.beforeTask?.(launch, signal);
     const conf = confOf(launch);
     const bundlePath = await withSpan("bundle.fetch", { "bundle.digest": launch.bundleDigest }, async () => this.deps.bundles.pathOf(launch.bundleDigest));
     const localPaths = await this.prepareInputs(launch);

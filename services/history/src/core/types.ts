@@ -8,6 +8,12 @@
 export type JobStatus = "unspecified" | "running" | "succeeded" | "failed" | "cancelled";
 export type StageStatus = "unspecified" | "waiting" | "running" | "succeeded" | "failed";
 export type TaskState = "unspecified" | "running" | "succeeded" | "failed" | "killed";
+/** What an executor or node is, as the scheduler's views say it. */
+export type ResourceState = "active" | "excluded" | "decommissioning" | "decommissioned" | "lost";
+export type ExclusionScope = "executor" | "node";
+
+export const EXCLUSION_SCOPES: readonly ExclusionScope[] = ["executor", "node"];
+export const DECOMMISSION_PHASES = ["requested", "drained", "migrated", "decommissioned", "recommissioned", "expired"] as const;
 
 export interface ErrorView {
   message: string;
@@ -47,7 +53,22 @@ export type EventBody =
   | { type: "executorRemoved"; executorId: string; reason: string }
   | { type: "mapOutputsLost"; stageId: number; shuffleId: string; mapIndexes: number[]; reason: string }
   | { type: "stageResubmitted"; stageId: number; partitions: number[]; reason: string }
-  | { type: "taskResubmitted"; taskId: string; stageId: number; partition: number; reason: string };
+  | { type: "taskResubmitted"; taskId: string; stageId: number; partition: number; reason: string }
+  | {
+      type: "exclusionChanged";
+      scope: ExclusionScope;
+      id: string;
+      excluded: boolean;
+      untilMs: number;
+      reason: string;
+      /** Stage-level exclusions only keep one stage off the executor or node; they stay in the log. */
+      stageScoped: boolean;
+      stageId: number;
+    }
+  /** phase: one of DECOMMISSION_PHASES (others are kept but change no state). */
+  | { type: "decommissionChanged"; nodeId: string; phase: string; deadlineMs: number; reason: string }
+  | { type: "shuffleMigrated"; nodeId: string; outputs: number; bytes: number; durationMs: number; targetAddresses: string; outputsNotMigrated: number }
+  | { type: "schedulerFailover"; epoch: number; downtimeMs: number; jobsRecovered: number; leaderAddress: string };
 
 export type EventType = EventBody["type"];
 
@@ -79,9 +100,22 @@ export interface JobSummary {
   submittedAtMs: number;
   endedAtMs: number;
   numStages: number;
+  /** From JobEnded (all zero while the job runs). */
   stats: JobStats;
+  /** Counted from the job's recovery events as they arrive, so a running job shows them too. */
+  recovery: JobRecovery;
   error?: ErrorView;
   traceId: string;
+}
+
+export interface JobRecovery {
+  /** Map outputs unregistered (sum of MapOutputsLost map indexes). */
+  lostMapOutputs: number;
+  stageResubmissions: number;
+  /** Partitions rerun by stage resubmissions. */
+  resubmittedPartitions: number;
+  /** Tasks requeued through no fault of their own (lost executor). */
+  taskResubmissions: number;
 }
 
 export interface StageSummary {
@@ -120,6 +154,40 @@ export interface ExecutorSummary extends ExecutorDetails {
   runningTasks: number;
   removedAtMs: number;
   lostReason: string;
+  state: ResourceState;
+  /** Until when an application-level exclusion of it or its node lasts; 0 when none is in force. */
+  excludedUntilMs: number;
+  /** Why it is in `state` ("" when active). */
+  stateReason: string;
+}
+
+export interface NodeSummary {
+  nodeId: string;
+  state: ResourceState;
+  reason: string;
+  excludedUntilMs: number;
+  /** The last decommission phase seen ("" when never decommissioned). */
+  decommissionPhase: string;
+  decommissionDeadlineMs: number;
+  /** Totals over every migration off this node. */
+  migratedOutputs: number;
+  migratedBytes: number;
+  outputsNotMigrated: number;
+  /** The last migration's targets. */
+  migrationTargets: string;
+  shuffleAddress: string;
+  executorIds: string[];
+  aliveExecutors: number;
+}
+
+/** A scheduler taking over (SchedulerFailover). */
+export interface FailoverSummary {
+  seq: number;
+  timeMs: number;
+  epoch: number;
+  downtimeMs: number;
+  jobsRecovered: number;
+  leaderAddress: string;
 }
 
 export interface EventQuery {
@@ -129,6 +197,8 @@ export interface EventQuery {
   afterSeq: number;
   limit: number;
 }
+
+export const EMPTY_RECOVERY: JobRecovery = { lostMapOutputs: 0, stageResubmissions: 0, resubmittedPartitions: 0, taskResubmissions: 0 };
 
 export const EMPTY_STATS: JobStats = {
   tasksLaunched: 0,

@@ -1,4 +1,4 @@
-import type { EventBody, EventType, HistoryEvent } from "./types.js";
+import { EXCLUSION_SCOPES, type EventBody, type EventType, type HistoryEvent } from "./types.js";
 
 /**
  * Checks on what publishers and readers send. Each returns a message naming
@@ -57,6 +57,15 @@ function checkBody(body: EventBody): string | undefined {
       return checkId("executor.executor_id", body.executor.executorId);
     case "executorRemoved":
       return checkId("executor_id", body.executorId);
+    case "exclusionChanged":
+      // An unknown scope could not be projected onto anything.
+      if (!EXCLUSION_SCOPES.includes(body.scope)) return `scope must be one of ${EXCLUSION_SCOPES.join(", ")}, got ${JSON.stringify(body.scope)}`;
+      return checkId("id", body.id);
+    case "decommissionChanged":
+      // Unknown phases are kept (a newer scheduler may add some) but change no state.
+      return checkId("node_id", body.nodeId) ?? (body.phase === "" ? "phase is required" : undefined);
+    case "shuffleMigrated":
+      return checkId("node_id", body.nodeId);
     default:
       return undefined;
   }

@@ -21,12 +21,13 @@ const route = (path: string, handler: Handler): Route => ({ pattern: path.split(
 
 const ROUTES: Route[] = [
   route("applications", async (h) => ({ applications: await h.listApplications() })),
-  route("applications/:app", async (h, [app]) => ({ application: await h.getApplication(app!) })),
+  route("applications/:app", async (h, [app]) => ({ application: await h.getApplication(app!), failovers: await h.listFailovers(app!) })),
   route("applications/:app/jobs", async (h, [app]) => ({ jobs: await h.listJobs(app!) })),
   route("applications/:app/jobs/:job", async (h, [app, job]) => ({ job: await h.getJob(app!, job!) })),
   route("applications/:app/jobs/:job/stages", async (h, [app, job]) => ({ stages: await h.listStages(app!, job!) })),
   route("applications/:app/jobs/:job/tasks", async (h, [app, job]) => ({ tasks: await h.listTasks(app!, job!) })),
   route("applications/:app/executors", async (h, [app]) => ({ executors: await h.listExecutors(app!) })),
+  route("applications/:app/nodes", async (h, [app]) => ({ nodes: await h.listNodes(app!) })),
   route("applications/:app/events", async (h, [app], query) => {
     const options = {
       jobId: query.get("job") ?? "",

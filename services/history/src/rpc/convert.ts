@@ -103,7 +103,8 @@ function bodyFromWire(payload: WirePayload): EventBody {
       return { type: "executorAdded", executor };
     }
     default:
-      // The remaining payloads have the same fields in both shapes.
+      // The remaining payloads have the same fields in both shapes (exclusionChanged's scope is
+      // a plain string on the wire; validation refuses values outside ExclusionScope).
       return { type: payload.$case, ...payload.value } as EventBody;
   }
 }
@@ -125,7 +126,10 @@ function bodyToWire(body: EventBody): WirePayload {
     case "taskEnded":
       return { $case: "taskEnded", value: { ...withoutType(body), state: taskState.toWire(body.state), error: errorToWire(body.error) } };
     case "executorAdded":
-      return { $case: "executorAdded", value: { executor: { ...body.executor, alive: true, runningTasks: 0, lostReason: "" } } };
+      return {
+        $case: "executorAdded",
+        value: { executor: { ...body.executor, alive: true, runningTasks: 0, lostReason: "", state: "active", excludedUntilMs: 0, stateReason: "" } },
+      };
     default:
       // The remaining payloads have the same fields in both shapes.
       return { $case: body.type, value: withoutType(body) } as WirePayload;
@@ -205,5 +209,8 @@ export function executorToWire(executor: ExecutorSummary): ExecutorInfo {
     runningTasks: executor.runningTasks,
     registeredAtMs: executor.registeredAtMs,
     lostReason: executor.lostReason,
+    state: executor.state,
+    excludedUntilMs: executor.excludedUntilMs,
+    stateReason: executor.stateReason,
   };
 }

@@ -1,5 +1,6 @@
 import type { SqliteDatabase } from "../../../../packages/common/src/sqlite.js";
 import type { EventBody, HistoryEvent } from "../core/types.js";
+import { createExecutorStateRefresher } from "./executor-states.js";
 
 /**
  * Applies one newly stored event to the projection tables. Every row is first
@@ -19,6 +20,11 @@ function guarded(guard: string, assignments: Record<string, string>): string {
   return [...sets, `${guard} = MAX(${guard}, @seq)`].join(", ");
 }
 
+/** {"active": v} -> {"exclusion_active": v}. */
+function prefixed(prefix: string, assignments: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(assignments).map(([column, value]) => [prefix + column, value]));
+}
+
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
 export function createProjector(db: SqliteDatabase): Projector {
@@ -33,6 +39,8 @@ export function createProjector(db: SqliteDatabase): Projector {
     `INSERT OR IGNORE INTO tasks (app_id, task_id, job_id, stage_id, partition, executor_id) VALUES (@app, @task, @job, @stage, @partition, @executor)`,
   );
   const ensureExecutor = run(`INSERT OR IGNORE INTO executors (app_id, executor_id) VALUES (@app, @executor)`);
+  const ensureNode = run(`INSERT OR IGNORE INTO nodes (app_id, node_id) VALUES (@app, @node)`);
+  const states = createExecutorStateRefresher(db);
 
   const jobSubmitted = run(
     `UPDATE jobs SET name = @name, num_stages = @numStages, trace_id = @traceId, submitted_at_ms = @time,
@@ -72,6 +80,32 @@ export function createProjector(db: SqliteDatabase): Projector {
      WHERE app_id = @app AND executor_id = @executor`,
   );
 
+  const countInJob = (column: string) => run(`UPDATE jobs SET ${column} = ${column} + @count WHERE app_id = @app AND job_id = @job`);
+  const mapOutputsLost = countInJob("lost_map_outputs");
+  const resubmissionCounts = {
+    stage: countInJob("stage_resubmissions"),
+    partitions: countInJob("resubmitted_partitions"),
+    task: countInJob("task_resubmissions"),
+  };
+  const exclusion = { active: "@excluded", until_ms: "@untilMs", reason: "@reason" };
+  const executorExclusion = run(
+    `UPDATE executors SET ${guarded("exclusion_seq", prefixed("exclusion_", exclusion))} WHERE app_id = @app AND executor_id = @executor`,
+  );
+  const nodeExclusion = run(`UPDATE nodes SET ${guarded("exclusion_seq", prefixed("exclusion_", exclusion))} WHERE app_id = @app AND node_id = @node`);
+  const decommissionChanged = run(
+    `UPDATE nodes SET ${guarded("decommission_seq", { decommission_phase: "@phase", decommission_reason: "@reason", decommission_deadline_ms: "@deadlineMs" })}
+     WHERE app_id = @app AND node_id = @node`,
+  );
+  const shuffleMigrated = run(
+    `UPDATE nodes SET migrated_outputs = migrated_outputs + @outputs, migrated_bytes = migrated_bytes + @bytes,
+       outputs_not_migrated = outputs_not_migrated + @notMigrated, ${guarded("migration_seq", { migration_targets: "@targets" })}
+     WHERE app_id = @app AND node_id = @node`,
+  );
+  const schedulerFailover = run(
+    `INSERT OR IGNORE INTO failovers (app_id, seq, time_ms, epoch, downtime_ms, jobs_recovered, leader_address)
+     VALUES (@app, @seq, @time, @epoch, @downtimeMs, @jobsRecovered, @leaderAddress)`,
+  );
+
   // Events that only live in the log (the UI reads them from there) have no entry.
   const appliers: { [T in EventBody["type"]]?: Apply<T> } = {
     jobSubmitted: (p, b) => jobSubmitted({ ...p, name: b.name, numStages: b.numStages, traceId: b.traceId }),
@@ -108,12 +142,45 @@ export function createProjector(db: SqliteDatabase): Projector {
         shuffleAddress: e.shuffleAddress,
         registeredAt: e.registeredAtMs || (p.time as number),
       });
+      states.executor(p.app as string, e.executorId);
     },
     executorRemoved: (p, b) => {
       const params = { ...p, executor: b.executorId };
       ensureExecutor(params);
       executorRemoved({ ...params, reason: b.reason });
+      states.executor(p.app as string, b.executorId);
     },
+    mapOutputsLost: (p, b) => mapOutputsLost({ ...p, count: b.mapIndexes.length }),
+    stageResubmitted: (p, b) => {
+      resubmissionCounts.stage({ ...p, count: 1 });
+      resubmissionCounts.partitions({ ...p, count: b.partitions.length });
+    },
+    taskResubmitted: (p) => resubmissionCounts.task({ ...p, count: 1 }),
+    exclusionChanged: (p, b) => {
+      if (b.stageScoped) return; // keeps one stage away only: the log shows it, the state does not change
+      const params = { ...p, excluded: b.excluded ? 1 : 0, untilMs: b.excluded ? b.untilMs : 0, reason: b.reason };
+      if (b.scope === "executor") {
+        ensureExecutor({ ...params, executor: b.id });
+        executorExclusion({ ...params, executor: b.id });
+        states.executor(p.app as string, b.id);
+      } else {
+        ensureNode({ ...params, node: b.id });
+        nodeExclusion({ ...params, node: b.id });
+        states.node(p.app as string, b.id);
+      }
+    },
+    decommissionChanged: (p, b) => {
+      const params = { ...p, node: b.nodeId };
+      ensureNode(params);
+      decommissionChanged({ ...params, phase: b.phase, reason: b.reason, deadlineMs: b.deadlineMs });
+      states.node(p.app as string, b.nodeId);
+    },
+    shuffleMigrated: (p, b) => {
+      const params = { ...p, node: b.nodeId };
+      ensureNode(params);
+      shuffleMigrated({ ...params, outputs: b.outputs, bytes: b.bytes, notMigrated: b.outputsNotMigrated, targets: b.targetAddresses });
+    },
+    schedulerFailover: (p, b) => schedulerFailover({ ...p, epoch: b.epoch, downtimeMs: b.downtimeMs, jobsRecovered: b.jobsRecovered, leaderAddress: b.leaderAddress }),
   };
 
   return (applicationId, event) => {

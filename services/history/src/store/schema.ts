@@ -93,4 +93,54 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (app_id, executor_id)
   ) WITHOUT ROWID;
   `,
+  // Round 2: exclusion, decommission, migration and failover. An executor's
+  // state columns are derived (core/resources.ts) from its own exclusion facts,
+  // its node's row and its liveness, and rewritten whenever one of those changes.
+  `
+  ALTER TABLE executors ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
+  ALTER TABLE executors ADD COLUMN excluded_until_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE executors ADD COLUMN state_reason TEXT NOT NULL DEFAULT '';
+  ALTER TABLE executors ADD COLUMN exclusion_active INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE executors ADD COLUMN exclusion_until_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE executors ADD COLUMN exclusion_reason TEXT NOT NULL DEFAULT '';
+  ALTER TABLE executors ADD COLUMN exclusion_seq INTEGER NOT NULL DEFAULT 0;
+  UPDATE executors SET state = 'lost', state_reason = lost_reason WHERE alive = 0;
+  CREATE INDEX executors_by_node ON executors (app_id, node_id);
+
+  CREATE TABLE nodes (
+    app_id                   TEXT NOT NULL,
+    node_id                  TEXT NOT NULL,
+    exclusion_active         INTEGER NOT NULL DEFAULT 0,
+    exclusion_until_ms       INTEGER NOT NULL DEFAULT 0,
+    exclusion_reason         TEXT NOT NULL DEFAULT '',
+    exclusion_seq            INTEGER NOT NULL DEFAULT 0,
+    decommission_phase       TEXT NOT NULL DEFAULT '',
+    decommission_reason      TEXT NOT NULL DEFAULT '',
+    decommission_deadline_ms INTEGER NOT NULL DEFAULT 0,
+    decommission_seq         INTEGER NOT NULL DEFAULT 0,
+    migrated_outputs         INTEGER NOT NULL DEFAULT 0,
+    migrated_bytes           INTEGER NOT NULL DEFAULT 0,
+    outputs_not_migrated     INTEGER NOT NULL DEFAULT 0,
+    migration_targets        TEXT NOT NULL DEFAULT '',
+    migration_seq            INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_id, node_id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE failovers (
+    app_id         TEXT NOT NULL,
+    seq            INTEGER NOT NULL,
+    time_ms        INTEGER NOT NULL,
+    epoch          INTEGER NOT NULL,
+    downtime_ms    INTEGER NOT NULL,
+    jobs_recovered INTEGER NOT NULL,
+    leader_address TEXT NOT NULL,
+    PRIMARY KEY (app_id, seq)
+  ) WITHOUT ROWID;
+
+  -- Sums are order-independent, and each event is applied once (the log dedupes by seq).
+  ALTER TABLE jobs ADD COLUMN lost_map_outputs INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN stage_resubmissions INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN resubmitted_partitions INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN task_resubmissions INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

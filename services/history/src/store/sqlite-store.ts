@@ -1,20 +1,25 @@
 import { join } from "node:path";
 import type { Statement } from "better-sqlite3";
 import { openDatabase, type SqliteDatabase } from "../../../../packages/common/src/sqlite.js";
+import { resolveNodeState } from "../core/resources.js";
 import {
   EMPTY_STATS,
   type ApplicationSummary,
   type ErrorView,
   type EventQuery,
   type ExecutorSummary,
+  type FailoverSummary,
   type HistoryEvent,
   type JobStatus,
   type JobSummary,
+  type NodeSummary,
+  type ResourceState,
   type StageStatus,
   type StageSummary,
   type TaskState,
   type TaskSummary,
 } from "../core/types.js";
+import { nodeFactsFromRow } from "./executor-states.js";
 import { createProjector, type Projector } from "./projections.js";
 import { MIGRATIONS } from "./schema.js";
 import type { EventCodec, HistoryStore, PublishResult } from "./store.js";
@@ -129,6 +134,30 @@ export class SqliteHistoryStore implements HistoryStore {
     return rows.map(toExecutor);
   }
 
+  async listNodes(applicationId: string): Promise<NodeSummary[]> {
+    const rows = this
+      .sql(
+        `SELECT node_id FROM executors WHERE app_id = @app AND node_id != '' UNION SELECT node_id FROM nodes WHERE app_id = @app ORDER BY node_id`,
+      )
+      .pluck()
+      .all({ app: applicationId }) as string[];
+    const nodeRows = new Map((this.sql(`SELECT * FROM nodes WHERE app_id = ?`).all(applicationId) as Row[]).map((r) => [r.node_id, r]));
+    const executors = await this.listExecutors(applicationId);
+    return rows.map((nodeId) => toNode(nodeId, nodeRows.get(nodeId) ?? {}, executors.filter((e) => e.nodeId === nodeId)));
+  }
+
+  async listFailovers(applicationId: string): Promise<FailoverSummary[]> {
+    const rows = this.sql(`SELECT * FROM failovers WHERE app_id = ? ORDER BY seq`).all(applicationId) as Row[];
+    return rows.map((row) => ({
+      seq: row.seq,
+      timeMs: row.time_ms,
+      epoch: row.epoch,
+      downtimeMs: row.downtime_ms,
+      jobsRecovered: row.jobs_recovered,
+      leaderAddress: row.leader_address,
+    }));
+  }
+
   async listEvents(applicationId: string, query: EventQuery): Promise<HistoryEvent[]> {
     const byJob = query.jobId !== "";
     const rows = this
@@ -165,6 +194,12 @@ function toJob(row: Row): JobSummary {
     endedAtMs: row.ended_at_ms,
     numStages: row.num_stages,
     stats: parseJson(row.stats) ?? { ...EMPTY_STATS },
+    recovery: {
+      lostMapOutputs: row.lost_map_outputs,
+      stageResubmissions: row.stage_resubmissions,
+      resubmittedPartitions: row.resubmitted_partitions,
+      taskResubmissions: row.task_resubmissions,
+    },
     error: parseJson<ErrorView>(row.error),
     traceId: row.trace_id,
   };
@@ -215,5 +250,28 @@ function toExecutor(row: Row): ExecutorSummary {
     runningTasks: row.running_tasks,
     removedAtMs: row.removed_at_ms,
     lostReason: row.lost_reason,
+    state: row.state as ResourceState,
+    excludedUntilMs: row.excluded_until_ms,
+    stateReason: row.state_reason,
+  };
+}
+
+/** `row` is the node's own row, or {} when only its executors name it. */
+function toNode(nodeId: string, row: Row, executors: ExecutorSummary[]): NodeSummary {
+  const { state, reason, excludedUntilMs } = resolveNodeState(nodeFactsFromRow(row), executors);
+  return {
+    nodeId,
+    state,
+    reason,
+    excludedUntilMs,
+    decommissionPhase: row.decommission_phase ?? "",
+    decommissionDeadlineMs: row.decommission_deadline_ms ?? 0,
+    migratedOutputs: row.migrated_outputs ?? 0,
+    migratedBytes: row.migrated_bytes ?? 0,
+    outputsNotMigrated: row.outputs_not_migrated ?? 0,
+    migrationTargets: row.migration_targets ?? "",
+    shuffleAddress: executors.find((e) => e.shuffleAddress !== "")?.shuffleAddress ?? "",
+    executorIds: executors.map((e) => e.executorId),
+    aliveExecutors: executors.filter((e) => e.alive).length,
   };
 }

@@ -2,8 +2,10 @@ import type {
   ApplicationSummary,
   EventQuery,
   ExecutorSummary,
+  FailoverSummary,
   HistoryEvent,
   JobSummary,
+  NodeSummary,
   StageSummary,
   TaskSummary,
 } from "../core/types.js";
@@ -45,6 +47,10 @@ export interface HistoryStore {
   listStages(applicationId: string, jobId: string): Promise<StageSummary[]>;
   listTasks(applicationId: string, jobId: string): Promise<TaskSummary[]>;
   listExecutors(applicationId: string): Promise<ExecutorSummary[]>;
+  /** Nodes named by an executor or by a node event, by node id. */
+  listNodes(applicationId: string): Promise<NodeSummary[]>;
+  /** Scheduler failovers in seq order. */
+  listFailovers(applicationId: string): Promise<FailoverSummary[]>;
   /** Events in seq order. */
   listEvents(applicationId: string, query: EventQuery): Promise<HistoryEvent[]>;
   close(): Promise<void>;

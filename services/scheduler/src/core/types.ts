@@ -70,6 +70,8 @@ export type Input =
       conf: Record<string, string>;
       /** W3C traceparent of the client's submit span, parent of the job span ("" if none). */
       traceparent: string;
+      /** The client's idempotency key (the shell dedupes retried submissions by it). */
+      submissionId?: string;
     }
   | { type: "cancelJob"; jobId: string; reason: string }
   | { type: "executorRegistered"; executor: ExecutorDescription }

@@ -1,10 +1,10 @@
 // Domain <-> wire conversion for the scheduler's RPCs and events.
 import type { ErrorInfo, ExecutorInfo, JobInfo, JobStats as WireJobStats } from "../../../../gen/ballast/v1/common.js";
 import type { Event } from "../../../../gen/ballast/v1/events.js";
-import { FailureKind, type ExecutorSessionRequest, type LaunchTask } from "../../../../gen/ballast/v1/scheduler.js";
+import { FailureKind, NodeState, type ExecutorSessionRequest, type LaunchTask, type NodeInfo } from "../../../../gen/ballast/v1/scheduler.js";
 import { InvalidArgumentError } from "../../../../packages/common/src/errors.js";
 import { actionKind, jobStatus, planToWire, stageStatus, taskState } from "../../../../packages/common/src/wire/plan.js";
-import type { ErrorView, ExecutorView, FailureKind as DomainFailureKind, HistoryEvent, Input, JobStats, JobView, TaskLaunch } from "../core/types.js";
+import type { ErrorView, ExecutorView, FailureKind as DomainFailureKind, HistoryEvent, Input, JobStats, JobView, NodeView, ResourceState, TaskLaunch } from "../core/types.js";
 
 export function errorToWire(error: ErrorView | undefined): ErrorInfo | undefined {
   return error && { message: error.message, stack: error.stack, kind: error.kind };
@@ -37,7 +37,19 @@ export function jobToWire(job: JobView): JobInfo {
   };
 }
 
-export function launchToWire(task: TaskLaunch, traceparent: string): LaunchTask {
+const NODE_STATES: Record<ResourceState, NodeState> = {
+  active: NodeState.NODE_STATE_ACTIVE,
+  excluded: NodeState.NODE_STATE_EXCLUDED,
+  decommissioning: NodeState.NODE_STATE_DECOMMISSIONING,
+  decommissioned: NodeState.NODE_STATE_DECOMMISSIONED,
+  lost: NodeState.NODE_STATE_LOST,
+};
+
+export function nodeToWire(node: NodeView): NodeInfo {
+  return { ...node, executorIds: [...node.executorIds], state: NODE_STATES[node.state] };
+}
+
+export function launchToWire(task: TaskLaunch, traceparent: string, epoch: number): LaunchTask {
   return {
     taskId: task.taskId,
     jobId: task.jobId,
@@ -52,6 +64,7 @@ export function launchToWire(task: TaskLaunch, traceparent: string): LaunchTask 
     shuffleReads: task.shuffleReads.map((r) => ({ ...r, locations: r.locations.map((l) => ({ ...l })) })),
     conf: task.conf,
     traceparent,
+    epoch,
   };
 }
 

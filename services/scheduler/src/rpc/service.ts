@@ -1,4 +1,5 @@
 import type { ServerDuplexStream, ServerWritableStream } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { randomUUID } from "node:crypto";
 import {
   SchedulerServiceService,
@@ -8,58 +9,97 @@ import {
   type WatchJobRequest,
   type WatchJobResponse,
 } from "../../../../gen/ballast/v1/scheduler.js";
-import { validateConf } from "../../../../packages/common/src/config.js";
-import { InvalidArgumentError, NotFoundError, toServiceError } from "../../../../packages/common/src/errors.js";
+import { resolveConf, validateConf } from "../../../../packages/common/src/config.js";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, toServiceError } from "../../../../packages/common/src/errors.js";
 import { serverStream, unary, type ServiceBinding } from "../../../../packages/common/src/grpc.js";
 import type { Logger } from "../../../../packages/common/src/logging.js";
 import { traceparentOf } from "../../../../packages/common/src/telemetry.js";
 import { planFromWire } from "../../../../packages/common/src/wire/plan.js";
-import type { JobView } from "../core/types.js";
+import { confProblem } from "../core/index.js";
+import type { JobView, NodeView } from "../core/types.js";
 import type { ExecutorChannel, SchedulerShell } from "../shell.js";
-import { executorToWire, jobToWire, launchToWire, sessionMessageToInput } from "./convert.js";
+import { executorToWire, jobToWire, launchToWire, nodeToWire, sessionMessageToInput } from "./convert.js";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 export interface SchedulerServiceOptions {
-  shell: SchedulerShell;
+  /** The shell while this scheduler leads; undefined on a standby. */
+  shell: () => SchedulerShell | undefined;
+  leader: () => { address: string; epoch: number; isLeader: boolean };
   logger: Logger;
-  epoch: number;
   heartbeatIntervalMs: number;
+  baseConf: Record<string, string>;
   newJobId: () => string;
 }
 
 export function schedulerService(options: SchedulerServiceOptions): ServiceBinding {
-  const { shell } = options;
+  const active = (): SchedulerShell => {
+    const shell = options.shell();
+    if (shell) return shell;
+    const leader = options.leader().address;
+    throw new UnavailableError(`this scheduler is a standby; the leader is ${leader ? `at ${leader}` : "not elected yet"}`);
+  };
   const requireJob = (jobId: string): JobView => {
     if (!jobId) throw new InvalidArgumentError("job_id is required");
-    const job = shell.job(jobId);
+    const job = active().job(jobId);
     if (!job) throw new NotFoundError(`unknown job: ${jobId}`);
     return job;
+  };
+  const requireNode = (nodeId: string): NodeView => {
+    if (!nodeId) throw new InvalidArgumentError("node_id is required");
+    const node = active().nodes().find((n) => n.nodeId === nodeId);
+    if (!node) throw new NotFoundError(`unknown node: ${nodeId}`);
+    return node;
   };
 
   const implementation: SchedulerServiceServer = {
     submitJob: unary(async (request) => {
+      const shell = active();
       const plan = planFromWire(request.plan);
       if (!SHA256_HEX.test(request.bundleDigest)) throw new InvalidArgumentError("bundle_digest must be a sha256 hex digest");
       validateConf(request.conf);
+      const problem = confProblem({ ...options.baseConf, ...request.conf });
+      if (problem) throw new InvalidArgumentError(problem);
+      const existing = shell.jobForSubmission(request.submissionId);
+      if (existing) return { jobId: existing };
       const jobId = options.newJobId();
-      shell.dispatch({ type: "jobSubmitted", jobId, plan, bundleDigest: request.bundleDigest, conf: { ...request.conf }, traceparent: traceparentOf() });
+      shell.dispatch({ type: "jobSubmitted", jobId, plan, bundleDigest: request.bundleDigest, conf: { ...request.conf }, traceparent: traceparentOf(), submissionId: request.submissionId || undefined });
       options.logger.info({ jobId, name: plan.jobName }, "job submitted");
       return { jobId };
     }),
     getJob: unary(async (request) => ({ job: jobToWire(requireJob(request.jobId)) })),
-    watchJob: serverStream(async (request, call) => watchJob(shell, requireJob(request.jobId), call)),
+    watchJob: serverStream(async (request, call) => watchJob(active(), requireJob(request.jobId), call)),
     cancelJob: unary(async (request) => {
       const job = requireJob(request.jobId);
-      if (job.status === "running") shell.dispatch({ type: "cancelJob", jobId: job.jobId, reason: "cancelled by user" });
+      if (job.status === "running") active().dispatch({ type: "cancelJob", jobId: job.jobId, reason: "cancelled by user" });
       return { job: jobToWire(requireJob(request.jobId)) };
     }),
-    listJobs: unary(async () => ({ jobs: shell.jobs().map(jobToWire) })),
-    listExecutors: unary(async () => ({ executors: shell.executors().map(executorToWire) })),
-    executorSession: (call) => runSession(options, call),
+    listJobs: unary(async () => ({ jobs: active().jobs().map(jobToWire) })),
+    listExecutors: unary(async () => ({ executors: active().executors().map(executorToWire) })),
+    listNodes: unary(async () => ({ nodes: active().nodes().map(nodeToWire) })),
+    executorSession: (call) => runSession(options, active, call),
     authorizeCommit: unary(async (request) => {
       if (!request.taskId) throw new InvalidArgumentError("task_id is required");
-      return { allowed: await shell.requestCommit(request.taskId, randomUUID()) };
+      return { allowed: await active().requestCommit(request.taskId, randomUUID()) };
+    }),
+    decommissionNode: unary(async (request) => {
+      const node = requireNode(request.nodeId);
+      if (node.state === "lost") throw new FailedPreconditionError(`node ${node.nodeId} is lost; there is nothing to decommission`);
+      const deadlineMs = request.deadlineMs || resolveConf(options.baseConf, {})["ballast.decommission.deadline"];
+      if (node.state !== "decommissioning" && node.state !== "decommissioned") {
+        active().dispatch({ type: "decommissionNode", nodeId: node.nodeId, deadlineMs: Date.now() + deadlineMs, reason: "requested" });
+      }
+      return { node: nodeToWire(requireNode(node.nodeId)) };
+    }),
+    recommissionNode: unary(async (request) => {
+      const node = requireNode(request.nodeId);
+      if (node.state !== "decommissioning" && node.state !== "decommissioned") throw new FailedPreconditionError(`node ${node.nodeId} is ${node.state}, not decommissioning`);
+      active().dispatch({ type: "recommissionNode", nodeId: node.nodeId });
+      return { node: nodeToWire(requireNode(node.nodeId)) };
+    }),
+    getLeader: unary(async () => {
+      const leader = options.leader();
+      return { leaderAddress: leader.address, epoch: leader.epoch, isLeader: leader.isLeader };
     }),
   };
   return { name: "ballast.v1.SchedulerService", definition: SchedulerServiceService, implementation };
@@ -84,16 +124,29 @@ function watchJob(shell: SchedulerShell, job: JobView, call: ServerWritableStrea
 
 type SessionCall = ServerDuplexStream<ExecutorSessionRequest, ExecutorSessionResponse>;
 
-/** One executor's bidirectional session: registration, heartbeats and task updates in; launches and kills out. */
-function runSession(options: SchedulerServiceOptions, call: SessionCall): void {
-  const { shell, logger } = options;
+/** One executor's bidirectional session: registration, heartbeats and task updates in; launches, kills and shutdowns out. */
+function runSession(options: SchedulerServiceOptions, active: () => SchedulerShell, call: SessionCall): void {
+  const { logger } = options;
   let executorId: string | undefined;
+  let shell: SchedulerShell | undefined;
+  const epoch = () => options.leader().epoch;
+  const end = (code: number, message: string) => call.emit("error", Object.assign(new Error(message), { code, details: message }));
   const channel: ExecutorChannel = {
-    launch: (task, traceparent) => call.write({ message: { $case: "launchTask", value: launchToWire(task, traceparent) } }),
-    kill: (taskId, reason) => call.write({ message: { $case: "killTask", value: { taskId, reason } } }),
+    launch: (task, traceparent) => call.write({ message: { $case: "launchTask", value: launchToWire(task, traceparent, epoch()) } }),
+    kill: (taskId, reason) => call.write({ message: { $case: "killTask", value: { taskId, reason, epoch: epoch() } } }),
+    shutdown: (reason) => call.write({ message: { $case: "shutdown", value: { reason, epoch: epoch() } } }),
+    close: (reason) => {
+      detach();
+      end(status.UNAVAILABLE, `session closed by the scheduler: ${reason}; register again`);
+    },
   };
-  const close = (reason: string) => {
-    if (executorId && shell.detachExecutor(executorId, channel)) shell.dispatch({ type: "executorLost", executorId, reason });
+  const detach = () => {
+    if (executorId && shell) shell.detachExecutor(executorId, channel);
+    executorId = undefined;
+  };
+  const lost = (reason: string) => {
+    const id = executorId;
+    if (id && shell?.detachExecutor(id, channel)) shell.dispatch({ type: "executorLost", executorId: id, reason });
     executorId = undefined;
   };
   call.on("data", (request: ExecutorSessionRequest) => {
@@ -101,27 +154,28 @@ function runSession(options: SchedulerServiceOptions, call: SessionCall): void {
       const message = request.message;
       if (!message) throw new InvalidArgumentError("empty session message");
       if (message.$case === "register") {
+        shell = active();
         const r = message.value;
         if (!r.executorId || !r.nodeId || !r.shuffleAddress || r.slots < 1) throw new InvalidArgumentError("register needs executor_id, node_id, shuffle_address and slots >= 1");
         executorId = r.executorId;
         shell.attachExecutor(r.executorId, channel);
-        call.write({ message: { $case: "registerAck", value: { epoch: options.epoch, heartbeatIntervalMs: options.heartbeatIntervalMs } } });
-        shell.dispatch({ type: "executorRegistered", executor: { executorId: r.executorId, nodeId: r.nodeId, host: r.host, slots: r.slots, shuffleAddress: r.shuffleAddress } });
-        logger.info({ executorId: r.executorId, nodeId: r.nodeId }, "executor registered");
+        call.write({ message: { $case: "registerAck", value: { epoch: epoch(), heartbeatIntervalMs: options.heartbeatIntervalMs } } });
+        shell.dispatch({ type: "executorRegistered", executor: { executorId: r.executorId, nodeId: r.nodeId, host: r.host, slots: r.slots, shuffleAddress: r.shuffleAddress, runningTaskIds: [...r.runningTaskIds] } });
+        logger.info({ executorId: r.executorId, nodeId: r.nodeId, running: r.runningTaskIds.length }, "executor registered");
         return;
       }
-      if (!executorId) throw new InvalidArgumentError("the first session message must be register");
+      if (!executorId || !shell) throw new InvalidArgumentError("the first session message must be register");
       shell.dispatch(sessionMessageToInput(executorId, message));
     } catch (err) {
-      logger.warn({ err: (err as Error).message, executorId }, "bad session message");
+      logger.warn({ err: (err as Error).message, executorId }, "session refused or broken");
+      lost(`session error: ${(err as Error).message}`);
       call.emit("error", Object.assign(new Error((err as Error).message), toServiceError(err)));
-      close(`session error: ${(err as Error).message}`);
     }
   });
   call.on("end", () => {
-    close("executor closed its session");
+    lost("executor closed its session");
     call.end();
   });
-  call.on("error", (err) => close(`session broke: ${err.message}`));
-  call.on("cancelled", () => close("session cancelled"));
+  call.on("error", (err) => lost(`session broke: ${err.message}`));
+  call.on("cancelled", () => lost("session cancelled"));
 }

@@ -51,3 +51,15 @@ export function validateNumPartitions(numPartitions: number | undefined): number
 export function describeMapOutput(key: MapOutputKey): string {
   return `map output ${key.shuffleId}/${key.mapIndex}.${key.attempt}`;
 }
+
+/** A peer's HOST:PORT (a host name, IPv4, or [IPv6]); `field` names it in the error. */
+export function validatePeerAddress(address: string, field: string): string {
+  const colon = address.lastIndexOf(":");
+  const host = address.slice(0, colon);
+  const port = address.slice(colon + 1);
+  const hostOk = /^[A-Za-z0-9._-]+$/.test(host) || /^\[[0-9A-Fa-f:.]+\]$/.test(host);
+  if (colon <= 0 || !hostOk || !/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+    throw new InvalidArgumentError(`${field} must be HOST:PORT with a port from 1 to 65535, got ${JSON.stringify(address)}`);
+  }
+  return address;
+}

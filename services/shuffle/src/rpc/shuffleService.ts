@@ -1,5 +1,4 @@
 import type * as grpc from "@grpc/grpc-js";
-import { once } from "node:events";
 import {
   ShuffleServiceService,
   type FetchBlocksRequest,
@@ -17,6 +16,8 @@ import type { Logger } from "../../../../packages/common/src/logging.js";
 import { withSpan } from "../../../../packages/common/src/telemetry.js";
 import { describeMapOutput, validateMapOutputKey, validateShuffleId, type MapOutputKey } from "../core/ids.js";
 import { WriteProtocol, type WriteMessage } from "../core/writeProtocol.js";
+import { writeRespectingBackpressure } from "./backpressure.js";
+import { fenceSchedulerEpoch, migrateMapOutputs } from "./migrate.js";
 import type { MapOutputRecord, MapOutputStore, MapOutputWriter } from "../store/mapOutputStore.js";
 
 /** The ShuffleService gRPC adapter: wire messages in, domain calls on the store, wire messages out. */
@@ -29,10 +30,13 @@ export function shuffleServiceBinding(store: MapOutputStore, logger: Logger): Se
       return { outputs: (await store.list(shuffleId)).map(infoOf) };
     }),
     removeShuffle: unary(async (request): Promise<RemoveShuffleResponse> => {
-      const removed = await store.removeShuffle(validateShuffleId(request.shuffleId));
-      logger.info({ shuffleId: request.shuffleId, removed }, "shuffle removed");
+      const shuffleId = validateShuffleId(request.shuffleId);
+      await fenceSchedulerEpoch(store, request.schedulerEpoch);
+      const removed = await store.removeShuffle(shuffleId);
+      logger.info({ shuffleId, removed, schedulerEpoch: request.schedulerEpoch }, "shuffle removed");
       return { removed };
     }),
+    migrateMapOutputs: serverStream((request, call) => migrateMapOutputs(store, logger, request, call)),
   };
   return { name: "ballast.v1.ShuffleService", definition: ShuffleServiceService, implementation };
 }
@@ -41,7 +45,7 @@ function messageOf(request: WriteMapOutputRequest): WriteMessage {
   const message = request.message;
   switch (message?.$case) {
     case "header":
-      return { kind: "header", key: message.value.id, numPartitions: message.value.numPartitions };
+      return { kind: "header", key: message.value.id, numPartitions: message.value.numPartitions, expectedCrc32: message.value.expectedCrc32 };
     case "chunk":
       return { kind: "chunk", partition: message.value.partition, data: message.value.data };
     case "commit":
@@ -108,7 +112,7 @@ async function sendBlock(
         size: chunk.last ? reader.size : 0,
         crc32: chunk.last ? reader.crc32 : 0,
       };
-      if (!call.write(response)) await drainOrCancel(call);
+      await writeRespectingBackpressure(call, response);
       if (call.cancelled) return;
     }
   } catch (err) {
@@ -117,14 +121,6 @@ async function sendBlock(
   } finally {
     await reader.close();
   }
-}
-
-/** Waits until the client can take more, or until it went away (then nothing more is sent). */
-async function drainOrCancel(call: grpc.ServerWritableStream<FetchBlocksRequest, FetchBlocksResponse>): Promise<void> {
-  const controller = new AbortController();
-  const options = { signal: controller.signal };
-  await Promise.race([once(call, "drain", options), once(call, "cancelled", options), once(call, "close", options)]).catch(() => undefined);
-  controller.abort();
 }
 
 function infoOf(record: MapOutputRecord): MapOutputInfo {

@@ -2,7 +2,7 @@ import type { FileHandle } from "node:fs/promises";
 import { rm } from "node:fs/promises";
 import { DataLossError, FailedPreconditionError, InvalidArgumentError } from "../../../../packages/common/src/errors.js";
 import { chunkRanges, type PartitionEntry } from "../core/layout.js";
-import type { BlockChunk, BlockReader, MapOutputRecord, MapOutputWriter } from "./mapOutputStore.js";
+import type { BlockChunk, BlockReader, MapOutputReader, MapOutputRecord, MapOutputWriter, PartitionChunk } from "./mapOutputStore.js";
 
 /** Writes into a uniquely named .partial file; `publish` moves it into place and indexes it. */
 export class PartialFileWriter implements MapOutputWriter {
@@ -85,22 +85,44 @@ export class FileBlockReader implements BlockReader {
 
   async *chunks(chunkBytes: number): AsyncIterable<BlockChunk> {
     for (const range of chunkRanges(this.entry.offset, this.entry.size, chunkBytes)) {
-      yield { data: await this.readFully(range.offset, range.length), last: range.last };
+      yield { data: await readFully(this.handle, range.offset, range.length, this.description), last: range.last };
     }
   }
 
   async close(): Promise<void> {
     await this.handle.close().catch(() => undefined);
   }
+}
 
-  private async readFully(position: number, length: number): Promise<Uint8Array> {
-    const buffer = Buffer.allocUnsafe(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await this.handle.read(buffer, done, length - done, position + done);
-      if (bytesRead === 0) throw new DataLossError(`${this.description}: data file is truncated at byte ${position + done}`);
-      done += bytesRead;
+/** Reads a whole map output from one open data file, partition after partition. */
+export class FileMapOutputReader implements MapOutputReader {
+  constructor(
+    private readonly handle: FileHandle,
+    readonly record: MapOutputRecord,
+    private readonly description: string,
+  ) {}
+
+  async *chunks(chunkBytes: number): AsyncIterable<PartitionChunk> {
+    for (const [partition, entry] of this.record.partitions.entries()) {
+      if (entry.size === 0) continue;
+      for (const range of chunkRanges(entry.offset, entry.size, chunkBytes)) {
+        yield { partition, data: await readFully(this.handle, range.offset, range.length, this.description) };
+      }
     }
-    return buffer;
   }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+}
+
+async function readFully(handle: FileHandle, position: number, length: number, description: string): Promise<Uint8Array> {
+  const buffer = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
+    if (bytesRead === 0) throw new DataLossError(`${description}: data file is truncated at byte ${position + done}`);
+    done += bytesRead;
+  }
+  return buffer;
 }

@@ -6,8 +6,8 @@ import { InvalidArgumentError, NotFoundError } from "../../../../packages/common
 import { openDatabase, type SqliteDatabase } from "../../../../packages/common/src/sqlite.js";
 import { describeMapOutput, validateShuffleId, type MapOutputKey } from "../core/ids.js";
 import type { PartitionEntry } from "../core/layout.js";
-import { FileBlockReader, PartialFileWriter } from "./fileBlockIO.js";
-import type { BlockReader, MapOutputRecord, MapOutputStore, MapOutputWriter } from "./mapOutputStore.js";
+import { FileBlockReader, FileMapOutputReader, PartialFileWriter } from "./fileBlockIO.js";
+import type { BlockReader, MapOutputReader, MapOutputRecord, MapOutputStore, MapOutputWriter } from "./mapOutputStore.js";
 
 const MIGRATIONS = [
   `CREATE TABLE map_outputs (
@@ -20,7 +20,11 @@ const MIGRATIONS = [
      committed_at_ms INTEGER NOT NULL,
      PRIMARY KEY (shuffle_id, map_index, attempt)
    ) WITHOUT ROWID`,
+  // Small durable facts about the service itself, e.g. the highest scheduler epoch seen.
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID`,
 ];
+
+const SCHEDULER_EPOCH = "scheduler_epoch";
 
 interface Row {
   shuffle_id: string;
@@ -87,19 +91,18 @@ export class FileMapOutputStore implements MapOutputStore {
   }
 
   async openBlock(key: MapOutputKey, partition: number): Promise<BlockReader> {
-    // A commit or removal may land while the file is being opened; then look again.
-    for (let attempt = 0; ; attempt++) {
-      const record = this.readRow(key);
-      if (!record) throw new NotFoundError(`${describeMapOutput(key)} not found`);
-      const entry = record.partitions[partition];
-      if (!entry) throw new InvalidArgumentError(`partition ${partition} is out of range: ${describeMapOutput(key)} has ${record.numPartitions} partitions`);
-      const version = this.versions.get(versionKey(key));
-      const handle = await this.openDataFile(key);
-      const unchanged = this.versions.get(versionKey(key)) === version;
-      if (handle && unchanged) return new FileBlockReader(handle, entry, describeMapOutput(key));
-      await handle?.close();
-      if (unchanged || attempt >= 3) throw new NotFoundError(`${describeMapOutput(key)} not found: its data file is missing`);
+    const { record, handle } = await this.openVersion(key);
+    const entry = record.partitions[partition];
+    if (!entry) {
+      await handle.close();
+      throw new InvalidArgumentError(`partition ${partition} is out of range: ${describeMapOutput(key)} has ${record.numPartitions} partitions`);
     }
+    return new FileBlockReader(handle, entry, describeMapOutput(key));
+  }
+
+  async openMapOutput(key: MapOutputKey): Promise<MapOutputReader> {
+    const { record, handle } = await this.openVersion(key);
+    return new FileMapOutputReader(handle, record, describeMapOutput(key));
   }
 
   async list(shuffleId?: string): Promise<MapOutputRecord[]> {
@@ -119,6 +122,15 @@ export class FileMapOutputStore implements MapOutputStore {
     return removed;
   }
 
+  async raiseSchedulerEpoch(epoch: number): Promise<number> {
+    return this.db.transaction(() => {
+      const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(SCHEDULER_EPOCH) as { value: number } | undefined;
+      const highest = row?.value ?? 0;
+      if (epoch > highest) this.db.prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)").run(SCHEDULER_EPOCH, epoch);
+      return highest;
+    })();
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
@@ -133,6 +145,20 @@ export class FileMapOutputStore implements MapOutputStore {
     this.insertRow(record);
     this.versions.set(versionKey(key), ++this.versionSeq);
     return record;
+  }
+
+  /** The current row and its data file, opened so that they match even if a commit or removal lands meanwhile. */
+  private async openVersion(key: MapOutputKey): Promise<{ record: MapOutputRecord; handle: FileHandle }> {
+    for (let attempt = 0; ; attempt++) {
+      const record = this.readRow(key);
+      if (!record) throw new NotFoundError(`${describeMapOutput(key)} not found`);
+      const version = this.versions.get(versionKey(key));
+      const handle = await this.openDataFile(key);
+      const unchanged = this.versions.get(versionKey(key)) === version;
+      if (handle && unchanged) return { record, handle };
+      await handle?.close();
+      if (unchanged || attempt >= 3) throw new NotFoundError(`${describeMapOutput(key)} not found: its data file is missing`);
+    }
   }
 
   private async openDataFile(key: MapOutputKey): Promise<FileHandle | undefined> {

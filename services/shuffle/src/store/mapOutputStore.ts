@@ -34,6 +34,21 @@ export interface BlockReader {
   close(): Promise<void>;
 }
 
+/** A chunk of a whole map output: bytes of one partition, partitions in ascending order. */
+export interface PartitionChunk {
+  partition: number;
+  data: Uint8Array;
+}
+
+/** An open map output: one committed version, read whole (to copy it elsewhere). */
+export interface MapOutputReader {
+  /** The index row of the version that is open (its CRCs describe these bytes). */
+  readonly record: MapOutputRecord;
+  /** Every non-empty partition in order, in chunks of at most chunkBytes; nothing is buffered whole. */
+  chunks(chunkBytes: number): AsyncIterable<PartitionChunk>;
+  close(): Promise<void>;
+}
+
 /**
  * Durable storage of map outputs. The default backend is files plus a SQLite
  * index (FileMapOutputStore); another (e.g. an object store) plugs in here.
@@ -45,9 +60,15 @@ export interface MapOutputStore {
   beginWrite(key: MapOutputKey): Promise<MapOutputWriter>;
   get(key: MapOutputKey): Promise<MapOutputRecord | undefined>;
   openBlock(key: MapOutputKey, partition: number): Promise<BlockReader>;
+  openMapOutput(key: MapOutputKey): Promise<MapOutputReader>;
   /** Every committed output, or those of one shuffle; ordered by shuffle, map index, attempt. */
   list(shuffleId?: string): Promise<MapOutputRecord[]>;
   /** Deletes a shuffle's outputs (rows and files); returns how many outputs it had. */
   removeShuffle(shuffleId: string): Promise<number>;
+  /**
+   * Durably raises the highest scheduler epoch seen to `epoch` (never lowers
+   * it) and returns the highest seen before, atomically, for fencing.
+   */
+  raiseSchedulerEpoch(epoch: number): Promise<number>;
   close(): Promise<void>;
 }

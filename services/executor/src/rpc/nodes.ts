@@ -1,0 +1,29 @@
+/** The node-level scheduler calls an executor makes when it decommissions itself (SIGTERM). */
+import { NodeState as WireNodeState } from "../../../../gen/ballast/v1/scheduler.js";
+import { call } from "../../../../packages/common/src/grpc.js";
+import type { NodeStateName } from "../core/drain.js";
+import type { SchedulerSession } from "./session.js";
+
+const CALL_DEADLINE_MS = 2000;
+
+const NODE_STATES: Partial<Record<WireNodeState, NodeStateName>> = {
+  [WireNodeState.NODE_STATE_ACTIVE]: "active",
+  [WireNodeState.NODE_STATE_EXCLUDED]: "excluded",
+  [WireNodeState.NODE_STATE_DECOMMISSIONING]: "decommissioning",
+  [WireNodeState.NODE_STATE_DECOMMISSIONED]: "decommissioned",
+  [WireNodeState.NODE_STATE_LOST]: "lost",
+};
+
+/** SchedulerService.DecommissionNode on the leader; deadlineMs is how long the node has. */
+export async function requestDecommission(session: SchedulerSession, nodeId: string, deadlineMs: number): Promise<void> {
+  const client = await session.leaderClient();
+  await call(client.decommissionNode.bind(client), { nodeId, deadlineMs }, CALL_DEADLINE_MS);
+}
+
+/** The node's state as the leader sees it (ListNodes); "unknown" when the node is not listed. */
+export async function nodeStateOf(session: SchedulerSession, nodeId: string): Promise<NodeStateName> {
+  const client = await session.leaderClient();
+  const { nodes } = await call(client.listNodes.bind(client), {}, CALL_DEADLINE_MS);
+  const node = nodes.find((n) => n.nodeId === nodeId);
+  return (node && NODE_STATES[node.state]) ?? "unknown";
+}

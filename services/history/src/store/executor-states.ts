@@ -1,0 +1,58 @@
+import type { SqliteDatabase } from "../../../../packages/common/src/sqlite.js";
+import { resolveExecutorState, type ExclusionFacts, type NodeFacts } from "../core/resources.js";
+
+/**
+ * Keeps the derived columns of `executors` (state, excluded_until_ms,
+ * state_reason) in step with the facts they come from: the executor's own
+ * row and its node's row. Called after every event that changes one of them;
+ * since the result is a function of the facts alone, it does not matter which
+ * event came first.
+ */
+export interface ExecutorStateRefresher {
+  executor(applicationId: string, executorId: string): void;
+  /** Every executor on the node. */
+  node(applicationId: string, nodeId: string): void;
+}
+
+type Row = Record<string, any>;
+
+/** The node's facts from a `nodes` row (or from columns of a LEFT JOIN, null when there is no row). */
+export function nodeFactsFromRow(row: Row): NodeFacts {
+  return {
+    exclusion: {
+      excluded: row.exclusion_active === 1,
+      untilMs: row.exclusion_until_ms ?? 0,
+      reason: row.exclusion_reason ?? "",
+      seq: row.exclusion_seq ?? 0,
+    },
+    decommission: { phase: row.decommission_phase ?? "", reason: row.decommission_reason ?? "" },
+  };
+}
+
+const FACTS = `SELECT e.executor_id, e.alive, e.lost_reason,
+    e.exclusion_active AS own_active, e.exclusion_until_ms AS own_until_ms, e.exclusion_reason AS own_reason, e.exclusion_seq AS own_seq,
+    n.exclusion_active, n.exclusion_until_ms, n.exclusion_reason, n.exclusion_seq, n.decommission_phase, n.decommission_reason
+  FROM executors e LEFT JOIN nodes n ON n.app_id = e.app_id AND n.node_id = e.node_id
+  WHERE e.app_id = @app`;
+
+export function createExecutorStateRefresher(db: SqliteDatabase): ExecutorStateRefresher {
+  const byExecutor = db.prepare(`${FACTS} AND e.executor_id = @executor`);
+  const byNode = db.prepare(`${FACTS} AND e.node_id = @node`);
+  const write = db.prepare(
+    `UPDATE executors SET state = @state, excluded_until_ms = @excludedUntilMs, state_reason = @reason
+     WHERE app_id = @app AND executor_id = @executor`,
+  );
+
+  const refresh = (app: string, rows: Row[]) => {
+    for (const row of rows) {
+      const own: ExclusionFacts = { excluded: row.own_active === 1, untilMs: row.own_until_ms, reason: row.own_reason, seq: row.own_seq };
+      const resolved = resolveExecutorState({ alive: row.alive === 1, lostReason: row.lost_reason, exclusion: own, node: nodeFactsFromRow(row) });
+      write.run({ app, executor: row.executor_id, ...resolved });
+    }
+  };
+
+  return {
+    executor: (app, executor) => refresh(app, byExecutor.all({ app, executor }) as Row[]),
+    node: (app, node) => refresh(app, byNode.all({ app, node }) as Row[]),
+  };
+}

@@ -1,0 +1,12 @@
+import { FailedPreconditionError, InvalidArgumentError } from "../../../../packages/common/src/errors.js";
+
+/**
+ * Scheduler fencing: after a failover the new scheduler has a higher epoch,
+ * and a request from a deposed one (lower, non-zero epoch) must not delete or
+ * move data. Epoch 0 means "not fenced" (tools and tests).
+ * `highest` is the highest epoch seen before this request.
+ */
+export function checkSchedulerEpoch(requested: number, highest: number): void {
+  if (!Number.isSafeInteger(requested) || requested < 0) throw new InvalidArgumentError(`scheduler_epoch ${requested} is not a valid epoch`);
+  if (requested !== 0 && requested < highest) throw new FailedPreconditionError(`stale scheduler epoch ${requested} (current ${highest})`);
+}
