@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StagingClient } from "../../services/staging/src/client.js";
-import { countWords, generateCorpus } from "../../scripts/corpus.js";
 import { lastJson, runCli, startTestCluster, type TestCluster } from "../support/cluster.js";
+import { parseCounts, prepareCorpus } from "../support/wordcount.js";
 
 let cluster: TestCluster;
 let work: string;
@@ -15,8 +15,7 @@ let expected: Map<string, number>;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "ballast-wc-"));
   corpus = join(work, "corpus.txt");
-  generateCorpus(corpus, 20 * 1024 * 1024, 7);
-  expected = countWords(readFileSync(corpus, "utf8"));
+  expected = prepareCorpus(corpus, 20 * 1024 * 1024, 7);
   cluster = await startTestCluster({ nodes: 2 });
 });
 
@@ -24,16 +23,6 @@ afterAll(async () => {
   await cluster?.stop();
   rmSync(work, { recursive: true, force: true });
 });
-
-function parseCounts(text: string, into = new Map<string, number>()): Map<string, number> {
-  for (const line of text.split("\n")) {
-    if (!line) continue;
-    const [word, count] = line.split("\t");
-    expect(into.has(word!), `word ${word} written twice`).toBe(false);
-    into.set(word!, Number(count));
-  }
-  return into;
-}
 
 describe("word count on a 2-node cluster", () => {
   it("counts a 20 MB file:// corpus exactly, committing each part file once", async () => {

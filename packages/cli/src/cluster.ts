@@ -209,7 +209,8 @@ export async function stopCluster(dir: string, graceMs = 5000): Promise<number> 
   let stopped = 0;
   for (const s of order) {
     if (!isAlive(s.pid)) continue;
-    process.kill(s.pid, "SIGTERM");
+    // SIGTERM to an executor means "decommission my node and hand over"; stopping the cluster wants it gone now.
+    process.kill(s.pid, s.name === "executor" ? "SIGINT" : "SIGTERM");
     stopped++;
   }
   const deadline = Date.now() + graceMs;

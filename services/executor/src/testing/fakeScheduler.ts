@@ -1,18 +1,24 @@
 /**
- * A test double of the scheduler's executor-facing protocol (ExecutorSession
- * and AuthorizeCommit) that records what executors send and lets a test
- * launch and kill tasks. The real scheduler is tested against executors in
- * the cross-service tests.
+ * A test double of the scheduler's executor-facing protocol (ExecutorSession,
+ * AuthorizeCommit, GetLeader, DecommissionNode, ListNodes) that records what
+ * executors send and lets a test launch and kill tasks, shut an executor
+ * down, play a standby, and script node states. The real scheduler is tested
+ * against executors in the cross-service tests.
  */
-import type { ServerDuplexStream } from "@grpc/grpc-js";
+import { status as GrpcStatus, type ServerDuplexStream } from "@grpc/grpc-js";
 import {
+  NodeState,
   SchedulerServiceService,
+  type DecommissionNodeRequest,
   type ExecutorSessionRequest,
   type ExecutorSessionResponse,
+  type GetLeaderResponse,
   type LaunchTask,
+  type ListNodesResponse,
   type RegisterExecutor,
   type TaskUpdate,
 } from "../../../../gen/ballast/v1/scheduler.js";
+import { NotFoundError } from "../../../../packages/common/src/errors.js";
 import { startGrpcServer, unary, type RunningServer } from "../../../../packages/common/src/grpc.js";
 
 type SessionCall = ServerDuplexStream<ExecutorSessionRequest, ExecutorSessionResponse>;
@@ -27,13 +33,25 @@ export class FakeScheduler {
   readonly heartbeats: ReceivedHeartbeat[] = [];
   readonly updates: TaskUpdate[] = [];
   readonly commitRequests: string[] = [];
+  readonly decommissionRequests: DecommissionNodeRequest[] = [];
+  /** Session attempts this scheduler turned away as a standby. */
+  rejectedSessions = 0;
+  listNodesCalls = 0;
   /** Decides AuthorizeCommit; default: the first attempt per partition wins. */
   authorize: (taskId: string) => boolean = () => true;
+  /** False: a standby, which rejects sessions with UNAVAILABLE and points GetLeader at `leaderAddress`. */
+  isLeader = true;
+  /** Turn sessions away with UNAVAILABLE (default: when not the leader). */
+  rejectSessions?: boolean;
+  /** What GetLeader reports as the leader (default: this scheduler when leading, else nothing). */
+  leaderAddress?: string;
+  /** Node states served by ListNodes; DecommissionNode moves a node to DECOMMISSIONING. */
+  readonly nodeStates = new Map<string, NodeState>();
   private server?: RunningServer;
   private session?: SessionCall;
 
   constructor(
-    private readonly epoch = 1,
+    public epoch = 1,
     private readonly heartbeatIntervalMs = 100,
   ) {}
 
@@ -48,6 +66,19 @@ export class FakeScheduler {
             this.commitRequests.push(request.taskId);
             return { allowed: this.authorize(request.taskId) };
           }),
+          getLeader: unary((): GetLeaderResponse => ({ leaderAddress: this.leaderAddress ?? (this.isLeader ? this.address : ""), epoch: this.epoch, isLeader: this.isLeader })),
+          decommissionNode: unary((request: DecommissionNodeRequest) => {
+            this.decommissionRequests.push(request);
+            this.nodeStates.set(request.nodeId, NodeState.NODE_STATE_DECOMMISSIONING);
+            return { node: this.nodeInfo(request.nodeId) };
+          }),
+          listNodes: unary((): ListNodesResponse => {
+            this.listNodesCalls++;
+            return { nodes: [...this.nodeStates.keys()].map((nodeId) => this.nodeInfo(nodeId)) };
+          }),
+          recommissionNode: unary(() => {
+            throw new NotFoundError("not implemented by the fake");
+          }),
         },
       },
     ]);
@@ -58,12 +89,21 @@ export class FakeScheduler {
     return this.server!.address;
   }
 
-  launch(task: LaunchTask): void {
-    this.session!.write({ message: { $case: "launchTask", value: task } });
+  get connected(): boolean {
+    return this.session !== undefined;
   }
 
-  kill(taskId: string, reason = "test kill"): void {
-    this.session!.write({ message: { $case: "killTask", value: { taskId, reason } } });
+  /** Sends a launch stamped with `epoch` (default: this scheduler's). */
+  launch(task: LaunchTask, epoch = this.epoch): void {
+    this.session!.write({ message: { $case: "launchTask", value: { ...task, epoch } } });
+  }
+
+  kill(taskId: string, reason = "test kill", epoch = this.epoch): void {
+    this.session!.write({ message: { $case: "killTask", value: { taskId, reason, epoch } } });
+  }
+
+  shutdown(reason = "test shutdown", epoch = this.epoch): void {
+    this.session!.write({ message: { $case: "shutdown", value: { reason, epoch } } });
   }
 
   /** Cuts every connection at once, as a crash would. */
@@ -77,7 +117,28 @@ export class FakeScheduler {
     return this.updates.filter((u) => u.taskId === taskId);
   }
 
+  private nodeInfo(nodeId: string) {
+    return {
+      nodeId,
+      state: this.nodeStates.get(nodeId) ?? NodeState.NODE_STATE_ACTIVE,
+      reason: "",
+      excludedUntilMs: 0,
+      shuffleAddress: "",
+      executorIds: [],
+      failureScore: 0,
+      decommissionDeadlineMs: 0,
+      migratedOutputs: 0,
+      migratedBytes: 0,
+      runningTasks: 0,
+    };
+  }
+
   private onSession(call: SessionCall): void {
+    if (this.rejectSessions ?? !this.isLeader) {
+      this.rejectedSessions++;
+      call.emit("error", { code: GrpcStatus.UNAVAILABLE, details: "not the leader" });
+      return;
+    }
     call.on("data", (request: ExecutorSessionRequest) => {
       const message = request.message;
       if (!message) return;
@@ -91,8 +152,15 @@ export class FakeScheduler {
         this.updates.push(message.value);
       }
     });
-    call.on("error", () => undefined);
-    call.on("end", () => call.end());
+    const forget = () => {
+      if (this.session === call) this.session = undefined;
+    };
+    call.on("error", forget);
+    call.on("cancelled", forget);
+    call.on("end", () => {
+      forget();
+      call.end();
+    });
   }
 }
 

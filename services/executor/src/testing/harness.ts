@@ -8,7 +8,7 @@ import { createLogger } from "../../../../packages/common/src/logging.js";
 import { shuffleIdOf, type Plan } from "../../../../packages/common/src/plan.js";
 import { NotFoundError } from "../../../../packages/common/src/errors.js";
 import { startShuffleServer, type ShuffleServer } from "../../../shuffle/src/server.js";
-import { Executor } from "../executor.js";
+import { Executor, type ExecutorOptions } from "../executor.js";
 import { planToWire } from "../../../../packages/common/src/wire/plan.js";
 import type { BlobInfoLike, BlobRefLike, StagingPeer } from "../tasks/peers.js";
 import { FakeScheduler } from "./fakeScheduler.js";
@@ -65,14 +65,21 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(slots = 2): Promise<Harness> {
+export interface HarnessOptions {
+  slots?: number;
+  /** Extra executor options (fault hook, task events file, ...). */
+  executor?: Partial<ExecutorOptions>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const { slots = 2 } = options;
   const dir = mkdtempSync(join(tmpdir(), "ballast-executor-"));
   const scheduler = new FakeScheduler();
   await scheduler.start();
   const shuffle = await startShuffleServer({ address: "127.0.0.1:0", dataDir: join(dir, "shuffle"), nodeId: "node-1", logger });
   const staging = new MemoryStaging();
   const executor = await Executor.start({
-    schedulerAddress: scheduler.address,
+    schedulerAddresses: [scheduler.address],
     shuffleAddress: shuffle.address,
     stagingAddress: "127.0.0.1:1", // unused: staging is the in-memory double
     nodeId: "node-1",
@@ -84,6 +91,7 @@ export async function startHarness(slots = 2): Promise<Harness> {
     logger,
     reconnect: { initialMs: 20, maxMs: 200 },
     staging,
+    ...options.executor,
   });
   return {
     dir,
@@ -103,6 +111,7 @@ export async function startHarness(slots = 2): Promise<Harness> {
 export interface LaunchOptions {
   taskId: string;
   partition: number;
+  stageId?: number;
   datasetId?: number;
   attempt?: number;
   shuffleWrite?: { shuffleIndex: number; numReducePartitions: number };
@@ -118,7 +127,7 @@ export function launchOf(job: BundledJob, plan: Plan, options: LaunchOptions): L
   return {
     taskId: options.taskId,
     jobId: JOB_ID,
-    stageId: 0,
+    stageId: options.stageId ?? 0,
     stageAttempt: 0,
     partition: options.partition,
     attempt: options.attempt ?? 0,
@@ -129,5 +138,6 @@ export function launchOf(job: BundledJob, plan: Plan, options: LaunchOptions): L
     shuffleReads: options.shuffleReads ?? [],
     conf: options.conf ?? {},
     traceparent: "",
+    epoch: 0, // FakeScheduler.launch stamps its own epoch
   };
 }

@@ -1,0 +1,65 @@
+import { existsSync, readFileSync } from "node:fs";
+import type { ClusterDescription, ServiceRecord } from "../../packages/cli/src/cluster.js";
+
+/** One line of the executors' test task-events file (BALLAST_TEST_TASK_EVENTS_FILE). */
+export interface TaskEvent {
+  taskId: string;
+  stageId: number;
+  partition: number;
+  attempt: number;
+  event: "start" | "end";
+  state?: string;
+  executorId?: string;
+  nodeId?: string;
+}
+
+export function readTaskEvents(file: string): TaskEvent[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as TaskEvent);
+}
+
+/** Polls `condition` until it holds, failing after `timeoutMs` with `what`. */
+export async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function service(cluster: ClusterDescription, name: ServiceRecord["name"], nodeId?: string): ServiceRecord {
+  const found = cluster.services.find((s) => s.name === name && s.nodeId === nodeId);
+  if (!found) throw new Error(`no ${name} on ${nodeId}`);
+  return found;
+}
+
+/** SIGKILLs a node: its executor and its shuffle service. */
+export function killNode(cluster: ClusterDescription, nodeId: string): void {
+  process.kill(service(cluster, "executor", nodeId).pid, "SIGKILL");
+  process.kill(service(cluster, "shuffle", nodeId).pid, "SIGKILL");
+}
+
+/** The job's events from the history service's JSON API (flattened: {seq, type, ...fields}). */
+export async function historyEvents(cluster: ClusterDescription, jobId: string): Promise<Array<Record<string, any>>> {
+  const base = `http://${cluster.historyHttp}/api/v1/applications`;
+  const apps = (await (await fetch(base)).json()) as { applications: Array<{ applicationId: string }> };
+  const events: Array<Record<string, any>> = [];
+  for (const app of apps.applications) {
+    const res = await fetch(`${base}/${app.applicationId}/events?job=${encodeURIComponent(jobId)}&limit=10000`);
+    if (res.ok) events.push(...((await res.json()) as { events: Array<Record<string, any>> }).events);
+  }
+  return events;
+}
+
+/** Waits until history has the job's end (the outbox ships asynchronously). */
+export async function jobHistory(cluster: ClusterDescription, jobId: string): Promise<Array<Record<string, any>>> {
+  let events: Array<Record<string, any>> = [];
+  await waitUntil(`history to receive the end of ${jobId}`, async () => {
+    events = await historyEvents(cluster, jobId);
+    return events.some((e) => e.type === "jobEnded");
+  }, 20_000);
+  return events;
+}
