@@ -9,6 +9,5 @@ export default defineConfig({
     pool: "forks",
     fileParallelism: true,
     maxWorkers: 2,
-    env: { BALLAST_LOG_LEVEL: "error" },
   },
 });

@@ -12,6 +12,7 @@ interface KeySpec {
   default: string;
   doc: string;
   min?: number;
+  max?: number;
 }
 
 export const CONF_SCHEMA = {
@@ -41,7 +42,7 @@ export const CONF_SCHEMA = {
   "ballast.excludeOnFailure.nodeScore.halfLife": { type: "duration", default: "1h", min: 1, doc: "half-life of the cross-job node failure score" },
   "ballast.excludeOnFailure.nodeScore.threshold": { type: "ratio", default: "0.5", doc: "decayed share of failed task attempts on a node above which it is excluded across jobs" },
   "ballast.decommission.deadline": { type: "duration", default: "120s", min: 0, doc: "default time a decommissioning node has to drain and migrate" },
-  "ballast.decommission.migrationParallelism": { type: "int", default: "4", min: 1, doc: "map outputs a decommissioning shuffle service copies at once" },
+  "ballast.decommission.migrationParallelism": { type: "int", default: "4", min: 1, max: 16, doc: "map outputs a decommissioning shuffle service copies at once" },
   "ballast.scheduler.addresses": { type: "string", default: "", doc: "comma-separated scheduler addresses (active and standbys) for executors and clients" },
 } satisfies Record<string, KeySpec>;
 
@@ -86,6 +87,7 @@ function parseValue(key: string, spec: KeySpec, raw: string): number | boolean |
       break;
   }
   if (spec.min !== undefined && (value as number) < spec.min) fail(`at least ${spec.min}`);
+  if (spec.max !== undefined && (value as number) > spec.max) fail(`at most ${spec.max}`);
   return value;
 }
 

@@ -1,9 +1,8 @@
 // Real-process tests: the service as main.ts runs it, killed for real.
 import * as grpc from "@grpc/grpc-js";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,38 +10,7 @@ import { ShuffleServiceClient, type FetchBlocksResponse, type WriteMapOutputRequ
 import { CHUNK_BYTES, call, createClient } from "../../../packages/common/src/grpc.js";
 import { crc32 } from "../../../packages/common/src/crc32.js";
 import { ShuffleClient, ShuffleFetchError, type MapOutputRef } from "./client.js";
-
-const MAIN = join(import.meta.dirname, "main.ts");
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Starts main.ts and resolves once it logs that it is listening. */
-async function startService(address: string, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--address", address, "--data-dir", dataDir, "--node-id", "node-a"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.on("data", (data: Buffer) => {
-      stderr += data.toString();
-      if (stderr.includes("gRPC server listening")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`shuffle service exited with ${code}: ${stderr}`)));
-  });
-  return child;
-}
-
-async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  child.kill(signal);
-  return exited;
-}
+import { eventually, freePort, kill, MAIN, startService } from "./testing/processes.js";
 
 function rawWrite(raw: ShuffleServiceClient, messages: WriteMapOutputRequest[], end = true) {
   let stream!: grpc.ClientWritableStream<WriteMapOutputRequest>;
@@ -54,7 +22,9 @@ function rawWrite(raw: ShuffleServiceClient, messages: WriteMapOutputRequest[], 
   return { stream, result };
 }
 
-const header = (ref: MapOutputRef, numPartitions: number): WriteMapOutputRequest => ({ message: { $case: "header", value: { id: ref, numPartitions } } });
+const header = (ref: MapOutputRef, numPartitions: number, expectedCrc32: number[] = []): WriteMapOutputRequest => ({
+  message: { $case: "header", value: { id: ref, numPartitions, expectedCrc32 } },
+});
 const chunk = (partition: number, data: Uint8Array): WriteMapOutputRequest => ({ message: { $case: "chunk", value: { partition, data: Buffer.from(data) } } });
 const commit: WriteMapOutputRequest = { message: { $case: "commit", value: {} } };
 
@@ -67,18 +37,6 @@ async function fetchError(promise: Promise<unknown>): Promise<ShuffleFetchError>
 async function waitFor(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 100 && !condition(); i++) await new Promise((r) => setTimeout(r, 50));
   expect(condition()).toBe(true);
-}
-
-/** After a restart the client's channel is in reconnect backoff: retry like the executor would. */
-async function eventually<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (i >= 50) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 const filesUnder = (dir: string) => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : []);

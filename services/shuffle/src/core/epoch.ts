@@ -1,5 +1,10 @@
 import { FailedPreconditionError, InvalidArgumentError } from "../../../../packages/common/src/errors.js";
 
+export function validateSchedulerEpoch(epoch: number): number {
+  if (!Number.isSafeInteger(epoch) || epoch < 0) throw new InvalidArgumentError(`scheduler_epoch ${epoch} is not a valid epoch`);
+  return epoch;
+}
+
 /**
  * Scheduler fencing: after a failover the new scheduler has a higher epoch,
  * and a request from a deposed one (lower, non-zero epoch) must not delete or
@@ -7,6 +12,5 @@ import { FailedPreconditionError, InvalidArgumentError } from "../../../../packa
  * `highest` is the highest epoch seen before this request.
  */
 export function checkSchedulerEpoch(requested: number, highest: number): void {
-  if (!Number.isSafeInteger(requested) || requested < 0) throw new InvalidArgumentError(`scheduler_epoch ${requested} is not a valid epoch`);
   if (requested !== 0 && requested < highest) throw new FailedPreconditionError(`stale scheduler epoch ${requested} (current ${highest})`);
 }

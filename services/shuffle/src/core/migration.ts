@@ -117,7 +117,7 @@ async function migrateOne<T, R>(item: T, selector: PeerSelector, options: Migrat
       const outputIsTheProblem = error instanceof CopyError && error.scope === "output";
       // A bad output says nothing about the peer.
       selector.finished(peer, outputIsTheProblem);
-      options.onAttemptFailed?.(item, peer, error);
+      if (!options.signal.aborted) options.onAttemptFailed?.(item, peer, error);
       if (outputIsTheProblem) return { item, ok: false, error: `${peer}: ${error.message}` };
       failures.push(`${peer}: ${error.message}`);
     }

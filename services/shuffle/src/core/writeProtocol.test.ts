@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../../../../packages/common/src/errors.js";
+import { crc32 } from "../../../../packages/common/src/crc32.js";
+import { DataLossError, InvalidArgumentError } from "../../../../packages/common/src/errors.js";
 import { chunkRanges } from "./layout.js";
 import { WriteProtocol, type WriteMessage } from "./writeProtocol.js";
 
@@ -37,6 +38,16 @@ describe("WriteProtocol", () => {
     };
     expect(feed).toThrow(InvalidArgumentError);
     expect(feed).toThrow(message as RegExp);
+  });
+
+  it("checks each partition against the CRC-32 the sender expected", () => {
+    const expected = [crc32(Buffer.from("ab")), 0, crc32(Buffer.from("cd"))];
+    const withCrcs = (crcs: number[]): WriteMessage => ({ ...(header as Extract<WriteMessage, { kind: "header" }>), expectedCrc32: crcs });
+    expect(run([withCrcs(expected), chunk(0, "ab"), chunk(2, "cd"), { kind: "commit" }]).partitions).toHaveLength(3);
+    const finish = () => run([withCrcs(expected), chunk(0, "ab"), chunk(2, "cX"), { kind: "commit" }]);
+    expect(finish).toThrow(DataLossError);
+    expect(finish).toThrow(/^partition 2: crc mismatch/);
+    expect(() => new WriteProtocol().accept(withCrcs([1, 2]))).toThrow(/expected_crc32 has 2 entries but num_partitions is 3/);
   });
 
   it("refuses to finish without a commit", () => {

@@ -115,4 +115,25 @@ describe("FileMapOutputStore", () => {
     await expect(store.openBlock(keyA, 0)).rejects.toThrow(NotFoundError);
     expect(await store.removeShuffle("job1-sh0")).toBe(0);
   });
+
+  it("reads a whole output in partition order, skipping empty partitions, from the version it opened", async () => {
+    await writeOutput(store, keyA, ["hello", "", "world!"]);
+    const reader = await store.openMapOutput(keyA);
+    await writeOutput(store, keyA, ["replaced"]);
+    const chunks: Array<[number, string]> = [];
+    for await (const chunk of reader.chunks(4)) chunks.push([chunk.partition, Buffer.from(chunk.data).toString()]);
+    await reader.close();
+    expect(chunks).toEqual([[0, "hell"], [0, "o"], [2, "worl"], [2, "d!"]]);
+    expect(reader.record.partitions.map((p) => p.crc32)).toEqual([crc32(Buffer.from("hello")), 0, crc32(Buffer.from("world!"))]);
+    await expect(store.openMapOutput(keyB)).rejects.toThrow(NotFoundError);
+  });
+
+  it("keeps the highest scheduler epoch durably and never lowers it", async () => {
+    expect(await store.raiseSchedulerEpoch(3)).toBe(0);
+    expect(await store.raiseSchedulerEpoch(2)).toBe(3);
+    expect(await store.raiseSchedulerEpoch(5)).toBe(3);
+    await store.close();
+    store = FileMapOutputStore.open(dir);
+    expect(await store.raiseSchedulerEpoch(0)).toBe(5);
+  });
 });
