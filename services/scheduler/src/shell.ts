@@ -1,7 +1,7 @@
 import { context, trace, SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { Logger } from "../../../packages/common/src/logging.js";
 import { contextFromTraceparent, traceparentOf, tracer } from "../../../packages/common/src/telemetry.js";
-import { createState, executorViews, jobView, listJobs, nodeViews, step } from "./core/index.js";
+import { createState, executorViews, jobView, listJobs, nextDueMs, nodeViews, step } from "./core/index.js";
 import type { Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, TaskLaunch } from "./core/types.js";
 import { LeaseLostError, type SchedulerStore } from "./store/schedulerStore.js";
 
@@ -89,7 +89,9 @@ export class SchedulerShell {
   dispatch(input: Input, now = Date.now()): void {
     if (this.stopped) return;
     try {
-      if (input.type !== "tick" && input.type !== "heartbeat") {
+      // Heartbeats and due ticks change the state (timeouts, windows, deadlines), so replay needs them;
+      // a tick before nextDueMs changes nothing and is not logged.
+      if (input.type !== "tick" || now >= nextDueMs(this.state)) {
         const seq = this.store.appendInput(input, now, this.epoch);
         if (input.type === "jobSubmitted") this.store.recordJob(input.jobId, input.submissionId ?? "", input.traceparent);
         if (++this.inputsSinceSnapshot >= SNAPSHOT_EVERY) this.snapshot(seq);

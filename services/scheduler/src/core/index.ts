@@ -1,6 +1,7 @@
 /** The scheduler core: a deterministic state machine with no I/O. */
 export { createState, type SchedulerState } from "./state.js";
 export { step } from "./step.js";
-export { jobView, listJobs, executorViews, runningTaskIds } from "./views.js";
+export { jobView, listJobs, executorViews, nodeViews, nextDueMs, runningTaskIds } from "./views.js";
 export { planProblem, planStages, type StagePlan } from "./planning.js";
+export { confProblem } from "./exclusion.js";
 export type * from "./types.js";

@@ -3,6 +3,7 @@
  */
 import { resolveConf, type Conf } from "../../../../packages/common/src/config.js";
 import { shuffleIdOf } from "../../../../packages/common/src/plan.js";
+import { confProblem } from "./exclusion.js";
 import { emitEvent, jobSpanKey, markChanged, spanEnd, spanStart, type Ctx } from "./context.js";
 import { planProblem, planStages, type StagePlan } from "./planning.js";
 import { advanceJob, endActiveAttempts } from "./stages.js";
@@ -16,13 +17,10 @@ export function submitJob(ctx: Ctx, input: SubmitInput): void {
   const { state } = ctx;
   if (state.jobs.has(input.jobId)) return; // a replayed submission
   const rawConf = { ...state.baseConf, ...input.conf };
-  let conf: Conf = state.conf;
-  let problem = planProblem(input.plan);
-  try {
-    conf = resolveConf(rawConf, {});
-  } catch (error) {
-    problem ??= `invalid configuration: ${(error as Error).message}`;
-  }
+  const confIssue = confProblem(rawConf);
+  const conf: Conf = confIssue ? state.conf : resolveConf(rawConf, {});
+  const planIssue = planProblem(input.plan);
+  const problem = planIssue ?? confIssue;
   const stagePlans = problem ? [] : planStages(input.plan);
   const job: JobState = {
     jobId: input.jobId,
@@ -53,7 +51,7 @@ export function submitJob(ctx: Ctx, input: SubmitInput): void {
   emitEvent(ctx, job.jobId, { type: "jobSubmitted", name: job.name, numStages: job.stages.length });
   markChanged(ctx, job.jobId);
   if (problem) {
-    endJob(ctx, job, "failed", { kind: "invalidPlan", message: `Job ${job.jobId} cannot run: ${problem}`, stack: "" });
+    endJob(ctx, job, "failed", { kind: planIssue ? "invalidPlan" : "invalidConf", message: `Job ${job.jobId} cannot run: ${problem}`, stack: "" });
     return;
   }
   state.runningJobs.add(job.jobId);
@@ -95,6 +93,7 @@ function newShuffles(
       numMaps: stage.numPartitions,
       numReducePartitions: dependency.numReducePartitions,
       outputs: new Array(stage.numPartitions).fill(undefined),
+      registeredAtMs: new Array<number>(stage.numPartitions).fill(0),
       registered: 0,
     };
   }

@@ -104,7 +104,7 @@ describe("task failures", () => {
 
   it("honours ballast.task.maxFailures and kills the job's other running tasks on abort", () => {
     const h = cluster(2, 2);
-    h.submit("j", singleStagePlan(3), { "ballast.task.maxFailures": "1" });
+    h.submit("j", singleStagePlan(3), { "ballast.task.maxFailures": "1", "ballast.excludeOnFailure.enabled": "false" });
     const aborted = h.fail("j.0.0.0.0", { kind: "executorError", message: "worker crashed" });
     expect(aborted.filter((command) => command.type === "killTask").map((command) => command.type === "killTask" && command.taskId)).toEqual(["j.0.0.1.0", "j.0.0.2.0"]);
     expect(jobView(h.state, "j")!.error!.message).toBe("Task 0 of stage 0 failed 1 times; most recent failure: worker crashed");

@@ -1,13 +1,17 @@
 /**
- * Task placement: pending partitions of running stage attempts go to alive
- * executors with free slots, least loaded first (ties by executor id), jobs
- * FIFO. Each attempt keeps a queue so a launch costs O(executors), not
+ * Task placement: pending partitions of running stage attempts go to usable
+ * executors (alive, on a node that is not lost or decommissioning, not
+ * waiting to reconnect) they are not excluded from, with free slots, least
+ * loaded first (ties by executor id), jobs FIFO. Each attempt keeps a queue so a launch costs O(executors), not
  * O(pending tasks).
  */
 import { emitEvent, markChanged, spanStart, stageSpanKey, taskSpanKey, type Ctx } from "./context.js";
+import { isExcludedFor, isTaskExcluded, trackUnschedulable } from "./exclusion.js";
+import { isUsable } from "./nodes.js";
 import {
   activeAttempt,
   hasOutput,
+  newRun,
   parentsComplete,
   type ExecutorState,
   type JobState,
@@ -32,27 +36,43 @@ export function schedule(ctx: Ctx): void {
 
 /** Launches what fits; false when no free slot is left anywhere. */
 function launchFromAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt): boolean {
-  if (attempt.retries.length > 0 && !launchRetries(ctx, job, stage, attempt)) return false;
+  const allowed = allowedExecutors(ctx, job, attempt);
+  trackUnschedulable(ctx, attempt, allowed.length, () => hasLaunchable(job, stage, attempt));
+  if (allowed.length === 0) return true;
+  if (attempt.retries.length > 0 && !launchRetries(ctx, job, stage, attempt, allowed)) return false;
   while (attempt.queueHead < attempt.queue.length) {
     const partition = attempt.queue[attempt.queueHead]!;
     if (!isLaunchable(job, stage, attempt, partition)) {
       attempt.queueHead++;
       continue;
     }
-    const executor = leastLoaded(ctx, []);
-    if (!executor) return false;
+    const executor = leastLoaded(allowed);
+    if (!executor) return hasFreeSlot(ctx);
     attempt.queueHead++;
     launch(ctx, job, stage, attempt, partition, executor);
   }
   return hasFreeSlot(ctx);
 }
 
-function launchRetries(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt): boolean {
+/**
+ * Retries go where the partition is not task-level excluded; when every
+ * allowed executor is, anywhere allowed but the latest failure's executor
+ * (task-level exclusion is a preference: the task still fails after
+ * ballast.task.maxFailures with its own error). No preference when exclusion is off.
+ */
+function launchRetries(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, allowed: ExecutorState[]): boolean {
   const waiting: number[] = [];
+  const avoiding = job.conf["ballast.excludeOnFailure.enabled"];
   for (const partition of attempt.retries) {
     if (!isLaunchable(job, stage, attempt, partition)) continue;
-    const avoid = attempt.runs.get(partition)!.avoid;
-    const executor = leastLoaded(ctx, avoid) ?? (onlyAvoidedAlive(ctx, avoid) ? fallbackExecutor(ctx, avoid) : undefined);
+    const run = attempt.runs.get(partition)!;
+    let executor: ExecutorState | undefined;
+    if (!avoiding || run.failures === 0) executor = leastLoaded(allowed);
+    else {
+      const preferred = allowed.filter((candidate) => !isTaskExcluded(job, run, candidate));
+      if (preferred.length > 0) executor = leastLoaded(preferred);
+      else executor = leastLoaded(allowed, run.failedExecutors[run.failedExecutors.length - 1]) ?? leastLoaded(allowed);
+    }
     if (executor) launch(ctx, job, stage, attempt, partition, executor);
     else waiting.push(partition);
   }
@@ -71,38 +91,41 @@ function isLaunchable(job: JobState, stage: StageState, attempt: StageAttempt, p
   return true;
 }
 
-function hasFreeSlot(ctx: Ctx): boolean {
-  for (const executor of ctx.state.executors.values()) {
-    if (executor.alive && executor.running.size < executor.description.slots) return true;
+function hasLaunchable(job: JobState, stage: StageState, attempt: StageAttempt): boolean {
+  if (attempt.retries.some((partition) => isLaunchable(job, stage, attempt, partition))) return true;
+  for (let index = attempt.queueHead; index < attempt.queue.length; index++) {
+    if (isLaunchable(job, stage, attempt, attempt.queue[index]!)) return true;
   }
   return false;
 }
 
-/** The alive executor with a free slot and the fewest running tasks, not in `avoid`. */
-function leastLoaded(ctx: Ctx, avoid: string[]): ExecutorState | undefined {
-  let best: ExecutorState | undefined;
+function hasFreeSlot(ctx: Ctx): boolean {
   for (const executor of ctx.state.executors.values()) {
-    if (!executor.alive || executor.running.size >= executor.description.slots) continue;
-    if (avoid.length > 0 && avoid.includes(executor.description.executorId)) continue;
+    if (executor.running.size < executor.description.slots && isUsable(ctx.state, executor)) return true;
+  }
+  return false;
+}
+
+/** Usable executors (alive, on an active node) the attempt is not excluded from, free or not. */
+function allowedExecutors(ctx: Ctx, job: JobState, attempt: StageAttempt): ExecutorState[] {
+  const allowed: ExecutorState[] = [];
+  for (const executor of ctx.state.executors.values()) {
+    if (isUsable(ctx.state, executor) && !isExcludedFor(ctx.state, job, attempt, executor)) allowed.push(executor);
+  }
+  return allowed;
+}
+
+/** The candidate with a free slot and the fewest running tasks (ties by executor id), except `skip`. */
+function leastLoaded(candidates: ExecutorState[], skip?: string): ExecutorState | undefined {
+  let best: ExecutorState | undefined;
+  for (const executor of candidates) {
+    if (executor.running.size >= executor.description.slots || executor.description.executorId === skip) continue;
     if (!best || executor.running.size < best.running.size ||
       (executor.running.size === best.running.size && executor.description.executorId < best.description.executorId)) {
       best = executor;
     }
   }
   return best;
-}
-
-/** Every executor was tried: at least avoid the latest failure's one, if another has room. */
-function fallbackExecutor(ctx: Ctx, avoid: string[]): ExecutorState | undefined {
-  return leastLoaded(ctx, avoid.slice(-1)) ?? leastLoaded(ctx, []);
-}
-
-/** True when every alive executor is one the partition failed on: no better place exists. */
-function onlyAvoidedAlive(ctx: Ctx, avoid: string[]): boolean {
-  for (const executor of ctx.state.executors.values()) {
-    if (executor.alive && !avoid.includes(executor.description.executorId)) return false;
-  }
-  return true;
 }
 
 function launch(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, partition: number, executor: ExecutorState): void {
@@ -198,7 +221,7 @@ export function requeue(job: JobState, stage: StageState, partition: number): bo
   let run = attempt.runs.get(partition);
   if (run?.state === "pending" || run?.state === "running") return false;
   if (!run) {
-    run = { state: "pending", failures: 0, avoid: [] };
+    run = newRun();
     attempt.runs.set(partition, run);
     attempt.partitions.push(partition);
   }

@@ -1,45 +1,39 @@
 import { describe, expect, it } from "vitest";
-import { simulate, type SimOptions } from "./testing/sim.js";
-import { diamondPlan, joinPlan, threeStagePlan, twoStagePlan } from "./testing/plans.js";
+import { runSeeds, scenarioFor } from "./testing/scenarios.js";
+import { simulate } from "./testing/sim.js";
+import { threeStagePlan } from "./testing/plans.js";
 
-const SEEDS = Array.from({ length: 60 }, (_, i) => i + 1);
+const seeds = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
 
-function runSeeds(options: Omit<SimOptions, "seed">): { succeeded: number; failed: number; violations: string[] } {
-  let succeeded = 0;
-  let failed = 0;
-  const violations: string[] = [];
-  for (const seed of SEEDS) {
-    const result = simulate({ ...options, seed });
-    violations.push(...result.violations);
-    if (result.view.status === "succeeded") succeeded++;
-    else failed++;
-  }
-  return { succeeded, failed, violations };
+/** Violations, as the lines `npm run sim` prints, so a failure shows the seed to replay. */
+function failures(summary: ReturnType<typeof runSeeds>): string[] {
+  return [...summary.failing].flatMap(([seed, violations]) => [...violations.slice(0, 3), `replay: npm run sim -- --seed ${seed}`]);
 }
 
 describe("seeded simulation", () => {
-  it("survives executor deaths, node losses and corrupt blocks on a 3-stage job", () => {
-    const outcome = runSeeds({ plan: threeStagePlan(6, 4, 3), faults: 4 });
-    expect(outcome.violations).toEqual([]);
-    expect(outcome.succeeded).toBeGreaterThan(SEEDS.length * 0.8);
+  it("keeps every invariant over 600 seeds of mixed faults (node loss, decommission, exclusion, SIGSTOP, scheduler crash)", () => {
+    const summary = runSeeds(seeds(1, 600));
+    expect(failures(summary)).toEqual([]);
+    expect(summary.succeeded).toBeGreaterThan(summary.runs * 0.9);
+    for (const kind of ["executorKill", "nodeLoss", "twoNodesLost", "corruptBlock", "sigstop", "decommission", "schedulerCrash"] as const) {
+      expect(summary.faults[kind] ?? 0, kind).toBeGreaterThan(50);
+    }
   });
 
-  it("keeps commits exactly-once and joins and diamonds correct under faults", () => {
-    expect(runSeeds({ plan: twoStagePlan(5, 4, "saveAsTextFile"), faults: 3 }).violations).toEqual([]);
-    expect(runSeeds({ plan: joinPlan(4, 3, 3), faults: 3, nodes: 4 }).violations).toEqual([]);
-    expect(runSeeds({ plan: diamondPlan(4, 3, 2), faults: 4 }).violations).toEqual([]);
+  it("aborts with a stated cause when user code keeps failing", () => {
+    const summary = runSeeds(seeds(1, 40), (seed) => ({ ...scenarioFor(seed), userErrorRate: 0.6, badNode: false, mustSucceed: false }));
+    expect(failures(summary)).toEqual([]);
+    expect(summary.failed).toBeGreaterThan(0);
   });
 
-  it("aborts with a stated cause when failures persist", () => {
-    const outcome = runSeeds({ plan: threeStagePlan(4, 3, 2), faults: 2, userErrorRate: 0.5 });
-    expect(outcome.violations).toEqual([]);
-    expect(outcome.failed).toBeGreaterThan(0);
+  it("finishes jobs on a cluster with a node whose tasks always fail, by excluding it", () => {
+    const summary = runSeeds(seeds(1000, 40), (seed) => ({ seed, plan: threeStagePlan(12, 8, 4), nodes: 4, faults: 0, badNode: true, mustSucceed: true }));
+    expect(failures(summary)).toEqual([]);
   });
 
   it("reproduces a seed exactly", () => {
-    const options = { plan: threeStagePlan(6, 4, 3), faults: 5, seed: 7 };
-    const first = simulate(options);
+    const first = simulate(scenarioFor(7));
     expect(first.faultsInjected).toBeGreaterThan(0);
-    expect(simulate(options).commands).toEqual(first.commands);
+    expect(simulate(scenarioFor(7)).commands).toEqual(first.commands);
   });
 });

@@ -4,12 +4,14 @@
  * resubmission of missing partitions in dependency order.
  */
 import { emitEvent, jobSpanKey, markChanged, spanEnd, spanEvent, spanStart, stageSpanKey, type Ctx } from "./context.js";
+import { onAttemptSucceeded } from "./exclusion.js";
 import { abortJob, succeedJob } from "./jobs.js";
 import { requeue } from "./scheduling.js";
 import {
   activeAttempt,
   hasOutput,
   isStageComplete,
+  newRun,
   type JobState,
   type ShuffleState,
   type StageAttempt,
@@ -56,10 +58,14 @@ function startAttempt(ctx: Ctx, job: JobState, stage: StageState): void {
     attempt: stage.attempts.length,
     status: "running",
     partitions,
-    runs: new Map(partitions.map((partition) => [partition, { state: "pending", failures: 0, avoid: [] }])),
+    runs: new Map(partitions.map((partition) => [partition, newRun()])),
     queue: partitions.slice(),
     queueHead: 0,
     retries: [],
+    execFailures: new Map(),
+    excludedExecutors: new Set(),
+    excludedNodes: new Set(),
+    unschedulableSinceMs: -1,
   };
   stage.attempts.push(attempt);
   stage.status = "running";
@@ -97,6 +103,7 @@ function endAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAt
   attempt.status = status;
   attempt.retries = [];
   attempt.queueHead = attempt.queue.length;
+  attempt.unschedulableSinceMs = -1;
   job.activeStages.delete(stage.stageId);
   emitEvent(ctx, job.jobId, { type: "stageEnded", stageId: stage.stageId, attempt: attempt.attempt, status, reason });
   spanEnd(ctx, stageSpanKey(job.jobId, stage.stageId, attempt.attempt), status === "failed" ? reason : undefined);
@@ -109,7 +116,10 @@ export function onStageComplete(ctx: Ctx, job: JobState, stage: StageState): voi
   stage.consecutiveFailures = 0;
   stage.failureCauses = [];
   const attempt = activeAttempt(stage);
-  if (attempt) endAttempt(ctx, job, stage, attempt, "succeeded", "");
+  if (attempt) {
+    onAttemptSucceeded(ctx, job, attempt);
+    endAttempt(ctx, job, stage, attempt, "succeeded", "");
+  }
   markChanged(ctx, job.jobId);
   advanceJob(ctx, job);
 }
@@ -125,15 +135,17 @@ export function endActiveAttempts(ctx: Ctx, job: JobState, reason: string): void
 
 /**
  * A fetch failure: the attempt becomes a zombie (launches nothing more). The
- * job aborts once the stage has failed maxConsecutiveAttempts in a row.
+ * job aborts once the stage has failed maxConsecutiveAttempts in a row;
+ * uncounted failures (caused by decommission) never abort.
  */
-export function failStageAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, cause: string): void {
+export function failStageAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, cause: string, counted = true): void {
   endAttempt(ctx, job, stage, attempt, "failed", cause);
   stage.status = "failed";
   stage.failedAttempts++;
+  stage.resubmitReason = cause;
+  if (!counted) return;
   stage.consecutiveFailures++;
   stage.failureCauses.push(`attempt ${attempt.attempt}: ${cause}`);
-  stage.resubmitReason = cause;
   const maxAttempts = job.conf["ballast.stage.maxConsecutiveAttempts"];
   if (stage.consecutiveFailures >= maxAttempts) {
     abortJob(ctx, job, {
@@ -151,6 +163,7 @@ export function registerMapOutput(ctx: Ctx, job: JobState, stage: StageState, st
   const wasComplete = shuffle.registered === shuffle.numMaps;
   if (!shuffle.outputs[status.mapIndex]) shuffle.registered++;
   shuffle.outputs[status.mapIndex] = status;
+  shuffle.registeredAtMs[status.mapIndex] = ctx.now;
   shuffle.readSpec = undefined;
   stage.everSucceeded[status.mapIndex] = 1;
   job.shuffleAddresses.add(status.shuffleAddress);
@@ -159,10 +172,13 @@ export function registerMapOutput(ctx: Ctx, job: JobState, stage: StageState, st
   if (!wasComplete && shuffle.registered === shuffle.numMaps) onStageComplete(ctx, job, stage);
 }
 
-/** Unregisters outputs (lost or corrupt); lost partitions of a running attempt are queued again. */
-export function unregisterMapOutputs(ctx: Ctx, job: JobState, shuffle: ShuffleState, mapIndexes: number[], reason: string): void {
+/**
+ * Unregisters outputs (lost or corrupt); lost partitions of a running attempt
+ * are queued again, others wait for the batched resubmission. Returns how many.
+ */
+export function unregisterMapOutputs(ctx: Ctx, job: JobState, shuffle: ShuffleState, mapIndexes: number[], reason: string): number {
   const lost = mapIndexes.filter((mapIndex) => shuffle.outputs[mapIndex] !== undefined);
-  if (lost.length === 0) return;
+  if (lost.length === 0) return 0;
   for (const mapIndex of lost) shuffle.outputs[mapIndex] = undefined;
   shuffle.registered -= lost.length;
   shuffle.readSpec = undefined;
@@ -179,6 +195,7 @@ export function unregisterMapOutputs(ctx: Ctx, job: JobState, shuffle: ShuffleSt
   for (const mapIndex of lost) requeue(job, stage, mapIndex);
   markChanged(ctx, job.jobId);
   scheduleResubmit(ctx, job);
+  return lost.length;
 }
 
 // ------------------------------------------------------ batched resubmission

@@ -24,6 +24,45 @@ export interface ExecutorState {
   registeredAtMs: number;
   lastSeenMs: number;
   lostReason: string;
+  /** Application-level (cluster-wide) exclusion: excluded while non-zero (expires on tick). */
+  excludedUntilMs: number;
+  excludedReason: string;
+  /** Times of task failures in successful stage attempts, toward application-level exclusion. */
+  failureTimes: number[];
+  /** After a scheduler failover: lost unless it re-registers by then (0: not waiting). */
+  reconnectDeadlineMs: number;
+  /** After a re-registration: tasks it does not list are not declared lost before this. */
+  graceUntilMs: number;
+}
+
+export interface DecommissionState {
+  phase: "decommissioning" | "decommissioned";
+  deadlineMs: number;
+  reason: string;
+  requestedAtMs: number;
+  drained: boolean;
+  /** migrateShuffle was sent (to these peers). */
+  migrating: boolean;
+  peers: string[];
+  migratedOutputs: number;
+  migratedBytes: number;
+}
+
+export interface NodeState {
+  nodeId: string;
+  shuffleAddress: string;
+  /** Every executor ever registered on it, in registration order. */
+  executorIds: string[];
+  /** Its shuffle service is gone (until a fresh registration). */
+  lost: boolean;
+  lostReason: string;
+  /** Application-level (or failure-score) exclusion: excluded while non-zero. */
+  excludedUntilMs: number;
+  excludedReason: string;
+  /** Cross-job failure score: exponentially decayed counts of task attempts, as of `atMs`. */
+  score: { failed: number; total: number; atMs: number };
+  /** Kept after the node is lost, so its fetch failures are still known as decommission's. */
+  decommission?: DecommissionState;
 }
 
 export interface LiveTask {
@@ -51,8 +90,16 @@ export interface PartitionRun {
   state: "pending" | "running" | "done" | "idle" | "denied";
   /** Failures counted toward ballast.task.maxFailures in this stage attempt. */
   failures: number;
-  /** Executors it failed on: retries go elsewhere when possible. */
-  avoid: string[];
+  /** One entry per counted failure, oldest first (task-level exclusion). */
+  failedExecutors: string[];
+  failedNodes: string[];
+}
+
+/** Spark's task-set exclusion: per executor, the partitions that failed there and when. */
+export interface ExecutorFailures {
+  nodeId: string;
+  partitions: number[];
+  times: number[];
 }
 
 export interface StageAttempt {
@@ -66,6 +113,12 @@ export interface StageAttempt {
   queueHead: number;
   /** Partitions to relaunch (after a failure or a lost executor); served first. */
   retries: number[];
+  execFailures: Map<string, ExecutorFailures>;
+  /** Stage-level exclusions (this attempt only). */
+  excludedExecutors: Set<string>;
+  excludedNodes: Set<string>;
+  /** When it was first found unable to run anywhere because of exclusions (-1: it can run). */
+  unschedulableSinceMs: number;
 }
 
 export interface StageState {
@@ -103,6 +156,8 @@ export interface ShuffleState {
   numMaps: number;
   numReducePartitions: number;
   outputs: Array<MapStatus | undefined>;
+  /** When each output was registered (or repointed) at its current address. */
+  registeredAtMs: number[];
   registered: number;
   /** Cached locations for launches; dropped whenever outputs change. */
   readSpec?: ShuffleReadSpec;
@@ -150,6 +205,13 @@ export interface SchedulerState {
   tasks: Map<string, LiveTask>;
   /** Jobs with a pending batched resubmission. */
   pendingResubmits: Set<string>;
+  nodes: Map<string, NodeState>;
+  /** Nodes in phase decommissioning (checked after every step for drain and deadline). */
+  decommissioning: Set<string>;
+  /** Latest recoveryStarted epoch (0: never failed over). */
+  epoch: number;
+  /** Shuffle addresses of nodes that went through decommission (fetch failures there are decommission's). */
+  decommissionedAddresses: Set<string>;
 }
 
 export function createState(baseConf: Record<string, string> = {}): SchedulerState {
@@ -162,6 +224,10 @@ export function createState(baseConf: Record<string, string> = {}): SchedulerSta
     executors: new Map(),
     tasks: new Map(),
     pendingResubmits: new Set(),
+    nodes: new Map(),
+    decommissioning: new Set(),
+    epoch: 0,
+    decommissionedAddresses: new Set(),
   };
 }
 
@@ -200,6 +266,10 @@ export function hasOutput(job: JobState, stage: StageState, partition: number): 
 
 export function parentsComplete(job: JobState, stage: StageState): boolean {
   return stage.parentStageIds.every((id) => isStageComplete(job, job.stages[id]!));
+}
+
+export function newRun(): PartitionRun {
+  return { state: "pending", failures: 0, failedExecutors: [], failedNodes: [] };
 }
 
 export function commitKey(stageId: number, partition: number): string {

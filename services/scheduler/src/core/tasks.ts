@@ -4,7 +4,9 @@
  * unregistration, batched resubmission), commit authorization.
  */
 import { emitEvent, jobSpanKey, markChanged, spanEnd, spanEvent, stageSpanKey, taskSpanKey, type Ctx } from "./context.js";
+import { recordTaskFailure, updateNodeScore } from "./exclusion.js";
 import { abortJob } from "./jobs.js";
+import { isDecommissionAddress, isLeaving, unregisterServiceOutputs } from "./nodes.js";
 import { requeue } from "./scheduling.js";
 import { failStageAttempt, onStageComplete, registerMapOutput, scheduleResubmit, unregisterMapOutputs } from "./stages.js";
 import { commitKey, hasOutput, type JobState, type LiveTask, type SchedulerState, type StageAttempt, type StageState } from "./state.js";
@@ -81,13 +83,20 @@ function onTaskSucceeded(ctx: Ctx, scope: TaskScope, input: TaskUpdate, duration
     }
     reportTaskEnd(ctx, task, "succeeded", undefined, durationMs);
     markRunDone(attempt, task.partition);
-    // A zombie attempt's output is still good, but must not replace a registered one.
-    if (attempt.status === "failed" && shuffle.outputs[task.partition]) return;
+    updateNodeScore(ctx, status.nodeId, false);
+    // The first output registered wins: a late or duplicate success must not repoint readers.
+    if (shuffle.outputs[task.partition]) return;
+    const nodeId = ctx.state.executors.get(task.executorId)!.description.nodeId;
+    if (isLeaving(ctx.state, nodeId)) {
+      resubmitTask(ctx, scope, `map output written on node ${nodeId}, which is lost or decommissioned`);
+      return;
+    }
     registerMapOutput(ctx, job, stage, { ...status, shuffleId: shuffle.shuffleId, mapIndex: task.partition, attempt: task.attempt });
     return;
   }
   reportTaskEnd(ctx, task, "succeeded", undefined, durationMs);
   markRunDone(attempt, task.partition);
+  updateNodeScore(ctx, ctx.state.executors.get(task.executorId)!.description.nodeId, false);
   const results = stage.results!;
   if (results[task.partition]) return;
   results[task.partition] = { records: input.records, count: input.count ?? 0 };
@@ -135,8 +144,7 @@ function onCountedFailure(ctx: Ctx, scope: TaskScope, failure: TaskFailure): voi
   if (attempt.status !== "running") return; // zombie: the next attempt owns the partition
   const run = attempt.runs.get(task.partition)!;
   run.failures++;
-  // Most recent failure last: the fallback placement avoids it.
-  run.avoid = [...run.avoid.filter((id) => id !== task.executorId), task.executorId];
+  recordTaskFailure(ctx, job, stage, attempt, run, task.partition, task.executorId);
   if (run.failures >= job.conf["ballast.task.maxFailures"]) {
     abortJob(ctx, job, {
       kind: failure.kind,
@@ -169,6 +177,14 @@ export function resubmitTask(ctx: Ctx, scope: TaskScope, reason: string): void {
 
 // ------------------------------------------------------------ fetch failures
 
+/**
+ * The named map output is unregistered (once per loss: a failure naming an
+ * output already unregistered or replaced changes nothing and only requeues
+ * the task, to run once its input is recomputed), the attempt becomes a
+ * zombie, and the parents' missing partitions are resubmitted after the
+ * batching window. Failures reading from a decommissioned node do not count
+ * toward maxConsecutiveAttempts when ignoreDecommissionFetchFailure is set.
+ */
 function onFetchFailed(ctx: Ctx, scope: TaskScope, failure: TaskFailure): void {
   const { job, stage, attempt, task } = scope;
   const fetch = failure.fetch;
@@ -176,37 +192,35 @@ function onFetchFailed(ctx: Ctx, scope: TaskScope, failure: TaskFailure): void {
     ? `FetchFailed(shuffle ${fetch.shuffleId}, map ${fetch.mapIndex}, ${fetch.shuffleAddress || "no location"}): ${failure.message}`
     : `FetchFailed: ${failure.message}`;
   spanEvent(ctx, jobSpanKey(job.jobId), "fetchFailed", { "ballast.task_id": task.taskId, "ballast.reason": cause });
-  if (fetch?.serviceUnreachable) unregisterNodeOutputs(ctx, fetch, cause);
-  else if (fetch) unregisterFailedBlock(ctx, job, fetch, cause);
-  if (attempt.status === "running") failStageAttempt(ctx, job, stage, attempt, cause);
+  let newlyLost = 0;
+  if (fetch?.serviceUnreachable) {
+    const reason = `shuffle service ${fetch.shuffleAddress} (node ${fetch.nodeId || "unknown"}) unreachable; ${cause}`;
+    newlyLost = unregisterServiceOutputs(ctx, fetch.shuffleAddress, reason, task.launchedAtMs);
+  } else if (fetch) {
+    newlyLost = unregisterFailedBlock(ctx, job, fetch, cause);
+  }
+  if (fetch && newlyLost === 0 && !isStillRegistered(job, fetch)) {
+    resubmitTask(ctx, scope, `${cause} (already known lost; rerun once recomputed)`);
+    return;
+  }
+  const decommission = fetch !== undefined && job.conf["ballast.stage.ignoreDecommissionFetchFailure"] &&
+    isDecommissionAddress(ctx.state, fetch.shuffleAddress);
+  if (attempt.status === "running") failStageAttempt(ctx, job, stage, attempt, cause, !decommission);
   scheduleResubmit(ctx, job);
 }
 
-/** A corrupt or missing block: only that map output, if it is still the one registered. */
-function unregisterFailedBlock(ctx: Ctx, job: JobState, fetch: FetchFailure, reason: string): void {
+/** The output the failure names is still the registered one. */
+function isStillRegistered(job: JobState, fetch: FetchFailure): boolean {
   const shuffle = job.shuffles.find((candidate) => candidate?.shuffleId === fetch.shuffleId);
   const status = shuffle?.outputs[fetch.mapIndex];
-  if (!shuffle || !status) return;
-  if (status.attempt !== fetch.mapAttempt || status.shuffleAddress !== fetch.shuffleAddress) return; // already replaced
-  unregisterMapOutputs(ctx, job, shuffle, [fetch.mapIndex], reason);
+  return status !== undefined && status.attempt === fetch.mapAttempt && status.shuffleAddress === fetch.shuffleAddress;
 }
 
-/** The node's shuffle service is gone: every output on it, of every running job. */
-function unregisterNodeOutputs(ctx: Ctx, fetch: FetchFailure, cause: string): void {
-  const reason = `shuffle service ${fetch.shuffleAddress} (node ${fetch.nodeId || "unknown"}) unreachable; ${cause}`;
-  for (const jobId of [...ctx.state.runningJobs]) {
-    const job = ctx.state.jobs.get(jobId)!;
-    for (const shuffle of job.shuffles) {
-      if (!shuffle || job.status !== "running") continue;
-      const onNode: number[] = [];
-      shuffle.outputs.forEach((status, mapIndex) => {
-        if (status && (status.shuffleAddress === fetch.shuffleAddress || (fetch.nodeId !== "" && status.nodeId === fetch.nodeId))) {
-          onNode.push(mapIndex);
-        }
-      });
-      unregisterMapOutputs(ctx, job, shuffle, onNode, reason);
-    }
-  }
+/** A corrupt or missing block: only that map output, if it is still the one registered. */
+function unregisterFailedBlock(ctx: Ctx, job: JobState, fetch: FetchFailure, reason: string): number {
+  if (!isStillRegistered(job, fetch)) return 0; // already replaced or unregistered
+  const shuffle = job.shuffles.find((candidate) => candidate?.shuffleId === fetch.shuffleId)!;
+  return unregisterMapOutputs(ctx, job, shuffle, [fetch.mapIndex], reason);
 }
 
 // ---------------------------------------------------------------- commits

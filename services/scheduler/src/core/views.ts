@@ -1,9 +1,11 @@
 /**
  * Read-only views of the state, for the shell's RPCs and watchers.
  */
+import { runningTasksOn } from "./decommission.js";
 import { viewOfExecutor } from "./executors.js";
-import { outputsAvailable, type JobState, type SchedulerState, type StageState } from "./state.js";
-import type { ExecutorView, JobView, StageView } from "./types.js";
+import { aliveExecutorsOf, nodeStateOf } from "./nodes.js";
+import { activeAttempt, outputsAvailable, type JobState, type NodeState, type SchedulerState, type StageState } from "./state.js";
+import type { ExecutorView, JobView, NodeView, StageView } from "./types.js";
 
 export function jobView(state: SchedulerState, jobId: string): JobView | undefined {
   const job = state.jobs.get(jobId);
@@ -16,12 +18,63 @@ export function listJobs(state: SchedulerState): JobView[] {
 }
 
 export function executorViews(state: SchedulerState): ExecutorView[] {
-  return [...state.executors.values()].map(viewOfExecutor);
+  return [...state.executors.values()].map((executor) => viewOfExecutor(state, executor));
+}
+
+/** Nodes in order of first registration. */
+export function nodeViews(state: SchedulerState): NodeView[] {
+  return [...state.nodes.values()].map((node) => viewOfNode(state, node));
 }
 
 /** Task ids that are live (launched, not ended) on an executor, for the shell's bookkeeping. */
 export function runningTaskIds(state: SchedulerState, executorId: string): string[] {
   return [...(state.executors.get(executorId)?.running ?? [])];
+}
+
+/**
+ * The earliest time at which a tick would change anything (heartbeat and
+ * reconnect deadlines, batched resubmissions, decommission deadlines,
+ * exclusion expiries, unschedulable aborts); Infinity if none. A tick before
+ * it changes nothing but `nowMs`, so the shell need not persist it.
+ */
+export function nextDueMs(state: SchedulerState): number {
+  let due = Infinity;
+  const heartbeatTimeout = state.conf["ballast.executor.heartbeatTimeout"];
+  for (const executor of state.executors.values()) {
+    if (executor.excludedUntilMs !== 0) due = Math.min(due, executor.excludedUntilMs);
+    if (!executor.alive) continue;
+    // Lost once strictly past the deadline.
+    due = Math.min(due, executor.reconnectDeadlineMs !== 0 ? executor.reconnectDeadlineMs + 1 : executor.lastSeenMs + heartbeatTimeout + 1);
+  }
+  for (const node of state.nodes.values()) if (node.excludedUntilMs !== 0) due = Math.min(due, node.excludedUntilMs);
+  for (const nodeId of state.decommissioning) due = Math.min(due, state.nodes.get(nodeId)!.decommission!.deadlineMs);
+  for (const jobId of state.runningJobs) {
+    const job = state.jobs.get(jobId)!;
+    if (job.resubmitAtMs !== undefined) due = Math.min(due, job.resubmitAtMs);
+    for (const stageId of job.activeStages) {
+      const since = activeAttempt(job.stages[stageId]!)!.unschedulableSinceMs;
+      if (since !== -1) due = Math.min(due, since + job.conf["ballast.excludeOnFailure.unschedulableTimeout"]);
+    }
+  }
+  return due;
+}
+
+function viewOfNode(state: SchedulerState, node: NodeState): NodeView {
+  const { state: resourceState, reason } = nodeStateOf(state, node);
+  const alive = aliveExecutorsOf(state, node);
+  return {
+    nodeId: node.nodeId,
+    state: resourceState,
+    reason,
+    excludedUntilMs: Math.max(node.excludedUntilMs, ...alive.map((executor) => executor.excludedUntilMs)),
+    shuffleAddress: node.shuffleAddress,
+    executorIds: alive.map((executor) => executor.description.executorId),
+    failureScore: node.score.total > 0 ? node.score.failed / node.score.total : 0,
+    decommissionDeadlineMs: node.decommission?.deadlineMs ?? 0,
+    migratedOutputs: node.decommission?.migratedOutputs ?? 0,
+    migratedBytes: node.decommission?.migratedBytes ?? 0,
+    runningTasks: runningTasksOn(state, node),
+  };
 }
 
 function viewOfJob(state: SchedulerState, job: JobState): JobView {

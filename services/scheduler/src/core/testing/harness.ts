@@ -13,6 +13,8 @@ export class Harness {
   readonly live = new Map<string, { executorId: string; task: TaskLaunch }>();
   readonly executors = new Map<string, ExecutorDescription>();
   readonly log: Command[] = [];
+  /** Every input with its time, for replay. */
+  readonly inputs: Array<{ input: Input; now: number }> = [];
   /** Time spent inside step(), for the benchmark. */
   stepMs = 0;
 
@@ -22,6 +24,7 @@ export class Harness {
 
   send(input: Input, advanceMs = 0): Command[] {
     this.now += advanceMs;
+    this.inputs.push({ input, now: this.now });
     const started = performance.now();
     const commands = step(this.state, input, this.now);
     this.stepMs += performance.now() - started;
@@ -50,6 +53,12 @@ export class Harness {
   loseExecutor(executorId: string, reason = "process exited"): Command[] {
     for (const [taskId, entry] of this.live) if (entry.executorId === executorId) this.live.delete(taskId);
     return this.send({ type: "executorLost", executorId, reason });
+  }
+
+  /** The node's shuffle service is gone (its executors with it). */
+  loseNode(nodeId: string, reason = "connection refused"): Command[] {
+    for (const [taskId, entry] of this.live) if (this.executors.get(entry.executorId)?.nodeId === nodeId) this.live.delete(taskId);
+    return this.send({ type: "shuffleServiceLost", nodeId, shuffleAddress: `${nodeId}:7337`, reason });
   }
 
   /** Reports success: map tasks write 10 bytes per reduce partition on their node; result tasks return [partition]. */
@@ -126,6 +135,10 @@ export class Harness {
 
 export function launchesIn(commands: Command[]): Array<{ executorId: string; task: TaskLaunch }> {
   return commands.flatMap((command) => (command.type === "launchTask" ? [{ executorId: command.executorId, task: command.task }] : []));
+}
+
+export function commandsIn<T extends Command["type"]>(commands: Command[], type: T): Array<Extract<Command, { type: T }>> {
+  return commands.flatMap((command) => (command.type === type ? [command as Extract<Command, { type: T }>] : []));
 }
 
 export function eventsIn<T extends HistoryEvent["type"]>(commands: Command[], type: T): Array<Extract<HistoryEvent, { type: T }>> {

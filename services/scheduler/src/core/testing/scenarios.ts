@@ -1,0 +1,70 @@
+/**
+ * Seed -> simulated scenario (plan, cluster size, fault mix), so one seed
+ * number is enough to replay a failure: `npm run sim -- --seed S`.
+ */
+import { diamondPlan, joinPlan, threeStagePlan, twoStagePlan } from "./plans.js";
+import { simulate, type FaultKind, type SimOptions } from "./sim.js";
+
+const ALL_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "twoNodesLost", "corruptBlock", "sigstop", "decommission", "schedulerCrash"];
+
+export function scenarioFor(seed: number): SimOptions {
+  if (seed % 10 === 7) return decommissionStorm(seed);
+  const plans = [threeStagePlan(12, 8, 4), twoStagePlan(10, 6, "saveAsTextFile"), joinPlan(8, 6, 4), diamondPlan(8, 6, 4)];
+  return {
+    seed,
+    plan: plans[seed % plans.length]!,
+    nodes: 3 + (seed % 3),
+    faults: 2 + (seed % 4),
+    faultKinds: ALL_FAULTS,
+    faultWindowMs: 2000,
+    badNode: seed % 5 === 0,
+    userErrorRate: seed % 11 === 0 ? 0.3 : 0,
+  };
+}
+
+/** Scale-in again and again with maxConsecutiveAttempts=2: decommission alone must never abort a job. */
+function decommissionStorm(seed: number): SimOptions {
+  return {
+    seed,
+    plan: seed % 20 === 7 ? threeStagePlan(12, 8, 4) : diamondPlan(8, 6, 4),
+    nodes: 4,
+    faults: 5,
+    faultKinds: ["decommission"],
+    faultWindowMs: 2500,
+    conf: { "ballast.stage.maxConsecutiveAttempts": "2" },
+    mustSucceed: true,
+  };
+}
+
+export interface SeedsSummary {
+  runs: number;
+  succeeded: number;
+  failed: number;
+  steps: number;
+  faults: Partial<Record<FaultKind, number>>;
+  /** Seed -> its violations. */
+  failing: Map<number, string[]>;
+}
+
+export function runSeeds(seeds: number[], scenario: (seed: number) => SimOptions = scenarioFor): SeedsSummary {
+  const summary: SeedsSummary = { runs: 0, succeeded: 0, failed: 0, steps: 0, faults: {}, failing: new Map() };
+  for (const seed of seeds) {
+    let result;
+    try {
+      result = simulate(scenario(seed));
+    } catch (error) {
+      summary.runs++;
+      summary.failing.set(seed, [`seed ${seed}: the core threw: ${(error as Error).stack}`]);
+      continue;
+    }
+    summary.runs++;
+    summary.steps += result.steps;
+    if (result.view.status === "succeeded") summary.succeeded++;
+    else summary.failed++;
+    for (const [kind, count] of Object.entries(result.faultCounts)) {
+      summary.faults[kind as FaultKind] = (summary.faults[kind as FaultKind] ?? 0) + count;
+    }
+    if (result.violations.length > 0) summary.failing.set(seed, result.violations);
+  }
+  return summary;
+}

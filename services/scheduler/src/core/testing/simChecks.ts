@@ -1,0 +1,131 @@
+/**
+ * The simulator's invariants, checked after every step and at the end:
+ * placement (alive, usable, not excluded, free slot, complete inputs, no
+ * partition rerun that has output), recomputation of lost partitions only,
+ * resubmissions only when a batching window closes or a stage completes,
+ * bounded attempts, the exclusion cap, and the job's outcome.
+ */
+import { excludedNodeCount, maxExcludedNodes } from "../exclusion.js";
+import { activeAttempt, hasOutput, type SchedulerState } from "../state.js";
+import type { Command, JobView, Plan } from "../types.js";
+import { executorViews } from "../views.js";
+
+export interface StepSnapshot {
+  /** "<shuffleId>/<mapIndex>" -> where the registered output lived. */
+  outputs: Map<string, { shuffleAddress: string; attempt: number }>;
+  resubmitAtMs?: number;
+}
+
+/** The simulated cluster's truth: could this output really not be read (or was its node leaving)? */
+export type LossOracle = (shuffleAddress: string, shuffleId: string, mapIndex: number, attempt: number) => boolean;
+
+export class SimChecks {
+  readonly violations: string[] = [];
+
+  constructor(
+    private readonly seed: number,
+    private readonly jobId: string,
+    private readonly clock: () => number,
+    private readonly reallyLost: LossOracle,
+  ) {}
+
+  violation(message: string): void {
+    if (this.violations.length < 20) this.violations.push(`seed ${this.seed} at ${this.clock()}ms: ${message}`);
+  }
+
+  before(state: SchedulerState): StepSnapshot {
+    const outputs: StepSnapshot["outputs"] = new Map();
+    const job = state.jobs.get(this.jobId);
+    for (const shuffle of job?.shuffles ?? []) {
+      shuffle?.outputs.forEach((status, mapIndex) => status && outputs.set(`${shuffle.shuffleId}/${mapIndex}`, status));
+    }
+    return { outputs, resubmitAtMs: job?.resubmitAtMs };
+  }
+
+  /** `before` is the snapshot taken before the step (launch checks use the state after it). */
+  after(state: SchedulerState, commands: Command[], before: StepSnapshot): void {
+    const views = new Map(executorViews(state).map((view) => [view.executorId, view]));
+    for (const view of views.values()) {
+      if (view.runningTasks > view.slots) this.violation(`executor ${view.executorId} runs ${view.runningTasks} > ${view.slots} tasks`);
+    }
+    const job = state.jobs.get(this.jobId);
+    let stageSucceeded = false;
+    for (const command of commands) {
+      if (command.type === "launchTask") this.checkLaunch(state, command);
+      if (command.type !== "emitEvent") continue;
+      const event = command.event;
+      if (event.type === "stageEnded" && event.status === "succeeded") stageSucceeded = true;
+      if (event.type === "stageSubmitted" && job) {
+        const stage = job.stages[event.stageId]!;
+        const extra = event.partitions.filter((partition) => hasOutput(job, stage, partition));
+        if (extra.length > 0) this.violation(`stage ${event.stageId} attempt ${event.attempt} recomputes partitions that have output: ${extra}`);
+      }
+      if (event.type === "mapOutputsLost" && event.jobId === this.jobId) {
+        for (const mapIndex of event.mapIndexes) {
+          const status = before.outputs.get(`${event.shuffleId}/${mapIndex}`);
+          if (status && !this.reallyLost(status.shuffleAddress, event.shuffleId, mapIndex, status.attempt)) {
+            this.violation(`map output ${event.shuffleId}/${mapIndex} at ${status.shuffleAddress} unregistered while readable (${event.reason})`);
+          }
+        }
+      }
+      if (event.type === "stageResubmitted" && event.jobId === this.jobId) {
+        const windowClosed = before.resubmitAtMs !== undefined && job?.resubmitAtMs === undefined;
+        if (!windowClosed && !stageSucceeded) this.violation(`stage ${event.stageId} resubmitted outside a batching window or dependency order`);
+      }
+    }
+    const maxAttempts = job?.conf["ballast.stage.maxConsecutiveAttempts"] ?? 0;
+    for (const stage of job?.stages ?? []) {
+      if (stage.consecutiveFailures > maxAttempts) this.violation(`stage ${stage.stageId} failed ${stage.consecutiveFailures} times in a row`);
+    }
+    const { excluded, known } = excludedNodeCount(state);
+    const cap = maxExcludedNodes(known, state.conf["ballast.excludeOnFailure.maxExcludedNodeRatio"]);
+    if (excluded > cap) this.violation(`${excluded} of ${known} nodes excluded, above the cap of ${cap}`);
+  }
+
+  private checkLaunch(state: SchedulerState, command: Extract<Command, { type: "launchTask" }>): void {
+    const { task, executorId } = command;
+    const executor = state.executors.get(executorId);
+    const node = executor && state.nodes.get(executor.description.nodeId);
+    if (!executor?.alive || !node) return this.violation(`launch ${task.taskId} on dead executor ${executorId}`);
+    if (node.lost || node.decommission) this.violation(`launch ${task.taskId} on node ${node.nodeId} that is lost or decommissioning`);
+    if (executor.reconnectDeadlineMs !== 0) this.violation(`launch ${task.taskId} on ${executorId} before it reconnected`);
+    if (executor.excludedUntilMs !== 0 || node.excludedUntilMs !== 0) this.violation(`launch ${task.taskId} on excluded ${executorId}`);
+    const job = state.jobs.get(task.jobId)!;
+    const attempt = activeAttempt(job.stages[task.stageId]!);
+    if (attempt && (attempt.excludedExecutors.has(executorId) || attempt.excludedNodes.has(node.nodeId))) {
+      this.violation(`launch ${task.taskId} on ${executorId}, excluded for stage ${task.stageId}`);
+    }
+    if (hasOutput(job, job.stages[task.stageId]!, task.partition)) this.violation(`launch ${task.taskId} for a partition that already has output`);
+    for (const read of task.shuffleReads) {
+      if (read.locations.length !== read.numMaps) this.violation(`launch ${task.taskId} before shuffle ${read.shuffleId} is complete`);
+    }
+  }
+
+  /**
+   * Succeeded: the exact result, attempts bounded. Failed: a stated cause,
+   * and never a stage abort caused by a decommissioned node's fetch failures.
+   */
+  outcome(view: JobView, plan: Plan, faults: number, maxConsecutive: number, fetchFailures: { plain: Set<string>; decommission: Set<string> }): void {
+    if (view.status === "running") return this.violation("job still running at the end");
+    if (view.status === "failed") {
+      if (!view.error?.message || !["stageFailure", "userError", "executorError", "unschedulable"].includes(view.error.kind)) {
+        this.violation(`job failed without a stated cause: ${JSON.stringify(view.error)}`);
+      }
+      for (const line of view.error?.stack.split("\n") ?? []) {
+        const match = /FetchFailed\(shuffle ([^,]+), map (\d+), ([^)]+)\)/.exec(line);
+        const key = match && `${match[1]}/${match[2]}/${match[3]}`;
+        if (key && fetchFailures.decommission.has(key) && !fetchFailures.plain.has(key)) {
+          this.violation(`a decommissioned node's fetch failure counted toward the abort: ${line}`);
+        }
+      }
+      return;
+    }
+    const resultPartitions = plan.datasets.find((dataset) => dataset.id === plan.finalDatasetId)!.numPartitions;
+    const expected = Array.from({ length: resultPartitions }, (_, partition) => Uint8Array.of(partition % 256));
+    if (JSON.stringify(view.result?.partitionRecords) !== JSON.stringify(expected) || view.result?.count !== resultPartitions) {
+      this.violation("job succeeded with a wrong result");
+    }
+    const bound = view.stages.length * (1 + faults) * maxConsecutive;
+    if (view.stats.stageAttempts > bound) this.violation(`${view.stats.stageAttempts} stage attempts > bound ${bound}`);
+  }
+}
