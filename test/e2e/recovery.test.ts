@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { restartService } from "../../packages/cli/src/cluster.js";
 import { BUCKETS } from "../../examples/chained-shuffles.js";
 import { lastJson, runCli, startTestCluster, type TestCluster } from "../support/cluster.js";
-import { jobHistory, killNode, readTaskEvents, service, waitUntil, type TaskEvent } from "../support/faults.js";
+import { historyEvents, jobHistory, killNode, readTaskEvents, service, waitUntil, type TaskEvent } from "../support/faults.js";
 import { prepareCorpus, readCountsDir } from "../support/wordcount.js";
 
 // Real processes, real SIGKILL/SIGSTOP. Faults are timed by the executors' task events
@@ -26,8 +26,8 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface Scenario {
   nodes: number;
-  /** Milliseconds each task of a stage waits before running (stageId -> ms). */
-  delays: Record<number, number>;
+  /** Each task of this stage waits `ms` before running, so faults land mid-stage. */
+  delay: { stageId: number; ms: number };
   conf?: string[];
   job?: string[];
 }
@@ -35,7 +35,7 @@ interface Scenario {
 /** Starts a cluster, submits the job in the background, injects the fault, returns the outcome. */
 async function runScenario(name: string, scenario: Scenario, inject: (cluster: TestCluster, events: () => TaskEvent[]) => Promise<void>) {
   const eventsFile = join(work, `${name}.events`);
-  const faults = { delayTaskMs: Object.entries(scenario.delays).map(([stageId, ms]) => ({ stageId: Number(stageId), ms })) };
+  const faults = { delayTaskMs: scenario.delay };
   const cluster = await startTestCluster({
     nodes: scenario.nodes,
     slots: 1,
@@ -51,7 +51,8 @@ async function runScenario(name: string, scenario: Scenario, inject: (cluster: T
     expect(res.code, res.stderr).toBe(0);
     const summary = lastJson(res.stdout);
     const history = await jobHistory(cluster, summary.jobId);
-    return { summary, history, out, cluster, events: readTaskEvents(eventsFile) };
+    const clusterHistory = await historyEvents(cluster, "");
+    return { summary, history, clusterHistory, out, cluster, events: readTaskEvents(eventsFile) };
   } finally {
     await cluster.stop();
   }
@@ -63,7 +64,7 @@ const resubmissions = (history: Array<Record<string, any>>, stageId: number) => 
 
 describe("lineage recovery with real processes", () => {
   it("SIGKILL an executor during the map stage: exact result, in-flight tasks rerun, no map output recomputed", async () => {
-    const { summary, history, out } = await runScenario("exec-map", { nodes: 2, delays: { 0: 700 } }, async (cluster, events) => {
+    const { summary, history, out } = await runScenario("exec-map", { nodes: 2, delay: { stageId: 0, ms: 700 } }, async (cluster, events) => {
       await waitUntil("a map task done and one running on node-1", () => succeeded(events(), 0).length >= 1 && started(events(), 0, "node-1").length > succeeded(events(), 0, "node-1").length);
       process.kill(service(cluster, "executor", "node-1").pid, "SIGKILL");
     });
@@ -74,7 +75,7 @@ describe("lineage recovery with real processes", () => {
   });
 
   it("SIGKILL an executor during the reduce stage: no map task recomputed", async () => {
-    const { summary, history, out } = await runScenario("exec-reduce", { nodes: 2, delays: { 1: 800 } }, async (cluster, events) => {
+    const { summary, history, out } = await runScenario("exec-reduce", { nodes: 2, delay: { stageId: 1, ms: 800 } }, async (cluster, events) => {
       await waitUntil("a reduce task running on node-1", () => started(events(), 1, "node-1").length >= 1);
       process.kill(service(cluster, "executor", "node-1").pid, "SIGKILL");
     });
@@ -85,7 +86,7 @@ describe("lineage recovery with real processes", () => {
 
   it("SIGKILL a node during the reduce stage: exactly its map outputs recomputed, in one extra map stage attempt", async () => {
     let lostMaps = 0;
-    const { summary, history, out } = await runScenario("node-reduce", { nodes: 2, delays: { 1: 800 } }, async (cluster, events) => {
+    const { summary, history, out } = await runScenario("node-reduce", { nodes: 2, delay: { stageId: 1, ms: 800 } }, async (cluster, events) => {
       await waitUntil("the reduce stage running", () => started(events(), 1).length >= 1);
       lostMaps = new Set(succeeded(events(), 0, "node-1").map((e) => e.partition)).size;
       killNode(cluster, "node-1");
@@ -99,7 +100,7 @@ describe("lineage recovery with real processes", () => {
 
   it("SIGKILL two of four nodes at once during the reduce stage: still one resubmission", async () => {
     let lostMaps = 0;
-    const { summary, history, out } = await runScenario("two-nodes", { nodes: 4, delays: { 1: 800 } }, async (cluster, events) => {
+    const { summary, history, out } = await runScenario("two-nodes", { nodes: 4, delay: { stageId: 1, ms: 800 } }, async (cluster, events) => {
       await waitUntil("the reduce stage running", () => started(events(), 1).length >= 1);
       lostMaps = new Set([...succeeded(events(), 0, "node-1"), ...succeeded(events(), 0, "node-2")].map((e) => e.partition)).size;
       killNode(cluster, "node-1");
@@ -111,7 +112,7 @@ describe("lineage recovery with real processes", () => {
   });
 
   it("a shuffle service restarted mid-reduce is ridden out without recomputation", async () => {
-    const { summary, out } = await runScenario("shuffle-restart", { nodes: 2, delays: { 1: 400 } }, async (cluster, events) => {
+    const { summary, out } = await runScenario("shuffle-restart", { nodes: 2, delay: { stageId: 1, ms: 400 } }, async (cluster, events) => {
       await waitUntil("the reduce stage running", () => started(events(), 1).length >= 1);
       process.kill(service(cluster, "shuffle", "node-1").pid, "SIGKILL");
       await new Promise((r) => setTimeout(r, 500)); // down long enough that reducers hit it
@@ -123,7 +124,7 @@ describe("lineage recovery with real processes", () => {
   });
 
   it("a corrupt block recomputes only that map output", async () => {
-    const { summary, out } = await runScenario("corrupt", { nodes: 2, delays: { 1: 1500 } }, async (cluster, events) => {
+    const { summary, out } = await runScenario("corrupt", { nodes: 2, delay: { stageId: 1, ms: 1500 } }, async (cluster, events) => {
       await waitUntil("the reduce stage running", () => started(events(), 1).length >= 1);
       corruptOneDataFile(service(cluster, "shuffle", "node-1").dataDir);
     });
@@ -134,7 +135,7 @@ describe("lineage recovery with real processes", () => {
 
   it("a three-shuffle job that loses a node in its last stage recomputes only what each ancestor lost", async () => {
     const n = 20_000;
-    const { summary } = await runScenario("chained", { nodes: 3, delays: { 5: 900 }, job: ["examples/chained-shuffles.ts", "--", "--n", String(n)] }, async (cluster, events) => {
+    const { summary } = await runScenario("chained", { nodes: 3, delay: { stageId: 5, ms: 900 }, job: ["examples/chained-shuffles.ts", "--", "--n", String(n)] }, async (cluster, events) => {
       await waitUntil("the last stage running", () => started(events(), 5).length >= 1);
       killNode(cluster, "node-1");
     });
@@ -150,16 +151,17 @@ describe("lineage recovery with real processes", () => {
   });
 
   it("a hung executor (SIGSTOP) is declared lost, its tasks run elsewhere, and its late results are ignored", async () => {
-    const { out, history } = await runScenario("sigstop", { nodes: 2, delays: { 1: 600 } }, async (cluster, events) => {
+    const { out, clusterHistory } = await runScenario("sigstop", { nodes: 2, delay: { stageId: 1, ms: 600 } }, async (cluster, events) => {
       await waitUntil("a reduce task running on node-1", () => started(events(), 1, "node-1").length >= 1);
       const pid = service(cluster, "executor", "node-1").pid;
       process.kill(pid, "SIGSTOP");
-      await waitUntil("node-1's reduce task rerun elsewhere", () => started(events(), 1, "node-2").length >= 3, 30_000);
+      const stuck = started(events(), 1, "node-1").find((s) => !events().some((e) => e.event === "end" && e.taskId === s.taskId))!;
+      await waitUntil("node-1's stuck reduce task rerun elsewhere", () => started(events(), 1, "node-2").some((e) => e.partition === stuck.partition), 30_000);
       process.kill(pid, "SIGCONT");
     });
     const { counts } = readCountsDir(out); // throws if a partition was committed twice
     expect(counts).toEqual(expected);
-    expect(history.some((e) => e.type === "executorRemoved")).toBe(true);
+    expect(clusterHistory.map((e) => e.type)).toContain("executorRemoved");
   });
 });
 

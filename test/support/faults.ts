@@ -42,13 +42,14 @@ export function killNode(cluster: ClusterDescription, nodeId: string): void {
   process.kill(service(cluster, "shuffle", nodeId).pid, "SIGKILL");
 }
 
-/** The job's events from the history service's JSON API (flattened: {seq, type, ...fields}). */
+/** Events from the history service's JSON API (flattened: {seq, type, ...fields}): the job's, or all with jobId "". */
 export async function historyEvents(cluster: ClusterDescription, jobId: string): Promise<Array<Record<string, any>>> {
   const base = `http://${cluster.historyHttp}/api/v1/applications`;
   const apps = (await (await fetch(base)).json()) as { applications: Array<{ applicationId: string }> };
   const events: Array<Record<string, any>> = [];
   for (const app of apps.applications) {
-    const res = await fetch(`${base}/${app.applicationId}/events?job=${encodeURIComponent(jobId)}&limit=10000`);
+    const filter = jobId ? `job=${encodeURIComponent(jobId)}&` : "";
+    const res = await fetch(`${base}/${app.applicationId}/events?${filter}limit=10000`);
     if (res.ok) events.push(...((await res.json()) as { events: Array<Record<string, any>> }).events);
   }
   return events;
