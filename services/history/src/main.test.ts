@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,19 +6,12 @@ import { status } from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
 import { JobStatus, TaskState } from "../../../gen/ballast/v1/common.js";
 import { HistoryServiceClient } from "../../../gen/ballast/v1/history.js";
-import { call, createClient } from "../../../packages/common/src/grpc.js";
+import { call } from "../../../packages/common/src/grpc.js";
 import { eventToWire } from "./rpc/convert.js";
 import { applicationEvents } from "./testing/fixtures.js";
+import { HISTORY_MAIN as MAIN, killHard, startHistoryProcess, type RunningHistoryProcess } from "./testing/process.js";
 
-const MAIN = join(import.meta.dirname, "main.ts");
 const APP = "app-e2e";
-
-interface Running {
-  child: ChildProcess;
-  grpcAddress: string;
-  httpUrl: string;
-  client: HistoryServiceClient;
-}
 
 const children: ChildProcess[] = [];
 const dataDir = mkdtempSync(join(tmpdir(), "history-e2e-"));
@@ -28,36 +21,10 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** Starts main.ts on free ports and waits for its "history UI at" log line. */
-function startHistory(): Promise<Running> {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--address", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--data-dir", dataDir], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let stderr = "";
-    const onExit = (code: number | null) => reject(new Error(`history exited with ${code} before listening:\n${stderr}`));
-    const onData = (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const line = stderr.split("\n").find((l) => l.includes("history UI at"));
-      if (!line) return;
-      const { grpcAddress, httpUrl } = JSON.parse(line) as { grpcAddress: string; httpUrl: string };
-      child.off("exit", onExit);
-      child.stderr!.off("data", onData);
-      child.stderr!.resume(); // keep draining its logs
-      resolve({ child, grpcAddress, httpUrl, client: createClient(HistoryServiceClient, grpcAddress) });
-    };
-    child.once("exit", onExit);
-    child.stderr!.on("data", onData);
-  });
-}
-
-function killHard(running: Running): Promise<void> {
-  running.client.close();
-  return new Promise((resolve) => {
-    running.child.once("exit", () => resolve());
-    running.child.kill("SIGKILL");
-  });
+async function startHistory(): Promise<RunningHistoryProcess> {
+  const running = await startHistoryProcess(dataDir);
+  children.push(running.child);
+  return running;
 }
 
 async function getJson(url: string): Promise<{ status: number; body: any }> {
@@ -106,7 +73,10 @@ describe("history process", () => {
     const { tasks } = await call(client.listTasks.bind(client), { applicationId: APP, jobId: "job-1" });
     expect(tasks.filter((t) => t.state === TaskState.TASK_STATE_FAILED).map((t) => t.taskId)).toEqual(["t-0-1-0"]);
     const { executors } = await call(client.listExecutorHistory.bind(client), { applicationId: APP });
-    expect(executors.map((e) => [e.executorId, e.alive])).toEqual([["exec-1", true], ["exec-2", false]]);
+    expect(executors.map((e) => [e.executorId, e.alive, e.state, e.stateReason])).toEqual([
+      ["exec-1", true, "active", ""],
+      ["exec-2", false, "lost", "heartbeat timeout"],
+    ]);
 
     const api = `${httpUrl}/api/v1/applications`;
     expect((await getJson(api)).body.applications).toEqual([expect.objectContaining({ applicationId: APP, eventCount: 17 })]);
@@ -130,6 +100,9 @@ describe("history process", () => {
     expect(await publishBad({ applicationId: APP, events: [{ ...batch[0]!, seq: 0 }] })).toBe(status.INVALID_ARGUMENT);
     expect(await publishBad({ applicationId: APP, events: [{ ...batch[0]!, seq: 99, payload: undefined }] })).toBe(status.INVALID_ARGUMENT);
     expect(await publishBad({ applicationId: APP, events: [{ ...batch[3]!, seq: 99, jobId: "" }] })).toBe(status.INVALID_ARGUMENT);
+    const exclusion = { scope: "rack", id: "r1", excluded: true, untilMs: 0, reason: "", stageScoped: false, stageId: 0 };
+    const badScope = { seq: 99, timeMs: 0, jobId: "", payload: { $case: "exclusionChanged" as const, value: exclusion } };
+    expect(await publishBad({ applicationId: APP, events: [badScope] })).toBe(status.INVALID_ARGUMENT);
     expect(await codeOf(call(client.getApplication.bind(client), { applicationId: "nope" }))).toBe(status.NOT_FOUND);
     expect(await codeOf(call(client.getJobSummary.bind(client), { applicationId: APP, jobId: "nope" }))).toBe(status.NOT_FOUND);
     expect(await codeOf(call(client.listTasks.bind(client), { applicationId: APP, jobId: "nope" }))).toBe(status.NOT_FOUND);

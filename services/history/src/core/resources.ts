@@ -20,6 +20,8 @@ export interface DecommissionFacts {
   /** The last phase seen; "" when the node was never decommissioned. */
   phase: string;
   reason: string;
+  /** Seq of the latest "requested" phase: executors that left after it left with the decommission. */
+  startedSeq: number;
 }
 
 export interface NodeFacts {
@@ -30,6 +32,8 @@ export interface NodeFacts {
 export interface ExecutorFacts {
   alive: boolean;
   lostReason: string;
+  /** Seq of the event that removed it (when not alive). */
+  removedSeq: number;
   exclusion: ExclusionFacts;
   /** Its node's facts (defaults when the node has no events of its own). */
   node: NodeFacts;
@@ -43,7 +47,7 @@ export interface ResolvedState {
 }
 
 export const NO_EXCLUSION: ExclusionFacts = { excluded: false, untilMs: 0, reason: "", seq: 0 };
-export const NO_DECOMMISSION: DecommissionFacts = { phase: "", reason: "" };
+export const NO_DECOMMISSION: DecommissionFacts = { phase: "", reason: "", startedSeq: 0 };
 
 /** requested/drained/migrated: still draining; decommissioned/expired: gone; recommissioned or unknown: none in force. */
 export function decommissionState(phase: string): "decommissioning" | "decommissioned" | undefined {
@@ -72,8 +76,8 @@ export function resolveExecutorState(facts: ExecutorFacts): ResolvedState {
   const excludedUntilMs = exclusion?.untilMs ?? 0;
   const decommission = decommissionState(facts.node.decommission.phase);
   if (!facts.alive) {
-    // An executor that left a node being decommissioned was decommissioned with it.
-    const state = decommission ? "decommissioned" : "lost";
+    // An executor that left a node after its decommission began was decommissioned with it.
+    const state = decommission && facts.removedSeq > facts.node.decommission.startedSeq ? "decommissioned" : "lost";
     return { state, reason: facts.lostReason || facts.node.decommission.reason, excludedUntilMs };
   }
   if (decommission) return { state: decommission, reason: facts.node.decommission.reason, excludedUntilMs };

@@ -7,7 +7,7 @@ import { startHistoryService, type RunningHistoryService } from "../app.js";
 import { History } from "../history.js";
 import { wireEventCodec } from "../rpc/convert.js";
 import { SqliteHistoryStore } from "../store/sqlite-store.js";
-import { applicationEvents } from "../testing/fixtures.js";
+import { applicationEvents, recoveryEvents } from "../testing/fixtures.js";
 import { HISTORY_PAGE } from "./page.js";
 import { handleApi } from "./routes.js";
 
@@ -19,7 +19,7 @@ let history: History;
 beforeAll(async () => {
   const store = new SqliteHistoryStore(":memory:", wireEventCodec);
   history = new History(store);
-  await history.publish(APP, applicationEvents());
+  await history.publish(APP, [...applicationEvents(), ...recoveryEvents()]);
   service = await startHistoryService({ address: "127.0.0.1:0", httpAddress: "127.0.0.1:0", dataDir, store });
 });
 
@@ -38,6 +38,15 @@ describe("JSON API routes", () => {
     expect((tasks.body as { tasks: Array<{ state: string }> }).tasks.map((t) => t.state)).toContain("failed");
     const events = await api(`/applications/${app}/events`, "job=job-1&after=2&limit=1");
     expect(events.body).toEqual({ events: [expect.objectContaining({ seq: 3, type: "jobSubmitted", name: "wordcount" })] });
+  });
+
+  it("serves nodes, and failovers with the application", async () => {
+    const app = encodeURIComponent(APP);
+    const { body } = await api(`/applications/${app}`);
+    expect(body).toMatchObject({ application: { applicationId: APP }, failovers: [{ seq: 30, epoch: 2, leaderAddress: "127.0.0.1:7077" }] });
+    const nodes = (await api(`/applications/${app}/nodes`)).body as { nodes: Array<Record<string, unknown>> };
+    expect(nodes.nodes.map((n) => [n.nodeId, n.state])).toEqual([["node-1", "excluded"], ["node-2", "lost"], ["node-3", "decommissioned"]]);
+    expect((await api(`/applications/nope/nodes`)).status).toBe(404);
   });
 
   it("answers 400 for bad query parameters and 404 for unknown ids or paths", async () => {
@@ -90,6 +99,14 @@ describe("web UI", () => {
     expect(jobView).toContain("t-0-1-0");
     expect(jobView).toContain("user_error: boom");
     expect(jobView).toContain("jobEnded");
+    expect(jobView).not.toContain('class="recovery"');
+    expect(appView).toContain("<h2>Nodes</h2>");
+    expect(appView).toContain('<span class="status decommissioned">decommissioned</span>');
+    expect(appView).toContain("127.0.0.1:7077"); // the failover's new leader
+    expect(appView).toContain("lost outputs: 1, stage resubmissions: 1 (partitions: 1), task resubmissions: 1");
+    const recoveringJob = await render(`#/app/${app}/job/job-2`);
+    expect(recoveringJob.match(/<tr class="recovery">/g)).toHaveLength(4); // lost outputs, two resubmissions, a stage exclusion
+    expect(recoveringJob).toContain('mapOutputsLost <span class="mark">lost outputs</span>');
     expect(await render(`#/app/nope`)).toContain("unknown application &quot;nope&quot;"); // escaped, like every value
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The history web UI: one self-contained page (no external assets) that reads
- * the JSON API. Hash routes: #/ (applications), #/app/<app> (jobs and
- * executors), #/app/<app>/job/<job> (stages, tasks, events). The script avoids
+ * the JSON API. Hash routes: #/ (applications), #/app/<app> (jobs, nodes,
+ * executors, failovers), #/app/<app>/job/<job> (stages, tasks, events, with
+ * recovery events marked). The script avoids
  * backticks and "${" so it can live in this template literal unescaped.
  */
 export const HISTORY_PAGE = `<!doctype html>
@@ -22,7 +23,10 @@ export const HISTORY_PAGE = `<!doctype html>
   td.num { text-align: right; font-variant-numeric: tabular-nums; }
   .status { font-weight: 600; }
   .succeeded { color: #17803d; } .failed { color: #b42318; } .running { color: #175cd3; }
-  .cancelled, .killed, .waiting, .unspecified { color: #667085; }
+  .cancelled, .killed, .waiting, .unspecified, .decommissioned { color: #667085; }
+  .active { color: #17803d; } .excluded { color: #b54708; } .decommissioning { color: #6941c6; } .lost { color: #b42318; }
+  tr.recovery td { background: #fff6e5; }
+  .mark { display: inline-block; font-size: 12px; font-weight: 600; padding: 0 6px; border-radius: 8px; background: #fedf89; color: #7a2e0e; }
   .crumbs { margin-bottom: 8px; } .muted { color: #667085; }
   pre { white-space: pre-wrap; background: #fff; border: 1px solid #ddd; padding: 8px; margin: 4px 0; }
   dl { display: grid; grid-template-columns: max-content auto; gap: 2px 14px; margin: 0; }
@@ -61,12 +65,13 @@ function status(s) { return '<span class="status ' + esc(s) + '">' + esc(s) + "<
 function link(hash, text) { return '<a href="#' + hash + '">' + esc(text) + "</a>"; }
 function errorText(e) { return e ? '<span class="error">' + esc(e.kind ? e.kind + ": " : "") + esc(e.message) + "</span>" : ""; }
 
-/** columns: [heading, function(row) -> html, optional "num"] */
-function table(rows, columns, empty) {
+/** columns: [heading, function(row) -> html, optional "num"]; rowClass(row) -> class name or "" */
+function table(rows, columns, empty, rowClass) {
   if (!rows.length) return '<p class="muted">' + esc(empty || "None.") + "</p>";
   var head = columns.map(function (c) { return "<th>" + esc(c[0]) + "</th>"; }).join("");
   var body = rows.map(function (row) {
-    return "<tr>" + columns.map(function (c) { return "<td" + (c[2] ? ' class="num"' : "") + ">" + c[1](row) + "</td>"; }).join("") + "</tr>";
+    var cls = rowClass ? rowClass(row) : "";
+    return "<tr" + (cls ? ' class="' + esc(cls) + '"' : "") + ">" + columns.map(function (c) { return "<td" + (c[2] ? ' class="num"' : "") + ">" + c[1](row) + "</td>"; }).join("") + "</tr>";
   }).join("");
   return "<table><thead><tr>" + head + "</tr></thead><tbody>" + body + "</tbody></table>";
 }
@@ -92,9 +97,17 @@ function applicationsView() {
   });
 }
 
+function recoveryText(r) {
+  var parts = [];
+  if (r.lostMapOutputs) parts.push("lost outputs: " + r.lostMapOutputs);
+  if (r.stageResubmissions) parts.push("stage resubmissions: " + r.stageResubmissions + " (partitions: " + r.resubmittedPartitions + ")");
+  if (r.taskResubmissions) parts.push("task resubmissions: " + r.taskResubmissions);
+  return parts.join(", ");
+}
+
 function applicationView(app) {
   var base = "applications/" + enc(app);
-  return Promise.all([api(base), api(base + "/jobs"), api(base + "/executors")]).then(function (r) {
+  return Promise.all([api(base), api(base + "/jobs"), api(base + "/executors"), api(base + "/nodes")]).then(function (r) {
     var a = r[0].application;
     return '<div class="crumbs">' + link("/", "Applications") + " / " + esc(app) + "</div>" +
       "<dl><dt>Events</dt><dd>" + esc(a.eventCount) + "</dd><dt>First event</dt><dd>" + esc(time(a.firstEventMs)) +
@@ -110,18 +123,40 @@ function applicationView(app) {
         ["Stage attempts", function (j) { return esc(j.stats.stageAttempts); }, "num"],
         ["Recomputed", function (j) { return esc(j.stats.recomputedTasks); }, "num"],
         ["Shuffle written", function (j) { return esc(bytes(j.stats.shuffleBytesWritten)); }, "num"],
+        ["Recovery", function (j) { return esc(recoveryText(j.recovery)); }],
         ["Error", function (j) { return errorText(j.error); }],
       ], "No jobs.") +
+      "<h2>Nodes</h2>" + table(r[3].nodes, [
+        ["Node", function (n) { return esc(n.nodeId); }],
+        ["State", function (n) { return status(n.state); }],
+        ["Reason", function (n) { return esc(n.reason); }],
+        ["Executors alive", function (n) { return esc(n.aliveExecutors + " / " + n.executorIds.length); }, "num"],
+        ["Shuffle service", function (n) { return esc(n.shuffleAddress); }],
+        ["Excluded until", function (n) { return esc(time(n.excludedUntilMs)); }],
+        ["Decommission", function (n) { return esc(n.decommissionPhase) + (n.decommissionDeadlineMs ? ' <span class="muted">deadline ' + esc(time(n.decommissionDeadlineMs)) + "</span>" : ""); }],
+        ["Migrated outputs", function (n) { return esc(n.migratedOutputs); }, "num"],
+        ["Migrated", function (n) { return esc(bytes(n.migratedBytes)); }, "num"],
+        ["Not migrated", function (n) { return esc(n.outputsNotMigrated); }, "num"],
+      ], "No nodes.") +
       "<h2>Executors</h2>" + table(r[2].executors, [
         ["Executor", function (e) { return esc(e.executorId); }],
         ["Node", function (e) { return esc(e.nodeId); }],
         ["Host", function (e) { return esc(e.host); }],
         ["Slots", function (e) { return esc(e.slots); }, "num"],
-        ["Alive", function (e) { return e.alive ? "yes" : "no"; }],
+        ["State", function (e) { return status(e.state); }],
+        ["Reason", function (e) { return esc(e.stateReason); }],
+        ["Excluded until", function (e) { return esc(time(e.excludedUntilMs)); }],
         ["Running tasks", function (e) { return esc(e.runningTasks); }, "num"],
         ["Registered", function (e) { return esc(time(e.registeredAtMs)); }],
-        ["Lost reason", function (e) { return esc(e.lostReason); }],
-      ], "No executors.");
+      ], "No executors.") +
+      "<h2>Scheduler failovers</h2>" + table(r[0].failovers, [
+        ["Seq", function (f) { return esc(f.seq); }, "num"],
+        ["Time", function (f) { return esc(time(f.timeMs)); }],
+        ["Epoch", function (f) { return esc(f.epoch); }, "num"],
+        ["Downtime", function (f) { return esc(f.downtimeMs + " ms"); }, "num"],
+        ["Jobs recovered", function (f) { return esc(f.jobsRecovered); }, "num"],
+        ["New leader", function (f) { return esc(f.leaderAddress); }],
+      ], "No failovers.");
   });
 }
 
@@ -136,7 +171,8 @@ function jobView(app, job) {
         "<dt>Trace</dt><dd>" + esc(j.traceId) + "</dd>" +
         "<dt>Stats</dt><dd>" + esc(s.tasksLaunched) + " tasks, " + esc(s.taskAttemptsFailed) + " failed attempts, " + esc(s.stageAttempts) +
         " stage attempts, " + esc(s.recomputedTasks) + " recomputed, " + esc(s.lostMapOutputs) + " lost map outputs, input " +
-        esc(bytes(s.inputBytes)) + ", shuffle written " + esc(bytes(s.shuffleBytesWritten)) + "</dd></dl>" +
+        esc(bytes(s.inputBytes)) + ", shuffle written " + esc(bytes(s.shuffleBytesWritten)) + "</dd>" +
+        "<dt>Recovery</dt><dd>" + esc(recoveryText(j.recovery) || "none") + "</dd></dl>" +
         (j.error ? "<h2>Error</h2><pre>" + esc(j.error.message) + (j.error.stack ? "\\n\\n" + esc(j.error.stack) : "") + "</pre>" : "") +
         "<h2>Stages</h2>" + table(r[1].stages, [
           ["Stage", function (x) { return esc(x.stageId); }, "num"],
@@ -161,11 +197,19 @@ function jobView(app, job) {
         "<h2>Events</h2>" + table(r[3].events, [
           ["Seq", function (e) { return esc(e.seq); }, "num"],
           ["Time", function (e) { return esc(time(e.timeMs)); }],
-          ["Type", function (e) { return esc(e.type); }],
+          ["Type", function (e) { var m = RECOVERY_MARKS[e.type]; return esc(e.type) + (m ? ' <span class="mark">' + esc(m) + "</span>" : ""); }],
           ["Details", function (e) { return '<span class="muted">' + esc(details(e)) + "</span>"; }],
-        ], "No events.");
+        ], "No events.", function (e) { return RECOVERY_MARKS[e.type] ? "recovery" : ""; });
     });
 }
+
+/** Events that show work lost and redone, marked in a job's event list. */
+var RECOVERY_MARKS = {
+  mapOutputsLost: "lost outputs",
+  stageResubmitted: "resubmitted",
+  taskResubmitted: "resubmitted",
+  exclusionChanged: "exclusion",
+};
 
 function details(event) {
   var rest = {};

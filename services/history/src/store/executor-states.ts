@@ -25,13 +25,14 @@ export function nodeFactsFromRow(row: Row): NodeFacts {
       reason: row.exclusion_reason ?? "",
       seq: row.exclusion_seq ?? 0,
     },
-    decommission: { phase: row.decommission_phase ?? "", reason: row.decommission_reason ?? "" },
+    decommission: { phase: row.decommission_phase ?? "", reason: row.decommission_reason ?? "", startedSeq: row.decommission_started_seq ?? 0 },
   };
 }
 
-const FACTS = `SELECT e.executor_id, e.alive, e.lost_reason,
+const FACTS = `SELECT e.executor_id, e.alive, e.lost_reason, e.state_seq,
     e.exclusion_active AS own_active, e.exclusion_until_ms AS own_until_ms, e.exclusion_reason AS own_reason, e.exclusion_seq AS own_seq,
-    n.exclusion_active, n.exclusion_until_ms, n.exclusion_reason, n.exclusion_seq, n.decommission_phase, n.decommission_reason
+    n.exclusion_active, n.exclusion_until_ms, n.exclusion_reason, n.exclusion_seq, n.decommission_phase, n.decommission_reason,
+    n.decommission_started_seq
   FROM executors e LEFT JOIN nodes n ON n.app_id = e.app_id AND n.node_id = e.node_id
   WHERE e.app_id = @app`;
 
@@ -46,7 +47,13 @@ export function createExecutorStateRefresher(db: SqliteDatabase): ExecutorStateR
   const refresh = (app: string, rows: Row[]) => {
     for (const row of rows) {
       const own: ExclusionFacts = { excluded: row.own_active === 1, untilMs: row.own_until_ms, reason: row.own_reason, seq: row.own_seq };
-      const resolved = resolveExecutorState({ alive: row.alive === 1, lostReason: row.lost_reason, exclusion: own, node: nodeFactsFromRow(row) });
+      const resolved = resolveExecutorState({
+        alive: row.alive === 1,
+        lostReason: row.lost_reason,
+        removedSeq: row.alive === 1 ? 0 : row.state_seq,
+        exclusion: own,
+        node: nodeFactsFromRow(row),
+      });
       write.run({ app, executor: row.executor_id, ...resolved });
     }
   };

@@ -93,7 +93,13 @@ export function createProjector(db: SqliteDatabase): Projector {
   );
   const nodeExclusion = run(`UPDATE nodes SET ${guarded("exclusion_seq", prefixed("exclusion_", exclusion))} WHERE app_id = @app AND node_id = @node`);
   const decommissionChanged = run(
-    `UPDATE nodes SET ${guarded("decommission_seq", { decommission_phase: "@phase", decommission_reason: "@reason", decommission_deadline_ms: "@deadlineMs" })}
+    // Later phases may leave the reason empty: it comes from the newest phase that gave one. The
+    // deadline belongs to the newest request. (SET expressions all read the row as it was.)
+    `UPDATE nodes SET ${guarded("decommission_seq", { decommission_phase: "@phase" })},
+       decommission_reason = CASE WHEN @reason != '' AND @seq > decommission_reason_seq THEN @reason ELSE decommission_reason END,
+       decommission_reason_seq = CASE WHEN @reason != '' THEN MAX(decommission_reason_seq, @seq) ELSE decommission_reason_seq END,
+       decommission_deadline_ms = CASE WHEN @phase = 'requested' AND @seq > decommission_started_seq THEN @deadlineMs ELSE decommission_deadline_ms END,
+       decommission_started_seq = CASE WHEN @phase = 'requested' THEN MAX(decommission_started_seq, @seq) ELSE decommission_started_seq END
      WHERE app_id = @app AND node_id = @node`,
   );
   const shuffleMigrated = run(

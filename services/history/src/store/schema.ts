@@ -118,6 +118,8 @@ export const MIGRATIONS: string[] = [
     decommission_reason      TEXT NOT NULL DEFAULT '',
     decommission_deadline_ms INTEGER NOT NULL DEFAULT 0,
     decommission_seq         INTEGER NOT NULL DEFAULT 0,
+    decommission_started_seq INTEGER NOT NULL DEFAULT 0,
+    decommission_reason_seq  INTEGER NOT NULL DEFAULT 0,
     migrated_outputs         INTEGER NOT NULL DEFAULT 0,
     migrated_bytes           INTEGER NOT NULL DEFAULT 0,
     outputs_not_migrated     INTEGER NOT NULL DEFAULT 0,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { HistoryEvent } from "../core/types.js";
 import { wireEventCodec } from "../rpc/convert.js";
-import { applicationEvents, T0 } from "../testing/fixtures.js";
+import { applicationEvents, shuffled, T0 } from "../testing/fixtures.js";
 import { SqliteHistoryStore } from "./sqlite-store.js";
 import type { HistoryStore } from "./store.js";
 
@@ -33,20 +33,6 @@ async function snapshot(store: HistoryStore) {
     executors: await store.listExecutors(APP),
     events: await store.listEvents(APP, { jobId: "", afterSeq: 0, limit: 1000 }),
   };
-}
-
-/** A deterministic shuffle (xorshift), so a failing order reproduces. */
-function shuffled<T>(items: T[], seed: number): T[] {
-  const out = [...items];
-  let x = seed;
-  for (let i = out.length - 1; i > 0; i--) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    const j = Math.abs(x) % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 describe("SqliteHistoryStore", () => {

@@ -65,3 +65,51 @@ export function jobEvents(jobId = "job-1"): HistoryEvent[] {
 
 /** Executors, then one job: the whole sequence, seq 1..17. */
 export const applicationEvents = (jobId = "job-1"): HistoryEvent[] => [...EXECUTOR_EVENTS, ...jobEvents(jobId)];
+
+export const HOUR_MS = 3_600_000;
+
+/**
+ * What follows applicationEvents(), seq 18..32: exec-3 joins on node-3; exec-1
+ * is excluded, then its whole node; job-2 starts and a stage-scoped exclusion
+ * (log only) keeps node-1 off its stage 0; node-3 is decommissioned, migrates
+ * three outputs but not a fourth, which job-2 loses and recomputes; a
+ * scheduler failover happens; exec-1's own exclusion is lifted (its node's stays).
+ */
+export function recoveryEvents(): HistoryEvent[] {
+  let seq = 17;
+  const at = (offset: number, body: HistoryEvent["body"], jobId = ""): HistoryEvent => ({ seq: ++seq, timeMs: T0 + offset, jobId, body });
+  const exclusion = (scope: "executor" | "node", id: string, excluded: boolean, reason: string, stageId?: number) =>
+    ({ type: "exclusionChanged", scope, id, excluded, untilMs: excluded ? T0 + HOUR_MS : 0, reason, stageScoped: stageId !== undefined, stageId: stageId ?? 0 }) as const;
+  const decommission = (phase: string, reason = "") => ({ type: "decommissionChanged", nodeId: "node-3", phase, deadlineMs: phase === "requested" ? T0 + 120_000 : 0, reason }) as const;
+  return [
+    at(60, { type: "executorAdded", executor: { executorId: "exec-3", nodeId: "node-3", host: "127.0.0.4", slots: 2, shuffleAddress: "127.0.0.4:7337", registeredAtMs: T0 + 60 } }),
+    at(61, exclusion("executor", "exec-1", true, "2 failed tasks in successful stages")),
+    at(62, { type: "jobSubmitted", name: "join", numStages: 2, traceId: "4bf92f3577b34da6a3ce929d0e0e4736" }, "job-2"),
+    at(63, exclusion("node", "node-1", true, "stage 0 failed twice on it", 0), "job-2"),
+    at(64, decommission("requested", "scale-in")),
+    at(70, { type: "shuffleMigrated", nodeId: "node-3", outputs: 3, bytes: 3072, durationMs: 6, targetAddresses: "127.0.0.2:7337", outputsNotMigrated: 1 }),
+    at(71, decommission("migrated")),
+    at(72, { type: "mapOutputsLost", stageId: 0, shuffleId: "job-2/shuffle-0", mapIndexes: [3], reason: "not migrated off node-3" }, "job-2"),
+    at(73, { type: "taskResubmitted", taskId: "t2-1-0-0", stageId: 1, partition: 0, reason: "executor exec-3 decommissioned" }, "job-2"),
+    at(74, { type: "stageResubmitted", stageId: 0, partitions: [3], reason: "missing map outputs" }, "job-2"),
+    at(75, { type: "executorRemoved", executorId: "exec-3", reason: "decommissioned" }),
+    at(76, decommission("decommissioned")),
+    at(80, { type: "schedulerFailover", epoch: 2, downtimeMs: 1500, jobsRecovered: 1, leaderAddress: "127.0.0.1:7077" }),
+    at(81, exclusion("node", "node-1", true, "2 excluded executors")),
+    at(82, exclusion("executor", "exec-1", false, "exclusion timed out")),
+  ];
+}
+
+/** A deterministic shuffle (xorshift), so a failing order reproduces. */
+export function shuffled<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  let x = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const j = Math.abs(x) % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
