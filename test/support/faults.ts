@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import type { ClusterDescription, ServiceRecord } from "../../packages/cli/src/cluster.js";
+import { isAlive, type ClusterDescription, type ServiceRecord } from "../../packages/cli/src/cluster.js";
 
 /** One line of the executors' test task-events file (BALLAST_TEST_TASK_EVENTS_FILE). */
 export interface TaskEvent {
@@ -63,4 +63,10 @@ export async function jobHistory(cluster: ClusterDescription, jobId: string): Pr
     return events.some((e) => e.type === "jobEnded");
   }, 20_000);
   return events;
+}
+
+/** SIGKILLs a process and waits until it is gone (signal delivery is asynchronous). */
+export async function killAndWait(pid: number): Promise<void> {
+  process.kill(pid, "SIGKILL");
+  await waitUntil(`pid ${pid} to die`, () => !isAlive(pid), 10_000);
 }
