@@ -109,17 +109,8 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterDesc
       return s;
     }),
   ];
-  for (let i = 1; i <= nodes; i++) {
-    const nodeId = `node-${i}`;
-    const nodeHost = `127.0.0.${i + 1}`;
-    const shuffle = `${nodeHost}:${await portFor(mode, nodeHost, 7337)}`;
-    const executorAddress = `${nodeHost}:${await portFor(mode, nodeHost, 7078)}`;
-    plans.push(record("shuffle", dir, shuffle, ["--address", shuffle, "--node-id", nodeId], env, nodeId));
-    plans.push(
-      record("executor", dir, executorAddress, ["--address", executorAddress, "--host", nodeHost, "--node-id", nodeId, "--scheduler", scheduler, "--shuffle", shuffle, "--staging", staging, "--slots", String(options.slots ?? defaultSlots(nodes))], env, nodeId),
-    );
-  }
   const cluster: ClusterDescription = { dir, scheduler, staging, history, historyHttp, services: plans };
+  for (let i = 1; i <= nodes; i++) plans.push(...(await nodeRecords(cluster, i, mode, options.slots ?? defaultSlots(nodes), env)));
   try {
     // Storage services first so the scheduler and executors find them up.
     await Promise.all(plans.filter((s) => s.name !== "executor" && s.name !== "scheduler").map((s) => launch(s, cluster, options.startTimeoutMs)));
@@ -130,6 +121,28 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterDesc
     throw err;
   }
   return cluster;
+}
+
+/** The shuffle service and executor of node i, on loopback address 127.0.0.(i+1). */
+async function nodeRecords(cluster: ClusterDescription, i: number, mode: "default" | "auto", slots: number, env: Record<string, string>): Promise<ServiceRecord[]> {
+  const nodeId = `node-${i}`;
+  const nodeHost = `127.0.0.${i + 1}`;
+  const shuffle = `${nodeHost}:${await portFor(mode, nodeHost, 7337)}`;
+  const executorAddress = `${nodeHost}:${await portFor(mode, nodeHost, 7078)}`;
+  const executorArgs = ["--address", executorAddress, "--host", nodeHost, "--node-id", nodeId, "--scheduler", cluster.scheduler, "--shuffle", shuffle, "--staging", cluster.staging, "--slots", String(slots)];
+  return [record("shuffle", cluster.dir, shuffle, ["--address", shuffle, "--node-id", nodeId], env, nodeId), record("executor", cluster.dir, executorAddress, executorArgs, env, nodeId)];
+}
+
+/** Adds a fresh node (shuffle service + executor) to a running local cluster, as a scale-out would. */
+export async function addNode(dir: string, options: { slots?: number; env?: Record<string, string> } = {}): Promise<string> {
+  const cluster = readCluster(dir);
+  const taken = new Set(cluster.services.map((s) => s.nodeId).filter(Boolean));
+  let i = 1;
+  while (taken.has(`node-${i}`)) i++;
+  const records = await nodeRecords(cluster, i, "auto", options.slots ?? 1, options.env ?? cluster.services[0]?.env ?? {});
+  cluster.services.push(...records);
+  for (const service of records) await launch(service, cluster);
+  return `node-${i}`;
 }
 
 function record(name: ServiceName, dir: string, address: string, args: string[], env: Record<string, string>, nodeId?: string, httpAddress?: string): ServiceRecord {
