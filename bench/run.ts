@@ -1,18 +1,16 @@
-// `npm run bench`: word count of a 100 MB Zipf corpus on a 2-node local cluster versus a plain
-// single-process word count of the same file, executor peak RSS, and scheduler throughput.
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { startCluster, stopCluster } from "../packages/cli/src/cluster.js";
+// `npm run bench [-- wordcount|recovery|decommission|failover|all]`
+//   wordcount (default): 100 MB Zipf word count on a 2-node local cluster versus a plain
+//   single-process word count of the same file, executor peak RSS, scheduler throughput.
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import { formatBytes } from "../packages/cli/src/outcome.js";
 import { submitJob } from "../packages/cli/src/submit.js";
 import { shutdownTelemetry } from "../packages/common/src/telemetry.js";
-import { generateCorpus } from "../scripts/corpus.js";
-import { measureCoreThroughput } from "./coreThroughput.js";
+import { measureCoreThroughput, measureSchedulerService } from "./coreThroughput.js";
+import { decommissionBench, failoverBench, recoveryBench } from "./scenarios.js";
+import { benchCorpus, row, seconds, withCluster, wordcount } from "./support.js";
 
-const DIR = resolve(".bench");
-const CORPUS_BYTES = 100 * 1024 * 1024;
 const EMPTY_TASKS = Number(process.env.BENCH_EMPTY_TASKS ?? 20_000);
+const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
 
 /** The baseline: stream the file once, split lines and words, count in a Map. */
 async function singleProcessWordCount(path: string): Promise<{ ms: number; words: number }> {
@@ -30,74 +28,48 @@ async function singleProcessWordCount(path: string): Promise<{ ms: number; words
 }
 
 function peakRssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
   return kb ? Number(kb) * 1024 : NaN;
 }
 
-const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
+async function wordcountBench(): Promise<void> {
+  const corpus = benchCorpus();
+  const size = statSync(corpus).size;
+  const baseline = await singleProcessWordCount(corpus);
+  await withCluster("wordcount", { nodes: 2 }, async (cluster) => {
+    const { outcome, ms } = await wordcount(cluster, corpus, "wc-out");
+    console.log("\n== word count, 100 MB, 2 nodes (cluster already up; submit to result)");
+    row("corpus", `${formatBytes(size)} (${baseline.words} distinct words)`);
+    row("ballast wall time", `${seconds(ms)}  (${(size / 1024 ** 2 / (ms / 1000)).toFixed(1)} MB/s)`);
+    row("single-process wall time", `${seconds(baseline.ms)}  (${(size / 1024 ** 2 / (baseline.ms / 1000)).toFixed(1)} MB/s)`);
+    row("ratio ballast/single", `${(ms / baseline.ms).toFixed(2)}x  (target <= 1.0x)`);
+    row("shuffle bytes written", formatBytes(outcome.stats.shuffleBytesWritten));
+    row("tasks", String(outcome.stats.tasksLaunched));
+    for (const e of cluster.services.filter((s) => s.name === "executor")) row(`peak RSS ${e.nodeId} executor`, `${formatBytes(peakRssBytes(e.pid))}  (target < 512 MiB)`);
+
+    const started = performance.now();
+    const empty = await submitJob({ scheduler: cluster.scheduler, staging: cluster.staging, jobFile: "bench/jobs/empty-tasks.ts", files: [], conf: [], args: ["--tasks", String(EMPTY_TASKS)], json: false, progress: quiet });
+    const emptyMs = performance.now() - started;
+    if (!empty.ok) throw new Error(`empty-task job failed: ${empty.error?.message}`);
+    console.log(`\n== ${EMPTY_TASKS} empty tasks, end to end (real executors, worker threads, 2 slots on 2 cores)`);
+    row("wall time", `${seconds(emptyMs)}  (${Math.round(EMPTY_TASKS / (emptyMs / 1000))} tasks/s)`);
+  });
+  const service = await measureSchedulerService(EMPTY_TASKS);
+  console.log(`\n== scheduler service, ${EMPTY_TASKS} empty tasks, over gRPC from 4 simulated executors answering at once`);
+  row("throughput", `${Math.round(service.tasksPerSecond)} tasks/s  (target >= 5,000)`);
+  const core = measureCoreThroughput(EMPTY_TASKS);
+  console.log(`\n== scheduler core + SQLite input log alone, ${EMPTY_TASKS} tasks`);
+  row("throughput", `${Math.round(core.tasksPerSecond)} tasks/s`);
+}
+
+const MODES: Record<string, () => Promise<void>> = { wordcount: wordcountBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench };
 
 async function main(): Promise<void> {
-  mkdirSync(DIR, { recursive: true });
-  const corpus = join(DIR, "corpus-100m.txt");
-  if (!existsSync(corpus) || statSync(corpus).size < CORPUS_BYTES) {
-    console.log("generating a 100 MB Zipf corpus (seed 42)...");
-    generateCorpus(corpus, CORPUS_BYTES, 42);
-  }
-  const size = statSync(corpus).size;
-
-  const baseline = await singleProcessWordCount(corpus);
-  const cluster = await startCluster({ dir: join(DIR, "cluster"), nodes: 2, ports: "auto" });
-  try {
-    const output = join(DIR, "wc-out");
-    rmSync(output, { recursive: true, force: true });
-    const started = performance.now();
-    const wc = await submitJob({
-      scheduler: cluster.scheduler,
-      staging: cluster.staging,
-      jobFile: "examples/wordcount.ts",
-      files: [],
-      conf: [],
-      args: ["--input", pathToFileURL(corpus).href, "--output", pathToFileURL(output).href],
-      json: false,
-      progress: quiet,
-    });
-    const wcMs = performance.now() - started;
-    if (!wc.ok) throw new Error(`word count failed: ${wc.error?.message}`);
-    const executors = cluster.services.filter((s) => s.name === "executor");
-
-    console.log("\n== word count, 100 MB, 2 nodes");
-    console.log(`corpus                      ${formatBytes(size)} (${baseline.words} distinct words)`);
-    console.log(`ballast wall time           ${(wcMs / 1000).toFixed(2)} s  (${(size / 1024 ** 2 / (wcMs / 1000)).toFixed(1)} MB/s)`);
-    console.log(`single-process wall time    ${(baseline.ms / 1000).toFixed(2)} s  (${(size / 1024 ** 2 / (baseline.ms / 1000)).toFixed(1)} MB/s)`);
-    console.log(`ratio ballast/single        ${(wcMs / baseline.ms).toFixed(2)}x  (target <= 1.0x)`);
-    console.log(`shuffle bytes written       ${formatBytes(wc.stats.shuffleBytesWritten)}`);
-    console.log(`tasks                       ${wc.stats.tasksLaunched}`);
-    for (const e of executors) console.log(`peak RSS ${e.nodeId} executor   ${formatBytes(peakRssBytes(e.pid))}  (target < 512 MiB)`);
-
-    const emptyStarted = performance.now();
-    const empty = await submitJob({
-      scheduler: cluster.scheduler,
-      staging: cluster.staging,
-      jobFile: "bench/jobs/empty-tasks.ts",
-      files: [],
-      conf: [],
-      args: ["--tasks", String(EMPTY_TASKS)],
-      json: false,
-      progress: quiet,
-    });
-    const emptyMs = performance.now() - emptyStarted;
-    if (!empty.ok) throw new Error(`empty-task job failed: ${empty.error?.message}`);
-    console.log(`\n== ${EMPTY_TASKS} empty tasks, end to end on the cluster (4 slots)`);
-    console.log(`wall time                   ${(emptyMs / 1000).toFixed(2)} s  (${Math.round(EMPTY_TASKS / (emptyMs / 1000))} tasks/s)`);
-  } finally {
-    await stopCluster(cluster.dir);
-    await shutdownTelemetry();
-  }
-
-  const core = measureCoreThroughput(EMPTY_TASKS);
-  console.log(`\n== scheduler core alone, ${EMPTY_TASKS} tasks, executors answering instantly`);
-  console.log(`throughput                  ${Math.round(core.tasksPerSecond)} tasks/s  (target >= 5,000)`);
+  const mode = process.argv[2] ?? "wordcount";
+  const selected = mode === "all" ? Object.values(MODES) : [MODES[mode]];
+  if (!selected[0]) throw new Error(`unknown benchmark "${mode}" (wordcount, recovery, decommission, failover, all)`);
+  for (const bench of selected) await bench!();
+  await shutdownTelemetry();
 }
 
 main().catch((err) => {

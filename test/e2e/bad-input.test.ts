@@ -56,16 +56,18 @@ describe("bad input gets a clear error and the cluster keeps serving", () => {
   it("rejects unknown and ill-typed --conf keys", async () => {
     expectClearError(await submit("--conf", "ballast.no.such=1", "test/fixtures/collect-count.ts"), /unknown configuration key: ballast\.no\.such/);
     expectClearError(await submit("--conf", "ballast.task.maxFailures=many", "test/fixtures/collect-count.ts"), /invalid value for ballast\.task\.maxFailures: "many"/);
+    // A combination that cannot work: per-node attempts must stay below the task's attempts.
+    expectClearError(await submit("--conf", "ballast.task.maxFailures=2", "test/fixtures/collect-count.ts"), /maxTaskAttemptsPerNode/);
   });
 
   it("shows the user's error message and stack frame after the retries", async () => {
-    const res = await submit("--json", "--conf", "ballast.task.maxFailures=2", "test/fixtures/user-error.ts");
+    const res = await submit("--json", "--conf", "ballast.task.maxFailures=3", "test/fixtures/user-error.ts");
     expect(res.code).toBe(1);
     const summary = lastJson(res.stdout);
     expect(summary.status).toBe("failed");
-    expect(summary.error.message).toMatch(/failed 2 times[\s\S]*cannot handle record 42/);
+    expect(summary.error.message).toMatch(/failed 3 times[\s\S]*cannot handle record 42/);
     expect(summary.error.stack).toMatch(/user-error\.ts:8/);
-    expect(summary.stats.taskAttemptsFailed).toBe(2);
+    expect(summary.stats.taskAttemptsFailed).toBe(3);
   });
 
   it("still runs the next job: collect and count", async () => {

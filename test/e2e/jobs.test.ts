@@ -79,8 +79,8 @@ describe("jobs on a 2-node cluster", () => {
     expect(jobs.code).toBe(0);
     expect(jobs.stdout).toMatch(/job-\d+\tjoin\tsucceeded/);
     const executors = await runCli(["executors", "--dir", cluster.dir]);
-    expect(executors.stdout).toMatch(/node-1-exec\tnode-1\talive/);
-    expect(executors.stdout).toMatch(/node-2-exec\tnode-2\talive/);
+    expect(executors.stdout).toMatch(/node-1-exec-\S+\tnode-1\tactive/);
+    expect(executors.stdout).toMatch(/node-2-exec-\S+\tnode-2\tactive/);
   });
 });
 

@@ -116,6 +116,8 @@ describe("a scheduler that claims leadership but rejects sessions as a standby",
       losing.isLeader = false;
       losing.leaderAddress = leader.address;
       await waitFor("registration on the leader", () => leader.registrations[0]);
+      // The ack reaches the executor a moment after the fake scheduler records the registration.
+      await waitFor("the leader's acknowledgement", () => h.executor.status().connected);
       expect(h.executor.status()).toMatchObject({ connected: true, schedulerEpoch: 5 });
     } finally {
       await h.stop();

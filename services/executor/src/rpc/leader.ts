@@ -50,6 +50,17 @@ export class SchedulerDirectory {
     return leader;
   }
 
+  /**
+   * While connected: another scheduler that claims leadership with a newer
+   * epoch than ours means ours was deposed (e.g. paused past its lease with its
+   * connections still open). Returns that scheduler's address, if any.
+   */
+  async newerLeader(current: string, epoch: number, deadlineMs: number): Promise<string | undefined> {
+    const others = this.addresses.filter((a) => a !== current);
+    const answers = await Promise.all(others.map((address) => this.ask(address, deadlineMs)));
+    return answers.find((a) => a.response?.isLeader && a.response.epoch > epoch)?.address;
+  }
+
   close(): void {
     for (const client of this.clients.values()) client.close();
     this.clients.clear();

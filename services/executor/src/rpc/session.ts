@@ -72,6 +72,7 @@ export class SchedulerSession {
   private registerTimer?: NodeJS.Timeout;
   private reconnectTimer?: NodeJS.Timeout;
   private reconnectAttempt = 0;
+  private checkingLeadership = false;
   private closing = false;
   /** The scheduler the current (or last) stream was dialed to. */
   leaderAddress?: string;
@@ -231,6 +232,20 @@ export class SchedulerSession {
   private sendHeartbeat(): void {
     if (!this.connected) return;
     this.write({ message: { $case: "heartbeat", value: { runningTaskIds: this.options.handlers.runningTaskIds() } } });
+    this.checkForNewerLeader();
+  }
+
+  /** A paused-then-deposed leader keeps its TCP connections open; do not wait for keepalive to notice. */
+  private checkForNewerLeader(): void {
+    const stream = this.stream;
+    if (this.checkingLeadership || !stream || !this.leaderAddress || this.directory.addresses.length < 2) return;
+    this.checkingLeadership = true;
+    void this.directory
+      .newerLeader(this.leaderAddress, this.fence.highest, Math.max(200, this.heartbeatIntervalMs))
+      .then((address) => {
+        if (address && stream === this.stream) this.onBroken(stream, `scheduler ${address} leads with a newer epoch`);
+      })
+      .finally(() => (this.checkingLeadership = false));
   }
 
   private resendRetained(): void {

@@ -1,0 +1,87 @@
+// Shared pieces of the benchmarks: the corpus, a cluster per run, word count submission, task events.
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { startCluster, stopCluster, type ClusterDescription, type ClusterOptions } from "../packages/cli/src/cluster.js";
+import type { JobOutcome } from "../packages/cli/src/outcome.js";
+import { submitJob } from "../packages/cli/src/submit.js";
+import { generateCorpus } from "../scripts/corpus.js";
+
+export const BENCH_DIR = resolve(".bench");
+export const CORPUS_BYTES = 100 * 1024 * 1024;
+const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
+
+/** The 100 MB Zipf corpus (seed 42), generated once and reused. */
+export function benchCorpus(): string {
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const corpus = join(BENCH_DIR, "corpus-100m.txt");
+  if (!existsSync(corpus) || statSync(corpus).size < CORPUS_BYTES) {
+    console.log("generating a 100 MB Zipf corpus (seed 42)...");
+    generateCorpus(corpus, CORPUS_BYTES, 42);
+  }
+  return corpus;
+}
+
+export async function withCluster<T>(name: string, options: Partial<ClusterOptions>, body: (cluster: ClusterDescription) => Promise<T>): Promise<T> {
+  const dir = join(BENCH_DIR, `cluster-${name}`);
+  rmSync(dir, { recursive: true, force: true });
+  const cluster = await startCluster({ nodes: 2, ports: "auto", ...options, dir });
+  try {
+    return await body(cluster);
+  } finally {
+    await stopCluster(dir);
+  }
+}
+
+/** Runs examples/wordcount.ts over the corpus; returns the outcome and the wall time (submit to result). */
+export async function wordcount(cluster: ClusterDescription, corpus: string, outName: string): Promise<{ outcome: JobOutcome; ms: number }> {
+  const output = join(BENCH_DIR, outName);
+  rmSync(output, { recursive: true, force: true });
+  const started = performance.now();
+  const outcome = await submitJob({
+    scheduler: cluster.scheduler,
+    staging: cluster.staging,
+    jobFile: "examples/wordcount.ts",
+    files: [],
+    conf: [],
+    args: ["--input", pathToFileURL(corpus).href, "--output", pathToFileURL(output).href],
+    json: false,
+    progress: quiet,
+  });
+  const ms = performance.now() - started;
+  if (!outcome.ok) throw new Error(`word count failed: ${outcome.error?.message}`);
+  return { outcome, ms };
+}
+
+export interface TaskEvent {
+  stageId: number;
+  partition: number;
+  event: "start" | "end";
+  state?: string;
+  nodeId?: string;
+  at?: number;
+}
+
+export function taskEvents(file: string): TaskEvent[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as TaskEvent);
+}
+
+export async function waitFor(what: string, condition: () => boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function historyEvents(cluster: ClusterDescription): Promise<Array<Record<string, any>>> {
+  const base = `http://${cluster.historyHttp}/api/v1/applications`;
+  const { applications } = (await (await fetch(base)).json()) as { applications: Array<{ applicationId: string }> };
+  const events: Array<Record<string, any>> = [];
+  for (const app of applications) events.push(...((await (await fetch(`${base}/${app.applicationId}/events?limit=10000`)).json()) as { events: Array<Record<string, any>> }).events);
+  return events;
+}
+
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+export const row = (label: string, value: string) => console.log(`${label.padEnd(34)}${value}`);
