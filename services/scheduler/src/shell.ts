@@ -88,13 +88,13 @@ export class SchedulerShell {
   /** Logs the input durably, then runs it through the core and carries out the commands. */
   dispatch(input: Input, now = Date.now()): void {
     if (this.stopped) return;
+    let seq = 0;
     try {
       // Heartbeats and due ticks change the state (timeouts, windows, deadlines), so replay needs them;
       // a tick before nextDueMs changes nothing and is not logged.
       if (input.type !== "tick" || now >= nextDueMs(this.state)) {
-        const seq = this.store.appendInput(input, now, this.epoch);
+        seq = this.store.appendInput(input, now, this.epoch);
         if (input.type === "jobSubmitted") this.store.recordJob(input.jobId, input.submissionId ?? "", input.traceparent);
-        if (++this.inputsSinceSnapshot >= SNAPSHOT_EVERY) this.snapshot(seq);
       }
     } catch (err) {
       if (!(err instanceof LeaseLostError)) throw err;
@@ -102,6 +102,8 @@ export class SchedulerShell {
       return this.effects.leaseLost(err.message);
     }
     const commands = step(this.state, input, now);
+    // The snapshot holds the state after input `seq`, so replay resumes right after it.
+    if (seq > 0 && ++this.inputsSinceSnapshot >= SNAPSHOT_EVERY) this.snapshot(seq);
     for (const command of commands) this.execute(command);
   }
 

@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createLogger } from "../../../packages/common/src/logging.js";
+import type { Plan } from "../../../packages/common/src/plan.js";
+import type { Input } from "./core/types.js";
+import { SchedulerShell, type ShellEffects } from "./shell.js";
+import { SqliteSchedulerStore } from "./store/schedulerStore.js";
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const plan = (tasks: number): Plan => ({
+  jobName: "many",
+  datasets: [{ id: 0, op: "range", parentIds: [], numPartitions: tasks, wide: false, callSite: "t", uri: "" }],
+  shuffles: [],
+  finalDatasetId: 0,
+  action: "count",
+  outputUri: "",
+  args: [],
+  inputs: [],
+  graphHash: "h",
+});
+
+const noEffects = (): ShellEffects => ({ removeShuffles() {}, eventsAppended() {}, probeShuffleService() {}, migrateShuffle() {}, leaseLost() {} });
+
+/** A shell whose executor channel answers every launch (optionally only some) with success, in-process. */
+function shellOn(dir: string, answer: (taskId: string) => boolean) {
+  const store = new SqliteSchedulerStore(dir);
+  const epoch = store.lease.tryAcquire("test", "test", Date.now(), 60_000)!.lease.epoch;
+  const shell = new SchedulerShell(store, createLogger("test"), noEffects(), epoch);
+  const queue: Input[] = [];
+  const channel = {
+    launch: (task: { taskId: string }) => answer(task.taskId) && queue.push({ type: "taskUpdate", executorId: "e1", taskId: task.taskId, state: "succeeded", count: 1 }),
+    kill() {},
+    close() {},
+    shutdown() {},
+  };
+  shell.attachExecutor("e1", channel as never);
+  const drain = () => {
+    while (queue.length > 0) shell.dispatch(queue.shift()!, 1_000);
+  };
+  return { store, shell, drain };
+}
+
+describe("scheduler shell persistence", () => {
+  it("recovers the same state from a snapshot plus the log after it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ballast-shell-"));
+    dirs.push(dir);
+    // 6,000 tasks: well past the snapshot interval; stop answering near the end so the job is mid-flight.
+    let answered = 0;
+    const first = shellOn(dir, () => ++answered < 5_990);
+    first.shell.dispatch({ type: "executorRegistered", executor: { executorId: "e1", nodeId: "n1", host: "h", slots: 4, shuffleAddress: "h:1" } }, 1_000);
+    first.shell.dispatch({ type: "jobSubmitted", jobId: "job-1", plan: plan(6_000), bundleDigest: "0".repeat(64), conf: {}, traceparent: "" }, 1_000);
+    first.drain();
+    const before = { job: first.shell.job("job-1"), executors: first.shell.executors() };
+    expect(before.job!.status).toBe("running");
+    expect(before.job!.stages[0]!.completedTasks).toBeGreaterThan(5_000);
+    first.shell.close();
+    first.store.close();
+
+    const { snapshot, inputs } = new SqliteSchedulerStore(dir).loadForReplay();
+    expect(snapshot?.seq).toBeGreaterThan(0);
+    expect(inputs.length).toBeLessThan(6_000);
+
+    const second = shellOn(dir, () => true);
+    second.shell.recover();
+    expect({ job: second.shell.job("job-1"), executors: second.shell.executors() }).toEqual(before);
+    second.shell.close();
+    second.store.close();
+  });
+
+  it("refuses to log inputs once another scheduler holds the lease", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ballast-shell-"));
+    dirs.push(dir);
+    let lost = "";
+    const store = new SqliteSchedulerStore(dir);
+    const epoch = store.lease.tryAcquire("old", "a", 0, 1)!.lease.epoch;
+    const shell = new SchedulerShell(store, createLogger("test"), { ...noEffects(), leaseLost: (reason) => (lost = reason) }, epoch);
+    expect(store.lease.tryAcquire("new", "b", Date.now(), 60_000)?.lease.epoch).toBe(epoch + 1);
+    shell.dispatch({ type: "cancelJob", jobId: "nope", reason: "x" });
+    expect(lost).toMatch(/lease moved past epoch/);
+    store.close();
+  });
+});
