@@ -63,6 +63,13 @@ const DEFAULT_HEARTBEAT_MS = 1000;
  * result written into a stream that broke, or to a scheduler that crashed
  * before persisting it, is not lost.
  */
+/**
+ * Redial backoff: capped at 1s so that after a failover executors find the
+ * new leader within about a second of it taking the lease (recovery waits for
+ * them), while a long outage costs one cheap GetLeader round per second.
+ */
+const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 1000 };
+
 export class SchedulerSession {
   private readonly directory: SchedulerDirectory;
   private readonly fence = new EpochFence();
@@ -268,7 +275,7 @@ export class SchedulerSession {
   private scheduleReconnect(reason: string): void {
     if (this.closing) return;
     this.reconnectAttempt++;
-    const delayMs = backoffDelay(this.reconnectAttempt, this.options.reconnect ?? { initialMs: 100, maxMs: 5000 });
+    const delayMs = backoffDelay(this.reconnectAttempt, this.options.reconnect ?? RECONNECT_BACKOFF);
     this.options.logger.warn({ attempt: this.reconnectAttempt, delayMs, reason, scheduler: this.leaderAddress }, "scheduler session lost; reconnecting");
     this.reconnectTimer = setTimeout(() => void this.dial(), delayMs);
   }
