@@ -112,7 +112,8 @@ describe("lineage recovery with real processes", () => {
   });
 
   it("a shuffle service restarted mid-reduce is ridden out without recomputation", async () => {
-    const { summary, out } = await runScenario("shuffle-restart", { nodes: 2, delay: { stageId: 1, ms: 400 } }, async (cluster, events) => {
+    // Enough fetch retries to outlast a process restart even on a loaded 2-core machine.
+    const { summary, out } = await runScenario("shuffle-restart", { nodes: 2, delay: { stageId: 1, ms: 400 }, conf: ["ballast.shuffle.io.maxRetries=8"] }, async (cluster, events) => {
       await waitUntil("the reduce stage running", () => started(events(), 1).length >= 1);
       process.kill(service(cluster, "shuffle", "node-1").pid, "SIGKILL");
       await new Promise((r) => setTimeout(r, 500)); // down long enough that reducers hit it

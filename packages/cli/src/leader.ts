@@ -1,5 +1,6 @@
 import { SchedulerServiceClient } from "../../../gen/ballast/v1/scheduler.js";
-import { describeError, isRetryable, UnavailableError } from "../../common/src/errors.js";
+import { status } from "@grpc/grpc-js";
+import { describeError, isRetryable, isServiceError, UnavailableError } from "../../common/src/errors.js";
 import { call, createClient } from "../../common/src/grpc.js";
 
 type Client = InstanceType<typeof SchedulerServiceClient>;
@@ -67,7 +68,7 @@ export class SchedulerConnection {
       try {
         return await fn(client);
       } catch (err) {
-        if (!isRetryable(err) || Date.now() > deadline) throw err;
+        if (!leaderMayHaveMoved(err) || Date.now() > deadline) throw err;
         this.reset();
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -81,4 +82,12 @@ export class SchedulerConnection {
   close(): void {
     this.reset();
   }
+}
+
+/**
+ * A failure that a failover explains: the leader is unreachable, or it
+ * stepped down and cancelled our call while shutting its server.
+ */
+export function leaderMayHaveMoved(err: unknown): boolean {
+  return isRetryable(err) || (isServiceError(err) && err.code === status.CANCELLED);
 }

@@ -6,13 +6,13 @@ import { JobStatus, type JobInfo } from "../../../gen/ballast/v1/common.js";
 import { SchedulerServiceClient } from "../../../gen/ballast/v1/scheduler.js";
 import { StagingClient } from "../../../services/staging/src/client.js";
 import { parseConfPairs } from "../../common/src/config.js";
-import { describeError, InvalidArgumentError, isRetryable } from "../../common/src/errors.js";
+import { describeError, InvalidArgumentError } from "../../common/src/errors.js";
 import { call } from "../../common/src/grpc.js";
 import { initTelemetry, withSpan } from "../../common/src/telemetry.js";
 import { planToWire } from "../../common/src/wire/plan.js";
 import type { Plan } from "../../common/src/plan.js";
 import { bundleJob, JobFileError, userFrames } from "./bundle.js";
-import { SchedulerConnection } from "./leader.js";
+import { leaderMayHaveMoved, SchedulerConnection } from "./leader.js";
 import { ProgressView } from "./progress.js";
 import { summarize, type JobOutcome } from "./outcome.js";
 
@@ -125,7 +125,7 @@ async function watch(scheduler: SchedulerConnection, jobId: string, view: Progre
       view.finish();
       return outcome.job;
     }
-    if (outcome.error && !isRetryable(outcome.error)) throw outcome.error;
+    if (outcome.error && !leaderMayHaveMoved(outcome.error)) throw outcome.error;
     // The stream ended or broke while the job runs: the scheduler went away. Find the new leader.
     view.note(`lost the scheduler (${outcome.error ? describeError(outcome.error) : "stream ended"}); reconnecting...`);
     scheduler.reset();
