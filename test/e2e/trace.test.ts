@@ -51,13 +51,14 @@ describe("one trace per job", () => {
     expect(res.code, res.stderr).toBe(0);
     const submit = receiver.spans.find((s) => s.name === "ballast.submit");
     expect(submit, "the CLI exported its submit span").toBeDefined();
-    // The services export in batches; wait (bounded) for the executor's task spans to arrive.
+    // The services export in batches; wait (bounded) for the executor's task spans and the scheduler's job span.
     const deadline = Date.now() + 40_000;
     const inTrace = () => receiver.spans.filter((s) => s.traceId === submit!.traceId);
-    while (Date.now() < deadline && !inTrace().some((s) => s.service === "ballast-executor")) await new Promise((r) => setTimeout(r, 200));
+    const complete = () => ["ballast-executor", "ballast-scheduler"].every((service) => inTrace().some((s) => s.service === service && (service !== "ballast-scheduler" || s.name.startsWith("job "))));
+    while (Date.now() < deadline && !complete()) await new Promise((r) => setTimeout(r, 200));
     const spans = inTrace();
     const services = new Set(spans.map((s) => s.service));
-    if (!services.has("ballast-executor")) console.error("spans received:", JSON.stringify(receiver.spans.map((s) => [s.service, s.name, s.traceId === submit!.traceId])));
+    if (!complete()) console.log("spans received:", JSON.stringify(receiver.spans.map((s) => [s.service, s.name, s.traceId === submit!.traceId])));
     expect([...services].sort()).toEqual(expect.arrayContaining(["ballast-cli", "ballast-scheduler", "ballast-executor"]));
     expect(spans.some((s) => s.service === "ballast-scheduler" && s.name.startsWith("job "))).toBe(true);
     expect(spans.some((s) => s.service === "ballast-scheduler" && s.name.startsWith("stage "))).toBe(true);
