@@ -55,6 +55,7 @@ export class SchedulerShell {
   private readonly commitWaiters = new Map<string, (allowed: boolean) => void>();
   private readonly spans = new Map<string, Span>();
   private inputsSinceSnapshot = 0;
+  private readonly failoverSpans: Span[] = [];
   private stopped = false;
 
   constructor(
@@ -116,11 +117,17 @@ export class SchedulerShell {
   recordFailover(event: Extract<HistoryEvent, { type: "schedulerFailover" }>): void {
     this.store.appendEvent(event);
     this.effects.eventsAppended();
+    // One span per running job, from the old leader's last renewal to the new leader's first launch.
+    const startTime = event.timeMs - event.downtimeMs;
     for (const job of listJobs(this.state)) {
       if (job.status !== "running") continue;
-      const span = tracer().startSpan("scheduler.failover", { attributes: { "ballast.epoch": event.epoch, "ballast.downtime_ms": event.downtimeMs, "ballast.job_id": job.jobId } }, contextFromTraceparent(this.store.traceparentOfJob(job.jobId)));
-      span.end();
+      const attributes = { "ballast.epoch": event.epoch, "ballast.downtime_ms": event.downtimeMs, "ballast.job_id": job.jobId };
+      this.failoverSpans.push(tracer().startSpan("scheduler.failover", { attributes, startTime }, contextFromTraceparent(this.store.traceparentOfJob(job.jobId))));
     }
+  }
+
+  private endFailoverSpans(): void {
+    for (const span of this.failoverSpans.splice(0)) span.end();
   }
 
   /** Stops acting (leadership lost or shutting down); nothing more is sent. */
@@ -176,6 +183,7 @@ export class SchedulerShell {
   private execute(command: Command): void {
     switch (command.type) {
       case "launchTask":
+        this.endFailoverSpans();
         return this.withChannel(command.executorId, (ch) => ch.launch(command.task, this.traceparentFor(`task:${command.task.taskId}`)));
       case "killTask":
         return this.withChannel(command.executorId, (ch) => ch.kill(command.taskId, command.reason));
@@ -261,6 +269,7 @@ export class SchedulerShell {
 
   close(): void {
     this.stopped = true;
+    this.endFailoverSpans();
     for (const timer of this.pendingWatch.values()) clearTimeout(timer);
     for (const span of this.spans.values()) span.end();
   }
