@@ -101,7 +101,31 @@ class LocalInputs implements PartitionIOLike {
   }
 }
 
+/** Rebuilt graphs by bundle, args and inputs: every task of a job rebuilds the same one. */
+const builtJobs = new Map<string, ReturnType<JobDefinitionLike["buildPlan"]>>();
+const MAX_BUILT_JOBS = 16;
+
 async function runTask(request: WorkerTaskRequest): Promise<{ output: PartitionOutput; inputBytes: number }> {
+  const built = await builtJobFor(request);
+  const io = new LocalInputs(request);
+  try {
+    return { output: built.runPartition(request.task, io), inputBytes: io.bytesRead };
+  } finally {
+    io.close();
+  }
+}
+
+async function builtJobFor(request: WorkerTaskRequest): Promise<ReturnType<JobDefinitionLike["buildPlan"]>> {
+  const key = JSON.stringify([request.bundleDigest, request.graphHash, request.args, request.inputs]);
+  const cached = builtJobs.get(key);
+  if (cached) return cached;
+  const built = await buildAndCheck(request);
+  if (builtJobs.size >= MAX_BUILT_JOBS) builtJobs.delete(builtJobs.keys().next().value!);
+  builtJobs.set(key, built);
+  return built;
+}
+
+async function buildAndCheck(request: WorkerTaskRequest): Promise<ReturnType<JobDefinitionLike["buildPlan"]>> {
   const definition = await loadDefinition(request.bundleDigest, request.bundlePath);
   const sizes = new Map(request.inputs.map((input) => [input.uri, input.size]));
   const built = definition.buildPlan({
@@ -119,12 +143,7 @@ async function runTask(request: WorkerTaskRequest): Promise<{ output: PartitionO
         `but the submitted plan has ${request.graphHash} (partition counts or operations must not depend on randomness, time or the environment)`,
     );
   }
-  const io = new LocalInputs(request);
-  try {
-    return { output: built.runPartition(request.task, io), inputBytes: io.bytesRead };
-  } finally {
-    io.close();
-  }
+  return built;
 }
 
 function outputViews(output: PartitionOutput): Uint8Array[] {
