@@ -1,10 +1,11 @@
 import { availableParallelism } from "node:os";
 import { Command, CommanderError } from "commander";
 import { resolve } from "node:path";
-import { createLogger, type Logger } from "../../../packages/common/src/logging.js";
+import { createLogger } from "../../../packages/common/src/logging.js";
 import { resolveConf } from "../../../packages/common/src/config.js";
 import { describeError } from "../../../packages/common/src/errors.js";
 import { initTelemetry, shutdownTelemetry } from "../../../packages/common/src/telemetry.js";
+import { flushAndExit } from "../../../packages/common/src/lifecycle.js";
 import { Executor, type ExecutorOptions } from "./executor.js";
 import { FaultHook, FaultSpecError, parseFaultSpec } from "./tasks/faults.js";
 
@@ -113,10 +114,6 @@ function checkSlots(value: string): number {
   return Number(value);
 }
 
-function flushAndExit(logger: Logger, code: number): void {
-  logger.flush(() => process.exit(code));
-  setTimeout(() => process.exit(code), 1000).unref();
-}
 
 async function main(): Promise<void> {
   let flags: Flags;

@@ -6,7 +6,8 @@
  */
 import { parseArgs } from "node:util";
 import { createLogger } from "../../../packages/common/src/logging.js";
-import { initTelemetry, shutdownTelemetry } from "../../../packages/common/src/telemetry.js";
+import { initTelemetry } from "../../../packages/common/src/telemetry.js";
+import { stopOnSignals } from "../../../packages/common/src/lifecycle.js";
 import { startHistoryService, type HistoryServiceOptions } from "./app.js";
 import { splitHostPort } from "./http/server.js";
 
@@ -66,19 +67,7 @@ async function main(): Promise<void> {
   const service = await startHistoryService({ ...options, logger });
   logger.info({ grpcAddress: service.grpcAddress, httpUrl: service.httpUrl, dataDir: options.dataDir }, `history UI at ${service.httpUrl}/`);
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "stopping");
-    await service.stop();
-    await shutdownTelemetry();
-    logger.info("stopped");
-    logger.flush();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  stopOnSignals(logger, () => service.stop());
 }
 
 main().catch((err) => {

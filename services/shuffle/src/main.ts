@@ -1,8 +1,9 @@
 import { Command, CommanderError } from "commander";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import { createLogger, type Logger } from "../../../packages/common/src/logging.js";
-import { initTelemetry, shutdownTelemetry } from "../../../packages/common/src/telemetry.js";
+import { createLogger } from "../../../packages/common/src/logging.js";
+import { initTelemetry } from "../../../packages/common/src/telemetry.js";
+import { flushAndExit, stopOnSignals } from "../../../packages/common/src/lifecycle.js";
 import { startShuffleServer } from "./server.js";
 
 const DEFAULT_ADDRESS = "127.0.0.1:7337";
@@ -49,10 +50,6 @@ function checkAddress(address: string): string {
   return address;
 }
 
-function flushAndExit(logger: Logger, code: number): void {
-  logger.flush(() => process.exit(code));
-  setTimeout(() => process.exit(code), 1000).unref();
-}
 
 async function main(): Promise<void> {
   let flags: Flags;
@@ -73,18 +70,7 @@ async function main(): Promise<void> {
     flushAndExit(logger, 1);
     return;
   }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "stopping");
-    await server.stop();
-    await shutdownTelemetry();
-    logger.info("stopped");
-    flushAndExit(logger, 0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  stopOnSignals(logger, () => server.stop());
 }
 
 await main();

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { createLogger } from "../../../packages/common/src/logging.js";
-import { initTelemetry, shutdownTelemetry } from "../../../packages/common/src/telemetry.js";
+import { initTelemetry } from "../../../packages/common/src/telemetry.js";
+import { stopOnSignals } from "../../../packages/common/src/lifecycle.js";
 import { startStagingServer } from "./server.js";
 
 const USAGE = "usage: staging --data-dir DIR [--address HOST:PORT]";
@@ -46,19 +47,7 @@ async function main(): Promise<void> {
   const logger = createLogger("staging");
   const server = await startStagingServer({ ...flags, logger });
   if (flags.chunkDelayMs) logger.warn({ chunkDelayMs: flags.chunkDelayMs }, "test-only upload delay is on");
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "stopping");
-    await server.stop();
-    await shutdownTelemetry();
-    logger.info("stopped");
-    logger.flush();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  stopOnSignals(logger, () => server.stop());
 }
 
 main().catch((err) => {
