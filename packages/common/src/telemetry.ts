@@ -7,6 +7,13 @@ import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from "@open
 
 let sdk: NodeSDK | undefined;
 
+const KEEP_IDS_ONLY: SpanProcessor = {
+  onStart() {},
+  onEnd() {},
+  forceFlush: async () => {},
+  shutdown: async () => {},
+};
+
 /**
  * Starts OpenTelemetry for a service. Spans always get real ids so trace
  * context flows through gRPC and task launches; they are exported over OTLP
@@ -18,6 +25,9 @@ export function initTelemetry(serviceName: string, exporter?: SpanExporter): voi
   const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (exporter) processors.push(new BatchSpanProcessor(exporter));
   else if (endpoint) processors.push(new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 500 }));
+  // With nothing to export to, NodeSDK would register no tracer provider and every span would be
+  // a no-op with an all-zero id: keep real ids so logs and history still link to a trace.
+  else processors.push(KEEP_IDS_ONLY);
   sdk = new NodeSDK({
     resource: resourceFromAttributes({ "service.name": serviceName }),
     spanProcessors: processors,

@@ -1,0 +1,80 @@
+/**
+ * The simulated cluster's vocabulary: options and result of a run, the fault
+ * kinds, the model of a node (executor + shuffle service), timing constants
+ * and the seeded random generator.
+ */
+import type { Command, Input, JobView, Plan } from "../types.js";
+
+export type FaultKind = "executorKill" | "nodeLoss" | "twoNodesLost" | "corruptBlock" | "sigstop" | "decommission" | "schedulerCrash";
+
+export interface SimOptions {
+  seed: number;
+  plan: Plan;
+  nodes?: number;
+  slots?: number;
+  /** Faults injected at random times in the first `faultWindowMs`, drawn from `faultKinds`. */
+  faults?: number;
+  faultKinds?: FaultKind[];
+  faultWindowMs?: number;
+  userErrorRate?: number;
+  /** Node n0 fails every task it runs (a bad disk). */
+  badNode?: boolean;
+  /** Anything but success is a violation (e.g. decommission-only schedules). */
+  mustSucceed?: boolean;
+  conf?: Record<string, string>;
+  maxTimeMs?: number;
+}
+
+export interface SimResult {
+  view: JobView;
+  violations: string[];
+  faultsInjected: number;
+  faultCounts: Partial<Record<FaultKind, number>>;
+  steps: number;
+  endTimeMs: number;
+  /** Every command, for determinism checks. */
+  commands: Command[];
+}
+
+export interface Service {
+  address: string;
+  up: boolean;
+  /** "<shuffleId>/<mapIndex>/<attempt>" -> corrupt? */
+  blocks: Map<string, boolean>;
+}
+
+export interface SimNode {
+  index: number;
+  nodeId: string;
+  generation: number;
+  executorId: string;
+  executorUp: boolean;
+  paused: boolean;
+  /** The executor's stream to the scheduler is open. */
+  session: boolean;
+  service: Service;
+  /** Updates waiting for a session (resent after re-registration). */
+  buffered: Input[];
+  /** What the stopped process will do when continued. */
+  deferred: Array<() => void>;
+  decommissioning: boolean;
+  /** Its disk is gone: it comes back as a new machine (new shuffle address). */
+  replaced: boolean;
+}
+
+export const JOB_ID = "sim";
+export const TICK_MS = 100;
+export const HEARTBEAT_MS = 500;
+export const DEFAULT_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "corruptBlock"];
+
+/** mulberry32: small, fast, good enough for choosing faults. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
