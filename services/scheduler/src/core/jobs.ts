@@ -8,7 +8,7 @@ import { emitEvent, jobSpanKey, markChanged, spanEnd, spanStart, type Ctx } from
 import { planProblem, planStages, type StagePlan } from "./planning.js";
 import { advanceJob, endActiveAttempts } from "./stages.js";
 import { emptyStats, type JobState, type ShuffleState, type StageState } from "./state.js";
-import { reportTaskEnd } from "./tasks.js";
+import { abandonTask } from "./tasks.js";
 import type { ErrorView, Input, JobStatus } from "./types.js";
 
 type SubmitInput = Extract<Input, { type: "jobSubmitted" }>;
@@ -153,18 +153,12 @@ function dropProgress(job: JobState): void {
       attempt.runs.clear();
       attempt.queue = [];
       attempt.queueHead = 0;
+      attempt.successDurations = [];
     }
   }
 }
 
 /** The job is over: its tasks are killed; their slots stay taken until the executor reports. */
 function killLiveTasks(ctx: Ctx, job: JobState, reason: string): void {
-  for (const taskId of job.liveTasks) {
-    const task = ctx.state.tasks.get(taskId)!;
-    task.abandoned = true;
-    job.stages[task.stageId]!.runningTasks--;
-    ctx.out.push({ type: "killTask", executorId: task.executorId, taskId, reason });
-    reportTaskEnd(ctx, task, "killed", { kind: "killed", message: reason, stack: "" });
-  }
-  job.liveTasks.clear();
+  for (const taskId of [...job.liveTasks]) abandonTask(ctx, ctx.state.tasks.get(taskId)!, reason);
 }

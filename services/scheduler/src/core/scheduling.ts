@@ -107,7 +107,7 @@ function hasFreeSlot(ctx: Ctx): boolean {
 }
 
 /** Usable executors (alive, on an active node) the attempt is not excluded from, free or not. */
-function allowedExecutors(ctx: Ctx, job: JobState, attempt: StageAttempt): ExecutorState[] {
+export function allowedExecutors(ctx: Ctx, job: JobState, attempt: StageAttempt): ExecutorState[] {
   const allowed: ExecutorState[] = [];
   for (const executor of ctx.state.executors.values()) {
     if (isUsable(ctx.state, executor) && !isExcludedFor(ctx.state, job, attempt, executor)) allowed.push(executor);
@@ -116,7 +116,7 @@ function allowedExecutors(ctx: Ctx, job: JobState, attempt: StageAttempt): Execu
 }
 
 /** The candidate with a free slot and the fewest running tasks (ties by executor id), except `skip`. */
-function leastLoaded(candidates: ExecutorState[], skip?: string): ExecutorState | undefined {
+export function leastLoaded(candidates: ExecutorState[], skip?: string): ExecutorState | undefined {
   let best: ExecutorState | undefined;
   for (const executor of candidates) {
     if (executor.running.size >= executor.description.slots || executor.description.executorId === skip) continue;
@@ -128,7 +128,8 @@ function leastLoaded(candidates: ExecutorState[], skip?: string): ExecutorState 
   return best;
 }
 
-function launch(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, partition: number, executor: ExecutorState): void {
+/** Launches a task of the partition; a speculative `copy` is never counted as a recomputation. Returns its id. */
+export function launch(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, partition: number, executor: ExecutorState, copy = false): string {
   const run = attempt.runs.get(partition)!;
   const taskAttempt = stage.nextTaskAttempt[partition]!++;
   const taskId = `${job.jobId}.${stage.stageId}.${attempt.attempt}.${partition}.${taskAttempt}`;
@@ -149,7 +150,7 @@ function launch(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttemp
   job.liveTasks.add(taskId);
   stage.runningTasks++;
   job.stats.tasksLaunched++;
-  if (stage.everSucceeded[partition]) job.stats.recomputedTasks++;
+  if (stage.everSucceeded[partition] && !copy) job.stats.recomputedTasks++;
 
   spanStart(ctx, taskSpanKey(taskId), `task ${stage.stageId}.${partition}`, {
     "ballast.task_id": taskId,
@@ -172,6 +173,7 @@ function launch(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttemp
     nodeId: executor.description.nodeId,
   });
   markChanged(ctx, job.jobId);
+  return taskId;
 }
 
 function taskLaunch(job: JobState, stage: StageState, attempt: StageAttempt, partition: number, taskAttempt: number, taskId: string): TaskLaunch {

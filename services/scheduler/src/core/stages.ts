@@ -66,6 +66,7 @@ function startAttempt(ctx: Ctx, job: JobState, stage: StageState): void {
     excludedExecutors: new Set(),
     excludedNodes: new Set(),
     unschedulableSinceMs: -1,
+    successDurations: [],
   };
   stage.attempts.push(attempt);
   stage.status = "running";

@@ -93,6 +93,12 @@ export interface PartitionRun {
   /** One entry per counted failure, oldest first (task-level exclusion). */
   failedExecutors: string[];
   failedNodes: string[];
+  /**
+   * Set when a speculative copy is launched (speculation.ts): the original
+   * and the copy racing for the partition. The first to succeed wins and the
+   * other is killed; while one of them is live, the other's end requeues nothing.
+   */
+  racing?: [original: string, copy: string];
 }
 
 /** Spark's task-set exclusion: per executor, the partitions that failed there and when. */
@@ -119,6 +125,8 @@ export interface StageAttempt {
   excludedNodes: Set<string>;
   /** When it was first found unable to run anywhere because of exclusions (-1: it can run). */
   unschedulableSinceMs: number;
+  /** Durations of its tasks that succeeded (their median estimates when a running task ends). */
+  successDurations: number[];
 }
 
 export interface StageState {

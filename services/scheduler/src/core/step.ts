@@ -12,6 +12,7 @@ import { onShuffleServiceLost } from "./nodes.js";
 import { schedule } from "./scheduling.js";
 import { fireDueResubmits } from "./stages.js";
 import type { SchedulerState } from "./state.js";
+import { speculateOffDecommissioning } from "./speculation.js";
 import { onCommitRequested, onTaskUpdate } from "./tasks.js";
 import type { Command, Input } from "./types.js";
 
@@ -22,6 +23,7 @@ export function step(state: SchedulerState, input: Input, now: number): Command[
   apply(ctx, input);
   checkDecommissions(ctx);
   fireDueResubmits(ctx);
+  speculateOffDecommissioning(ctx);
   schedule(ctx);
   flushChanged(ctx);
   return ctx.out;

@@ -1,20 +1,22 @@
 /**
  * Task outcomes: success (map output registration, result collection),
  * failures (retry elsewhere or abort), fetch failures (zombie attempt,
- * unregistration, batched resubmission), commit authorization.
+ * unregistration, batched resubmission), commit authorization, and the end
+ * of a race between a task and its speculative copy (speculation.ts).
  */
 import { emitEvent, jobSpanKey, markChanged, spanEnd, spanEvent, stageSpanKey, taskSpanKey, type Ctx } from "./context.js";
 import { recordTaskFailure, updateNodeScore } from "./exclusion.js";
 import { abortJob } from "./jobs.js";
 import { isDecommissionAddress, isLeaving, unregisterServiceOutputs } from "./nodes.js";
 import { requeue } from "./scheduling.js";
+import { killRacers, liveRacer } from "./speculation.js";
 import { failStageAttempt, onStageComplete, registerMapOutput, scheduleResubmit, unregisterMapOutputs } from "./stages.js";
 import { commitKey, hasOutput, type JobState, type LiveTask, type SchedulerState, type StageAttempt, type StageState } from "./state.js";
 import type { ErrorView, FetchFailure, Input, TaskFailure, TaskState } from "./types.js";
 
 type TaskUpdate = Extract<Input, { type: "taskUpdate" }>;
 
-interface TaskScope {
+export interface TaskScope {
   job: JobState;
   stage: StageState;
   attempt: StageAttempt;
@@ -43,6 +45,16 @@ export function onTaskUpdate(ctx: Ctx, input: TaskUpdate): void {
   const durationMs = input.metrics?.durationMs ?? ctx.now - task.launchedAtMs;
   if (input.state === "succeeded") onTaskSucceeded(ctx, scope, input, durationMs);
   else onTaskFailed(ctx, scope, input.failure ?? missingFailure(input.state), durationMs);
+}
+
+/** We end a live task ourselves (job over, race lost): it holds its slot until the executor reports. */
+export function abandonTask(ctx: Ctx, task: LiveTask, reason: string): void {
+  const job = ctx.state.jobs.get(task.jobId)!;
+  task.abandoned = true;
+  job.liveTasks.delete(task.taskId);
+  job.stages[task.stageId]!.runningTasks--;
+  ctx.out.push({ type: "killTask", executorId: task.executorId, taskId: task.taskId, reason });
+  reportTaskEnd(ctx, task, "killed", { kind: "killed", message: reason, stack: "" });
 }
 
 export function releaseSlot(state: SchedulerState, task: LiveTask): void {
@@ -81,28 +93,35 @@ function onTaskSucceeded(ctx: Ctx, scope: TaskScope, input: TaskUpdate, duration
       onTaskFailed(ctx, scope, { kind: "executorError", message, stack: "" }, durationMs);
       return;
     }
-    reportTaskEnd(ctx, task, "succeeded", undefined, durationMs);
-    markRunDone(attempt, task.partition);
-    updateNodeScore(ctx, status.nodeId, false);
+    recordSuccess(ctx, scope, status.nodeId, durationMs);
     // The first output registered wins: a late or duplicate success must not repoint readers.
-    if (shuffle.outputs[task.partition]) return;
+    if (shuffle.outputs[task.partition]) return killRacers(ctx, scope);
     const nodeId = ctx.state.executors.get(task.executorId)!.description.nodeId;
     if (isLeaving(ctx.state, nodeId)) {
+      const run = attempt.runs.get(task.partition);
+      if (run && liveRacer(ctx.state, scope)) run.state = "running"; // its racer may still deliver
       resubmitTask(ctx, scope, `map output written on node ${nodeId}, which is lost or decommissioned`);
       return;
     }
+    killRacers(ctx, scope);
     registerMapOutput(ctx, job, stage, { ...status, shuffleId: shuffle.shuffleId, mapIndex: task.partition, attempt: task.attempt });
     return;
   }
-  reportTaskEnd(ctx, task, "succeeded", undefined, durationMs);
-  markRunDone(attempt, task.partition);
-  updateNodeScore(ctx, ctx.state.executors.get(task.executorId)!.description.nodeId, false);
+  recordSuccess(ctx, scope, ctx.state.executors.get(task.executorId)!.description.nodeId, durationMs);
+  killRacers(ctx, scope);
   const results = stage.results!;
   if (results[task.partition]) return;
   results[task.partition] = { records: input.records, count: input.count ?? 0 };
   stage.resultsDone++;
   stage.everSucceeded[task.partition] = 1;
   if (stage.resultsDone === stage.numPartitions) onStageComplete(ctx, job, stage);
+}
+
+function recordSuccess(ctx: Ctx, scope: TaskScope, nodeId: string, durationMs: number): void {
+  reportTaskEnd(ctx, scope.task, "succeeded", undefined, durationMs);
+  markRunDone(scope.attempt, scope.task.partition);
+  scope.attempt.successDurations.push(durationMs);
+  updateNodeScore(ctx, nodeId, false);
 }
 
 function markRunDone(attempt: StageAttempt, partition: number): void {
@@ -115,15 +134,17 @@ function markRunIdle(attempt: StageAttempt, partition: number): void {
   if (run) run.state = "idle";
 }
 
+/** With a live racer (speculative copy or its original) the partition keeps running: nothing is requeued. */
 function onTaskFailed(ctx: Ctx, scope: TaskScope, failure: TaskFailure, durationMs: number): void {
   const { job, attempt, task } = scope;
-  markRunIdle(attempt, task.partition);
+  const racing = liveRacer(ctx.state, scope) !== undefined;
+  if (!racing) markRunIdle(attempt, task.partition);
   const error: ErrorView = { kind: failure.kind, message: failure.message, stack: failure.stack };
   reportTaskEnd(ctx, task, failure.kind === "killed" ? "killed" : "failed", error, durationMs);
   releaseCommit(scope);
   switch (failure.kind) {
-    case "commitDenied":
-      onCommitDenied(scope);
+    case "commitDenied": // its racer holds the commit, or another attempt does: never a failure
+      if (!racing) onCommitDenied(scope);
       return;
     case "killed": // not asked by us (we abandon what we kill): relaunch, not a failure
       resubmitTask(ctx, scope, `task killed on executor ${task.executorId}: ${failure.message}`);
@@ -153,7 +174,7 @@ function onCountedFailure(ctx: Ctx, scope: TaskScope, failure: TaskFailure): voi
     });
     return;
   }
-  requeue(job, stage, task.partition);
+  if (!requeue(job, stage, task.partition)) return; // its racer is still running
   spanEvent(ctx, stageSpanKey(job.jobId, stage.stageId, attempt.attempt), "taskRetry", {
     "ballast.task_id": task.taskId,
     "ballast.partition": task.partition,
@@ -165,6 +186,7 @@ function onCountedFailure(ctx: Ctx, scope: TaskScope, failure: TaskFailure): voi
 /** The task ended without output through no fault of its own (lost executor, foreign kill). */
 export function resubmitTask(ctx: Ctx, scope: TaskScope, reason: string): void {
   const { job, stage, attempt, task } = scope;
+  if (liveRacer(ctx.state, scope)) return; // the other attempt of the race carries on
   markRunIdle(attempt, task.partition);
   if (attempt.status !== "running" || !requeue(job, stage, task.partition)) return;
   emitEvent(ctx, job.jobId, { type: "taskResubmitted", taskId: task.taskId, stageId: stage.stageId, partition: task.partition, reason });

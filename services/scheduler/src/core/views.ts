@@ -3,6 +3,7 @@
  */
 import { runningTasksOn } from "./decommission.js";
 import { viewOfExecutor } from "./executors.js";
+import { nextCopyDueMs } from "./speculation.js";
 import { aliveExecutorsOf, nodeStateOf } from "./nodes.js";
 import { activeAttempt, outputsAvailable, type JobState, type NodeState, type SchedulerState, type StageState } from "./state.js";
 import type { ExecutorView, JobView, NodeView, StageView } from "./types.js";
@@ -34,7 +35,7 @@ export function runningTaskIds(state: SchedulerState, executorId: string): strin
 /**
  * The earliest time at which a tick would change anything (heartbeat and
  * reconnect deadlines, batched resubmissions, decommission deadlines,
- * exclusion expiries, unschedulable aborts); Infinity if none. A tick before
+ * speculative copies due, exclusion expiries, unschedulable aborts); Infinity if none. A tick before
  * it changes nothing but `nowMs`, so the shell need not persist it.
  */
 export function nextDueMs(state: SchedulerState): number {
@@ -48,6 +49,7 @@ export function nextDueMs(state: SchedulerState): number {
   }
   for (const node of state.nodes.values()) if (node.excludedUntilMs !== 0) due = Math.min(due, node.excludedUntilMs);
   for (const nodeId of state.decommissioning) due = Math.min(due, state.nodes.get(nodeId)!.decommission!.deadlineMs);
+  due = Math.min(due, nextCopyDueMs(state));
   for (const jobId of state.runningJobs) {
     const job = state.jobs.get(jobId)!;
     if (job.resubmitAtMs !== undefined) due = Math.min(due, job.resubmitAtMs);

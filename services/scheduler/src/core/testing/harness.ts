@@ -62,7 +62,7 @@ export class Harness {
   }
 
   /** Reports success: map tasks write 10 bytes per reduce partition on their node; result tasks return [partition]. */
-  succeed(taskId: string): Command[] {
+  succeed(taskId: string, durationMs = 5): Command[] {
     const { executorId, task } = this.take(taskId);
     const executor = this.executors.get(executorId)!;
     const update: Extract<Input, { type: "taskUpdate" }> = { type: "taskUpdate", executorId, taskId, state: "succeeded" };
@@ -79,7 +79,7 @@ export class Harness {
       update.records = Uint8Array.of(task.partition);
       update.count = 1;
     }
-    update.metrics = { durationMs: 5, inputBytes: 100, shuffleBytesWritten: 0, shuffleBytesRead: 0, recordsOut: 1 };
+    update.metrics = { durationMs, inputBytes: 100, shuffleBytesWritten: 0, shuffleBytesRead: 0, recordsOut: 1 };
     return this.send(update);
   }
 

@@ -9,6 +9,7 @@ const ALL_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "twoNodesLost", "co
 
 export function scenarioFor(seed: number): SimOptions {
   if (seed % 10 === 7) return decommissionStorm(seed);
+  if (seed % 10 === 3) return decommissionStragglers(seed);
   const plans = [threeStagePlan(12, 8, 4), twoStagePlan(10, 6, "saveAsTextFile"), joinPlan(8, 6, 4), diamondPlan(8, 6, 4)];
   return {
     seed,
@@ -36,18 +37,35 @@ function decommissionStorm(seed: number): SimOptions {
   };
 }
 
+/** Decommissions while some tasks straggle: they are copied elsewhere; original or copy wins, never both. */
+function decommissionStragglers(seed: number): SimOptions {
+  const plans = [twoStagePlan(10, 6, "saveAsTextFile"), threeStagePlan(12, 8, 4), diamondPlan(8, 6, 4)];
+  return {
+    seed,
+    plan: plans[Math.floor(seed / 10) % plans.length]!,
+    nodes: 4,
+    faults: 3,
+    faultKinds: ["decommission"],
+    faultWindowMs: 3000,
+    slowTaskRate: 0.25,
+    conf: { "ballast.stage.maxConsecutiveAttempts": "2" },
+    mustSucceed: true,
+  };
+}
+
 export interface SeedsSummary {
   runs: number;
   succeeded: number;
   failed: number;
   steps: number;
+  copies: { launched: number; won: number };
   faults: Partial<Record<FaultKind, number>>;
   /** Seed -> its violations. */
   failing: Map<number, string[]>;
 }
 
 export function runSeeds(seeds: number[], scenario: (seed: number) => SimOptions = scenarioFor): SeedsSummary {
-  const summary: SeedsSummary = { runs: 0, succeeded: 0, failed: 0, steps: 0, faults: {}, failing: new Map() };
+  const summary: SeedsSummary = { runs: 0, succeeded: 0, failed: 0, steps: 0, copies: { launched: 0, won: 0 }, faults: {}, failing: new Map() };
   for (const seed of seeds) {
     let result;
     try {
@@ -59,6 +77,8 @@ export function runSeeds(seeds: number[], scenario: (seed: number) => SimOptions
     }
     summary.runs++;
     summary.steps += result.steps;
+    summary.copies.launched += result.copies.launched;
+    summary.copies.won += result.copies.won;
     if (result.view.status === "succeeded") summary.succeeded++;
     else summary.failed++;
     for (const [kind, count] of Object.entries(result.faultCounts)) {

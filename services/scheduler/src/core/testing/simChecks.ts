@@ -3,17 +3,25 @@
  * placement (alive, usable, not excluded, free slot, complete inputs, no
  * partition rerun that has output), recomputation of lost partitions only,
  * resubmissions only when a batching window closes or a stage completes,
- * bounded attempts, the exclusion cap, and the job's outcome.
+ * ticks before nextDueMs changing nothing (the shell does not log them),
+ * bounded attempts, the exclusion cap, speculative races (at most an
+ * original and one copy live per partition, the loser killed as soon as the
+ * winner's output is registered, one registration per success), and the
+ * job's outcome.
  */
 import { excludedNodeCount, maxExcludedNodes } from "../exclusion.js";
 import { activeAttempt, hasOutput, type SchedulerState } from "../state.js";
-import type { Command, JobView, Plan } from "../types.js";
-import { executorViews } from "../views.js";
+import type { Command, HistoryEvent, Input, JobView, Plan } from "../types.js";
+import { executorViews, nextDueMs } from "../views.js";
 
 export interface StepSnapshot {
   /** "<shuffleId>/<mapIndex>" -> where the registered output lived. */
   outputs: Map<string, { shuffleAddress: string; attempt: number }>;
   resubmitAtMs?: number;
+  /** Result partitions returned so far. */
+  resultsDone: number;
+  /** Before a tick: the shell logs no tick before this, so an earlier one must change nothing. */
+  nextDueMs: number;
 }
 
 /** The simulated cluster's truth: could this output really not be read (or was its node leaving)? */
@@ -33,17 +41,21 @@ export class SimChecks {
     if (this.violations.length < 20) this.violations.push(`seed ${this.seed} at ${this.clock()}ms: ${message}`);
   }
 
-  before(state: SchedulerState): StepSnapshot {
+  before(state: SchedulerState, input: Input): StepSnapshot {
     const outputs: StepSnapshot["outputs"] = new Map();
     const job = state.jobs.get(this.jobId);
     for (const shuffle of job?.shuffles ?? []) {
       shuffle?.outputs.forEach((status, mapIndex) => status && outputs.set(`${shuffle.shuffleId}/${mapIndex}`, status));
     }
-    return { outputs, resubmitAtMs: job?.resubmitAtMs };
+    const resultsDone = job && job.stages.length > 0 ? job.stages[job.resultStageId]!.resultsDone : 0;
+    return { outputs, resubmitAtMs: job?.resubmitAtMs, resultsDone, nextDueMs: input.type === "tick" ? nextDueMs(state) : -Infinity };
   }
 
   /** `before` is the snapshot taken before the step (launch checks use the state after it). */
   after(state: SchedulerState, commands: Command[], before: StepSnapshot): void {
+    if (this.clock() < before.nextDueMs && commands.length > 0) {
+      this.violation(`a tick before nextDueMs (${before.nextDueMs}) changed something: ${commands.map((command) => command.type).join(", ")}`);
+    }
     const views = new Map(executorViews(state).map((view) => [view.executorId, view]));
     for (const view of views.values()) {
       if (view.runningTasks > view.slots) this.violation(`executor ${view.executorId} runs ${view.runningTasks} > ${view.slots} tasks`);
@@ -77,9 +89,68 @@ export class SimChecks {
     for (const stage of job?.stages ?? []) {
       if (stage.consecutiveFailures > maxAttempts) this.violation(`stage ${stage.stageId} failed ${stage.consecutiveFailures} times in a row`);
     }
+    this.checkRaces(state, commands);
+    this.checkRegistrations(state, commands, before);
     const { excluded, known } = excludedNodeCount(state);
     const cap = maxExcludedNodes(known, state.conf["ballast.excludeOnFailure.maxExcludedNodeRatio"]);
     if (excluded > cap) this.violation(`${excluded} of ${known} nodes excluded, above the cap of ${cap}`);
+  }
+
+  /** Never two copies plus the original: live tasks of one partition in one stage attempt are one, or a race of two. */
+  private checkRaces(state: SchedulerState, commands: Command[]): void {
+    const live = new Map<string, string[]>();
+    for (const task of state.tasks.values()) {
+      if (task.abandoned || task.jobId !== this.jobId) continue;
+      const key = `${task.stageId}.${task.stageAttempt}.${task.partition}`;
+      live.set(key, [...(live.get(key) ?? []), task.taskId]);
+    }
+    const job = state.jobs.get(this.jobId);
+    for (const [key, taskIds] of live) {
+      if (taskIds.length === 1) continue;
+      const [stageId, stageAttempt, partition] = key.split(".").map(Number) as [number, number, number];
+      const racing = job?.stages[stageId]!.attempts[stageAttempt]!.runs.get(partition)?.racing;
+      if (taskIds.length > 2 || !taskIds.every((taskId) => racing?.includes(taskId))) {
+        this.violation(`partition ${partition} of stage ${stageId} attempt ${stageAttempt} has live tasks ${taskIds.join(", ")} (at most an original and one copy)`);
+      }
+    }
+    // The winner's output is registered: its racer is killed in the same step.
+    for (const event of succeededTasks(commands)) {
+      const [stageId, stageAttempt, partition] = event.taskId.split(".").slice(-4).map(Number) as [number, number, number];
+      const stage = job?.stages[stageId];
+      const racing = stage?.attempts[stageAttempt]?.runs.get(partition)?.racing;
+      if (!job || !stage || !racing?.includes(event.taskId) || !hasOutput(job, stage, partition)) continue;
+      const loser = racing.find((taskId) => taskId !== event.taskId && state.tasks.get(taskId)?.abandoned === false);
+      if (loser) this.violation(`task ${event.taskId} won partition ${partition} of stage ${stageId} but its racer ${loser} still runs`);
+    }
+  }
+
+  /** Each success registers at most one output, and a registered map output is never replaced while it stays registered. */
+  private checkRegistrations(state: SchedulerState, commands: Command[], before: StepSnapshot): void {
+    const job = state.jobs.get(this.jobId);
+    if (!job) return;
+    const successes = new Map<string, number>();
+    for (const event of succeededTasks(commands)) {
+      const key = `${event.stageId}/${event.partition}`;
+      successes.set(key, (successes.get(key) ?? 0) + 1);
+    }
+    let resultSuccesses = 0;
+    for (const [key, count] of successes) if (key.startsWith(`${job.resultStageId}/`)) resultSuccesses += count;
+    const resultsDone = job.stages.length > 0 ? job.stages[job.resultStageId]!.resultsDone : 0;
+    if (resultsDone - before.resultsDone > resultSuccesses) {
+      this.violation(`${resultsDone - before.resultsDone} results registered for ${resultSuccesses} successful result tasks`);
+    }
+    for (const shuffle of job.shuffles) {
+      shuffle?.outputs.forEach((status, mapIndex) => {
+        if (!status) return;
+        const previous = before.outputs.get(`${shuffle.shuffleId}/${mapIndex}`);
+        if (previous && previous.attempt !== status.attempt) {
+          this.violation(`map output ${shuffle.shuffleId}/${mapIndex} of attempt ${previous.attempt} replaced by attempt ${status.attempt}`);
+        }
+        if (!previous && !successes.has(`${shuffle.mapStageId}/${mapIndex}`)) {
+          this.violation(`map output ${shuffle.shuffleId}/${mapIndex} registered without a successful task`);
+        }
+      });
+    }
   }
 
   private checkLaunch(state: SchedulerState, command: Extract<Command, { type: "launchTask" }>): void {
@@ -128,4 +199,10 @@ export class SimChecks {
     const bound = view.stages.length * (1 + faults) * maxConsecutive;
     if (view.stats.stageAttempts > bound) this.violation(`${view.stats.stageAttempts} stage attempts > bound ${bound}`);
   }
+}
+
+function succeededTasks(commands: Command[]): Array<Extract<HistoryEvent, { type: "taskEnded" }>> {
+  return commands.flatMap((command) =>
+    command.type === "emitEvent" && command.event.type === "taskEnded" && command.event.state === "succeeded" ? [command.event] : [],
+  );
 }

@@ -17,6 +17,8 @@ export interface SimOptions {
   faultKinds?: FaultKind[];
   faultWindowMs?: number;
   userErrorRate?: number;
+  /** Share of tasks that run for 2-6s instead of 50-400ms (stragglers a decommission deadline may catch). */
+  slowTaskRate?: number;
   /** Node n0 fails every task it runs (a bad disk). */
   badNode?: boolean;
   /** Anything but success is a violation (e.g. decommission-only schedules). */
@@ -32,6 +34,8 @@ export interface SimResult {
   faultCounts: Partial<Record<FaultKind, number>>;
   steps: number;
   endTimeMs: number;
+  /** Speculative copies launched off decommissioning nodes, and how many of them won their race. */
+  copies: { launched: number; won: number };
   /** Every command, for determinism checks. */
   commands: Command[];
 }
