@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../../packages/common/src/logging.js";
 import type { Plan } from "../../../packages/common/src/plan.js";
 import type { Input } from "./core/types.js";
+import { STATE_FORMAT } from "./core/index.js";
 import { SchedulerShell, type ShellEffects } from "./shell.js";
 import { SqliteSchedulerStore } from "./store/schedulerStore.js";
 
@@ -60,7 +61,7 @@ describe("scheduler shell persistence", () => {
     first.shell.close();
     first.store.close();
 
-    const { snapshot, inputs } = new SqliteSchedulerStore(dir).loadForReplay();
+    const { snapshot, inputs } = new SqliteSchedulerStore(dir).loadForReplay(STATE_FORMAT);
     expect(snapshot?.seq).toBeGreaterThan(0);
     expect(inputs.length).toBeLessThan(6_000);
 
@@ -69,6 +70,9 @@ describe("scheduler shell persistence", () => {
     expect({ job: second.shell.job("job-1"), executors: second.shell.executors() }).toEqual(before);
     second.shell.close();
     second.store.close();
+
+    // A snapshot of another state format is ignored: the full log rebuilds the same state.
+    expect(new SqliteSchedulerStore(dir).loadForReplay(STATE_FORMAT + 1).snapshot).toBeUndefined();
   });
 
   it("refuses to log inputs once another scheduler holds the lease", () => {

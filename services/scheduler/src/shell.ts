@@ -1,7 +1,7 @@
 import { context, trace, SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { Logger } from "../../../packages/common/src/logging.js";
 import { contextFromTraceparent, traceparentOf, tracer } from "../../../packages/common/src/telemetry.js";
-import { createState, executorViews, jobView, listJobs, nextDueMs, nodeViews, step } from "./core/index.js";
+import { createState, STATE_FORMAT, executorViews, jobView, listJobs, nextDueMs, nodeViews, step } from "./core/index.js";
 import type { Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, TaskLaunch } from "./core/types.js";
 import { LeaseLostError, type SchedulerStore } from "./store/schedulerStore.js";
 
@@ -73,7 +73,7 @@ export class SchedulerShell {
    * commands were carried out before the crash, so they are dropped here.
    */
   recover(): { inputs: number; jobs: number } {
-    const { snapshot, inputs } = this.store.loadForReplay();
+    const { snapshot, inputs } = this.store.loadForReplay(STATE_FORMAT);
     if (snapshot) this.state = snapshot.state as SchedulerState;
     for (const { input, now } of inputs) step(this.state, input, now);
     const running = listJobs(this.state).filter((j) => j.status === "running").length;
@@ -110,7 +110,7 @@ export class SchedulerShell {
 
   private snapshot(seq: number): void {
     this.inputsSinceSnapshot = 0;
-    this.store.saveSnapshot(seq, this.state);
+    this.store.saveSnapshot(seq, this.state, STATE_FORMAT);
   }
 
   /** Records a failover in history and as a span event on every running job's trace. */

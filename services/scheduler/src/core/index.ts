@@ -1,5 +1,5 @@
 /** The scheduler core: a deterministic state machine with no I/O. */
-export { createState, type SchedulerState } from "./state.js";
+export { createState, STATE_FORMAT, type SchedulerState } from "./state.js";
 export { step } from "./step.js";
 export { jobView, listJobs, executorViews, nodeViews, nextDueMs, runningTaskIds } from "./views.js";
 export { planProblem, planStages, type StagePlan } from "./planning.js";

@@ -201,6 +201,13 @@ export interface JobState {
   result?: JobView["result"];
 }
 
+/**
+ * The shape version of SchedulerState as snapshots store it. Bump it whenever
+ * the state's fields change: the shell then ignores older snapshots and
+ * replays the full input log instead (the log is never truncated).
+ */
+export const STATE_FORMAT = 2;
+
 export interface SchedulerState {
   baseConf: Record<string, string>;
   conf: Conf;

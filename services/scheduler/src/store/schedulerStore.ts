@@ -15,9 +15,9 @@ export interface SchedulerStore {
   readonly applicationId: string;
   /** Appends an input, fenced: throws LeaseLostError when another scheduler holds a newer epoch. */
   appendInput(input: Input, now: number, epoch: number): number;
-  /** The latest snapshot (if any) and the inputs after it, in order. */
-  loadForReplay(): { snapshot?: { seq: number; state: unknown }; inputs: Array<{ seq: number; input: Input; now: number }> };
-  saveSnapshot(seq: number, state: unknown): void;
+  /** The latest snapshot of this state format (if any) and the inputs after it, in order. */
+  loadForReplay(format: number): { snapshot?: { seq: number; state: unknown }; inputs: Array<{ seq: number; input: Input; now: number }> };
+  saveSnapshot(seq: number, state: unknown, format: number): void;
   appendEvent(event: HistoryEvent): number;
   eventsAfter(seq: number, limit: number): Array<{ seq: number; event: HistoryEvent }>;
   publishedSeq(): number;
@@ -59,6 +59,7 @@ const MIGRATIONS = [
    CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, state BLOB NOT NULL);
    CREATE TABLE jobs (job_id TEXT PRIMARY KEY, submission_id TEXT, traceparent TEXT NOT NULL);
    CREATE UNIQUE INDEX jobs_by_submission ON jobs (submission_id) WHERE submission_id IS NOT NULL;`,
+  `ALTER TABLE snapshots ADD COLUMN format INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 // Plain arrays and objects round-trip; Uint8Array (collect results) stays binary.
@@ -91,8 +92,8 @@ export class SqliteSchedulerStore implements SchedulerStore {
     return Number(result.lastInsertRowid);
   }
 
-  loadForReplay() {
-    const snap = this.db.prepare("SELECT seq, state FROM snapshots ORDER BY seq DESC LIMIT 1").get() as { seq: number; state: Buffer } | undefined;
+  loadForReplay(format: number) {
+    const snap = this.db.prepare("SELECT seq, state FROM snapshots WHERE format = ? ORDER BY seq DESC LIMIT 1").get(format) as { seq: number; state: Buffer } | undefined;
     const after = snap?.seq ?? 0;
     const rows = this.db.prepare("SELECT seq, now, body FROM inputs WHERE seq > ? ORDER BY seq").all(after) as Array<{ seq: number; now: number; body: Buffer }>;
     return {
@@ -101,10 +102,10 @@ export class SqliteSchedulerStore implements SchedulerStore {
     };
   }
 
-  /** Keeps the two newest snapshots (one may be mid-write when a crash hits... SQLite makes each atomic). */
-  saveSnapshot(seq: number, state: unknown): void {
+  /** Keeps the two newest snapshots; each is written atomically by SQLite. */
+  saveSnapshot(seq: number, state: unknown, format: number): void {
     this.db.transaction(() => {
-      this.db.prepare("INSERT OR REPLACE INTO snapshots (seq, state) VALUES (?, ?)").run(seq, serialize(state));
+      this.db.prepare("INSERT OR REPLACE INTO snapshots (seq, state, format) VALUES (?, ?, ?)").run(seq, serialize(state), format);
       this.db.prepare("DELETE FROM snapshots WHERE seq < (SELECT MIN(seq) FROM (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 2))").run();
     })();
   }
