@@ -53,6 +53,7 @@ describe("epoch fencing and failover", () => {
     expect(registration.runningTaskIds).toEqual([]);
     expect(standby.registrations).toHaveLength(0);
     expect(standby.rejectedSessions).toBe(0);
+    await waitFor("the leader's acknowledgement", () => h.executor.status().connected);
     expect(h.executor.status()).toMatchObject({ connected: true, schedulerEpoch: 1 });
   });
 
@@ -66,6 +67,7 @@ describe("epoch fencing and failover", () => {
     const registration = await waitFor("registration on the new leader", () => standby.registrations[0]);
     expect(registration.runningTaskIds).toEqual(["long-1"]);
     expect(registration.lastEpoch).toBe(1);
+    await waitFor("the new leader's acknowledgement", () => h.executor.status().connected);
     expect(h.executor.status()).toMatchObject({ connected: true, schedulerEpoch: 2, runningTaskIds: ["long-1"] });
   });
 
