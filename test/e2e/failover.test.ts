@@ -55,6 +55,15 @@ const leaderOf = (cluster: TestCluster) => schedulers(cluster).find((s) => isAli
 const succeededAt = (events: TaskEvent[], stageId: number) => events.filter((e) => e.event === "end" && e.state === "succeeded" && e.stageId === stageId);
 const started = (events: TaskEvent[], stageId: number) => events.filter((e) => e.event === "start" && e.stageId === stageId);
 
+/**
+ * 12 tasks, plus at most one relaunch per slot (2): a launch sent in the instant the scheduler
+ * died may never reach its executor and is sent again. Finished work is checked separately.
+ */
+function expectFewRelaunches(tasksLaunched: number) {
+  expect(tasksLaunched).toBeGreaterThanOrEqual(12);
+  expect(tasksLaunched).toBeLessThanOrEqual(14);
+}
+
 /** No (stage, partition) that had succeeded was started again. */
 function expectNoFinishedTaskRerun(events: TaskEvent[]) {
   const done = new Set<string>();
@@ -73,7 +82,7 @@ describe("scheduler failover with work preserved", () => {
       await restartService(cluster.dir, "scheduler");
     });
     expectNoFinishedTaskRerun(events);
-    expect(summary.stats.tasksLaunched).toBe(12);
+    expectFewRelaunches(summary.stats.tasksLaunched);
     expect(history.filter((e) => e.type === "schedulerFailover")).toHaveLength(1);
   });
 
@@ -83,7 +92,7 @@ describe("scheduler failover with work preserved", () => {
       process.kill(leaderOf(cluster).pid, "SIGKILL");
     });
     expectNoFinishedTaskRerun(events);
-    expect(summary.stats.tasksLaunched).toBe(12);
+    expectFewRelaunches(summary.stats.tasksLaunched);
     const failover = history.find((e) => e.type === "schedulerFailover")!;
     expect(failover.epoch).toBe(2);
   });
@@ -136,6 +145,6 @@ describe("scheduler failover with work preserved", () => {
     });
     expectNoFinishedTaskRerun(events);
     expect(summary.status).toBe("succeeded");
-    expect(summary.stats.tasksLaunched).toBe(12);
+    expectFewRelaunches(summary.stats.tasksLaunched);
   });
 });
