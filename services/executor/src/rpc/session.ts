@@ -8,7 +8,7 @@ import { EpochFence } from "../core/fencing.js";
 import type { TaskLaunch, TaskStatusUpdate } from "../core/task.js";
 import { taskLaunchFromWire, taskUpdateToWire } from "./convert.js";
 import { recordFenced } from "./fenced.js";
-import { SchedulerDirectory } from "./leader.js";
+import { SchedulerDirectory } from "../../../../packages/common/src/leader.js";
 import { RetainedUpdates } from "./retained.js";
 
 export interface ExecutorRegistration {

@@ -1,8 +1,8 @@
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { SchedulerServiceClient, type GetLeaderResponse } from "../../../../gen/ballast/v1/scheduler.js";
-import { describeError, isServiceError } from "../../../../packages/common/src/errors.js";
-import { call, createClient } from "../../../../packages/common/src/grpc.js";
-import type { Logger } from "../../../../packages/common/src/logging.js";
+import { SchedulerServiceClient, type GetLeaderResponse } from "../../../gen/ballast/v1/scheduler.js";
+import { describeError, isServiceError } from "./errors.js";
+import { call, createClient } from "./grpc.js";
+import type { Logger } from "./logging.js";
 
 /** What one scheduler said when asked who leads. */
 export interface LeaderAnswer {
@@ -24,7 +24,7 @@ export class SchedulerDirectory {
 
   constructor(
     addresses: string[],
-    private readonly logger: Logger,
+    private readonly logger?: Logger,
   ) {
     this.addresses = [...new Set(addresses.map((a) => a.trim()).filter(Boolean))];
     if (this.addresses.length === 0) throw new Error("no scheduler address given");
@@ -46,7 +46,7 @@ export class SchedulerDirectory {
   async findLeader(deadlineMs: number): Promise<string | undefined> {
     const answers = await Promise.all(this.addresses.map((address) => this.ask(address, deadlineMs)));
     const leader = chooseLeader(answers);
-    if (!leader) this.logger.warn({ answers: answers.map(summarize) }, "no scheduler answered as leader");
+    if (!leader) this.logger?.warn({ answers: answers.map(summarize) }, "no scheduler answered as leader");
     return leader;
   }
 
