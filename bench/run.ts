@@ -7,10 +7,9 @@ import { submitJob } from "../packages/cli/src/submit.js";
 import { shutdownTelemetry } from "../packages/common/src/telemetry.js";
 import { measureCoreThroughput, measureSchedulerService } from "./coreThroughput.js";
 import { decommissionBench, failoverBench, recoveryBench } from "./scenarios.js";
-import { benchCorpus, row, seconds, withCluster, wordcount } from "./support.js";
+import { benchCorpus, quiet, row, seconds, withCluster, wordcount } from "./support.js";
 
 const EMPTY_TASKS = Number(process.env.BENCH_EMPTY_TASKS ?? 20_000);
-const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
 
 /** The baseline: stream the file once, split lines and words, count in a Map. */
 async function singleProcessWordCount(path: string): Promise<{ ms: number; words: number }> {

@@ -1,5 +1,5 @@
-// Shared pieces of the benchmarks: the corpus, a cluster per run, word count submission, task events.
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+// Shared pieces of the benchmarks: the corpus, a cluster per run, word count submission.
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startCluster, stopCluster, type ClusterDescription, type ClusterOptions } from "../packages/cli/src/cluster.js";
@@ -9,7 +9,8 @@ import { generateCorpus } from "../scripts/corpus.js";
 
 export const BENCH_DIR = resolve(".bench");
 export const CORPUS_BYTES = 100 * 1024 * 1024;
-const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
+/** A progress sink that drops everything: benchmarks print their own figures. */
+export const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
 
 /** The 100 MB Zipf corpus (seed 42), generated once and reused. */
 export function benchCorpus(): string {
@@ -51,36 +52,6 @@ export async function wordcount(cluster: ClusterDescription, corpus: string, out
   const ms = performance.now() - started;
   if (!outcome.ok) throw new Error(`word count failed: ${outcome.error?.message}`);
   return { outcome, ms };
-}
-
-export interface TaskEvent {
-  stageId: number;
-  partition: number;
-  event: "start" | "end";
-  state?: string;
-  nodeId?: string;
-  at?: number;
-}
-
-export function taskEvents(file: string): TaskEvent[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as TaskEvent);
-}
-
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-export async function historyEvents(cluster: ClusterDescription): Promise<Array<Record<string, any>>> {
-  const base = `http://${cluster.historyHttp}/api/v1/applications`;
-  const { applications } = (await (await fetch(base)).json()) as { applications: Array<{ applicationId: string }> };
-  const events: Array<Record<string, any>> = [];
-  for (const app of applications) events.push(...((await (await fetch(`${base}/${app.applicationId}/events?limit=10000`)).json()) as { events: Array<Record<string, any>> }).events);
-  return events;
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
