@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { resolve } from "node:path";
+import { checkAddress, parseCommand, parseFlagsOrExit, UsageError } from "../../../packages/common/src/flags.js";
 import { createLogger } from "../../../packages/common/src/logging.js";
 import { resolveConf } from "../../../packages/common/src/config.js";
 import { describeError } from "../../../packages/common/src/errors.js";
@@ -15,7 +16,6 @@ type Flags = Omit<ExecutorOptions, "logger" | "reconnect" | "staging" | "shuffle
 };
 
 /** A bad flag value: reported on one line, exit status 2. */
-class UsageError extends Error {}
 
 interface RawFlags {
   scheduler?: string;
@@ -42,15 +42,8 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     .option("--host <host>", "the node's address, reported on register (env BALLAST_HOST, default 127.0.0.1)")
     .option("--address <host:port>", "ExecutorService listen address (env BALLAST_ADDRESS, default <host>:0)")
     .option("--data-dir <dir>", "bundle and input cache, temp files (env BALLAST_DATA_DIR, required)")
-    .option("--decommission-wait <duration>", "on SIGTERM, how long to wait for the node's decommission before exiting (env BALLAST_DECOMMISSION_WAIT, default ballast.decommission.deadline, 120s)")
-    .exitOverride()
-    .configureOutput({ writeErr: () => undefined });
-  try {
-    program.parse(argv);
-  } catch (err) {
-    if (err instanceof CommanderError && err.exitCode === 0) process.exit(0); // --help
-    throw new UsageError((err as Error).message.replace(/^error: /, ""));
-  }
+    .option("--decommission-wait <duration>", "on SIGTERM, how long to wait for the node's decommission before exiting (env BALLAST_DECOMMISSION_WAIT, default ballast.decommission.deadline, 120s)");
+  parseCommand(program, argv);
   const raw = program.opts<RawFlags>();
   const flag = (name: keyof RawFlags, envName: string) => raw[name] ?? env[envName];
   const required = (name: keyof RawFlags, option: string, envName: string) => {
@@ -98,14 +91,6 @@ function faultHookOf(json: string | undefined, nodeId: string): FaultHook | unde
   }
 }
 
-function checkAddress(option: string, address: string): string {
-  const colon = address.lastIndexOf(":");
-  const port = address.slice(colon + 1);
-  if (colon <= 0 || !/^\d{1,5}$/.test(port) || Number(port) > 65535) {
-    throw new UsageError(`${option} must be HOST:PORT with a port from 0 to 65535, got ${JSON.stringify(address)}`);
-  }
-  return address;
-}
 
 function checkSlots(value: string): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || Number(value) > 256) {
@@ -116,14 +101,7 @@ function checkSlots(value: string): number {
 
 
 async function main(): Promise<void> {
-  let flags: Flags;
-  try {
-    flags = parseFlags(process.argv, process.env);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`ballast-executor: ${err.message}\n`);
-    process.exit(2);
-  }
+  const flags = parseFlagsOrExit("ballast-executor", () => parseFlags(process.argv, process.env));
   initTelemetry("ballast-executor");
   const logger = createLogger("executor", { nodeId: flags.nodeId, executorId: flags.executorId });
   let executor: Executor;

@@ -10,13 +10,13 @@ import { initTelemetry } from "../../../packages/common/src/telemetry.js";
 import { stopOnSignals } from "../../../packages/common/src/lifecycle.js";
 import { startHistoryService, type HistoryServiceOptions } from "./app.js";
 import { splitHostPort } from "./http/server.js";
+import { UsageError } from "../../../packages/common/src/flags.js";
 
 const USAGE = `usage: history --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT]
   --address       gRPC address (env BALLAST_HISTORY_ADDRESS, default 127.0.0.1:18081)
   --http-address  JSON API and web UI (env BALLAST_HISTORY_HTTP_ADDRESS, default 127.0.0.1:18080)
   --data-dir      where history.sqlite is kept (env BALLAST_DATA_DIR, required)`;
 
-class UsageError extends Error {}
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOptions | "help" {
   let values;
