@@ -1,16 +1,5 @@
 import { closeSync, openSync, writeSync } from "node:fs";
-
-/** Deterministic PRNG (mulberry32) so a seed always gives the same corpus. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../packages/common/src/seededRandom.js";
 
 const SYLLABLES = ["ka", "lo", "mi", "ra", "te", "su", "no", "vi", "ba", "qu", "ze", "po", "an", "el", "or", "ut"];
 

@@ -4,6 +4,7 @@
  * and the seeded random generator.
  */
 import type { Command, Input, JobView, Plan } from "../types.js";
+import { seededRandom } from "../../../../../packages/common/src/seededRandom.js";
 
 export type FaultKind = "executorKill" | "nodeLoss" | "twoNodesLost" | "corruptBlock" | "sigstop" | "decommission" | "schedulerCrash";
 
@@ -72,13 +73,4 @@ export const HEARTBEAT_MS = 500;
 export const DEFAULT_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "corruptBlock"];
 
 /** mulberry32: small, fast, good enough for choosing faults. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = seededRandom;
