@@ -1,23 +1,14 @@
 // Fault benchmarks: the 100 MB word count, clean and with a fault, in one run each.
 import { join } from "node:path";
 import { readCluster, type ClusterDescription } from "../packages/cli/src/cluster.js";
-import { SchedulerConnection } from "../packages/cli/src/leader.js";
+import { onLeader } from "../packages/cli/src/leader.js";
 import { formatBytes } from "../packages/cli/src/outcome.js";
 import { NodeState, SchedulerServiceClient } from "../gen/ballast/v1/scheduler.js";
 import { call } from "../packages/common/src/grpc.js";
-import { BENCH_DIR, benchCorpus, historyEvents, row, seconds, taskEvents, waitFor, withCluster, wordcount } from "./support.js";
+import { historyEvents, killNode, readTaskEvents, waitUntil } from "../test/support/faults.js";
+import { BENCH_DIR, benchCorpus, row, seconds, withCluster, wordcount } from "./support.js";
 
-const started = (file: string, stageId: number) => taskEvents(file).filter((e) => e.event === "start" && e.stageId === stageId);
-const finished = (file: string, stageId: number) => taskEvents(file).filter((e) => e.event === "end" && e.state === "succeeded" && e.stageId === stageId);
-
-function pidOf(cluster: ClusterDescription, name: string, nodeId?: string): number {
-  return readCluster(cluster.dir).services.find((s) => s.name === name && s.nodeId === nodeId)!.pid;
-}
-
-function killNode(cluster: ClusterDescription, nodeId: string): void {
-  process.kill(pidOf(cluster, "executor", nodeId), "SIGKILL");
-  process.kill(pidOf(cluster, "shuffle", nodeId), "SIGKILL");
-}
+const finished = (file: string, stageId: number) => readTaskEvents(file).filter((e) => e.event === "end" && e.state === "succeeded" && e.stageId === stageId);
 
 /** Clean run and faulted run on identical fresh clusters; `fault` runs while the job does. */
 async function compare(name: string, nodes: number, extra: { schedulers?: number; schedulerConf?: string[] }, fault: (cluster: ClusterDescription, eventsFile: string) => Promise<void>) {
@@ -28,7 +19,7 @@ async function compare(name: string, nodes: number, extra: { schedulers?: number
       const job = wordcount(cluster, corpus, `${name}-${label}-out`);
       if (inject) await inject(cluster, eventsFile);
       const result = await job;
-      return { ...result, events: await historyEvents(cluster), cluster };
+      return { ...result, events: await historyEvents(cluster, ""), cluster };
     });
   };
   const clean = await run("clean");
@@ -38,7 +29,7 @@ async function compare(name: string, nodes: number, extra: { schedulers?: number
 
 export async function recoveryBench(): Promise<void> {
   const { clean, faulted } = await compare("recovery", 3, {}, async (cluster, eventsFile) => {
-    await waitFor("half of the reduce stage", () => finished(eventsFile, 1).length >= 2);
+    await waitUntil("half of the reduce stage", () => finished(eventsFile, 1).length >= 2);
     killNode(cluster, "node-1");
   });
   const s = faulted.outcome.stats;
@@ -56,8 +47,8 @@ export async function recoveryBench(): Promise<void> {
 
 export async function decommissionBench(): Promise<void> {
   const { clean, faulted } = await compare("decommission", 3, {}, async (cluster, eventsFile) => {
-    await waitFor("half of the map stage", () => finished(eventsFile, 0).length >= 4);
-    await onLeader(cluster, (c) => call(c.decommissionNode.bind(c), { nodeId: "node-1", deadlineMs: 120_000 }));
+    await waitUntil("half of the map stage", () => finished(eventsFile, 0).length >= 4);
+    await onClusterLeader(cluster, (c) => call(c.decommissionNode.bind(c), { nodeId: "node-1", deadlineMs: 120_000 }));
     await waitUntilDecommissioned(cluster, "node-1");
     killNode(cluster, "node-1");
   });
@@ -75,9 +66,9 @@ export async function decommissionBench(): Promise<void> {
 export async function failoverBench(): Promise<void> {
   let killedAt = 0;
   const { clean, faulted } = await compare("failover", 2, { schedulers: 2 }, async (cluster, eventsFile) => {
-    await waitFor("map progress", () => finished(eventsFile, 0).length >= 3);
+    await waitUntil("map progress", () => finished(eventsFile, 0).length >= 3);
     const schedulers = readCluster(cluster.dir).services.filter((s) => s.name === "scheduler");
-    const leader = await onLeader(cluster, (c) => call(c.getLeader.bind(c), {}));
+    const leader = await onClusterLeader(cluster, (c) => call(c.getLeader.bind(c), {}));
     killedAt = Date.now();
     process.kill(schedulers.find((s) => s.address === leader.leaderAddress)!.pid, "SIGKILL");
   });
@@ -90,19 +81,14 @@ export async function failoverBench(): Promise<void> {
   row("finished tasks rerun", `${Math.max(0, rerun)}  (target 0)`);
 }
 
-async function onLeader<T>(cluster: ClusterDescription, fn: (c: InstanceType<typeof SchedulerServiceClient>) => Promise<T>): Promise<T> {
-  const connection = new SchedulerConnection(cluster.scheduler.split(","));
-  try {
-    return await connection.withLeader(fn);
-  } finally {
-    connection.close();
-  }
+function onClusterLeader<T>(cluster: ClusterDescription, fn: (c: InstanceType<typeof SchedulerServiceClient>) => Promise<T>): Promise<T> {
+  return onLeader(cluster.scheduler.split(","), fn);
 }
 
 async function waitUntilDecommissioned(cluster: ClusterDescription, nodeId: string): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const { nodes } = await onLeader(cluster, (c) => call(c.listNodes.bind(c), {}));
+    const { nodes } = await onClusterLeader(cluster, (c) => call(c.listNodes.bind(c), {}));
     if (nodes.some((n) => n.nodeId === nodeId && n.state === NodeState.NODE_STATE_DECOMMISSIONED)) return;
     if (Date.now() > deadline) throw new Error(`${nodeId} was not decommissioned in time`);
     await new Promise((r) => setTimeout(r, 100));

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addNode, isAlive, readCluster } from "../../packages/cli/src/cluster.js";
-import { SchedulerConnection } from "../../packages/cli/src/leader.js";
+import { onLeader } from "../../packages/cli/src/leader.js";
 import { call } from "../../packages/common/src/grpc.js";
 import { lastJson, runCli, startTestCluster, type TestCluster } from "../support/cluster.js";
 import { jobHistory, killNode, readTaskEvents, service, waitUntil, type TaskEvent } from "../support/faults.js";
@@ -47,12 +47,7 @@ async function withJob(name: string, options: { nodes: number; delay: { stageId:
 
 /** Decommissions through the scheduler API directly (faster than a CLI process when timing matters). */
 async function decommission(cluster: TestCluster, nodeId: string, deadlineMs: number): Promise<void> {
-  const connection = new SchedulerConnection(cluster.scheduler.split(","));
-  try {
-    await connection.withLeader((c) => call(c.decommissionNode.bind(c), { nodeId, deadlineMs }));
-  } finally {
-    connection.close();
-  }
+  await onLeader(cluster.scheduler.split(","), (c) => call(c.decommissionNode.bind(c), { nodeId, deadlineMs }));
 }
 
 const succeeded = (events: TaskEvent[], stageId: number) => events.filter((e) => e.event === "end" && e.state === "succeeded" && e.stageId === stageId);

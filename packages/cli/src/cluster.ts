@@ -238,7 +238,10 @@ export async function restartService(dir: string, name: ServiceName, nodeId?: st
   let matches = cluster.services.filter((s) => s.name === name && (nodeId === undefined || s.nodeId === nodeId || s.instance === nodeId));
   if (matches.length === 0) throw new InvalidArgumentError(`no ${name}${nodeId ? ` on ${nodeId}` : ""} in this cluster`);
   // Several of a kind (nodes, or a standby scheduler): the one that is down is meant.
-  if (matches.length > 1 && nodeId === undefined) matches = matches.filter((s) => !isAlive(s.pid)).concat(matches.every((s) => isAlive(s.pid)) ? matches : []);
+  if (matches.length > 1 && nodeId === undefined) {
+    const down = matches.filter((s) => !isAlive(s.pid));
+    if (down.length > 0) matches = down;
+  }
   if (matches.length > 1) throw new InvalidArgumentError(`${name} runs on several nodes; say which with --node (${matches.map((s) => s.nodeId ?? s.instance).join(", ")})`);
   const service = matches[0]!;
   if (isAlive(service.pid)) throw new InvalidArgumentError(`${describe(service)} is already running (pid ${service.pid})`);

@@ -1,62 +1,44 @@
 import { SchedulerServiceClient } from "../../../gen/ballast/v1/scheduler.js";
 import { status } from "@grpc/grpc-js";
-import { describeError, isRetryable, isServiceError, UnavailableError } from "../../common/src/errors.js";
-import { call, createClient } from "../../common/src/grpc.js";
+import { isRetryable, isServiceError, UnavailableError } from "../../common/src/errors.js";
+import { SchedulerDirectory } from "../../common/src/leader.js";
 
 type Client = InstanceType<typeof SchedulerServiceClient>;
 
 /**
  * The client's view of a scheduler that may fail over: it finds the leader
- * among the known addresses (any scheduler answers GetLeader), and retries
- * calls that fail because the leader went away, for up to `patienceMs`.
+ * among the known addresses (any scheduler answers GetLeader; the lookup is
+ * the executors' SchedulerDirectory), and retries calls that fail because the
+ * leader went away, for up to `patienceMs`.
  */
 export class SchedulerConnection {
-  private client: Client | undefined;
+  private readonly directory: SchedulerDirectory;
   private address: string | undefined;
 
   constructor(
-    private readonly addresses: string[],
+    addresses: string[],
     private readonly patienceMs = 60_000,
   ) {
     if (addresses.length === 0) throw new UnavailableError("no scheduler address given");
+    this.directory = new SchedulerDirectory(addresses);
   }
 
   /** The leader's client, looking it up again after a failure. */
   async leader(): Promise<Client> {
-    if (this.client) return this.client;
     const deadline = Date.now() + this.patienceMs;
     let delay = 100;
-    let lastError = "no scheduler answered";
-    for (;;) {
-      for (const address of this.addresses) {
-        const probe = createClient(SchedulerServiceClient, address);
-        try {
-          const answer = await call(probe.getLeader.bind(probe), {}, 2000);
-          const leader = answer.isLeader ? address : answer.leaderAddress;
-          if (leader) return this.connect(leader);
-          lastError = `${address} is a standby and no leader is elected yet`;
-        } catch (err) {
-          lastError = `${address}: ${describeError(err)}`;
-        } finally {
-          probe.close();
-        }
-      }
-      if (Date.now() + delay > deadline) throw new UnavailableError(`cannot reach a leading scheduler (${lastError})`);
+    while (!this.address) {
+      this.address = await this.directory.findLeader(2000);
+      if (this.address) break;
+      if (Date.now() + delay > deadline) throw new UnavailableError(`cannot reach a leading scheduler at ${this.directory.addresses.join(", ")}`);
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(2000, delay * 2);
     }
-  }
-
-  private connect(address: string): Client {
-    this.address = address;
-    this.client = createClient(SchedulerServiceClient, address);
-    return this.client;
+    return this.directory.clientFor(this.address);
   }
 
   /** Forgets the current leader (after it failed us). */
   reset(): void {
-    this.client?.close();
-    this.client = undefined;
     this.address = undefined;
   }
 
@@ -75,12 +57,9 @@ export class SchedulerConnection {
     }
   }
 
-  get currentAddress(): string | undefined {
-    return this.address;
-  }
-
   close(): void {
     this.reset();
+    this.directory.close();
   }
 }
 
@@ -90,4 +69,14 @@ export class SchedulerConnection {
  */
 export function leaderMayHaveMoved(err: unknown): boolean {
   return isRetryable(err) || (isServiceError(err) && err.code === status.CANCELLED);
+}
+
+/** Runs one call on the leading scheduler among `addresses` (following a failover), then closes. */
+export async function onLeader<T>(addresses: string[], fn: (client: Client) => Promise<T>, patienceMs?: number): Promise<T> {
+  const connection = new SchedulerConnection(addresses, patienceMs);
+  try {
+    return await connection.withLeader(fn);
+  } finally {
+    connection.close();
+  }
 }

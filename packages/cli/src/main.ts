@@ -9,7 +9,7 @@ import { call } from "../../common/src/grpc.js";
 import { shutdownTelemetry } from "../../common/src/telemetry.js";
 import { jobStatus } from "../../common/src/wire/plan.js";
 import { readCluster, restartService, startCluster, stopCluster, type ServiceName } from "./cluster.js";
-import { SchedulerConnection } from "./leader.js";
+import { onLeader } from "./leader.js";
 import { outcomeJson, outcomeText } from "./outcome.js";
 import { submitJob } from "./submit.js";
 
@@ -130,7 +130,7 @@ export function buildProgram(): Command {
     .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
     .option("--json", "print JSON", false)
     .action(async (opts: MasterFlags & { json: boolean }) => {
-      const { jobs } = await onLeader(opts, (c) => call(c.listJobs.bind(c), {}, 10_000));
+      const { jobs } = await onClusterLeader(opts, (c) => call(c.listJobs.bind(c), {}, 10_000));
       if (opts.json) return print(JSON.stringify(jobs.map((j) => ({ jobId: j.jobId, name: j.name, status: jobStatus.fromWire(j.status), stats: j.stats }))));
       for (const j of jobs) print(`${j.jobId}\t${j.name}\t${jobStatus.fromWire(j.status)}\t${j.stats?.tasksLaunched ?? 0} tasks\t${((j.stats?.wallTimeMs ?? 0) / 1000).toFixed(1)}s`);
       if (jobs.length === 0) print("no jobs");
@@ -142,7 +142,7 @@ export function buildProgram(): Command {
     .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
     .option("--json", "print JSON", false)
     .action(async (opts: MasterFlags & { json: boolean }) => {
-      const { executors } = await onLeader(opts, (c) => call(c.listExecutors.bind(c), {}, 10_000));
+      const { executors } = await onClusterLeader(opts, (c) => call(c.listExecutors.bind(c), {}, 10_000));
       if (opts.json) return print(JSON.stringify(executors));
       for (const e of executors) print(`${e.executorId}\t${e.nodeId}\t${describeState(e.state || (e.alive ? "active" : "lost"), e.excludedUntilMs, e.stateReason || e.lostReason)}\t${e.runningTasks}/${e.slots} slots\tshuffle ${e.shuffleAddress}`);
       if (executors.length === 0) print("no executors");
@@ -154,7 +154,7 @@ export function buildProgram(): Command {
     .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
     .option("--json", "print JSON", false)
     .action(async (opts: MasterFlags & { json: boolean }) => {
-      const { nodes } = await onLeader(opts, (c) => call(c.listNodes.bind(c), {}, 10_000));
+      const { nodes } = await onClusterLeader(opts, (c) => call(c.listNodes.bind(c), {}, 10_000));
       if (opts.json) return print(JSON.stringify(nodes.map((n) => ({ ...n, state: nodeStateName(n.state) }))));
       for (const n of nodes) print(`${n.nodeId}\t${describeState(nodeStateName(n.state), n.excludedUntilMs, n.reason)}\t${n.executorIds.length} executors\t${n.runningTasks} running\tfailure score ${n.failureScore.toFixed(2)}\tshuffle ${n.shuffleAddress}`);
       if (nodes.length === 0) print("no nodes");
@@ -167,7 +167,7 @@ export function buildProgram(): Command {
     .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
     .action(async (nodeId: string, opts: MasterFlags & { deadline: string }) => {
       const deadlineMs = parseDuration(opts.deadline);
-      const { node } = await onLeader(opts, (c) => call(c.decommissionNode.bind(c), { nodeId, deadlineMs }, 10_000));
+      const { node } = await onClusterLeader(opts, (c) => call(c.decommissionNode.bind(c), { nodeId, deadlineMs }, 10_000));
       print(`${nodeId} is ${nodeStateName(node!.state)}; deadline ${new Date(node!.decommissionDeadlineMs).toISOString()}`);
     });
   program
@@ -176,7 +176,7 @@ export function buildProgram(): Command {
     .option("--master <host:port>", "scheduler address(es), comma-separated")
     .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
     .action(async (nodeId: string, opts: MasterFlags) => {
-      const { node } = await onLeader(opts, (c) => call(c.recommissionNode.bind(c), { nodeId }, 10_000));
+      const { node } = await onClusterLeader(opts, (c) => call(c.recommissionNode.bind(c), { nodeId }, 10_000));
       print(`${nodeId} is ${nodeStateName(node!.state)}`);
     });
   return program;
@@ -190,13 +190,8 @@ interface MasterFlags {
 const print = (line: string) => void process.stdout.write(`${line}\n`);
 
 /** Runs one call on the leading scheduler (following a failover). */
-async function onLeader<T>(opts: MasterFlags, fn: (client: InstanceType<typeof SchedulerServiceClient>) => Promise<T>): Promise<T> {
-  const connection = new SchedulerConnection((opts.master ?? readCluster(opts.dir).scheduler).split(",").filter(Boolean), 15_000);
-  try {
-    return await connection.withLeader(fn);
-  } finally {
-    connection.close();
-  }
+function onClusterLeader<T>(opts: MasterFlags, fn: (client: InstanceType<typeof SchedulerServiceClient>) => Promise<T>): Promise<T> {
+  return onLeader((opts.master ?? readCluster(opts.dir).scheduler).split(",").filter(Boolean), fn, 15_000);
 }
 
 function nodeStateName(state: NodeState): string {

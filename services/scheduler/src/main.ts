@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       schedulerService({
         shell: () => (shell && leadership.isLeader() ? shell : undefined),
         leader: () => ({ address: leadership.isLeader() ? flags.address : leadership.leaderAddress(), epoch: leadership.epoch, isLeader: leadership.isLeader() }),
+        epoch: () => leadership.epoch,
         logger,
         heartbeatIntervalMs: conf["ballast.executor.heartbeatInterval"],
         baseConf: flags.baseConf,

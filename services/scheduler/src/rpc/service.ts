@@ -26,6 +26,8 @@ export interface SchedulerServiceOptions {
   /** The shell while this scheduler leads; undefined on a standby. */
   shell: () => SchedulerShell | undefined;
   leader: () => { address: string; epoch: number; isLeader: boolean };
+  /** This scheduler's epoch, stamped on everything it sends executors. */
+  epoch: () => number;
   logger: Logger;
   heartbeatIntervalMs: number;
   baseConf: Record<string, string>;
@@ -129,7 +131,7 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
   const { logger } = options;
   let executorId: string | undefined;
   let shell: SchedulerShell | undefined;
-  const epoch = () => options.leader().epoch;
+  const { epoch } = options;
   const end = (code: number, message: string) => call.emit("error", Object.assign(new Error(message), { code, details: message }));
   const channel: ExecutorChannel = {
     launch: (task, traceparent) => call.write({ message: { $case: "launchTask", value: launchToWire(task, traceparent, epoch()) } }),
