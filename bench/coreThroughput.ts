@@ -2,15 +2,15 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { JobStatus, TaskState } from "../gen/ballast/v1/common.js";
-import { SchedulerServiceClient, type ExecutorSessionResponse } from "../gen/ballast/v1/scheduler.js";
-import { freePort } from "../packages/cli/src/cluster.js";
-import { call, createClient, isServing } from "../packages/common/src/grpc.js";
-import type { Plan } from "../packages/common/src/plan.js";
-import { planToWire } from "../packages/common/src/wire/plan.js";
-import { createState, step } from "../services/scheduler/src/core/index.js";
-import type { Input } from "../services/scheduler/src/core/types.js";
-import { SqliteSchedulerStore } from "../services/scheduler/src/store/schedulerStore.js";
+import { JobStatus, TaskState } from "@ballast/gen/common";
+import { SchedulerServiceClient, type ExecutorSessionResponse } from "@ballast/gen/scheduler";
+import { freePort } from "@ballast/cli/cluster";
+import { call, createClient, isServing } from "@ballast/common/grpc";
+import type { Plan } from "@ballast/common/plan";
+import { planToWire } from "@ballast/common/wire/plan";
+import { createState, step } from "@ballast/scheduler/core";
+import type { Input } from "@ballast/scheduler/core/types";
+import { SqliteSchedulerStore } from "@ballast/scheduler/store/schedulerStore";
 
 function emptyTaskPlan(tasks: number): Plan {
   return {

@@ -2,9 +2,9 @@
 //   wordcount (default): 100 MB Zipf word count on a 2-node local cluster versus a plain
 //   single-process word count of the same file, executor peak RSS, scheduler throughput.
 import { createReadStream, readFileSync, statSync } from "node:fs";
-import { formatBytes } from "../packages/cli/src/outcome.js";
-import { submitJob } from "../packages/cli/src/submit.js";
-import { shutdownTelemetry } from "../packages/common/src/telemetry.js";
+import { formatBytes } from "@ballast/cli/outcome";
+import { submitJob } from "@ballast/cli/submit";
+import { shutdownTelemetry } from "@ballast/common/telemetry";
 import { measureCoreThroughput, measureSchedulerService } from "./coreThroughput.js";
 import { decommissionBench, failoverBench, recoveryBench } from "./scenarios.js";
 import { benchCorpus, quiet, row, seconds, withCluster, wordcount } from "./support.js";

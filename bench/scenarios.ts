@@ -1,10 +1,10 @@
 // Fault benchmarks: the 100 MB word count, clean and with a fault, in one run each.
 import { join } from "node:path";
-import { readCluster, type ClusterDescription } from "../packages/cli/src/cluster.js";
-import { onLeader } from "../packages/cli/src/leader.js";
-import { formatBytes } from "../packages/cli/src/outcome.js";
-import { NodeState, SchedulerServiceClient } from "../gen/ballast/v1/scheduler.js";
-import { call } from "../packages/common/src/grpc.js";
+import { readCluster, type ClusterDescription } from "@ballast/cli/cluster";
+import { onLeader } from "@ballast/clients/scheduler";
+import { formatBytes } from "@ballast/cli/outcome";
+import { NodeState, SchedulerServiceClient } from "@ballast/gen/scheduler";
+import { call } from "@ballast/common/grpc";
 import { historyEvents, killNode, readTaskEvents, waitUntil } from "../test/support/faults.js";
 import { BENCH_DIR, benchCorpus, row, seconds, withCluster, wordcount } from "./support.js";
 

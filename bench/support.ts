@@ -2,9 +2,9 @@
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { startCluster, stopCluster, type ClusterDescription, type ClusterOptions } from "../packages/cli/src/cluster.js";
-import type { JobOutcome } from "../packages/cli/src/outcome.js";
-import { submitJob } from "../packages/cli/src/submit.js";
+import { startCluster, stopCluster, type ClusterDescription, type ClusterOptions } from "@ballast/cli/cluster";
+import type { JobOutcome } from "@ballast/cli/outcome";
+import { submitJob } from "@ballast/cli/submit";
 import { generateCorpus } from "../scripts/corpus.js";
 
 export const BENCH_DIR = resolve(".bench");

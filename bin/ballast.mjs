@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// The `ballast` command: registers tsx so the TypeScript sources run as they are.
-import { register } from "tsx/esm/api";
-
-register();
-const { main } = await import("../packages/cli/src/main.ts");
+// The `ballast` command: runs the CLI's built JavaScript (compiled by `npm ci`), no transpiler.
+const { main } = await import("@ballast/cli/main");
 process.exit(await main(process.argv));

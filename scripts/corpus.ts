@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from "node:fs";
-import { seededRandom } from "../packages/common/src/seededRandom.js";
+import { seededRandom } from "@ballast/common/seededRandom";
 
 const SYLLABLES = ["ka", "lo", "mi", "ra", "te", "su", "no", "vi", "ba", "qu", "ze", "po", "an", "el", "or", "ut"];
 

@@ -2,10 +2,10 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { startCluster, stopCluster } from "../packages/cli/src/cluster.js";
-import { formatBytes, outcomeText } from "../packages/cli/src/outcome.js";
-import { submitJob } from "../packages/cli/src/submit.js";
-import { shutdownTelemetry } from "../packages/common/src/telemetry.js";
+import { startCluster, stopCluster } from "@ballast/cli/cluster";
+import { formatBytes, outcomeText } from "@ballast/cli/outcome";
+import { submitJob } from "@ballast/cli/submit";
+import { shutdownTelemetry } from "@ballast/common/telemetry";
 import { generateCorpus } from "./corpus.js";
 
 const DIR = resolve(".demo");

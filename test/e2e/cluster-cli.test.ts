@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { isAlive, stopCluster, type ClusterDescription } from "../../packages/cli/src/cluster.js";
+import { isAlive, stopCluster, type ClusterDescription } from "@ballast/cli/cluster";
 import { lastJson, runCli } from "../support/cluster.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ballast-up-"));

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isAlive } from "../../packages/cli/src/cluster.js";
+import { isAlive } from "@ballast/cli/cluster";
 import { lastJson, runCli, startTestCluster } from "../support/cluster.js";
 import { historyEvents, service, waitUntil } from "../support/faults.js";
 import { prepareCorpus, readCountsDir } from "../support/wordcount.js";

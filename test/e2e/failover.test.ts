@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isAlive, readCluster, restartService, type ServiceRecord } from "../../packages/cli/src/cluster.js";
+import { isAlive, readCluster, restartService, type ServiceRecord } from "@ballast/cli/cluster";
 import { lastJson, runCli, startTestCluster, type TestCluster } from "../support/cluster.js";
 import { historyEvents, killAndWait, readTaskEvents, service, waitUntil, type TaskEvent } from "../support/faults.js";
 import { prepareCorpus, readCountsDir } from "../support/wordcount.js";

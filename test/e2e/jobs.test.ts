@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUCKETS } from "../../examples/chained-shuffles.js";
-import { seededRandom } from "../../packages/common/src/seededRandom.js";
+import { seededRandom } from "@ballast/common/seededRandom";
 import { lastJson, runCli, startTestCluster, type TestCluster } from "../support/cluster.js";
 
 let cluster: TestCluster;

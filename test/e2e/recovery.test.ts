@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { restartService } from "../../packages/cli/src/cluster.js";
+import { restartService } from "@ballast/cli/cluster";
 import { BUCKETS } from "../../examples/chained-shuffles.js";
 import { lastJson, runCli, startTestCluster, type TestCluster } from "../support/cluster.js";
 import { historyEvents, jobHistory, killNode, readTaskEvents, service, waitUntil, type TaskEvent } from "../support/faults.js";

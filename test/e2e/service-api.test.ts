@@ -2,8 +2,8 @@ import { credentials, status } from "@grpc/grpc-js";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SchedulerServiceClient } from "../../gen/ballast/v1/scheduler.js";
-import { call, createClient } from "../../packages/common/src/grpc.js";
+import { SchedulerServiceClient } from "@ballast/gen/scheduler";
+import { call, createClient } from "@ballast/common/grpc";
 import { REPO, startTestCluster, type TestCluster } from "../support/cluster.js";
 
 const exec = promisify(execFile);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StagingClient } from "../../services/staging/src/client.js";
+import { StagingClient } from "@ballast/clients/staging";
 import { lastJson, runCli, startTestCluster, type TestCluster } from "../support/cluster.js";
 import { parseCounts, prepareCorpus } from "../support/wordcount.js";
 

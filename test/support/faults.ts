@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { isAlive, type ClusterDescription, type ServiceRecord } from "../../packages/cli/src/cluster.js";
+import { isAlive, type ClusterDescription, type ServiceRecord } from "@ballast/cli/cluster";
 
 /** One line of the executors' test task-events file (BALLAST_TEST_TASK_EVENTS_FILE). */
 export interface TaskEvent {

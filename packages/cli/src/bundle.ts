@@ -4,10 +4,12 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { JobDefinition } from "../../sdk/src/index.js";
-import { InvalidArgumentError } from "../../common/src/errors.js";
+import type { JobDefinition } from "ballast";
+import { builtEntry } from "@ballast/common/entry";
+import { InvalidArgumentError } from "@ballast/common/errors";
 
-const SDK_ENTRY = fileURLToPath(new URL("../../sdk/src/index.ts", import.meta.url));
+/** The SDK a job imports as "ballast", wherever the job file lives: the built package, bundled into the job. */
+const SDK_ENTRY = builtEntry("ballast", ".");
 
 export interface Bundle {
   path: string;
@@ -62,6 +64,8 @@ export async function bundleJob(jobFile: string): Promise<Bundle> {
 
 async function importDefinition(path: string, jobFile: string): Promise<JobDefinition> {
   let module: { default?: unknown };
+  // The bundle's inline source map turns its frames into the user's file and line.
+  process.setSourceMapsEnabled(true);
   try {
     module = await import(pathToFileURL(path).href);
   } catch (err) {

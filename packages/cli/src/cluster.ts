@@ -3,10 +3,10 @@ import { existsSync, mkdirSync, openSync, readFileSync, closeSync } from "node:f
 import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { writeFileDurable } from "../../common/src/durable.js";
-import { InvalidArgumentError } from "../../common/src/errors.js";
-import { isServing } from "../../common/src/grpc.js";
+import { writeFileDurable } from "@ballast/common/durable";
+import { builtEntry } from "@ballast/common/entry";
+import { InvalidArgumentError } from "@ballast/common/errors";
+import { isServing } from "@ballast/common/grpc";
 
 /**
  * Starts and stops a local cluster of real processes: scheduler, staging,
@@ -56,8 +56,8 @@ export interface ClusterOptions {
   startTimeoutMs?: number;
 }
 
-const REPO = fileURLToPath(new URL("../../..", import.meta.url));
-const mainOf = (name: ServiceName) => join(REPO, "services", name, "src", "main.ts");
+/** The built entry of a service, found through its package. */
+const mainOf = (name: ServiceName) => builtEntry(`@ballast/${name}`);
 export const clusterFile = (dir: string) => join(resolve(dir), "cluster.json");
 
 /** A port that was free a moment ago on `host`. */
@@ -155,8 +155,8 @@ function record(name: ServiceName, dir: string, address: string, args: string[],
 async function launch(service: ServiceRecord, cluster: ClusterDescription, timeoutMs = 60_000): Promise<void> {
   mkdirSync(service.dataDir, { recursive: true });
   const logFd = openSync(service.log, "a");
-  const child = spawn(process.execPath, ["--import", "tsx", mainOf(service.name), ...service.args], {
-    cwd: REPO,
+  const child = spawn(process.execPath, [mainOf(service.name), ...service.args], {
+    cwd: service.dataDir,
     detached: true,
     stdio: ["ignore", logFd, logFd],
     env: { ...process.env, ...service.env },

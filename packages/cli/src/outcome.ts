@@ -1,6 +1,6 @@
-import { ActionKind, JobStatus, type JobInfo, type JobStats } from "../../../gen/ballast/v1/common.js";
-import { decodeCollected } from "../../sdk/src/index.js";
-import { jobStatus } from "../../common/src/wire/plan.js";
+import { ActionKind, JobStatus, type JobInfo, type JobStats } from "@ballast/gen/common";
+import { decodeCollected } from "ballast";
+import { jobStatus } from "@ballast/common/wire/plan";
 
 export interface JobOutcome {
   jobId: string;

@@ -1,4 +1,4 @@
-import { JobStatus, StageStatus, type JobInfo, type StageInfo } from "../../../gen/ballast/v1/common.js";
+import { JobStatus, StageStatus, type JobInfo, type StageInfo } from "@ballast/gen/common";
 
 const BAR_WIDTH = 24;
 

@@ -61,6 +61,20 @@ export class InternalError extends BallastError {
   }
 }
 
+/** A download range that reaches past the end of the blob. */
+export class OutOfRangeError extends BallastError {
+  constructor(message: string) {
+    super(message, status.OUT_OF_RANGE, false);
+  }
+}
+
+/** Another upload of the same blob is running; retry later (it may finish or break). */
+export class UploadBusyError extends BallastError {
+  constructor(message: string) {
+    super(message, status.ABORTED, true);
+  }
+}
+
 /** Maps any thrown value to what a gRPC handler sends back. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
   if (err instanceof BallastError) {

@@ -4,7 +4,7 @@
  * that compute its partitions. Rebuilt from scratch for every buildPlan call.
  */
 import { JobDefinitionError } from "./errors.js";
-import type { ActionKind } from "../../common/src/plan.js";
+import type { ActionKind } from "@ballast/common/plan";
 import type { PartitionIO } from "./types.js";
 
 export type Sink = (record: unknown) => void;

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ActionSpec, Node } from "./graph.js";
-import type { DatasetNode, InputFile, Plan, ShuffleDependency } from "../../common/src/plan.js";
+import type { DatasetNode, InputFile, Plan, ShuffleDependency } from "@ballast/common/plan";
 
 export function assemblePlan(jobName: string, action: ActionSpec, args: string[]): { plan: Plan; nodes: Node[] } {
   const nodes = reachableFrom(action.node);

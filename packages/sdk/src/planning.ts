@@ -3,7 +3,7 @@
  * blocks a task reads. They use nothing but the Plan, so they can be copied
  * or imported without the job bundle.
  */
-import type { DatasetNode, Plan } from "../../common/src/plan.js";
+import type { DatasetNode, Plan } from "@ballast/common/plan";
 
 export interface ShuffleRead {
   shuffleIndex: number;

@@ -3,7 +3,7 @@
  * needs is reachable from the JobDefinition object, because the bundle holds
  * its own copy of the SDK (no instanceof checks or registries across copies).
  */
-import type { Plan } from "../../common/src/plan.js";
+import type { Plan } from "@ballast/common/plan";
 
 export type { Plan };
 

@@ -1,9 +1,9 @@
 import { Packr } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ExecutorServiceClient } from "../../../gen/ballast/v1/executor.js";
-import { TaskState } from "../../../gen/ballast/v1/common.js";
-import { FailureKind } from "../../../gen/ballast/v1/scheduler.js";
-import { call, createClient } from "../../../packages/common/src/grpc.js";
+import { ExecutorServiceClient } from "@ballast/gen/executor";
+import { TaskState } from "@ballast/gen/common";
+import { FailureKind } from "@ballast/gen/scheduler";
+import { call, createClient } from "@ballast/common/grpc";
 import { FakeScheduler, waitFor } from "./testing/fakeScheduler.js";
 import { launchOf, startHarness, type Harness } from "./testing/harness.js";
 import { bundleJob, MODE_JOB, planOf, type BundledJob } from "./testing/jobs.js";

@@ -1,10 +1,10 @@
 import { mkdirSync } from "node:fs";
-import { describeError } from "../../../packages/common/src/errors.js";
-import { withSpan } from "../../../packages/common/src/telemetry.js";
-import { startGrpcServer, type RunningServer } from "../../../packages/common/src/grpc.js";
-import type { Logger } from "../../../packages/common/src/logging.js";
-import { ShuffleClient } from "../../shuffle/src/client.js";
-import { StagingClient } from "../../staging/src/client.js";
+import { describeError } from "@ballast/common/errors";
+import { withSpan } from "@ballast/common/telemetry";
+import { startGrpcServer, type RunningServer } from "@ballast/common/grpc";
+import type { Logger } from "@ballast/common/logging";
+import { ShuffleClient } from "@ballast/clients/shuffle";
+import { StagingClient } from "@ballast/clients/staging";
 import { sleep, type BackoffPolicy } from "./core/backoff.js";
 import { drainForDecommission, type DrainOutcome } from "./core/drain.js";
 import type { TaskLaunch, TaskStatusUpdate } from "./core/task.js";

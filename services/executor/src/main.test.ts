@@ -5,17 +5,18 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Packr } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TaskState } from "../../../gen/ballast/v1/common.js";
-import { NodeState } from "../../../gen/ballast/v1/scheduler.js";
-import { startShuffleServer, type ShuffleServer } from "../../shuffle/src/server.js";
-import { StagingClient } from "../../staging/src/client.js";
-import { startStagingServer, type StagingServer } from "../../staging/src/server.js";
+import { TaskState } from "@ballast/gen/common";
+import { NodeState } from "@ballast/gen/scheduler";
+import { startShuffleServer, type ShuffleServer } from "@ballast/shuffle/server";
+import { StagingClient } from "@ballast/clients/staging";
+import { startStagingServer, type StagingServer } from "@ballast/staging/server";
 import { FakeScheduler, waitFor } from "./testing/fakeScheduler.js";
 import { launchOf, logger } from "./testing/harness.js";
 import { bundleJob, MODE_JOB, planOf, type BundledJob } from "./testing/jobs.js";
+import { builtEntry } from "@ballast/common/entry";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
-const MAIN = "services/executor/src/main.ts";
+const MAIN = builtEntry("@ballast/executor");
 
 describe("executor process", () => {
   let dir: string;
@@ -44,7 +45,7 @@ describe("executor process", () => {
   });
 
   it("rejects bad flags with one line and exit status 2", () => {
-    const result = spawnSync(process.execPath, ["--import", "tsx", MAIN, "--node-id", "n", "--scheduler", "nope"], { cwd: REPO, encoding: "utf8", env: { ...process.env, BALLAST_DATA_DIR: dir } });
+    const result = spawnSync(process.execPath, [MAIN, "--node-id", "n", "--scheduler", "nope"], { cwd: REPO, encoding: "utf8", env: { ...process.env, BALLAST_DATA_DIR: dir } });
     expect(result.status).toBe(2);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toMatch(/--scheduler must be HOST:PORT/);
@@ -52,14 +53,14 @@ describe("executor process", () => {
 
   it("rejects a malformed BALLAST_TEST_FAULTS with one line and exit status 2", () => {
     const env = { ...process.env, BALLAST_DATA_DIR: dir, BALLAST_TEST_FAULTS: '{"failStage":{"stageId":"x"}}' };
-    const result = spawnSync(process.execPath, ["--import", "tsx", MAIN, "--node-id", "n", "--scheduler", "127.0.0.1:1", "--shuffle", "127.0.0.1:1", "--staging", "127.0.0.1:1"], { cwd: REPO, encoding: "utf8", env });
+    const result = spawnSync(process.execPath, [MAIN, "--node-id", "n", "--scheduler", "127.0.0.1:1", "--shuffle", "127.0.0.1:1", "--staging", "127.0.0.1:1"], { cwd: REPO, encoding: "utf8", env });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/failStage.stageId must be a non-negative integer/);
   });
 
   /** Starts the executor process against the given scheduler (comma-separated list allowed). */
   function startExecutor(schedulers: string, nodeId: string, extraArgs: string[] = []) {
-    const args = ["--import", "tsx", MAIN, "--scheduler", schedulers, "--shuffle", shuffle.address, "--staging", staging.address, "--slots", "1", ...extraArgs];
+    const args = [MAIN, "--scheduler", schedulers, "--shuffle", shuffle.address, "--staging", staging.address, "--slots", "1", ...extraArgs];
     const proc = spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BALLAST_NODE_ID: nodeId, BALLAST_DATA_DIR: join(dir, nodeId) } });
     child = proc;
     const output = { stdout: "" };

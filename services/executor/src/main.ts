@@ -1,12 +1,12 @@
 import { availableParallelism } from "node:os";
 import { Command } from "commander";
 import { resolve } from "node:path";
-import { checkAddress, parseCommand, parseFlagsOrExit, UsageError } from "../../../packages/common/src/flags.js";
-import { createLogger } from "../../../packages/common/src/logging.js";
-import { resolveConf } from "../../../packages/common/src/config.js";
-import { describeError } from "../../../packages/common/src/errors.js";
-import { initTelemetry, shutdownTelemetry } from "../../../packages/common/src/telemetry.js";
-import { flushAndExit } from "../../../packages/common/src/lifecycle.js";
+import { checkAddress, parseCommand, parseFlagsOrExit, UsageError } from "@ballast/common/flags";
+import { createLogger } from "@ballast/common/logging";
+import { resolveConf } from "@ballast/common/config";
+import { describeError } from "@ballast/common/errors";
+import { initTelemetry, shutdownTelemetry } from "@ballast/common/telemetry";
+import { flushAndExit } from "@ballast/common/lifecycle";
 import { Executor, type ExecutorOptions } from "./executor.js";
 import { FaultHook, FaultSpecError, parseFaultSpec } from "./tasks/faults.js";
 

@@ -1,5 +1,5 @@
-import { startGrpcServer } from "../../../packages/common/src/grpc.js";
-import type { Logger } from "../../../packages/common/src/logging.js";
+import { startGrpcServer } from "@ballast/common/grpc";
+import type { Logger } from "@ballast/common/logging";
 import { History } from "./history.js";
 import { startHttpServer } from "./http/server.js";
 import { wireEventCodec } from "./rpc/convert.js";

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
-import { JobStatus, TaskState } from "../../../gen/ballast/v1/common.js";
-import { HistoryServiceClient } from "../../../gen/ballast/v1/history.js";
-import { call } from "../../../packages/common/src/grpc.js";
+import { JobStatus, TaskState } from "@ballast/gen/common";
+import { HistoryServiceClient } from "@ballast/gen/history";
+import { call } from "@ballast/common/grpc";
 import { eventToWire } from "./rpc/convert.js";
 import { applicationEvents } from "./testing/fixtures.js";
 import { HISTORY_MAIN as MAIN, killHard, startHistoryProcess, type RunningHistoryProcess } from "./testing/process.js";
@@ -123,7 +123,7 @@ describe("history process", () => {
   });
 
   it("rejects a bad flag with one line and exit code 2", () => {
-    const result = spawnSync(process.execPath, ["--import", "tsx", MAIN, "--data-dir", dataDir, "--bogus"], { encoding: "utf8" });
+    const result = spawnSync(process.execPath, [MAIN, "--data-dir", dataDir, "--bogus"], { encoding: "utf8" });
     expect(result.status).toBe(2);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toContain("--bogus");

@@ -2,15 +2,15 @@
  * The history service process: keeps every application's event stream and
  * serves it over gRPC (--address) and a JSON API + web UI (--http-address).
  *
- *   node --import tsx services/history/src/main.ts --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT]
+ *   node services/history/dist/main.js --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT]
  */
 import { parseArgs } from "node:util";
-import { createLogger } from "../../../packages/common/src/logging.js";
-import { initTelemetry } from "../../../packages/common/src/telemetry.js";
-import { stopOnSignals } from "../../../packages/common/src/lifecycle.js";
+import { createLogger } from "@ballast/common/logging";
+import { initTelemetry } from "@ballast/common/telemetry";
+import { stopOnSignals } from "@ballast/common/lifecycle";
 import { startHistoryService, type HistoryServiceOptions } from "./app.js";
 import { splitHostPort } from "./http/server.js";
-import { UsageError } from "../../../packages/common/src/flags.js";
+import { UsageError } from "@ballast/common/flags";
 
 const USAGE = `usage: history --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT]
   --address       gRPC address (env BALLAST_HISTORY_ADDRESS, default 127.0.0.1:18081)

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Logger } from "../../../packages/common/src/logging.js";
+import type { Logger } from "@ballast/common/logging";
 import type { LeaseRecord, LeaseStore } from "./store/schedulerStore.js";
 
 /**

@@ -1,9 +1,9 @@
 import { Command } from "commander";
-import { parseConfPairs, resolveConf } from "../../../packages/common/src/config.js";
-import { describeError } from "../../../packages/common/src/errors.js";
-import { startGrpcServer } from "../../../packages/common/src/grpc.js";
-import { createLogger, type Logger } from "../../../packages/common/src/logging.js";
-import { initTelemetry, shutdownTelemetry } from "../../../packages/common/src/telemetry.js";
+import { parseConfPairs, resolveConf } from "@ballast/common/config";
+import { describeError } from "@ballast/common/errors";
+import { startGrpcServer } from "@ballast/common/grpc";
+import { createLogger, type Logger } from "@ballast/common/logging";
+import { initTelemetry, shutdownTelemetry } from "@ballast/common/telemetry";
 import { confProblem } from "./core/index.js";
 import { Leadership } from "./leadership.js";
 import { HistoryOutbox } from "./rpc/historyOutbox.js";

@@ -1,6 +1,6 @@
 import { context, trace, SpanStatusCode, type Span } from "@opentelemetry/api";
-import type { Logger } from "../../../packages/common/src/logging.js";
-import { contextFromTraceparent, traceparentOf, tracer } from "../../../packages/common/src/telemetry.js";
+import type { Logger } from "@ballast/common/logging";
+import { contextFromTraceparent, traceparentOf, tracer } from "@ballast/common/telemetry";
 import { createState, STATE_FORMAT, executorViews, jobView, listJobs, nextDueMs, nodeViews, step } from "./core/index.js";
 import type { Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, TaskLaunch } from "./core/types.js";
 import { LeaseLostError, type SchedulerStore } from "./store/schedulerStore.js";

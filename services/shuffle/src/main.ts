@@ -1,10 +1,10 @@
 import { Command } from "commander";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import { checkAddress, parseCommand, parseFlagsOrExit, UsageError } from "../../../packages/common/src/flags.js";
-import { createLogger } from "../../../packages/common/src/logging.js";
-import { initTelemetry } from "../../../packages/common/src/telemetry.js";
-import { flushAndExit, stopOnSignals } from "../../../packages/common/src/lifecycle.js";
+import { checkAddress, parseCommand, parseFlagsOrExit, UsageError } from "@ballast/common/flags";
+import { createLogger } from "@ballast/common/logging";
+import { initTelemetry } from "@ballast/common/telemetry";
+import { flushAndExit, stopOnSignals } from "@ballast/common/lifecycle";
 import { startShuffleServer } from "./server.js";
 
 const DEFAULT_ADDRESS = "127.0.0.1:7337";

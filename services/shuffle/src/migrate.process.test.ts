@@ -6,10 +6,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ShuffleServiceClient, type WriteMapOutputRequest } from "../../../gen/ballast/v1/shuffle.js";
-import { crc32 } from "../../../packages/common/src/crc32.js";
-import { createClient } from "../../../packages/common/src/grpc.js";
-import { ShuffleClient, type MapOutputRef, type MigratedOutput, type MigrateOptions } from "./client.js";
+import { ShuffleServiceClient, type WriteMapOutputRequest } from "@ballast/gen/shuffle";
+import { crc32 } from "@ballast/common/crc32";
+import { createClient } from "@ballast/common/grpc";
+import { ShuffleClient, type MapOutputRef, type MigratedOutput, type MigrateOptions } from "@ballast/clients/shuffle";
 import { eventually, freePort, kill, startService } from "./testing/processes.js";
 
 interface Node {

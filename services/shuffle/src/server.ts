@@ -1,5 +1,5 @@
-import { startGrpcServer, type RunningServer } from "../../../packages/common/src/grpc.js";
-import type { Logger } from "../../../packages/common/src/logging.js";
+import { startGrpcServer, type RunningServer } from "@ballast/common/grpc";
+import type { Logger } from "@ballast/common/logging";
 import { shuffleServiceBinding } from "./rpc/shuffleService.js";
 import { FileMapOutputStore } from "./store/fileStore.js";
 

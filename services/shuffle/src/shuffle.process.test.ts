@@ -6,10 +6,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ShuffleServiceClient, type FetchBlocksResponse, type WriteMapOutputRequest } from "../../../gen/ballast/v1/shuffle.js";
-import { CHUNK_BYTES, call, createClient } from "../../../packages/common/src/grpc.js";
-import { crc32 } from "../../../packages/common/src/crc32.js";
-import { ShuffleClient, ShuffleFetchError, type MapOutputRef } from "./client.js";
+import { ShuffleServiceClient, type FetchBlocksResponse, type WriteMapOutputRequest } from "@ballast/gen/shuffle";
+import { CHUNK_BYTES, call, createClient } from "@ballast/common/grpc";
+import { crc32 } from "@ballast/common/crc32";
+import { ShuffleClient, ShuffleFetchError, type MapOutputRef } from "@ballast/clients/shuffle";
 import { eventually, freePort, kill, MAIN, startService } from "./testing/processes.js";
 
 function rawWrite(raw: ShuffleServiceClient, messages: WriteMapOutputRequest[], end = true) {
@@ -166,7 +166,7 @@ describe("shuffle service flags", () => {
     [["--address", "127.0.0.1:99999", "--data-dir", "/tmp/x"], /--address must be HOST:PORT/],
     [[], /--data-dir \(or BALLAST_DATA_DIR\) is required/],
   ])("%j exits 2 with a one-line error", (args, message) => {
-    const { status, stderr, stdout } = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    const { status, stderr, stdout } = spawnSync(process.execPath, [MAIN, ...args], {
       encoding: "utf8",
       env: { ...process.env, BALLAST_DATA_DIR: "", BALLAST_SHUFFLE_ADDRESS: "" },
     });

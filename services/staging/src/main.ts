@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
-import { createLogger } from "../../../packages/common/src/logging.js";
-import { initTelemetry } from "../../../packages/common/src/telemetry.js";
-import { stopOnSignals } from "../../../packages/common/src/lifecycle.js";
+import { createLogger } from "@ballast/common/logging";
+import { initTelemetry } from "@ballast/common/telemetry";
+import { stopOnSignals } from "@ballast/common/lifecycle";
 import { startStagingServer } from "./server.js";
 
 const USAGE = "usage: staging --data-dir DIR [--address HOST:PORT]";

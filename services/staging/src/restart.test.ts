@@ -6,10 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { isServing } from "../../../packages/common/src/grpc.js";
-import { StagingClient } from "./client.js";
+import { isServing } from "@ballast/common/grpc";
+import { StagingClient } from "@ballast/clients/staging";
+import { builtEntry } from "@ballast/common/entry";
 
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
+const MAIN = builtEntry("@ballast/staging");
 const MIB = 1024 * 1024;
 
 const children: ChildProcess[] = [];
@@ -20,7 +21,7 @@ afterEach(() => {
 });
 
 function spawnStaging(args: string[], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
   child.stderr!.setEncoding("utf8");
   let stderr = "";
   child.stderr!.on("data", (text: string) => (stderr += text));

@@ -1,5 +1,5 @@
 // Wire <-> domain conversion of plans and the shared enums, used at every edge.
-import { ActionKind as WireAction, JobStatus as WireJobStatus, StageStatus as WireStageStatus, TaskState as WireTaskState, type Plan as WirePlan } from "../../../../gen/ballast/v1/common.js";
+import { ActionKind as WireAction, JobStatus as WireJobStatus, StageStatus as WireStageStatus, TaskState as WireTaskState, type Plan as WirePlan } from "@ballast/gen/common";
 import { InvalidArgumentError } from "../errors.js";
 import type { ActionKind, Plan } from "../plan.js";
 

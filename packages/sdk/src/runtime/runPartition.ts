@@ -4,7 +4,7 @@
  * produces the action's output for that partition.
  */
 import type { ActionSpec, Node } from "../graph.js";
-import type { Plan } from "../../../common/src/plan.js";
+import type { Plan } from "@ballast/common/plan";
 import type { PartitionIO, PartitionOutput, PartitionTask } from "../types.js";
 import { concatChunks, packRecords } from "./codec.js";
 

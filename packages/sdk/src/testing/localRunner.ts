@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Plan } from "../../../common/src/plan.js";
+import type { Plan } from "@ballast/common/plan";
 import { decodeCollected } from "../runtime/codec.js";
 import { shuffleReadsOf } from "../planning.js";
 import type { BuiltJob, JobDefinition, PartitionIO, PartitionOutput } from "../types.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Plan } from "../../../../packages/common/src/plan.js";
+import type { Plan } from "@ballast/common/plan";
 import { prepareTransfer } from "../tasks/protocol.js";
 import { backoffDelay } from "./backoff.js";
 import { groupBlocksByAddress, missingLocations } from "./fetchPlan.js";

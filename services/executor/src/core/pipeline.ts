@@ -1,4 +1,4 @@
-import type { Plan } from "../../../../packages/common/src/plan.js";
+import type { Plan } from "@ballast/common/plan";
 
 /**
  * The input URIs a task of `datasetId` reads: textFile datasets reachable

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseLeader } from "../../../../packages/common/src/leader.js";
+import { chooseLeader } from "@ballast/clients/schedulerDirectory";
 import { FaultHook, FaultSpecError, parseFaultSpec } from "../tasks/faults.js";
 import { drainForDecommission, type DrainDeps, type NodeStateName } from "./drain.js";
 import { EpochFence } from "./fencing.js";

@@ -2,7 +2,7 @@
  * The executor's domain vocabulary: what the scheduler asks it to run and what
  * it reports back. The rpc/ edge converts these to and from wire messages.
  */
-import type { Plan } from "../../../../packages/common/src/plan.js";
+import type { Plan } from "@ballast/common/plan";
 
 export interface MapLocation {
   mapIndex: number;

@@ -1,12 +1,12 @@
 /** Wire <-> domain conversion for the executor, the only place (with the other rpc/ files) that knows gen/. */
-import { TaskState as WireTaskState } from "../../../../gen/ballast/v1/common.js";
+import { TaskState as WireTaskState } from "@ballast/gen/common";
 import {
   FailureKind as WireFailureKind,
   type LaunchTask,
   type TaskUpdate,
-} from "../../../../gen/ballast/v1/scheduler.js";
-import { InvalidArgumentError } from "../../../../packages/common/src/errors.js";
-import { planFromWire } from "../../../../packages/common/src/wire/plan.js";
+} from "@ballast/gen/scheduler";
+import { InvalidArgumentError } from "@ballast/common/errors";
+import { planFromWire } from "@ballast/common/wire/plan";
 import type { FailureKind, TaskLaunch, TaskState, TaskStatusUpdate } from "../core/task.js";
 
 /** Validates and converts a LaunchTask; throws InvalidArgumentError naming what is missing. */

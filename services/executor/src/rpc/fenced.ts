@@ -1,4 +1,4 @@
-import { contextFromTraceparent, tracer } from "../../../../packages/common/src/telemetry.js";
+import { contextFromTraceparent, tracer } from "@ballast/common/telemetry";
 
 /**
  * A span event for a command dropped by the epoch fence, in the task's trace

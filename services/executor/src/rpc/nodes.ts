@@ -1,6 +1,6 @@
 /** The node-level scheduler calls an executor makes when it decommissions itself (SIGTERM). */
-import { NodeState as WireNodeState } from "../../../../gen/ballast/v1/scheduler.js";
-import { call } from "../../../../packages/common/src/grpc.js";
+import { NodeState as WireNodeState } from "@ballast/gen/scheduler";
+import { call } from "@ballast/common/grpc";
 import type { NodeStateName } from "../core/drain.js";
 import type { SchedulerSession } from "./session.js";
 

@@ -1,4 +1,4 @@
-import type { Logger } from "../../../../packages/common/src/logging.js";
+import type { Logger } from "@ballast/common/logging";
 import type { TaskStatusUpdate } from "../core/task.js";
 import { updateSizeEstimate } from "./convert.js";
 

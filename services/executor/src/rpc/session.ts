@@ -1,14 +1,14 @@
 import type { ClientDuplexStream } from "@grpc/grpc-js";
-import type { SchedulerServiceClient, ExecutorSessionRequest, ExecutorSessionResponse } from "../../../../gen/ballast/v1/scheduler.js";
-import { describeError, UnavailableError } from "../../../../packages/common/src/errors.js";
-import { call } from "../../../../packages/common/src/grpc.js";
-import type { Logger } from "../../../../packages/common/src/logging.js";
+import type { SchedulerServiceClient, ExecutorSessionRequest, ExecutorSessionResponse } from "@ballast/gen/scheduler";
+import { describeError, UnavailableError } from "@ballast/common/errors";
+import { call } from "@ballast/common/grpc";
+import type { Logger } from "@ballast/common/logging";
 import { backoffDelay, type BackoffPolicy } from "../core/backoff.js";
 import { EpochFence } from "../core/fencing.js";
 import type { TaskLaunch, TaskStatusUpdate } from "../core/task.js";
 import { taskLaunchFromWire, taskUpdateToWire } from "./convert.js";
 import { recordFenced } from "./fenced.js";
-import { SchedulerDirectory } from "../../../../packages/common/src/leader.js";
+import { SchedulerDirectory } from "@ballast/clients/schedulerDirectory";
 import { RetainedUpdates } from "./retained.js";
 
 export interface ExecutorRegistration {

@@ -1,5 +1,5 @@
-import { ExecutorServiceService, type GetExecutorStatusResponse } from "../../../../gen/ballast/v1/executor.js";
-import { unary, type ServiceBinding } from "../../../../packages/common/src/grpc.js";
+import { ExecutorServiceService, type GetExecutorStatusResponse } from "@ballast/gen/executor";
+import { unary, type ServiceBinding } from "@ballast/common/grpc";
 
 export interface ExecutorStatus {
   executorId: string;

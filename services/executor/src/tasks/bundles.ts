@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { removeMatching } from "../../../../packages/common/src/durable.js";
+import { removeMatching } from "@ballast/common/durable";
 import { SingleFlight } from "../core/singleFlight.js";
 import type { StagingPeer } from "./peers.js";
 

@@ -1,9 +1,9 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describeError, isRetryable } from "../../../../packages/common/src/errors.js";
-import { commitFile, writeFileDurable } from "../../../../packages/common/src/durable.js";
-import type { Logger } from "../../../../packages/common/src/logging.js";
+import { describeError, isRetryable } from "@ballast/common/errors";
+import { commitFile, writeFileDurable } from "@ballast/common/durable";
+import type { Logger } from "@ballast/common/logging";
 import { backoffDelay, sleep } from "../core/backoff.js";
 import { failure, partFileName } from "../core/task.js";
 import type { StagingPeer } from "./peers.js";

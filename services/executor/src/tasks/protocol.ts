@@ -3,7 +3,7 @@
  * partition types mirror the SDK's (packages/sdk) structurally: the bundle
  * carries its own copy of the SDK, so nothing here may depend on one copy.
  */
-import type { InputFile } from "../../../../packages/common/src/plan.js";
+import type { InputFile } from "@ballast/common/plan";
 
 export interface PartitionTaskSpec {
   datasetId: number;

@@ -1,9 +1,9 @@
 import { SpanStatusCode, type Span } from "@opentelemetry/api";
-import { resolveConf, type Conf } from "../../../../packages/common/src/config.js";
-import { MAX_MESSAGE_BYTES } from "../../../../packages/common/src/grpc.js";
-import { describeError } from "../../../../packages/common/src/errors.js";
-import type { Logger } from "../../../../packages/common/src/logging.js";
-import { contextFromTraceparent, withSpan } from "../../../../packages/common/src/telemetry.js";
+import { resolveConf, type Conf } from "@ballast/common/config";
+import { MAX_MESSAGE_BYTES } from "@ballast/common/grpc";
+import { describeError } from "@ballast/common/errors";
+import type { Logger } from "@ballast/common/logging";
+import { contextFromTraceparent, withSpan } from "@ballast/common/telemetry";
 import { inputUrisOfPipeline } from "../core/pipeline.js";
 import { emptyMetrics, failure, TaskFailure, type TaskLaunch, type TaskMetrics, type TaskStatusUpdate } from "../core/task.js";
 import type { BundleCache } from "./bundles.js";
@@ -11,7 +11,7 @@ import { commitTextPartition } from "./commit.js";
 import type { InputCache } from "./inputs.js";
 import type { ShufflePeer, StagingPeer } from "./peers.js";
 import { prepareBlocksTransfer, type PartitionOutput, type PartitionTaskSpec, type WorkerTaskResponse } from "./protocol.js";
-import { shuffleReadsOf } from "../../../../packages/sdk/src/planning.js";
+import { shuffleReadsOf } from "ballast/planning";
 import { fetchShuffleBlocks } from "./shuffleFetch.js";
 import { TaskKilledError, WorkerCrashedError, type WorkerPool } from "./workerPool.js";
 

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Span } from "@opentelemetry/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../../../packages/common/src/logging.js";
-import { ShuffleClient } from "../../../shuffle/src/client.js";
-import { startShuffleServer, type ShuffleServer } from "../../../shuffle/src/server.js";
+import { createLogger } from "@ballast/common/logging";
+import { ShuffleClient } from "@ballast/clients/shuffle";
+import { startShuffleServer, type ShuffleServer } from "@ballast/shuffle/server";
 import { TaskFailure, type ShuffleReadSpec } from "../core/task.js";
 import { fetchShuffleBlocks, type FetchOptions } from "./shuffleFetch.js";
 

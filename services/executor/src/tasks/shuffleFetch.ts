@@ -1,7 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import type { Span } from "@opentelemetry/api";
-import { describeError, isServiceError } from "../../../../packages/common/src/errors.js";
-import type { Logger } from "../../../../packages/common/src/logging.js";
+import { describeError, isServiceError } from "@ballast/common/errors";
+import type { Logger } from "@ballast/common/logging";
 import { backoffDelay, sleep } from "../core/backoff.js";
 import { groupBlocksByAddress, missingLocations, type BlockRequest } from "../core/fetchPlan.js";
 import { failure, type ShuffleReadSpec } from "../core/task.js";

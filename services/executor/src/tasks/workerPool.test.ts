@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Packr } from "msgpackr";
-import { createLogger } from "../../../../packages/common/src/logging.js";
+import { createLogger } from "@ballast/common/logging";
 import { bundleJob, MODE_JOB, planOf, type BundledJob } from "../testing/jobs.js";
 import type { WorkerTaskRequest } from "./protocol.js";
 import { TaskKilledError, WorkerCrashedError, WorkerPool } from "./workerPool.js";

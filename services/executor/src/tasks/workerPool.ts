@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import type { Logger } from "../../../../packages/common/src/logging.js";
+import type { Logger } from "@ballast/common/logging";
 import type { WorkerTaskRequest, WorkerTaskResponse } from "./protocol.js";
 
 /** The worker died under a task (out of memory, process.exit, an uncaught async error): the executor's fault, not the task's. */
@@ -30,7 +30,8 @@ interface Slot {
   job?: Job;
 }
 
-const DEFAULT_ENTRY = new URL("./worker-entry.mjs", import.meta.url);
+// Built code runs worker.js as it is; sources (tests, development) go through an entry that registers tsx.
+const DEFAULT_ENTRY = import.meta.url.endsWith(".ts") ? new URL("./worker-entry.mjs", import.meta.url) : new URL("./worker.js", import.meta.url);
 
 /**
  * A fixed number of worker threads, each running one task at a time. A worker

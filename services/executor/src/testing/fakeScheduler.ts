@@ -17,9 +17,9 @@ import {
   type ListNodesResponse,
   type RegisterExecutor,
   type TaskUpdate,
-} from "../../../../gen/ballast/v1/scheduler.js";
-import { NotFoundError } from "../../../../packages/common/src/errors.js";
-import { startGrpcServer, unary, type RunningServer } from "../../../../packages/common/src/grpc.js";
+} from "@ballast/gen/scheduler";
+import { NotFoundError } from "@ballast/common/errors";
+import { startGrpcServer, unary, type RunningServer } from "@ballast/common/grpc";
 
 type SessionCall = ServerDuplexStream<ExecutorSessionRequest, ExecutorSessionResponse>;
 

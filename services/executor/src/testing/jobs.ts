@@ -3,10 +3,11 @@ import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Plan } from "../../../../packages/common/src/plan.js";
+import { pathToFileURL } from "node:url";
+import { builtEntry } from "@ballast/common/entry";
+import type { Plan } from "@ballast/common/plan";
 
-const SDK_ENTRY = fileURLToPath(new URL("../../../../packages/sdk/src/index.ts", import.meta.url));
+const SDK_ENTRY = builtEntry("ballast", ".");
 
 export interface BundledJob {
   sourcePath: string;

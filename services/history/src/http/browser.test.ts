@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call } from "../../../../packages/common/src/grpc.js";
+import { call } from "@ballast/common/grpc";
 import { eventToWire } from "../rpc/convert.js";
 import { applicationEvents, recoveryEvents } from "../testing/fixtures.js";
 import { killHard, startHistoryProcess, type RunningHistoryProcess } from "../testing/process.js";

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotFoundError } from "../../../../packages/common/src/errors.js";
+import { InvalidArgumentError, NotFoundError } from "@ballast/common/errors";
 import type { HistoryEvent } from "../core/types.js";
 import { MAX_EVENT_LIMIT, type History } from "../history.js";
 

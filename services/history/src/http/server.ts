@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Logger } from "../../../../packages/common/src/logging.js";
+import type { Logger } from "@ballast/common/logging";
 import type { History } from "../history.js";
 import { HISTORY_PAGE } from "./page.js";
 import { handleApi } from "./routes.js";

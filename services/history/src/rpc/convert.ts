@@ -8,15 +8,15 @@ import {
   TaskState as WireTaskState,
   type ErrorInfo,
   type ExecutorInfo,
-} from "../../../../gen/ballast/v1/common.js";
-import { Event as WireEvent } from "../../../../gen/ballast/v1/events.js";
+} from "@ballast/gen/common";
+import { Event as WireEvent } from "@ballast/gen/events";
 import type {
   ApplicationSummary as WireApplication,
   JobSummary as WireJob,
   StageSummary as WireStage,
   TaskSummary as WireTask,
-} from "../../../../gen/ballast/v1/history.js";
-import { InvalidArgumentError } from "../../../../packages/common/src/errors.js";
+} from "@ballast/gen/history";
+import { InvalidArgumentError } from "@ballast/common/errors";
 import type {
   ApplicationSummary,
   ErrorView,

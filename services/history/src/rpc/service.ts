@@ -1,7 +1,7 @@
-import { HistoryServiceService, type HistoryServiceServer } from "../../../../gen/ballast/v1/history.js";
-import { unary, type ServiceBinding } from "../../../../packages/common/src/grpc.js";
-import type { Logger } from "../../../../packages/common/src/logging.js";
-import { withSpan } from "../../../../packages/common/src/telemetry.js";
+import { HistoryServiceService, type HistoryServiceServer } from "@ballast/gen/history";
+import { unary, type ServiceBinding } from "@ballast/common/grpc";
+import type { Logger } from "@ballast/common/logging";
+import { withSpan } from "@ballast/common/telemetry";
 import type { History } from "../history.js";
 import {
   applicationToWire,

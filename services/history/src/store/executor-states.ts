@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from "../../../../packages/common/src/sqlite.js";
+import type { SqliteDatabase } from "@ballast/common/sqlite";
 import { resolveExecutorState, type ExclusionFacts, type NodeFacts } from "../core/resources.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from "../../../../packages/common/src/sqlite.js";
+import type { SqliteDatabase } from "@ballast/common/sqlite";
 import type { EventBody, HistoryEvent } from "../core/types.js";
 import { createExecutorStateRefresher } from "./executor-states.js";
 

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Statement } from "better-sqlite3";
-import { openDatabase, type SqliteDatabase } from "../../../../packages/common/src/sqlite.js";
+import { openDatabase, type SqliteDatabase } from "@ballast/common/sqlite";
 import { resolveNodeState } from "../core/resources.js";
 import {
   EMPTY_STATS,

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
-import { HistoryServiceClient } from "../../../../gen/ballast/v1/history.js";
-import { createClient } from "../../../../packages/common/src/grpc.js";
+import { HistoryServiceClient } from "@ballast/gen/history";
+import { createClient } from "@ballast/common/grpc";
+import { builtEntry } from "@ballast/common/entry";
 
 /** Test helper: the real history process (main.ts) on free ports. */
 
-export const HISTORY_MAIN = join(import.meta.dirname, "..", "main.ts");
+export const HISTORY_MAIN = builtEntry("@ballast/history");
 
 export interface RunningHistoryProcess {
   child: ChildProcess;
@@ -16,7 +16,7 @@ export interface RunningHistoryProcess {
 
 /** Starts main.ts on free ports and waits for its "history UI at" log line; the caller kills `child`. */
 export function startHistoryProcess(dataDir: string): Promise<RunningHistoryProcess> {
-  const args = ["--import", "tsx", HISTORY_MAIN, "--address", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--data-dir", dataDir];
+  const args = [HISTORY_MAIN, "--address", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--data-dir", dataDir];
   const child = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, BALLAST_LOG_LEVEL: "info" }, // the "history UI at" line is logged at info

@@ -12,7 +12,7 @@
  * never more than maxExcludedNodeRatio of the known nodes, and a stage that
  * exclusions leave nowhere to run aborts after unschedulableTimeout.
  */
-import { resolveConf, type Conf } from "../../../../packages/common/src/config.js";
+import { resolveConf, type Conf } from "@ballast/common/config";
 import { emitEvent, jobSpanKey, spanEvent, type Ctx } from "./context.js";
 import { abortJob } from "./jobs.js";
 import { aliveExecutorsOf, isKnownNode, isUsable, spanEventOnRunningJobs } from "./nodes.js";

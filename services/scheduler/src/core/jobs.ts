@@ -1,8 +1,8 @@
 /**
  * Job lifecycle: submission (planning into stages), success, abort, cancel.
  */
-import { resolveConf, type Conf } from "../../../../packages/common/src/config.js";
-import { shuffleIdOf } from "../../../../packages/common/src/plan.js";
+import { resolveConf, type Conf } from "@ballast/common/config";
+import { shuffleIdOf } from "@ballast/common/plan";
 import { confProblem } from "./exclusion.js";
 import { emitEvent, jobSpanKey, markChanged, spanEnd, spanStart, type Ctx } from "./context.js";
 import { planProblem, planStages, type StagePlan } from "./planning.js";

@@ -2,7 +2,7 @@
  * Splits a plan's lineage graph into stages at its shuffle dependencies.
  * Pure functions over the plan; no state.
  */
-import type { DatasetNode, ShuffleDependency } from "../../../../packages/common/src/plan.js";
+import type { DatasetNode, ShuffleDependency } from "@ballast/common/plan";
 import type { Plan } from "./types.js";
 
 export interface StagePlan {

@@ -3,7 +3,7 @@
  * arrays; no functions, no cross-object references), so `structuredClone`
  * can snapshot it. Only the core mutates it, through `step()`.
  */
-import { resolveConf, type Conf } from "../../../../packages/common/src/config.js";
+import { resolveConf, type Conf } from "@ballast/common/config";
 import type {
   ErrorView,
   ExecutorDescription,

@@ -4,7 +4,7 @@
  * the shell (rpc/, store/) feeds inputs, persists them, and carries out the
  * commands. Nothing here imports gen/ or gRPC.
  */
-import type { ActionKind, Plan } from "../../../../packages/common/src/plan.js";
+import type { ActionKind, Plan } from "@ballast/common/plan";
 
 export type { Plan, ActionKind };
 

@@ -1,9 +1,9 @@
 // Domain <-> wire conversion for the scheduler's RPCs and events.
-import type { ErrorInfo, ExecutorInfo, JobInfo, JobStats as WireJobStats } from "../../../../gen/ballast/v1/common.js";
-import type { Event } from "../../../../gen/ballast/v1/events.js";
-import { FailureKind, NodeState, type ExecutorSessionRequest, type LaunchTask, type NodeInfo } from "../../../../gen/ballast/v1/scheduler.js";
-import { InvalidArgumentError } from "../../../../packages/common/src/errors.js";
-import { actionKind, jobStatus, planToWire, stageStatus, taskState } from "../../../../packages/common/src/wire/plan.js";
+import type { ErrorInfo, ExecutorInfo, JobInfo, JobStats as WireJobStats } from "@ballast/gen/common";
+import type { Event } from "@ballast/gen/events";
+import { FailureKind, NodeState, type ExecutorSessionRequest, type LaunchTask, type NodeInfo } from "@ballast/gen/scheduler";
+import { InvalidArgumentError } from "@ballast/common/errors";
+import { actionKind, jobStatus, planToWire, stageStatus, taskState } from "@ballast/common/wire/plan";
 import type { ErrorView, ExecutorView, FailureKind as DomainFailureKind, HistoryEvent, Input, JobStats, JobView, NodeView, ResourceState, TaskLaunch } from "../core/types.js";
 
 export function errorToWire(error: ErrorView | undefined): ErrorInfo | undefined {

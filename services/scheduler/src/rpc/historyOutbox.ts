@@ -1,7 +1,7 @@
-import { HistoryServiceClient } from "../../../../gen/ballast/v1/history.js";
-import { describeError } from "../../../../packages/common/src/errors.js";
-import { call, createClient } from "../../../../packages/common/src/grpc.js";
-import type { Logger } from "../../../../packages/common/src/logging.js";
+import { HistoryServiceClient } from "@ballast/gen/history";
+import { describeError } from "@ballast/common/errors";
+import { call, createClient } from "@ballast/common/grpc";
+import type { Logger } from "@ballast/common/logging";
 import type { SchedulerStore } from "../store/schedulerStore.js";
 import { eventToWire } from "./convert.js";
 

@@ -1,7 +1,7 @@
-import { describeError } from "../../../../packages/common/src/errors.js";
-import { isServing } from "../../../../packages/common/src/grpc.js";
-import type { Logger } from "../../../../packages/common/src/logging.js";
-import { ShuffleClient } from "../../../shuffle/src/client.js";
+import { describeError } from "@ballast/common/errors";
+import { isServing } from "@ballast/common/grpc";
+import type { Logger } from "@ballast/common/logging";
+import { ShuffleClient } from "@ballast/clients/shuffle";
 import type { Input } from "../core/types.js";
 
 const PROBE_ATTEMPTS = 3;

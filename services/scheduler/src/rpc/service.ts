@@ -8,13 +8,13 @@ import {
   type SchedulerServiceServer,
   type WatchJobRequest,
   type WatchJobResponse,
-} from "../../../../gen/ballast/v1/scheduler.js";
-import { resolveConf, validateConf } from "../../../../packages/common/src/config.js";
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, toServiceError } from "../../../../packages/common/src/errors.js";
-import { serverStream, unary, type ServiceBinding } from "../../../../packages/common/src/grpc.js";
-import type { Logger } from "../../../../packages/common/src/logging.js";
-import { traceparentOf } from "../../../../packages/common/src/telemetry.js";
-import { planFromWire } from "../../../../packages/common/src/wire/plan.js";
+} from "@ballast/gen/scheduler";
+import { resolveConf, validateConf } from "@ballast/common/config";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, toServiceError } from "@ballast/common/errors";
+import { serverStream, unary, type ServiceBinding } from "@ballast/common/grpc";
+import type { Logger } from "@ballast/common/logging";
+import { traceparentOf } from "@ballast/common/telemetry";
+import { planFromWire } from "@ballast/common/wire/plan";
 import { confProblem } from "../core/index.js";
 import type { JobView, NodeView } from "../core/types.js";
 import type { ExecutorChannel, SchedulerShell } from "../shell.js";

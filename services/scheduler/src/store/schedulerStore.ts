@@ -2,7 +2,7 @@ import { Packr } from "msgpackr";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
-import { openDatabase, type SqliteDatabase } from "../../../../packages/common/src/sqlite.js";
+import { openDatabase, type SqliteDatabase } from "@ballast/common/sqlite";
 import type { HistoryEvent, Input } from "../core/types.js";
 
 /**

@@ -1,4 +1,4 @@
-import { FailedPreconditionError, InvalidArgumentError } from "../../../../packages/common/src/errors.js";
+import { FailedPreconditionError, InvalidArgumentError } from "@ballast/common/errors";
 
 export function validateSchedulerEpoch(epoch: number): number {
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw new InvalidArgumentError(`scheduler_epoch ${epoch} is not a valid epoch`);

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "../../../../packages/common/src/errors.js";
+import { InvalidArgumentError } from "@ballast/common/errors";
 
 /** One map task attempt's output: the unit the shuffle service stores and replaces. */
 export interface MapOutputKey {

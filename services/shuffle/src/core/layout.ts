@@ -1,5 +1,5 @@
-import { crc32 } from "../../../../packages/common/src/crc32.js";
-import { InvalidArgumentError } from "../../../../packages/common/src/errors.js";
+import { crc32 } from "@ballast/common/crc32";
+import { InvalidArgumentError } from "@ballast/common/errors";
 
 /** Where one reduce partition's block lives inside a map output's data file. */
 export interface PartitionEntry {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { crc32 } from "../../../../packages/common/src/crc32.js";
-import { DataLossError, InvalidArgumentError } from "../../../../packages/common/src/errors.js";
+import { crc32 } from "@ballast/common/crc32";
+import { DataLossError, InvalidArgumentError } from "@ballast/common/errors";
 import { chunkRanges } from "./layout.js";
 import { WriteProtocol, type WriteMessage } from "./writeProtocol.js";
 

@@ -1,4 +1,4 @@
-import { DataLossError, InvalidArgumentError } from "../../../../packages/common/src/errors.js";
+import { DataLossError, InvalidArgumentError } from "@ballast/common/errors";
 import { describeMapOutput, validateMapOutputKey, validateNumPartitions, type MapOutputKey } from "./ids.js";
 import { PartitionLayoutBuilder, type PartitionEntry } from "./layout.js";
 

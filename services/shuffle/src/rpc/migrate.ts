@@ -1,12 +1,12 @@
 import type * as grpc from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import type { Span } from "@opentelemetry/api";
-import type { MigrateMapOutputsRequest, MigrateMapOutputsResponse } from "../../../../gen/ballast/v1/shuffle.js";
-import { describeError, InvalidArgumentError, isServiceError } from "../../../../packages/common/src/errors.js";
-import { CHUNK_BYTES } from "../../../../packages/common/src/grpc.js";
-import type { Logger } from "../../../../packages/common/src/logging.js";
-import { withSpan } from "../../../../packages/common/src/telemetry.js";
-import { ShuffleClient } from "../client.js";
+import type { MigrateMapOutputsRequest, MigrateMapOutputsResponse } from "@ballast/gen/shuffle";
+import { describeError, InvalidArgumentError, isServiceError } from "@ballast/common/errors";
+import { CHUNK_BYTES } from "@ballast/common/grpc";
+import type { Logger } from "@ballast/common/logging";
+import { withSpan } from "@ballast/common/telemetry";
+import { ShuffleClient } from "@ballast/clients/shuffle";
 import { checkSchedulerEpoch, validateSchedulerEpoch } from "../core/epoch.js";
 import { validatePeerAddress, validateShuffleId } from "../core/ids.js";
 import { CopyError, effectiveParallelism, migrateAll, type MigrationOutcome } from "../core/migration.js";

@@ -9,11 +9,11 @@ import {
   type ShuffleServiceServer,
   type WriteMapOutputRequest,
   type WriteMapOutputResponse,
-} from "../../../../gen/ballast/v1/shuffle.js";
-import { CHUNK_BYTES, clientStream, serverStream, unary, type ServiceBinding } from "../../../../packages/common/src/grpc.js";
-import { BallastError, InternalError, UnavailableError } from "../../../../packages/common/src/errors.js";
-import type { Logger } from "../../../../packages/common/src/logging.js";
-import { withSpan } from "../../../../packages/common/src/telemetry.js";
+} from "@ballast/gen/shuffle";
+import { CHUNK_BYTES, clientStream, serverStream, unary, type ServiceBinding } from "@ballast/common/grpc";
+import { BallastError, InternalError, UnavailableError } from "@ballast/common/errors";
+import type { Logger } from "@ballast/common/logging";
+import { withSpan } from "@ballast/common/telemetry";
 import { describeMapOutput, validateMapOutputKey, validateShuffleId, type MapOutputKey } from "../core/ids.js";
 import { WriteProtocol, type WriteMessage } from "../core/writeProtocol.js";
 import { writeRespectingBackpressure } from "./backpressure.js";

@@ -1,6 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
 import { rm } from "node:fs/promises";
-import { DataLossError, FailedPreconditionError, InvalidArgumentError } from "../../../../packages/common/src/errors.js";
+import { DataLossError, FailedPreconditionError, InvalidArgumentError } from "@ballast/common/errors";
 import { chunkRanges, type PartitionEntry } from "../core/layout.js";
 import type { BlockChunk, BlockReader, MapOutputReader, MapOutputRecord, MapOutputWriter, PartitionChunk } from "./mapOutputStore.js";
 

@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { crc32 } from "../../../../packages/common/src/crc32.js";
-import { InvalidArgumentError, NotFoundError } from "../../../../packages/common/src/errors.js";
+import { crc32 } from "@ballast/common/crc32";
+import { InvalidArgumentError, NotFoundError } from "@ballast/common/errors";
 import type { MapOutputKey } from "../core/ids.js";
 import { PartitionLayoutBuilder } from "../core/layout.js";
 import { FileMapOutputStore } from "./fileStore.js";

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { fsyncDir } from "../../../../packages/common/src/durable.js";
-import { InvalidArgumentError, NotFoundError } from "../../../../packages/common/src/errors.js";
-import { openDatabase, type SqliteDatabase } from "../../../../packages/common/src/sqlite.js";
+import { fsyncDir } from "@ballast/common/durable";
+import { InvalidArgumentError, NotFoundError } from "@ballast/common/errors";
+import { openDatabase, type SqliteDatabase } from "@ballast/common/sqlite";
 import { describeMapOutput, validateShuffleId, type MapOutputKey } from "../core/ids.js";
 import type { PartitionEntry } from "../core/layout.js";
 import { FileBlockReader, FileMapOutputReader, PartialFileWriter } from "./fileBlockIO.js";

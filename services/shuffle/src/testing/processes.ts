@@ -1,9 +1,9 @@
 // Helpers for tests that run the shuffle service as a real process.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { builtEntry } from "@ballast/common/entry";
 
-export const MAIN = join(import.meta.dirname, "..", "main.ts");
+export const MAIN = builtEntry("@ballast/shuffle");
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -15,7 +15,7 @@ export async function freePort(): Promise<number> {
 
 /** Starts main.ts and resolves once it logs that it is listening (at info level, whatever the test run's level). */
 export async function startService(address: string, dataDir: string, nodeId = "node-a"): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--address", address, "--data-dir", dataDir, "--node-id", nodeId], {
+  const child = spawn(process.execPath, [MAIN, "--address", address, "--data-dir", dataDir, "--node-id", nodeId], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, BALLAST_LOG_LEVEL: "info" },
   });

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from "../../../../packages/common/src/errors.js";
-import { OutOfRangeError } from "../errors.js";
+import { InvalidArgumentError } from "@ballast/common/errors";
+import { OutOfRangeError } from "@ballast/common/errors";
 
 export const MAX_NAME_LENGTH = 512;
 const SEGMENT = /^[A-Za-z0-9._-]+$/;

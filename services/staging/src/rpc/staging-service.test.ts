@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, createClient } from "../../../../packages/common/src/grpc.js";
-import { StagingServiceClient, type UploadHeader, type UploadResponse } from "../../../../gen/ballast/v1/staging.js";
-import { StagingClient } from "../client.js";
+import { call, createClient } from "@ballast/common/grpc";
+import { StagingServiceClient, type UploadHeader, type UploadResponse } from "@ballast/gen/staging";
+import { StagingClient } from "@ballast/clients/staging";
 import { startStagingServer, type StagingServer } from "../server.js";
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");

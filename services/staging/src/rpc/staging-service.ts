@@ -1,8 +1,8 @@
 import type * as grpc from "@grpc/grpc-js";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CHUNK_BYTES, clientStream, serverStream, unary, type ServiceBinding } from "../../../../packages/common/src/grpc.js";
-import { InvalidArgumentError } from "../../../../packages/common/src/errors.js";
-import type { Logger } from "../../../../packages/common/src/logging.js";
+import { CHUNK_BYTES, clientStream, serverStream, unary, type ServiceBinding } from "@ballast/common/grpc";
+import { InvalidArgumentError } from "@ballast/common/errors";
+import type { Logger } from "@ballast/common/logging";
 import {
   StagingServiceService,
   type BlobInfo,
@@ -11,7 +11,7 @@ import {
   type StagingServiceServer,
   type UploadRequest,
   type UploadResponse,
-} from "../../../../gen/ballast/v1/staging.js";
+} from "@ballast/gen/staging";
 import { blobRefOf, resolveRange, validateSha256 } from "../core/names.js";
 import type { BlobStore, StoredBlob, UploadSink } from "../store/blob-store.js";
 

@@ -1,9 +1,9 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DataLossError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../../../packages/common/src/errors.js";
-import type { Logger } from "../../../../packages/common/src/logging.js";
-import { UploadBusyError } from "../errors.js";
+import { DataLossError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "@ballast/common/errors";
+import type { Logger } from "@ballast/common/logging";
+import { UploadBusyError } from "@ballast/common/errors";
 import { validateName, validatePrefix, validateSha256, type BlobRef, type ByteRange } from "../core/names.js";
 import type { BlobStore, OpenedUpload, StoredBlob, UploadRequest, UploadStatus } from "./blob-store.js";
 import { DataLayout, isNotFound } from "./layout.js";

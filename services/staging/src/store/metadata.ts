@@ -1,4 +1,4 @@
-import { openDatabase, type SqliteDatabase } from "../../../../packages/common/src/sqlite.js";
+import { openDatabase, type SqliteDatabase } from "@ballast/common/sqlite";
 
 const MIGRATIONS = [
   `CREATE TABLE blobs (

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Logger } from "../../../../packages/common/src/logging.js";
+import type { Logger } from "@ballast/common/logging";
 import { PARTIAL_SUFFIX, type DataLayout } from "./layout.js";
 import type { StagingMetadata } from "./metadata.js";
 

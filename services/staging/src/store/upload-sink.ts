@@ -1,7 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { renameSync, rmSync } from "node:fs";
-import { FailedPreconditionError, InvalidArgumentError } from "../../../../packages/common/src/errors.js";
-import { fsyncDir } from "../../../../packages/common/src/durable.js";
+import { FailedPreconditionError, InvalidArgumentError } from "@ballast/common/errors";
+import { fsyncDir } from "@ballast/common/durable";
 import type { StoredBlob, UploadSink } from "./blob-store.js";
 import { sha256OfFile, type DataLayout } from "./layout.js";
 import type { StagingMetadata } from "./metadata.js";

@@ -1,5 +1,5 @@
 /** Plan builders for the core's tests and simulation. */
-import type { DatasetNode, ShuffleDependency } from "../../../../../packages/common/src/plan.js";
+import type { DatasetNode, ShuffleDependency } from "@ballast/common/plan";
 import type { ActionKind, Plan } from "../types.js";
 
 export function dataset(id: number, op: string, parentIds: number[], numPartitions: number, wide = false): DatasetNode {

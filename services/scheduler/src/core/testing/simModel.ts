@@ -4,7 +4,7 @@
  * and the seeded random generator.
  */
 import type { Command, Input, JobView, Plan } from "../types.js";
-import { seededRandom } from "../../../../../packages/common/src/seededRandom.js";
+import { seededRandom } from "@ballast/common/seededRandom";
 
 export type FaultKind = "executorKill" | "nodeLoss" | "twoNodesLost" | "corruptBlock" | "sigstop" | "decommission" | "schedulerCrash";
 

@@ -1,7 +1,7 @@
-import { SchedulerServiceClient } from "../../../gen/ballast/v1/scheduler.js";
+import { SchedulerServiceClient } from "@ballast/gen/scheduler";
 import { status } from "@grpc/grpc-js";
-import { isRetryable, isServiceError, UnavailableError } from "../../common/src/errors.js";
-import { SchedulerDirectory } from "../../common/src/leader.js";
+import { isRetryable, isServiceError, UnavailableError } from "@ballast/common/errors";
+import { SchedulerDirectory } from "./schedulerDirectory.js";
 
 type Client = InstanceType<typeof SchedulerServiceClient>;
 

@@ -15,13 +15,13 @@ import {
   UnavailableError,
   describeError,
   isServiceError,
-} from "../../../packages/common/src/errors.js";
-import { commitFile } from "../../../packages/common/src/durable.js";
-import { call, createClient } from "../../../packages/common/src/grpc.js";
-import { withSpan } from "../../../packages/common/src/telemetry.js";
-import { StagingServiceClient, type BlobInfo as WireBlobInfo, type DownloadRequest } from "../../../gen/ballast/v1/staging.js";
-import { OutOfRangeError } from "./errors.js";
-import { sendUpload, type UploadSource } from "./upload-source.js";
+} from "@ballast/common/errors";
+import { commitFile } from "@ballast/common/durable";
+import { call, createClient } from "@ballast/common/grpc";
+import { withSpan } from "@ballast/common/telemetry";
+import { StagingServiceClient, type BlobInfo as WireBlobInfo, type DownloadRequest } from "@ballast/gen/staging";
+import { OutOfRangeError } from "@ballast/common/errors";
+import { sendUpload, type UploadSource } from "./stagingUpload.js";
 
 export interface BlobInfo {
   name: string;

@@ -4,11 +4,12 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
-import wordcount from "../../../examples/wordcount.js";
-import joinExample from "../../../examples/join.js";
-import chained, { BUCKETS } from "../../../examples/chained-shuffles.js";
-import type { JobDefinition } from "./types.js";
-import { runLocal } from "./testing/localRunner.js";
+import { builtEntry } from "@ballast/common/entry";
+import type { JobDefinition } from "ballast";
+import { runLocal } from "ballast/testing/localRunner";
+import wordcount from "../examples/wordcount.js";
+import joinExample from "../examples/join.js";
+import chained, { BUCKETS } from "../examples/chained-shuffles.js";
 
 const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "ballast-sdk-"));
 afterAll(() => fs.rmSync(tempDir, { recursive: true, force: true }));
@@ -92,13 +93,13 @@ describe("examples", () => {
   it("a bundled job (its own SDK copy) runs through the host's runner", async () => {
     const outfile = path.join(tempDir, "wordcount.bundle.mjs");
     await build({
-      entryPoints: [new URL("../../../examples/wordcount.ts", import.meta.url).pathname],
+      entryPoints: [new URL("../examples/wordcount.ts", import.meta.url).pathname],
       bundle: true,
       format: "esm",
       platform: "node",
       target: "node20",
       outfile,
-      alias: { ballast: new URL("./index.ts", import.meta.url).pathname },
+      alias: { ballast: builtEntry("ballast", ".") },
       logLevel: "silent",
     });
     const bundled = (await import(pathToFileURL(outfile).href)) as { default: JobDefinition };

@@ -5,10 +5,10 @@ import {
   type MigrateMapOutputsRequest,
   type MigrateMapOutputsResponse,
   type WriteMapOutputRequest,
-} from "../../../gen/ballast/v1/shuffle.js";
-import { crc32 } from "../../../packages/common/src/crc32.js";
-import { describeError, isServiceError } from "../../../packages/common/src/errors.js";
-import { call, CHUNK_BYTES, createClient } from "../../../packages/common/src/grpc.js";
+} from "@ballast/gen/shuffle";
+import { crc32 } from "@ballast/common/crc32";
+import { describeError, isServiceError } from "@ballast/common/errors";
+import { call, CHUNK_BYTES, createClient } from "@ballast/common/grpc";
 
 export interface MapOutputRef {
   shuffleId: string;

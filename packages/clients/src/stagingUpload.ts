@@ -1,6 +1,6 @@
 import type { ClientWritableStream } from "@grpc/grpc-js";
-import { CHUNK_BYTES } from "../../../packages/common/src/grpc.js";
-import type { StagingServiceClient, UploadRequest, UploadResponse } from "../../../gen/ballast/v1/staging.js";
+import { CHUNK_BYTES } from "@ballast/common/grpc";
+import type { StagingServiceClient, UploadRequest, UploadResponse } from "@ballast/gen/staging";
 
 /** Something to upload: its size, digest, and its bytes from any offset. */
 export interface UploadSource {

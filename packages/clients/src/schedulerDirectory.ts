@@ -1,8 +1,8 @@
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { SchedulerServiceClient, type GetLeaderResponse } from "../../../gen/ballast/v1/scheduler.js";
-import { describeError, isServiceError } from "./errors.js";
-import { call, createClient } from "./grpc.js";
-import type { Logger } from "./logging.js";
+import { SchedulerServiceClient, type GetLeaderResponse } from "@ballast/gen/scheduler";
+import { describeError, isServiceError } from "@ballast/common/errors";
+import { call, createClient } from "@ballast/common/grpc";
+import type { Logger } from "@ballast/common/logging";
 
 /** What one scheduler said when asked who leads. */
 export interface LeaderAnswer {
