@@ -5,7 +5,7 @@ import { startGrpcServer, type RunningServer } from "@ballast/common/grpc";
 import type { Logger } from "@ballast/common/logging";
 import { ShuffleClient } from "@ballast/clients/shuffle";
 import { StagingClient } from "@ballast/clients/staging";
-import { sleep, type BackoffPolicy } from "./core/backoff.js";
+import { sleep, type BackoffPolicy } from "@ballast/common/backoff";
 import { drainForDecommission, type DrainOutcome } from "./core/drain.js";
 import type { TaskLaunch, TaskStatusUpdate } from "./core/task.js";
 import { nodeStateOf, requestDecommission } from "./rpc/nodes.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Plan } from "@ballast/common/plan";
 import { prepareTransfer } from "../tasks/protocol.js";
-import { backoffDelay } from "./backoff.js";
+import { backoffDelay } from "@ballast/common/backoff";
 import { groupBlocksByAddress, missingLocations } from "./fetchPlan.js";
 import { inputUrisOfPipeline } from "./pipeline.js";
 import { trimStack } from "./stack.js";

@@ -3,7 +3,7 @@ import type { SchedulerServiceClient, ExecutorSessionRequest, ExecutorSessionRes
 import { describeError, UnavailableError } from "@ballast/common/errors";
 import { call } from "@ballast/common/grpc";
 import type { Logger } from "@ballast/common/logging";
-import { backoffDelay, type BackoffPolicy } from "../core/backoff.js";
+import { backoffDelay, type BackoffPolicy } from "@ballast/common/backoff";
 import { EpochFence } from "../core/fencing.js";
 import type { TaskLaunch, TaskStatusUpdate } from "../core/task.js";
 import { taskLaunchFromWire, taskUpdateToWire } from "./convert.js";

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describeError, isRetryable } from "@ballast/common/errors";
 import { commitFile, writeFileDurable } from "@ballast/common/durable";
 import type { Logger } from "@ballast/common/logging";
-import { backoffDelay, sleep } from "../core/backoff.js";
+import { backoffDelay, sleep } from "@ballast/common/backoff";
 import { failure, partFileName } from "../core/task.js";
 import type { StagingPeer } from "./peers.js";
 

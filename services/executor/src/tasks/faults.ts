@@ -22,7 +22,7 @@
  * in the shuffle service's data dir, known from cluster.json). Companion hook:
  * BALLAST_TEST_TASK_EVENTS_FILE (see taskEvents.ts).
  */
-import { sleep } from "../core/backoff.js";
+import { sleep } from "@ballast/common/backoff";
 import { failure, type TaskLaunch } from "../core/task.js";
 
 export interface FaultSpec {

@@ -2,7 +2,7 @@ import { status } from "@grpc/grpc-js";
 import type { Span } from "@opentelemetry/api";
 import { describeError, isServiceError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
-import { backoffDelay, sleep } from "../core/backoff.js";
+import { backoffDelay, sleep } from "@ballast/common/backoff";
 import { groupBlocksByAddress, missingLocations, type BlockRequest } from "../core/fetchPlan.js";
 import { failure, type ShuffleReadSpec } from "../core/task.js";
 import type { MapOutputRef, ShufflePeer } from "./peers.js";

@@ -1,4 +1,4 @@
-/** Exponential backoff with "equal jitter": half the delay is fixed, half random, so retries spread out but never collapse to 0. */
+/** Retry pacing for every bounded retry loop. Exponential backoff with "equal jitter": half the delay is fixed, half random, so retries spread out but never collapse to 0. */
 export interface BackoffPolicy {
   initialMs: number;
   maxMs: number;
