@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startCluster, stopCluster, type ClusterDescription, type ClusterOptions } from "@ballast/cli/cluster";
+import { builtEntry } from "@ballast/common/entry";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = join(REPO, "bin", "ballast.mjs");
+const BIN = builtEntry("@ballast/cli", "./bin");
 
 export interface TestCluster extends ClusterDescription {
   stop(): Promise<void>;

@@ -31,7 +31,7 @@ export interface SubmitOptions {
 
 /** Bundles, uploads, plans, submits and watches a job to its end. */
 export async function submitJob(options: SubmitOptions): Promise<JobOutcome> {
-  initTelemetry("ballast-cli");
+  await initTelemetry("ballast-cli");
   const conf = parseConfPairs(options.conf);
   const files = options.files.map(checkLocalFile);
   const bundle = await bundleJob(options.jobFile);

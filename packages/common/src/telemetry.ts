@@ -1,11 +1,10 @@
 import { context, propagation, trace, type Context, type Span, SpanStatusCode, type Attributes } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { NodeSDK } from "@opentelemetry/sdk-node";
 import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 
-let sdk: NodeSDK | undefined;
+let provider: NodeTracerProvider | undefined;
 
 const KEEP_IDS_ONLY: SpanProcessor = {
   onStart() {},
@@ -15,31 +14,29 @@ const KEEP_IDS_ONLY: SpanProcessor = {
 };
 
 /**
- * Starts OpenTelemetry for a service. Spans always get real ids so trace
+ * Starts OpenTelemetry tracing for a process. Spans always get real ids so trace
  * context flows through gRPC and task launches; they are exported over OTLP
  * when OTEL_EXPORTER_OTLP_ENDPOINT is set (or to `exporter`, in tests).
+ * Only the tracer provider (not the whole NodeSDK with its metrics and log
+ * pipelines), and the OTLP exporter only when there is somewhere to export:
+ * both weigh on every process's start-up.
  */
-export function initTelemetry(serviceName: string, exporter?: SpanExporter): void {
-  if (sdk) return;
-  const processors: SpanProcessor[] = [];
+export async function initTelemetry(serviceName: string, exporter?: SpanExporter): Promise<void> {
+  if (provider) return;
   const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  if (exporter) processors.push(new BatchSpanProcessor(exporter));
-  else if (endpoint) processors.push(new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 500 }));
-  // With nothing to export to, NodeSDK would register no tracer provider and every span would be
-  // a no-op with an all-zero id: keep real ids so logs and history still link to a trace.
-  else processors.push(KEEP_IDS_ONLY);
-  sdk = new NodeSDK({
-    resource: resourceFromAttributes({ "service.name": serviceName }),
-    spanProcessors: processors,
-    textMapPropagator: new W3CTraceContextPropagator(),
-    instrumentations: [],
-  });
-  sdk.start();
+  let processor = KEEP_IDS_ONLY;
+  if (exporter) processor = new BatchSpanProcessor(exporter);
+  else if (endpoint) {
+    const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
+    processor = new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 500 });
+  }
+  provider = new NodeTracerProvider({ resource: resourceFromAttributes({ "service.name": serviceName }), spanProcessors: [processor] });
+  provider.register({ propagator: new W3CTraceContextPropagator() });
 }
 
 export async function shutdownTelemetry(): Promise<void> {
-  const running = sdk;
-  sdk = undefined;
+  const running = provider;
+  provider = undefined;
   await running?.shutdown().catch(() => undefined);
 }
 

@@ -102,7 +102,7 @@ function checkSlots(value: string): number {
 
 async function main(): Promise<void> {
   const flags = parseFlagsOrExit("ballast-executor", () => parseFlags(process.argv, process.env));
-  initTelemetry("ballast-executor");
+  await initTelemetry("ballast-executor");
   const logger = createLogger("executor", { nodeId: flags.nodeId, executorId: flags.executorId });
   let executor: Executor;
   let stopping = false;

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  initTelemetry("ballast-history");
+  await initTelemetry("ballast-history");
   const logger = createLogger("history");
   const service = await startHistoryService({ ...options, logger });
   logger.info({ grpcAddress: service.grpcAddress, httpUrl: service.httpUrl, dataDir: options.dataDir }, `history UI at ${service.httpUrl}/`);

@@ -33,7 +33,7 @@ function parseFlags() {
 /** One scheduler process: serves at once, leads once it holds the lease, steps down (exits) when it loses it. */
 async function main(): Promise<void> {
   const flags = parseFlags();
-  initTelemetry("ballast-scheduler");
+  await initTelemetry("ballast-scheduler");
   const logger = createLogger("scheduler");
   const conf = resolveConf(flags.baseConf);
   const store = new SqliteSchedulerStore(flags.dataDir);

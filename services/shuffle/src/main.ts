@@ -37,7 +37,7 @@ function parseFlags(argv: string[]): Flags {
 
 async function main(): Promise<void> {
   const flags = parseFlagsOrExit("ballast-shuffle", () => parseFlags(process.argv));
-  initTelemetry("ballast-shuffle");
+  await initTelemetry("ballast-shuffle");
   const logger = createLogger("shuffle", { nodeId: flags.nodeId });
   let server;
   try {

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     process.stderr.write(`staging: ${(err as Error).message} (${USAGE})\n`);
     process.exit(2);
   }
-  initTelemetry("ballast-staging");
+  await initTelemetry("ballast-staging");
   const logger = createLogger("staging");
   const server = await startStagingServer({ ...flags, logger });
   if (flags.chunkDelayMs) logger.warn({ chunkDelayMs: flags.chunkDelayMs }, "test-only upload delay is on");
