@@ -9,7 +9,7 @@
  * winner's output is registered, one registration per success), and the
  * job's outcome.
  */
-import { excludedNodeCount, maxExcludedNodes } from "../exclusion.js";
+import { excludedNodeCount, maxExcludedNodes } from "../exclusionRules.js";
 import { activeAttempt, hasOutput, type SchedulerState } from "../state.js";
 import type { Command, HistoryEvent, Input, JobView, Plan } from "../types.js";
 import { executorViews, nextDueMs } from "../views.js";
