@@ -99,12 +99,15 @@ async function main(): Promise<void> {
   logger.info({ applicationId: store.applicationId, epoch: leadership.epoch }, "scheduler leading");
 }
 
-/** After a crash or a standby takeover: give executors time to come back, and record the failover. */
+/**
+ * After a crash or a standby takeover: the core gives executors time to come
+ * back and records the failover (history event, spans); only the clock
+ * reading that measures the downtime is the shell's.
+ */
 function takeOver(shell: SchedulerShell, previous: LeaseRecord | undefined, jobs: number, address: string, epoch: number, logger: Logger): void {
   const now = Date.now();
   const downtimeMs = previous ? Math.max(0, now - previous.renewedAtMs) : 0;
-  shell.dispatch({ type: "recoveryStarted", epoch }, now);
-  shell.recordFailover({ jobId: "", timeMs: now, type: "schedulerFailover", epoch, downtimeMs, jobsRecovered: jobs, leaderAddress: address });
+  shell.dispatch({ type: "recoveryStarted", epoch, downtimeMs, leaderAddress: address }, now);
   logger.info({ epoch, downtimeMs, jobs }, "took over after a scheduler failover");
 }
 

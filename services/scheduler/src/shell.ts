@@ -55,7 +55,6 @@ export class SchedulerShell {
   private readonly commitWaiters = new Map<string, (allowed: boolean) => void>();
   private readonly spans = new Map<string, Span>();
   private inputsSinceSnapshot = 0;
-  private readonly failoverSpans: Span[] = [];
   private stopped = false;
 
   constructor(
@@ -113,23 +112,6 @@ export class SchedulerShell {
     this.store.saveSnapshot(seq, this.state, STATE_FORMAT);
   }
 
-  /** Records a failover in history and as a span event on every running job's trace. */
-  recordFailover(event: Extract<HistoryEvent, { type: "schedulerFailover" }>): void {
-    this.store.appendEvent(event);
-    this.effects.eventsAppended();
-    // One span per running job, from the old leader's last renewal to the new leader's first launch.
-    const startTime = event.timeMs - event.downtimeMs;
-    for (const job of listJobs(this.state)) {
-      if (job.status !== "running") continue;
-      const attributes = { "ballast.epoch": event.epoch, "ballast.downtime_ms": event.downtimeMs, "ballast.job_id": job.jobId };
-      this.failoverSpans.push(tracer().startSpan("scheduler.failover", { attributes, startTime }, contextFromTraceparent(this.store.traceparentOfJob(job.jobId))));
-    }
-  }
-
-  private endFailoverSpans(): void {
-    for (const span of this.failoverSpans.splice(0)) span.end();
-  }
-
   /** Stops acting (leadership lost or shutting down); nothing more is sent. */
   stop(): void {
     this.stopped = true;
@@ -183,7 +165,6 @@ export class SchedulerShell {
   private execute(command: Command): void {
     switch (command.type) {
       case "launchTask":
-        this.endFailoverSpans();
         return this.withChannel(command.executorId, (ch) => ch.launch(command.task, this.traceparentFor(`task:${command.task.taskId}`)));
       case "killTask":
         return this.withChannel(command.executorId, (ch) => ch.kill(command.taskId, command.reason));
@@ -240,7 +221,8 @@ export class SchedulerShell {
     // After a failover the parent span lived in the old process: stay in the job's trace through the client's context.
     const fallback = command.parentTraceparent ?? (command.parentKey ? this.store.traceparentOfJob(jobIdOfSpanKey(command.parentKey)) : undefined);
     const parent = parentSpan ? trace.setSpan(context.active(), parentSpan) : contextFromTraceparent(fallback);
-    this.spans.set(command.key, tracer().startSpan(command.name, { attributes: command.attributes }, parent));
+    const options = command.startTime === undefined ? { attributes: command.attributes } : { attributes: command.attributes, startTime: command.startTime };
+    this.spans.set(command.key, tracer().startSpan(command.name, options, parent));
   }
 
   private endSpan(key: string, error?: string): void {
@@ -269,7 +251,6 @@ export class SchedulerShell {
 
   close(): void {
     this.stopped = true;
-    this.endFailoverSpans();
     for (const timer of this.pendingWatch.values()) clearTimeout(timer);
     for (const span of this.spans.values()) span.end();
   }

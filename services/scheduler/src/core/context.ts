@@ -1,8 +1,10 @@
 /**
  * One step's working context: the state, the step's `now`, the commands
- * produced so far, and the jobs whose view changed (one jobChanged each,
- * appended when the step ends).
+ * produced so far, the jobs whose view changed (one jobChanged each,
+ * appended when the step ends), and the FIFO queue of internal events that
+ * the dispatcher (handlers.ts) drains.
  */
+import type { InternalEvent } from "./internalEvents.js";
 import type { SchedulerState } from "./state.js";
 import type { Command, HistoryEvent } from "./types.js";
 
@@ -11,6 +13,7 @@ export interface Ctx {
   now: number;
   out: Command[];
   changed: Set<string>;
+  queue: InternalEvent[];
 }
 
 type Attributes = Record<string, string | number | boolean>;
@@ -18,7 +21,12 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type EventBody = DistributiveOmit<HistoryEvent, "jobId" | "timeMs">;
 
 export function newCtx(state: SchedulerState, now: number): Ctx {
-  return { state, now, out: [], changed: new Set() };
+  return { state, now, out: [], changed: new Set(), queue: [] };
+}
+
+/** Queues an internal event; it is handled after everything queued before it. */
+export function raise(ctx: Ctx, event: InternalEvent): void {
+  ctx.queue.push(event);
 }
 
 /** Cluster-level events (executors) carry an empty job id. */
@@ -46,8 +54,9 @@ export function spanStart(
   name: string,
   attributes: Attributes,
   parent: { parentKey?: string; parentTraceparent?: string },
+  startTime?: number,
 ): void {
-  ctx.out.push({ type: "spanStart", key, name, attributes, ...parent });
+  ctx.out.push({ type: "spanStart", key, name, attributes, ...parent, ...(startTime === undefined ? {} : { startTime }) });
 }
 
 export function spanEvent(ctx: Ctx, key: string, name: string, attributes: Attributes = {}): void {
@@ -56,4 +65,9 @@ export function spanEvent(ctx: Ctx, key: string, name: string, attributes: Attri
 
 export function spanEnd(ctx: Ctx, key: string, error?: string): void {
   ctx.out.push(error === undefined ? { type: "spanEnd", key } : { type: "spanEnd", key, error });
+}
+
+/** Cluster-level changes (exclusion, decommission, node loss) show in every running job's trace. */
+export function spanEventOnRunningJobs(ctx: Ctx, name: string, attributes: Attributes): void {
+  for (const jobId of ctx.state.runningJobs) spanEvent(ctx, jobSpanKey(jobId), name, attributes);
 }

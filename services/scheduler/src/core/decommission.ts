@@ -3,19 +3,20 @@
  * running tasks finish (drained) its shuffle service migrates its map
  * outputs to active peers and each one is repointed as it lands (no
  * recomputation). What is still on the node when the migration ends, the
- * deadline passes or the node is lost is unregistered and recomputed
- * proactively (batched into one resubmission per job). Recommission undoes it.
+ * deadline passes (a timer) or the node is lost is unregistered and
+ * recomputed proactively (the nodeDecommissioned handler, batched into one
+ * resubmission per job). Recommission undoes it. Changes only the nodes'
+ * decommission records.
  *
  * Phases (decommissionChanged): requested, drained, migrated, expired,
  * decommissioned, recommissioned.
  */
-import { emitEvent, markChanged, type Ctx } from "./context.js";
-import { enforceCap } from "./exclusion.js";
-import { activePeers, aliveExecutorsOf, isAt, outputsOnNode, spanEventOnRunningJobs, unregisterServiceOutputs } from "./nodes.js";
-import type { NodeState, SchedulerState } from "./state.js";
+import { activePeers, aliveExecutorsOf, outputsOnNode, runningTasksOn } from "./clusterQueries.js";
+import { emitEvent, raise, spanEventOnRunningJobs, type Ctx } from "./context.js";
+import type { NodeState } from "./state.js";
+import { clearTimer, setTimer } from "./timers.js";
 import type { Input } from "./types.js";
 
-type Migrated = Extract<Input, { type: "mapOutputMigrated" }>;
 type MigrationFinished = Extract<Input, { type: "migrationFinished" }>;
 
 export function onDecommissionNode(ctx: Ctx, nodeId: string, deadlineMs: number, reason: string): void {
@@ -34,6 +35,7 @@ export function onDecommissionNode(ctx: Ctx, nodeId: string, deadlineMs: number,
   };
   ctx.state.decommissioning.add(nodeId);
   ctx.state.decommissionedAddresses.add(node.shuffleAddress);
+  setTimer(ctx.state, "decommissionDeadline", nodeId, deadlineMs);
   announce(ctx, node, "requested", reason);
 }
 
@@ -41,34 +43,41 @@ export function onRecommissionNode(ctx: Ctx, nodeId: string): void {
   const node = ctx.state.nodes.get(nodeId);
   if (!node?.decommission || node.lost || aliveExecutorsOf(ctx.state, node).length === 0) return;
   const deadlineMs = node.decommission.deadlineMs;
-  node.decommission = undefined;
-  ctx.state.decommissionedAddresses.delete(node.shuffleAddress);
-  ctx.state.decommissioning.delete(nodeId);
+  forget(ctx, node);
   emitEvent(ctx, "", { type: "decommissionChanged", nodeId, phase: "recommissioned", deadlineMs, reason: "recommissioned" });
   spanEventOnRunningJobs(ctx, "decommissionChanged", { "ballast.node_id": nodeId, "ballast.phase": "recommissioned" });
 }
 
-/** A map output landed on a peer: readers go there from now on. */
-export function onMapOutputMigrated(ctx: Ctx, input: Migrated): void {
-  const from = ctx.state.nodes.get(input.fromNodeId);
-  for (const jobId of ctx.state.runningJobs) {
-    const job = ctx.state.jobs.get(jobId)!;
-    const shuffle = job.shuffles.find((candidate) => candidate?.shuffleId === input.shuffleId);
-    if (!shuffle) continue;
-    const status = shuffle.outputs[input.mapIndex];
-    // Only the registered copy, still on the node it left (not one recomputed meanwhile).
-    if (!status || status.attempt !== input.attempt || !from || !isAt(status, from.shuffleAddress)) return;
-    shuffle.outputs[input.mapIndex] = { ...status, shuffleAddress: input.newAddress, nodeId: input.newNodeId };
-    shuffle.registeredAtMs[input.mapIndex] = ctx.now;
-    shuffle.readSpec = undefined;
-    job.shuffleAddresses.add(input.newAddress);
-    if (from?.decommission) {
-      from.decommission.migratedOutputs++;
-      from.decommission.migratedBytes += input.bytes;
-    }
-    markChanged(ctx, jobId);
-    return;
-  }
+/**
+ * A registration revived the node: a lost node forgets its decommission, and
+ * so does a decommissioned one getting a NEW executor id (a fresh machine
+ * reusing the id).
+ */
+export function onNodeRevived(ctx: Ctx, node: NodeState, wasLost: boolean, fresh: boolean): void {
+  if (!node.decommission || !(wasLost || (fresh && node.decommission.phase === "decommissioned"))) return;
+  // A fresh machine reusing the address: failures reading it are not decommission's any more.
+  forget(ctx, node);
+  emitEvent(ctx, "", { type: "decommissionChanged", nodeId: node.nodeId, phase: "recommissioned", deadlineMs: 0, reason: "a new executor registered on the node" });
+}
+
+/** A lost node's decommission stops (its record stays, so fetch failures there are still known as decommission's). */
+export function onNodeLost(ctx: Ctx, nodeId: string): void {
+  ctx.state.decommissioning.delete(nodeId);
+  clearTimer(ctx.state, "decommissionDeadline", nodeId);
+}
+
+function forget(ctx: Ctx, node: NodeState): void {
+  node.decommission = undefined;
+  ctx.state.decommissionedAddresses.delete(node.shuffleAddress);
+  ctx.state.decommissioning.delete(node.nodeId);
+  clearTimer(ctx.state, "decommissionDeadline", node.nodeId);
+}
+
+/** A map output of the node landed on a peer (repointed by stages.ts). */
+export function countMigrated(node: NodeState, bytes: number): void {
+  if (!node.decommission) return;
+  node.decommission.migratedOutputs++;
+  node.decommission.migratedBytes += bytes;
 }
 
 export function onMigrationFinished(ctx: Ctx, input: MigrationFinished): void {
@@ -90,16 +99,19 @@ export function onMigrationFinished(ctx: Ctx, input: MigrationFinished): void {
   finish(ctx, node, `not migrated off decommissioned node ${node.nodeId} (${summary})`);
 }
 
-/** After every step: drained nodes start migrating; nodes past their deadline expire. */
-export function checkDecommissions(ctx: Ctx): void {
+/** The node's deadline timer fired. */
+export function expireDecommission(ctx: Ctx, nodeId: string): void {
+  const node = ctx.state.nodes.get(nodeId)!;
+  const decommission = node.decommission!;
+  announce(ctx, node, "expired", `deadline ${decommission.deadlineMs} passed`);
+  finish(ctx, node, `not migrated before the decommission deadline of node ${nodeId}`);
+}
+
+/** After every step: drained nodes start migrating (or finish when nothing is left on them). */
+export function reconcileDecommissions(ctx: Ctx): void {
   for (const nodeId of [...ctx.state.decommissioning]) {
     const node = ctx.state.nodes.get(nodeId)!;
     const decommission = node.decommission!;
-    if (ctx.now >= decommission.deadlineMs) {
-      announce(ctx, node, "expired", `deadline ${decommission.deadlineMs} passed`);
-      finish(ctx, node, `not migrated before the decommission deadline of node ${nodeId}`);
-      continue;
-    }
     if (!decommission.drained) {
       if (runningTasksOn(ctx.state, node) > 0) continue;
       decommission.drained = true;
@@ -118,22 +130,17 @@ export function checkDecommissions(ctx: Ctx): void {
   }
 }
 
-/** The node is decommissioned: what it still holds is unregistered and recomputed proactively. */
+/** The node is decommissioned; what it still holds is unregistered (if `lostReason`) by the nodeDecommissioned handler. */
 function finish(ctx: Ctx, node: NodeState, lostReason: string): void {
   node.decommission!.phase = "decommissioned";
   ctx.state.decommissioning.delete(node.nodeId);
-  if (lostReason) unregisterServiceOutputs(ctx, node.shuffleAddress, lostReason);
-  announce(ctx, node, "decommissioned", node.decommission!.reason);
-  enforceCap(ctx);
+  clearTimer(ctx.state, "decommissionDeadline", node.nodeId);
+  raise(ctx, { kind: "nodeDecommissioned", nodeId: node.nodeId, lostReason });
 }
 
-/** Live tasks on the node's executors (tasks of ended jobs do not hold up the drain). */
-export function runningTasksOn(state: SchedulerState, node: NodeState): number {
-  let count = 0;
-  for (const executor of aliveExecutorsOf(state, node)) {
-    for (const taskId of executor.running) if (!state.tasks.get(taskId)!.abandoned) count++;
-  }
-  return count;
+/** After the outputs left behind are unregistered. */
+export function announceDecommissioned(ctx: Ctx, node: NodeState): void {
+  announce(ctx, node, "decommissioned", node.decommission?.reason ?? "");
 }
 
 function announce(ctx: Ctx, node: NodeState, phase: string, reason: string): void {

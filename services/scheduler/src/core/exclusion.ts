@@ -1,5 +1,6 @@
 /**
- * Exclusion on failure, Spark's model (`ballast.excludeOnFailure.*`):
+ * Exclusion on failure, Spark's model (`ballast.excludeOnFailure.*`; the
+ * pure rules are in exclusionRules.ts):
  * - task level (soft): a partition avoids executors and nodes where it failed
  *   too often; when every usable executor is avoided it still runs (so a
  *   user bug fails after ballast.task.maxFailures with the user's message);
@@ -7,76 +8,26 @@
  *   nodes with too many such executors get none of its tasks;
  * - application level: failures of successful stage attempts accumulate per
  *   executor (within the timeout); too many exclude it cluster-wide, and too
- *   many excluded executors exclude their node;
+ *   many excluded executors exclude their node; each such exclusion has an
+ *   expiry timer;
  * - a decaying cross-job failure score per node (EWMA over time);
- * never more than maxExcludedNodeRatio of the known nodes, and a stage that
- * exclusions leave nowhere to run aborts after unschedulableTimeout.
+ * never more than maxExcludedNodeRatio of the known nodes. (A stage that
+ * exclusions leave nowhere to run aborts after unschedulableTimeout: scheduling.ts.)
  */
-import { resolveConf, type Conf } from "@ballast/common/config";
-import { emitEvent, jobSpanKey, spanEvent, type Ctx } from "./context.js";
-import { abortJob } from "./jobs.js";
-import { aliveExecutorsOf, isKnownNode, isUsable, spanEventOnRunningJobs } from "./nodes.js";
-import { activeAttempt, type ExecutorState, type JobState, type NodeState, type PartitionRun, type SchedulerState, type StageAttempt, type StageState } from "./state.js";
+import type { Conf } from "@ballast/common/config";
+import { aliveExecutorsOf, isKnownNode } from "./clusterQueries.js";
+import { emitEvent, jobSpanKey, spanEvent, spanEventOnRunningJobs, type Ctx } from "./context.js";
+import { excludedNodeCount, isNodeExcluded, maxExcludedNodes, MIN_SCORED_ATTEMPTS, withinCap } from "./exclusionRules.js";
+import type { ExecutorState, JobState, NodeState, StageAttempt, StageState } from "./state.js";
+import { clearTimer, setTimer } from "./timers.js";
 
-/** The failure score excludes a node only once this many (decayed) attempts back it. */
-export const MIN_SCORED_ATTEMPTS = 6;
-
-/** Why a job's configuration cannot run, or undefined (exported for the shell: INVALID_ARGUMENT). */
-export function confProblem(conf: Record<string, string>): string | undefined {
-  let resolved: Conf;
-  try {
-    resolved = resolveConf(conf, {});
-  } catch (error) {
-    return `invalid configuration: ${(error as Error).message}`;
-  }
-  const perNode = resolved["ballast.excludeOnFailure.task.maxTaskAttemptsPerNode"];
-  const maxFailures = resolved["ballast.task.maxFailures"];
-  if (resolved["ballast.excludeOnFailure.enabled"] && perNode >= maxFailures) {
-    return `ballast.excludeOnFailure.task.maxTaskAttemptsPerNode (${perNode}) must be less than ballast.task.maxFailures (${maxFailures}): ` +
-      "otherwise a task failing on one bad node is never retried elsewhere. Lower maxTaskAttemptsPerNode, raise ballast.task.maxFailures, " +
-      "or set ballast.excludeOnFailure.enabled=false";
-  }
-  return undefined;
-}
-
-/** How many nodes may be excluded at once: the ratio of known nodes, with 5% of a node of slack (0.33 x 3 allows one). */
-export function maxExcludedNodes(knownNodes: number, ratio: number): number {
-  return Math.floor(knownNodes * ratio + 0.05);
-}
-
-// -------------------------------------------------------------- placement
-
-/** Hard exclusions for this job's stage attempt: application level and stage level. */
-export function isExcludedFor(state: SchedulerState, job: JobState, attempt: StageAttempt, executor: ExecutorState): boolean {
-  if (!job.conf["ballast.excludeOnFailure.enabled"]) return false;
-  const { executorId, nodeId } = executor.description;
-  if (executor.excludedUntilMs !== 0 || state.nodes.get(nodeId)!.excludedUntilMs !== 0) return true;
-  return (attempt.excludedExecutors.size > 0 && attempt.excludedExecutors.has(executorId)) ||
-    (attempt.excludedNodes.size > 0 && attempt.excludedNodes.has(nodeId));
-}
-
-/** Task level: the partition already failed here as often as allowed. */
-export function isTaskExcluded(job: JobState, run: PartitionRun, executor: ExecutorState): boolean {
-  if (run.failures === 0) return false;
-  const { executorId, nodeId } = executor.description;
-  return countOf(run.failedExecutors, executorId) >= job.conf["ballast.excludeOnFailure.task.maxTaskAttemptsPerExecutor"] ||
-    countOf(run.failedNodes, nodeId) >= job.conf["ballast.excludeOnFailure.task.maxTaskAttemptsPerNode"];
-}
-
-function countOf(list: string[], value: string): number {
-  let count = 0;
-  for (const item of list) if (item === value) count++;
-  return count;
-}
-
-// ------------------------------------------------------------- recording
-
-/** A counted task failure (user or executor error) on `executorId`. */
-export function recordTaskFailure(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, run: PartitionRun, partition: number, executorId: string): void {
+/** A counted task failure (user or executor error) of `partition` on `executorId`. */
+export function recordTaskFailure(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, partition: number, executorId: string): void {
   const executor = ctx.state.executors.get(executorId)!;
   const nodeId = executor.description.nodeId;
-  run.failedExecutors.push(executorId);
-  run.failedNodes.push(nodeId);
+  const run = attempt.runs.get(partition);
+  run?.failedExecutors.push(executorId);
+  run?.failedNodes.push(nodeId);
   updateNodeScore(ctx, nodeId, true);
   if (!job.conf["ballast.excludeOnFailure.enabled"]) return;
   let failures = attempt.execFailures.get(executorId);
@@ -148,6 +99,7 @@ function excludeExecutor(ctx: Ctx, conf: Conf, executor: ExecutorState, reason: 
   }
   executor.excludedUntilMs = Math.max(1, ctx.now + conf["ballast.excludeOnFailure.timeout"]);
   executor.excludedReason = reason;
+  setTimer(ctx.state, "executorExclusion", executorId, executor.excludedUntilMs);
   announce(ctx, "executor", executorId, true, executor.excludedUntilMs, reason);
   if (conf["ballast.excludeOnFailure.killExcludedExecutors"] && executor.alive) {
     ctx.out.push({ type: "shutdownExecutor", executorId, reason: `excluded: ${reason}` });
@@ -162,6 +114,7 @@ function excludeNode(ctx: Ctx, conf: Conf, node: NodeState, reason: string): voi
   }
   node.excludedUntilMs = Math.max(1, ctx.now + conf["ballast.excludeOnFailure.timeout"]);
   node.excludedReason = reason;
+  setTimer(ctx.state, "nodeExclusion", node.nodeId, node.excludedUntilMs);
   announce(ctx, "node", node.nodeId, true, node.excludedUntilMs, reason);
   if (!conf["ballast.excludeOnFailure.killExcludedExecutors"]) return;
   for (const executor of aliveExecutorsOf(ctx.state, node)) {
@@ -175,55 +128,22 @@ function announce(ctx: Ctx, scope: "executor" | "node", id: string, excluded: bo
   spanEventOnRunningJobs(ctx, "exclusionChanged", { "ballast.scope": scope, "ballast.id": id, "ballast.excluded": excluded, "ballast.until_ms": untilMs, "ballast.reason": reason });
 }
 
-// ----------------------------------------------------------------- the cap
-
-interface Hypothesis {
-  executorId?: string;
-  nodeId?: string;
-  attempt?: StageAttempt;
+/** The executor's exclusion timer fired. */
+export function expireExecutorExclusion(ctx: Ctx, executorId: string): void {
+  const executor = ctx.state.executors.get(executorId);
+  if (executor && executor.excludedUntilMs !== 0) includeExecutor(ctx, executor, "exclusion timeout expired");
 }
 
-/** Known nodes, and those excluded (explicitly, or through all their alive executors) with the hypothesis applied. */
-export function excludedNodeCount(state: SchedulerState, hypothesis: Hypothesis = {}): { excluded: number; known: number } {
-  let known = 0;
-  let excluded = 0;
-  for (const node of state.nodes.values()) {
-    if (!isKnownNode(node)) continue;
-    known++;
-    if (isNodeExcluded(state, node, hypothesis)) excluded++;
-  }
-  return { excluded, known };
-}
-
-function isNodeExcluded(state: SchedulerState, node: NodeState, { executorId, nodeId, attempt }: Hypothesis): boolean {
-  if (node.excludedUntilMs !== 0 || node.nodeId === nodeId || attempt?.excludedNodes.has(node.nodeId)) return true;
-  const alive = aliveExecutorsOf(state, node);
-  return alive.length > 0 && alive.every((executor) => {
-    const id = executor.description.executorId;
-    return executor.excludedUntilMs !== 0 || id === executorId || attempt?.excludedExecutors.has(id) === true;
-  });
-}
-
-function withinCap(state: SchedulerState, ratio: number, hypothesis: Hypothesis): boolean {
-  const { excluded, known } = excludedNodeCount(state, hypothesis);
-  return excluded <= maxExcludedNodes(known, ratio);
+/** The node's exclusion timer fired. */
+export function expireNodeExclusion(ctx: Ctx, nodeId: string): void {
+  const node = ctx.state.nodes.get(nodeId);
+  if (node && node.excludedUntilMs !== 0) includeNode(ctx, node, "exclusion timeout expired");
 }
 
 /**
- * Lifts application-level exclusions that expired or that the cap no longer
- * allows (nodes were lost, so the same exclusions are a larger share).
+ * Lifts application-level exclusions that the cap no longer allows (nodes
+ * were lost or executors died, so the same exclusions are a larger share).
  */
-export function reviewExclusions(ctx: Ctx): void {
-  const { state } = ctx;
-  for (const executor of state.executors.values()) {
-    if (executor.excludedUntilMs !== 0 && executor.excludedUntilMs <= ctx.now) includeExecutor(ctx, executor, "exclusion timeout expired");
-  }
-  for (const node of state.nodes.values()) {
-    if (node.excludedUntilMs !== 0 && node.excludedUntilMs <= ctx.now) includeNode(ctx, node, "exclusion timeout expired");
-  }
-  enforceCap(ctx);
-}
-
 export function enforceCap(ctx: Ctx): void {
   const { state } = ctx;
   const ratio = state.conf["ballast.excludeOnFailure.maxExcludedNodeRatio"];
@@ -246,65 +166,13 @@ function includeExecutor(ctx: Ctx, executor: ExecutorState, reason: string): voi
   executor.excludedUntilMs = 0;
   executor.excludedReason = "";
   executor.failureTimes = [];
+  clearTimer(ctx.state, "executorExclusion", executor.description.executorId);
   announce(ctx, "executor", executor.description.executorId, false, 0, reason);
 }
 
 function includeNode(ctx: Ctx, node: NodeState, reason: string): void {
   node.excludedUntilMs = 0;
   node.excludedReason = "";
+  clearTimer(ctx.state, "nodeExclusion", node.nodeId);
   announce(ctx, "node", node.nodeId, false, 0, reason);
-}
-
-// ------------------------------------------------------- unschedulable sets
-
-/** Called by placement: `allowed` usable executors remain for the attempt after exclusions. */
-export function trackUnschedulable(ctx: Ctx, attempt: StageAttempt, allowed: number, hasWork: () => boolean): void {
-  if (allowed > 0) {
-    attempt.unschedulableSinceMs = -1;
-    return;
-  }
-  if (attempt.unschedulableSinceMs !== -1) return;
-  let usable = false;
-  for (const executor of ctx.state.executors.values()) {
-    if (isUsable(ctx.state, executor)) {
-      usable = true;
-      break;
-    }
-  }
-  // No usable executor at all is a capacity problem, not an exclusion one.
-  if (usable && hasWork()) attempt.unschedulableSinceMs = ctx.now;
-}
-
-/** Aborts jobs with a stage that exclusions kept from running for unschedulableTimeout. */
-export function abortUnschedulable(ctx: Ctx): void {
-  for (const jobId of [...ctx.state.runningJobs]) {
-    const job = ctx.state.jobs.get(jobId)!;
-    for (const stageId of job.activeStages) {
-      const stage = job.stages[stageId]!;
-      const attempt = activeAttempt(stage)!;
-      const waitedMs = ctx.now - attempt.unschedulableSinceMs;
-      if (attempt.unschedulableSinceMs === -1 || waitedMs < job.conf["ballast.excludeOnFailure.unschedulableTimeout"]) continue;
-      abortJob(ctx, job, {
-        kind: "unschedulable",
-        message: `Stage ${stage.stageId} (${stage.name}) could not run anywhere for ${waitedMs}ms because of exclusions: ${describeExclusions(ctx.state, attempt)}`,
-        stack: "",
-      });
-      break;
-    }
-  }
-}
-
-export function describeExclusions(state: SchedulerState, attempt: StageAttempt): string {
-  const parts: string[] = [];
-  for (const node of state.nodes.values()) {
-    if (node.excludedUntilMs !== 0) parts.push(`node ${node.nodeId} excluded until ${node.excludedUntilMs} (${node.excludedReason})`);
-    else if (attempt.excludedNodes.has(node.nodeId)) parts.push(`node ${node.nodeId} excluded for the stage`);
-  }
-  for (const executor of state.executors.values()) {
-    const id = executor.description.executorId;
-    if (!executor.alive) continue;
-    if (executor.excludedUntilMs !== 0) parts.push(`executor ${id} excluded until ${executor.excludedUntilMs} (${executor.excludedReason})`);
-    else if (attempt.excludedExecutors.has(id)) parts.push(`executor ${id} excluded for the stage (${attempt.execFailures.get(id)?.partitions.length ?? 0} failed tasks)`);
-  }
-  return parts.join("; ") || "none";
 }

@@ -1,27 +1,38 @@
 /**
  * Executor membership: registration (and revival), heartbeats, loss by
- * report, heartbeat timeout or missed reconnect after a failover. A lost
- * executor's running tasks are resubmitted without counting as failures; its
- * map outputs stay registered (they live in the node's shuffle service),
- * unless the probe the loss triggers finds the shuffle service gone too.
+ * report, heartbeat timeout or missed reconnect after a failover. Each alive
+ * executor has one heartbeat timer (its timeout, or its reconnect deadline
+ * after a failover). A lost executor's tasks are returned to the caller to
+ * resubmit; its map outputs stay registered (they live in the node's shuffle
+ * service), unless the probe the loss triggers finds the service gone too.
  */
-import { emitEvent, type Ctx } from "./context.js";
-import { ensureNode, nodeOf, nodeStateOf, spanEventOnRunningJobs } from "./nodes.js";
-import type { ExecutorState, LiveTask, SchedulerState } from "./state.js";
-import { releaseCommit, reportTaskEnd, resubmitTask, scopeOf } from "./tasks.js";
-import type { ExecutorDescription, ExecutorView, ResourceState } from "./types.js";
+import { nodeOf, viewOfExecutor } from "./clusterQueries.js";
+import { emitEvent, raise, type Ctx } from "./context.js";
+import type { ExecutorState, SchedulerState } from "./state.js";
+import { clearTimer, setTimer } from "./timers.js";
+import type { ExecutorDescription } from "./types.js";
 
-export function onExecutorRegistered(ctx: Ctx, description: ExecutorDescription): void {
+/** Lost once strictly past the deadline: the timer is due 1ms after it. */
+function armHeartbeat(state: SchedulerState, executor: ExecutorState): void {
+  const executorId = executor.description.executorId;
+  if (!executor.alive) return clearTimer(state, "heartbeat", executorId);
+  const deadline = executor.reconnectDeadlineMs !== 0
+    ? executor.reconnectDeadlineMs
+    : executor.lastSeenMs + state.conf["ballast.executor.heartbeatTimeout"];
+  setTimer(state, "heartbeat", executorId, deadline + 1);
+}
+
+/** Its node is registered (and revived) first by the caller. */
+export function registerExecutor(ctx: Ctx, description: ExecutorDescription): void {
   const { state } = ctx;
   const known = state.executors.get(description.executorId);
-  const { node, fresh } = ensureNode(state, description);
-  reviveNode(ctx, node, fresh);
   if (known?.alive) {
     // A reconnect (after a failover or a broken stream): it keeps its tasks.
     known.description = withoutTasks(description);
     known.lastSeenMs = ctx.now;
     known.reconnectDeadlineMs = 0;
     known.graceUntilMs = ctx.now + 2 * state.conf["ballast.executor.heartbeatInterval"];
+    armHeartbeat(state, known);
     killUnknownTasks(ctx, known, description.runningTaskIds ?? []);
     return;
   }
@@ -32,7 +43,7 @@ export function onExecutorRegistered(ctx: Ctx, description: ExecutorDescription)
     registeredAtMs: ctx.now,
     lastSeenMs: ctx.now,
     lostReason: "",
-    // An executor revived under the same id keeps its exclusion record.
+    // An executor revived under the same id keeps its exclusion record (and its expiry timer).
     excludedUntilMs: known?.excludedUntilMs ?? 0,
     excludedReason: known?.excludedReason ?? "",
     failureTimes: known?.failureTimes ?? [],
@@ -40,26 +51,9 @@ export function onExecutorRegistered(ctx: Ctx, description: ExecutorDescription)
     graceUntilMs: 0,
   };
   state.executors.set(description.executorId, executor);
+  armHeartbeat(state, executor);
   emitEvent(ctx, "", { type: "executorAdded", executor: viewOfExecutor(state, executor) });
   killUnknownTasks(ctx, executor, description.runningTaskIds ?? []);
-}
-
-/**
- * A registration brings a lost node back (its shuffle service answers again);
- * a NEW executor id on a decommissioned node is a fresh machine reusing the id.
- */
-function reviveNode(ctx: Ctx, node: ReturnType<typeof ensureNode>["node"], fresh: boolean): void {
-  const wasLost = node.lost;
-  node.lost = false;
-  node.lostReason = "";
-  if (node.decommission && (wasLost || (fresh && node.decommission.phase === "decommissioned"))) {
-    node.decommission = undefined;
-    // A fresh machine reusing the address: failures reading it are not decommission's any more.
-    ctx.state.decommissionedAddresses.delete(node.shuffleAddress);
-    ctx.state.decommissioning.delete(node.nodeId);
-    emitEvent(ctx, "", { type: "decommissionChanged", nodeId: node.nodeId, phase: "recommissioned", deadlineMs: 0, reason: "a new executor registered on the node" });
-  }
-  if (wasLost) spanEventOnRunningJobs(ctx, "nodeRejoined", { "ballast.node_id": node.nodeId });
 }
 
 /** Tasks the executor runs that we do not (any more) know as its own: stop them. */
@@ -68,6 +62,14 @@ function killUnknownTasks(ctx: Ctx, executor: ExecutorState, runningTaskIds: str
     if (executor.running.has(taskId)) continue;
     ctx.out.push({ type: "killTask", executorId: executor.description.executorId, taskId, reason: "task unknown to the scheduler (already resubmitted or ended)" });
   }
+}
+
+/** Any message from the executor shows it alive. */
+export function touchExecutor(ctx: Ctx, executorId: string): void {
+  const executor = ctx.state.executors.get(executorId);
+  if (!executor?.alive) return;
+  executor.lastSeenMs = ctx.now;
+  armHeartbeat(ctx.state, executor);
 }
 
 /**
@@ -82,66 +84,39 @@ export function onHeartbeat(ctx: Ctx, executorId: string, runningTaskIds: string
   if (!executor?.alive) return;
   executor.lastSeenMs = ctx.now;
   executor.reconnectDeadlineMs = 0;
+  armHeartbeat(ctx.state, executor);
   if (ctx.now < executor.graceUntilMs) return;
   const reported = new Set(runningTaskIds);
   const graceMs = 2 * ctx.state.conf["ballast.executor.heartbeatInterval"];
   for (const taskId of executor.running) {
     const task = ctx.state.tasks.get(taskId)!;
     if (reported.has(taskId)) continue;
-    if (task.abandoned) {
-      executor.running.delete(taskId);
-      ctx.state.tasks.delete(taskId);
-    } else if (ctx.now - task.launchedAtMs >= graceMs) {
-      executor.running.delete(taskId);
-      loseTask(ctx, task, `executor ${executorId} no longer runs task ${taskId}`);
+    if (task.abandoned || ctx.now - task.launchedAtMs >= graceMs) {
+      raise(ctx, { kind: "taskVanished", taskId, reason: `executor ${executorId} no longer runs task ${taskId}` });
     }
   }
 }
 
-/** Heartbeat timeouts and, after a failover, missed reconnect deadlines. */
-export function checkHeartbeats(ctx: Ctx): void {
+/** Why the executor's heartbeat timer fired. */
+export function expiryReason(ctx: Ctx, executor: ExecutorState): string {
+  if (executor.reconnectDeadlineMs !== 0) return `did not reconnect after the scheduler failover (epoch ${ctx.state.epoch})`;
   const timeoutMs = ctx.state.conf["ballast.executor.heartbeatTimeout"];
-  for (const executor of ctx.state.executors.values()) {
-    if (!executor.alive) continue;
-    const executorId = executor.description.executorId;
-    let reason: string | undefined;
-    if (executor.reconnectDeadlineMs !== 0) {
-      if (ctx.now > executor.reconnectDeadlineMs) reason = `did not reconnect after the scheduler failover (epoch ${ctx.state.epoch})`;
-    } else if (ctx.now - executor.lastSeenMs > timeoutMs) {
-      reason = `no heartbeat for ${ctx.now - executor.lastSeenMs}ms (timeout ${timeoutMs}ms)`;
-    }
-    if (reason === undefined) continue;
-    // Its stream may still look alive (a stopped process): make it re-register.
-    ctx.out.push({ type: "closeSession", executorId, reason });
-    onExecutorLost(ctx, executorId, reason);
-  }
+  return `no heartbeat for ${ctx.now - executor.lastSeenMs}ms (timeout ${timeoutMs}ms)`;
 }
 
-export function onExecutorLost(ctx: Ctx, executorId: string, reason: string): void {
+/** Marks the executor lost; returns the ids of the tasks it held (for the caller to resubmit), [] if it was not alive. */
+export function markLost(ctx: Ctx, executorId: string, reason: string): string[] {
   const executor = ctx.state.executors.get(executorId);
-  if (!executor?.alive) return;
+  if (!executor?.alive) return [];
   executor.alive = false;
   executor.reconnectDeadlineMs = 0;
   executor.lostReason = reason;
+  armHeartbeat(ctx.state, executor);
   emitEvent(ctx, "", { type: "executorRemoved", executorId, reason });
   const node = nodeOf(ctx.state, executor);
   // The node may be half dead: ask whether its shuffle service still answers.
   if (!node.lost) ctx.out.push({ type: "probeShuffleService", nodeId: node.nodeId, shuffleAddress: executor.description.shuffleAddress });
-  const taskIds = [...executor.running];
-  executor.running.clear();
-  for (const taskId of taskIds) loseTask(ctx, ctx.state.tasks.get(taskId)!, `executor ${executorId} lost: ${reason}`);
-}
-
-/** The task is gone with its executor: resubmit it, not counted as a failure. */
-function loseTask(ctx: Ctx, task: LiveTask, message: string): void {
-  ctx.state.tasks.delete(task.taskId);
-  if (task.abandoned) return;
-  const scope = scopeOf(ctx.state, task);
-  scope.job.liveTasks.delete(task.taskId);
-  scope.stage.runningTasks--;
-  reportTaskEnd(ctx, task, "failed", { kind: "executorLost", message, stack: "" });
-  releaseCommit(scope);
-  resubmitTask(ctx, scope, message);
+  return [...executor.running];
 }
 
 /**
@@ -149,38 +124,13 @@ function loseTask(ctx: Ctx, task: LiveTask, message: string): void {
  * alive gets the reconnect timeout (instead of the heartbeat timeout) to
  * re-register; until then it receives no new tasks.
  */
-export function onRecoveryStarted(ctx: Ctx, epoch: number): void {
-  ctx.state.epoch = epoch;
+export function awaitReconnect(ctx: Ctx): void {
   const deadline = ctx.now + ctx.state.conf["ballast.scheduler.recovery.executorReconnectTimeout"];
   for (const executor of ctx.state.executors.values()) {
-    if (executor.alive) executor.reconnectDeadlineMs = deadline;
+    if (!executor.alive) continue;
+    executor.reconnectDeadlineMs = deadline;
+    armHeartbeat(ctx.state, executor);
   }
-}
-
-export function executorStateOf(state: SchedulerState, executor: ExecutorState): { state: ResourceState; reason: string } {
-  if (!executor.alive) return { state: "lost", reason: executor.lostReason };
-  const node = nodeStateOf(state, nodeOf(state, executor));
-  if (node.state === "lost" || node.state === "decommissioning" || node.state === "decommissioned") return node;
-  if (executor.excludedUntilMs !== 0) return { state: "excluded", reason: executor.excludedReason };
-  if (node.state === "excluded") return node;
-  if (executor.reconnectDeadlineMs !== 0) return { state: "active", reason: "waiting for it to reconnect after a scheduler failover" };
-  return { state: "active", reason: "" };
-}
-
-export function viewOfExecutor(state: SchedulerState, executor: ExecutorState): ExecutorView {
-  const description = executor.description;
-  const { state: resourceState, reason } = executorStateOf(state, executor);
-  const node = nodeOf(state, executor);
-  return {
-    ...description,
-    alive: executor.alive,
-    runningTasks: executor.running.size,
-    registeredAtMs: executor.registeredAtMs,
-    lostReason: executor.lostReason,
-    state: resourceState,
-    excludedUntilMs: Math.max(executor.excludedUntilMs, node.excludedUntilMs),
-    stateReason: reason,
-  };
 }
 
 /** The registration's task list is reconciled at once, not kept. */

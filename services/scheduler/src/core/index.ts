@@ -3,5 +3,5 @@ export { createState, STATE_FORMAT, type SchedulerState } from "./state.js";
 export { step } from "./step.js";
 export { jobView, listJobs, executorViews, nodeViews, nextDueMs, runningTaskIds } from "./views.js";
 export { planProblem, planStages, type StagePlan } from "./planning.js";
-export { confProblem } from "./exclusion.js";
+export { confProblem } from "./exclusionRules.js";
 export type * from "./types.js";

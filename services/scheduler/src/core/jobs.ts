@@ -1,14 +1,15 @@
 /**
  * Job lifecycle: submission (planning into stages), success, abort, cancel.
+ * Ending a job changes only the job and raises jobEnded; its stage attempts
+ * and tasks are ended by that event's handler, which then calls closeJob.
  */
 import { resolveConf, type Conf } from "@ballast/common/config";
 import { shuffleIdOf } from "@ballast/common/plan";
-import { confProblem } from "./exclusion.js";
-import { emitEvent, jobSpanKey, markChanged, spanEnd, spanStart, type Ctx } from "./context.js";
+import { emitEvent, jobSpanKey, markChanged, raise, spanEnd, spanStart, type Ctx } from "./context.js";
+import { confProblem } from "./exclusionRules.js";
 import { planProblem, planStages, type StagePlan } from "./planning.js";
-import { advanceJob, endActiveAttempts } from "./stages.js";
 import { emptyStats, type JobState, type ShuffleState, type StageState } from "./state.js";
-import { abandonTask } from "./tasks.js";
+import { clearTimer } from "./timers.js";
 import type { ErrorView, Input, JobStatus } from "./types.js";
 
 type SubmitInput = Extract<Input, { type: "jobSubmitted" }>;
@@ -55,7 +56,7 @@ export function submitJob(ctx: Ctx, input: SubmitInput): void {
     return;
   }
   state.runningJobs.add(job.jobId);
-  advanceJob(ctx, job);
+  raise(ctx, { kind: "jobProgress", jobId: job.jobId });
 }
 
 function newStage(plan: StagePlan): StageState {
@@ -112,31 +113,32 @@ export function succeedJob(ctx: Ctx, job: JobState): void {
   endJob(ctx, job, "succeeded");
 }
 
+/** Only for a running job: the dispatcher drops the requests of jobs that already ended. */
 export function abortJob(ctx: Ctx, job: JobState, error: ErrorView): void {
-  if (job.status === "running") endJob(ctx, job, "failed", error);
+  endJob(ctx, job, "failed", error);
 }
 
 export function cancelJob(ctx: Ctx, jobId: string, reason: string): void {
   const job = ctx.state.jobs.get(jobId);
-  if (job?.status !== "running") return;
+  if (job?.status !== "running") return; // unknown or already over: nothing to cancel
   endJob(ctx, job, "cancelled", { kind: "cancelled", message: `Job ${jobId} cancelled: ${reason}`, stack: "" });
 }
 
 function endJob(ctx: Ctx, job: JobState, status: Exclude<JobStatus, "running">, error?: ErrorView): void {
   const { state } = ctx;
-  const reason = error?.message ?? "job finished";
   job.status = status;
   job.finishedAtMs = ctx.now;
   job.error = error;
   job.stats.wallTimeMs = ctx.now - job.submittedAtMs;
-  endActiveAttempts(ctx, job, reason);
-  killLiveTasks(ctx, job, reason);
-  job.commitAuth.clear();
   job.resubmitAtMs = undefined;
+  clearTimer(state, "resubmit", job.jobId);
   state.runningJobs.delete(job.jobId);
-  state.pendingResubmits.delete(job.jobId);
-  dropProgress(job);
+  raise(ctx, { kind: "jobEnded", jobId: job.jobId, reason: error?.message ?? "job finished" });
+}
 
+/** After its attempts and tasks are ended: the job's end is announced and its shuffle data released. */
+export function closeJob(ctx: Ctx, job: JobState): void {
+  const { status, error } = job;
   emitEvent(ctx, job.jobId, error ? { type: "jobEnded", status, error, stats: { ...job.stats } } : { type: "jobEnded", status, stats: { ...job.stats } });
   spanEnd(ctx, jobSpanKey(job.jobId), error?.message);
   const shuffleIds = job.shuffles.flatMap((shuffle) => (shuffle ? [shuffle.shuffleId] : []));
@@ -144,21 +146,4 @@ function endJob(ctx: Ctx, job: JobState, status: Exclude<JobStatus, "running">, 
     ctx.out.push({ type: "removeShuffles", jobId: job.jobId, shuffleIds, shuffleAddresses: [...job.shuffleAddresses].sort() });
   }
   markChanged(ctx, job.jobId);
-}
-
-/** Per-partition progress is only needed while the job runs; views keep the counters. */
-function dropProgress(job: JobState): void {
-  for (const stage of job.stages) {
-    for (const attempt of stage.attempts) {
-      attempt.runs.clear();
-      attempt.queue = [];
-      attempt.queueHead = 0;
-      attempt.successDurations = [];
-    }
-  }
-}
-
-/** The job is over: its tasks are killed; their slots stay taken until the executor reports. */
-function killLiveTasks(ctx: Ctx, job: JobState, reason: string): void {
-  for (const taskId of [...job.liveTasks]) abandonTask(ctx, ctx.state.tasks.get(taskId)!, reason);
 }

@@ -1,29 +1,23 @@
 /**
- * Task placement: pending partitions of running stage attempts go to usable
- * executors (alive, on a node that is not lost or decommissioning, not
- * waiting to reconnect) they are not excluded from, with free slots, least
- * loaded first (ties by executor id), jobs FIFO. Each attempt keeps a queue so a launch costs O(executors), not
- * O(pending tasks).
+ * Task placement, run after every step: pending partitions of running stage
+ * attempts go to usable executors (alive, on a node that is not lost or
+ * decommissioning, not waiting to reconnect) they are not excluded from,
+ * with free slots, least loaded first (ties by executor id), jobs FIFO. Each
+ * attempt keeps a queue so a launch costs O(executors), not O(pending tasks).
+ * An attempt that exclusions leave nowhere to run gets an unschedulable
+ * timer (the job aborts when it fires).
  */
-import { emitEvent, markChanged, spanStart, stageSpanKey, taskSpanKey, type Ctx } from "./context.js";
-import { isExcludedFor, isTaskExcluded, trackUnschedulable } from "./exclusion.js";
-import { isUsable } from "./nodes.js";
-import {
-  activeAttempt,
-  hasOutput,
-  newRun,
-  parentsComplete,
-  type ExecutorState,
-  type JobState,
-  type ShuffleState,
-  type StageAttempt,
-  type StageState,
-} from "./state.js";
-import type { ShuffleReadSpec, TaskLaunch } from "./types.js";
+import { hasUsableExecutor } from "./clusterQueries.js";
+import type { Ctx } from "./context.js";
+import { isTaskExcluded } from "./exclusionRules.js";
+import { allowedExecutors, hasFreeSlot, leastLoaded } from "./placement.js";
+import { activeAttempt, hasOutput, parentsComplete, type ExecutorState, type JobState, type StageAttempt, type StageState } from "./state.js";
+import { launchTask } from "./tasks.js";
+import { clearTimer, setTimer, unschedulableTimerKey } from "./timers.js";
 
 export function schedule(ctx: Ctx): void {
   const { state } = ctx;
-  if (!hasFreeSlot(ctx)) return;
+  if (!hasFreeSlot(state)) return;
   for (const jobId of state.runningJobs) {
     const job = state.jobs.get(jobId)!;
     for (const stageId of job.activeStages) {
@@ -36,8 +30,8 @@ export function schedule(ctx: Ctx): void {
 
 /** Launches what fits; false when no free slot is left anywhere. */
 function launchFromAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt): boolean {
-  const allowed = allowedExecutors(ctx, job, attempt);
-  trackUnschedulable(ctx, attempt, allowed.length, () => hasLaunchable(job, stage, attempt));
+  const allowed = allowedExecutors(ctx.state, job, attempt);
+  trackUnschedulable(ctx, job, stage, attempt, allowed.length);
   if (allowed.length === 0) return true;
   if (attempt.retries.length > 0 && !launchRetries(ctx, job, stage, attempt, allowed)) return false;
   while (attempt.queueHead < attempt.queue.length) {
@@ -47,11 +41,11 @@ function launchFromAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: 
       continue;
     }
     const executor = leastLoaded(allowed);
-    if (!executor) return hasFreeSlot(ctx);
+    if (!executor) return hasFreeSlot(ctx.state);
     attempt.queueHead++;
-    launch(ctx, job, stage, attempt, partition, executor);
+    launchTask(ctx, job, stage, attempt, partition, executor);
   }
-  return hasFreeSlot(ctx);
+  return hasFreeSlot(ctx.state);
 }
 
 /**
@@ -73,14 +67,14 @@ function launchRetries(ctx: Ctx, job: JobState, stage: StageState, attempt: Stag
       if (preferred.length > 0) executor = leastLoaded(preferred);
       else executor = leastLoaded(allowed, run.failedExecutors[run.failedExecutors.length - 1]) ?? leastLoaded(allowed);
     }
-    if (executor) launch(ctx, job, stage, attempt, partition, executor);
+    if (executor) launchTask(ctx, job, stage, attempt, partition, executor);
     else waiting.push(partition);
   }
   attempt.retries = waiting;
-  return hasFreeSlot(ctx);
+  return hasFreeSlot(ctx.state);
 }
 
-/** A pending partition that nothing (not even a zombie attempt) has produced yet. */
+/** A pending partition that nothing (not even a zombie attempt) has produced yet; one that has is marked done. */
 function isLaunchable(job: JobState, stage: StageState, attempt: StageAttempt, partition: number): boolean {
   const run = attempt.runs.get(partition)!;
   if (run.state !== "pending") return false;
@@ -99,135 +93,17 @@ function hasLaunchable(job: JobState, stage: StageState, attempt: StageAttempt):
   return false;
 }
 
-function hasFreeSlot(ctx: Ctx): boolean {
-  for (const executor of ctx.state.executors.values()) {
-    if (executor.running.size < executor.description.slots && isUsable(ctx.state, executor)) return true;
+/** `allowed` usable executors remain for the attempt after exclusions. */
+function trackUnschedulable(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, allowed: number): void {
+  const key = unschedulableTimerKey(job.jobId, stage.stageId);
+  if (allowed > 0) {
+    attempt.unschedulableSinceMs = -1;
+    clearTimer(ctx.state, "unschedulable", key);
+    return;
   }
-  return false;
-}
-
-/** Usable executors (alive, on an active node) the attempt is not excluded from, free or not. */
-export function allowedExecutors(ctx: Ctx, job: JobState, attempt: StageAttempt): ExecutorState[] {
-  const allowed: ExecutorState[] = [];
-  for (const executor of ctx.state.executors.values()) {
-    if (isUsable(ctx.state, executor) && !isExcludedFor(ctx.state, job, attempt, executor)) allowed.push(executor);
-  }
-  return allowed;
-}
-
-/** The candidate with a free slot and the fewest running tasks (ties by executor id), except `skip`. */
-export function leastLoaded(candidates: ExecutorState[], skip?: string): ExecutorState | undefined {
-  let best: ExecutorState | undefined;
-  for (const executor of candidates) {
-    if (executor.running.size >= executor.description.slots || executor.description.executorId === skip) continue;
-    if (!best || executor.running.size < best.running.size ||
-      (executor.running.size === best.running.size && executor.description.executorId < best.description.executorId)) {
-      best = executor;
-    }
-  }
-  return best;
-}
-
-/** Launches a task of the partition; a speculative `copy` is never counted as a recomputation. Returns its id. */
-export function launch(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, partition: number, executor: ExecutorState, copy = false): string {
-  const run = attempt.runs.get(partition)!;
-  const taskAttempt = stage.nextTaskAttempt[partition]!++;
-  const taskId = `${job.jobId}.${stage.stageId}.${attempt.attempt}.${partition}.${taskAttempt}`;
-  const executorId = executor.description.executorId;
-  run.state = "running";
-  ctx.state.tasks.set(taskId, {
-    taskId,
-    jobId: job.jobId,
-    stageId: stage.stageId,
-    stageAttempt: attempt.attempt,
-    partition,
-    attempt: taskAttempt,
-    executorId,
-    launchedAtMs: ctx.now,
-    abandoned: false,
-  });
-  executor.running.add(taskId);
-  job.liveTasks.add(taskId);
-  stage.runningTasks++;
-  job.stats.tasksLaunched++;
-  if (stage.everSucceeded[partition] && !copy) job.stats.recomputedTasks++;
-
-  spanStart(ctx, taskSpanKey(taskId), `task ${stage.stageId}.${partition}`, {
-    "ballast.task_id": taskId,
-    "ballast.stage_id": stage.stageId,
-    "ballast.stage_attempt": attempt.attempt,
-    "ballast.partition": partition,
-    "ballast.attempt": taskAttempt,
-    "ballast.executor_id": executorId,
-    "ballast.node_id": executor.description.nodeId,
-  }, { parentKey: stageSpanKey(job.jobId, stage.stageId, attempt.attempt) });
-  ctx.out.push({ type: "launchTask", executorId, task: taskLaunch(job, stage, attempt, partition, taskAttempt, taskId) });
-  emitEvent(ctx, job.jobId, {
-    type: "taskStarted",
-    taskId,
-    stageId: stage.stageId,
-    stageAttempt: attempt.attempt,
-    partition,
-    attempt: taskAttempt,
-    executorId,
-    nodeId: executor.description.nodeId,
-  });
-  markChanged(ctx, job.jobId);
-  return taskId;
-}
-
-function taskLaunch(job: JobState, stage: StageState, attempt: StageAttempt, partition: number, taskAttempt: number, taskId: string): TaskLaunch {
-  const launch: TaskLaunch = {
-    taskId,
-    jobId: job.jobId,
-    stageId: stage.stageId,
-    stageAttempt: attempt.attempt,
-    partition,
-    attempt: taskAttempt,
-    bundleDigest: job.bundleDigest,
-    plan: job.plan,
-    datasetId: stage.datasetId,
-    shuffleReads: stage.shuffleReads.map((index) => readSpec(job.shuffles[index]!)),
-    conf: job.rawConf,
-  };
-  if (stage.shuffleWrite !== undefined) {
-    const shuffle = job.shuffles[stage.shuffleWrite]!;
-    launch.shuffleWrite = {
-      shuffleIndex: shuffle.shuffleIndex,
-      shuffleId: shuffle.shuffleId,
-      numReducePartitions: shuffle.numReducePartitions,
-    };
-  }
-  return launch;
-}
-
-/**
- * Where a shuffle's map outputs live. Shared by every launch until the
- * registry changes: callers must treat it as read-only.
- */
-function readSpec(shuffle: ShuffleState): ShuffleReadSpec {
-  if (!shuffle.readSpec) {
-    const locations: ShuffleReadSpec["locations"] = [];
-    shuffle.outputs.forEach((status, mapIndex) => {
-      if (status) locations.push({ mapIndex, attempt: status.attempt, shuffleAddress: status.shuffleAddress, nodeId: status.nodeId });
-    });
-    shuffle.readSpec = { shuffleIndex: shuffle.shuffleIndex, shuffleId: shuffle.shuffleId, numMaps: shuffle.numMaps, locations };
-  }
-  return shuffle.readSpec;
-}
-
-/** Puts a partition of a running attempt back in line (after a failure or loss). */
-export function requeue(job: JobState, stage: StageState, partition: number): boolean {
-  const attempt = activeAttempt(stage);
-  if (!attempt || hasOutput(job, stage, partition)) return false;
-  let run = attempt.runs.get(partition);
-  if (run?.state === "pending" || run?.state === "running") return false;
-  if (!run) {
-    run = newRun();
-    attempt.runs.set(partition, run);
-    attempt.partitions.push(partition);
-  }
-  run.state = "pending";
-  attempt.retries.push(partition);
-  return true;
+  if (attempt.unschedulableSinceMs !== -1) return;
+  // No usable executor at all is a capacity problem, not an exclusion one.
+  if (!hasUsableExecutor(ctx.state) || !hasLaunchable(job, stage, attempt)) return;
+  attempt.unschedulableSinceMs = ctx.now;
+  setTimer(ctx.state, "unschedulable", key, ctx.now + job.conf["ballast.excludeOnFailure.unschedulableTimeout"]);
 }

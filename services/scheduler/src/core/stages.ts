@@ -1,38 +1,34 @@
 /**
  * Stage lifecycle: which stages run (parents complete), attempts, the map
  * output registry, zombie attempts after fetch failures, and the batched
- * resubmission of missing partitions in dependency order.
+ * resubmission of missing partitions in dependency order. Changes stages,
+ * their attempts and the job's shuffles; a completed stage or a job to abort
+ * is raised as an internal event.
  */
-import { emitEvent, jobSpanKey, markChanged, spanEnd, spanEvent, spanStart, stageSpanKey, type Ctx } from "./context.js";
-import { onAttemptSucceeded } from "./exclusion.js";
-import { abortJob, succeedJob } from "./jobs.js";
-import { requeue } from "./scheduling.js";
+import { isAt } from "./clusterQueries.js";
+import { emitEvent, jobSpanKey, markChanged, raise, spanEnd, spanEvent, spanStart, stageSpanKey, type Ctx } from "./context.js";
+import { newRun, requeue } from "./partitionRuns.js";
 import {
   activeAttempt,
   hasOutput,
   isStageComplete,
-  newRun,
   type JobState,
   type ShuffleState,
   type StageAttempt,
   type StageState,
 } from "./state.js";
-import type { MapStatus } from "./types.js";
+import { shuffleById } from "./taskQueries.js";
+import { clearTimer, setTimer, unschedulableTimerKey } from "./timers.js";
+import type { Input, MapStatus } from "./types.js";
 
 /**
- * Makes progress toward the result stage: starts an attempt of every needed
- * stage whose parents are complete, recursing into incomplete parents first.
- * Does nothing while fetch failures are being batched.
+ * Makes progress toward the result stage (not yet complete): starts an
+ * attempt of every needed stage whose parents are complete, recursing into
+ * incomplete parents first. Does nothing while fetch failures are being batched.
  */
 export function advanceJob(ctx: Ctx, job: JobState): void {
-  if (job.status !== "running") return;
-  const resultStage = job.stages[job.resultStageId]!;
-  if (isStageComplete(job, resultStage)) {
-    succeedJob(ctx, job);
-    return;
-  }
   if (job.resubmitAtMs !== undefined) return;
-  submitStage(ctx, job, resultStage, new Set());
+  submitStage(ctx, job, job.stages[job.resultStageId]!, new Set());
 }
 
 function submitStage(ctx: Ctx, job: JobState, stage: StageState, visited: Set<number>): void {
@@ -45,7 +41,7 @@ function submitStage(ctx: Ctx, job: JobState, stage: StageState, visited: Set<nu
     parentsReady = false;
     submitStage(ctx, job, parent, visited);
   }
-  if (parentsReady && !activeAttempt(stage) && job.status === "running") startAttempt(ctx, job, stage);
+  if (parentsReady && !activeAttempt(stage)) startAttempt(ctx, job, stage);
 }
 
 /** A new attempt of the stage for its missing partitions only. */
@@ -105,27 +101,24 @@ function endAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAt
   attempt.retries = [];
   attempt.queueHead = attempt.queue.length;
   attempt.unschedulableSinceMs = -1;
+  clearTimer(ctx.state, "unschedulable", unschedulableTimerKey(job.jobId, stage.stageId));
   job.activeStages.delete(stage.stageId);
   emitEvent(ctx, job.jobId, { type: "stageEnded", stageId: stage.stageId, attempt: attempt.attempt, status, reason });
   spanEnd(ctx, stageSpanKey(job.jobId, stage.stageId, attempt.attempt), status === "failed" ? reason : undefined);
   markChanged(ctx, job.jobId);
 }
 
-/** Every partition has output: the stage is done, its children may start. */
-export function onStageComplete(ctx: Ctx, job: JobState, stage: StageState): void {
+/** Every partition has output: the stage is done (the caller then advances the job). */
+export function completeStage(ctx: Ctx, job: JobState, stage: StageState): void {
   stage.status = "succeeded";
   stage.consecutiveFailures = 0;
   stage.failureCauses = [];
   const attempt = activeAttempt(stage);
-  if (attempt) {
-    onAttemptSucceeded(ctx, job, attempt);
-    endAttempt(ctx, job, stage, attempt, "succeeded", "");
-  }
+  if (attempt) endAttempt(ctx, job, stage, attempt, "succeeded", "");
   markChanged(ctx, job.jobId);
-  advanceJob(ctx, job);
 }
 
-/** Ends every running attempt of a job that is ending. */
+/** Ends every running attempt of a job that ended. */
 export function endActiveAttempts(ctx: Ctx, job: JobState, reason: string): void {
   for (const stageId of [...job.activeStages]) {
     const stage = job.stages[stageId]!;
@@ -147,13 +140,27 @@ export function failStageAttempt(ctx: Ctx, job: JobState, stage: StageState, att
   if (!counted) return;
   stage.consecutiveFailures++;
   stage.failureCauses.push(`attempt ${attempt.attempt}: ${cause}`);
-  const maxAttempts = job.conf["ballast.stage.maxConsecutiveAttempts"];
-  if (stage.consecutiveFailures >= maxAttempts) {
-    abortJob(ctx, job, {
+  if (stage.consecutiveFailures < job.conf["ballast.stage.maxConsecutiveAttempts"]) return;
+  raise(ctx, {
+    kind: "jobAbortRequested",
+    jobId: job.jobId,
+    error: {
       kind: "stageFailure",
       message: `Stage ${stage.stageId} (${stage.name}) failed ${stage.consecutiveFailures} consecutive attempts; most recent failure: ${cause}`,
       stack: stage.failureCauses.map((line) => `caused by ${line}`).join("\n"),
-    });
+    },
+  });
+}
+
+/** Per-partition progress is only needed while the job runs; views keep the counters. */
+export function dropProgress(job: JobState): void {
+  for (const stage of job.stages) {
+    for (const attempt of stage.attempts) {
+      attempt.runs.clear();
+      attempt.queue = [];
+      attempt.queueHead = 0;
+      attempt.successDurations = [];
+    }
   }
 }
 
@@ -170,7 +177,17 @@ export function registerMapOutput(ctx: Ctx, job: JobState, stage: StageState, st
   job.shuffleAddresses.add(status.shuffleAddress);
   job.stats.shuffleBytesWritten += status.partitionSizes.reduce((sum, size) => sum + size, 0);
   markChanged(ctx, job.jobId);
-  if (!wasComplete && shuffle.registered === shuffle.numMaps) onStageComplete(ctx, job, stage);
+  if (!wasComplete && shuffle.registered === shuffle.numMaps) raise(ctx, { kind: "stageCompleted", jobId: job.jobId, stageId: stage.stageId });
+}
+
+/** A result partition's output; the first one wins. */
+export function recordResult(ctx: Ctx, job: JobState, stage: StageState, partition: number, records: Uint8Array | undefined, count: number): void {
+  const results = stage.results!;
+  if (results[partition]) return;
+  results[partition] = { records, count };
+  stage.resultsDone++;
+  stage.everSucceeded[partition] = 1;
+  if (stage.resultsDone === stage.numPartitions) raise(ctx, { kind: "stageCompleted", jobId: job.jobId, stageId: stage.stageId });
 }
 
 /**
@@ -199,21 +216,58 @@ export function unregisterMapOutputs(ctx: Ctx, job: JobState, shuffle: ShuffleSt
   return lost.length;
 }
 
+/**
+ * Unregisters every map output of every running job held by a shuffle
+ * service (registered there at or before `registeredBy`: a stale report must
+ * not take outputs written after the service came back); returns how many.
+ */
+export function unregisterOutputsAt(ctx: Ctx, shuffleAddress: string, reason: string, registeredBy = Infinity): number {
+  let lost = 0;
+  for (const jobId of [...ctx.state.runningJobs]) {
+    const job = ctx.state.jobs.get(jobId)!;
+    for (const shuffle of job.shuffles) {
+      if (!shuffle) continue;
+      const onNode: number[] = [];
+      shuffle.outputs.forEach((status, mapIndex) => {
+        if (status && isAt(status, shuffleAddress) && shuffle.registeredAtMs[mapIndex]! <= registeredBy) onNode.push(mapIndex);
+      });
+      lost += unregisterMapOutputs(ctx, job, shuffle, onNode, reason);
+    }
+  }
+  return lost;
+}
+
+/**
+ * A migrated output: readers go to its new address. Only the registered
+ * copy, still at the address it left (not one recomputed meanwhile); true if repointed.
+ */
+export function repointMigratedOutput(ctx: Ctx, input: Extract<Input, { type: "mapOutputMigrated" }>, fromAddress: string): boolean {
+  for (const jobId of ctx.state.runningJobs) {
+    const job = ctx.state.jobs.get(jobId)!;
+    const shuffle = shuffleById(job, input.shuffleId);
+    if (!shuffle) continue;
+    const status = shuffle.outputs[input.mapIndex];
+    if (!status || status.attempt !== input.attempt || !isAt(status, fromAddress)) return false;
+    shuffle.outputs[input.mapIndex] = { ...status, shuffleAddress: input.newAddress, nodeId: input.newNodeId };
+    shuffle.registeredAtMs[input.mapIndex] = ctx.now;
+    shuffle.readSpec = undefined;
+    job.shuffleAddresses.add(input.newAddress);
+    markChanged(ctx, jobId);
+    return true;
+  }
+  return false;
+}
+
 // ------------------------------------------------------ batched resubmission
 
 /** Opens the batching window; failures until it closes share one resubmission. */
 export function scheduleResubmit(ctx: Ctx, job: JobState): void {
-  if (job.status !== "running" || job.resubmitAtMs !== undefined) return;
+  if (job.resubmitAtMs !== undefined) return;
   job.resubmitAtMs = ctx.now + job.conf["ballast.scheduler.resubmitDelay"];
-  ctx.state.pendingResubmits.add(job.jobId);
+  setTimer(ctx.state, "resubmit", job.jobId, job.resubmitAtMs);
 }
 
-export function fireDueResubmits(ctx: Ctx): void {
-  for (const jobId of [...ctx.state.pendingResubmits]) {
-    const job = ctx.state.jobs.get(jobId)!;
-    if (job.resubmitAtMs! > ctx.now) continue;
-    ctx.state.pendingResubmits.delete(jobId);
-    job.resubmitAtMs = undefined;
-    advanceJob(ctx, job);
-  }
+/** The window's timer fired: the job may advance again. */
+export function closeResubmitWindow(job: JobState): void {
+  job.resubmitAtMs = undefined;
 }

@@ -20,7 +20,7 @@ export interface ExecutorState {
   description: ExecutorDescription;
   alive: boolean;
   /** Live task ids on it (including abandoned ones still holding a slot). */
-  running: Set<string>;
+  running: Set<string>;  // maintained by tasks.ts (launch, release)
   registeredAtMs: number;
   lastSeenMs: number;
   lostReason: string;
@@ -206,7 +206,31 @@ export interface JobState {
  * the state's fields change: the shell then ignores older snapshots and
  * replays the full input log instead (the log is never truncated).
  */
-export const STATE_FORMAT = 2;
+export const STATE_FORMAT = 3;
+
+/**
+ * What a timer does when it fires (timers.ts keeps them ordered; handlers.ts fires them):
+ * heartbeat: executor `key` is lost (heartbeat timeout or missed reconnect);
+ * executorExclusion / nodeExclusion: the exclusion of `key` expires;
+ * unschedulable: job/stage `key` ("<jobId>/<stageId>") aborts, exclusions left it nowhere to run;
+ * decommissionDeadline: node `key`'s decommission expires;
+ * resubmit: job `key`'s batching window for lost outputs closes;
+ * speculativeCopy: a straggler on decommissioning node `key` is due a copy.
+ */
+export type TimerKind =
+  | "heartbeat"
+  | "executorExclusion"
+  | "nodeExclusion"
+  | "unschedulable"
+  | "decommissionDeadline"
+  | "resubmit"
+  | "speculativeCopy";
+
+export interface TimerEntry {
+  dueMs: number;
+  kind: TimerKind;
+  key: string;
+}
 
 export interface SchedulerState {
   baseConf: Record<string, string>;
@@ -218,13 +242,18 @@ export interface SchedulerState {
   runningJobs: Set<string>;
   executors: Map<string, ExecutorState>;
   tasks: Map<string, LiveTask>;
-  /** Jobs with a pending batched resubmission. */
-  pendingResubmits: Set<string>;
   nodes: Map<string, NodeState>;
   /** Nodes in phase decommissioning (checked after every step for drain and deadline). */
   decommissioning: Set<string>;
   /** Latest recoveryStarted epoch (0: never failed over). */
   epoch: number;
+  /** Keys of the "scheduler.failover" spans of the latest failover, ended at the first launch after it. */
+  failoverSpanKeys: string[];
+  /**
+   * Every pending timer, ordered by (dueMs, kind, key): nextDueMs is the
+   * first entry, and a tick fires exactly the due ones (timers.ts).
+   */
+  timers: TimerEntry[];
   /** Shuffle addresses of nodes that went through decommission (fetch failures there are decommission's). */
   decommissionedAddresses: Set<string>;
 }
@@ -238,10 +267,11 @@ export function createState(baseConf: Record<string, string> = {}): SchedulerSta
     runningJobs: new Set(),
     executors: new Map(),
     tasks: new Map(),
-    pendingResubmits: new Set(),
     nodes: new Map(),
     decommissioning: new Set(),
     epoch: 0,
+    failoverSpanKeys: [],
+    timers: [],
     decommissionedAddresses: new Set(),
   };
 }
@@ -281,10 +311,6 @@ export function hasOutput(job: JobState, stage: StageState, partition: number): 
 
 export function parentsComplete(job: JobState, stage: StageState): boolean {
   return stage.parentStageIds.every((id) => isStageComplete(job, job.stages[id]!));
-}
-
-export function newRun(): PartitionRun {
-  return { state: "pending", failures: 0, failedExecutors: [], failedNodes: [] };
 }
 
 export function commitKey(stageId: number, partition: number): string {

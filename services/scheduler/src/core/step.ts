@@ -2,29 +2,40 @@
  * The one entry point that changes the state: `step(state, input, now)`.
  * Deterministic: the same state, inputs and `now` values give the same
  * commands, so replaying the persisted inputs rebuilds the state exactly.
+ *
+ * One step: the input goes to the module that owns what it changes; the
+ * internal events it raises are drained (handlers.ts); due timers fire; then
+ * the passes that run after every step (decommission drain and migration,
+ * speculative copies, placement) see the settled state.
  */
-import { flushChanged, newCtx, type Ctx } from "./context.js";
-import { checkDecommissions, onDecommissionNode, onMapOutputMigrated, onMigrationFinished, onRecommissionNode } from "./decommission.js";
-import { abortUnschedulable, enforceCap, reviewExclusions } from "./exclusion.js";
-import { checkHeartbeats, onExecutorLost, onExecutorRegistered, onHeartbeat, onRecoveryStarted } from "./executors.js";
+import { flushChanged, newCtx, raise, type Ctx } from "./context.js";
+import { onCommitRequested } from "./commits.js";
+import { onDecommissionNode, onMigrationFinished, onRecommissionNode, reconcileDecommissions } from "./decommission.js";
+import { awaitReconnect, onHeartbeat, touchExecutor } from "./executors.js";
+import { endFailoverSpans, startFailover } from "./failover.js";
+import { drain, fireDueTimers } from "./handlers.js";
 import { cancelJob, submitJob } from "./jobs.js";
-import { onShuffleServiceLost } from "./nodes.js";
 import { schedule } from "./scheduling.js";
-import { fireDueResubmits } from "./stages.js";
+import { refreshCopyTimers, speculateOffDecommissioning } from "./speculation.js";
 import type { SchedulerState } from "./state.js";
-import { speculateOffDecommissioning } from "./speculation.js";
-import { onCommitRequested, onTaskUpdate } from "./tasks.js";
+import { onTaskUpdate } from "./taskOutcomes.js";
 import type { Command, Input } from "./types.js";
 
 /** Deterministic: same state + inputs + now values => same commands. Mutates state in place. */
 export function step(state: SchedulerState, input: Input, now: number): Command[] {
   state.nowMs = now;
   const ctx = newCtx(state, now);
+  const tick = input.type === "tick";
   apply(ctx, input);
-  checkDecommissions(ctx);
-  fireDueResubmits(ctx);
+  drain(ctx);
+  fireDueTimers(ctx, tick);
+  reconcileDecommissions(ctx);
+  drain(ctx);
+  fireDueTimers(ctx, tick); // a decommission that just finished may have opened a window with no delay
   speculateOffDecommissioning(ctx);
   schedule(ctx);
+  refreshCopyTimers(ctx);
+  if (state.failoverSpanKeys.length > 0 && ctx.out.some((command) => command.type === "launchTask")) endFailoverSpans(ctx);
   flushChanged(ctx);
   return ctx.out;
 }
@@ -36,33 +47,30 @@ function apply(ctx: Ctx, input: Input): void {
     case "cancelJob":
       return cancelJob(ctx, input.jobId, input.reason);
     case "executorRegistered":
-      onExecutorRegistered(ctx, input.executor);
-      return enforceCap(ctx);
+      return raise(ctx, { kind: "executorRegistered", description: input.executor });
     case "executorLost":
-      onExecutorLost(ctx, input.executorId, input.reason);
-      return enforceCap(ctx);
+      return raise(ctx, { kind: "executorLost", executorId: input.executorId, reason: input.reason });
     case "heartbeat":
       return onHeartbeat(ctx, input.executorId, input.runningTaskIds);
     case "taskUpdate":
+      touchExecutor(ctx, input.executorId);
       return onTaskUpdate(ctx, input);
     case "commitRequested":
       return onCommitRequested(ctx, input.taskId, input.requestId);
     case "tick":
-      checkHeartbeats(ctx);
-      reviewExclusions(ctx);
-      return abortUnschedulable(ctx);
+      return; // time passed: the due timers fire next
     case "shuffleServiceLost":
-      onShuffleServiceLost(ctx, input.nodeId, input.shuffleAddress, input.reason);
-      return enforceCap(ctx);
+      return raise(ctx, { kind: "nodeLost", nodeId: input.nodeId, shuffleAddress: input.shuffleAddress, reason: input.reason });
     case "decommissionNode":
       return onDecommissionNode(ctx, input.nodeId, input.deadlineMs, input.reason);
     case "recommissionNode":
       return onRecommissionNode(ctx, input.nodeId);
     case "mapOutputMigrated":
-      return onMapOutputMigrated(ctx, input);
+      return raise(ctx, { kind: "mapOutputMigrated", input });
     case "migrationFinished":
       return onMigrationFinished(ctx, input);
     case "recoveryStarted":
-      return onRecoveryStarted(ctx, input.epoch);
+      startFailover(ctx, input);
+      return awaitReconnect(ctx);
   }
 }

@@ -109,9 +109,17 @@ export type Input =
   /**
    * A scheduler took over (restart or standby) after replaying the log: every
    * executor it believed alive gets until now + recovery.executorReconnectTimeout
-   * to re-register before it is lost. Persisted like any input.
+   * to re-register before it is lost. The core records the failover (history
+   * event, one "scheduler.failover" span per running job). Persisted like any input.
    */
-  | { type: "recoveryStarted"; epoch: number };
+  | {
+      type: "recoveryStarted";
+      epoch: number;
+      /** Since the previous leader's last lease renewal (0 when unknown): the failover spans start that far back. */
+      downtimeMs?: number;
+      /** The new leader, for the schedulerFailover history event ("" when unknown). */
+      leaderAddress?: string;
+    };
 
 // -------------------------------------------------------------- commands
 
@@ -183,7 +191,16 @@ export type Command =
    * "stage:<job>:<stage>.<attempt>", "task:<taskId>"). A task's span is
    * started before its launchTask so the launch carries its traceparent.
    */
-  | { type: "spanStart"; key: string; parentKey?: string; parentTraceparent?: string; name: string; attributes: Record<string, string | number | boolean> }
+  | {
+      type: "spanStart";
+      key: string;
+      parentKey?: string;
+      parentTraceparent?: string;
+      name: string;
+      attributes: Record<string, string | number | boolean>;
+      /** Epoch ms, when the span began before the step (a failover's downtime); else now. */
+      startTime?: number;
+    }
   | { type: "spanEvent"; key: string; name: string; attributes: Record<string, string | number | boolean> }
   | { type: "spanEnd"; key: string; error?: string };
 

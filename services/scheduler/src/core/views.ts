@@ -1,11 +1,9 @@
 /**
  * Read-only views of the state, for the shell's RPCs and watchers.
  */
-import { runningTasksOn } from "./decommission.js";
-import { viewOfExecutor } from "./executors.js";
-import { nextCopyDueMs } from "./speculation.js";
-import { aliveExecutorsOf, nodeStateOf } from "./nodes.js";
-import { activeAttempt, outputsAvailable, type JobState, type NodeState, type SchedulerState, type StageState } from "./state.js";
+import { aliveExecutorsOf, nodeStateOf, runningTasksOn, viewOfExecutor } from "./clusterQueries.js";
+import { outputsAvailable, type JobState, type NodeState, type SchedulerState, type StageState } from "./state.js";
+import { firstDueMs } from "./timers.js";
 import type { ExecutorView, JobView, NodeView, StageView } from "./types.js";
 
 export function jobView(state: SchedulerState, jobId: string): JobView | undefined {
@@ -33,32 +31,12 @@ export function runningTaskIds(state: SchedulerState, executorId: string): strin
 }
 
 /**
- * The earliest time at which a tick would change anything (heartbeat and
- * reconnect deadlines, batched resubmissions, decommission deadlines,
- * speculative copies due, exclusion expiries, unschedulable aborts); Infinity if none. A tick before
- * it changes nothing but `nowMs`, so the shell need not persist it.
+ * The earliest time at which a tick would change anything: the first entry
+ * of the timer set (timers.ts); Infinity if none. A tick before it changes
+ * nothing but `nowMs`, so the shell need not persist it.
  */
 export function nextDueMs(state: SchedulerState): number {
-  let due = Infinity;
-  const heartbeatTimeout = state.conf["ballast.executor.heartbeatTimeout"];
-  for (const executor of state.executors.values()) {
-    if (executor.excludedUntilMs !== 0) due = Math.min(due, executor.excludedUntilMs);
-    if (!executor.alive) continue;
-    // Lost once strictly past the deadline.
-    due = Math.min(due, executor.reconnectDeadlineMs !== 0 ? executor.reconnectDeadlineMs + 1 : executor.lastSeenMs + heartbeatTimeout + 1);
-  }
-  for (const node of state.nodes.values()) if (node.excludedUntilMs !== 0) due = Math.min(due, node.excludedUntilMs);
-  for (const nodeId of state.decommissioning) due = Math.min(due, state.nodes.get(nodeId)!.decommission!.deadlineMs);
-  due = Math.min(due, nextCopyDueMs(state));
-  for (const jobId of state.runningJobs) {
-    const job = state.jobs.get(jobId)!;
-    if (job.resubmitAtMs !== undefined) due = Math.min(due, job.resubmitAtMs);
-    for (const stageId of job.activeStages) {
-      const since = activeAttempt(job.stages[stageId]!)!.unschedulableSinceMs;
-      if (since !== -1) due = Math.min(due, since + job.conf["ballast.excludeOnFailure.unschedulableTimeout"]);
-    }
-  }
-  return due;
+  return firstDueMs(state);
 }
 
 function viewOfNode(state: SchedulerState, node: NodeState): NodeView {

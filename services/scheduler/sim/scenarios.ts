@@ -2,7 +2,7 @@
  * Seed -> simulated scenario (plan, cluster size, fault mix), so one seed
  * number is enough to replay a failure: `npm run sim -- --seed S`.
  */
-import { diamondPlan, joinPlan, threeStagePlan, twoStagePlan } from "./plans.js";
+import { diamondPlan, joinPlan, threeStagePlan, twoStagePlan } from "../src/core/testing/plans.js";
 import { simulate, type FaultKind, type SimOptions } from "./sim.js";
 
 const ALL_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "twoNodesLost", "corruptBlock", "sigstop", "decommission", "schedulerCrash"];

@@ -9,10 +9,10 @@
  * winner's output is registered, one registration per success), and the
  * job's outcome.
  */
-import { excludedNodeCount, maxExcludedNodes } from "../exclusion.js";
-import { activeAttempt, hasOutput, type SchedulerState } from "../state.js";
-import type { Command, HistoryEvent, Input, JobView, Plan } from "../types.js";
-import { executorViews, nextDueMs } from "../views.js";
+import { excludedNodeCount, maxExcludedNodes } from "../src/core/exclusionRules.js";
+import { activeAttempt, hasOutput, type SchedulerState } from "../src/core/state.js";
+import type { Command, HistoryEvent, Input, JobView, Plan } from "../src/core/types.js";
+import { executorViews, nextDueMs } from "../src/core/views.js";
 
 export interface StepSnapshot {
   /** "<shuffleId>/<mapIndex>" -> where the registered output lived. */

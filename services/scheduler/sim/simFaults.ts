@@ -5,8 +5,8 @@
  * rebuilt by replaying the inputs must equal the state before the crash).
  */
 import { isDeepStrictEqual } from "node:util";
-import { step } from "../step.js";
-import { createState } from "../state.js";
+import { step } from "../src/core/step.js";
+import { createState } from "../src/core/state.js";
 import type { FaultKind, SimNode } from "./simModel.js";
 import { SimExecutors } from "./simExecutors.js";
 

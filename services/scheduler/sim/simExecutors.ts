@@ -5,7 +5,7 @@
  * commit first for saveAsTextFile), and report back to the scheduler.
  * Some tasks may be stragglers (slowTaskRate), to exercise speculative copies.
  */
-import type { FetchFailure, TaskFailure, TaskLaunch } from "../types.js";
+import type { FetchFailure, TaskFailure, TaskLaunch } from "../src/core/types.js";
 import { SimCluster } from "./simCluster.js";
 import type { SimNode } from "./simModel.js";
 

@@ -3,7 +3,7 @@
  * kinds, the model of a node (executor + shuffle service), timing constants
  * and the seeded random generator.
  */
-import type { Command, Input, JobView, Plan } from "../types.js";
+import type { Command, Input, JobView, Plan } from "../src/core/types.js";
 import { seededRandom } from "@ballast/common/seededRandom";
 
 export type FaultKind = "executorKill" | "nodeLoss" | "twoNodesLost" | "corruptBlock" | "sigstop" | "decommission" | "schedulerCrash";

@@ -11,8 +11,8 @@
  * The cluster model is in simCluster.ts, task execution in simExecutors.ts,
  * faults in simFaults.ts.
  */
-import type { Command } from "../types.js";
-import { jobView } from "../views.js";
+import type { Command } from "../src/core/types.js";
+import { jobView } from "../src/core/views.js";
 import { DEFAULT_FAULTS, HEARTBEAT_MS, JOB_ID, TICK_MS, type SimOptions, type SimResult } from "./simModel.js";
 import { SimFaults } from "./simFaults.js";
 

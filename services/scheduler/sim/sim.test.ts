@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { runSeeds, scenarioFor } from "./testing/scenarios.js";
-import { simulate } from "./testing/sim.js";
-import { threeStagePlan } from "./testing/plans.js";
+import { runSeeds, scenarioFor } from "./scenarios.js";
+import { simulate } from "./sim.js";
+import { threeStagePlan } from "../src/core/testing/plans.js";
 
 const seeds = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
 

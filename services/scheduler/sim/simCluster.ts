@@ -6,9 +6,9 @@
  * which map outputs are really lost. Tasks' execution (simExecutors.ts) and
  * faults (simFaults.ts) build on it; sim.ts runs it.
  */
-import { step } from "../step.js";
-import { createState, type SchedulerState } from "../state.js";
-import type { Command, Input, TaskLaunch } from "../types.js";
+import { step } from "../src/core/step.js";
+import { createState, type SchedulerState } from "../src/core/state.js";
+import type { Command, Input, TaskLaunch } from "../src/core/types.js";
 import { SimChecks } from "./simChecks.js";
 import { JOB_ID, prng, type FaultKind, type Service, type SimNode, type SimOptions } from "./simModel.js";
 
