@@ -17,9 +17,22 @@ export function nodeToWire(node: NodeView): NodeInfo {
   return { ...node, executorIds: [...node.executorIds], state: nodeState.toWire(node.state) };
 }
 
-/** ExecutorInfo carries the state as its domain name already (a string field, not an enum). */
+/** Field by field, so what a subtype adds (history's removedAtMs) stays out; the state is its domain name already (a string field, not an enum). */
 export function executorToWire(executor: ExecutorView): ExecutorInfo {
-  return { ...executor };
+  return {
+    executorId: executor.executorId,
+    nodeId: executor.nodeId,
+    host: executor.host,
+    slots: executor.slots,
+    shuffleAddress: executor.shuffleAddress,
+    alive: executor.alive,
+    runningTasks: executor.runningTasks,
+    registeredAtMs: executor.registeredAtMs,
+    lostReason: executor.lostReason,
+    state: executor.state,
+    excludedUntilMs: executor.excludedUntilMs,
+    stateReason: executor.stateReason,
+  };
 }
 
 /** What a just-registered executor is, for the ExecutorInfo fields that ExecutorDetails does not carry. */
