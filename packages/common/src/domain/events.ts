@@ -49,6 +49,17 @@ export interface ExecutorDetails {
   registeredAtMs: number;
 }
 
+/** TaskStarted: an attempt was launched on an executor. */
+export interface TaskStart {
+  taskId: string;
+  stageId: number;
+  stageAttempt: number;
+  partition: number;
+  attempt: number;
+  executorId: string;
+  nodeId: string;
+}
+
 /** What happened, one variant per payload of events.proto's Event. */
 export type EventBody =
   /** traceId is filled in by the scheduler's shell, which owns the spans. */
@@ -56,7 +67,7 @@ export type EventBody =
   | { type: "jobEnded"; status: JobStatus; error?: ErrorView; stats: JobStats }
   | { type: "stageSubmitted"; stageId: number; attempt: number; name: string; numTasks: number; partitions: number[]; parentStageIds: number[] }
   | { type: "stageEnded"; stageId: number; attempt: number; status: StageStatus; reason: string }
-  | { type: "taskStarted"; taskId: string; stageId: number; stageAttempt: number; partition: number; attempt: number; executorId: string; nodeId: string }
+  | ({ type: "taskStarted" } & TaskStart)
   | { type: "taskEnded"; taskId: string; stageId: number; partition: number; state: TaskState; error?: ErrorView; durationMs: number; executorId: string }
   | { type: "executorAdded"; executor: ExecutorDetails }
   | { type: "executorRemoved"; executorId: string; reason: string }

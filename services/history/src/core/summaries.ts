@@ -5,7 +5,7 @@
  * the JSON API shows them. Nothing here imports gen/ or gRPC; rpc/ converts
  * at the edge.
  */
-import type { ErrorView } from "@ballast/common/domain/events";
+import type { ErrorView, TaskStart } from "@ballast/common/domain/events";
 import type { JobStats } from "@ballast/common/domain/stats";
 import type { JobStatus, ResourceState, StageStatus } from "@ballast/common/domain/states";
 import type { TaskState } from "@ballast/common/domain/tasks";
@@ -60,15 +60,9 @@ export interface StageSummary {
   endedAtMs: number;
 }
 
-export interface TaskSummary {
-  taskId: string;
+/** One task attempt: what its TaskStarted said, and how it ended. */
+export interface TaskSummary extends TaskStart {
   jobId: string;
-  stageId: number;
-  stageAttempt: number;
-  partition: number;
-  attempt: number;
-  executorId: string;
-  nodeId: string;
   state: TaskState;
   error?: ErrorView;
   durationMs: number;
