@@ -12,7 +12,7 @@ import type {
 
 /**
  * Turns events into the bytes kept in the log and back. The service plugs in
- * the wire codec (rpc/codec.ts) so the log holds events.proto bytes; the
+ * the wire codec (rpc/eventCodec.ts) so the log holds events.proto bytes; the
  * store itself never sees the wire format.
  */
 export interface EventCodec {
