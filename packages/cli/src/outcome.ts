@@ -1,12 +1,14 @@
-import { ActionKind, JobStatus, type JobInfo, type JobStats } from "@ballast/gen/common";
 import { decodeCollected } from "ballast";
-import { jobStatus } from "@ballast/common/wire/plan";
+import type { JobStatus } from "@ballast/common/domain/states";
+import type { JobStats } from "@ballast/common/domain/stats";
+import type { JobView } from "@ballast/common/domain/views";
+import type { ActionKind } from "@ballast/common/plan";
 
 export interface JobOutcome {
   jobId: string;
-  status: "running" | "succeeded" | "failed" | "cancelled";
+  status: JobStatus;
   ok: boolean;
-  action: "collect" | "count" | "saveAsTextFile" | undefined;
+  action: ActionKind | undefined;
   records?: unknown[];
   count?: number;
   outputUri?: string;
@@ -14,18 +16,18 @@ export interface JobOutcome {
   error?: { message: string; stack: string };
 }
 
-export function summarize(job: JobInfo, clientWallTimeMs: number): JobOutcome {
+export function summarize(job: JobView, clientWallTimeMs: number): JobOutcome {
   const result = job.result;
-  const action = result?.action === ActionKind.ACTION_KIND_COLLECT ? "collect" : result?.action === ActionKind.ACTION_KIND_COUNT ? "count" : result?.action === ActionKind.ACTION_KIND_SAVE_AS_TEXT_FILE ? "saveAsTextFile" : undefined;
+  const action = result?.action;
   return {
     jobId: job.jobId,
-    status: jobStatus.fromWire(job.status),
-    ok: job.status === JobStatus.JOB_STATUS_SUCCEEDED,
+    status: job.status,
+    ok: job.status === "succeeded",
     action,
     records: action === "collect" ? decodeCollected(result!.partitionRecords) : undefined,
     count: action === "count" ? result!.count : undefined,
     outputUri: action === "saveAsTextFile" ? result!.outputUri : undefined,
-    stats: { ...(job.stats as JobStats), clientWallTimeMs },
+    stats: { ...job.stats, clientWallTimeMs },
     error: job.error && { message: job.error.message, stack: job.error.stack },
   };
 }

@@ -1,4 +1,5 @@
-import { JobStatus, StageStatus, type JobInfo, type StageInfo } from "@ballast/gen/common";
+import type { StageStatus } from "@ballast/common/domain/states";
+import type { JobView, StageView } from "@ballast/common/domain/views";
 
 const BAR_WIDTH = 24;
 
@@ -17,7 +18,7 @@ export class ProgressView {
     this.out.write(`submitted ${jobId}\n`);
   }
 
-  update(job: JobInfo): void {
+  update(job: JobView): void {
     if (this.out.isTTY) this.redraw(job);
     else this.printChanges(job);
   }
@@ -32,21 +33,21 @@ export class ProgressView {
     this.drawnLines = 0;
   }
 
-  private redraw(job: JobInfo): void {
-    const lines = job.stages.filter((s) => s.status === StageStatus.STAGE_STATUS_RUNNING).map(stageLine);
+  private redraw(job: JobView): void {
+    const lines = job.stages.filter((s) => s.status === "running").map(stageLine);
     let text = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A` : "";
     text += lines.map((l) => `\x1b[2K${l}\n`).join("");
     for (let i = lines.length; i < this.drawnLines; i++) text += "\x1b[2K\n";
     const total = Math.max(lines.length, this.drawnLines);
     if (total > lines.length) text += `\x1b[${total - lines.length}A`;
     this.drawnLines = lines.length;
-    if (job.status !== JobStatus.JOB_STATUS_RUNNING) for (const s of job.stages) text += `${stageLine(s)}\n`;
+    if (job.status !== "running") for (const s of job.stages) text += `${stageLine(s)}\n`;
     this.out.write(text);
   }
 
-  private printChanges(job: JobInfo): void {
+  private printChanges(job: JobView): void {
     for (const stage of job.stages) {
-      if (stage.status === StageStatus.STAGE_STATUS_WAITING) continue;
+      if (stage.status === "waiting") continue;
       const key = `${stage.stageId}`;
       const tenth = Math.floor((10 * stage.completedTasks) / Math.max(1, stage.numTasks));
       const signature = `${stage.attempt}:${stage.status}:${tenth}`;
@@ -57,17 +58,18 @@ export class ProgressView {
   }
 }
 
-const STATUS_WORDS: Record<number, string> = {
-  [StageStatus.STAGE_STATUS_WAITING]: "waiting",
-  [StageStatus.STAGE_STATUS_RUNNING]: "running",
-  [StageStatus.STAGE_STATUS_SUCCEEDED]: "done",
-  [StageStatus.STAGE_STATUS_FAILED]: "failed",
+/** The stage's status as the progress line says it. */
+const STATUS_WORDS: Record<StageStatus, string> = {
+  waiting: "waiting",
+  running: "running",
+  succeeded: "done",
+  failed: "failed",
 };
 
-export function stageLine(stage: StageInfo): string {
+export function stageLine(stage: StageView): string {
   const filled = Math.round((BAR_WIDTH * stage.completedTasks) / Math.max(1, stage.numTasks));
   const bar = "=".repeat(filled) + " ".repeat(BAR_WIDTH - filled);
   const attempt = stage.attempt > 0 ? ` attempt ${stage.attempt}` : "";
   const running = stage.runningTasks > 0 ? `, ${stage.runningTasks} running` : "";
-  return `stage ${stage.stageId}${attempt} (${stage.name}) [${bar}] ${stage.completedTasks}/${stage.numTasks} ${STATUS_WORDS[stage.status] ?? ""}${running}`;
+  return `stage ${stage.stageId}${attempt} (${stage.name}) [${bar}] ${stage.completedTasks}/${stage.numTasks} ${STATUS_WORDS[stage.status]}${running}`;
 }

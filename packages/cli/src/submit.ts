@@ -2,15 +2,17 @@ import { existsSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
-import { JobStatus, type JobInfo } from "@ballast/gen/common";
+import type { JobInfo } from "@ballast/gen/common";
 import { SchedulerServiceClient } from "@ballast/gen/scheduler";
 import { StagingClient } from "@ballast/clients/staging";
 import { parseConfPairs } from "@ballast/common/config";
 import { describeError, InvalidArgumentError } from "@ballast/common/errors";
 import { call } from "@ballast/common/grpc";
-import { initTelemetry, withSpan } from "@ballast/common/telemetry";
-import { planToWire } from "@ballast/common/wire/plan";
+import type { JobView } from "@ballast/common/domain/views";
 import type { Plan } from "@ballast/common/plan";
+import { initTelemetry, withSpan } from "@ballast/common/telemetry";
+import { jobFromWire } from "@ballast/common/wire/jobs";
+import { planToWire } from "@ballast/common/wire/plan";
 import { bundleJob, JobFileError, userFrames } from "./bundle.js";
 import { leaderMayHaveMoved, SchedulerConnection } from "@ballast/clients/scheduler";
 import { ProgressView } from "./progress.js";
@@ -117,11 +119,11 @@ async function inputSize(uri: string, uploaded: Map<string, number>, staging: St
 }
 
 /** Watches the job to its end, following the leader across scheduler failovers. */
-async function watch(scheduler: SchedulerConnection, jobId: string, view: ProgressView): Promise<JobInfo> {
+async function watch(scheduler: SchedulerConnection, jobId: string, view: ProgressView): Promise<JobView> {
   for (;;) {
     const client = await scheduler.leader();
     const outcome = await watchOnce(client, jobId, view);
-    if (outcome.job && outcome.job.status !== JobStatus.JOB_STATUS_RUNNING) {
+    if (outcome.job && outcome.job.status !== "running") {
       view.finish();
       return outcome.job;
     }
@@ -132,14 +134,21 @@ async function watch(scheduler: SchedulerConnection, jobId: string, view: Progre
   }
 }
 
-function watchOnce(client: InstanceType<typeof SchedulerServiceClient>, jobId: string, view: ProgressView): Promise<{ job?: JobInfo; error?: unknown }> {
+function watchOnce(client: InstanceType<typeof SchedulerServiceClient>, jobId: string, view: ProgressView): Promise<{ job?: JobView; error?: unknown }> {
   return new Promise((resolvePromise) => {
-    let last: JobInfo | undefined;
+    let last: JobView | undefined;
     const stream = client.watchJob({ jobId });
     stream.on("data", (res: { job?: JobInfo }) => {
       if (!res.job) return;
-      last = res.job;
-      view.update(res.job);
+      try {
+        last = jobFromWire(res.job);
+      } catch (error) {
+        // A job this CLI cannot read (an unknown status from a newer scheduler): stop watching, say why.
+        stream.cancel();
+        resolvePromise({ job: last, error });
+        return;
+      }
+      view.update(last);
     });
     stream.on("error", (error) => resolvePromise({ job: last, error }));
     stream.on("end", () => resolvePromise({ job: last }));

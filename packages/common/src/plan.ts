@@ -4,7 +4,8 @@
  * scheduler core and the executor. User functions are never in it: the
  * executor rebuilds the same graph from the bundle and checks graphHash.
  */
-export type ActionKind = "collect" | "count" | "saveAsTextFile";
+export const ACTION_KINDS = ["collect", "count", "saveAsTextFile"] as const;
+export type ActionKind = (typeof ACTION_KINDS)[number];
 
 export interface DatasetNode {
   id: number;
@@ -51,4 +52,75 @@ export interface Plan {
 /** Global id of a job's shuffle, as the shuffle service knows it. */
 export function shuffleIdOf(jobId: string, shuffleIndex: number): string {
   return `${jobId}-sh${shuffleIndex}`;
+}
+
+// -------------------------------------------------------------- validation
+
+export interface PlanRules {
+  /**
+   * The plan crossed the wire, so the SDK built it: it names the graph hash
+   * (the executor checks the bundle against it) and gives every dataset a
+   * partition. The scheduler core also runs hand-built plans (tests,
+   * simulation), where an empty dataset is a job that ends at once.
+   */
+  builtBySdk?: boolean;
+}
+
+/**
+ * Why a plan cannot be scheduled, or undefined when it is well formed: the
+ * one validator behind both the wire edge (planFromWire) and the scheduler
+ * core's job submission.
+ */
+export function planProblem(plan: Plan, rules: PlanRules = {}): string | undefined {
+  if (plan.datasets.length === 0) return "plan has no datasets";
+  const byId = new Map<number, DatasetNode>();
+  for (const dataset of plan.datasets) {
+    if (byId.has(dataset.id)) return `dataset ${dataset.id} appears twice`;
+    if (!Number.isInteger(dataset.numPartitions) || dataset.numPartitions < 0) {
+      return `dataset ${dataset.id} has an invalid partition count ${dataset.numPartitions}`;
+    }
+    if (rules.builtBySdk && dataset.numPartitions === 0) return `dataset ${dataset.id} has no partitions`;
+    byId.set(dataset.id, dataset);
+  }
+  if (!byId.has(plan.finalDatasetId)) return `final dataset ${plan.finalDatasetId} is not in the plan`;
+  for (const dataset of plan.datasets) {
+    const missing = dataset.parentIds.find((id) => !byId.has(id));
+    if (missing !== undefined) return `dataset ${dataset.id} has unknown parent ${missing}`;
+  }
+  const shuffleProblem = shufflesProblem(plan, byId);
+  if (shuffleProblem) return shuffleProblem;
+  if (rules.builtBySdk && !plan.graphHash) return "plan has no graph hash";
+  return findCycle(plan, byId);
+}
+
+function shufflesProblem(plan: Plan, byId: Map<number, DatasetNode>): string | undefined {
+  for (const [position, shuffle] of plan.shuffles.entries()) {
+    if (shuffle.shuffleIndex !== position) return `shuffle at position ${position} has index ${shuffle.shuffleIndex}`;
+    const child = byId.get(shuffle.childDatasetId);
+    if (!byId.has(shuffle.parentDatasetId) || !child) return `shuffle ${position} names an unknown dataset`;
+    if (!child.parentIds.includes(shuffle.parentDatasetId)) {
+      return `shuffle ${position}: dataset ${shuffle.parentDatasetId} is not a parent of ${shuffle.childDatasetId}`;
+    }
+    if (shuffle.numReducePartitions !== child.numPartitions) {
+      return `shuffle ${position} has ${shuffle.numReducePartitions} reduce partitions but dataset ${child.id} has ${child.numPartitions}`;
+    }
+  }
+  return undefined;
+}
+
+function findCycle(plan: Plan, byId: Map<number, DatasetNode>): string | undefined {
+  const state = new Map<number, "visiting" | "done">();
+  const visit = (id: number): string | undefined => {
+    const seen = state.get(id);
+    if (seen === "done") return undefined;
+    if (seen === "visiting") return `the lineage graph has a cycle through dataset ${id}`;
+    state.set(id, "visiting");
+    for (const parent of byId.get(id)!.parentIds) {
+      const problem = visit(parent);
+      if (problem) return problem;
+    }
+    state.set(id, "done");
+    return undefined;
+  };
+  return visit(plan.finalDatasetId);
 }

@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import type { TaskLaunch, TaskStatusUpdate, TracedTaskLaunch } from "@ballast/common/domain/tasks";
 import { describeError } from "@ballast/common/errors";
 import { withSpan } from "@ballast/common/telemetry";
 import { startGrpcServer, type RunningServer } from "@ballast/common/grpc";
@@ -7,7 +8,6 @@ import { ShuffleClient } from "@ballast/clients/shuffle";
 import { StagingClient } from "@ballast/clients/staging";
 import { sleep, type BackoffPolicy } from "@ballast/common/backoff";
 import { drainForDecommission, type DrainOutcome } from "./core/drain.js";
-import type { TaskLaunch, TaskStatusUpdate } from "./core/task.js";
 import { nodeStateOf, requestDecommission } from "./rpc/nodes.js";
 import { SchedulerSession } from "./rpc/session.js";
 import { executorService, type ExecutorStatus } from "./rpc/statusService.js";
@@ -50,7 +50,7 @@ export interface ExecutorOptions {
 }
 
 interface RunningTask {
-  launch: TaskLaunch;
+  launch: TracedTaskLaunch;
   abort: AbortController;
 }
 
@@ -204,7 +204,7 @@ export class Executor {
     return this.settlements.get(task.launch.taskId) ?? Promise.resolve();
   }
 
-  private launch(launch: TaskLaunch): void {
+  private launch(launch: TracedTaskLaunch): void {
     const { logger } = this.options;
     if (this.stopping) {
       this.report({ taskId: launch.taskId, state: "failed", failure: { kind: "executorError", message: "executor is stopping", stack: "", errorKind: "executor_error" } });

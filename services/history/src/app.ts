@@ -2,7 +2,7 @@ import { startGrpcServer } from "@ballast/common/grpc";
 import type { Logger } from "@ballast/common/logging";
 import { History } from "./history.js";
 import { startHttpServer } from "./http/server.js";
-import { wireEventCodec } from "./rpc/convert.js";
+import { wireEventCodec } from "./rpc/eventCodec.js";
 import { historyServiceBinding } from "./rpc/service.js";
 import { SqliteHistoryStore } from "./store/sqlite-store.js";
 import type { HistoryStore } from "./store/store.js";

@@ -1,14 +1,14 @@
 import { InvalidArgumentError, NotFoundError } from "@ballast/common/errors";
+import type { PublishedEvent } from "@ballast/common/domain/events";
 import type {
   ApplicationSummary,
   ExecutorSummary,
   FailoverSummary,
-  HistoryEvent,
   JobSummary,
   NodeSummary,
   StageSummary,
   TaskSummary,
-} from "./core/types.js";
+} from "./core/summaries.js";
 import { checkEvents, checkId } from "./core/validate.js";
 import type { HistoryStore, PublishResult } from "./store/store.js";
 
@@ -23,7 +23,7 @@ export const MAX_EVENT_LIMIT = 10_000;
 export class History {
   constructor(readonly store: HistoryStore) {}
 
-  async publish(applicationId: string, events: HistoryEvent[]): Promise<PublishResult> {
+  async publish(applicationId: string, events: PublishedEvent[]): Promise<PublishResult> {
     requireValid(checkId("application_id", applicationId) ?? checkEvents(events));
     return this.store.publish(applicationId, events);
   }
@@ -78,7 +78,7 @@ export class History {
   }
 
   /** Events after `afterSeq` in seq order, at most `limit` (0 means the default); only `jobId`'s when given. */
-  async listEvents(applicationId: string, options: { jobId?: string; afterSeq?: number; limit?: number }): Promise<HistoryEvent[]> {
+  async listEvents(applicationId: string, options: { jobId?: string; afterSeq?: number; limit?: number }): Promise<PublishedEvent[]> {
     const { jobId = "", afterSeq = 0, limit = 0 } = options;
     if (jobId !== "") await this.getJob(applicationId, jobId);
     else await this.getApplication(applicationId);

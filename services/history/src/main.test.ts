@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { JobStatus, TaskState } from "@ballast/gen/common";
 import { HistoryServiceClient } from "@ballast/gen/history";
 import { call } from "@ballast/common/grpc";
-import { eventToWire } from "./rpc/convert.js";
+import { eventToWire } from "@ballast/common/wire/events";
 import { applicationEvents } from "./testing/fixtures.js";
 import { HISTORY_MAIN as MAIN, killHard, startHistoryProcess, type RunningHistoryProcess } from "./testing/process.js";
 

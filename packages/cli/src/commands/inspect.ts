@@ -1,8 +1,9 @@
-import { NodeState, type SchedulerServiceClient } from "@ballast/gen/scheduler";
+import type { SchedulerServiceClient } from "@ballast/gen/scheduler";
 import { onLeader } from "@ballast/clients/scheduler";
 import { resolveConf } from "@ballast/common/config";
 import { call } from "@ballast/common/grpc";
-import { jobStatus } from "@ballast/common/wire/plan";
+import { jobStatus } from "@ballast/common/wire/jobs";
+import { nodeStateName } from "@ballast/common/wire/resources";
 import { ExitError } from "../exit.js";
 import { schedulerAddresses, type MasterFlags } from "./addresses.js";
 
@@ -56,10 +57,6 @@ export async function decommission(nodeId: string, opts: MasterFlags & { deadlin
 export async function recommission(nodeId: string, opts: MasterFlags): Promise<void> {
   const { node } = await onClusterLeader(opts, (c) => call(c.recommissionNode.bind(c), { nodeId }, 10_000));
   print(`${nodeId} is ${nodeStateName(node!.state)}`);
-}
-
-function nodeStateName(state: NodeState): string {
-  return NodeState[state]?.replace("NODE_STATE_", "").toLowerCase() ?? "unknown";
 }
 
 function describeState(state: string, excludedUntilMs: number, reason: string): string {

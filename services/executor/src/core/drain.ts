@@ -5,7 +5,10 @@
  * scheduler reports the node handed over, or until the wait runs out. No I/O
  * here: the scheduler calls, the clock and the sleep are injected.
  */
-export type NodeStateName = "active" | "excluded" | "decommissioning" | "decommissioned" | "lost" | "unknown";
+import type { ResourceState } from "@ballast/common/domain/states";
+
+/** "unknown": the leader does not list the node, or names a state this executor does not know. */
+export type NodeStateName = ResourceState | "unknown";
 
 export interface DrainDeps {
   /** DecommissionNode on the leader; throws when the scheduler cannot be reached or refuses. */

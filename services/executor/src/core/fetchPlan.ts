@@ -1,4 +1,4 @@
-import type { MapLocation, ShuffleReadSpec } from "./task.js";
+import type { MapLocation, ShuffleReadSpec } from "@ballast/common/domain/tasks";
 
 export interface BlockRequest {
   shuffleIndex: number;

@@ -3,7 +3,7 @@ import { chooseLeader } from "@ballast/clients/schedulerDirectory";
 import { FaultHook, FaultSpecError, parseFaultSpec } from "../tasks/faults.js";
 import { drainForDecommission, type DrainDeps, type NodeStateName } from "./drain.js";
 import { EpochFence } from "./fencing.js";
-import type { TaskLaunch } from "./task.js";
+import type { TaskLaunch } from "@ballast/common/domain/tasks";
 
 describe("EpochFence", () => {
   it("admits newer and equal epochs and unstamped messages, rejects older ones", () => {

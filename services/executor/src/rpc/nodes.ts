@@ -1,18 +1,10 @@
 /** The node-level scheduler calls an executor makes when it decommissions itself (SIGTERM). */
-import { NodeState as WireNodeState } from "@ballast/gen/scheduler";
 import { call } from "@ballast/common/grpc";
+import { nodeState } from "@ballast/common/wire/resources";
 import type { NodeStateName } from "../core/drain.js";
 import type { SchedulerSession } from "./session.js";
 
 const CALL_DEADLINE_MS = 2000;
-
-const NODE_STATES: Partial<Record<WireNodeState, NodeStateName>> = {
-  [WireNodeState.NODE_STATE_ACTIVE]: "active",
-  [WireNodeState.NODE_STATE_EXCLUDED]: "excluded",
-  [WireNodeState.NODE_STATE_DECOMMISSIONING]: "decommissioning",
-  [WireNodeState.NODE_STATE_DECOMMISSIONED]: "decommissioned",
-  [WireNodeState.NODE_STATE_LOST]: "lost",
-};
 
 /** SchedulerService.DecommissionNode on the leader; deadlineMs is how long the node has. */
 export async function requestDecommission(session: SchedulerSession, nodeId: string, deadlineMs: number): Promise<void> {
@@ -25,5 +17,5 @@ export async function nodeStateOf(session: SchedulerSession, nodeId: string): Pr
   const client = await session.leaderClient();
   const { nodes } = await call(client.listNodes.bind(client), {}, CALL_DEADLINE_MS);
   const node = nodes.find((n) => n.nodeId === nodeId);
-  return (node && NODE_STATES[node.state]) ?? "unknown";
+  return (node && nodeState.nameOf(node.state)) ?? "unknown";
 }

@@ -1,6 +1,5 @@
 import type { Logger } from "@ballast/common/logging";
-import type { TaskStatusUpdate } from "../core/task.js";
-import { updateSizeEstimate } from "./convert.js";
+import type { TaskStatusUpdate } from "@ballast/common/domain/tasks";
 
 interface RetainedUpdate {
   update: TaskStatusUpdate;
@@ -59,4 +58,9 @@ export class RetainedUpdates {
       this.logger.warn({ taskId }, "dropping a retained task result over the retention budget");
     }
   }
+}
+
+/** Rough wire size of an update, counted against the retention budget. */
+function updateSizeEstimate(update: TaskStatusUpdate): number {
+  return (update.result?.records?.byteLength ?? 0) + (update.failure?.stack.length ?? 0) + (update.failure?.message.length ?? 0) + 1024;
 }

@@ -2,11 +2,11 @@ import type { ClientDuplexStream } from "@grpc/grpc-js";
 import type { SchedulerServiceClient, ExecutorSessionRequest, ExecutorSessionResponse } from "@ballast/gen/scheduler";
 import { describeError, UnavailableError } from "@ballast/common/errors";
 import { call } from "@ballast/common/grpc";
+import type { TaskStatusUpdate, TracedTaskLaunch } from "@ballast/common/domain/tasks";
 import type { Logger } from "@ballast/common/logging";
+import { launchFromWire, taskUpdateToWire } from "@ballast/common/wire/tasks";
 import { backoffDelay, type BackoffPolicy } from "@ballast/common/backoff";
 import { EpochFence } from "../core/fencing.js";
-import type { TaskLaunch, TaskStatusUpdate } from "../core/task.js";
-import { taskLaunchFromWire, taskUpdateToWire } from "./convert.js";
 import { recordFenced } from "./fenced.js";
 import { SchedulerDirectory } from "@ballast/clients/schedulerDirectory";
 import { RetainedUpdates } from "./retained.js";
@@ -21,7 +21,7 @@ export interface ExecutorRegistration {
 }
 
 export interface SessionHandlers {
-  onLaunch(launch: TaskLaunch): void;
+  onLaunch(launch: TracedTaskLaunch): void;
   /** A launch that could not be understood; the task must be reported failed. */
   onInvalidLaunch(taskId: string, message: string): void;
   onKill(taskId: string, reason: string): void;
@@ -185,9 +185,9 @@ export class SchedulerSession {
       case "launchTask": {
         const wire = message.message.value;
         if (!this.admit("launch", wire.epoch, { taskId: wire.taskId }, wire.traceparent)) return;
-        let launch: TaskLaunch;
+        let launch: TracedTaskLaunch;
         try {
-          launch = taskLaunchFromWire(wire);
+          launch = launchFromWire(wire);
         } catch (err) {
           this.options.logger.error({ taskId: wire.taskId, err: describeError(err) }, "invalid task launch");
           if (wire.taskId) handlers.onInvalidLaunch(wire.taskId, describeError(err));

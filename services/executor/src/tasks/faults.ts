@@ -23,7 +23,8 @@
  * BALLAST_TEST_TASK_EVENTS_FILE (see taskEvents.ts).
  */
 import { sleep } from "@ballast/common/backoff";
-import { failure, type TaskLaunch } from "../core/task.js";
+import type { TaskLaunch } from "@ballast/common/domain/tasks";
+import { failure } from "../core/task.js";
 
 export interface FaultSpec {
   failStage?: { stageId: number; message?: string };

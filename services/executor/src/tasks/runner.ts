@@ -4,8 +4,9 @@ import { MAX_MESSAGE_BYTES } from "@ballast/common/grpc";
 import { describeError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
 import { contextFromTraceparent, withSpan } from "@ballast/common/telemetry";
+import { emptyMetrics, type TaskLaunch, type TaskMetrics, type TaskStatusUpdate, type TracedTaskLaunch } from "@ballast/common/domain/tasks";
 import { inputUrisOfPipeline } from "../core/pipeline.js";
-import { emptyMetrics, failure, TaskFailure, type TaskLaunch, type TaskMetrics, type TaskStatusUpdate } from "../core/task.js";
+import { failure, TaskFailure } from "../core/task.js";
 import type { BundleCache } from "./bundles.js";
 import { commitTextPartition } from "./commit.js";
 import type { InputCache } from "./inputs.js";
@@ -43,13 +44,13 @@ const RESULT_WIRE_LIMIT = MAX_MESSAGE_BYTES - 64 * 1024;
 export class TaskRunner {
   constructor(private readonly deps: RunnerDeps) {}
 
-  run(launch: TaskLaunch, signal: AbortSignal): Promise<TaskStatusUpdate> {
+  run(launch: TracedTaskLaunch, signal: AbortSignal): Promise<TaskStatusUpdate> {
     const attributes = { "task.id": launch.taskId, "job.id": launch.jobId, "stage.id": launch.stageId, "task.partition": launch.partition, "task.attempt": launch.attempt };
     const parent = contextFromTraceparent(launch.traceparent);
     return withSpan("task.run", attributes, (span) => this.runInSpan(launch, signal, span), parent);
   }
 
-  private async runInSpan(launch: TaskLaunch, signal: AbortSignal, span: Span): Promise<TaskStatusUpdate> {
+  private async runInSpan(launch: TracedTaskLaunch, signal: AbortSignal, span: Span): Promise<TaskStatusUpdate> {
     const startedAt = Date.now();
     const metrics = emptyMetrics();
     const logger = this.deps.logger.child({ taskId: launch.taskId });

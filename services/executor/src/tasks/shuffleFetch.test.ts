@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "@ballast/common/logging";
 import { ShuffleClient } from "@ballast/clients/shuffle";
 import { startShuffleServer, type ShuffleServer } from "@ballast/shuffle/server";
-import { TaskFailure, type ShuffleReadSpec } from "../core/task.js";
+import type { ShuffleReadSpec } from "@ballast/common/domain/tasks";
+import { TaskFailure } from "../core/task.js";
 import { fetchShuffleBlocks, type FetchOptions } from "./shuffleFetch.js";
 
 const logger = createLogger("executor-test");

@@ -4,7 +4,8 @@ import { describeError, isServiceError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
 import { backoffDelay, sleep } from "@ballast/common/backoff";
 import { groupBlocksByAddress, missingLocations, type BlockRequest } from "../core/fetchPlan.js";
-import { failure, type ShuffleReadSpec } from "../core/task.js";
+import type { ShuffleReadSpec } from "@ballast/common/domain/tasks";
+import { failure } from "../core/task.js";
 import type { MapOutputRef, ShufflePeer } from "./peers.js";
 
 export interface FetchRetryPolicy {

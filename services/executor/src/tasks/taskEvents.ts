@@ -11,7 +11,7 @@
  * O_APPEND write.
  */
 import { appendFileSync } from "node:fs";
-import type { TaskLaunch, TaskState } from "../core/task.js";
+import type { TaskLaunch, TaskState } from "@ballast/common/domain/tasks";
 
 export interface TaskEvent {
   event: "start" | "end";

@@ -1,10 +1,12 @@
-import type { ResourceState } from "./types.js";
+import { decommissionStateOfPhase } from "@ballast/common/domain/events";
+import { resolveResourceState, type ResourceState } from "@ballast/common/domain/states";
 
 /**
  * What state an executor or node is in, worked out from the facts the
  * projections keep (each written by the newest event of its kind), so the
- * answer does not depend on the order events arrived in. Precedence, strongest
- * first: gone (lost / decommissioned), decommissioning, excluded, active.
+ * answer does not depend on the order events arrived in. The facts become
+ * claims here; which claim wins is the common precedence rule
+ * (resolveResourceState: lost > decommissioning > excluded > active).
  */
 
 /** An application-level exclusion as the last ExclusionChanged of its target left it. */
@@ -49,21 +51,6 @@ export interface ResolvedState {
 export const NO_EXCLUSION: ExclusionFacts = { excluded: false, untilMs: 0, reason: "", seq: 0 };
 export const NO_DECOMMISSION: DecommissionFacts = { phase: "", reason: "", startedSeq: 0 };
 
-/** requested/drained/migrated: still draining; decommissioned/expired: gone; recommissioned or unknown: none in force. */
-export function decommissionState(phase: string): "decommissioning" | "decommissioned" | undefined {
-  switch (phase) {
-    case "requested":
-    case "drained":
-    case "migrated":
-      return "decommissioning";
-    case "decommissioned":
-    case "expired": // the deadline passed: the node is taken away with what was not migrated
-      return "decommissioned";
-    default:
-      return undefined;
-  }
-}
-
 /** The exclusion in force that explains the state best (the newest), if any. */
 function effectiveExclusion(exclusions: ExclusionFacts[]): { reason: string; untilMs: number } | undefined {
   const inForce = exclusions.filter((e) => e.excluded).sort((a, b) => b.seq - a.seq);
@@ -73,16 +60,19 @@ function effectiveExclusion(exclusions: ExclusionFacts[]): { reason: string; unt
 
 export function resolveExecutorState(facts: ExecutorFacts): ResolvedState {
   const exclusion = effectiveExclusion([facts.exclusion, facts.node.exclusion]);
-  const excludedUntilMs = exclusion?.untilMs ?? 0;
-  const decommission = decommissionState(facts.node.decommission.phase);
-  if (!facts.alive) {
-    // An executor that left a node after its decommission began was decommissioned with it.
-    const state = decommission && facts.removedSeq > facts.node.decommission.startedSeq ? "decommissioned" : "lost";
-    return { state, reason: facts.lostReason || facts.node.decommission.reason, excludedUntilMs };
-  }
-  if (decommission) return { state: decommission, reason: facts.node.decommission.reason, excludedUntilMs };
-  if (exclusion) return { state: "excluded", reason: exclusion.reason, excludedUntilMs };
-  return { state: "active", reason: "", excludedUntilMs };
+  const decommission = decommissionStateOfPhase(facts.node.decommission.phase);
+  const nodeReason = facts.node.decommission.reason;
+  // An executor that left a node after its decommission began was decommissioned with it, not lost.
+  const leftWithDecommission = !facts.alive && decommission !== undefined && facts.removedSeq > facts.node.decommission.startedSeq;
+  const goneReason = facts.lostReason || nodeReason;
+  const resolved = resolveResourceState({
+    lost: !facts.alive && !leftWithDecommission ? goneReason : undefined,
+    decommission: leftWithDecommission
+      ? { state: "decommissioned", reason: goneReason }
+      : decommission && { state: decommission, reason: nodeReason },
+    excluded: exclusion?.reason,
+  });
+  return { ...resolved, excludedUntilMs: exclusion?.untilMs ?? 0 };
 }
 
 /** What a node's state needs to know of each of its executors. */
@@ -92,16 +82,17 @@ export interface NodeExecutor {
   removedAtMs: number;
 }
 
-/** A node whose executors are all gone (and was not decommissioned) is lost. */
+/** A node whose executors are all gone (and was not decommissioned) is lost, with the last one's reason. */
 export function resolveNodeState(node: NodeFacts, executors: NodeExecutor[]): ResolvedState {
   const exclusion = effectiveExclusion([node.exclusion]);
-  const excludedUntilMs = exclusion?.untilMs ?? 0;
-  const decommission = decommissionState(node.decommission.phase);
-  if (decommission) return { state: decommission, reason: node.decommission.reason, excludedUntilMs };
-  if (executors.length > 0 && executors.every((e) => !e.alive)) {
-    const lastGone = [...executors].sort((a, b) => b.removedAtMs - a.removedAtMs)[0]!;
-    return { state: "lost", reason: lastGone.lostReason, excludedUntilMs };
-  }
-  if (exclusion) return { state: "excluded", reason: exclusion.reason, excludedUntilMs };
-  return { state: "active", reason: "", excludedUntilMs };
+  const decommission = decommissionStateOfPhase(node.decommission.phase);
+  const allGone = executors.length > 0 && executors.every((e) => !e.alive);
+  const lastGone = allGone ? [...executors].sort((a, b) => b.removedAtMs - a.removedAtMs)[0] : undefined;
+  const resolved = resolveResourceState({
+    // A decommission explains the executors' going.
+    lost: lastGone && !decommission ? lastGone.lostReason : undefined,
+    decommission: decommission && { state: decommission, reason: node.decommission.reason },
+    excluded: exclusion?.reason,
+  });
+  return { ...resolved, excludedUntilMs: exclusion?.untilMs ?? 0 };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call } from "@ballast/common/grpc";
-import { eventToWire } from "../rpc/convert.js";
+import { eventToWire } from "@ballast/common/wire/events";
 import { applicationEvents, recoveryEvents } from "../testing/fixtures.js";
 import { killHard, startHistoryProcess, type RunningHistoryProcess } from "../testing/process.js";
 

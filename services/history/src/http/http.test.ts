@@ -5,7 +5,7 @@ import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHistoryService, type RunningHistoryService } from "../app.js";
 import { History } from "../history.js";
-import { wireEventCodec } from "../rpc/convert.js";
+import { wireEventCodec } from "../rpc/eventCodec.js";
 import { SqliteHistoryStore } from "../store/sqlite-store.js";
 import { applicationEvents, recoveryEvents } from "../testing/fixtures.js";
 import { HISTORY_PAGE } from "./page.js";

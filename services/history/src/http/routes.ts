@@ -1,5 +1,5 @@
+import type { PublishedEvent } from "@ballast/common/domain/events";
 import { InvalidArgumentError, NotFoundError } from "@ballast/common/errors";
-import type { HistoryEvent } from "../core/types.js";
 import { MAX_EVENT_LIMIT, type History } from "../history.js";
 
 /**
@@ -50,7 +50,7 @@ function integerParam(query: URLSearchParams, name: string, min: number, max: nu
 }
 
 /** Flattens an event for JSON: {seq, timeMs, jobId, type, ...payload fields}. */
-export function eventToJson(event: HistoryEvent): Record<string, unknown> {
+export function eventToJson(event: PublishedEvent): Record<string, unknown> {
   return { seq: event.seq, timeMs: event.timeMs, jobId: event.jobId, ...event.body };
 }
 

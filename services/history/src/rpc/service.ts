@@ -2,16 +2,10 @@ import { HistoryServiceService, type HistoryServiceServer } from "@ballast/gen/h
 import { unary, type ServiceBinding } from "@ballast/common/grpc";
 import type { Logger } from "@ballast/common/logging";
 import { withSpan } from "@ballast/common/telemetry";
+import { eventFromWire, eventToWire } from "@ballast/common/wire/events";
+import { executorToWire } from "@ballast/common/wire/resources";
 import type { History } from "../history.js";
-import {
-  applicationToWire,
-  eventFromWire,
-  eventToWire,
-  executorToWire,
-  jobToWire,
-  stageToWire,
-  taskToWire,
-} from "./convert.js";
+import { applicationToWire, jobToWire, stageToWire, taskToWire } from "./summaries.js";
 
 /** The gRPC face of history: wire in, domain through History, wire out. */
 export function historyServiceImplementation(history: History, logger?: Logger): HistoryServiceServer {

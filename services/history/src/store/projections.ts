@@ -1,5 +1,5 @@
+import type { EventBody, PublishedEvent } from "@ballast/common/domain/events";
 import type { SqliteDatabase } from "@ballast/common/sqlite";
-import type { EventBody, HistoryEvent } from "../core/types.js";
 import { createExecutorStateRefresher } from "./executor-states.js";
 
 /**
@@ -9,7 +9,7 @@ import { createExecutorStateRefresher } from "./executor-states.js";
  * state is written only when the event is newer than the one that last set it
  * (`*_seq` columns). The result is the same whatever order events arrive in.
  */
-export type Projector = (applicationId: string, event: HistoryEvent) => void;
+export type Projector = (applicationId: string, event: PublishedEvent) => void;
 
 type Row = Record<string, string | number | null>;
 type Apply<T extends EventBody["type"]> = (params: Row, body: Extract<EventBody, { type: T }>) => void;
@@ -114,7 +114,7 @@ export function createProjector(db: SqliteDatabase): Projector {
 
   // Events that only live in the log (the UI reads them from there) have no entry.
   const appliers: { [T in EventBody["type"]]?: Apply<T> } = {
-    jobSubmitted: (p, b) => jobSubmitted({ ...p, name: b.name, numStages: b.numStages, traceId: b.traceId }),
+    jobSubmitted: (p, b) => jobSubmitted({ ...p, name: b.name, numStages: b.numStages, traceId: b.traceId ?? "" }),
     jobEnded: (p, b) => jobEnded({ ...p, status: b.status, stats: json(b.stats), error: json(b.error) }),
     stageSubmitted: (p, b) => {
       const params = { ...p, stage: b.stageId, attempt: b.attempt };

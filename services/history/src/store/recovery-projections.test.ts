@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { HistoryEvent } from "../core/types.js";
-import { wireEventCodec } from "../rpc/convert.js";
+import type { PublishedEvent as HistoryEvent } from "@ballast/common/domain/events";
+import { wireEventCodec } from "../rpc/eventCodec.js";
 import { applicationEvents, HOUR_MS, recoveryEvents, shuffled, T0 } from "../testing/fixtures.js";
 import { SqliteHistoryStore } from "./sqlite-store.js";
 

@@ -1,24 +1,21 @@
 import { join } from "node:path";
 import type { Statement } from "better-sqlite3";
+import type { ErrorView, PublishedEvent } from "@ballast/common/domain/events";
+import type { JobStatus, ResourceState, StageStatus } from "@ballast/common/domain/states";
+import { emptyStats } from "@ballast/common/domain/stats";
+import type { TaskState } from "@ballast/common/domain/tasks";
 import { openDatabase, type SqliteDatabase } from "@ballast/common/sqlite";
 import { resolveNodeState } from "../core/resources.js";
-import {
-  EMPTY_STATS,
-  type ApplicationSummary,
-  type ErrorView,
-  type EventQuery,
-  type ExecutorSummary,
-  type FailoverSummary,
-  type HistoryEvent,
-  type JobStatus,
-  type JobSummary,
-  type NodeSummary,
-  type ResourceState,
-  type StageStatus,
-  type StageSummary,
-  type TaskState,
-  type TaskSummary,
-} from "../core/types.js";
+import type {
+  ApplicationSummary,
+  EventQuery,
+  ExecutorSummary,
+  FailoverSummary,
+  JobSummary,
+  NodeSummary,
+  StageSummary,
+  TaskSummary,
+} from "../core/summaries.js";
 import { nodeFactsFromRow } from "./executor-states.js";
 import { createProjector, type Projector } from "./projections.js";
 import { MIGRATIONS } from "./schema.js";
@@ -38,7 +35,7 @@ const STAGE_COLUMNS = `s.*, (SELECT COUNT(*) FROM tasks t WHERE t.app_id = s.app
 export class SqliteHistoryStore implements HistoryStore {
   private readonly db: SqliteDatabase;
   private readonly project: Projector;
-  private readonly publishInTransaction: (applicationId: string, events: HistoryEvent[]) => PublishResult;
+  private readonly publishInTransaction: (applicationId: string, events: PublishedEvent[]) => PublishResult;
   private readonly statements = new Map<string, Statement>();
 
   /** `path` is a file or ":memory:". */
@@ -57,7 +54,7 @@ export class SqliteHistoryStore implements HistoryStore {
          event_count = event_count + 1, last_seq = MAX(last_seq, @seq)`,
     );
     const lastSeq = this.sql(`SELECT last_seq FROM applications WHERE app_id = ?`).pluck();
-    this.publishInTransaction = this.db.transaction((applicationId: string, events: HistoryEvent[]) => {
+    this.publishInTransaction = this.db.transaction((applicationId: string, events: PublishedEvent[]) => {
       let inserted = 0;
       for (const event of events) {
         const payload = this.codec.encode(event);
@@ -83,7 +80,7 @@ export class SqliteHistoryStore implements HistoryStore {
     return statement;
   }
 
-  async publish(applicationId: string, events: HistoryEvent[]): Promise<PublishResult> {
+  async publish(applicationId: string, events: PublishedEvent[]): Promise<PublishResult> {
     return this.publishInTransaction(applicationId, events);
   }
 
@@ -158,7 +155,7 @@ export class SqliteHistoryStore implements HistoryStore {
     }));
   }
 
-  async listEvents(applicationId: string, query: EventQuery): Promise<HistoryEvent[]> {
+  async listEvents(applicationId: string, query: EventQuery): Promise<PublishedEvent[]> {
     const byJob = query.jobId !== "";
     const rows = this
       .sql(
@@ -193,7 +190,7 @@ function toJob(row: Row): JobSummary {
     submittedAtMs: row.submitted_at_ms,
     endedAtMs: row.ended_at_ms,
     numStages: row.num_stages,
-    stats: parseJson(row.stats) ?? { ...EMPTY_STATS },
+    stats: parseJson(row.stats) ?? emptyStats(),
     recovery: {
       lostMapOutputs: row.lost_map_outputs,
       stageResubmissions: row.stage_resubmissions,

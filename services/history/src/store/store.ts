@@ -1,23 +1,23 @@
+import type { PublishedEvent } from "@ballast/common/domain/events";
 import type {
   ApplicationSummary,
   EventQuery,
   ExecutorSummary,
   FailoverSummary,
-  HistoryEvent,
   JobSummary,
   NodeSummary,
   StageSummary,
   TaskSummary,
-} from "../core/types.js";
+} from "../core/summaries.js";
 
 /**
  * Turns events into the bytes kept in the log and back. The service plugs in
- * the wire codec (rpc/codec.ts) so the log holds events.proto bytes; the
+ * the wire codec (rpc/eventCodec.ts) so the log holds events.proto bytes; the
  * store itself never sees the wire format.
  */
 export interface EventCodec {
-  encode(event: HistoryEvent): Uint8Array;
-  decode(bytes: Uint8Array): HistoryEvent;
+  encode(event: PublishedEvent): Uint8Array;
+  decode(bytes: Uint8Array): PublishedEvent;
 }
 
 export interface PublishResult {
@@ -39,7 +39,7 @@ export interface HistoryStore {
    * projections in the same transaction. Resending a batch is harmless, and
    * projections do not depend on the order in which batches arrive.
    */
-  publish(applicationId: string, events: HistoryEvent[]): Promise<PublishResult>;
+  publish(applicationId: string, events: PublishedEvent[]): Promise<PublishResult>;
   listApplications(): Promise<ApplicationSummary[]>;
   getApplication(applicationId: string): Promise<ApplicationSummary | undefined>;
   listJobs(applicationId: string): Promise<JobSummary[]>;
@@ -52,6 +52,6 @@ export interface HistoryStore {
   /** Scheduler failovers in seq order. */
   listFailovers(applicationId: string): Promise<FailoverSummary[]>;
   /** Events in seq order. */
-  listEvents(applicationId: string, query: EventQuery): Promise<HistoryEvent[]>;
+  listEvents(applicationId: string, query: EventQuery): Promise<PublishedEvent[]>;
   close(): Promise<void>;
 }

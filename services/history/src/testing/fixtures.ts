@@ -1,4 +1,4 @@
-import type { HistoryEvent } from "../core/types.js";
+import type { PublishedEvent as HistoryEvent } from "@ballast/common/domain/events";
 
 /** Test data: the events of a realistic application, numbered from seq 1. */
 

@@ -1,9 +1,10 @@
 import { HistoryServiceClient } from "@ballast/gen/history";
 import { describeError } from "@ballast/common/errors";
 import { call, createClient } from "@ballast/common/grpc";
+import { publishedEvent } from "@ballast/common/domain/events";
 import type { Logger } from "@ballast/common/logging";
+import { eventToWire } from "@ballast/common/wire/events";
 import type { SchedulerStore } from "../store/schedulerStore.js";
-import { eventToWire } from "./convert.js";
 
 const BATCH = 500;
 const MIN_BACKOFF_MS = 200;
@@ -47,7 +48,7 @@ export class HistoryOutbox {
       for (;;) {
         const batch = this.store.eventsAfter(this.store.publishedSeq(), BATCH);
         if (batch.length === 0) break;
-        const events = batch.map(({ seq, event }) => eventToWire(seq, event));
+        const events = batch.map(({ seq, event }) => eventToWire(publishedEvent(seq, event)));
         const response = await call(this.client.publishEvents.bind(this.client), { applicationId: this.store.applicationId, events }, 10_000);
         this.store.markPublished(Math.min(response.ackedSeq, batch[batch.length - 1]!.seq));
         this.backoffMs = 0;

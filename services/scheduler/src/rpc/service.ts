@@ -14,11 +14,14 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError, Unavailab
 import { serverStream, unary, type ServiceBinding } from "@ballast/common/grpc";
 import type { Logger } from "@ballast/common/logging";
 import { traceparentOf } from "@ballast/common/telemetry";
+import { jobToWire } from "@ballast/common/wire/jobs";
 import { planFromWire } from "@ballast/common/wire/plan";
+import { executorToWire, nodeToWire } from "@ballast/common/wire/resources";
+import { launchToWire } from "@ballast/common/wire/tasks";
 import { confProblem } from "../core/index.js";
 import type { JobView, NodeView } from "../core/types.js";
 import type { ExecutorChannel, SchedulerShell } from "../shell.js";
-import { executorToWire, jobToWire, launchToWire, nodeToWire, sessionMessageToInput } from "./convert.js";
+import { sessionMessageToInput } from "./sessionInput.js";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 

@@ -1,0 +1,127 @@
+/**
+ * Tasks as the scheduler launches them and the executor runs and reports
+ * them. One vocabulary for both sides of the executor session; rpc edges
+ * convert it with wire/tasks.ts. Nothing here imports gen/ or gRPC.
+ */
+import type { Plan } from "../plan.js";
+
+export const TASK_STATES = ["running", "succeeded", "failed", "killed"] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+/** Why an attempt failed; decides what the scheduler does next (retry, recompute the map output, ...). */
+export const FAILURE_KINDS = ["userError", "fetchFailed", "executorError", "commitDenied", "killed"] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+// ------------------------------------------------------------------ launch
+
+export interface MapLocation {
+  mapIndex: number;
+  attempt: number;
+  shuffleAddress: string;
+  nodeId: string;
+}
+
+export interface ShuffleReadSpec {
+  shuffleIndex: number;
+  shuffleId: string;
+  numMaps: number;
+  locations: MapLocation[];
+}
+
+export interface ShuffleWriteSpec {
+  shuffleIndex: number;
+  shuffleId: string;
+  numReducePartitions: number;
+}
+
+export interface TaskLaunch {
+  taskId: string;
+  jobId: string;
+  stageId: number;
+  stageAttempt: number;
+  partition: number;
+  attempt: number;
+  bundleDigest: string;
+  plan: Plan;
+  /** The dataset the stage computes. */
+  datasetId: number;
+  /** Map tasks: the shuffle to write. Absent for result tasks (they run plan.action). */
+  shuffleWrite?: ShuffleWriteSpec;
+  shuffleReads: ShuffleReadSpec[];
+  conf: Record<string, string>;
+}
+
+/**
+ * A launch as the executor receives it: with the W3C traceparent of the
+ * task's span, which the scheduler's shell (owner of the spans) adds on the
+ * wire; the scheduler core never sees it.
+ */
+export interface TracedTaskLaunch extends TaskLaunch {
+  traceparent: string;
+}
+
+// ------------------------------------------------------------------ status
+
+export interface MapStatus {
+  shuffleId: string;
+  mapIndex: number;
+  attempt: number;
+  shuffleAddress: string;
+  nodeId: string;
+  partitionSizes: number[];
+}
+
+export interface FetchFailure {
+  shuffleId: string;
+  mapIndex: number;
+  mapAttempt: number;
+  shuffleAddress: string;
+  nodeId: string;
+  /** The whole shuffle service was unreachable (node loss), not one bad block. */
+  serviceUnreachable: boolean;
+}
+
+export interface TaskFailure {
+  kind: FailureKind;
+  message: string;
+  /** The user's stack (frames in their file) when kind is userError. */
+  stack: string;
+  fetch?: FetchFailure;
+}
+
+/**
+ * A failure as the executor reports it: also a short machine-readable kind
+ * ("user_error", "nondeterministic_graph", ...; ErrorInfo.kind on the wire)
+ * for logs and the UI. The scheduler decides by `kind` alone.
+ */
+export interface ReportedTaskFailure extends TaskFailure {
+  errorKind: string;
+}
+
+export interface TaskMetrics {
+  durationMs: number;
+  inputBytes: number;
+  shuffleBytesWritten: number;
+  shuffleBytesRead: number;
+  recordsOut: number;
+}
+
+export function emptyMetrics(): TaskMetrics {
+  return { durationMs: 0, inputBytes: 0, shuffleBytesWritten: 0, shuffleBytesRead: 0, recordsOut: 0 };
+}
+
+export interface TaskResult {
+  /** collect: msgpack-encoded array of the partition's records. */
+  records?: Uint8Array;
+  count: number;
+}
+
+/** What an executor reports about one attempt (TaskUpdate on the wire). */
+export interface TaskStatusUpdate {
+  taskId: string;
+  state: TaskState;
+  mapStatus?: MapStatus;
+  result?: TaskResult;
+  failure?: ReportedTaskFailure;
+  metrics?: TaskMetrics;
+}

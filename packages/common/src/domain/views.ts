@@ -1,0 +1,64 @@
+/**
+ * What the scheduler shows of its jobs, executors and nodes (its RPC answers
+ * and watch streams); the CLI reads the same shapes back.
+ */
+import type { ActionKind } from "../plan.js";
+import type { ErrorView, ExecutorDetails } from "./events.js";
+import type { JobStats } from "./stats.js";
+import type { JobStatus, ResourceState, StageStatus } from "./states.js";
+
+export interface StageView {
+  stageId: number;
+  attempt: number;
+  name: string;
+  status: StageStatus;
+  numTasks: number;
+  completedTasks: number;
+  runningTasks: number;
+  failedAttempts: number;
+  parentStageIds: number[];
+}
+
+export interface JobResultView {
+  action: ActionKind;
+  /** collect: one msgpack-encoded array of records per partition. */
+  partitionRecords: Uint8Array[];
+  count: number;
+  outputUri: string;
+}
+
+export interface JobView {
+  jobId: string;
+  name: string;
+  status: JobStatus;
+  submittedAtMs: number;
+  finishedAtMs: number;
+  stages: StageView[];
+  stats: JobStats;
+  error?: ErrorView;
+  result?: JobResultView;
+}
+
+export interface ExecutorView extends ExecutorDetails {
+  alive: boolean;
+  runningTasks: number;
+  lostReason: string;
+  state: ResourceState;
+  excludedUntilMs: number;
+  stateReason: string;
+}
+
+export interface NodeView {
+  nodeId: string;
+  state: ResourceState;
+  reason: string;
+  excludedUntilMs: number;
+  shuffleAddress: string;
+  executorIds: string[];
+  /** Decaying failure score across jobs. */
+  failureScore: number;
+  decommissionDeadlineMs: number;
+  migratedOutputs: number;
+  migratedBytes: number;
+  runningTasks: number;
+}
