@@ -1,12 +1,11 @@
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { context, propagation } from "@opentelemetry/api";
 import * as healthModule from "grpc-health-check";
 import { HealthImplementation } from "grpc-health-check";
-import { fileURLToPath } from "node:url";
-import { readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { packageDir } from "./entry.js";
 import { toServiceError } from "./errors.js";
 import type { Logger } from "./logging.js";
 
@@ -27,8 +26,6 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.max_reconnect_backoff_ms": 5000,
 };
 
-export const PROTO_DIR = fileURLToPath(new URL("../../../proto", import.meta.url));
-
 export interface ServiceBinding {
   /** Full name, e.g. ballast.v1.ShuffleService, for health checking. */
   name: string;
@@ -45,14 +42,44 @@ export interface RunningServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-let reflectionPackage: protoLoader.PackageDefinition | undefined;
-function loadReflectionPackage(): protoLoader.PackageDefinition {
-  const dir = join(PROTO_DIR, "ballast", "v1");
-  const files = readdirSync(dir).filter((f) => f.endsWith(".proto")).map((f) => join("ballast", "v1", f));
-  // grpc-health-check ships health.proto under <protoPath's root>/health/v1; reflect it too.
-  const healthRoot = join(dirname(healthModule.protoPath), "..", "..");
-  reflectionPackage ??= protoLoader.loadSync([...files, "health/v1/health.proto"], { includeDirs: [PROTO_DIR, healthRoot], keepCase: true });
-  return reflectionPackage;
+/** What server reflection serves: message-type entries whose file descriptors @grpc/reflection indexes. */
+type ReflectionRoot = ConstructorParameters<typeof ReflectionService>[0];
+
+const descriptorsEntry = (fileDescriptorProtos: Buffer[]) => ({ format: "Protocol Buffer 3 DescriptorProto" as const, type: {}, fileDescriptorProtos });
+
+let reflectionRoot: ReflectionRoot | undefined;
+/**
+ * Ballast's file descriptors come from the FileDescriptorSet `npm run generate` writes with buf
+ * (parsing the .proto text at every start cost more than the rest of a service's start-up), and
+ * health's from the definition grpc-health-check has already loaded.
+ */
+function loadReflectionRoot(): ReflectionRoot {
+  const ballast = splitDescriptorSet(readFileSync(join(packageDir("@ballast/gen"), "descriptors.binpb")));
+  const health = (healthServiceDefinition().Check as unknown as { requestType: { fileDescriptorProtos: Buffer[] } }).requestType.fileDescriptorProtos;
+  reflectionRoot ??= { ballast: descriptorsEntry(ballast), health: descriptorsEntry(health) };
+  return reflectionRoot;
+}
+
+/** The encoded FileDescriptorProtos of a FileDescriptorSet: its field 1, each length-delimited. */
+export function splitDescriptorSet(set: Buffer): Buffer[] {
+  const files: Buffer[] = [];
+  let offset = 0;
+  const varint = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = set[offset++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  while (offset < set.length) {
+    const tag = varint();
+    if (tag !== ((1 << 3) | 2)) throw new Error(`not a FileDescriptorSet (tag ${tag} at byte ${offset})`);
+    const length = varint();
+    files.push(set.subarray(offset, offset + length));
+    offset += length;
+  }
+  return files;
 }
 
 /** Starts a gRPC server with health checking and server reflection. `address` is host:port (port 0 picks one). */
@@ -65,7 +92,8 @@ export async function startGrpcServer(address: string, services: ServiceBinding[
   }
   const health = new HealthImplementation(statuses);
   health.addToServer(server);
-  new ReflectionService(loadReflectionPackage()).addToServer(server);
+  // Each service reflects only what it serves (and health), with every file those depend on.
+  new ReflectionService(loadReflectionRoot(), { services: [...services.map((s) => s.name), "grpc.health.v1.Health"] }).addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
