@@ -3,8 +3,9 @@
  * which executors may receive tasks, and which map outputs a node holds.
  * Changes nothing; every module may use it.
  */
+import { resolveResourceState, type StateClaims, type StateWithReason } from "@ballast/common/domain/states";
 import type { ExecutorState, NodeState, SchedulerState } from "./state.js";
-import type { ExecutorView, MapStatus, ResourceState } from "./types.js";
+import type { ExecutorView, MapStatus } from "./types.js";
 
 export function nodeOf(state: SchedulerState, executor: ExecutorState): NodeState {
   return state.nodes.get(executor.description.nodeId)!;
@@ -36,25 +37,39 @@ export function hasUsableExecutor(state: SchedulerState): boolean {
   return false;
 }
 
-export function nodeStateOf(state: SchedulerState, node: NodeState): { state: ResourceState; reason: string } {
-  if (node.lost) return { state: "lost", reason: node.lostReason };
-  if (node.decommission) return { state: node.decommission.phase, reason: node.decommission.reason };
-  if (node.excludedUntilMs !== 0) return { state: "excluded", reason: node.excludedReason };
-  const alive = aliveExecutorsOf(state, node);
-  if (alive.length > 0 && alive.every((executor) => executor.excludedUntilMs !== 0)) {
-    return { state: "excluded", reason: `every executor excluded: ${alive.map((executor) => executor.excludedReason).join("; ")}` };
+/**
+ * What holds for the node, each claim with its reason: it is excluded itself,
+ * or every executor alive on it is. resolveResourceState ranks the claims.
+ */
+function nodeClaimsOf(state: SchedulerState, node: NodeState): StateClaims {
+  const claims: StateClaims = {};
+  if (node.lost) claims.lost = node.lostReason;
+  if (node.decommission) claims.decommission = { state: node.decommission.phase, reason: node.decommission.reason };
+  if (node.excludedUntilMs !== 0) {
+    claims.excluded = node.excludedReason;
+  } else {
+    const alive = aliveExecutorsOf(state, node);
+    if (alive.length > 0 && alive.every((executor) => executor.excludedUntilMs !== 0)) {
+      claims.excluded = `every executor excluded: ${alive.map((executor) => executor.excludedReason).join("; ")}`;
+    }
   }
-  return { state: "active", reason: "" };
+  return claims;
 }
 
-export function executorStateOf(state: SchedulerState, executor: ExecutorState): { state: ResourceState; reason: string } {
-  if (!executor.alive) return { state: "lost", reason: executor.lostReason };
-  const node = nodeStateOf(state, nodeOf(state, executor));
-  if (node.state === "lost" || node.state === "decommissioning" || node.state === "decommissioned") return node;
-  if (executor.excludedUntilMs !== 0) return { state: "excluded", reason: executor.excludedReason };
-  if (node.state === "excluded") return node;
-  if (executor.reconnectDeadlineMs !== 0) return { state: "active", reason: "waiting for it to reconnect after a scheduler failover" };
-  return { state: "active", reason: "" };
+export function nodeStateOf(state: SchedulerState, node: NodeState): StateWithReason {
+  return resolveResourceState(nodeClaimsOf(state, node));
+}
+
+/**
+ * The node's claims hold for its executors too; the executor's own loss and
+ * exclusion replace the node's (its reason is the more precise one).
+ */
+export function executorStateOf(state: SchedulerState, executor: ExecutorState): StateWithReason {
+  const claims = nodeClaimsOf(state, nodeOf(state, executor));
+  if (!executor.alive) claims.lost = executor.lostReason;
+  if (executor.excludedUntilMs !== 0) claims.excluded = executor.excludedReason;
+  if (executor.reconnectDeadlineMs !== 0) claims.activeReason = "waiting for it to reconnect after a scheduler failover";
+  return resolveResourceState(claims);
 }
 
 export function viewOfExecutor(state: SchedulerState, executor: ExecutorState): ExecutorView {

@@ -4,11 +4,12 @@
  * and tasks are ended by that event's handler, which then calls closeJob.
  */
 import { resolveConf, type Conf } from "@ballast/common/config";
-import { shuffleIdOf } from "@ballast/common/plan";
+import { emptyStats } from "@ballast/common/domain/stats";
+import { planProblem, shuffleIdOf } from "@ballast/common/plan";
 import { emitEvent, jobSpanKey, markChanged, raise, spanEnd, spanStart, type Ctx } from "./context.js";
 import { confProblem } from "./exclusionRules.js";
-import { planProblem, planStages, type StagePlan } from "./planning.js";
-import { emptyStats, type JobState, type ShuffleState, type StageState } from "./state.js";
+import { planStages, type StagePlan } from "./planning.js";
+import type { JobState, ShuffleState, StageState } from "./state.js";
 import { clearTimer } from "./timers.js";
 import type { ErrorView, Input, JobStatus } from "./types.js";
 

@@ -42,5 +42,11 @@ describe("planProblem", () => {
       1,
     );
     expect(planProblem(badReduce)).toMatch(/4 reduce partitions/);
+    expect(planProblem(planOf([], [], 0))).toMatch(/plan has no datasets/);
+  });
+
+  it("takes hand-built plans (the shared validator's default rules): empty datasets, no graph hash", () => {
+    expect(planProblem(singleStagePlan(0))).toBeUndefined();
+    expect(planProblem({ ...singleStagePlan(2), graphHash: "" })).toBeUndefined();
   });
 });

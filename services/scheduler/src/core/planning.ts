@@ -1,9 +1,13 @@
 /**
  * Splits a plan's lineage graph into stages at its shuffle dependencies.
- * Pure functions over the plan; no state.
+ * Pure functions over the plan; no state. Whether a plan is well formed is
+ * decided by the one validator, planProblem in @ballast/common/plan, which
+ * the core runs with its default rules (hand-built plans allowed).
  */
 import type { DatasetNode, ShuffleDependency } from "@ballast/common/plan";
 import type { Plan } from "./types.js";
+
+export { planProblem } from "@ballast/common/plan";
 
 export interface StagePlan {
   stageId: number;
@@ -15,52 +19,6 @@ export interface StagePlan {
   shuffleReads: number[];
   /** Map stages: the shuffle index written; undefined for the result stage. */
   shuffleWrite?: number;
-}
-
-/** Why a plan cannot be scheduled, or undefined when it is well formed. */
-export function planProblem(plan: Plan): string | undefined {
-  const byId = new Map<number, DatasetNode>();
-  for (const dataset of plan.datasets) {
-    if (byId.has(dataset.id)) return `dataset ${dataset.id} appears twice`;
-    if (!Number.isInteger(dataset.numPartitions) || dataset.numPartitions < 0) {
-      return `dataset ${dataset.id} has an invalid partition count ${dataset.numPartitions}`;
-    }
-    byId.set(dataset.id, dataset);
-  }
-  if (!byId.has(plan.finalDatasetId)) return `final dataset ${plan.finalDatasetId} is not in the plan`;
-  for (const dataset of plan.datasets) {
-    const missing = dataset.parentIds.find((id) => !byId.has(id));
-    if (missing !== undefined) return `dataset ${dataset.id} has unknown parent ${missing}`;
-  }
-  for (const [position, shuffle] of plan.shuffles.entries()) {
-    if (shuffle.shuffleIndex !== position) return `shuffle at position ${position} has index ${shuffle.shuffleIndex}`;
-    const child = byId.get(shuffle.childDatasetId);
-    if (!byId.has(shuffle.parentDatasetId) || !child) return `shuffle ${position} names an unknown dataset`;
-    if (!child.parentIds.includes(shuffle.parentDatasetId)) {
-      return `shuffle ${position}: dataset ${shuffle.parentDatasetId} is not a parent of ${shuffle.childDatasetId}`;
-    }
-    if (shuffle.numReducePartitions !== child.numPartitions) {
-      return `shuffle ${position} has ${shuffle.numReducePartitions} reduce partitions but dataset ${child.id} has ${child.numPartitions}`;
-    }
-  }
-  return findCycle(plan, byId);
-}
-
-function findCycle(plan: Plan, byId: Map<number, DatasetNode>): string | undefined {
-  const state = new Map<number, "visiting" | "done">();
-  const visit = (id: number): string | undefined => {
-    const seen = state.get(id);
-    if (seen === "done") return undefined;
-    if (seen === "visiting") return `the lineage graph has a cycle through dataset ${id}`;
-    state.set(id, "visiting");
-    for (const parent of byId.get(id)!.parentIds) {
-      const problem = visit(parent);
-      if (problem) return problem;
-    }
-    state.set(id, "done");
-    return undefined;
-  };
-  return visit(plan.finalDatasetId);
 }
 
 /**

@@ -14,6 +14,7 @@ import type {
   Plan,
   ShuffleReadSpec,
   StageStatus,
+  TaskLaunch,
 } from "./types.js";
 
 export interface ExecutorState {
@@ -65,13 +66,8 @@ export interface NodeState {
   decommission?: DecommissionState;
 }
 
-export interface LiveTask {
-  taskId: string;
-  jobId: string;
-  stageId: number;
-  stageAttempt: number;
-  partition: number;
-  attempt: number;
+/** A launched attempt: who it is (as its launch named it), where it runs, since when. */
+export interface LiveTask extends Pick<TaskLaunch, "taskId" | "jobId" | "stageId" | "stageAttempt" | "partition" | "attempt"> {
   executorId: string;
   launchedAtMs: number;
   /**
@@ -273,19 +269,6 @@ export function createState(baseConf: Record<string, string> = {}): SchedulerSta
     failoverSpanKeys: [],
     timers: [],
     decommissionedAddresses: new Set(),
-  };
-}
-
-export function emptyStats(): JobStats {
-  return {
-    tasksLaunched: 0,
-    taskAttemptsFailed: 0,
-    stageAttempts: 0,
-    wallTimeMs: 0,
-    shuffleBytesWritten: 0,
-    inputBytes: 0,
-    recomputedTasks: 0,
-    lostMapOutputs: 0,
   };
 }
 

@@ -3,10 +3,31 @@
  * `step(state, input, now) -> commands`. No clocks, randomness or I/O inside;
  * the shell (rpc/, store/) feeds inputs, persists them, and carries out the
  * commands. Nothing here imports gen/ or gRPC.
+ *
+ * Only what is the core's own is defined here (its inputs and commands, and
+ * how an executor describes itself on registration); tasks, events, stats,
+ * states and views are the domain vocabulary of @ballast/common, shared with
+ * the executor, history and the CLI.
  */
-import type { ActionKind, Plan } from "@ballast/common/plan";
+import type { Plan } from "@ballast/common/plan";
+import type { HistoryEvent } from "@ballast/common/domain/events";
+import type { MapStatus, TaskFailure, TaskLaunch, TaskMetrics, TaskState } from "@ballast/common/domain/tasks";
 
-export type { Plan, ActionKind };
+export type { ActionKind, Plan } from "@ballast/common/plan";
+export type {
+  FailureKind,
+  FetchFailure,
+  MapStatus,
+  ShuffleReadSpec,
+  TaskFailure,
+  TaskLaunch,
+  TaskMetrics,
+  TaskState,
+} from "@ballast/common/domain/tasks";
+export type { ErrorView, HistoryEvent } from "@ballast/common/domain/events";
+export type { JobStats } from "@ballast/common/domain/stats";
+export type { JobStatus, ResourceState, StageStatus } from "@ballast/common/domain/states";
+export type { ExecutorView, JobView, NodeView, StageView } from "@ballast/common/domain/views";
 
 // ---------------------------------------------------------------- inputs
 
@@ -19,45 +40,6 @@ export interface ExecutorDescription {
   /** On reconnect after a scheduler failover: the tasks still running there. */
   runningTaskIds?: string[];
 }
-
-export interface MapStatus {
-  shuffleId: string;
-  mapIndex: number;
-  attempt: number;
-  shuffleAddress: string;
-  nodeId: string;
-  partitionSizes: number[];
-}
-
-export type FailureKind = "userError" | "fetchFailed" | "executorError" | "commitDenied" | "killed";
-
-export interface FetchFailure {
-  shuffleId: string;
-  mapIndex: number;
-  mapAttempt: number;
-  shuffleAddress: string;
-  nodeId: string;
-  /** The whole shuffle service was unreachable (node loss), not one bad block. */
-  serviceUnreachable: boolean;
-}
-
-export interface TaskFailure {
-  kind: FailureKind;
-  message: string;
-  /** The user's stack (frames in their file) when kind is userError. */
-  stack: string;
-  fetch?: FetchFailure;
-}
-
-export interface TaskMetrics {
-  durationMs: number;
-  inputBytes: number;
-  shuffleBytesWritten: number;
-  shuffleBytesRead: number;
-  recordsOut: number;
-}
-
-export type TaskState = "running" | "succeeded" | "failed" | "killed";
 
 export type Input =
   | {
@@ -123,51 +105,6 @@ export type Input =
 
 // -------------------------------------------------------------- commands
 
-export interface ShuffleReadSpec {
-  shuffleIndex: number;
-  shuffleId: string;
-  numMaps: number;
-  locations: Array<{ mapIndex: number; attempt: number; shuffleAddress: string; nodeId: string }>;
-}
-
-export interface TaskLaunch {
-  taskId: string;
-  jobId: string;
-  stageId: number;
-  stageAttempt: number;
-  partition: number;
-  attempt: number;
-  bundleDigest: string;
-  plan: Plan;
-  /** The dataset the stage computes. */
-  datasetId: number;
-  /** Map tasks: the shuffle to write. Absent for result tasks (they run plan.action). */
-  shuffleWrite?: { shuffleIndex: number; shuffleId: string; numReducePartitions: number };
-  shuffleReads: ShuffleReadSpec[];
-  conf: Record<string, string>;
-}
-
-/** Domain form of events.proto's Event payloads, shipped to history. */
-export type HistoryEvent = { jobId: string; timeMs: number } & (
-  /** traceId is filled in by the shell, which owns the spans. */
-  | { type: "jobSubmitted"; name: string; numStages: number; traceId?: string }
-  | { type: "jobEnded"; status: JobStatus; error?: ErrorView; stats: JobStats }
-  | { type: "stageSubmitted"; stageId: number; attempt: number; name: string; numTasks: number; partitions: number[]; parentStageIds: number[] }
-  | { type: "stageEnded"; stageId: number; attempt: number; status: StageStatus; reason: string }
-  | { type: "taskStarted"; taskId: string; stageId: number; stageAttempt: number; partition: number; attempt: number; executorId: string; nodeId: string }
-  | { type: "taskEnded"; taskId: string; stageId: number; partition: number; state: TaskState; error?: ErrorView; durationMs: number; executorId: string }
-  | { type: "executorAdded"; executor: ExecutorView }
-  | { type: "executorRemoved"; executorId: string; reason: string }
-  | { type: "mapOutputsLost"; stageId: number; shuffleId: string; mapIndexes: number[]; reason: string }
-  | { type: "stageResubmitted"; stageId: number; partitions: number[]; reason: string }
-  | { type: "taskResubmitted"; taskId: string; stageId: number; partition: number; reason: string }
-  | { type: "exclusionChanged"; scope: "executor" | "node"; id: string; excluded: boolean; untilMs: number; reason: string; stageScoped: boolean; stageId: number }
-  /** phase: requested, drained, migrated, decommissioned, recommissioned, expired */
-  | { type: "decommissionChanged"; nodeId: string; phase: string; deadlineMs: number; reason: string }
-  | { type: "shuffleMigrated"; nodeId: string; outputs: number; bytes: number; durationMs: number; targetAddresses: string; outputsNotMigrated: number }
-  | { type: "schedulerFailover"; epoch: number; downtimeMs: number; jobsRecovered: number; leaderAddress: string }
-);
-
 export type Command =
   | { type: "launchTask"; executorId: string; task: TaskLaunch }
   | { type: "killTask"; executorId: string; taskId: string; reason: string }
@@ -203,81 +140,3 @@ export type Command =
     }
   | { type: "spanEvent"; key: string; name: string; attributes: Record<string, string | number | boolean> }
   | { type: "spanEnd"; key: string; error?: string };
-
-// ----------------------------------------------------------------- views
-
-export type JobStatus = "running" | "succeeded" | "failed" | "cancelled";
-export type StageStatus = "waiting" | "running" | "succeeded" | "failed";
-
-export interface ErrorView {
-  message: string;
-  stack: string;
-  kind: string;
-}
-
-export interface JobStats {
-  tasksLaunched: number;
-  taskAttemptsFailed: number;
-  stageAttempts: number;
-  wallTimeMs: number;
-  shuffleBytesWritten: number;
-  inputBytes: number;
-  recomputedTasks: number;
-  lostMapOutputs: number;
-}
-
-export interface StageView {
-  stageId: number;
-  attempt: number;
-  name: string;
-  status: StageStatus;
-  numTasks: number;
-  completedTasks: number;
-  runningTasks: number;
-  failedAttempts: number;
-  parentStageIds: number[];
-}
-
-export interface JobView {
-  jobId: string;
-  name: string;
-  status: JobStatus;
-  submittedAtMs: number;
-  finishedAtMs: number;
-  stages: StageView[];
-  stats: JobStats;
-  error?: ErrorView;
-  result?: { action: ActionKind; partitionRecords: Uint8Array[]; count: number; outputUri: string };
-}
-
-export type ResourceState = "active" | "excluded" | "decommissioning" | "decommissioned" | "lost";
-
-export interface ExecutorView {
-  executorId: string;
-  nodeId: string;
-  host: string;
-  slots: number;
-  shuffleAddress: string;
-  alive: boolean;
-  runningTasks: number;
-  registeredAtMs: number;
-  lostReason: string;
-  state: ResourceState;
-  excludedUntilMs: number;
-  stateReason: string;
-}
-
-export interface NodeView {
-  nodeId: string;
-  state: ResourceState;
-  reason: string;
-  excludedUntilMs: number;
-  shuffleAddress: string;
-  executorIds: string[];
-  /** Decaying failure score across jobs. */
-  failureScore: number;
-  decommissionDeadlineMs: number;
-  migratedOutputs: number;
-  migratedBytes: number;
-  runningTasks: number;
-}
