@@ -4,7 +4,7 @@
 // module layout and imports its neighbours by name through their package.json exports.
 // Type checking is `npm run typecheck`'s job; this only strips types, in well under a second.
 import { build } from "esbuild";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -30,13 +30,26 @@ function sourcesOf(dir) {
   return { sourceRoot, files };
 }
 
+/**
+ * Removes what no source produces any more (a deleted or moved module). Files are overwritten in
+ * place rather than dist/ being emptied first, so a process starting during a rebuild (another
+ * test run) never finds its modules missing.
+ */
+function removeStale(distRoot, outputs) {
+  if (!existsSync(distRoot)) return;
+  for (const file of readdirSync(distRoot, { recursive: true, encoding: "utf8" })) {
+    const path = join(distRoot, file);
+    if (path.endsWith(".js") && !outputs.has(path)) rmSync(path);
+  }
+}
+
 const started = performance.now();
 let count = 0;
 for (const dir of workspaceDirs()) {
   const { sourceRoot, files } = sourcesOf(dir);
   const outdir = join(ROOT, dir, "dist", dir === "gen" ? "ballast" : "");
-  rmSync(join(ROOT, dir, "dist"), { recursive: true, force: true });
   await build({ entryPoints: files, outdir, outbase: sourceRoot, format: "esm", platform: "node", target: "node20", logLevel: "warning" });
+  removeStale(join(ROOT, dir, "dist"), new Set(files.map((f) => join(outdir, relative(sourceRoot, f)).replace(/\.ts$/, ".js"))));
   count += files.length;
 }
 const ms = Math.round(performance.now() - started);
