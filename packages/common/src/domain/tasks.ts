@@ -34,6 +34,9 @@ export interface ShuffleWriteSpec {
   numReducePartitions: number;
 }
 
+/** Which attempt of which partition of which stage attempt of which job: what names a task everywhere. */
+export type TaskIdentity = Pick<TaskLaunch, "taskId" | "jobId" | "stageId" | "stageAttempt" | "partition" | "attempt">;
+
 export interface TaskLaunch {
   taskId: string;
   jobId: string;

@@ -11,7 +11,7 @@ import type {
 } from "@ballast/gen/history";
 import { errorToWire, jobStatus, stageStatus, statsToWire } from "@ballast/common/wire/jobs";
 import { taskState } from "@ballast/common/wire/tasks";
-import type { ApplicationSummary, ExecutorSummary, JobSummary, StageSummary, TaskSummary } from "../core/summaries.js";
+import type { ApplicationSummary, JobSummary, StageSummary, TaskSummary } from "../core/summaries.js";
 
 export function applicationToWire(app: ApplicationSummary): WireApplication {
   return {

@@ -14,7 +14,7 @@ import type {
   Plan,
   ShuffleReadSpec,
   StageStatus,
-  TaskLaunch,
+  TaskIdentity,
 } from "./types.js";
 
 export interface ExecutorState {
@@ -67,7 +67,7 @@ export interface NodeState {
 }
 
 /** A launched attempt: who it is (as its launch named it), where it runs, since when. */
-export interface LiveTask extends Pick<TaskLaunch, "taskId" | "jobId" | "stageId" | "stageAttempt" | "partition" | "attempt"> {
+export interface LiveTask extends TaskIdentity {
   executorId: string;
   launchedAtMs: number;
   /**

@@ -10,7 +10,7 @@ import { emitEvent, markChanged, spanEnd, spanEvent, spanStart, stageSpanKey, ta
 import { requeue, setRunState } from "./partitionRuns.js";
 import type { ExecutorState, JobState, LiveTask, SchedulerState, ShuffleState, StageAttempt, StageState } from "./state.js";
 import { liveRacer, scopeOf, type TaskScope } from "./taskQueries.js";
-import type { ErrorView, ShuffleReadSpec, TaskLaunch, TaskState } from "./types.js";
+import type { ErrorView, ShuffleReadSpec, TaskIdentity, TaskLaunch, TaskState } from "./types.js";
 
 /** Launches a task of the partition; a speculative `copy` is never counted as a recomputation. Returns its id. */
 export function launchTask(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, partition: number, executor: ExecutorState, copy = false): string {
@@ -19,13 +19,9 @@ export function launchTask(ctx: Ctx, job: JobState, stage: StageState, attempt: 
   const taskId = `${job.jobId}.${stage.stageId}.${attempt.attempt}.${partition}.${taskAttempt}`;
   const executorId = executor.description.executorId;
   run.state = "running";
+  const identity: TaskIdentity = { taskId, jobId: job.jobId, stageId: stage.stageId, stageAttempt: attempt.attempt, partition, attempt: taskAttempt };
   ctx.state.tasks.set(taskId, {
-    taskId,
-    jobId: job.jobId,
-    stageId: stage.stageId,
-    stageAttempt: attempt.attempt,
-    partition,
-    attempt: taskAttempt,
+    ...identity,
     executorId,
     launchedAtMs: ctx.now,
     abandoned: false,
@@ -45,7 +41,7 @@ export function launchTask(ctx: Ctx, job: JobState, stage: StageState, attempt: 
     "ballast.executor_id": executorId,
     "ballast.node_id": executor.description.nodeId,
   }, { parentKey: stageSpanKey(job.jobId, stage.stageId, attempt.attempt) });
-  ctx.out.push({ type: "launchTask", executorId, task: taskLaunch(job, stage, attempt, partition, taskAttempt, taskId) });
+  ctx.out.push({ type: "launchTask", executorId, task: taskLaunch(identity, job, stage) });
   emitEvent(ctx, job.jobId, {
     type: "taskStarted",
     taskId,
@@ -60,14 +56,9 @@ export function launchTask(ctx: Ctx, job: JobState, stage: StageState, attempt: 
   return taskId;
 }
 
-function taskLaunch(job: JobState, stage: StageState, attempt: StageAttempt, partition: number, taskAttempt: number, taskId: string): TaskLaunch {
+function taskLaunch(identity: TaskIdentity, job: JobState, stage: StageState): TaskLaunch {
   const launch: TaskLaunch = {
-    taskId,
-    jobId: job.jobId,
-    stageId: stage.stageId,
-    stageAttempt: attempt.attempt,
-    partition,
-    attempt: taskAttempt,
+    ...identity,
     bundleDigest: job.bundleDigest,
     plan: job.plan,
     datasetId: stage.datasetId,

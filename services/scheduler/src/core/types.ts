@@ -20,6 +20,7 @@ export type {
   MapStatus,
   ShuffleReadSpec,
   TaskFailure,
+  TaskIdentity,
   TaskLaunch,
   TaskMetrics,
   TaskState,
