@@ -57,7 +57,7 @@ async function wordcountBench(): Promise<void> {
   const service = await measureSchedulerService(EMPTY_TASKS);
   console.log(`\n== scheduler service, ${EMPTY_TASKS} empty tasks, over gRPC from 4 simulated executors answering at once`);
   row("throughput", `${Math.round(service.tasksPerSecond)} tasks/s  (target >= 5,000)`);
-  const core = measureCoreThroughput(EMPTY_TASKS);
+  const core = await measureCoreThroughput(EMPTY_TASKS);
   console.log(`\n== scheduler core + SQLite input log alone, ${EMPTY_TASKS} tasks`);
   row("throughput", `${Math.round(core.tasksPerSecond)} tasks/s`);
 }
