@@ -70,13 +70,14 @@ export async function measureCoreThroughput(tasks: number): Promise<{ tasksPerSe
 /**
  * The real scheduler process over gRPC: simulated executors (in this
  * process) hold real sessions and report every launched task done at once,
- * so the figure is the scheduler service's own throughput.
+ * so the figure is the scheduler service's own throughput. `store`: a
+ * postgresql:// URL (default: SQLite in a temp dir).
  */
-export async function measureSchedulerService(tasks: number, executors = 4, slots = 64): Promise<{ tasksPerSecond: number }> {
+export async function measureSchedulerService(tasks: number, executors = 4, slots = 64, store?: string): Promise<{ tasksPerSecond: number }> {
   const dir = mkdtempSync(join(tmpdir(), "ballast-sched-bench-"));
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["--import", "tsx", "services/scheduler/src/main.ts", "--address", address, "--data-dir", dir], { stdio: "ignore", env: { ...process.env, BALLAST_LOG_LEVEL: "warn" } });
+  const child = spawn(process.execPath, ["--import", "tsx", "services/scheduler/src/main.ts", "--address", address, "--data-dir", dir], { stdio: "ignore", env: { ...process.env, BALLAST_LOG_LEVEL: "warn", ...(store ? { BALLAST_STORE: store } : {}) } });
   const sessions: Array<ReturnType<SchedulerClient["executorSession"]>> = [];
   const client = createClient(SchedulerServiceClient, address);
   try {

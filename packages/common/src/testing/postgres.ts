@@ -33,7 +33,7 @@ function startLocalCluster(): string | undefined {
     if (!cluster || cluster.length < 4) return "no PostgreSQL cluster (pg_lsclusters lists none)";
     if (cluster[3] !== "online") execFileSync("pg_ctlcluster", ["--skip-systemctl-redirect", cluster[0]!, cluster[1]!, "start"], { stdio: "ignore" });
     const sql = "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ballast') THEN CREATE ROLE ballast LOGIN CREATEDB PASSWORD 'ballast'; END IF; END $$;";
-    execFileSync("su", ["postgres", "-c", `psql -q -p ${cluster[2]} -c "${sql.replace(/\$/g, "\\$")}"`], { stdio: "ignore" });
+    execFileSync("su", ["postgres", "-c", `psql -q -p ${cluster[2]}`], { input: sql, stdio: ["pipe", "ignore", "ignore"] });
     return undefined;
   } catch (err) {
     return `could not start the local PostgreSQL cluster: ${(err as Error).message}`;
