@@ -9,8 +9,8 @@ import { call, createClient, isServing } from "@ballast/common/grpc";
 import type { Plan } from "@ballast/common/plan";
 import { planToWire } from "@ballast/common/wire/plan";
 import { createState, step } from "@ballast/scheduler/core";
-import type { Input } from "@ballast/scheduler/core/types";
-import { SqliteSchedulerStore } from "@ballast/scheduler/store/schedulerStore";
+import type { HistoryEvent, Input } from "@ballast/scheduler/core/types";
+import { SqliteSchedulerStore } from "@ballast/scheduler/store/sqliteSchedulerStore";
 
 function emptyTaskPlan(tasks: number): Plan {
   return {
@@ -30,10 +30,12 @@ function emptyTaskPlan(tasks: number): Plan {
  * Scheduler throughput without the network: the real core and the real
  * SQLite input log, with 2 executors of 2 slots that finish every task at once.
  */
-export function measureCoreThroughput(tasks: number): { tasksPerSecond: number } {
+export async function measureCoreThroughput(tasks: number): Promise<{ tasksPerSecond: number }> {
   const dir = mkdtempSync(join(tmpdir(), "ballast-core-bench-"));
   const store = new SqliteSchedulerStore(dir);
-  const epoch = store.lease.tryAcquire("bench", "bench", Date.now(), 60_000)!.lease.epoch;
+  const taken = await store.lease.tryAcquire("bench", "bench", 60_000);
+  if (!taken.acquired) throw new Error("the bench store's lease is taken");
+  const epoch = taken.lease.epoch;
   const state = createState();
   const queue: Input[] = [
     { type: "executorRegistered", executor: { executorId: "e1", nodeId: "n1", host: "h1", slots: 2, shuffleAddress: "h1:1" } },
@@ -42,21 +44,24 @@ export function measureCoreThroughput(tasks: number): { tasksPerSecond: number }
   ];
   let now = 1_000_000;
   let finished = false;
+  let seq = 0;
   const started = performance.now();
   while (queue.length > 0) {
     const input = queue.shift()!;
-    store.appendInput(input, now, epoch);
+    const record = { seq: ++seq, now, input, events: [] as HistoryEvent[], jobs: [] };
     for (const command of step(state, input, now++)) {
       if (command.type === "launchTask") {
         queue.push({ type: "taskUpdate", executorId: command.executorId, taskId: command.task.taskId, state: "succeeded", count: 0 });
       } else if (command.type === "emitEvent") {
-        store.appendEvent(command.event);
+        record.events.push(command.event);
         if (command.event.type === "jobEnded") finished = true;
       }
     }
+    // One input per transaction: the core and the log's own cost, without group commit.
+    await store.append([record], epoch);
   }
   const seconds = (performance.now() - started) / 1000;
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
   if (!finished) throw new Error("the benchmark job did not finish");
   return { tasksPerSecond: tasks / seconds };
@@ -65,13 +70,14 @@ export function measureCoreThroughput(tasks: number): { tasksPerSecond: number }
 /**
  * The real scheduler process over gRPC: simulated executors (in this
  * process) hold real sessions and report every launched task done at once,
- * so the figure is the scheduler service's own throughput.
+ * so the figure is the scheduler service's own throughput. `store`: a
+ * postgresql:// URL (default: SQLite in a temp dir).
  */
-export async function measureSchedulerService(tasks: number, executors = 4, slots = 64): Promise<{ tasksPerSecond: number }> {
+export async function measureSchedulerService(tasks: number, executors = 4, slots = 64, store?: string): Promise<{ tasksPerSecond: number }> {
   const dir = mkdtempSync(join(tmpdir(), "ballast-sched-bench-"));
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["--import", "tsx", "services/scheduler/src/main.ts", "--address", address, "--data-dir", dir], { stdio: "ignore", env: { ...process.env, BALLAST_LOG_LEVEL: "warn" } });
+  const child = spawn(process.execPath, ["--import", "tsx", "services/scheduler/src/main.ts", "--address", address, "--data-dir", dir], { stdio: "ignore", env: { ...process.env, BALLAST_LOG_LEVEL: "warn", ...(store ? { BALLAST_STORE: store } : {}) } });
   const sessions: Array<ReturnType<SchedulerClient["executorSession"]>> = [];
   const client = createClient(SchedulerServiceClient, address);
   try {

@@ -1,10 +1,12 @@
-// `npm run bench [-- wordcount|startup|recovery|decommission|failover|all]`
+// `npm run bench [-- wordcount|store|startup|recovery|decommission|failover|all]`
 //   wordcount (default): 100 MB Zipf word count on a 2-node local cluster versus a plain
 //   single-process word count of the same file, executor peak RSS, scheduler throughput.
+//   store: scheduler-service throughput on SQLite and on PostgreSQL (also part of wordcount).
 import { createReadStream, readFileSync, statSync } from "node:fs";
 import { formatBytes } from "@ballast/cli/outcome";
 import { submitJob } from "@ballast/cli/submit";
 import { shutdownTelemetry } from "@ballast/common/telemetry";
+import { createTestDatabase, findTestPostgres } from "@ballast/common/testing/postgres";
 import { measureCoreThroughput, measureSchedulerService } from "./coreThroughput.js";
 import { decommissionBench, failoverBench, recoveryBench } from "./scenarios.js";
 import { startupBench } from "./startup.js";
@@ -54,20 +56,35 @@ async function wordcountBench(): Promise<void> {
     console.log(`\n== ${EMPTY_TASKS} empty tasks, end to end (real executors, worker threads, 2 slots on 2 cores)`);
     row("wall time", `${seconds(emptyMs)}  (${Math.round(EMPTY_TASKS / (emptyMs / 1000))} tasks/s)`);
   });
-  const service = await measureSchedulerService(EMPTY_TASKS);
-  console.log(`\n== scheduler service, ${EMPTY_TASKS} empty tasks, over gRPC from 4 simulated executors answering at once`);
-  row("throughput", `${Math.round(service.tasksPerSecond)} tasks/s  (target >= 5,000)`);
-  const core = measureCoreThroughput(EMPTY_TASKS);
+  await storeBench();
+  const core = await measureCoreThroughput(EMPTY_TASKS);
   console.log(`\n== scheduler core + SQLite input log alone, ${EMPTY_TASKS} tasks`);
   row("throughput", `${Math.round(core.tasksPerSecond)} tasks/s`);
 }
 
-const MODES: Record<string, () => Promise<void>> = { wordcount: wordcountBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench };
+/** The scheduler service on SQLite, then on PostgreSQL (a fresh database) when one is reachable. */
+async function storeBench(): Promise<void> {
+  const sqlite = await measureSchedulerService(EMPTY_TASKS);
+  console.log(`\n== scheduler service, ${EMPTY_TASKS} empty tasks, over gRPC from 4 simulated executors answering at once`);
+  row("throughput on SQLite", `${Math.round(sqlite.tasksPerSecond)} tasks/s  (target >= 5,000)`);
+  const postgres = await findTestPostgres();
+  if (postgres.reason) return row("throughput on PostgreSQL", `not measured: ${postgres.reason}`);
+  const database = await createTestDatabase(postgres.url!);
+  try {
+    const onPostgres = await measureSchedulerService(EMPTY_TASKS, 4, 64, database.url);
+    row("throughput on PostgreSQL", `${Math.round(onPostgres.tasksPerSecond)} tasks/s  (local server, group commit)`);
+    row("ratio PostgreSQL/SQLite", `${((100 * onPostgres.tasksPerSecond) / sqlite.tasksPerSecond).toFixed(0)}%  (target >= 50%)`);
+  } finally {
+    await database.drop();
+  }
+}
+
+const MODES: Record<string, () => Promise<void>> = { wordcount: wordcountBench, store: storeBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench };
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? "wordcount";
   const selected = mode === "all" ? Object.values(MODES) : [MODES[mode]];
-  if (!selected[0]) throw new Error(`unknown benchmark "${mode}" (wordcount, startup, recovery, decommission, failover, all)`);
+  if (!selected[0]) throw new Error(`unknown benchmark "${mode}" (wordcount, store, startup, recovery, decommission, failover, all)`);
   for (const bench of selected) await bench!();
   await shutdownTelemetry();
 }

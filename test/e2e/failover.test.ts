@@ -1,78 +1,13 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isAlive, readCluster, restartService, type ServiceRecord } from "@ballast/cli/cluster";
-import { lastJson, runCli, startTestCluster, type TestCluster } from "../support/cluster.js";
-import { historyEvents, killAndWait, readTaskEvents, service, waitUntil, type TaskEvent } from "../support/faults.js";
-import { prepareCorpus, readCountsDir } from "../support/wordcount.js";
+import { describe, expect, it } from "vitest";
+import { isAlive, restartService } from "@ballast/cli/cluster";
+import { runCli } from "../support/cluster.js";
+import { expectFewRelaunches, expectNoFinishedTaskRerun, failoverRunner, leaderOf, schedulers, started, succeededAt } from "../support/failover.js";
+import { killAndWait, service, waitUntil, type TaskEvent } from "../support/faults.js";
 
-// The scheduler is SIGKILLed / SIGSTOPped for real while `ballast submit` waits on the job.
-// A short lease keeps the tests quick; executors and the client follow the new leader.
+// The scheduler is SIGKILLed / SIGSTOPped for real while `ballast submit` waits on the job
+// (test/support/failover.ts); executors and the client follow the new leader.
 
-let work: string;
-let corpus: string;
-let expected: Map<string, number>;
-
-beforeAll(() => {
-  work = mkdtempSync(join(tmpdir(), "ballast-failover-"));
-  corpus = join(work, "corpus.txt");
-  expected = prepareCorpus(corpus, 4 * 1024 * 1024, 9);
-});
-
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-const LEASE = "ballast.scheduler.leaseTimeout=2s";
-const RECONNECT = "ballast.scheduler.recovery.executorReconnectTimeout=5s";
-
-async function runFailover(name: string, options: { schedulers: number; delay: { stageId: number; ms: number } }, inject: (cluster: TestCluster, events: () => TaskEvent[]) => Promise<void>) {
-  const eventsFile = join(work, `${name}.events`);
-  const cluster = await startTestCluster({
-    nodes: 2,
-    slots: 1,
-    schedulers: options.schedulers,
-    schedulerConf: [LEASE, RECONNECT],
-    env: { BALLAST_TEST_FAULTS: JSON.stringify({ delayTaskMs: options.delay }), BALLAST_TEST_TASK_EVENTS_FILE: eventsFile },
-  });
-  try {
-    const out = join(work, `${name}-out`);
-    const submission = runCli(["submit", "--dir", cluster.dir, "--json", "examples/wordcount.ts", "--", "--input", pathToFileURL(corpus).href, "--output", pathToFileURL(out).href]);
-    await inject(cluster, () => readTaskEvents(eventsFile));
-    const res = await submission;
-    expect(res.code, res.stderr).toBe(0);
-    const summary = lastJson(res.stdout);
-    expect(readCountsDir(out).counts).toEqual(expected); // also fails if a partition was committed twice
-    const history = await historyEvents(cluster, "");
-    return { summary, events: readTaskEvents(eventsFile), history, cluster: readCluster(cluster.dir) };
-  } finally {
-    await cluster.stop();
-  }
-}
-
-const schedulers = (cluster: TestCluster): ServiceRecord[] => readCluster(cluster.dir).services.filter((s) => s.name === "scheduler");
-const leaderOf = (cluster: TestCluster) => schedulers(cluster).find((s) => isAlive(s.pid))!;
-const succeededAt = (events: TaskEvent[], stageId: number) => events.filter((e) => e.event === "end" && e.state === "succeeded" && e.stageId === stageId);
-const started = (events: TaskEvent[], stageId: number) => events.filter((e) => e.event === "start" && e.stageId === stageId);
-
-/**
- * 12 tasks, plus at most one relaunch per slot (2): a launch sent in the instant the scheduler
- * died may never reach its executor and is sent again. Finished work is checked separately.
- */
-function expectFewRelaunches(tasksLaunched: number) {
-  expect(tasksLaunched).toBeGreaterThanOrEqual(12);
-  expect(tasksLaunched).toBeLessThanOrEqual(14);
-}
-
-/** No (stage, partition) that had succeeded was started again. */
-function expectNoFinishedTaskRerun(events: TaskEvent[]) {
-  const done = new Set<string>();
-  for (const e of events) {
-    const key = `${e.stageId}/${e.partition}`;
-    if (e.event === "start") expect(done.has(key), `finished task ${key} ran again`).toBe(false);
-    if (e.event === "end" && e.state === "succeeded") done.add(key);
-  }
-}
+const runFailover = failoverRunner();
 
 describe("scheduler failover with work preserved", () => {
   it("SIGKILL the scheduler during the map stage and restart it: exact result, no finished task rerun", async () => {

@@ -45,6 +45,8 @@ export interface ClusterOptions {
   nodes?: number;
   /** Schedulers sharing one store: the first leads, the others stand by. */
   schedulers?: number;
+  /** postgresql://... : the schedulers' store; each scheduler then has its own data directory. */
+  store?: string;
   /** "default": Spark's ports (7077, 10000, 18080/18081, 7337, 7078); "auto": free ports (tests, `ballast run`). */
   ports?: "default" | "auto";
   /** Task slots per executor; default: the machine's cores shared among the nodes (CPU-bound tasks slow down badly when oversubscribed). */
@@ -103,9 +105,14 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterDesc
     record("history", dir, history, ["--address", history, "--http-address", historyHttp], env, undefined, historyHttp),
     record("staging", dir, staging, ["--address", staging], env),
     ...schedulerAddresses.map((address, i) => {
-      const s = record("scheduler", dir, address, ["--address", address, "--history", history, ...conf], env);
-      // Standbys share the leader's store (lease, event log); each has its own log file.
-      if (schedulerCount > 1) Object.assign(s, { instance: `scheduler-${i + 1}`, log: join(dir, "logs", `scheduler-${i + 1}.log`) });
+      const instance = schedulerCount > 1 ? `scheduler-${i + 1}` : undefined;
+      // In the environment, not argv: the URL may carry a password.
+      const schedulerEnv = options.store ? { ...env, BALLAST_STORE: options.store } : env;
+      // With PostgreSQL nothing but the database is shared, as on separate hosts; with SQLite
+      // standbys share the leader's data directory (lease, event log). Each has its own log file.
+      const dataDir = options.store && instance ? join(dir, instance) : undefined;
+      const s = record("scheduler", dir, address, ["--address", address, "--history", history, ...conf], schedulerEnv, undefined, undefined, dataDir);
+      if (instance) Object.assign(s, { instance, log: join(dir, "logs", `${instance}.log`) });
       return s;
     }),
   ];
@@ -145,9 +152,9 @@ export async function addNode(dir: string, options: { slots?: number; env?: Reco
   return `node-${i}`;
 }
 
-function record(name: ServiceName, dir: string, address: string, args: string[], env: Record<string, string>, nodeId?: string, httpAddress?: string): ServiceRecord {
+function record(name: ServiceName, dir: string, address: string, args: string[], env: Record<string, string>, nodeId?: string, httpAddress?: string, ownDataDir?: string): ServiceRecord {
   const id = nodeId ? `${nodeId}-${name}` : name;
-  const dataDir = join(dir, nodeId ?? "", name);
+  const dataDir = ownDataDir ?? join(dir, nodeId ?? "", name);
   return { name, nodeId, address, httpAddress, pid: 0, dataDir, log: join(dir, "logs", `${id}.log`), args: [...args, "--data-dir", dataDir], env };
 }
 

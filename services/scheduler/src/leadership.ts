@@ -1,18 +1,36 @@
 import { randomUUID } from "node:crypto";
+import { backoffDelay, sleep, type BackoffPolicy } from "@ballast/common/backoff";
+import { describeError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
 import type { LeaseRecord, LeaseStore } from "./store/schedulerStore.js";
+
+const UNREACHABLE_RETRY: BackoffPolicy = { initialMs: 200, maxMs: 5_000 };
+/**
+ * We act for this share of the timeout after a renewal was *sent*: the
+ * database set the expiry later than that, by its own clock, so the margin
+ * only has to cover clock-rate drift and the time a launch takes to leave.
+ */
+const ACT_FOR = 0.9;
 
 /**
  * Scheduler leadership through a lease in the shared store. The holder
  * renews every third of the timeout; a standby polls and takes over once the
- * lease expires, with the next epoch. A leader that cannot renew in time
- * stops acting at once (it treats its lease as gone at expiry, before anyone
- * else can take it) and steps down.
+ * database judges the lease expired, with the next epoch. Expiry is never
+ * judged by comparing clocks: this process only measures, on its own
+ * monotonic clock, how long ago it sent the last successful renewal, and
+ * stops acting once that is near the timeout. When the database answers
+ * again, a renewal that succeeds (nobody took over) resumes work; one that
+ * fails means another scheduler leads, and we step down.
  */
 export class Leadership {
   readonly holder = randomUUID();
   private lease: LeaseRecord | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
+  /** performance.now() before which the database cannot have expired our lease. */
+  private actUntil = 0;
+  private renewing = false;
+  private lapsed = false;
+  private knownLeader = "";
 
   constructor(
     private readonly store: LeaseStore,
@@ -20,52 +38,83 @@ export class Leadership {
     private readonly timeoutMs: number,
     private readonly logger: Logger,
     private readonly onLost: (reason: string) => void,
+    /** The lease is surely ours again after a lapse: held work may go on. */
+    private readonly onRenewed: () => void = () => undefined,
   ) {}
 
   get epoch(): number {
     return this.lease?.epoch ?? 0;
   }
 
-  /** True while we hold an unexpired lease. */
-  isLeader(now = Date.now()): boolean {
-    return this.lease !== undefined && now < this.lease.expiresAtMs;
+  /** True while we hold a lease the database cannot have expired yet. */
+  isLeader(): boolean {
+    return this.lease !== undefined && performance.now() < this.actUntil;
   }
 
-  /** The current leader's address as the store knows it ("" when none). */
+  /** The leader's address as last seen in the store ("" when none). */
   leaderAddress(): string {
-    const current = this.store.current();
-    return current && current.expiresAtMs > Date.now() ? current.address : "";
+    return this.lease ? this.address : this.knownLeader;
   }
 
-  /** Waits (polling) until this scheduler holds the lease; returns the lease it replaced, if any. */
-  async acquire(signal: AbortSignal): Promise<LeaseRecord | undefined> {
+  /** Waits (polling, and retrying while the database is unreachable) until this scheduler holds the lease. */
+  async acquire(signal: AbortSignal): Promise<{ previous?: LeaseRecord; downtimeMs: number }> {
     let announced = false;
-    for (;;) {
+    for (let failures = 0; ; ) {
       signal.throwIfAborted();
-      const taken = this.store.tryAcquire(this.holder, this.address, Date.now(), this.timeoutMs);
-      if (taken) {
-        this.lease = taken.lease;
-        this.renewTimer = setInterval(() => this.renew(), Math.max(50, Math.floor(this.timeoutMs / 3)));
-        this.logger.info({ epoch: taken.lease.epoch }, "took the scheduler lease");
-        return taken.previous;
+      const sentAt = performance.now();
+      let taken;
+      try {
+        taken = await this.store.tryAcquire(this.holder, this.address, this.timeoutMs);
+        failures = 0;
+      } catch (err) {
+        const retryInMs = backoffDelay(++failures, UNREACHABLE_RETRY);
+        this.logger.warn({ err: describeError(err), retryInMs }, "lease store unreachable; retrying");
+        await sleep(retryInMs, signal);
+        continue;
       }
+      if (taken.acquired) {
+        this.lease = taken.lease;
+        this.actUntil = sentAt + this.timeoutMs * ACT_FOR;
+        this.renewTimer = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.timeoutMs / 3)));
+        this.logger.info({ epoch: taken.lease.epoch }, "took the scheduler lease");
+        // Both readings are the database's clock.
+        const downtimeMs = taken.previous ? Math.max(0, taken.databaseNowMs - taken.previous.renewedAtMs) : 0;
+        return { previous: taken.previous, downtimeMs };
+      }
+      this.knownLeader = taken.holder.address;
       if (!announced) {
-        this.logger.info({ leader: this.leaderAddress() }, "standing by: another scheduler holds the lease");
+        this.logger.info({ leader: this.knownLeader }, "standing by: another scheduler holds the lease");
         announced = true;
       }
-      await new Promise((r) => setTimeout(r, Math.max(50, Math.floor(this.timeoutMs / 5))));
+      await sleep(Math.max(50, Math.floor(this.timeoutMs / 5)), signal);
     }
   }
 
-  private renew(): void {
+  private async renew(): Promise<void> {
     const lease = this.lease;
-    if (!lease) return;
-    const now = Date.now();
-    // Paused past expiry (SIGSTOP, GC): a standby may already lead; never act on a stale lease.
-    if (now >= lease.expiresAtMs || !this.store.renew(this.holder, lease.epoch, now, this.timeoutMs)) {
-      return this.lose(now >= lease.expiresAtMs ? "the lease expired before it could be renewed" : "another scheduler took the lease");
+    if (!lease || this.renewing) return;
+    this.renewing = true;
+    const sentAt = performance.now();
+    try {
+      if (!(await this.store.renew(this.holder, lease.epoch, this.timeoutMs))) return this.lose("another scheduler took the lease");
+      const wasLapsed = this.lapsed || !this.isLeader();
+      this.actUntil = sentAt + this.timeoutMs * ACT_FOR;
+      if (wasLapsed) {
+        this.lapsed = false;
+        this.logger.info({ epoch: lease.epoch }, "renewed the lease after a lapse; acting again");
+        this.onRenewed();
+      }
+    } catch (err) {
+      // Paused (SIGSTOP, GC) or cut off from the database: never act on a lease that may have expired.
+      if (!this.isLeader() && !this.lapsed) {
+        this.lapsed = true;
+        this.logger.warn({ epoch: lease.epoch, err: describeError(err) }, "could not renew the lease in time; no launches or commit grants until it is renewed");
+      } else {
+        this.logger.warn({ epoch: lease.epoch, err: describeError(err) }, "could not renew the lease; retrying");
+      }
+    } finally {
+      this.renewing = false;
     }
-    this.lease = { ...lease, expiresAtMs: now + this.timeoutMs, renewedAtMs: now };
   }
 
   lose(reason: string): void {
@@ -76,9 +125,10 @@ export class Leadership {
     this.onLost(reason);
   }
 
-  release(): void {
+  async release(): Promise<void> {
     clearInterval(this.renewTimer);
-    if (this.lease) this.store.release(this.holder, this.lease.epoch);
+    const lease = this.lease;
     this.lease = undefined;
+    if (lease) await this.store.release(this.holder, lease.epoch).catch(() => undefined);
   }
 }

@@ -10,19 +10,22 @@ import { HistoryOutbox } from "./rpc/historyOutbox.js";
 import { ShufflePeers } from "./rpc/peers.js";
 import { schedulerService } from "./rpc/service.js";
 import { SchedulerShell } from "./shell.js";
-import { SqliteSchedulerStore, type LeaseRecord } from "./store/schedulerStore.js";
+import { backoffDelay, sleep } from "@ballast/common/backoff";
+import { openSchedulerStore } from "./store/openStore.js";
+import type { SchedulerStore } from "./store/schedulerStore.js";
 
 const TICK_MS = 100;
 
 function parseFlags() {
   const program = new Command("ballast-scheduler")
     .option("--address <host:port>", "gRPC address", process.env.BALLAST_SCHEDULER_ADDRESS ?? "127.0.0.1:7077")
-    .option("--data-dir <dir>", "event log, snapshots and lease (shared by an active scheduler and its standbys)", process.env.BALLAST_DATA_DIR)
+    .option("--data-dir <dir>", "this scheduler's directory; with the SQLite store it holds the event log, snapshots and lease (shared by an active scheduler and its standbys)", process.env.BALLAST_DATA_DIR)
+    .option("--store <url>", "postgresql://USER[:PASS]@HOST:PORT/DB: keep the lease, event log, snapshots and job records there (default: SQLite in --data-dir)", process.env.BALLAST_STORE)
     .option("--history <host:port>", "history service to ship events to", process.env.BALLAST_HISTORY_ADDRESS)
     .option("--conf <key=value>", "default ballast.* setting for every job", (v: string, all: string[]) => [...all, v], [] as string[])
     .exitOverride()
     .parse();
-  const opts = program.opts<{ address: string; dataDir?: string; history?: string; conf: string[] }>();
+  const opts = program.opts<{ address: string; dataDir?: string; store?: string; history?: string; conf: string[] }>();
   if (!opts.dataDir) throw new Error("--data-dir is required");
   const baseConf = parseConfPairs(opts.conf);
   const problem = confProblem(baseConf);
@@ -36,7 +39,7 @@ async function main(): Promise<void> {
   await initTelemetry("ballast-scheduler");
   const logger = createLogger("scheduler");
   const conf = resolveConf(flags.baseConf);
-  const store = new SqliteSchedulerStore(flags.dataDir);
+  const store = await openStoreRetrying(flags.store, flags.dataDir, logger);
   let shell: SchedulerShell | undefined;
   let outbox: HistoryOutbox | undefined;
   let ticker: NodeJS.Timeout | undefined;
@@ -46,18 +49,25 @@ async function main(): Promise<void> {
     aborted.abort();
     clearInterval(ticker);
     shell?.close();
-    leadership.release();
+    await leadership.release();
     await server.stop(1000);
     outbox?.close();
-    store.close();
+    await store.close().catch(() => undefined);
     await shutdownTelemetry();
     process.exit(code);
   };
-  const leadership = new Leadership(store.lease, flags.address, conf["ballast.scheduler.leaseTimeout"], logger, () => {
-    // A deposed leader must not act on anything; a supervisor restarts it as a standby.
-    shell?.stop();
-    void stop(0);
-  });
+  const leadership = new Leadership(
+    store.lease,
+    flags.address,
+    conf["ballast.scheduler.leaseTimeout"],
+    logger,
+    () => {
+      // A deposed leader must not act on anything; a supervisor restarts it as a standby.
+      shell?.stop();
+      void stop(0);
+    },
+    () => shell?.actOnDurable(),
+  );
   const server = await startGrpcServer(
     flags.address,
     [
@@ -68,7 +78,7 @@ async function main(): Promise<void> {
         logger,
         heartbeatIntervalMs: conf["ballast.executor.heartbeatInterval"],
         baseConf: flags.baseConf,
-        newJobId: () => `job-${String(store.nextJobNumber()).padStart(4, "0")}`,
+        newJobId: async () => `job-${String(await store.nextJobNumber()).padStart(4, "0")}`,
       }),
     ],
     logger,
@@ -76,7 +86,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop(0));
   process.on("SIGINT", () => void stop(0));
 
-  const previous = await leadership.acquire(aborted.signal);
+  const { downtimeMs } = await leadership.acquire(aborted.signal);
   outbox = flags.history ? new HistoryOutbox(store, flags.history, logger) : undefined;
   const peers = new ShufflePeers((input) => shell?.dispatch(input), logger, leadership.epoch, conf["ballast.decommission.migrationParallelism"]);
   shell = new SchedulerShell(
@@ -88,26 +98,40 @@ async function main(): Promise<void> {
       probeShuffleService: (nodeId, address) => peers.probe(nodeId, address),
       migrateShuffle: (nodeId, address, targets) => peers.migrate(nodeId, address, targets),
       leaseLost: (reason) => leadership.lose(reason),
+      mayAct: () => leadership.isLeader(),
     },
     leadership.epoch,
     flags.baseConf,
   );
-  const recovered = shell.recover();
-  if (recovered.inputs > 0) takeOver(shell, previous, recovered.jobs, flags.address, leadership.epoch, logger);
+  const recovered = await shell.recover();
+  if (recovered.inputs > 0) takeOver(shell, downtimeMs, recovered.jobs, flags.address, leadership.epoch, logger);
   ticker = setInterval(() => shell?.dispatch({ type: "tick" }), TICK_MS);
   outbox?.kick();
   logger.info({ applicationId: store.applicationId, epoch: leadership.epoch }, "scheduler leading");
 }
 
+/** Opens the store, waiting (bounded backoff, logged) while the database is unreachable. */
+async function openStoreRetrying(url: string | undefined, dataDir: string, logger: Logger): Promise<SchedulerStore> {
+  const onIdleError = (err: Error) => logger.warn({ err: describeError(err) }, "store connection lost; it reconnects on next use");
+  for (let retry = 1; ; retry++) {
+    try {
+      return await openSchedulerStore(url, dataDir, onIdleError);
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith("--store")) throw err;
+      const retryInMs = backoffDelay(retry, { initialMs: 200, maxMs: 5_000 });
+      logger.warn({ err: describeError(err), retry, retryInMs }, "store unreachable; retrying");
+      await sleep(retryInMs);
+    }
+  }
+}
+
 /**
  * After a crash or a standby takeover: the core gives executors time to come
- * back and records the failover (history event, spans); only the clock
- * reading that measures the downtime is the shell's.
+ * back and records the failover (history event, spans). The downtime is
+ * measured by the store's clock (since the old leader's last renewal).
  */
-function takeOver(shell: SchedulerShell, previous: LeaseRecord | undefined, jobs: number, address: string, epoch: number, logger: Logger): void {
-  const now = Date.now();
-  const downtimeMs = previous ? Math.max(0, now - previous.renewedAtMs) : 0;
-  shell.dispatch({ type: "recoveryStarted", epoch, downtimeMs, leaderAddress: address }, now);
+function takeOver(shell: SchedulerShell, downtimeMs: number, jobs: number, address: string, epoch: number, logger: Logger): void {
+  shell.dispatch({ type: "recoveryStarted", epoch, downtimeMs, leaderAddress: address });
   logger.info({ epoch, downtimeMs, jobs }, "took over after a scheduler failover");
 }
 

@@ -7,7 +7,7 @@ import type { Plan } from "@ballast/common/plan";
 import type { Input } from "./core/types.js";
 import { STATE_FORMAT } from "./core/index.js";
 import { SchedulerShell, type ShellEffects } from "./shell.js";
-import { SqliteSchedulerStore } from "./store/schedulerStore.js";
+import { SqliteSchedulerStore } from "./store/sqliteSchedulerStore.js";
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -24,12 +24,18 @@ const plan = (tasks: number): Plan => ({
   graphHash: "h",
 });
 
+async function acquired(store: SqliteSchedulerStore, holder: string, timeoutMs = 60_000) {
+  const taken = await store.lease.tryAcquire(holder, holder, timeoutMs);
+  if (!taken.acquired) throw new Error("lease not acquired");
+  return taken.lease;
+}
+
 const noEffects = (): ShellEffects => ({ removeShuffles() {}, eventsAppended() {}, probeShuffleService() {}, migrateShuffle() {}, leaseLost() {} });
 
 /** A shell whose executor channel answers every launch (optionally only some) with success, in-process. */
-function shellOn(dir: string, answer: (taskId: string) => boolean) {
+async function shellOn(dir: string, answer: (taskId: string) => boolean) {
   const store = new SqliteSchedulerStore(dir);
-  const epoch = store.lease.tryAcquire("test", "test", Date.now(), 60_000)!.lease.epoch;
+  const epoch = (await acquired(store, "test")).epoch;
   const shell = new SchedulerShell(store, createLogger("test"), noEffects(), epoch);
   const queue: Input[] = [];
   const channel = {
@@ -39,52 +45,55 @@ function shellOn(dir: string, answer: (taskId: string) => boolean) {
     shutdown() {},
   };
   shell.attachExecutor("e1", channel as never);
-  const drain = () => {
-    while (queue.length > 0) shell.dispatch(queue.shift()!, 1_000);
+  // Launches leave once their input is durable, so drain until nothing more comes.
+  const drain = async () => {
+    for (await shell.settled(); queue.length > 0; await shell.settled()) while (queue.length > 0) shell.dispatch(queue.shift()!, 1_000);
   };
   return { store, shell, drain };
 }
 
 describe("scheduler shell persistence", () => {
-  it("recovers the same state from a snapshot plus the log after it", () => {
+  it("recovers the same state from a snapshot plus the log after it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ballast-shell-"));
     dirs.push(dir);
     // 6,000 tasks: well past the snapshot interval; stop answering near the end so the job is mid-flight.
     let answered = 0;
-    const first = shellOn(dir, () => ++answered < 5_990);
+    const first = await shellOn(dir, () => ++answered < 5_990);
     first.shell.dispatch({ type: "executorRegistered", executor: { executorId: "e1", nodeId: "n1", host: "h", slots: 4, shuffleAddress: "h:1" } }, 1_000);
     first.shell.dispatch({ type: "jobSubmitted", jobId: "job-1", plan: plan(6_000), bundleDigest: "0".repeat(64), conf: {}, traceparent: "" }, 1_000);
-    first.drain();
+    await first.drain();
     const before = { job: first.shell.job("job-1"), executors: first.shell.executors() };
     expect(before.job!.status).toBe("running");
     expect(before.job!.stages[0]!.completedTasks).toBeGreaterThan(5_000);
     first.shell.close();
-    first.store.close();
+    await first.store.close();
 
-    const { snapshot, inputs } = new SqliteSchedulerStore(dir).loadForReplay(STATE_FORMAT);
+    const { snapshot, inputs } = await new SqliteSchedulerStore(dir).loadForReplay(STATE_FORMAT);
     expect(snapshot?.seq).toBeGreaterThan(0);
     expect(inputs.length).toBeLessThan(6_000);
 
-    const second = shellOn(dir, () => true);
-    second.shell.recover();
+    const second = await shellOn(dir, () => true);
+    await second.shell.recover();
     expect({ job: second.shell.job("job-1"), executors: second.shell.executors() }).toEqual(before);
     second.shell.close();
-    second.store.close();
+    await second.store.close();
 
     // A snapshot of another state format is ignored: the full log rebuilds the same state.
-    expect(new SqliteSchedulerStore(dir).loadForReplay(STATE_FORMAT + 1).snapshot).toBeUndefined();
+    expect((await new SqliteSchedulerStore(dir).loadForReplay(STATE_FORMAT + 1)).snapshot).toBeUndefined();
   });
 
-  it("refuses to log inputs once another scheduler holds the lease", () => {
+  it("refuses to log inputs once another scheduler holds the lease", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ballast-shell-"));
     dirs.push(dir);
     let lost = "";
     const store = new SqliteSchedulerStore(dir);
-    const epoch = store.lease.tryAcquire("old", "a", 0, 1)!.lease.epoch;
+    // A lease that expires at once: the next holder takes it.
+    const epoch = (await acquired(store, "old", 0)).epoch;
     const shell = new SchedulerShell(store, createLogger("test"), { ...noEffects(), leaseLost: (reason) => (lost = reason) }, epoch);
-    expect(store.lease.tryAcquire("new", "b", Date.now(), 60_000)?.lease.epoch).toBe(epoch + 1);
+    expect((await acquired(store, "new")).epoch).toBe(epoch + 1);
     shell.dispatch({ type: "cancelJob", jobId: "nope", reason: "x" });
+    await shell.settled();
     expect(lost).toMatch(/lease moved past epoch/);
-    store.close();
+    await store.close();
   });
 });

@@ -3,7 +3,10 @@ import type { Logger } from "@ballast/common/logging";
 import { contextFromTraceparent, traceparentOf, tracer } from "@ballast/common/telemetry";
 import { createState, STATE_FORMAT, executorViews, jobView, listJobs, nextDueMs, nodeViews, step } from "./core/index.js";
 import type { Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, TaskLaunch } from "./core/types.js";
-import { LeaseLostError, type SchedulerStore } from "./store/schedulerStore.js";
+import { serialize, deserialize } from "node:v8";
+import { describeError } from "@ballast/common/errors";
+import { GroupCommitter } from "./store/groupCommit.js";
+import type { JobRecord, LogRecord, SchedulerStore } from "./store/schedulerStore.js";
 
 type SchedulerState = ReturnType<typeof createState>;
 
@@ -35,17 +38,26 @@ export interface ShellEffects {
   migrateShuffle(nodeId: string, shuffleAddress: string, peers: Array<{ nodeId: string; shuffleAddress: string }>): void;
   /** The store refused an input: another scheduler leads now. */
   leaseLost(reason: string): void;
+  /** False while the lease is not surely ours (renewal overdue): commands wait, none is carried out. */
+  mayAct?(): boolean;
 }
+
+/** Telemetry runs as the core steps (the job's trace id goes into its events); everything else waits for durability. */
+const SPAN_COMMANDS = new Set<Command["type"]>(["spanStart", "spanEvent", "spanEnd"]);
 
 const WATCH_COALESCE_MS = 100;
 /** A snapshot every this many inputs keeps replay after a crash short. */
 const SNAPSHOT_EVERY = 5_000;
 
 /**
- * The imperative shell around the scheduler core: persists every input
- * before acting on it, runs the state machine, and carries out its commands
- * (task launches on executor streams, commit decisions, history events,
- * spans, watcher notifications).
+ * The imperative shell around the scheduler core: runs the state machine,
+ * makes every input durable (with the history events it emitted) before
+ * carrying out its commands (task launches on executor streams, commit
+ * decisions, watcher notifications), and traces.
+ *
+ * The core steps at once, so the in-memory state may be a few inputs ahead of
+ * the log; nothing leaves the process until the log has caught up, and a
+ * fenced log stops the shell for good, so replay after a crash is exact.
  */
 export class SchedulerShell {
   private state: SchedulerState;
@@ -56,6 +68,12 @@ export class SchedulerShell {
   private readonly spans = new Map<string, Span>();
   private inputsSinceSnapshot = 0;
   private stopped = false;
+  private readonly committer: GroupCommitter;
+  /** Durable inputs' commands not carried out yet (while the lease is not surely ours). */
+  private readonly ready: Command[][] = [];
+  private lastSeq = 0;
+  /** Job records of this process, and those the log knew at recovery (spans after a failover). */
+  private readonly jobRecords = new Map<string, JobRecord>();
 
   constructor(
     private readonly store: SchedulerStore,
@@ -65,56 +83,98 @@ export class SchedulerShell {
     baseConf: Record<string, string> = {},
   ) {
     this.state = createState(baseConf);
+    this.committer = new GroupCommitter(store, epoch, logger, (err) => {
+      this.stopped = true;
+      this.effects.leaseLost(err.message);
+    });
   }
 
   /**
    * Rebuilds the state from the latest snapshot and the inputs after it. Their
    * commands were carried out before the crash, so they are dropped here.
    */
-  recover(): { inputs: number; jobs: number } {
-    const { snapshot, inputs } = this.store.loadForReplay(STATE_FORMAT);
-    if (snapshot) this.state = snapshot.state as SchedulerState;
+  async recover(): Promise<{ inputs: number; jobs: number }> {
+    const { snapshot, inputs, lastSeq } = await this.store.loadForReplay(STATE_FORMAT);
+    if (snapshot) this.state = deserialize(snapshot.state) as SchedulerState;
     for (const { input, now } of inputs) step(this.state, input, now);
-    const running = listJobs(this.state).filter((j) => j.status === "running").length;
+    this.lastSeq = lastSeq;
+    const runningJobs = listJobs(this.state).filter((j) => j.status === "running");
+    for (const { jobId } of runningJobs) {
+      const traceparent = await this.store.traceparentOfJob(jobId);
+      if (traceparent) this.jobRecords.set(jobId, { jobId, submissionId: "", traceparent });
+    }
+    const running = runningJobs.length;
     if (snapshot || inputs.length > 0) this.logger.info({ fromSnapshot: snapshot?.seq ?? 0, inputs: inputs.length, runningJobs: running }, "scheduler state recovered from the event log");
     return { inputs: (snapshot?.seq ?? 0) + inputs.length, jobs: running };
   }
 
   /** The job a submission id already created, if any (a retried SubmitJob never runs a job twice). */
-  jobForSubmission(submissionId: string): string | undefined {
-    return submissionId ? this.store.jobForSubmission(submissionId) : undefined;
+  async jobForSubmission(submissionId: string): Promise<string | undefined> {
+    if (!submissionId) return undefined;
+    return this.submittedHere(submissionId) ?? (await this.store.jobForSubmission(submissionId));
   }
 
-  /** Logs the input durably, then runs it through the core and carries out the commands. */
+  /** A job this process created for the submission id, durable or not yet (no await: no race with a concurrent retry). */
+  submittedHere(submissionId: string): string | undefined {
+    for (const job of this.jobRecords.values()) if (submissionId && job.submissionId === submissionId) return job.jobId;
+    return undefined;
+  }
+
+  /** Runs the input through the core and logs it; its commands are carried out once it is durable. */
   dispatch(input: Input, now = Date.now()): void {
     if (this.stopped) return;
-    let seq = 0;
-    try {
-      // Heartbeats and due ticks change the state (timeouts, windows, deadlines), so replay needs them;
-      // a tick before nextDueMs changes nothing and is not logged.
-      if (input.type !== "tick" || now >= nextDueMs(this.state)) {
-        seq = this.store.appendInput(input, now, this.epoch);
-        if (input.type === "jobSubmitted") this.store.recordJob(input.jobId, input.submissionId ?? "", input.traceparent);
-      }
-    } catch (err) {
-      if (!(err instanceof LeaseLostError)) throw err;
-      this.stopped = true;
-      return this.effects.leaseLost(err.message);
-    }
+    // Heartbeats and due ticks change the state (timeouts, windows, deadlines), so replay needs them;
+    // a tick before nextDueMs changes nothing and is not logged.
+    const due = input.type !== "tick" || now >= nextDueMs(this.state);
     const commands = step(this.state, input, now);
-    // The snapshot holds the state after input `seq`, so replay resumes right after it.
-    if (seq > 0 && ++this.inputsSinceSnapshot >= SNAPSHOT_EVERY) this.snapshot(seq);
-    for (const command of commands) this.execute(command);
+    const record: LogRecord | undefined = due || commands.length > 0 ? { seq: ++this.lastSeq, now, input, events: [], jobs: [] } : undefined;
+    if (record && input.type === "jobSubmitted") {
+      const job = { jobId: input.jobId, submissionId: input.submissionId ?? "", traceparent: input.traceparent };
+      this.jobRecords.set(job.jobId, job);
+      record.jobs.push(job);
+    }
+    const deferred: Command[] = [];
+    for (const command of commands) {
+      if (SPAN_COMMANDS.has(command.type)) this.execute(command);
+      else if (command.type === "emitEvent" && record) record.events.push(this.withTraceId(command.event));
+      else deferred.push(command);
+    }
+    // The snapshot holds the state after input `seq` (taken now: the state moves on), so replay resumes right after it.
+    const snapshot = record && ++this.inputsSinceSnapshot >= SNAPSHOT_EVERY ? this.takeSnapshot() : undefined;
+    this.committer.enqueue(record, () => {
+      if (snapshot) this.saveSnapshot(record!.seq, snapshot);
+      if (record && record.events.length > 0) this.effects.eventsAppended();
+      if (deferred.length > 0) this.ready.push(deferred);
+      this.actOnDurable();
+    });
   }
 
-  private snapshot(seq: number): void {
+  /** Carries out durable inputs' commands in order, unless the lease is not surely ours (then they wait). */
+  actOnDurable(): void {
+    while (this.ready.length > 0 && !this.stopped && (this.effects.mayAct?.() ?? true)) {
+      for (const command of this.ready.shift()!) this.execute(command);
+    }
+  }
+
+  /** Resolves once every input dispatched so far is durable and its commands ran (tests, shutdown). */
+  settled(): Promise<void> {
+    return this.committer.idle();
+  }
+
+  private takeSnapshot(): Uint8Array {
     this.inputsSinceSnapshot = 0;
-    this.store.saveSnapshot(seq, this.state, STATE_FORMAT);
+    return serialize(this.state);
+  }
+
+  private saveSnapshot(seq: number, state: Uint8Array): void {
+    // Only a shortcut for replay: a failed write costs a longer replay, nothing else.
+    this.store.saveSnapshot(seq, state, STATE_FORMAT).catch((err) => this.logger.warn({ err: describeError(err), seq }, "could not save a snapshot"));
   }
 
   /** Stops acting (leadership lost or shutting down); nothing more is sent. */
   stop(): void {
     this.stopped = true;
+    this.committer.stop();
   }
 
   attachExecutor(executorId: string, channel: ExecutorChannel): void {
@@ -174,8 +234,7 @@ export class SchedulerShell {
         return waiter?.(command.allowed);
       }
       case "emitEvent":
-        this.store.appendEvent(this.withTraceId(command.event));
-        return this.effects.eventsAppended();
+        return; // logged with its input (dispatch)
       case "jobChanged":
         return this.notifyWatchers(command.jobId);
       case "removeShuffles":
@@ -219,7 +278,7 @@ export class SchedulerShell {
   private startSpan(command: Extract<Command, { type: "spanStart" }>): void {
     const parentSpan = command.parentKey ? this.spans.get(command.parentKey) : undefined;
     // After a failover the parent span lived in the old process: stay in the job's trace through the client's context.
-    const fallback = command.parentTraceparent ?? (command.parentKey ? this.store.traceparentOfJob(jobIdOfSpanKey(command.parentKey)) : undefined);
+    const fallback = command.parentTraceparent ?? (command.parentKey ? this.jobRecords.get(jobIdOfSpanKey(command.parentKey))?.traceparent || undefined : undefined);
     const parent = parentSpan ? trace.setSpan(context.active(), parentSpan) : contextFromTraceparent(fallback);
     const options = command.startTime === undefined ? { attributes: command.attributes } : { attributes: command.attributes, startTime: command.startTime };
     this.spans.set(command.key, tracer().startSpan(command.name, options, parent));
@@ -250,7 +309,7 @@ export class SchedulerShell {
   }
 
   close(): void {
-    this.stopped = true;
+    this.stop();
     for (const timer of this.pendingWatch.values()) clearTimeout(timer);
     for (const span of this.spans.values()) span.end();
   }

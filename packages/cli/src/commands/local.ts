@@ -9,13 +9,15 @@ export interface UpFlags {
   slots?: string;
   ports: string;
   schedulers: string;
+  store?: string;
 }
 
 /** `ballast up`: a local cluster of real processes. */
 export async function up(opts: UpFlags): Promise<void> {
   if (opts.ports !== "default" && opts.ports !== "auto") throw new ExitError(`--ports must be default or auto, got "${opts.ports}"`, 2);
+  if (opts.store && !/^postgres(ql)?:\/\//.test(opts.store)) throw new ExitError(`--store must be a postgresql:// URL, got "${opts.store}"`, 2);
   const slots = opts.slots === undefined ? undefined : Number(opts.slots);
-  const cluster = await startCluster({ dir: opts.dir, nodes: Number(opts.nodes), slots, ports: opts.ports, schedulers: Number(opts.schedulers) });
+  const cluster = await startCluster({ dir: opts.dir, nodes: Number(opts.nodes), slots, ports: opts.ports, schedulers: Number(opts.schedulers), store: opts.store });
   const nodes = cluster.services.filter((s) => s.name === "executor").length;
   process.stdout.write(`cluster up in ${cluster.dir}: scheduler ${cluster.scheduler}, staging ${cluster.staging}, history http://${cluster.historyHttp}, ${nodes} nodes\n`);
 }

@@ -46,16 +46,16 @@ export class HistoryOutbox {
     this.running = true;
     try {
       for (;;) {
-        const batch = this.store.eventsAfter(this.store.publishedSeq(), BATCH);
+        const batch = await this.store.eventsAfter(await this.store.publishedSeq(), BATCH);
         if (batch.length === 0) break;
         const events = batch.map(({ seq, event }) => eventToWire(publishedEvent(seq, event)));
         const response = await call(this.client.publishEvents.bind(this.client), { applicationId: this.store.applicationId, events }, 10_000);
-        this.store.markPublished(Math.min(response.ackedSeq, batch[batch.length - 1]!.seq));
+        await this.store.markPublished(Math.min(response.ackedSeq, batch[batch.length - 1]!.seq));
         this.backoffMs = 0;
       }
     } catch (err) {
       this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, this.backoffMs * 2)) * (0.5 + Math.random() / 2);
-      this.logger.warn({ err: describeError(err), retryInMs: Math.round(this.backoffMs) }, "history unreachable; events kept in the outbox");
+      this.logger.warn({ err: describeError(err), retryInMs: Math.round(this.backoffMs) }, "history or the store unreachable; events kept in the outbox");
       this.again = true;
     } finally {
       this.running = false;

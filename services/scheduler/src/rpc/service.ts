@@ -34,7 +34,7 @@ export interface SchedulerServiceOptions {
   logger: Logger;
   heartbeatIntervalMs: number;
   baseConf: Record<string, string>;
-  newJobId: () => string;
+  newJobId: () => Promise<string>;
 }
 
 export function schedulerService(options: SchedulerServiceOptions): ServiceBinding {
@@ -65,9 +65,12 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
       validateConf(request.conf);
       const problem = confProblem({ ...options.baseConf, ...request.conf });
       if (problem) throw new InvalidArgumentError(problem);
-      const existing = shell.jobForSubmission(request.submissionId);
+      const existing = await shell.jobForSubmission(request.submissionId);
       if (existing) return { jobId: existing };
-      const jobId = options.newJobId();
+      const jobId = await options.newJobId();
+      // A retry that arrived while we awaited the counter.
+      const raced = request.submissionId ? shell.submittedHere(request.submissionId) : undefined;
+      if (raced) return { jobId: raced };
       shell.dispatch({ type: "jobSubmitted", jobId, plan, bundleDigest: request.bundleDigest, conf: { ...request.conf }, traceparent: traceparentOf(), submissionId: request.submissionId || undefined });
       options.logger.info({ jobId, name: plan.jobName }, "job submitted");
       return { jobId };

@@ -1,0 +1,14 @@
+import { PostgresSchedulerStore } from "./postgresSchedulerStore.js";
+import type { SchedulerStore } from "./schedulerStore.js";
+import { SqliteSchedulerStore } from "./sqliteSchedulerStore.js";
+
+export const isPostgresUrl = (url: string | undefined): url is string => !!url && /^postgres(ql)?:\/\//.test(url);
+
+/**
+ * The store a scheduler uses: PostgreSQL when `url` is postgresql://..., else
+ * SQLite in `dataDir`. Rejects when PostgreSQL is unreachable; the caller retries.
+ */
+export async function openSchedulerStore(url: string | undefined, dataDir: string, onError?: (err: Error) => void): Promise<SchedulerStore> {
+  if (url && !isPostgresUrl(url)) throw new Error(`--store must be a postgresql:// URL, got ${url}`);
+  return isPostgresUrl(url) ? PostgresSchedulerStore.open(url, onError) : new SqliteSchedulerStore(dataDir);
+}

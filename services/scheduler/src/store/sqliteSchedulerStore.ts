@@ -1,0 +1,147 @@
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { openDatabase, type SqliteDatabase } from "@ballast/common/sqlite";
+import { decideAcquire, decodeEvent, decodeInput, encodeBody } from "./codec.js";
+import { LeaseLostError, type AcquireResult, type LeaseRecord, type LeaseStore, type LogRecord, type Replay, type SchedulerStore } from "./schedulerStore.js";
+
+const MIGRATIONS = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE inputs (seq INTEGER PRIMARY KEY AUTOINCREMENT, now INTEGER NOT NULL, body BLOB NOT NULL);
+   CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL, body BLOB NOT NULL);`,
+  `CREATE TABLE lease (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, address TEXT NOT NULL,
+     epoch INTEGER NOT NULL, expires_at INTEGER NOT NULL, renewed_at INTEGER NOT NULL);
+   CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, state BLOB NOT NULL);
+   CREATE TABLE jobs (job_id TEXT PRIMARY KEY, submission_id TEXT, traceparent TEXT NOT NULL);
+   CREATE UNIQUE INDEX jobs_by_submission ON jobs (submission_id) WHERE submission_id IS NOT NULL;`,
+  `ALTER TABLE snapshots ADD COLUMN format INTEGER NOT NULL DEFAULT 0;`,
+];
+
+/**
+ * The embedded default: one SQLite file in the data directory, shared by the
+ * schedulers of one host. better-sqlite3 is synchronous; the async interface
+ * costs nothing here. Its "database clock" is this host's, which is every
+ * scheduler's that can open the file.
+ */
+export class SqliteSchedulerStore implements SchedulerStore {
+  readonly applicationId: string;
+  readonly lease: LeaseStore;
+  private readonly db: SqliteDatabase;
+  private readonly appendInTransaction: (records: LogRecord[], epoch: number) => void;
+  private readonly selectEvents;
+
+  constructor(dataDir: string) {
+    this.db = openDatabase(join(dataDir, "scheduler.sqlite"), MIGRATIONS);
+    // WAL with synchronous=NORMAL survives a process crash (our failure model)
+    // while keeping one commit per batch cheap.
+    this.db.pragma("synchronous = NORMAL");
+    this.applicationId = this.meta("application_id") ?? this.initMeta("application_id", `app-${randomUUID().slice(0, 8)}`);
+    const epochNow = this.db.prepare("SELECT epoch FROM lease WHERE id = 1").pluck();
+    const lastSeq = this.db.prepare("SELECT COALESCE(MAX(seq), 0) FROM inputs").pluck();
+    const insertInput = this.db.prepare("INSERT INTO inputs (seq, now, body) VALUES (?, ?, ?)");
+    const insertEvent = this.db.prepare("INSERT INTO events (job_id, body) VALUES (?, ?)");
+    const insertJob = this.db.prepare("INSERT OR IGNORE INTO jobs (job_id, submission_id, traceparent) VALUES (?, ?, ?)");
+    this.appendInTransaction = this.db.transaction((records: LogRecord[], epoch: number) => {
+      // The epoch check makes the log itself the fence: a deposed leader cannot append.
+      if (epochNow.get() !== epoch) throw new LeaseLostError(`the lease moved past epoch ${epoch}`);
+      if ((lastSeq.get() as number) >= records[0]!.seq) return; // a retried batch that did commit
+      for (const r of records) {
+        insertInput.run(r.seq, r.now, encodeBody(r.input));
+        for (const event of r.events) insertEvent.run(event.jobId, encodeBody(event));
+        for (const job of r.jobs) insertJob.run(job.jobId, job.submissionId || null, job.traceparent);
+      }
+    });
+    this.selectEvents = this.db.prepare("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
+    this.lease = new SqliteLease(this.db);
+  }
+
+  async append(records: LogRecord[], epoch: number): Promise<void> {
+    if (records.length > 0) this.appendInTransaction(records, epoch);
+  }
+
+  async loadForReplay(format: number): Promise<Replay> {
+    const snap = this.db.prepare("SELECT seq, state FROM snapshots WHERE format = ? ORDER BY seq DESC LIMIT 1").get(format) as { seq: number; state: Buffer } | undefined;
+    const rows = this.db.prepare("SELECT seq, now, body FROM inputs WHERE seq > ? ORDER BY seq").all(snap?.seq ?? 0) as Array<{ seq: number; now: number; body: Buffer }>;
+    const lastSeq = this.db.prepare("SELECT COALESCE(MAX(seq), 0) FROM inputs").pluck().get() as number;
+    return { snapshot: snap, inputs: rows.map((r) => ({ seq: r.seq, now: r.now, input: decodeInput(r.body) })), lastSeq };
+  }
+
+  async saveSnapshot(seq: number, state: Uint8Array, format: number): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare("INSERT OR REPLACE INTO snapshots (seq, state, format) VALUES (?, ?, ?)").run(seq, state, format);
+      this.db.prepare("DELETE FROM snapshots WHERE seq < (SELECT MIN(seq) FROM (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 2))").run();
+    })();
+  }
+
+  async eventsAfter(seq: number, limit: number) {
+    const rows = this.selectEvents.all(seq, limit) as Array<{ seq: number; body: Buffer }>;
+    return rows.map((r) => ({ seq: r.seq, event: decodeEvent(r.body) }));
+  }
+
+  async publishedSeq(): Promise<number> {
+    return Number(this.meta("published_seq") ?? "0");
+  }
+
+  async markPublished(seq: number): Promise<void> {
+    this.db.prepare("INSERT INTO meta (key, value) VALUES ('published_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)").run(String(seq));
+  }
+
+  async nextJobNumber(): Promise<number> {
+    const row = this.db.prepare("INSERT INTO meta (key, value) VALUES ('job_counter', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING value").get() as { value: string };
+    return Number(row.value);
+  }
+
+  async jobForSubmission(submissionId: string): Promise<string | undefined> {
+    return (this.db.prepare("SELECT job_id FROM jobs WHERE submission_id = ?").get(submissionId) as { job_id: string } | undefined)?.job_id;
+  }
+
+  async traceparentOfJob(jobId: string): Promise<string | undefined> {
+    return (this.db.prepare("SELECT traceparent FROM jobs WHERE job_id = ?").get(jobId) as { traceparent: string } | undefined)?.traceparent || undefined;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private meta(key: string): string | undefined {
+    return (this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined)?.value;
+  }
+
+  /** Sets a value only if absent (two schedulers may start at once); returns the stored value. */
+  private initMeta(key: string, value: string): string {
+    this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)").run(key, value);
+    return this.meta(key)!;
+  }
+}
+
+class SqliteLease implements LeaseStore {
+  constructor(private readonly db: SqliteDatabase) {}
+
+  private current(): LeaseRecord | undefined {
+    const row = this.db.prepare("SELECT holder, address, epoch, expires_at, renewed_at FROM lease WHERE id = 1").get() as
+      | { holder: string; address: string; epoch: number; expires_at: number; renewed_at: number }
+      | undefined;
+    return row && { holder: row.holder, address: row.address, epoch: row.epoch, expiresAtMs: row.expires_at, renewedAtMs: row.renewed_at };
+  }
+
+  async tryAcquire(holder: string, address: string, timeoutMs: number): Promise<AcquireResult> {
+    // IMMEDIATE: two standbys racing for an expired lease serialize here.
+    return this.db.transaction(() => {
+      const decision = decideAcquire(this.current(), holder, address, Date.now(), timeoutMs);
+      if (!decision.acquired) return decision;
+      const { epoch, expiresAtMs, renewedAtMs } = decision.lease;
+      this.db
+        .prepare("INSERT INTO lease (id, holder, address, epoch, expires_at, renewed_at) VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET holder = excluded.holder, address = excluded.address, epoch = excluded.epoch, expires_at = excluded.expires_at, renewed_at = excluded.renewed_at")
+        .run(holder, address, epoch, expiresAtMs, renewedAtMs);
+      return decision;
+    }).immediate();
+  }
+
+  async renew(holder: string, epoch: number, timeoutMs: number): Promise<boolean> {
+    const now = Date.now();
+    return this.db.prepare("UPDATE lease SET expires_at = ?, renewed_at = ? WHERE id = 1 AND holder = ? AND epoch = ?").run(now + timeoutMs, now, holder, epoch).changes === 1;
+  }
+
+  async release(holder: string, epoch: number): Promise<void> {
+    this.db.prepare("UPDATE lease SET expires_at = 0 WHERE id = 1 AND holder = ? AND epoch = ?").run(holder, epoch);
+  }
+}
