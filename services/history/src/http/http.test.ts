@@ -109,4 +109,13 @@ describe("web UI", () => {
     expect(recoveringJob).toContain('mapOutputsLost <span class="mark">lost outputs</span>');
     expect(await render(`#/app/nope`)).toContain("unknown application &quot;nope&quot;"); // escaped, like every value
   });
+
+  it("opens a job from a link that names only the job, as `ballast submit` prints it", async () => {
+    expect(await api("/jobs/job-2")).toEqual({ status: 200, body: { applicationId: APP } });
+    expect(await api("/jobs/nope")).toEqual({ status: 404, body: { error: 'no application has a job "nope"' } });
+    const jobView = await render("#/job/job-2");
+    expect(jobView).toContain(`href="#/app/${encodeURIComponent(APP)}"`); // the crumbs name its application
+    expect(jobView).toContain("<h2>Stages</h2>");
+    expect(await render("#/job/nope")).toContain("no application has a job &quot;nope&quot;");
+  });
 });

@@ -2,7 +2,8 @@
  * The history web UI: one self-contained page (no external assets) that reads
  * the JSON API. Hash routes: #/ (applications), #/app/<app> (jobs, nodes,
  * executors, failovers), #/app/<app>/job/<job> (stages, tasks, events, with
- * recovery events marked). The script avoids
+ * recovery events marked), #/job/<job> (the same, in the most recent application
+ * holding that job: the link `ballast submit` prints). The script avoids
  * backticks and "${" so it can live in this template literal unescaped.
  */
 export const HISTORY_PAGE = `<!doctype html>
@@ -222,6 +223,7 @@ function render() {
   var loading;
   if (parts[0] === "app" && parts[1] && parts[2] === "job" && parts[3]) loading = jobView(parts[1], parts[3]);
   else if (parts[0] === "app" && parts[1]) loading = applicationView(parts[1]);
+  else if (parts[0] === "job" && parts[1]) loading = api("jobs/" + enc(parts[1])).then(function (r) { return jobView(r.applicationId, parts[1]); });
   else loading = applicationsView();
   var hash = location.hash;
   loading.then(function (html) { if (location.hash === hash) view.innerHTML = html; },
