@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startCluster, stopCluster, type ClusterDescription, type ClusterOptions } from "@ballast/cli/cluster";
 import { builtEntry } from "@ballast/common/entry";
+import { showLogsOnFailure } from "./serviceLogs.js";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = builtEntry("@ballast/cli", "./bin");
@@ -17,9 +18,11 @@ export interface TestCluster extends ClusterDescription {
 export async function startTestCluster(options: Partial<ClusterOptions> = {}): Promise<TestCluster> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "ballast-test-"));
   const cluster = await startCluster({ ports: "auto", nodes: 2, ...options, dir });
+  const forgetLogs = showLogsOnFailure(join(dir, "logs"));
   return {
     ...cluster,
     stop: async () => {
+      forgetLogs();
       await stopCluster(dir, 3000);
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },
