@@ -3,7 +3,7 @@ import { basename, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { StagingClient } from "@ballast/clients/staging";
-import { parseConfPairs } from "@ballast/common/config";
+import { parseJobConfPairs } from "@ballast/common/config";
 import { InvalidArgumentError } from "@ballast/common/errors";
 import { call } from "@ballast/common/grpc";
 import type { Plan } from "@ballast/common/plan";
@@ -50,7 +50,7 @@ export function startJob(options: SubmitOptions): Promise<string> {
 
 async function submission<T>(options: SubmitOptions, then: (jobId: string, scheduler: SchedulerConnection, submittedAt: number) => Promise<T>): Promise<T> {
   await initTelemetry("ballast-cli");
-  const conf = parseConfPairs(options.conf);
+  const conf = parseJobConfPairs(options.conf);
   const files = options.files.map(checkLocalFile);
   const bundle = await bundleJob(options.jobFile);
   const staging = new StagingClient(options.staging);
