@@ -67,7 +67,7 @@ describe("web UI", () => {
     const script = HISTORY_PAGE.slice(HISTORY_PAGE.indexOf("<script>") + 8, HISTORY_PAGE.indexOf("</script>"));
     const view = { innerHTML: "Loading..." };
     const globals = {
-      document: { getElementById: () => view, hidden: true },
+      document: { getElementById: () => view, hidden: true, addEventListener: () => undefined },
       location: { hash },
       window: { addEventListener: () => undefined },
       fetch: (path: string) => fetch(`${service.httpUrl}/${path}`),
@@ -108,6 +108,21 @@ describe("web UI", () => {
     expect(recoveringJob.match(/<tr class="recovery">/g)).toHaveLength(4); // lost outputs, two resubmissions, a stage exclusion
     expect(recoveringJob).toContain('mapOutputsLost <span class="mark">lost outputs</span>');
     expect(await render(`#/app/nope`)).toContain("unknown application &quot;nope&quot;"); // escaped, like every value
+  });
+
+  it("draws a job's timeline: stage spans, task bars per executor lane, and its failure story as markers", async () => {
+    const app = encodeURIComponent(APP);
+    const done = await render(`#/app/${app}/job/job-1`);
+    expect(done).toContain('<svg class="timeline"');
+    expect(done.match(/<rect class="task /g)!.length).toBeGreaterThan(0);
+    expect(done).toMatch(/<rect class="task failed" data-detail="t-0-1-0 on /);
+    expect(done).not.toContain('class="marker'); // exec-2 was lost only after job-1 ended
+    expect(done).toContain(">+32 ms</text>");
+    const recovering = await render(`#/app/${app}/job/job-2`);
+    for (const type of ["exclusionChanged", "decommissionChanged", "shuffleMigrated", "mapOutputsLost", "taskResubmitted", "stageResubmitted", "executorRemoved", "schedulerFailover"]) {
+      expect(recovering, type).toContain(`<g class="marker marker-${type}">`);
+    }
+    expect(recovering).not.toContain("exec-2"); // lost before job-2 began
   });
 
   it("opens a job from a link that names only the job, as `ballast submit` prints it", async () => {

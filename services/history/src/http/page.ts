@@ -3,9 +3,12 @@
  * the JSON API. Hash routes: #/ (applications), #/app/<app> (jobs, nodes,
  * executors, failovers), #/app/<app>/job/<job> (stages, tasks, events, with
  * recovery events marked), #/job/<job> (the same, in the most recent application
- * holding that job: the link `ballast submit` prints). The script avoids
+ * holding that job: the link `ballast submit` prints); the job page's timeline is
+ * timeline.ts. The script avoids
  * backticks and "${" so it can live in this template literal unescaped.
  */
+import { TIMELINE_SCRIPT, TIMELINE_STYLE } from "./timeline.js";
+
 export const HISTORY_PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -33,6 +36,7 @@ export const HISTORY_PAGE = `<!doctype html>
   dl { display: grid; grid-template-columns: max-content auto; gap: 2px 14px; margin: 0; }
   dt { font-weight: 600; }
   .error { color: #b42318; }
+${TIMELINE_STYLE}
 </style>
 </head>
 <body>
@@ -163,7 +167,9 @@ function applicationView(app) {
 
 function jobView(app, job) {
   var base = "applications/" + enc(app) + "/jobs/" + enc(job);
-  return Promise.all([api(base), api(base + "/stages"), api(base + "/tasks"), api("applications/" + enc(app) + "/events?job=" + enc(job))])
+  var events = "applications/" + enc(app) + "/events";
+  // The application's events too: executor loss, decommission and failover belong to no job.
+  return Promise.all([api(base), api(base + "/stages"), api(base + "/tasks"), api(events + "?job=" + enc(job)), api(events + "?limit=10000")])
     .then(function (r) {
       var j = r[0].job, s = j.stats;
       return '<div class="crumbs">' + link("/", "Applications") + " / " + link("/app/" + enc(app), app) + " / " + esc(job) + "</div>" +
@@ -175,6 +181,7 @@ function jobView(app, job) {
         esc(bytes(s.inputBytes)) + ", shuffle written " + esc(bytes(s.shuffleBytesWritten)) + "</dd>" +
         "<dt>Recovery</dt><dd>" + esc(recoveryText(j.recovery) || "none") + "</dd></dl>" +
         (j.error ? "<h2>Error</h2><pre>" + esc(j.error.message) + (j.error.stack ? "\\n\\n" + esc(j.error.stack) : "") + "</pre>" : "") +
+        "<h2>Timeline</h2>" + timeline(j, r[1].stages, r[2].tasks, r[4].events) +
         "<h2>Stages</h2>" + table(r[1].stages, [
           ["Stage", function (x) { return esc(x.stageId); }, "num"],
           ["Attempt", function (x) { return esc(x.attempt); }, "num"],
@@ -204,6 +211,7 @@ function jobView(app, job) {
     });
 }
 
+${TIMELINE_SCRIPT}
 /** Events that show work lost and redone, marked in a job's event list. */
 var RECOVERY_MARKS = {
   mapOutputsLost: "lost outputs",
