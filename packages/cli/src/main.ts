@@ -52,6 +52,7 @@ export function buildProgram(): Command {
     .option("--staging <host:port>", "staging address (with --master)")
     .option("--json", "end with one JSON line: job id, status, result, stats", false)
     .option("--detach", "return once the scheduler has the job (then: ballast watch/status/cancel JOB)", false)
+    .option("--trace-url <template>", "trace link printed at the end, {traceId} replaced (default BALLAST_TRACE_URL, then Jaeger's)")
     .action(async (job, args, opts) => void (process.exitCode = await (await submission()).submit(job, args, opts)));
   clusterOptions(program.command("status <jobId>"))
     .description("a job's state, its stages' progress and its stats")

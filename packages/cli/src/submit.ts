@@ -37,9 +37,9 @@ export interface SubmitHooks {
 
 /** Bundles, uploads, plans, submits and watches a job to its end. */
 export function submitJob(options: SubmitOptions): Promise<JobOutcome> {
-  return submission(options, async (jobId, scheduler, submittedAt) => {
+  return submission(options, async (jobId, scheduler, submittedAt, traceId) => {
     const final = await watchJob(scheduler, jobId, new ProgressView(options.progress ?? process.stderr, `submitted ${jobId}`));
-    return summarize(final, Date.now() - submittedAt);
+    return { ...summarize(final, Date.now() - submittedAt), traceId };
   });
 }
 
@@ -48,7 +48,9 @@ export function startJob(options: SubmitOptions): Promise<string> {
   return submission(options, async (jobId) => jobId);
 }
 
-async function submission<T>(options: SubmitOptions, then: (jobId: string, scheduler: SchedulerConnection, submittedAt: number) => Promise<T>): Promise<T> {
+type AfterSubmit<T> = (jobId: string, scheduler: SchedulerConnection, submittedAt: number, traceId: string) => Promise<T>;
+
+async function submission<T>(options: SubmitOptions, then: AfterSubmit<T>): Promise<T> {
   await initTelemetry("ballast-cli");
   const conf = parseJobConfPairs(options.conf);
   const files = options.files.map(checkLocalFile);
@@ -56,7 +58,7 @@ async function submission<T>(options: SubmitOptions, then: (jobId: string, sched
   const staging = new StagingClient(options.staging);
   const scheduler = new SchedulerConnection(options.scheduler.split(",").filter(Boolean));
   try {
-    return await withSpan("ballast.submit", { "ballast.job_file": basename(options.jobFile) }, async () => {
+    return await withSpan("ballast.submit", { "ballast.job_file": basename(options.jobFile) }, async (span) => {
       const uploaded = new Map<string, number>();
       for (const file of files) {
         const info = await staging.uploadFile(file, basename(file));
@@ -71,7 +73,8 @@ async function submission<T>(options: SubmitOptions, then: (jobId: string, sched
       options.hooks?.submitting?.();
       const { jobId } = await scheduler.withLeader((client) => call(client.submitJob.bind(client), request));
       options.hooks?.submitted?.(jobId, scheduler);
-      return await then(jobId, scheduler, submittedAt);
+      // The job's trace is this span's: the scheduler and executors continue it.
+      return await then(jobId, scheduler, submittedAt, span.spanContext().traceId);
     });
   } finally {
     staging.close();

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shutdownTelemetry } from "@ballast/common/telemetry";
+import { traceLink, traceUrlTemplate } from "@ballast/common/traceLink";
 import { startCluster, stopCluster } from "../cluster.js";
 import { INTERRUPTED_EXIT_CODE, SubmitInterrupt } from "../interrupt.js";
 import { outcomeJson, outcomeText, type JobOutcome } from "../outcome.js";
@@ -14,6 +15,8 @@ export interface SubmitFlags {
   json: boolean;
   /** Return once the scheduler has the job instead of watching it. */
   detach?: boolean;
+  /** Template of the printed trace link ({traceId}). */
+  traceUrl?: string;
 }
 
 /** `ballast submit`: the job on an existing cluster; the exit code says how it ended. */
@@ -41,6 +44,7 @@ async function runSubmit(jobFile: string, jobArgs: string[], opts: SubmitFlags, 
     try {
       const outcome = await submitJob({ ...options, hooks: interrupt });
       const code = reportOutcome(outcome, opts.json, addresses.historyUrl);
+      printTraceLink(outcome.traceId, opts);
       return interrupt.interrupted ? INTERRUPTED_EXIT_CODE : code;
     } finally {
       interrupt.dispose();
@@ -62,6 +66,16 @@ export function reportOutcome(outcome: JobOutcome, json: boolean, historyUrl?: s
     if (historyUrl) process.stdout.write(`history: ${jobLink(historyUrl, outcome.jobId)}\n`);
   }
   return outcome.ok ? 0 : 1;
+}
+
+/**
+ * The job's trace in a tracing UI, when there is one to see: traces are exported
+ * (OTEL_EXPORTER_OTLP_ENDPOINT) or a link template was given (--trace-url, BALLAST_TRACE_URL).
+ */
+function printTraceLink(traceId: string | undefined, opts: SubmitFlags): void {
+  const wanted = opts.traceUrl || process.env.BALLAST_TRACE_URL || process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!traceId || !wanted || opts.json) return;
+  process.stdout.write(`trace: ${traceLink(traceUrlTemplate(opts.traceUrl), traceId)}\n`);
 }
 
 function reportDetached(jobId: string, json: boolean, historyUrl?: string): number {

@@ -8,7 +8,7 @@ import { History } from "../history.js";
 import { wireEventCodec } from "../rpc/eventCodec.js";
 import { SqliteHistoryStore } from "../store/sqlite-store.js";
 import { applicationEvents, recoveryEvents } from "../testing/fixtures.js";
-import { HISTORY_PAGE } from "./page.js";
+import { HISTORY_PAGE, historyPage } from "./page.js";
 import { handleApi } from "./routes.js";
 
 const APP = "team/app 1"; // needs URL encoding: a slash and a space
@@ -108,6 +108,14 @@ describe("web UI", () => {
     expect(recoveringJob.match(/<tr class="recovery">/g)).toHaveLength(4); // lost outputs, two resubmissions, a stage exclusion
     expect(recoveringJob).toContain('mapOutputsLost <span class="mark">lost outputs</span>');
     expect(await render(`#/app/nope`)).toContain("unknown application &quot;nope&quot;"); // escaped, like every value
+  });
+
+  it("links a job's trace id, from a configurable template (Jaeger's by default)", async () => {
+    const jobView = await render(`#/app/${encodeURIComponent(APP)}/job/job-1`);
+    expect(jobView).toContain('<a href="http://localhost:16686/trace/0af7651916cd43dd8448eb211c80319c">0af7651916cd43dd8448eb211c80319c</a>');
+    const custom = historyPage("https://traces.example/t/{traceId}?from=ballast</script>");
+    expect(custom).toContain('var TRACE_URL = "https://traces.example/t/{traceId}?from=ballast\\u003c/script>";');
+    expect(custom).not.toContain("localhost:16686");
   });
 
   it("draws a job's timeline: stage spans, task bars per executor lane, and its failure story as markers", async () => {

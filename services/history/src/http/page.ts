@@ -7,7 +7,10 @@
  * timeline.ts. The script avoids
  * backticks and "${" so it can live in this template literal unescaped.
  */
+import { DEFAULT_TRACE_URL } from "@ballast/common/traceLink";
 import { TIMELINE_SCRIPT, TIMELINE_STYLE } from "./timeline.js";
+
+const TRACE_URL_LINE = (template: string) => `var TRACE_URL = ${JSON.stringify(template).replace(/</g, "\\u003c")};`;
 
 export const HISTORY_PAGE = `<!doctype html>
 <html lang="en">
@@ -45,6 +48,7 @@ ${TIMELINE_STYLE}
 <script>
 "use strict";
 var view = document.getElementById("view");
+${TRACE_URL_LINE(DEFAULT_TRACE_URL)}
 
 function esc(value) {
   return String(value == null ? "" : value).replace(/[&<>"']/g, function (c) {
@@ -175,7 +179,7 @@ function jobView(app, job) {
       return '<div class="crumbs">' + link("/", "Applications") + " / " + link("/app/" + enc(app), app) + " / " + esc(job) + "</div>" +
         "<dl><dt>Name</dt><dd>" + esc(j.name) + "</dd><dt>Status</dt><dd>" + status(j.status) + "</dd>" +
         "<dt>Submitted</dt><dd>" + esc(time(j.submittedAtMs)) + "</dd><dt>Duration</dt><dd>" + esc(duration(j.submittedAtMs, j.endedAtMs)) + "</dd>" +
-        "<dt>Trace</dt><dd>" + esc(j.traceId) + "</dd>" +
+        "<dt>Trace</dt><dd>" + (j.traceId ? '<a href="' + esc(TRACE_URL.split("{traceId}").join(enc(j.traceId))) + '">' + esc(j.traceId) + "</a>" : "") + "</dd>" +
         "<dt>Stats</dt><dd>" + esc(s.tasksLaunched) + " tasks, " + esc(s.taskAttemptsFailed) + " failed attempts, " + esc(s.stageAttempts) +
         " stage attempts, " + esc(s.recomputedTasks) + " recomputed, " + esc(s.lostMapOutputs) + " lost map outputs, input " +
         esc(bytes(s.inputBytes)) + ", shuffle written " + esc(bytes(s.shuffleBytesWritten)) + "</dd>" +
@@ -245,3 +249,8 @@ render();
 </body>
 </html>
 `;
+
+/** The page, its trace links built from `traceUrl` ({traceId} is replaced). */
+export function historyPage(traceUrl: string): string {
+  return HISTORY_PAGE.replace(TRACE_URL_LINE(DEFAULT_TRACE_URL), TRACE_URL_LINE(traceUrl));
+}
