@@ -11,6 +11,7 @@ export default defineConfig({
     include: ["packages/**/*.test.ts", "services/**/*.test.ts", "test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],
     globalSetup: ["test/support/buildOnce.ts"],
+    setupFiles: ["test/support/serviceLogs.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",

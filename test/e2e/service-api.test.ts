@@ -38,6 +38,27 @@ describe("every service answers health checks and reflection", () => {
       expect(stdout).toContain(`ballast.v1.${expected}`);
     }
   });
+
+  // One method per service with no local schema: buf curl learns every type from the server.
+  const methodOf: Record<string, string> = {
+    scheduler: "ballast.v1.SchedulerService/ListExecutors",
+    executor: "ballast.v1.ExecutorService/GetExecutorStatus",
+    shuffle: "ballast.v1.ShuffleService/ListMapOutputs",
+    staging: "ballast.v1.StagingService/List",
+    history: "ballast.v1.HistoryService/ListApplications",
+  };
+  for (const reflectProtocol of ["grpc-v1", "grpc-v1alpha"]) {
+    it(`calls a method of every service and health through reflection alone (${reflectProtocol})`, async () => {
+      const curl = (address: string, method: string) =>
+        exec(`${REPO}/node_modules/.bin/buf`, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--reflect-protocol", reflectProtocol, "-d", "{}", `http://${address}/${method}`], { cwd: REPO });
+      expect(cluster.services.map((s) => s.name).sort()).toEqual(Object.keys(methodOf).sort());
+      for (const service of cluster.services) {
+        const { stdout } = await curl(service.address, methodOf[service.name]!);
+        expect(JSON.parse(stdout), `${service.name} answers ${methodOf[service.name]}`).toBeTypeOf("object");
+        expect(JSON.parse((await curl(service.address, "grpc.health.v1.Health/Check")).stdout)).toEqual({ status: "SERVING" });
+      }
+    });
+  }
 });
 
 describe("the scheduler API rejects bad requests and keeps serving", () => {

@@ -51,6 +51,8 @@ describe("one trace per job", () => {
     expect(res.code, res.stderr).toBe(0);
     const submit = receiver.spans.find((s) => s.name === "ballast.submit");
     expect(submit, "the CLI exported its submit span").toBeDefined();
+    // Traces are exported, so the CLI links the job's trace (Jaeger's UI by default).
+    expect(res.stdout).toContain(`trace: http://localhost:16686/trace/${submit!.traceId}\n`);
     // The services export in batches; wait (bounded) for the executor's task spans and the scheduler's job span.
     const deadline = Date.now() + 40_000;
     const inTrace = () => receiver.spans.filter((s) => s.traceId === submit!.traceId);

@@ -12,6 +12,7 @@ const DEFAULT_DIR = ".ballast";
 const local = () => import("./commands/local.js");
 const submission = () => import("./commands/submit.js");
 const inspect = () => import("./commands/inspect.js");
+const control = () => import("./commands/control.js");
 
 /** Options every command that talks to a running cluster takes. */
 function clusterOptions(command: Command, master = "scheduler address(es), comma-separated"): Command {
@@ -51,7 +52,24 @@ export function buildProgram(): Command {
     .description("bundle, upload and run a job on a cluster; args after -- go to the job")
     .option("--staging <host:port>", "staging address (with --master)")
     .option("--json", "end with one JSON line: job id, status, result, stats", false)
+    .option("--detach", "return once the scheduler has the job (then: ballast watch/status/cancel JOB)", false)
+    .option("--trace-url <template>", "trace link printed at the end, {traceId} replaced (default BALLAST_TRACE_URL, then Jaeger's)")
     .action(async (job, args, opts) => void (process.exitCode = await (await submission()).submit(job, args, opts)));
+  clusterOptions(program.command("status <jobId>"))
+    .description("a job's state, its stages' progress and its stats")
+    .option("--json", "print JSON", false)
+    .action(async (jobId, opts) => void (process.exitCode = await (await control()).status(jobId, opts)));
+  clusterOptions(program.command("watch <jobId>"))
+    .description("reattach to a job: live progress to its end, then its result (Ctrl-C leaves it running)")
+    .option("--json", "end with one JSON line, as submit --json", false)
+    .action(async (jobId, opts) => void (process.exitCode = await (await control()).watch(jobId, opts)));
+  clusterOptions(program.command("cancel <jobId>"))
+    .description("cancel a running job")
+    .action(async (jobId, opts) => void (process.exitCode = await (await control()).cancel(jobId, opts)));
+  clusterOptions(program.command("fetch <uri> <dest>"))
+    .description("download staging://NAME (a file, or every file of an output directory) to DEST")
+    .option("--staging <host:port>", "staging address (with --master)")
+    .action(async (uri, dest, opts) => void (process.exitCode = await (await control()).fetch(uri, dest, opts)));
   jobOptions(program.command("run <job> [args...]"))
     .description("run a job on an embedded local cluster started and stopped for it")
     .option("--nodes <n>", "number of nodes", "2")

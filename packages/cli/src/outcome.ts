@@ -14,6 +14,8 @@ export interface JobOutcome {
   outputUri?: string;
   stats: JobStats & { clientWallTimeMs: number };
   error?: { message: string; stack: string };
+  /** The job's trace, when this process submitted it. */
+  traceId?: string;
 }
 
 export function summarize(job: JobView, clientWallTimeMs: number): JobOutcome {

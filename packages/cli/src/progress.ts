@@ -13,9 +13,9 @@ export class ProgressView {
 
   constructor(
     private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
-    private readonly jobId: string,
+    headline: string,
   ) {
-    this.out.write(`submitted ${jobId}\n`);
+    this.out.write(`${headline}\n`);
   }
 
   update(job: JobView): void {

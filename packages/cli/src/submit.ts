@@ -2,21 +2,18 @@ import { existsSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
-import type { JobInfo } from "@ballast/gen/common";
-import { SchedulerServiceClient } from "@ballast/gen/scheduler";
 import { StagingClient } from "@ballast/clients/staging";
-import { parseConfPairs } from "@ballast/common/config";
-import { describeError, InvalidArgumentError } from "@ballast/common/errors";
+import { parseJobConfPairs } from "@ballast/common/config";
+import { InvalidArgumentError } from "@ballast/common/errors";
 import { call } from "@ballast/common/grpc";
-import type { JobView } from "@ballast/common/domain/views";
 import type { Plan } from "@ballast/common/plan";
 import { initTelemetry, withSpan } from "@ballast/common/telemetry";
-import { jobFromWire } from "@ballast/common/wire/jobs";
 import { planToWire } from "@ballast/common/wire/plan";
 import { bundleJob, JobFileError, userFrames } from "./bundle.js";
-import { leaderMayHaveMoved, SchedulerConnection } from "@ballast/clients/scheduler";
+import { SchedulerConnection } from "@ballast/clients/scheduler";
 import { ProgressView } from "./progress.js";
 import { summarize, type JobOutcome } from "./outcome.js";
+import { watchJob } from "./watch.js";
 
 export interface SubmitOptions {
   scheduler: string;
@@ -29,18 +26,39 @@ export interface SubmitOptions {
   historyUrl?: string;
   /** Where progress lines go (stderr by default). */
   progress?: NodeJS.WriteStream;
+  /** Told when the submission is sent and when the scheduler has the job (Ctrl-C handling needs both). */
+  hooks?: SubmitHooks;
+}
+
+export interface SubmitHooks {
+  submitting?(): void;
+  submitted?(jobId: string, scheduler: SchedulerConnection): void;
 }
 
 /** Bundles, uploads, plans, submits and watches a job to its end. */
-export async function submitJob(options: SubmitOptions): Promise<JobOutcome> {
+export function submitJob(options: SubmitOptions): Promise<JobOutcome> {
+  return submission(options, async (jobId, scheduler, submittedAt, traceId) => {
+    const final = await watchJob(scheduler, jobId, new ProgressView(options.progress ?? process.stderr, `submitted ${jobId}`));
+    return { ...summarize(final, Date.now() - submittedAt), traceId };
+  });
+}
+
+/** Like submitJob, but returns the job id as soon as the scheduler has the job (`submit --detach`). */
+export function startJob(options: SubmitOptions): Promise<string> {
+  return submission(options, async (jobId) => jobId);
+}
+
+type AfterSubmit<T> = (jobId: string, scheduler: SchedulerConnection, submittedAt: number, traceId: string) => Promise<T>;
+
+async function submission<T>(options: SubmitOptions, then: AfterSubmit<T>): Promise<T> {
   await initTelemetry("ballast-cli");
-  const conf = parseConfPairs(options.conf);
+  const conf = parseJobConfPairs(options.conf);
   const files = options.files.map(checkLocalFile);
   const bundle = await bundleJob(options.jobFile);
   const staging = new StagingClient(options.staging);
   const scheduler = new SchedulerConnection(options.scheduler.split(",").filter(Boolean));
   try {
-    return await withSpan("ballast.submit", { "ballast.job_file": basename(options.jobFile) }, async () => {
+    return await withSpan("ballast.submit", { "ballast.job_file": basename(options.jobFile) }, async (span) => {
       const uploaded = new Map<string, number>();
       for (const file of files) {
         const info = await staging.uploadFile(file, basename(file));
@@ -48,13 +66,15 @@ export async function submitJob(options: SubmitOptions): Promise<JobOutcome> {
       }
       await staging.uploadFile(bundle.path, `bundles/${bundle.sha256}.mjs`);
       const plan = await buildPlan(bundle.definition, options.args, (uri) => inputSize(uri, uploaded, staging));
-      const started = Date.now();
+      const submittedAt = Date.now();
       // One id for every retry: a submission the scheduler logged before failing over is not run twice.
       const submissionId = randomUUID();
       const request = { plan: planToWire(plan), bundleDigest: bundle.sha256, conf, submissionId };
+      options.hooks?.submitting?.();
       const { jobId } = await scheduler.withLeader((client) => call(client.submitJob.bind(client), request));
-      const final = await watch(scheduler, jobId, new ProgressView(options.progress ?? process.stderr, jobId));
-      return summarize(final, Date.now() - started);
+      options.hooks?.submitted?.(jobId, scheduler);
+      // The job's trace is this span's: the scheduler and executors continue it.
+      return await then(jobId, scheduler, submittedAt, span.spanContext().traceId);
     });
   } finally {
     staging.close();
@@ -116,41 +136,4 @@ async function inputSize(uri: string, uploaded: Map<string, number>, staging: St
     }
   }
   throw new InvalidArgumentError(`unsupported input URI: ${uri} (use file:///absolute/path or staging://name)`);
-}
-
-/** Watches the job to its end, following the leader across scheduler failovers. */
-async function watch(scheduler: SchedulerConnection, jobId: string, view: ProgressView): Promise<JobView> {
-  for (;;) {
-    const client = await scheduler.leader();
-    const outcome = await watchOnce(client, jobId, view);
-    if (outcome.job && outcome.job.status !== "running") {
-      view.finish();
-      return outcome.job;
-    }
-    if (outcome.error && !leaderMayHaveMoved(outcome.error)) throw outcome.error;
-    // The stream ended or broke while the job runs: the scheduler went away. Find the new leader.
-    view.note(`lost the scheduler (${outcome.error ? describeError(outcome.error) : "stream ended"}); reconnecting...`);
-    scheduler.reset();
-  }
-}
-
-function watchOnce(client: InstanceType<typeof SchedulerServiceClient>, jobId: string, view: ProgressView): Promise<{ job?: JobView; error?: unknown }> {
-  return new Promise((resolvePromise) => {
-    let last: JobView | undefined;
-    const stream = client.watchJob({ jobId });
-    stream.on("data", (res: { job?: JobInfo }) => {
-      if (!res.job) return;
-      try {
-        last = jobFromWire(res.job);
-      } catch (error) {
-        // A job this CLI cannot read (an unknown status from a newer scheduler): stop watching, say why.
-        stream.cancel();
-        resolvePromise({ job: last, error });
-        return;
-      }
-      view.update(last);
-    });
-    stream.on("error", (error) => resolvePromise({ job: last, error }));
-    stream.on("end", () => resolvePromise({ job: last }));
-  });
 }

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from "./errors.js";
  * Jobs pass `--conf key=value`; services also read BALLAST_* environment
  * variables (dots become underscores, upper case).
  */
-type KeyType = "int" | "bool" | "duration" | "bytes" | "ratio" | "string";
+type KeyType = "int" | "bool" | "duration" | "bytes" | "ratio";
 
 interface KeySpec {
   type: KeyType;
@@ -13,17 +13,22 @@ interface KeySpec {
   doc: string;
   min?: number;
   max?: number;
+  /**
+   * Read once by a process (the scheduler), not per job: a job's `--conf` cannot change it, so it
+   * is refused there rather than silently ignored.
+   */
+  process?: true;
 }
 
 export const CONF_SCHEMA = {
   "ballast.task.maxFailures": { type: "int", default: "4", min: 1, doc: "attempts per task before the job aborts" },
   "ballast.stage.maxConsecutiveAttempts": { type: "int", default: "4", min: 1, doc: "consecutive attempts of one stage before the job aborts" },
   "ballast.stage.ignoreDecommissionFetchFailure": { type: "bool", default: "true", doc: "fetch failures caused by decommission do not count as stage attempts" },
-  "ballast.executor.heartbeatInterval": { type: "duration", default: "1s", min: 10, doc: "how often executors heartbeat" },
-  "ballast.executor.heartbeatTimeout": { type: "duration", default: "5s", min: 100, doc: "an executor silent this long is lost" },
+  "ballast.executor.heartbeatInterval": { type: "duration", default: "1s", min: 10, doc: "how often executors heartbeat" , process: true },
+  "ballast.executor.heartbeatTimeout": { type: "duration", default: "5s", min: 100, doc: "an executor silent this long is lost" , process: true },
   "ballast.scheduler.resubmitDelay": { type: "duration", default: "200ms", min: 0, doc: "fetch failures within this window are batched into one resubmission" },
-  "ballast.scheduler.leaseTimeout": { type: "duration", default: "5s", min: 100, doc: "scheduler leadership lease" },
-  "ballast.scheduler.recovery.executorReconnectTimeout": { type: "duration", default: "30s", min: 0, doc: "how long a recovering scheduler waits for executors" },
+  "ballast.scheduler.leaseTimeout": { type: "duration", default: "5s", min: 100, doc: "scheduler leadership lease" , process: true },
+  "ballast.scheduler.recovery.executorReconnectTimeout": { type: "duration", default: "30s", min: 0, doc: "how long a recovering scheduler waits for executors" , process: true },
   "ballast.shuffle.io.maxRetries": { type: "int", default: "3", min: 0, doc: "fetch retries before FetchFailed" },
   "ballast.shuffle.io.retryWait": { type: "duration", default: "500ms", min: 0, doc: "first fetch retry backoff (doubles, with jitter)" },
   "ballast.shuffle.io.maxRetryWait": { type: "duration", default: "10s", min: 0, doc: "cap of the fetch retry backoff" },
@@ -39,15 +44,14 @@ export const CONF_SCHEMA = {
   "ballast.excludeOnFailure.application.maxFailedExecutorsPerNode": { type: "int", default: "2", min: 1, doc: "excluded executors on a node before the node is excluded" },
   "ballast.excludeOnFailure.killExcludedExecutors": { type: "bool", default: "false", doc: "ask excluded executors to exit" },
   "ballast.excludeOnFailure.unschedulableTimeout": { type: "duration", default: "120s", min: 0, doc: "a task set that can run nowhere because of exclusions aborts after this" },
-  "ballast.excludeOnFailure.nodeScore.halfLife": { type: "duration", default: "1h", min: 1, doc: "half-life of the cross-job node failure score" },
-  "ballast.excludeOnFailure.nodeScore.threshold": { type: "ratio", default: "0.5", doc: "decayed share of failed task attempts on a node above which it is excluded across jobs" },
-  "ballast.decommission.deadline": { type: "duration", default: "120s", min: 0, doc: "default time a decommissioning node has to drain and migrate" },
-  "ballast.decommission.migrationParallelism": { type: "int", default: "4", min: 1, max: 16, doc: "map outputs a decommissioning shuffle service copies at once" },
-  "ballast.scheduler.addresses": { type: "string", default: "", doc: "comma-separated scheduler addresses (active and standbys) for executors and clients" },
+  "ballast.excludeOnFailure.nodeScore.halfLife": { type: "duration", default: "1h", min: 1, doc: "half-life of the cross-job node failure score" , process: true },
+  "ballast.excludeOnFailure.nodeScore.threshold": { type: "ratio", default: "0.5", doc: "decayed share of failed task attempts on a node above which it is excluded across jobs" , process: true },
+  "ballast.decommission.deadline": { type: "duration", default: "120s", min: 0, doc: "default time a decommissioning node has to drain and migrate" , process: true },
+  "ballast.decommission.migrationParallelism": { type: "int", default: "4", min: 1, max: 16, doc: "map outputs a decommissioning shuffle service copies at once" , process: true },
 } satisfies Record<string, KeySpec>;
 
 export type ConfKey = keyof typeof CONF_SCHEMA;
-type ValueOf<T extends KeyType> = T extends "bool" ? boolean : T extends "string" ? string : number;
+type ValueOf<T extends KeyType> = T extends "bool" ? boolean : number;
 export type Conf = { [K in ConfKey]: ValueOf<(typeof CONF_SCHEMA)[K]["type"]> };
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
@@ -60,17 +64,15 @@ function parseWithUnit(raw: string, units: Record<string, number>, defaultUnit: 
   return factor === undefined ? undefined : Math.round(Number(match[1]) * factor);
 }
 
-function parseValue(key: string, spec: KeySpec, raw: string): number | boolean | string {
+function parseValue(key: string, spec: KeySpec, raw: string): number | boolean {
   const fail = (expected: string): never => {
     throw new InvalidArgumentError(`invalid value for ${key}: "${raw}" (expected ${expected}; ${spec.doc})`);
   };
-  let value: number | boolean | string;
+  let value: number;
   switch (spec.type) {
     case "bool":
       if (raw !== "true" && raw !== "false") fail("true or false");
       return raw === "true";
-    case "string":
-      return raw;
     case "int":
       if (!/^\s*-?\d+\s*$/.test(raw)) fail("an integer");
       value = Number(raw);
@@ -100,6 +102,37 @@ export function validateConf(overrides: Record<string, string>): void {
   }
 }
 
+/**
+ * Validates a job's overrides (`ballast submit --conf`, SubmitJob's conf): valid keys and values,
+ * and none a job cannot set, with where such a key belongs instead.
+ */
+export function validateJobConf(overrides: Record<string, string>): void {
+  validateConf(overrides);
+  for (const key of Object.keys(overrides)) {
+    if ((CONF_SCHEMA as Record<string, KeySpec>)[key]!.process) {
+      throw new InvalidArgumentError(
+        `${key} is a process setting, not a job's: set it where the scheduler starts (ballast-scheduler --conf ${key}=VALUE or ${envName(key)}=VALUE in its environment)`,
+      );
+    }
+  }
+}
+
+/** The ballast.* values set in the environment as BALLAST_* variables, validated; names the variable when one is bad. */
+export function confFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, spec] of Object.entries(CONF_SCHEMA as Record<string, KeySpec>)) {
+    const raw = env[envName(key)];
+    if (raw === undefined) continue;
+    try {
+      parseValue(key, spec, raw);
+    } catch (err) {
+      throw new InvalidArgumentError(`${envName(key)}: ${(err as Error).message}`);
+    }
+    out[key] = raw;
+  }
+  return out;
+}
+
 /** The full typed configuration: defaults, then environment, then overrides. */
 export function resolveConf(overrides: Record<string, string> = {}, env: NodeJS.ProcessEnv = process.env): Conf {
   validateConf(overrides);
@@ -115,7 +148,7 @@ export function envName(key: string): string {
   return key.replace(/\./g, "_").toUpperCase();
 }
 
-/** Parses ["a=b", ...] from the command line into a map, rejecting malformed entries. */
+/** Parses ["a=b", ...] from the command line into a map, rejecting malformed entries (a process's own settings). */
 export function parseConfPairs(pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
@@ -124,6 +157,13 @@ export function parseConfPairs(pairs: string[]): Record<string, string> {
     out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
   }
   validateConf(out);
+  return out;
+}
+
+/** Like parseConfPairs, for a job's `--conf`: refuses keys only a process reads. */
+export function parseJobConfPairs(pairs: string[]): Record<string, string> {
+  const out = parseConfPairs(pairs);
+  validateJobConf(out);
   return out;
 }
 

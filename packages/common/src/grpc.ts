@@ -49,14 +49,13 @@ const descriptorsEntry = (fileDescriptorProtos: Buffer[]) => ({ format: "Protoco
 
 let reflectionRoot: ReflectionRoot | undefined;
 /**
- * Ballast's file descriptors come from the FileDescriptorSet `npm run generate` writes with buf
- * (parsing the .proto text at every start cost more than the rest of a service's start-up), and
- * health's from the definition grpc-health-check has already loaded.
+ * The file descriptors come from the FileDescriptorSet `npm run generate` writes with buf (parsing
+ * the .proto text at every start cost more than the rest of a service's start-up). The set carries
+ * grpc.health.v1 too (third_party/proto): the descriptors grpc-health-check's proto-loader
+ * definition carries do not resolve through @grpc/reflection, so health calls failed by reflection.
  */
 function loadReflectionRoot(): ReflectionRoot {
-  const ballast = splitDescriptorSet(readFileSync(join(packageDir("@ballast/gen"), "descriptors.binpb")));
-  const health = (healthServiceDefinition().Check as unknown as { requestType: { fileDescriptorProtos: Buffer[] } }).requestType.fileDescriptorProtos;
-  reflectionRoot ??= { ballast: descriptorsEntry(ballast), health: descriptorsEntry(health) };
+  reflectionRoot ??= { ballast: descriptorsEntry(splitDescriptorSet(readFileSync(join(packageDir("@ballast/gen"), "descriptors.binpb")))) };
   return reflectionRoot;
 }
 

@@ -17,6 +17,8 @@ export interface HistoryServiceOptions {
   logger?: Logger;
   /** Another backend instead of SQLite in dataDir. */
   store?: HistoryStore;
+  /** Template of the UI's trace links ({traceId} is replaced); default Jaeger's. */
+  traceUrl?: string;
 }
 
 export interface RunningHistoryService {
@@ -35,7 +37,7 @@ export async function startHistoryService(options: HistoryServiceOptions): Promi
   try {
     const grpc = await startGrpcServer(options.address, [historyServiceBinding(history, options.logger)], options.logger);
     started.push(grpc);
-    const http = await startHttpServer(options.httpAddress, history, options.logger);
+    const http = await startHttpServer(options.httpAddress, history, options.logger, options.traceUrl);
     started.push(http);
     let stopping: Promise<void> | undefined;
     const stop = (graceMs = 5000) =>

@@ -39,6 +39,19 @@ export class History {
     return application;
   }
 
+  /**
+   * The application a job id belongs to, for links that know only the job (`ballast submit` prints
+   * one): job ids repeat across applications, so the most recently active one holding it wins.
+   */
+  async findJobApplication(jobId: string): Promise<string> {
+    requireValid(checkId("job_id", jobId));
+    const applications = (await this.store.listApplications()).sort((a, b) => b.lastEventMs - a.lastEventMs);
+    for (const { applicationId } of applications) {
+      if (await this.store.getJob(applicationId, jobId)) return applicationId;
+    }
+    throw new NotFoundError(`no application has a job "${jobId}"`);
+  }
+
   async listJobs(applicationId: string): Promise<JobSummary[]> {
     await this.getApplication(applicationId);
     return this.store.listJobs(applicationId);

@@ -10,12 +10,14 @@ import { initTelemetry } from "@ballast/common/telemetry";
 import { stopOnSignals } from "@ballast/common/lifecycle";
 import { startHistoryService, type HistoryServiceOptions } from "./app.js";
 import { splitHostPort } from "./http/server.js";
+import { traceUrlTemplate } from "@ballast/common/traceLink";
 import { UsageError } from "@ballast/common/flags";
 
-const USAGE = `usage: history --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT]
+const USAGE = `usage: history --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT] [--trace-url TEMPLATE]
   --address       gRPC address (env BALLAST_HISTORY_ADDRESS, default 127.0.0.1:18081)
   --http-address  JSON API and web UI (env BALLAST_HISTORY_HTTP_ADDRESS, default 127.0.0.1:18080)
-  --data-dir      where history.sqlite is kept (env BALLAST_DATA_DIR, required)`;
+  --data-dir      where history.sqlite is kept (env BALLAST_DATA_DIR, required)
+  --trace-url     the UI's trace links, {traceId} replaced (env BALLAST_TRACE_URL, default Jaeger's http://localhost:16686/trace/{traceId})`;
 
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOptions | "help" {
@@ -27,6 +29,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOpt
         address: { type: "string" },
         "http-address": { type: "string" },
         "data-dir": { type: "string" },
+        "trace-url": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -47,7 +50,9 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOpt
       throw new UsageError(`${flag}: ${(err as Error).message}`);
     }
   }
-  return { address, httpAddress, dataDir };
+  const traceUrl = traceUrlTemplate(values["trace-url"], env);
+  if (!traceUrl.includes("{traceId}")) throw new UsageError(`--trace-url must contain {traceId}, got "${traceUrl}"`);
+  return { address, httpAddress, dataDir, traceUrl };
 }
 
 async function main(): Promise<void> {

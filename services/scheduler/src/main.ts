@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { parseConfPairs, resolveConf } from "@ballast/common/config";
+import { confFromEnv, parseConfPairs, resolveConf } from "@ballast/common/config";
 import { describeError } from "@ballast/common/errors";
 import { startGrpcServer } from "@ballast/common/grpc";
 import { createLogger, type Logger } from "@ballast/common/logging";
@@ -22,12 +22,14 @@ function parseFlags() {
     .option("--data-dir <dir>", "this scheduler's directory; with the SQLite store it holds the event log, snapshots and lease (shared by an active scheduler and its standbys)", process.env.BALLAST_DATA_DIR)
     .option("--store <url>", "postgresql://USER[:PASS]@HOST:PORT/DB: keep the lease, event log, snapshots and job records there (default: SQLite in --data-dir)", process.env.BALLAST_STORE)
     .option("--history <host:port>", "history service to ship events to", process.env.BALLAST_HISTORY_ADDRESS)
-    .option("--conf <key=value>", "default ballast.* setting for every job", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option("--conf <key=value>", "ballast.* setting for the scheduler and default for every job (over BALLAST_* variables)", (v: string, all: string[]) => [...all, v], [] as string[])
     .exitOverride()
     .parse();
   const opts = program.opts<{ address: string; dataDir?: string; store?: string; history?: string; conf: string[] }>();
   if (!opts.dataDir) throw new Error("--data-dir is required");
-  const baseConf = parseConfPairs(opts.conf);
+  // Every job's defaults: BALLAST_* variables, then --conf flags. They are resolved here, in the
+  // shell, because the core is pure and resolves job settings without the environment.
+  const baseConf = { ...confFromEnv(), ...parseConfPairs(opts.conf) };
   const problem = confProblem(baseConf);
   if (problem) throw new Error(problem);
   return { ...opts, dataDir: opts.dataDir, baseConf };

@@ -2,15 +2,21 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shutdownTelemetry } from "@ballast/common/telemetry";
+import { traceLink, traceUrlTemplate } from "@ballast/common/traceLink";
 import { startCluster, stopCluster } from "../cluster.js";
-import { outcomeJson, outcomeText } from "../outcome.js";
-import { submitJob } from "../submit.js";
+import { INTERRUPTED_EXIT_CODE, SubmitInterrupt } from "../interrupt.js";
+import { outcomeJson, outcomeText, type JobOutcome } from "../outcome.js";
+import { startJob, submitJob } from "../submit.js";
 import { submitAddresses, type ClusterAddresses, type MasterFlags } from "./addresses.js";
 
 export interface SubmitFlags {
   file: string[];
   conf: string[];
   json: boolean;
+  /** Return once the scheduler has the job instead of watching it. */
+  detach?: boolean;
+  /** Template of the printed trace link ({traceId}). */
+  traceUrl?: string;
 }
 
 /** `ballast submit`: the job on an existing cluster; the exit code says how it ended. */
@@ -31,16 +37,52 @@ export async function run(jobFile: string, jobArgs: string[], opts: SubmitFlags 
 }
 
 async function runSubmit(jobFile: string, jobArgs: string[], opts: SubmitFlags, addresses: ClusterAddresses): Promise<number> {
+  const options = { ...addresses, jobFile, args: jobArgs, files: opts.file, conf: opts.conf, json: opts.json };
   try {
-    const outcome = await submitJob({ ...addresses, jobFile, args: jobArgs, files: opts.file, conf: opts.conf, json: opts.json });
-    if (opts.json) process.stdout.write(`${outcomeJson(outcome)}\n`);
-    else {
-      process.stdout.write(`${outcomeText(outcome)}\n`);
-      if (addresses.historyUrl) process.stdout.write(`history: ${addresses.historyUrl}/#/job/${outcome.jobId}\n`);
+    if (opts.detach) return reportDetached(await startJob(options), opts.json, addresses.historyUrl);
+    const interrupt = new SubmitInterrupt();
+    try {
+      const outcome = await submitJob({ ...options, hooks: interrupt });
+      const code = reportOutcome(outcome, opts.json, addresses.historyUrl);
+      printTraceLink(outcome.traceId, opts);
+      return interrupt.interrupted ? INTERRUPTED_EXIT_CODE : code;
+    } finally {
+      interrupt.dispose();
     }
-    return outcome.ok ? 0 : 1;
   } finally {
     // The job's spans leave before the process does.
     await shutdownTelemetry();
   }
+}
+
+/** The page of a job in the history UI. */
+export const jobLink = (historyUrl: string, jobId: string) => `${historyUrl}/#/job/${encodeURIComponent(jobId)}`;
+
+/** Prints how a watched job ended (`submit` and `watch`); the exit code is 0 only if it succeeded. */
+export function reportOutcome(outcome: JobOutcome, json: boolean, historyUrl?: string): number {
+  if (json) process.stdout.write(`${outcomeJson(outcome)}\n`);
+  else {
+    process.stdout.write(`${outcomeText(outcome)}\n`);
+    if (historyUrl) process.stdout.write(`history: ${jobLink(historyUrl, outcome.jobId)}\n`);
+  }
+  return outcome.ok ? 0 : 1;
+}
+
+/**
+ * The job's trace in a tracing UI, when there is one to see: traces are exported
+ * (OTEL_EXPORTER_OTLP_ENDPOINT) or a link template was given (--trace-url, BALLAST_TRACE_URL).
+ */
+function printTraceLink(traceId: string | undefined, opts: SubmitFlags): void {
+  const wanted = opts.traceUrl || process.env.BALLAST_TRACE_URL || process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!traceId || !wanted || opts.json) return;
+  process.stdout.write(`trace: ${traceLink(traceUrlTemplate(opts.traceUrl), traceId)}\n`);
+}
+
+function reportDetached(jobId: string, json: boolean, historyUrl?: string): number {
+  if (json) process.stdout.write(`${JSON.stringify({ jobId, status: "running" })}\n`);
+  else {
+    process.stdout.write(`submitted ${jobId}; it runs on without this command (ballast watch ${jobId}, ballast status ${jobId}, ballast cancel ${jobId})\n`);
+    if (historyUrl) process.stdout.write(`history: ${jobLink(historyUrl, jobId)}\n`);
+  }
+  return 0;
 }

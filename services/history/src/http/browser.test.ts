@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call } from "@ballast/common/grpc";
 import { eventToWire } from "@ballast/common/wire/events";
@@ -24,6 +25,9 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 const APP = "browser-app";
+const ARTIFACTS = fileURLToPath(new URL("../../../../test-artifacts", import.meta.url));
+/** Kept after the run: what the timeline of a job that lost a node looks like. */
+const TIMELINE_SCREENSHOT = join(ARTIFACTS, "history-timeline.png");
 
 type Playwright = typeof import("playwright-core");
 
@@ -86,6 +90,29 @@ describe.skipIf(skipReason)(`history UI in Chromium${skipReason ? ` (skipped: ${
     const screenshot = join(screenshotDir, "job-1.png");
     await page.screenshot({ path: screenshot, fullPage: true });
     expect(statSync(screenshot).size).toBeGreaterThan(1000);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it("draws the timeline of a job that lost a node, with its markers; clicking a task bar shows it", async () => {
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    const pageErrors: string[] = [];
+    page.on("pageerror", (err) => pageErrors.push(err.message));
+    // The link `ballast submit` prints: only the job id.
+    await page.goto(`${history!.httpUrl}/#/job/job-2`);
+    await page.locator("svg.timeline").waitFor();
+    for (const type of ["executorRemoved", "mapOutputsLost", "taskResubmitted", "stageResubmitted", "exclusionChanged", "decommissionChanged", "shuffleMigrated", "schedulerFailover"]) {
+      const box = await page.locator(`svg.timeline g.marker-${type} line`).first().boundingBox();
+      expect(box?.height, type).toBeGreaterThan(0);
+    }
+    // The screenshot stays, as a test artifact.
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: TIMELINE_SCREENSHOT, fullPage: true });
+    expect(statSync(TIMELINE_SCREENSHOT).size).toBeGreaterThan(1000);
+
+    await page.goto(`${history!.httpUrl}/#/app/${APP}/job/job-1`);
+    await page.locator('svg.timeline rect.task.failed').click();
+    await expect(page.locator("#timeline-detail").innerText()).resolves.toBe("t-0-1-0 on exec-2 (node-2): failed, 8 ms, user_error: boom");
     expect(pageErrors).toEqual([]);
     await page.close();
   });

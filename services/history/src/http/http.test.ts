@@ -8,7 +8,7 @@ import { History } from "../history.js";
 import { wireEventCodec } from "../rpc/eventCodec.js";
 import { SqliteHistoryStore } from "../store/sqlite-store.js";
 import { applicationEvents, recoveryEvents } from "../testing/fixtures.js";
-import { HISTORY_PAGE } from "./page.js";
+import { HISTORY_PAGE, historyPage } from "./page.js";
 import { handleApi } from "./routes.js";
 
 const APP = "team/app 1"; // needs URL encoding: a slash and a space
@@ -67,7 +67,7 @@ describe("web UI", () => {
     const script = HISTORY_PAGE.slice(HISTORY_PAGE.indexOf("<script>") + 8, HISTORY_PAGE.indexOf("</script>"));
     const view = { innerHTML: "Loading..." };
     const globals = {
-      document: { getElementById: () => view, hidden: true },
+      document: { getElementById: () => view, hidden: true, addEventListener: () => undefined },
       location: { hash },
       window: { addEventListener: () => undefined },
       fetch: (path: string) => fetch(`${service.httpUrl}/${path}`),
@@ -108,5 +108,37 @@ describe("web UI", () => {
     expect(recoveringJob.match(/<tr class="recovery">/g)).toHaveLength(4); // lost outputs, two resubmissions, a stage exclusion
     expect(recoveringJob).toContain('mapOutputsLost <span class="mark">lost outputs</span>');
     expect(await render(`#/app/nope`)).toContain("unknown application &quot;nope&quot;"); // escaped, like every value
+  });
+
+  it("links a job's trace id, from a configurable template (Jaeger's by default)", async () => {
+    const jobView = await render(`#/app/${encodeURIComponent(APP)}/job/job-1`);
+    expect(jobView).toContain('<a href="http://localhost:16686/trace/0af7651916cd43dd8448eb211c80319c">0af7651916cd43dd8448eb211c80319c</a>');
+    const custom = historyPage("https://traces.example/t/{traceId}?from=ballast</script>");
+    expect(custom).toContain('var TRACE_URL = "https://traces.example/t/{traceId}?from=ballast\\u003c/script>";');
+    expect(custom).not.toContain("localhost:16686");
+  });
+
+  it("draws a job's timeline: stage spans, task bars per executor lane, and its failure story as markers", async () => {
+    const app = encodeURIComponent(APP);
+    const done = await render(`#/app/${app}/job/job-1`);
+    expect(done).toContain('<svg class="timeline"');
+    expect(done.match(/<rect class="task /g)!.length).toBeGreaterThan(0);
+    expect(done).toMatch(/<rect class="task failed" data-detail="t-0-1-0 on /);
+    expect(done).not.toContain('class="marker'); // exec-2 was lost only after job-1 ended
+    expect(done).toContain(">+32 ms</text>");
+    const recovering = await render(`#/app/${app}/job/job-2`);
+    for (const type of ["exclusionChanged", "decommissionChanged", "shuffleMigrated", "mapOutputsLost", "taskResubmitted", "stageResubmitted", "executorRemoved", "schedulerFailover"]) {
+      expect(recovering, type).toContain(`<g class="marker marker-${type}">`);
+    }
+    expect(recovering).not.toContain("exec-2"); // lost before job-2 began
+  });
+
+  it("opens a job from a link that names only the job, as `ballast submit` prints it", async () => {
+    expect(await api("/jobs/job-2")).toEqual({ status: 200, body: { applicationId: APP } });
+    expect(await api("/jobs/nope")).toEqual({ status: 404, body: { error: 'no application has a job "nope"' } });
+    const jobView = await render("#/job/job-2");
+    expect(jobView).toContain(`href="#/app/${encodeURIComponent(APP)}"`); // the crumbs name its application
+    expect(jobView).toContain("<h2>Stages</h2>");
+    expect(await render("#/job/nope")).toContain("no application has a job &quot;nope&quot;");
   });
 });

@@ -2,9 +2,16 @@
  * The history web UI: one self-contained page (no external assets) that reads
  * the JSON API. Hash routes: #/ (applications), #/app/<app> (jobs, nodes,
  * executors, failovers), #/app/<app>/job/<job> (stages, tasks, events, with
- * recovery events marked). The script avoids
+ * recovery events marked), #/job/<job> (the same, in the most recent application
+ * holding that job: the link `ballast submit` prints); the job page's timeline is
+ * timeline.ts. The script avoids
  * backticks and "${" so it can live in this template literal unescaped.
  */
+import { DEFAULT_TRACE_URL } from "@ballast/common/traceLink";
+import { TIMELINE_SCRIPT, TIMELINE_STYLE } from "./timeline.js";
+
+const TRACE_URL_LINE = (template: string) => `var TRACE_URL = ${JSON.stringify(template).replace(/</g, "\\u003c")};`;
+
 export const HISTORY_PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -32,6 +39,7 @@ export const HISTORY_PAGE = `<!doctype html>
   dl { display: grid; grid-template-columns: max-content auto; gap: 2px 14px; margin: 0; }
   dt { font-weight: 600; }
   .error { color: #b42318; }
+${TIMELINE_STYLE}
 </style>
 </head>
 <body>
@@ -40,6 +48,7 @@ export const HISTORY_PAGE = `<!doctype html>
 <script>
 "use strict";
 var view = document.getElementById("view");
+${TRACE_URL_LINE(DEFAULT_TRACE_URL)}
 
 function esc(value) {
   return String(value == null ? "" : value).replace(/[&<>"']/g, function (c) {
@@ -162,18 +171,21 @@ function applicationView(app) {
 
 function jobView(app, job) {
   var base = "applications/" + enc(app) + "/jobs/" + enc(job);
-  return Promise.all([api(base), api(base + "/stages"), api(base + "/tasks"), api("applications/" + enc(app) + "/events?job=" + enc(job))])
+  var events = "applications/" + enc(app) + "/events";
+  // The application's events too: executor loss, decommission and failover belong to no job.
+  return Promise.all([api(base), api(base + "/stages"), api(base + "/tasks"), api(events + "?job=" + enc(job)), api(events + "?limit=10000")])
     .then(function (r) {
       var j = r[0].job, s = j.stats;
       return '<div class="crumbs">' + link("/", "Applications") + " / " + link("/app/" + enc(app), app) + " / " + esc(job) + "</div>" +
         "<dl><dt>Name</dt><dd>" + esc(j.name) + "</dd><dt>Status</dt><dd>" + status(j.status) + "</dd>" +
         "<dt>Submitted</dt><dd>" + esc(time(j.submittedAtMs)) + "</dd><dt>Duration</dt><dd>" + esc(duration(j.submittedAtMs, j.endedAtMs)) + "</dd>" +
-        "<dt>Trace</dt><dd>" + esc(j.traceId) + "</dd>" +
+        "<dt>Trace</dt><dd>" + (j.traceId ? '<a href="' + esc(TRACE_URL.split("{traceId}").join(enc(j.traceId))) + '">' + esc(j.traceId) + "</a>" : "") + "</dd>" +
         "<dt>Stats</dt><dd>" + esc(s.tasksLaunched) + " tasks, " + esc(s.taskAttemptsFailed) + " failed attempts, " + esc(s.stageAttempts) +
         " stage attempts, " + esc(s.recomputedTasks) + " recomputed, " + esc(s.lostMapOutputs) + " lost map outputs, input " +
         esc(bytes(s.inputBytes)) + ", shuffle written " + esc(bytes(s.shuffleBytesWritten)) + "</dd>" +
         "<dt>Recovery</dt><dd>" + esc(recoveryText(j.recovery) || "none") + "</dd></dl>" +
         (j.error ? "<h2>Error</h2><pre>" + esc(j.error.message) + (j.error.stack ? "\\n\\n" + esc(j.error.stack) : "") + "</pre>" : "") +
+        "<h2>Timeline</h2>" + timeline(j, r[1].stages, r[2].tasks, r[4].events) +
         "<h2>Stages</h2>" + table(r[1].stages, [
           ["Stage", function (x) { return esc(x.stageId); }, "num"],
           ["Attempt", function (x) { return esc(x.attempt); }, "num"],
@@ -203,6 +215,7 @@ function jobView(app, job) {
     });
 }
 
+${TIMELINE_SCRIPT}
 /** Events that show work lost and redone, marked in a job's event list. */
 var RECOVERY_MARKS = {
   mapOutputsLost: "lost outputs",
@@ -222,6 +235,7 @@ function render() {
   var loading;
   if (parts[0] === "app" && parts[1] && parts[2] === "job" && parts[3]) loading = jobView(parts[1], parts[3]);
   else if (parts[0] === "app" && parts[1]) loading = applicationView(parts[1]);
+  else if (parts[0] === "job" && parts[1]) loading = api("jobs/" + enc(parts[1])).then(function (r) { return jobView(r.applicationId, parts[1]); });
   else loading = applicationsView();
   var hash = location.hash;
   loading.then(function (html) { if (location.hash === hash) view.innerHTML = html; },
@@ -235,3 +249,8 @@ render();
 </body>
 </html>
 `;
+
+/** The page, its trace links built from `traceUrl` ({traceId} is replaced). */
+export function historyPage(traceUrl: string): string {
+  return HISTORY_PAGE.replace(TRACE_URL_LINE(DEFAULT_TRACE_URL), TRACE_URL_LINE(traceUrl));
+}

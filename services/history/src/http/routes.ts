@@ -26,6 +26,7 @@ const ROUTES: Route[] = [
   route("applications/:app/jobs/:job", async (h, [app, job]) => ({ job: await h.getJob(app!, job!) })),
   route("applications/:app/jobs/:job/stages", async (h, [app, job]) => ({ stages: await h.listStages(app!, job!) })),
   route("applications/:app/jobs/:job/tasks", async (h, [app, job]) => ({ tasks: await h.listTasks(app!, job!) })),
+  route("jobs/:job", async (h, [job]) => ({ applicationId: await h.findJobApplication(job!) })),
   route("applications/:app/executors", async (h, [app]) => ({ executors: await h.listExecutors(app!) })),
   route("applications/:app/nodes", async (h, [app]) => ({ nodes: await h.listNodes(app!) })),
   route("applications/:app/events", async (h, [app], query) => {

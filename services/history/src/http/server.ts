@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@ballast/common/logging";
 import type { History } from "../history.js";
-import { HISTORY_PAGE } from "./page.js";
+import { traceUrlTemplate } from "@ballast/common/traceLink";
+import { historyPage } from "./page.js";
 import { handleApi } from "./routes.js";
 
 export interface RunningHttpServer {
@@ -16,9 +17,10 @@ export interface RunningHttpServer {
 const API_PREFIX = "/api/v1";
 
 /** Serves the JSON API under /api/v1 and the web UI at / on `address` (host:port; port 0 picks one). */
-export async function startHttpServer(address: string, history: History, logger?: Logger): Promise<RunningHttpServer> {
+export async function startHttpServer(address: string, history: History, logger?: Logger, traceUrl?: string): Promise<RunningHttpServer> {
+  const page = historyPage(traceUrlTemplate(traceUrl));
   const server = createServer((request, response) => {
-    serve(history, request, response).catch((err) => {
+    serve(history, page, request, response).catch((err) => {
       logger?.error({ err, url: request.url }, "HTTP request failed");
       sendJson(response, 500, { error: `internal error: ${(err as Error)?.message ?? String(err)}` });
     });
@@ -46,14 +48,14 @@ export async function startHttpServer(address: string, history: History, logger?
   return { url, port: bound, stop };
 }
 
-async function serve(history: History, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serve(history: History, page: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
   if (request.method !== "GET" && request.method !== "HEAD") {
     response.setHeader("Allow", "GET, HEAD");
     return sendJson(response, 405, { error: `method ${request.method} not allowed` });
   }
   const url = new URL(request.url ?? "/", "http://history.invalid");
   if (url.pathname === "/" || url.pathname === "/index.html") {
-    return send(response, 200, "text/html; charset=utf-8", HISTORY_PAGE);
+    return send(response, 200, "text/html; charset=utf-8", page);
   }
   if (url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`)) {
     const result = await handleApi(history, url.pathname.slice(API_PREFIX.length), url.searchParams);

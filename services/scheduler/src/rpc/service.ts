@@ -9,7 +9,7 @@ import {
   type WatchJobRequest,
   type WatchJobResponse,
 } from "@ballast/gen/scheduler";
-import { resolveConf, validateConf } from "@ballast/common/config";
+import { resolveConf, validateJobConf } from "@ballast/common/config";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, toServiceError } from "@ballast/common/errors";
 import { serverStream, unary, type ServiceBinding } from "@ballast/common/grpc";
 import type { Logger } from "@ballast/common/logging";
@@ -60,9 +60,9 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
   const implementation: SchedulerServiceServer = {
     submitJob: unary(async (request) => {
       const shell = active();
+      validateJobConf(request.conf);
       const plan = planFromWire(request.plan);
       if (!SHA256_HEX.test(request.bundleDigest)) throw new InvalidArgumentError("bundle_digest must be a sha256 hex digest");
-      validateConf(request.conf);
       const problem = confProblem({ ...options.baseConf, ...request.conf });
       if (problem) throw new InvalidArgumentError(problem);
       const existing = await shell.jobForSubmission(request.submissionId);
