@@ -1,4 +1,3 @@
-import { PostgresSchedulerStore } from "./postgresSchedulerStore.js";
 import type { SchedulerStore } from "./schedulerStore.js";
 import { SqliteSchedulerStore } from "./sqliteSchedulerStore.js";
 
@@ -10,5 +9,8 @@ export const isPostgresUrl = (url: string | undefined): url is string => !!url &
  */
 export async function openSchedulerStore(url: string | undefined, dataDir: string, onError?: (err: Error) => void): Promise<SchedulerStore> {
   if (url && !isPostgresUrl(url)) throw new Error(`--store must be a postgresql:// URL, got ${url}`);
-  return isPostgresUrl(url) ? PostgresSchedulerStore.open(url, onError) : new SqliteSchedulerStore(dataDir);
+  if (!isPostgresUrl(url)) return new SqliteSchedulerStore(dataDir);
+  // pg is loaded only by schedulers that use it: every scheduler's start-up would pay for it.
+  const { PostgresSchedulerStore } = await import("./postgresSchedulerStore.js");
+  return PostgresSchedulerStore.open(url, onError);
 }
