@@ -1,4 +1,4 @@
-// `npm run bench [-- wordcount|startup|recovery|decommission|failover|all]`
+// `npm run bench [-- wordcount|startup|recovery|decommission|failover|sort|all]`
 //   wordcount (default): 100 MB Zipf word count on a 2-node local cluster versus a plain
 //   single-process word count of the same file, executor peak RSS, scheduler throughput.
 import { createReadStream, readFileSync, statSync } from "node:fs";
@@ -7,6 +7,7 @@ import { submitJob } from "@ballast/cli/submit";
 import { shutdownTelemetry } from "@ballast/common/telemetry";
 import { measureCoreThroughput, measureSchedulerService } from "./coreThroughput.js";
 import { decommissionBench, failoverBench, recoveryBench } from "./scenarios.js";
+import { sortBench } from "./sort.js";
 import { startupBench } from "./startup.js";
 import { benchCorpus, quiet, row, seconds, withCluster, wordcount } from "./support.js";
 
@@ -62,12 +63,12 @@ async function wordcountBench(): Promise<void> {
   row("throughput", `${Math.round(core.tasksPerSecond)} tasks/s`);
 }
 
-const MODES: Record<string, () => Promise<void>> = { wordcount: wordcountBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench };
+const MODES: Record<string, () => Promise<void>> = { wordcount: wordcountBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench };
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? "wordcount";
   const selected = mode === "all" ? Object.values(MODES) : [MODES[mode]];
-  if (!selected[0]) throw new Error(`unknown benchmark "${mode}" (wordcount, startup, recovery, decommission, failover, all)`);
+  if (!selected[0]) throw new Error(`unknown benchmark "${mode}" (wordcount, startup, recovery, decommission, failover, sort, all)`);
   for (const bench of selected) await bench!();
   await shutdownTelemetry();
 }
