@@ -250,6 +250,11 @@ export interface ShuffleDependency {
   parentDatasetId: number;
   childDatasetId: number;
   numReducePartitions: number;
+  /**
+   * Partitioned by key ranges (sortBy) instead of key hash: the scheduler first
+   * runs a sample stage over the parent dataset, whose result gives the ranges.
+   */
+  rangePartitioned: boolean;
 }
 
 export interface InputFile {
@@ -623,7 +628,7 @@ export const DatasetNode: MessageFns<DatasetNode> = {
 };
 
 function createBaseShuffleDependency(): ShuffleDependency {
-  return { shuffleIndex: 0, parentDatasetId: 0, childDatasetId: 0, numReducePartitions: 0 };
+  return { shuffleIndex: 0, parentDatasetId: 0, childDatasetId: 0, numReducePartitions: 0, rangePartitioned: false };
 }
 
 export const ShuffleDependency: MessageFns<ShuffleDependency> = {
@@ -639,6 +644,9 @@ export const ShuffleDependency: MessageFns<ShuffleDependency> = {
     }
     if (message.numReducePartitions !== 0) {
       writer.uint32(32).uint32(message.numReducePartitions);
+    }
+    if (message.rangePartitioned !== false) {
+      writer.uint32(40).bool(message.rangePartitioned);
     }
     return writer;
   },
@@ -688,6 +696,14 @@ export const ShuffleDependency: MessageFns<ShuffleDependency> = {
             message.numReducePartitions = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.rangePartitioned = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -722,6 +738,11 @@ export const ShuffleDependency: MessageFns<ShuffleDependency> = {
         : isSet(object.num_reduce_partitions)
         ? globalThis.Number(object.num_reduce_partitions)
         : 0,
+      rangePartitioned: isSet(object.rangePartitioned)
+        ? globalThis.Boolean(object.rangePartitioned)
+        : isSet(object.range_partitioned)
+        ? globalThis.Boolean(object.range_partitioned)
+        : false,
     };
   },
 
@@ -739,6 +760,9 @@ export const ShuffleDependency: MessageFns<ShuffleDependency> = {
     if (message.numReducePartitions !== 0) {
       obj.numReducePartitions = Math.round(message.numReducePartitions);
     }
+    if (message.rangePartitioned !== false) {
+      obj.rangePartitioned = message.rangePartitioned;
+    }
     return obj;
   },
 
@@ -751,6 +775,7 @@ export const ShuffleDependency: MessageFns<ShuffleDependency> = {
     message.parentDatasetId = object.parentDatasetId ?? 0;
     message.childDatasetId = object.childDatasetId ?? 0;
     message.numReducePartitions = object.numReducePartitions ?? 0;
+    message.rangePartitioned = object.rangePartitioned ?? false;
     return message;
   },
 };

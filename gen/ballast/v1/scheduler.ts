@@ -316,6 +316,20 @@ export interface ShuffleWrite {
   shuffleIndex: number;
   shuffleId: string;
   numReducePartitions: number;
+  /**
+   * Range-partitioned shuffles: the sample stage's result, one block per
+   * sampled partition in partition order; the same bytes at every attempt, so
+   * every map task derives the same range bounds.
+   */
+  rangeSamples: Buffer[];
+}
+
+/**
+ * A sample task: computes its dataset's partition and returns a sample of the
+ * keys of the range-partitioned shuffle it samples for (as a collect result).
+ */
+export interface SampleFor {
+  shuffleIndex: number;
 }
 
 export interface LaunchTask {
@@ -339,6 +353,8 @@ export interface LaunchTask {
   traceparent: string;
   /** The sending scheduler's epoch; executors reject launches from older epochs. */
   epoch: number;
+  /** Set for sample tasks (then shuffle_write is unset and plan.action is not run). */
+  sampleFor: SampleFor | undefined;
 }
 
 export interface LaunchTask_ConfEntry {
@@ -3245,7 +3261,7 @@ export const ShuffleRead: MessageFns<ShuffleRead> = {
 };
 
 function createBaseShuffleWrite(): ShuffleWrite {
-  return { shuffleIndex: 0, shuffleId: "", numReducePartitions: 0 };
+  return { shuffleIndex: 0, shuffleId: "", numReducePartitions: 0, rangeSamples: [] };
 }
 
 export const ShuffleWrite: MessageFns<ShuffleWrite> = {
@@ -3258,6 +3274,9 @@ export const ShuffleWrite: MessageFns<ShuffleWrite> = {
     }
     if (message.numReducePartitions !== 0) {
       writer.uint32(24).uint32(message.numReducePartitions);
+    }
+    for (const v of message.rangeSamples) {
+      writer.uint32(34).bytes(v!);
     }
     return writer;
   },
@@ -3299,6 +3318,14 @@ export const ShuffleWrite: MessageFns<ShuffleWrite> = {
             message.numReducePartitions = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.rangeSamples.push(Buffer.from(reader.bytes()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3328,6 +3355,11 @@ export const ShuffleWrite: MessageFns<ShuffleWrite> = {
         : isSet(object.num_reduce_partitions)
         ? globalThis.Number(object.num_reduce_partitions)
         : 0,
+      rangeSamples: globalThis.Array.isArray(object?.rangeSamples)
+        ? object.rangeSamples.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : globalThis.Array.isArray(object?.range_samples)
+        ? object.range_samples.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
     };
   },
 
@@ -3342,6 +3374,9 @@ export const ShuffleWrite: MessageFns<ShuffleWrite> = {
     if (message.numReducePartitions !== 0) {
       obj.numReducePartitions = Math.round(message.numReducePartitions);
     }
+    if (message.rangeSamples?.length) {
+      obj.rangeSamples = message.rangeSamples.map((e) => base64FromBytes(e));
+    }
     return obj;
   },
 
@@ -3353,6 +3388,80 @@ export const ShuffleWrite: MessageFns<ShuffleWrite> = {
     message.shuffleIndex = object.shuffleIndex ?? 0;
     message.shuffleId = object.shuffleId ?? "";
     message.numReducePartitions = object.numReducePartitions ?? 0;
+    message.rangeSamples = object.rangeSamples?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSampleFor(): SampleFor {
+  return { shuffleIndex: 0 };
+}
+
+export const SampleFor: MessageFns<SampleFor> = {
+  encode(message: SampleFor, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.shuffleIndex !== 0) {
+      writer.uint32(8).uint32(message.shuffleIndex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SampleFor {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSampleFor();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.shuffleIndex = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SampleFor {
+    return {
+      shuffleIndex: isSet(object.shuffleIndex)
+        ? globalThis.Number(object.shuffleIndex)
+        : isSet(object.shuffle_index)
+        ? globalThis.Number(object.shuffle_index)
+        : 0,
+    };
+  },
+
+  toJSON(message: SampleFor): unknown {
+    const obj: any = {};
+    if (message.shuffleIndex !== 0) {
+      obj.shuffleIndex = Math.round(message.shuffleIndex);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SampleFor>, I>>(base?: I): SampleFor {
+    return SampleFor.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SampleFor>, I>>(object: I): SampleFor {
+    const message = createBaseSampleFor();
+    message.shuffleIndex = object.shuffleIndex ?? 0;
     return message;
   },
 };
@@ -3373,6 +3482,7 @@ function createBaseLaunchTask(): LaunchTask {
     conf: {},
     traceparent: "",
     epoch: 0,
+    sampleFor: undefined,
   };
 }
 
@@ -3419,6 +3529,9 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     }
     if (message.epoch !== 0) {
       writer.uint32(112).uint64(message.epoch);
+    }
+    if (message.sampleFor !== undefined) {
+      SampleFor.encode(message.sampleFor, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -3551,6 +3664,14 @@ export const LaunchTask: MessageFns<LaunchTask> = {
             message.epoch = longToNumber(reader.uint64());
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.sampleFor = SampleFor.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3624,6 +3745,11 @@ export const LaunchTask: MessageFns<LaunchTask> = {
         : {},
       traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
       epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+      sampleFor: isSet(object.sampleFor)
+        ? SampleFor.fromJSON(object.sampleFor)
+        : isSet(object.sample_for)
+        ? SampleFor.fromJSON(object.sample_for)
+        : undefined,
     };
   },
 
@@ -3677,6 +3803,9 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     if (message.epoch !== 0) {
       obj.epoch = Math.round(message.epoch);
     }
+    if (message.sampleFor !== undefined) {
+      obj.sampleFor = SampleFor.toJSON(message.sampleFor);
+    }
     return obj;
   },
 
@@ -3709,6 +3838,9 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     );
     message.traceparent = object.traceparent ?? "";
     message.epoch = object.epoch ?? 0;
+    message.sampleFor = (object.sampleFor !== undefined && object.sampleFor !== null)
+      ? SampleFor.fromPartial(object.sampleFor)
+      : undefined;
     return message;
   },
 };

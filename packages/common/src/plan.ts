@@ -9,7 +9,7 @@ export type ActionKind = (typeof ACTION_KINDS)[number];
 
 export interface DatasetNode {
   id: number;
-  /** textFile, parallelize, range, map, flatMap, filter, mapPartitions, keyBy, union, reduceByKey, groupByKey, aggregateByKey, join, leftOuterJoin, distinct */
+  /** textFile, parallelize, range, map, flatMap, filter, mapPartitions, keyBy, union, reduceByKey, groupByKey, aggregateByKey, join, leftOuterJoin, distinct, sortBy, sortByKey */
   op: string;
   parentIds: number[];
   numPartitions: number;
@@ -29,6 +29,12 @@ export interface ShuffleDependency {
   /** ...and the wide dataset reads it, one reduce partition per child partition. */
   childDatasetId: number;
   numReducePartitions: number;
+  /**
+   * Partitioned by key ranges (sortBy, sortByKey) instead of key hash: the
+   * scheduler runs a sample stage over the parent first and hands its result
+   * to every map task, which derives the range bounds from it. Absent: hash.
+   */
+  rangePartitioned?: boolean;
 }
 
 export interface InputFile {

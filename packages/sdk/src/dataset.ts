@@ -5,7 +5,7 @@
 import { userCallSite } from "./callSite.js";
 import { JobDefinitionError } from "./errors.js";
 import type { Graph, Node, NodeSpec, PartitionBehavior, WideBehavior } from "./graph.js";
-import type { ActionResult, PartitionOptions } from "./types.js";
+import type { ActionResult, PartitionOptions, SortOptions } from "./types.js";
 import {
   filterBehavior,
   flatMapBehavior,
@@ -20,6 +20,7 @@ import {
   joinBehavior,
   reduceByKeyBehavior,
 } from "./runtime/wide.js";
+import { sortByBehavior, sortByKeyBehavior } from "./runtime/sort.js";
 import { checkOutputUri, checkPartitionCount } from "./validate.js";
 
 /** Widens literal types (`1` from `as const`) so reducers can return the general type. */
@@ -29,6 +30,12 @@ type AnyFn = (...args: never[]) => unknown;
 
 function checkFunction(op: string, fn: unknown, what = "a function"): void {
   if (typeof fn !== "function") throw new JobDefinitionError(`${op} expects ${what}, got ${typeof fn}`);
+}
+
+function ascendingOf(op: string, options: SortOptions | undefined): boolean {
+  const ascending = options?.ascending ?? true;
+  if (typeof ascending !== "boolean") throw new JobDefinitionError(`${op}: ascending must be a boolean, got ${typeof ascending}`);
+  return ascending;
 }
 
 export class Dataset<T> {
@@ -121,6 +128,23 @@ export class Dataset<T> {
 
   distinct(options?: PartitionOptions): Dataset<T> {
     return this.wide("distinct", [], options, userCallSite(), distinctBehavior());
+  }
+
+  /**
+   * Globally sorted by keyFn(record) (see runtime/sortOrder.ts for the order
+   * of keys): partition p holds keys below those of p + 1. A sample pass over
+   * this dataset picks the key ranges first, so it is computed twice.
+   */
+  sortBy<K>(keyFn: (value: T) => K, options?: SortOptions): Dataset<T> {
+    checkFunction("sortBy", keyFn);
+    const behavior = sortByBehavior(keyFn as AnyFn as never, ascendingOf("sortBy", options));
+    return this.wide("sortBy", [], options, userCallSite(), behavior);
+  }
+
+  /** sortBy on the key of [key, value] pairs. */
+  sortByKey<K, V>(this: Dataset<readonly [K, V]>, options?: SortOptions): Dataset<readonly [K, V]> {
+    const behavior = sortByKeyBehavior(ascendingOf("sortByKey", options));
+    return this.wide("sortByKey", [], options, userCallSite(), behavior);
   }
 
   collect(): ActionResult {

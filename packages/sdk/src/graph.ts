@@ -23,10 +23,19 @@ export interface ShuffleWriter {
 
 /** The two halves of a wide operation. */
 export interface WideBehavior {
-  /** Map side of the shuffle from the parent at `parentPosition`. */
-  mapSideWriter(parentPosition: number, numReducePartitions: number): ShuffleWriter;
+  /**
+   * Map side of the shuffle from the parent at `parentPosition`; range
+   * partitioned ops also get the shuffle's recorded sample blocks.
+   */
+  mapSideWriter(parentPosition: number, numReducePartitions: number, rangeSamples?: readonly Uint8Array[]): ShuffleWriter;
   /** Reduce side: merge the fetched blocks of every parent's shuffle. */
   reduce(blocksOf: (parentPosition: number) => Uint8Array[], sink: Sink): void;
+  /**
+   * Range-partitioned ops (sortBy): the checked sort key of a map-side
+   * record. Its presence makes the shuffle range partitioned, and sample tasks
+   * sample what it returns.
+   */
+  sortKeyOf?: (record: unknown) => unknown;
 }
 
 export interface NodeSpec {

@@ -13,5 +13,6 @@ export type {
   PartitionOptions,
   PartitionOutput,
   PartitionTask,
+  SortOptions,
   Plan,
 } from "./types.js";

@@ -59,6 +59,7 @@ function shufflesOf(nodes: Node[]): ShuffleDependency[] {
         parentDatasetId: parent.id,
         childDatasetId: node.id,
         numReducePartitions: node.numPartitions,
+        ...(node.wide!.sortKeyOf ? { rangePartitioned: true } : {}),
       });
       return shuffles.length - 1;
     });

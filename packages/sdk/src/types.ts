@@ -27,8 +27,13 @@ export interface PartitionTask {
   /** The dataset the stage computes. */
   datasetId: number;
   partition: number;
-  /** Map tasks: partition the output by key into numReducePartitions for this shuffle. */
-  shuffleWrite?: { shuffleIndex: number; numReducePartitions: number };
+  /**
+   * Map tasks: partition the output by key into numReducePartitions for this
+   * shuffle; range-partitioned shuffles also carry their sample stage's result.
+   */
+  shuffleWrite?: { shuffleIndex: number; numReducePartitions: number; rangeSamples?: readonly Uint8Array[] };
+  /** Sample tasks: return a sample of this range-partitioned shuffle's keys (as a collect output). */
+  sampleFor?: { shuffleIndex: number };
 }
 
 export interface PartitionIO {
@@ -53,4 +58,10 @@ export interface ActionResult {
 export interface PartitionOptions {
   /** Number of output partitions; default: the max of the parents' partition counts. */
   partitions?: number;
+}
+
+/** Options of sortBy and sortByKey. */
+export interface SortOptions extends PartitionOptions {
+  /** Default true. */
+  ascending?: boolean;
 }

@@ -2,7 +2,7 @@
  * Seed -> simulated scenario (plan, cluster size, fault mix), so one seed
  * number is enough to replay a failure: `npm run sim -- --seed S`.
  */
-import { diamondPlan, joinPlan, threeStagePlan, twoStagePlan } from "../src/core/testing/plans.js";
+import { diamondPlan, joinPlan, sortPlan, threeStagePlan, twoStagePlan } from "../src/core/testing/plans.js";
 import { simulate, type FaultKind, type SimOptions } from "./sim.js";
 
 const ALL_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "twoNodesLost", "corruptBlock", "sigstop", "decommission", "schedulerCrash"];
@@ -10,7 +10,7 @@ const ALL_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "twoNodesLost", "co
 export function scenarioFor(seed: number): SimOptions {
   if (seed % 10 === 7) return decommissionStorm(seed);
   if (seed % 10 === 3) return decommissionStragglers(seed);
-  const plans = [threeStagePlan(12, 8, 4), twoStagePlan(10, 6, "saveAsTextFile"), joinPlan(8, 6, 4), diamondPlan(8, 6, 4)];
+  const plans = [threeStagePlan(12, 8, 4), twoStagePlan(10, 6, "saveAsTextFile"), joinPlan(8, 6, 4), diamondPlan(8, 6, 4), sortPlan(8, 6, 4)];
   return {
     seed,
     plan: plans[seed % plans.length]!,

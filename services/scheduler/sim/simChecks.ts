@@ -6,12 +6,12 @@
  * ticks before nextDueMs changing nothing (the shell does not log them),
  * bounded attempts, the exclusion cap, speculative races (at most an
  * original and one copy live per partition, the loser killed as soon as the
- * winner's output is registered, one registration per success), and the
- * job's outcome.
+ * winner's output is registered, one registration per success), one key
+ * sample per range-partitioned shuffle, and the job's outcome.
  */
 import { excludedNodeCount, maxExcludedNodes } from "../src/core/exclusionRules.js";
 import { activeAttempt, hasOutput, type SchedulerState } from "../src/core/state.js";
-import type { Command, HistoryEvent, Input, JobView, Plan } from "../src/core/types.js";
+import type { Command, HistoryEvent, Input, JobView, Plan, TaskLaunch } from "../src/core/types.js";
 import { executorViews, nextDueMs } from "../src/core/views.js";
 
 export interface StepSnapshot {
@@ -29,6 +29,8 @@ export type LossOracle = (shuffleAddress: string, shuffleId: string, mapIndex: n
 
 export class SimChecks {
   readonly violations: string[] = [];
+  /** Per range-partitioned shuffle id: the key sample its first map launch carried. */
+  private readonly rangeSamplesSeen = new Map<string, string>();
 
   constructor(
     private readonly seed: number,
@@ -63,7 +65,10 @@ export class SimChecks {
     const job = state.jobs.get(this.jobId);
     let stageSucceeded = false;
     for (const command of commands) {
-      if (command.type === "launchTask") this.checkLaunch(state, command);
+      if (command.type === "launchTask") {
+        this.checkLaunch(state, command);
+        this.checkRangeSamples(command.task);
+      }
       if (command.type !== "emitEvent") continue;
       const event = command.event;
       if (event.type === "stageEnded" && event.status === "succeeded") stageSucceeded = true;
@@ -94,6 +99,16 @@ export class SimChecks {
     const { excluded, known } = excludedNodeCount(state);
     const cap = maxExcludedNodes(known, state.conf["ballast.excludeOnFailure.maxExcludedNodeRatio"]);
     if (excluded > cap) this.violation(`${excluded} of ${known} nodes excluded, above the cap of ${cap}`);
+  }
+
+  /** Range bounds must never change: every map launch of a shuffle, before and after failovers, carries the same sample. */
+  private checkRangeSamples(task: TaskLaunch): void {
+    const samples = task.shuffleWrite?.rangeSamples;
+    if (!samples) return;
+    const digest = samples.map((block) => Buffer.from(block).toString("hex")).join("/");
+    const first = this.rangeSamplesSeen.get(task.shuffleWrite!.shuffleId);
+    if (first === undefined) this.rangeSamplesSeen.set(task.shuffleWrite!.shuffleId, digest);
+    else if (first !== digest) this.violation(`map task ${task.taskId} got a different key sample than earlier map tasks of its shuffle`);
   }
 
   /** Never two copies plus the original: live tasks of one partition in one stage attempt are one, or a race of two. */

@@ -32,6 +32,12 @@ export interface ShuffleWriteSpec {
   shuffleIndex: number;
   shuffleId: string;
   numReducePartitions: number;
+  /**
+   * Range-partitioned shuffles: the result of the shuffle's sample stage, one
+   * block per sampled partition in partition order. Recorded by the scheduler
+   * once, so every attempt of every map task derives the same bounds.
+   */
+  rangeSamples?: Uint8Array[];
 }
 
 /** Which attempt of which partition of which stage attempt of which job: what names a task everywhere. */
@@ -50,6 +56,11 @@ export interface TaskLaunch {
   datasetId: number;
   /** Map tasks: the shuffle to write. Absent for result tasks (they run plan.action). */
   shuffleWrite?: ShuffleWriteSpec;
+  /**
+   * Sample tasks: compute the dataset's partition and return a sample of the
+   * keys of this range-partitioned shuffle, as a collect result (plan.action is not run).
+   */
+  sampleFor?: { shuffleIndex: number };
   shuffleReads: ShuffleReadSpec[];
   conf: Record<string, string>;
 }

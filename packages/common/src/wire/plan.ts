@@ -7,7 +7,8 @@ import { enumMapping } from "./enums.js";
 export const actionKind = enumMapping(WireAction, "ACTION_KIND_", ACTION_KINDS);
 
 export function planToWire(plan: Plan): WirePlan {
-  return { ...plan, action: actionKind.toWire(plan.action) };
+  const shuffles = plan.shuffles.map((shuffle) => ({ ...shuffle, rangePartitioned: shuffle.rangePartitioned ?? false }));
+  return { ...plan, shuffles, action: actionKind.toWire(plan.action) };
 }
 
 /** Converts and validates a plan from the wire (a client's or a launch's); a malformed plan is INVALID_ARGUMENT. */
@@ -16,7 +17,8 @@ export function planFromWire(wire: WirePlan | undefined): Plan {
   const plan: Plan = {
     jobName: wire.jobName,
     datasets: wire.datasets.map((d) => ({ ...d, parentIds: [...d.parentIds] })),
-    shuffles: wire.shuffles.map((s) => ({ ...s })),
+    // Hash partitioning stays implicit, so plans without a sort keep their shape (and graph hash).
+    shuffles: wire.shuffles.map(({ rangePartitioned, ...s }) => (rangePartitioned ? { ...s, rangePartitioned } : s)),
     finalDatasetId: wire.finalDatasetId,
     action: actionKind.fromWire(wire.action),
     outputUri: wire.outputUri,

@@ -1,7 +1,7 @@
 // Wire <-> domain conversion of the executor session's task messages: LaunchTask (scheduler -> executor) and TaskUpdate (back).
 import { TaskState as WireTaskState } from "@ballast/gen/common";
 import { FailureKind as WireFailureKind, type LaunchTask, type TaskUpdate } from "@ballast/gen/scheduler";
-import { FAILURE_KINDS, TASK_STATES, type TaskLaunch, type TaskStatusUpdate, type TracedTaskLaunch } from "../domain/tasks.js";
+import { FAILURE_KINDS, TASK_STATES, type ShuffleWriteSpec, type TaskLaunch, type TaskStatusUpdate, type TracedTaskLaunch } from "../domain/tasks.js";
 import { InvalidArgumentError } from "../errors.js";
 import { asBuffer } from "./bytes.js";
 import { enumMapping } from "./enums.js";
@@ -23,7 +23,8 @@ export function launchToWire(task: TaskLaunch, traceparent: string, epoch: numbe
     bundleDigest: task.bundleDigest,
     plan: planToWire(task.plan),
     datasetId: task.datasetId,
-    shuffleWrite: task.shuffleWrite,
+    shuffleWrite: task.shuffleWrite && { ...task.shuffleWrite, rangeSamples: (task.shuffleWrite.rangeSamples ?? []).map(asBuffer) },
+    sampleFor: task.sampleFor && { ...task.sampleFor },
     shuffleReads: task.shuffleReads.map((r) => ({ ...r, locations: r.locations.map((l) => ({ ...l })) })),
     conf: task.conf,
     traceparent,
@@ -48,11 +49,16 @@ export function launchFromWire(launch: LaunchTask): TracedTaskLaunch {
     bundleDigest: launch.bundleDigest,
     plan: planFromWire(launch.plan),
     datasetId: launch.datasetId,
-    shuffleWrite: launch.shuffleWrite ? { ...launch.shuffleWrite } : undefined,
+    shuffleWrite: launch.shuffleWrite ? shuffleWriteFromWire(launch.shuffleWrite) : undefined,
+    sampleFor: launch.sampleFor ? { ...launch.sampleFor } : undefined,
     shuffleReads: launch.shuffleReads.map((r) => ({ ...r, locations: r.locations.map((l) => ({ ...l })) })),
     conf: { ...launch.conf },
     traceparent: launch.traceparent,
   };
+}
+
+function shuffleWriteFromWire({ rangeSamples, ...write }: NonNullable<LaunchTask["shuffleWrite"]>): ShuffleWriteSpec {
+  return rangeSamples.length > 0 ? { ...write, rangeSamples: [...rangeSamples] } : write;
 }
 
 export function taskUpdateToWire(update: TaskStatusUpdate): TaskUpdate {

@@ -7,6 +7,7 @@ import type { ActionSpec, Node } from "../graph.js";
 import type { Plan } from "@ballast/common/plan";
 import type { PartitionIO, PartitionOutput, PartitionTask } from "../types.js";
 import { concatChunks, packRecords } from "./codec.js";
+import { KeySampler, sampleSizePerPartition } from "./rangePartitioner.js";
 
 export function runPartition(
   plan: Plan,
@@ -20,6 +21,7 @@ export function runPartition(
   if (!Number.isInteger(task.partition) || task.partition < 0 || task.partition >= node.numPartitions) {
     throw new Error(`dataset ${node.id} (${node.op}) has no partition ${task.partition}`);
   }
+  if (task.sampleFor) return sampleKeys(plan, nodes, node, task, io);
   if (task.shuffleWrite) return writeShuffle(plan, nodes, node, task, io);
   if (node !== action.node) {
     throw new Error(`dataset ${node.id} is neither the final dataset nor given a shuffle to write`);
@@ -39,9 +41,24 @@ function writeShuffle(plan: Plan, nodes: readonly Node[], node: Node, task: Part
     );
   }
   const child = nodes[shuffle.childDatasetId]!;
-  const writer = child.wide!.mapSideWriter(child.shuffleIndices.indexOf(shuffleIndex), numReducePartitions);
+  const position = child.shuffleIndices.indexOf(shuffleIndex);
+  const writer = child.wide!.mapSideWriter(position, numReducePartitions, task.shuffleWrite!.rangeSamples);
   node.behavior.forEach(task.partition, io, writer.add);
   return { kind: "shuffle", ...writer.finish() };
+}
+
+/** A sample task of a range-partitioned shuffle: the keys its map side would route, sampled. */
+function sampleKeys(plan: Plan, nodes: readonly Node[], node: Node, task: PartitionTask, io: PartitionIO): PartitionOutput {
+  const { shuffleIndex } = task.sampleFor!;
+  const shuffle = plan.shuffles[shuffleIndex];
+  const sortKeyOf = shuffle && nodes[shuffle.childDatasetId]?.wide?.sortKeyOf;
+  if (!shuffle || shuffle.parentDatasetId !== node.id || !shuffle.rangePartitioned || !sortKeyOf) {
+    throw new Error(`shuffle ${shuffleIndex} is not a range-partitioned shuffle of dataset ${node.id}`);
+  }
+  const size = sampleSizePerPartition(shuffle.numReducePartitions, node.numPartitions);
+  const sampler = new KeySampler(size, task.partition);
+  node.behavior.forEach(task.partition, io, (record) => sampler.add(sortKeyOf(record)));
+  return { kind: "collect", records: sampler.finish(), recordsOut: 1 };
 }
 
 function runAction(action: ActionSpec, node: Node, partition: number, io: PartitionIO): PartitionOutput {

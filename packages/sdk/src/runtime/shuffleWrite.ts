@@ -31,6 +31,8 @@ export class PartitionedWriter implements ShuffleWriter {
   constructor(
     private readonly numPartitions: number,
     private readonly op: string,
+    /** Which reduce partition a key goes to: by hash unless a range partitioner is given. */
+    private readonly route: (key: unknown, numPartitions: number) => number = partitionOf,
   ) {
     this.buffered = Array.from({ length: numPartitions }, () => []);
     this.chunks = Array.from({ length: numPartitions }, () => []);
@@ -43,7 +45,7 @@ export class PartitionedWriter implements ShuffleWriter {
 
   /** `pair` must be [key, value]; kept by reference until packed. */
   addPair(key: unknown, pair: readonly [unknown, unknown]): void {
-    const partition = partitionOf(key, this.numPartitions);
+    const partition = this.route(key, this.numPartitions);
     const buffer = this.buffered[partition]!;
     buffer.push(pair);
     this.records++;

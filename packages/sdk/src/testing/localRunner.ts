@@ -1,6 +1,7 @@
 /**
  * Runs a whole job in-process the way the engine would: every shuffle's map
- * stage (each parent partition writes one block per reduce partition), the
+ * stage (each parent partition writes one block per reduce partition; range
+ * partitioned shuffles sample their parent first), the
  * blocks routed to reduce partitions, then the final stage. For tests only:
  * the real stage planning lives in the scheduler.
  */
@@ -9,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { Plan } from "@ballast/common/plan";
 import { decodeCollected } from "../runtime/codec.js";
 import { shuffleReadsOf } from "../planning.js";
-import type { BuiltJob, JobDefinition, PartitionIO, PartitionOutput } from "../types.js";
+import type { BuiltJob, JobDefinition, PartitionIO, PartitionOutput, PartitionTask } from "../types.js";
 
 export interface LocalRunOptions {
   args?: string[];
@@ -100,7 +101,7 @@ class LocalEngine {
   }
 
   /** Runs a task after the map stages it reads from. */
-  private runTask(datasetId: number, partition: number, shuffleIndex?: number): PartitionOutput {
+  private runTask(datasetId: number, partition: number, role: Pick<PartitionTask, "shuffleWrite" | "sampleFor"> = {}): PartitionOutput {
     const reads = shuffleReadsOf(this.built.plan, datasetId, partition);
     for (const read of reads) this.ensureShuffle(read.shuffleIndex);
     const io: PartitionIO = {
@@ -111,31 +112,36 @@ class LocalEngine {
         return this.mapOutputs.get(index)!.map((blocks) => blocks[read.reducePartition]!);
       },
     };
-    const shuffle = shuffleIndex === undefined ? undefined : this.built.plan.shuffles[shuffleIndex]!;
     this.tasks++;
-    return this.built.runPartition(
-      {
-        datasetId,
-        partition,
-        shuffleWrite: shuffle && { shuffleIndex: shuffle.shuffleIndex, numReducePartitions: shuffle.numReducePartitions },
-      },
-      io,
-    );
+    return this.built.runPartition({ datasetId, partition, ...role }, io);
   }
 
   private ensureShuffle(shuffleIndex: number): void {
     if (this.mapOutputs.has(shuffleIndex)) return;
     const shuffle = this.built.plan.shuffles[shuffleIndex]!;
     const parent = this.built.plan.datasets[shuffle.parentDatasetId]!;
+    const rangeSamples = shuffle.rangePartitioned ? this.sample(parent.id, parent.numPartitions, shuffleIndex) : undefined;
+    const shuffleWrite = { shuffleIndex, numReducePartitions: shuffle.numReducePartitions, rangeSamples };
     const blocks: Uint8Array[][] = new Array(parent.numPartitions);
     for (const partition of this.partitions(parent.numPartitions)) {
-      const output = this.runTask(parent.id, partition, shuffleIndex);
+      const output = this.runTask(parent.id, partition, { shuffleWrite });
       if (output.kind !== "shuffle" || output.partitions.length !== shuffle.numReducePartitions) {
         throw new Error(`map task of shuffle ${shuffleIndex} returned a bad output`);
       }
       blocks[partition] = output.partitions;
     }
     this.mapOutputs.set(shuffleIndex, blocks);
+  }
+
+  /** The sample stage of a range-partitioned shuffle: one sample block per parent partition, in partition order. */
+  private sample(datasetId: number, numPartitions: number, shuffleIndex: number): Uint8Array[] {
+    const samples: Uint8Array[] = new Array(numPartitions);
+    for (const partition of this.partitions(numPartitions)) {
+      const output = this.runTask(datasetId, partition, { sampleFor: { shuffleIndex } });
+      if (output.kind !== "collect") throw new Error(`sample task of shuffle ${shuffleIndex} returned a ${output.kind} output`);
+      samples[partition] = output.records;
+    }
+    return samples;
   }
 }
 

@@ -8,7 +8,8 @@ import type { InputFile } from "@ballast/common/plan";
 export interface PartitionTaskSpec {
   datasetId: number;
   partition: number;
-  shuffleWrite?: { shuffleIndex: number; numReducePartitions: number };
+  shuffleWrite?: { shuffleIndex: number; numReducePartitions: number; rangeSamples?: Uint8Array[] };
+  sampleFor?: { shuffleIndex: number };
 }
 
 export type PartitionOutput =

@@ -165,11 +165,14 @@ export class TaskRunner {
 
 function partitionTaskOf(launch: TaskLaunch): PartitionTaskSpec {
   const write = launch.shuffleWrite;
-  return {
+  const task: PartitionTaskSpec = {
     datasetId: launch.datasetId,
     partition: launch.partition,
-    shuffleWrite: write && { shuffleIndex: write.shuffleIndex, numReducePartitions: write.numReducePartitions },
+    shuffleWrite: write && { shuffleIndex: write.shuffleIndex, numReducePartitions: write.numReducePartitions, rangeSamples: write.rangeSamples },
   };
+  // A sample task's output comes back as a collect result (deliver's collect case), whatever the job's action.
+  if (launch.sampleFor) task.sampleFor = { shuffleIndex: launch.sampleFor.shuffleIndex };
+  return task;
 }
 
 function confOf(launch: TaskLaunch): Conf {

@@ -114,7 +114,8 @@ export interface LaunchOptions {
   stageId?: number;
   datasetId?: number;
   attempt?: number;
-  shuffleWrite?: { shuffleIndex: number; numReducePartitions: number };
+  shuffleWrite?: { shuffleIndex: number; numReducePartitions: number; rangeSamples?: Buffer[] };
+  sampleFor?: LaunchTask["sampleFor"];
   shuffleReads?: LaunchTask["shuffleReads"];
   conf?: Record<string, string>;
 }
@@ -134,7 +135,8 @@ export function launchOf(job: BundledJob, plan: Plan, options: LaunchOptions): L
     bundleDigest: job.sha256,
     plan: planToWire(plan),
     datasetId: options.datasetId ?? plan.finalDatasetId,
-    shuffleWrite: write && { ...write, shuffleId: shuffleIdOf(JOB_ID, write.shuffleIndex) },
+    shuffleWrite: write && { rangeSamples: [], ...write, shuffleId: shuffleIdOf(JOB_ID, write.shuffleIndex) },
+    sampleFor: options.sampleFor,
     shuffleReads: options.shuffleReads ?? [],
     conf: options.conf ?? {},
     traceparent: "",

@@ -61,7 +61,7 @@ export function submitJob(ctx: Ctx, input: SubmitInput): void {
 }
 
 function newStage(plan: StagePlan): StageState {
-  const isResult = plan.shuffleWrite === undefined;
+  const isResult = plan.shuffleWrite === undefined; // result and sample stages keep their outputs here
   return {
     ...plan,
     status: "waiting",
@@ -98,6 +98,9 @@ function newShuffles(
       registeredAtMs: new Array<number>(stage.numPartitions).fill(0),
       registered: 0,
     };
+  }
+  for (const stage of stagePlans) {
+    if (stage.sampleFor !== undefined) shuffles[stage.sampleFor]!.sampleStageId = stage.stageId;
   }
   return shuffles;
 }

@@ -19,11 +19,19 @@ export interface StagePlan {
   shuffleReads: number[];
   /** Map stages: the shuffle index written; undefined for the result stage. */
   shuffleWrite?: number;
+  /**
+   * Sample stages: the range-partitioned shuffle whose key sample they
+   * collect. A sample stage computes the same dataset as that shuffle's map
+   * stage and is its parent, so its recorded result (kept like a result
+   * stage's, never lost with a node) is in every launch of the map stage.
+   */
+  sampleFor?: number;
 }
 
 /**
  * Stages in dependency order (parents before children, ids 0..n-1); the last
- * one is the result stage. Assumes planProblem(plan) is undefined.
+ * one is the result stage. A range-partitioned shuffle's map stage comes
+ * right after its sample stage. Assumes planProblem(plan) is undefined.
  */
 export function planStages(plan: Plan): StagePlan[] {
   const byId = new Map(plan.datasets.map((dataset) => [dataset.id, dataset]));
@@ -46,16 +54,16 @@ export function planStages(plan: Plan): StagePlan[] {
       return created;
     });
     const dataset = byId.get(datasetId)!;
+    const uniqueParents = [...new Set(parentStageIds)];
+    const base = { datasetId, numPartitions: dataset.numPartitions, shuffleReads };
+    if (shuffleWrite !== undefined && plan.shuffles[shuffleWrite]!.rangePartitioned) {
+      const sorted = byId.get(plan.shuffles[shuffleWrite]!.childDatasetId)!;
+      const name = `sample for ${sorted.op} at ${sorted.callSite}`;
+      stages.push({ ...base, stageId: stages.length, name, parentStageIds: [...uniqueParents], sampleFor: shuffleWrite });
+      uniqueParents.push(stages.length - 1);
+    }
     const stageId = stages.length;
-    stages.push({
-      stageId,
-      datasetId,
-      name: `${dataset.op} at ${dataset.callSite}`,
-      numPartitions: dataset.numPartitions,
-      parentStageIds: [...new Set(parentStageIds)],
-      shuffleReads,
-      shuffleWrite,
-    });
+    stages.push({ ...base, stageId, name: `${dataset.op} at ${dataset.callSite}`, parentStageIds: uniqueParents, shuffleWrite });
     return stageId;
   };
   buildStage(plan.finalDatasetId);

@@ -135,6 +135,8 @@ export interface StageState {
   shuffleReads: number[];
   /** Map stages: the shuffle index they write. */
   shuffleWrite?: number;
+  /** Sample stages: the range-partitioned shuffle they sample for (their results are its key sample). */
+  sampleFor?: number;
   status: StageStatus;
   attempts: StageAttempt[];
   failedAttempts: number;
@@ -148,7 +150,7 @@ export interface StageState {
   /** Next attempt number per partition, unique across stage attempts. */
   nextTaskAttempt: Uint32Array;
   runningTasks: number;
-  /** Result stage only: per partition output. */
+  /** Result and sample stages: per partition output. */
   results?: Array<{ records?: Uint8Array; count: number } | undefined>;
   resultsDone: number;
 }
@@ -157,6 +159,8 @@ export interface ShuffleState {
   shuffleId: string;
   shuffleIndex: number;
   mapStageId: number;
+  /** Range-partitioned shuffles: the stage whose results are the key sample every map launch carries. */
+  sampleStageId?: number;
   numMaps: number;
   numReducePartitions: number;
   outputs: Array<MapStatus | undefined>;

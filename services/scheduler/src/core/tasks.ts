@@ -68,8 +68,19 @@ function taskLaunch(identity: TaskIdentity, job: JobState, stage: StageState): T
   if (stage.shuffleWrite !== undefined) {
     const shuffle = job.shuffles[stage.shuffleWrite]!;
     launch.shuffleWrite = { shuffleIndex: shuffle.shuffleIndex, shuffleId: shuffle.shuffleId, numReducePartitions: shuffle.numReducePartitions };
+    if (shuffle.sampleStageId !== undefined) launch.shuffleWrite.rangeSamples = rangeSamplesOf(job, shuffle.sampleStageId);
   }
+  if (stage.sampleFor !== undefined) launch.sampleFor = { shuffleIndex: stage.sampleFor };
   return launch;
+}
+
+/**
+ * The recorded result of a sample stage, in partition order. The map stage
+ * runs only once it is complete, and results are kept for the whole job
+ * (and replayed after a failover), so every map attempt gets the same bytes.
+ */
+function rangeSamplesOf(job: JobState, sampleStageId: number): Uint8Array[] {
+  return job.stages[sampleStageId]!.results!.map((result) => result?.records ?? new Uint8Array(0));
 }
 
 /**

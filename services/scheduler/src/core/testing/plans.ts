@@ -100,3 +100,25 @@ export function diamondPlan(maps = 3, middle = 3, results = 2): Plan {
     5,
   );
 }
+
+/**
+ * textFile(maps) -> map -> reduceByKey(mids) -> sortByKey(results) -> action:
+ * stage 0 writes shuffle 0 (hash), stage 1 samples dataset 2 for shuffle 1,
+ * stage 2 writes shuffle 1 (range partitioned), stage 3 is the result.
+ */
+export function sortPlan(maps = 3, mids = 4, results = 2, action: ActionKind = "saveAsTextFile"): Plan {
+  return planOf(
+    [
+      dataset(0, "textFile", [], maps),
+      dataset(1, "map", [0], maps),
+      dataset(2, "reduceByKey", [1], mids, true),
+      dataset(3, "sortByKey", [2], results, true),
+    ],
+    [
+      { shuffleIndex: 0, parentDatasetId: 1, childDatasetId: 2, numReducePartitions: mids },
+      { shuffleIndex: 1, parentDatasetId: 2, childDatasetId: 3, numReducePartitions: results, rangePartitioned: true },
+    ],
+    3,
+    action,
+  );
+}
