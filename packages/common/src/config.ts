@@ -5,7 +5,7 @@ import { InvalidArgumentError } from "./errors.js";
  * Jobs pass `--conf key=value`; services also read BALLAST_* environment
  * variables (dots become underscores, upper case).
  */
-type KeyType = "int" | "bool" | "duration" | "bytes" | "ratio";
+type KeyType = "int" | "bool" | "duration" | "bytes" | "ratio" | "number";
 
 interface KeySpec {
   type: KeyType;
@@ -48,6 +48,10 @@ export const CONF_SCHEMA = {
   "ballast.excludeOnFailure.nodeScore.threshold": { type: "ratio", default: "0.5", doc: "decayed share of failed task attempts on a node above which it is excluded across jobs" , process: true },
   "ballast.decommission.deadline": { type: "duration", default: "120s", min: 0, doc: "default time a decommissioning node has to drain and migrate" , process: true },
   "ballast.decommission.migrationParallelism": { type: "int", default: "4", min: 1, max: 16, doc: "map outputs a decommissioning shuffle service copies at once" , process: true },
+  "ballast.speculation.enabled": { type: "bool", default: "false", doc: "launch a copy of tasks much slower than their stage's finished ones (as Spark)" },
+  "ballast.speculation.multiplier": { type: "number", default: "1.5", min: 1, doc: "a task runs this many times longer than the median of its stage's finished tasks before it is copied" },
+  "ballast.speculation.quantile": { type: "ratio", default: "0.75", doc: "share of a stage attempt's tasks that must have finished before any is copied" },
+  "ballast.speculation.minTaskRuntime": { type: "duration", default: "100ms", min: 0, doc: "tasks that ran less than this are never copied as slow" },
 } satisfies Record<string, KeySpec>;
 
 export type ConfKey = keyof typeof CONF_SCHEMA;
@@ -80,6 +84,10 @@ function parseValue(key: string, spec: KeySpec, raw: string): number | boolean {
     case "ratio":
       value = Number(raw);
       if (raw.trim() === "" || !Number.isFinite(value) || value < 0 || value > 1) fail("a number between 0 and 1");
+      break;
+    case "number":
+      value = Number(raw);
+      if (raw.trim() === "" || !Number.isFinite(value)) fail("a number");
       break;
     case "duration":
       value = parseWithUnit(raw, DURATION_UNITS, "ms") ?? fail("a duration like 500ms, 5s, 1h");
