@@ -30,7 +30,7 @@ import {
 import { activeAttempt, isStageComplete, type JobState, type LiveTask, type StageState, type TimerEntry, type TimerKind } from "./state.js";
 import { isStillRegistered, scopeOf, shuffleById } from "./taskQueries.js";
 import { abandonJobTasks, loseTask, onTaskVanished, resubmitTask } from "./tasks.js";
-import { parseUnschedulableKey, takeDueTimer } from "./timers.js";
+import { parseStageTimerKey, takeDueTimer } from "./timers.js";
 import type { ExecutorDescription, Input, TaskFailure } from "./types.js";
 
 /** Runs queued internal events, oldest first, including those their handlers raise, until none is left. */
@@ -194,7 +194,7 @@ function onMapOutputMigrated(ctx: Ctx, input: Extract<Input, { type: "mapOutputM
  * after every step. Heartbeat, exclusion and unschedulable timers wait for a
  * tick, as their checks did.
  */
-const EVERY_STEP: ReadonlySet<TimerKind> = new Set<TimerKind>(["decommissionDeadline", "resubmit", "speculativeCopy"]);
+const EVERY_STEP: ReadonlySet<TimerKind> = new Set<TimerKind>(["decommissionDeadline", "resubmit", "speculativeCopy", "stragglerCopy"]);
 
 /** Fires the due timers one at a time, each one's consequences drained before the next (which they may have cleared). */
 export function fireDueTimers(ctx: Ctx, tick: boolean): void {
@@ -228,13 +228,14 @@ function fire(ctx: Ctx, { kind, key }: TimerEntry): void {
       return progress(ctx, job);
     }
     case "speculativeCopy":
-      return; // the speculation pass after every step places the copies that are due
+    case "stragglerCopy":
+      return; // the speculation passes after every step place the copies that are due
   }
 }
 
 /** Exclusions kept the stage from running anywhere for unschedulableTimeout. */
 function abortUnschedulable(ctx: Ctx, key: string): void {
-  const { jobId, stageId } = parseUnschedulableKey(key);
+  const { jobId, stageId } = parseStageTimerKey(key);
   const stage = ctx.state.jobs.get(jobId)!.stages[stageId]!;
   const attempt = activeAttempt(stage)!;
   const waitedMs = ctx.now - attempt.unschedulableSinceMs;

@@ -13,7 +13,7 @@ import { isTaskExcluded } from "./exclusionRules.js";
 import { allowedExecutors, hasFreeSlot, leastLoaded } from "./placement.js";
 import { activeAttempt, hasOutput, parentsComplete, type ExecutorState, type JobState, type StageAttempt, type StageState } from "./state.js";
 import { launchTask } from "./tasks.js";
-import { clearTimer, setTimer, unschedulableTimerKey } from "./timers.js";
+import { clearTimer, setTimer, stageTimerKey } from "./timers.js";
 
 export function schedule(ctx: Ctx): void {
   const { state } = ctx;
@@ -95,7 +95,7 @@ function hasLaunchable(job: JobState, stage: StageState, attempt: StageAttempt):
 
 /** `allowed` usable executors remain for the attempt after exclusions. */
 function trackUnschedulable(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, allowed: number): void {
-  const key = unschedulableTimerKey(job.jobId, stage.stageId);
+  const key = stageTimerKey(job.jobId, stage.stageId);
   if (allowed > 0) {
     attempt.unschedulableSinceMs = -1;
     clearTimer(ctx.state, "unschedulable", key);

@@ -43,7 +43,7 @@ export function nextCopyDueByNode(state: SchedulerState): Map<string, number> {
 }
 
 /** Running in a live attempt whose inputs are complete, without output and not already racing. */
-function mayCopy(state: SchedulerState, scope: TaskScope): boolean {
+export function mayCopy(state: SchedulerState, scope: TaskScope): boolean {
   const { job, stage, attempt, task } = scope;
   if (job.status !== "running" || attempt.status !== "running" || !parentsComplete(job, stage)) return false;
   return attempt.runs.get(task.partition)?.state === "running" && !liveRacer(state, scope) && !hasOutput(job, stage, task.partition);

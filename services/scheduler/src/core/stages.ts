@@ -18,7 +18,7 @@ import {
   type StageState,
 } from "./state.js";
 import { shuffleById } from "./taskQueries.js";
-import { clearTimer, setTimer, unschedulableTimerKey } from "./timers.js";
+import { clearTimer, setTimer, stageTimerKey } from "./timers.js";
 import type { Input, MapStatus } from "./types.js";
 
 /**
@@ -101,7 +101,7 @@ function endAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAt
   attempt.retries = [];
   attempt.queueHead = attempt.queue.length;
   attempt.unschedulableSinceMs = -1;
-  clearTimer(ctx.state, "unschedulable", unschedulableTimerKey(job.jobId, stage.stageId));
+  clearTimer(ctx.state, "unschedulable", stageTimerKey(job.jobId, stage.stageId));
   job.activeStages.delete(stage.stageId);
   emitEvent(ctx, job.jobId, { type: "stageEnded", stageId: stage.stageId, attempt: attempt.attempt, status, reason });
   spanEnd(ctx, stageSpanKey(job.jobId, stage.stageId, attempt.attempt), status === "failed" ? reason : undefined);

@@ -215,7 +215,8 @@ export const STATE_FORMAT = 3;
  * unschedulable: job/stage `key` ("<jobId>/<stageId>") aborts, exclusions left it nowhere to run;
  * decommissionDeadline: node `key`'s decommission expires;
  * resubmit: job `key`'s batching window for lost outputs closes;
- * speculativeCopy: a straggler on decommissioning node `key` is due a copy.
+ * speculativeCopy: a straggler on decommissioning node `key` is due a copy;
+ * stragglerCopy: a slow task of job/stage `key` outruns the speculation threshold (ballast.speculation.*).
  */
 export type TimerKind =
   | "heartbeat"
@@ -224,7 +225,8 @@ export type TimerKind =
   | "unschedulable"
   | "decommissionDeadline"
   | "resubmit"
-  | "speculativeCopy";
+  | "speculativeCopy"
+  | "stragglerCopy";
 
 export interface TimerEntry {
   dueMs: number;

@@ -6,7 +6,7 @@
  * One step: the input goes to the module that owns what it changes; the
  * internal events it raises are drained (handlers.ts); due timers fire; then
  * the passes that run after every step (decommission drain and migration,
- * speculative copies, placement) see the settled state.
+ * speculative copies, placement, then copies of slow tasks) see the settled state.
  */
 import { flushChanged, newCtx, raise, type Ctx } from "./context.js";
 import { onCommitRequested } from "./commits.js";
@@ -16,7 +16,7 @@ import { endFailoverSpans, startFailover } from "./failover.js";
 import { drain, fireDueTimers } from "./handlers.js";
 import { cancelJob, submitJob } from "./jobs.js";
 import { schedule } from "./scheduling.js";
-import { refreshCopyTimers, speculateOffDecommissioning } from "./speculation.js";
+import { refreshCopyTimers, speculateOffDecommissioning, speculateSlowTasks } from "./speculation.js";
 import type { SchedulerState } from "./state.js";
 import { onTaskUpdate } from "./taskOutcomes.js";
 import type { Command, Input } from "./types.js";
@@ -34,6 +34,7 @@ export function step(state: SchedulerState, input: Input, now: number): Command[
   fireDueTimers(ctx, tick); // a decommission that just finished may have opened a window with no delay
   speculateOffDecommissioning(ctx);
   schedule(ctx);
+  speculateSlowTasks(ctx);
   refreshCopyTimers(ctx);
   if (state.failoverSpanKeys.length > 0 && ctx.out.some((command) => command.type === "launchTask")) endFailoverSpans(ctx);
   flushChanged(ctx);

@@ -8,10 +8,10 @@
  */
 import type { SchedulerState, TimerEntry, TimerKind } from "./state.js";
 
-/** The key of a stage's unschedulable timer; parsed back by parseUnschedulableKey. */
-export const unschedulableTimerKey = (jobId: string, stageId: number): string => `${jobId}/${stageId}`;
+/** The key of a stage's timers (unschedulable, stragglerCopy): "<jobId>/<stageId>"; parsed back by parseStageTimerKey. */
+export const stageTimerKey = (jobId: string, stageId: number): string => `${jobId}/${stageId}`;
 
-export function parseUnschedulableKey(key: string): { jobId: string; stageId: number } {
+export function parseStageTimerKey(key: string): { jobId: string; stageId: number } {
   const slash = key.lastIndexOf("/");
   return { jobId: key.slice(0, slash), stageId: Number(key.slice(slash + 1)) };
 }
@@ -25,6 +25,7 @@ const RANK: Record<TimerKind, number> = {
   decommissionDeadline: 4,
   resubmit: 5,
   speculativeCopy: 6,
+  stragglerCopy: 7,
 };
 
 function precedes(a: TimerEntry, b: TimerEntry): boolean {
