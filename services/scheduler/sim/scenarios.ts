@@ -10,6 +10,7 @@ const ALL_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "twoNodesLost", "co
 export function scenarioFor(seed: number): SimOptions {
   if (seed % 10 === 7) return decommissionStorm(seed);
   if (seed % 10 === 3) return decommissionStragglers(seed);
+  if (seed % 10 === 5) return speculatedStragglers(seed);
   const plans = [threeStagePlan(12, 8, 4), twoStagePlan(10, 6, "saveAsTextFile"), joinPlan(8, 6, 4), diamondPlan(8, 6, 4), sortPlan(8, 6, 4)];
   return {
     seed,
@@ -50,6 +51,21 @@ function decommissionStragglers(seed: number): SimOptions {
     slowTaskRate: 0.25,
     conf: { "ballast.stage.maxConsecutiveAttempts": "2" },
     mustSucceed: true,
+  };
+}
+
+/** ballast.speculation on, stragglers anywhere and every fault: slow tasks are raced beside decommission's copies, never both. */
+function speculatedStragglers(seed: number): SimOptions {
+  const plans = [threeStagePlan(12, 8, 4), twoStagePlan(10, 6, "saveAsTextFile"), sortPlan(8, 6, 4)];
+  return {
+    seed,
+    plan: plans[Math.floor(seed / 10) % plans.length]!,
+    nodes: 4,
+    faults: 1 + (seed % 3),
+    faultKinds: ALL_FAULTS,
+    faultWindowMs: 3000,
+    slowTaskRate: 0.15,
+    conf: { "ballast.speculation.enabled": "true", "ballast.speculation.multiplier": "2" },
   };
 }
 

@@ -6,7 +6,8 @@
  * too-slow migration, a node whose tasks always fail (exclusion), and
  * scheduler crashes (state rebuilt by replaying the inputs, which must give
  * the very same state, then recoveryStarted and executors reconnecting).
- * Straggling tasks on a decommissioning node get speculative copies.
+ * Straggling tasks on a decommissioning node get speculative copies, and
+ * with ballast.speculation.enabled (some scenarios) slow tasks anywhere do.
  * Invariants (simChecks.ts) are checked after every step; a seed reproduces exactly.
  * The cluster model is in simCluster.ts, task execution in simExecutors.ts,
  * faults in simFaults.ts.
