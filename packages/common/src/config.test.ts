@@ -20,6 +20,20 @@ describe("configuration", () => {
     expect(parseJobConfPairs(["ballast.task.maxFailures=3"])).toEqual({ "ballast.task.maxFailures": "3" });
   });
 
+  it("takes the speculation keys per job: off by default, a fractional multiplier of at least 1", () => {
+    const defaults = resolveConf({}, {});
+    expect(defaults["ballast.speculation.enabled"]).toBe(false);
+    expect(defaults["ballast.speculation.multiplier"]).toBe(1.5);
+    expect(defaults["ballast.speculation.quantile"]).toBe(0.75);
+    expect(defaults["ballast.speculation.minTaskRuntime"]).toBe(100);
+    expect(parseJobConfPairs(["ballast.speculation.enabled=true", "ballast.speculation.multiplier=2.5"])).toEqual({
+      "ballast.speculation.enabled": "true", "ballast.speculation.multiplier": "2.5",
+    });
+    expect(() => validateJobConf({ "ballast.speculation.multiplier": "fast" })).toThrow(/expected a number/);
+    expect(() => validateJobConf({ "ballast.speculation.multiplier": "0.5" })).toThrow(/at least 1/);
+    expect(() => validateJobConf({ "ballast.speculation.quantile": "1.5" })).toThrow(/between 0 and 1/);
+  });
+
   it("has no key that nothing reads", () => {
     expect(Object.keys(CONF_SCHEMA)).not.toContain("ballast.scheduler.addresses");
   });
