@@ -5,9 +5,14 @@
  */
 import { createHash } from "node:crypto";
 import type { ActionSpec, Node } from "./graph.js";
-import type { DatasetNode, InputFile, Plan, ShuffleDependency } from "@ballast/common/plan";
+import type { DatasetNode, DriverPosition, InputFile, Plan, ShuffleDependency } from "@ballast/common/plan";
 
-export function assemblePlan(jobName: string, action: ActionSpec, args: string[]): { plan: Plan; nodes: Node[] } {
+export function assemblePlan(
+  jobName: string,
+  action: ActionSpec,
+  args: string[],
+  driver?: DriverPosition,
+): { plan: Plan; nodes: Node[] } {
   const nodes = reachableFrom(action.node);
   nodes.forEach((node, id) => (node.id = id));
   const shuffles = shufflesOf(nodes);
@@ -31,6 +36,7 @@ export function assemblePlan(jobName: string, action: ActionSpec, args: string[]
     args,
     inputs,
     graphHash: "",
+    ...(driver && { driver }),
   };
   plan.graphHash = graphHashOf(plan, nodes);
   return { plan, nodes };
@@ -89,6 +95,7 @@ function graphHashOf(plan: Plan, nodes: Node[]): string {
     outputUri: plan.outputUri,
     args: plan.args,
     inputs: plan.inputs,
+    ...(plan.driver && { driver: plan.driver }),
     data: nodes.map((node) => node.fingerprint?.() ?? ""),
   };
   return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { Plan } from "@ballast/common/plan";
 import { decodeCollected } from "../runtime/codec.js";
 import { shuffleReadsOf } from "../planning.js";
-import type { BuiltJob, JobDefinition, PartitionIO, PartitionOutput } from "../types.js";
+import type { AppDefinition, BuiltJob, JobDefinition, PartitionIO, PartitionOutput, RawActionResult } from "../types.js";
 
 export interface LocalRunOptions {
   args?: string[];
@@ -70,6 +70,40 @@ export function runLocal(definition: JobDefinition, options: LocalRunOptions = {
   const files = new LocalFiles(options.files);
   const built = definition.buildPlan({ args: options.args ?? [], inputSize: (uri) => files.size(uri) });
   return new LocalEngine(built, files, options.reverseTaskOrder ?? false).run();
+}
+
+export interface LocalAppResult {
+  /** What the driver program returned. */
+  result: unknown;
+  /** One per action, in the program's order. */
+  jobs: LocalRunResult[];
+}
+
+/**
+ * Runs a driver program in-process. Every action's job is rebuilt the way an
+ * executor does (the program replayed to that action with the recorded
+ * results) and its graph hash checked against the driver's plan.
+ */
+export async function runLocalApp(definition: AppDefinition, options: LocalRunOptions = {}): Promise<LocalAppResult> {
+  const files = new LocalFiles(options.files);
+  const args = options.args ?? [];
+  const inputSize = (uri: string): number => files.size(uri);
+  const jobs: LocalRunResult[] = [];
+  const result = await definition.run({
+    args,
+    inputSize,
+    runJob: async (built): Promise<RawActionResult> => {
+      const rebuilt = await definition.buildPlan({ args, inputSize, driver: built.plan.driver });
+      if (rebuilt.plan.graphHash !== built.plan.graphHash) {
+        throw new Error(`action ${built.plan.driver?.actionIndex} rebuilt with a different graph hash`);
+      }
+      const run = new LocalEngine(rebuilt, files, options.reverseTaskOrder ?? false).run();
+      jobs.push(run);
+      const outputUri = built.plan.action === "saveAsTextFile" ? built.plan.outputUri : undefined;
+      return { records: run.records, count: run.count, outputUri };
+    },
+  });
+  return { result, jobs };
 }
 
 class LocalEngine {
