@@ -19,6 +19,8 @@ export interface DatasetNode {
   callSite: string;
   /** textFile only: the source URI. */
   uri: string;
+  /** Set when the program persisted the dataset: its partitions are kept for the application's later jobs. */
+  storageLevel?: "memory" | "disk" | "memory_and_disk";
 }
 
 export interface ShuffleDependency {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { app, job } from "./index.js";
-import { runLocalApp } from "./testing/localRunner.js";
+import { LocalPartitionCache, runLocal, runLocalApp } from "./testing/localRunner.js";
 
 const text = "the quick fox\nthe lazy dog\n\nthe end fox\n";
 const files = { "staging://words.txt": text };
@@ -82,5 +82,50 @@ describe("actions a driver merges", () => {
   it("checks its arguments", async () => {
     await expect(run((ds) => ds.take(-1))).rejects.toThrow("take: n must be a non-negative integer, got -1");
     await expect(run((ds) => ds.persist("ram" as never).count())).rejects.toThrow(/persist: level must be one of "memory", "disk", "memory_and_disk"/);
+  });
+});
+
+describe("persisted datasets", () => {
+  const input = ["--input", "staging://words.txt"];
+  const wordsOf = (ctx: Parameters<Parameters<typeof app>[1]>[0]) =>
+    ctx.textFile(ctx.arg("input"), { minPartitions: 3 }).flatMap((l) => l.split(" ")).filter((w) => w.length > 0);
+
+  it("later actions read the cached partitions instead of recomputing them", async () => {
+    const cache = new LocalPartitionCache();
+    const program = app("cached", async (ctx) => {
+      const words = wordsOf(ctx).persist("disk");
+      return [await words.count(), await words.distinct().count(), await words.first()];
+    });
+    const { result, jobs } = await runLocalApp(program, { args: input, files, cache });
+    expect(result).toEqual([9, 6, "the"]);
+    const partitions = jobs[0]!.plan.datasets.find((d) => d.storageLevel === "disk")!.numPartitions;
+    expect(jobs.map((j) => j.cachedPartitionsRead)).toEqual([0, partitions, partitions]);
+    expect(cache.writes).toBe(partitions);
+  });
+
+  it("a lost cached partition is recomputed from lineage, and only that one", async () => {
+    const cache = new LocalPartitionCache();
+    const program = app("lost", async (ctx) => {
+      const words = wordsOf(ctx).cache();
+      const first = await words.count();
+      cache.lose("ds2", 0);
+      return [first, await words.count()];
+    });
+    const { result, jobs } = await runLocalApp(program, { args: input, files, cache });
+    expect(result).toEqual([9, 9]);
+    const partitions = jobs[0]!.plan.datasets.at(-1)!.numPartitions;
+    expect(jobs[1]!.cachedPartitionsRead).toBe(partitions - 1);
+    expect(cache.writes).toBe(partitions + 1);
+  });
+
+  it("unpersist stops reading the cache; a job() ignores persist", async () => {
+    const program = app("unpersisted", async (ctx) => {
+      const words = wordsOf(ctx).persist("memory_and_disk");
+      await words.count();
+      return words.unpersist().count();
+    });
+    const { jobs } = await runLocalApp(program, { args: input, files });
+    expect(jobs.map((j) => j.cachedPartitionsRead)).toEqual([0, 0]);
+    expect(runLocal(job("j", (ctx) => ctx.range(5).cache().count())).count).toBe(5);
   });
 });

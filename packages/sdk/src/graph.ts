@@ -4,6 +4,7 @@
  * that compute its partitions. Rebuilt from scratch for every buildPlan call.
  */
 import { JobDefinitionError } from "./errors.js";
+import { throughCache } from "./runtime/persisted.js";
 import type { ActionKind } from "@ballast/common/plan";
 import type { PartitionIO, RawActionResult, StorageLevel } from "./types.js";
 
@@ -109,7 +110,7 @@ export class Graph {
       wide: spec.wide,
       storageLevel: "none",
     };
-    node.behavior = spec.wide ? readsShuffles(node, spec.wide) : spec.behavior ?? NO_BEHAVIOR;
+    node.behavior = throughCache(node, spec.wide ? readsShuffles(node, spec.wide) : spec.behavior ?? NO_BEHAVIOR);
     this.nodes.push(node);
     return node;
   }

@@ -25,6 +25,7 @@ export function assemblePlan(
     wide: node.wide !== undefined,
     callSite: node.callSite,
     uri: node.uri,
+    ...(node.storageLevel !== "none" && { storageLevel: node.storageLevel }),
   }));
   const plan: Plan = {
     jobName,

@@ -69,6 +69,14 @@ export interface PartitionIO {
   readRange(uri: string, start: number, end: number): Uint8Array;
   /** Every fetched block of this task's reduce partition for a shuffle (one per map output). */
   shuffleBlocks(shuffleIndex: number): Uint8Array[];
+  /** The application's cached partitions of persisted datasets; absent where the host keeps none. */
+  cache?: PartitionCache;
+}
+
+/** Where a host keeps persisted partitions, by the dataset's cache key. */
+export interface PartitionCache {
+  read(cacheKey: string, partition: number): Uint8Array | undefined;
+  write(cacheKey: string, partition: number, level: StorageLevel, block: Uint8Array): void;
 }
 
 export type PartitionOutput =
