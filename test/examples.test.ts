@@ -6,10 +6,11 @@ import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { builtEntry } from "@ballast/common/entry";
 import type { JobDefinition } from "ballast";
-import { runLocal } from "ballast/testing/localRunner";
+import { runLocal, runLocalApp } from "ballast/testing/localRunner";
 import wordcount from "../examples/wordcount.js";
 import joinExample from "../examples/join.js";
 import chained, { BUCKETS } from "../examples/chained-shuffles.js";
+import explore from "../examples/explore.js";
 
 const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "ballast-sdk-"));
 afterAll(() => fs.rmSync(tempDir, { recursive: true, force: true }));
@@ -107,5 +108,16 @@ describe("examples", () => {
     expect(bundled.default.kind).toBe("ballast-job");
     const fromBundle = runWordCount(bundled.default);
     expect(fromBundle.plan.graphHash).toBe(runWordCount(wordcount).plan.graphHash);
+  });
+});
+
+describe("explore (an application)", () => {
+  it("counts words, distinct words and the top 10 in three actions", async () => {
+    const input = writeInput("explore.txt", wordText(500));
+    const { result, jobs } = await runLocalApp(explore, { args: ["--input", input] });
+    const counts = [...directWordCount(wordText(500))];
+    const top = counts.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 10);
+    expect(result).toEqual({ total: counts.reduce((sum, [, n]) => sum + n, 0), distinct: counts.length, top });
+    expect(jobs).toHaveLength(3);
   });
 });

@@ -274,6 +274,18 @@ export interface Plan {
   /** Sizes of the input files, fixed at submit so splits are identical everywhere. */
   inputs: InputFile[];
   graphHash: string;
+  /** Jobs of an application (app(...)): the action's place in the driver program. Unset for job(...). */
+  driver: DriverPosition | undefined;
+}
+
+/**
+ * Executors rebuild action N's graph by running the driver program again, with
+ * actions 0..N-1 answered from the recorded results instead of run.
+ */
+export interface DriverPosition {
+  actionIndex: number;
+  /** The raw results of the actions before it: msgpack, base64. */
+  recordedResults: string;
 }
 
 export interface JobStats {
@@ -876,6 +888,7 @@ function createBasePlan(): Plan {
     args: [],
     inputs: [],
     graphHash: "",
+    driver: undefined,
   };
 }
 
@@ -907,6 +920,9 @@ export const Plan: MessageFns<Plan> = {
     }
     if (message.graphHash !== "") {
       writer.uint32(74).string(message.graphHash);
+    }
+    if (message.driver !== undefined) {
+      DriverPosition.encode(message.driver, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -996,6 +1012,14 @@ export const Plan: MessageFns<Plan> = {
             message.graphHash = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.driver = DriverPosition.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1043,6 +1067,7 @@ export const Plan: MessageFns<Plan> = {
         : isSet(object.graph_hash)
         ? globalThis.String(object.graph_hash)
         : "",
+      driver: isSet(object.driver) ? DriverPosition.fromJSON(object.driver) : undefined,
     };
   },
 
@@ -1075,6 +1100,9 @@ export const Plan: MessageFns<Plan> = {
     if (message.graphHash !== "") {
       obj.graphHash = message.graphHash;
     }
+    if (message.driver !== undefined) {
+      obj.driver = DriverPosition.toJSON(message.driver);
+    }
     return obj;
   },
 
@@ -1092,6 +1120,102 @@ export const Plan: MessageFns<Plan> = {
     message.args = object.args?.map((e) => e) || [];
     message.inputs = object.inputs?.map((e) => InputFile.fromPartial(e)) || [];
     message.graphHash = object.graphHash ?? "";
+    message.driver = (object.driver !== undefined && object.driver !== null)
+      ? DriverPosition.fromPartial(object.driver)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDriverPosition(): DriverPosition {
+  return { actionIndex: 0, recordedResults: "" };
+}
+
+export const DriverPosition: MessageFns<DriverPosition> = {
+  encode(message: DriverPosition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.actionIndex !== 0) {
+      writer.uint32(8).uint32(message.actionIndex);
+    }
+    if (message.recordedResults !== "") {
+      writer.uint32(18).string(message.recordedResults);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DriverPosition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDriverPosition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.actionIndex = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.recordedResults = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DriverPosition {
+    return {
+      actionIndex: isSet(object.actionIndex)
+        ? globalThis.Number(object.actionIndex)
+        : isSet(object.action_index)
+        ? globalThis.Number(object.action_index)
+        : 0,
+      recordedResults: isSet(object.recordedResults)
+        ? globalThis.String(object.recordedResults)
+        : isSet(object.recorded_results)
+        ? globalThis.String(object.recorded_results)
+        : "",
+    };
+  },
+
+  toJSON(message: DriverPosition): unknown {
+    const obj: any = {};
+    if (message.actionIndex !== 0) {
+      obj.actionIndex = Math.round(message.actionIndex);
+    }
+    if (message.recordedResults !== "") {
+      obj.recordedResults = message.recordedResults;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DriverPosition>, I>>(base?: I): DriverPosition {
+    return DriverPosition.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DriverPosition>, I>>(object: I): DriverPosition {
+    const message = createBaseDriverPosition();
+    message.actionIndex = object.actionIndex ?? 0;
+    message.recordedResults = object.recordedResults ?? "";
     return message;
   },
 };

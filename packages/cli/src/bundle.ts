@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { JobDefinition } from "ballast";
+import type { AppDefinition, JobDefinition } from "ballast";
 import { builtEntry } from "@ballast/common/entry";
 import { InvalidArgumentError } from "@ballast/common/errors";
 
@@ -15,7 +15,7 @@ export interface Bundle {
   path: string;
   sha256: string;
   size: number;
-  definition: JobDefinition;
+  definition: JobDefinition | AppDefinition;
 }
 
 /** A user mistake in the job file: shown as its message, never a stack trace of ours. */
@@ -62,7 +62,7 @@ export async function bundleJob(jobFile: string): Promise<Bundle> {
   return { path, sha256, size: code.byteLength, definition };
 }
 
-async function importDefinition(path: string, jobFile: string): Promise<JobDefinition> {
+async function importDefinition(path: string, jobFile: string): Promise<JobDefinition | AppDefinition> {
   let module: { default?: unknown };
   // The bundle's inline source map turns its frames into the user's file and line.
   process.setSourceMapsEnabled(true);
@@ -71,9 +71,12 @@ async function importDefinition(path: string, jobFile: string): Promise<JobDefin
   } catch (err) {
     throw new JobFileError(`job file failed while loading: ${(err as Error).message}\n${userFrames((err as Error).stack)}`);
   }
-  const definition = module.default as JobDefinition | undefined;
-  if (!definition || (definition as { kind?: string }).kind !== "ballast-job") {
-    throw new JobFileError(`${jobFile} must \`export default job("name", (ctx) => ...)\` (imported from "ballast")`);
+  const definition = module.default as JobDefinition | AppDefinition | undefined;
+  const kind = (definition as { kind?: string } | undefined)?.kind;
+  if (!definition || (kind !== "ballast-job" && kind !== "ballast-app")) {
+    throw new JobFileError(
+      `${jobFile} must \`export default job("name", (ctx) => ...)\` or \`export default app("name", async (ctx) => ...)\` (imported from "ballast")`,
+    );
   }
   return definition;
 }

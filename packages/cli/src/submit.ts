@@ -1,95 +1,54 @@
-import { existsSync, statSync } from "node:fs";
-import { basename, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { randomUUID } from "node:crypto";
-import { StagingClient } from "@ballast/clients/staging";
-import { parseJobConfPairs } from "@ballast/common/config";
-import { InvalidArgumentError } from "@ballast/common/errors";
-import { call } from "@ballast/common/grpc";
+import type { JobDefinition } from "ballast";
 import type { Plan } from "@ballast/common/plan";
-import { initTelemetry, withSpan } from "@ballast/common/telemetry";
-import { planToWire } from "@ballast/common/wire/plan";
-import { bundleJob, JobFileError, userFrames } from "./bundle.js";
-import { SchedulerConnection } from "@ballast/clients/scheduler";
+import { runApplication, type ApplicationOutcome } from "./application.js";
+import { JobFileError, userFrames } from "./bundle.js";
 import { ProgressView } from "./progress.js";
 import { summarize, type JobOutcome } from "./outcome.js";
+import { MissingSize, withSession, type Session, type SubmitOptions } from "./session.js";
 import { watchJob } from "./watch.js";
 
-export interface SubmitOptions {
-  scheduler: string;
-  staging: string;
-  jobFile: string;
-  files: string[];
-  conf: string[];
-  args: string[];
-  json: boolean;
-  historyUrl?: string;
-  /** Where progress lines go (stderr by default). */
-  progress?: NodeJS.WriteStream;
-  /** Told when the submission is sent and when the scheduler has the job (Ctrl-C handling needs both). */
-  hooks?: SubmitHooks;
-}
+export type { SubmitHooks, SubmitOptions } from "./session.js";
 
-export interface SubmitHooks {
-  submitting?(): void;
-  submitted?(jobId: string, scheduler: SchedulerConnection): void;
+export type ProgramOutcome = { kind: "job"; outcome: JobOutcome } | { kind: "application"; outcome: ApplicationOutcome };
+
+/** `ballast submit` of either kind of file: a job is submitted and watched; an application's driver program runs here. */
+export function submitProgram(options: SubmitOptions): Promise<ProgramOutcome> {
+  return withSession(options, async (session): Promise<ProgramOutcome> =>
+    session.bundle.definition.kind === "ballast-app"
+      ? { kind: "application", outcome: await runApplication(session, options) }
+      : { kind: "job", outcome: await submitAndWatch(session, options) },
+  );
 }
 
 /** Bundles, uploads, plans, submits and watches a job to its end. */
 export function submitJob(options: SubmitOptions): Promise<JobOutcome> {
-  return submission(options, async (jobId, scheduler, submittedAt, traceId) => {
-    const final = await watchJob(scheduler, jobId, new ProgressView(options.progress ?? process.stderr, `submitted ${jobId}`));
-    return { ...summarize(final, Date.now() - submittedAt), traceId };
-  });
+  return withSession(options, (session) => submitAndWatch(session, options));
 }
 
 /** Like submitJob, but returns the job id as soon as the scheduler has the job (`submit --detach`). */
 export function startJob(options: SubmitOptions): Promise<string> {
-  return submission(options, async (jobId) => jobId);
+  return withSession(options, async (session) => (await submitPlanned(session, options)).jobId);
 }
 
-type AfterSubmit<T> = (jobId: string, scheduler: SchedulerConnection, submittedAt: number, traceId: string) => Promise<T>;
+async function submitAndWatch(session: Session, options: SubmitOptions): Promise<JobOutcome> {
+  const { jobId, submittedAt } = await submitPlanned(session, options);
+  const final = await watchJob(session.scheduler, jobId, new ProgressView(options.progress ?? process.stderr, `submitted ${jobId}`));
+  // The job's trace is the submission's span: the scheduler and executors continue it.
+  return { ...summarize(final, Date.now() - submittedAt), traceId: session.traceId };
+}
 
-async function submission<T>(options: SubmitOptions, then: AfterSubmit<T>): Promise<T> {
-  await initTelemetry("ballast-cli");
-  const conf = parseJobConfPairs(options.conf);
-  const files = options.files.map(checkLocalFile);
-  const bundle = await bundleJob(options.jobFile);
-  const staging = new StagingClient(options.staging);
-  const scheduler = new SchedulerConnection(options.scheduler.split(",").filter(Boolean));
-  try {
-    return await withSpan("ballast.submit", { "ballast.job_file": basename(options.jobFile) }, async (span) => {
-      const uploaded = new Map<string, number>();
-      for (const file of files) {
-        const info = await staging.uploadFile(file, basename(file));
-        uploaded.set(`staging://${info.name}`, info.size);
-      }
-      await staging.uploadFile(bundle.path, `bundles/${bundle.sha256}.mjs`);
-      const plan = await buildPlan(bundle.definition, options.args, (uri) => inputSize(uri, uploaded, staging));
-      const submittedAt = Date.now();
-      // One id for every retry: a submission the scheduler logged before failing over is not run twice.
-      const submissionId = randomUUID();
-      const request = { plan: planToWire(plan), bundleDigest: bundle.sha256, conf, submissionId };
-      options.hooks?.submitting?.();
-      const { jobId } = await scheduler.withLeader((client) => call(client.submitJob.bind(client), request));
-      options.hooks?.submitted?.(jobId, scheduler);
-      // The job's trace is this span's: the scheduler and executors continue it.
-      return await then(jobId, scheduler, submittedAt, span.spanContext().traceId);
-    });
-  } finally {
-    staging.close();
-    scheduler.close();
+async function submitPlanned(session: Session, options: SubmitOptions): Promise<{ jobId: string; submittedAt: number }> {
+  const definition = session.bundle.definition;
+  if (definition.kind !== "ballast-job") {
+    throw new JobFileError(`${options.jobFile} is an application (app(...)): --detach is not supported for applications yet`);
   }
-}
-
-function checkLocalFile(path: string): string {
-  const full = resolve(path);
-  if (!existsSync(full) || !statSync(full).isFile()) throw new InvalidArgumentError(`--file not found: ${path}`);
-  return full;
+  const plan = await buildPlan(definition, options.args, session.inputSize);
+  const submittedAt = Date.now();
+  return { jobId: await session.submit(plan), submittedAt };
 }
 
 /** Input sizes are fixed at submit so every executor computes the same splits; sizes are gathered first because buildPlan is synchronous. */
-async function buildPlan(definition: Awaited<ReturnType<typeof bundleJob>>["definition"], args: string[], size: (uri: string) => Promise<number>): Promise<Plan> {
+async function buildPlan(definition: JobDefinition, args: string[], size: (uri: string) => Promise<number>): Promise<Plan> {
   const sizes = new Map<string, number>();
   for (;;) {
     let missing: string | undefined;
@@ -101,7 +60,7 @@ async function buildPlan(definition: Awaited<ReturnType<typeof bundleJob>>["defi
           const known = sizes.get(uri);
           if (known !== undefined) return known;
           missing = uri;
-          throw new MissingSize();
+          throw new MissingSize(uri);
         },
       }).plan;
     } catch (err) {
@@ -112,28 +71,9 @@ async function buildPlan(definition: Awaited<ReturnType<typeof bundleJob>>["defi
   }
 }
 
-class MissingSize extends Error {}
-
-function planError(err: unknown): Error {
+export function planError(err: unknown): Error {
   const e = err as Error;
   if (e?.name === "JobDefinitionError") return new JobFileError(e.message);
   return new JobFileError(`the job threw while building its plan: ${e?.message ?? String(err)}\n${userFrames(e?.stack)}`);
 }
 
-async function inputSize(uri: string, uploaded: Map<string, number>, staging: StagingClient): Promise<number> {
-  if (uri.startsWith("file://")) {
-    const path = fileURLToPath(uri);
-    if (!existsSync(path) || !statSync(path).isFile()) throw new InvalidArgumentError(`input not found: ${uri}`);
-    return statSync(path).size;
-  }
-  if (uri.startsWith("staging://")) {
-    const known = uploaded.get(uri);
-    if (known !== undefined) return known;
-    try {
-      return (await staging.stat({ name: uri.slice("staging://".length) })).size;
-    } catch {
-      throw new InvalidArgumentError(`input not found: ${uri} (upload it with --file)`);
-    }
-  }
-  throw new InvalidArgumentError(`unsupported input URI: ${uri} (use file:///absolute/path or staging://name)`);
-}

@@ -19,6 +19,8 @@ export interface DatasetNode {
   callSite: string;
   /** textFile only: the source URI. */
   uri: string;
+  /** Set when the program persisted the dataset: its partitions are kept for the application's later jobs. */
+  storageLevel?: "memory" | "disk" | "memory_and_disk";
 }
 
 export interface ShuffleDependency {
@@ -53,6 +55,20 @@ export interface Plan {
   args: string[];
   inputs: InputFile[];
   graphHash: string;
+  /** Jobs of an application: which action of the driver program this is, so executors can replay the program to it. */
+  driver?: DriverPosition;
+}
+
+/**
+ * An action's place in its driver program. Executors rebuild action N's graph
+ * by running the program again, with actions 0..N-1 answered from
+ * recordedResults instead of run: closures that capture earlier results see
+ * the same values, and user functions are never serialized.
+ */
+export interface DriverPosition {
+  actionIndex: number;
+  /** The raw results of the actions before it, msgpack, base64. */
+  recordedResults: string;
 }
 
 /** Global id of a job's shuffle, as the shuffle service knows it. */

@@ -3,25 +3,31 @@
  * the build's graph; computing happens in runPartition on executors.
  */
 import { userCallSite } from "./callSite.js";
-import { JobDefinitionError } from "./errors.js";
-import type { Graph, Node, NodeSpec, PartitionBehavior, WideBehavior } from "./graph.js";
-import type { ActionResult, PartitionOptions, SortOptions } from "./types.js";
+import { ActionError, JobDefinitionError } from "./errors.js";
+import { firstOf, partialReduce, reduceAll, smallestOf } from "./driverActions.js";
+import type { ActionSpec, Graph, Node, NodeSpec, PartitionBehavior, RawActionResult, WideBehavior } from "./graph.js";
+import type { Action, PartitionOptions, SortOptions, StorageLevel } from "./types.js";
 import {
   filterBehavior,
   flatMapBehavior,
   mapBehavior,
   mapPartitionsBehavior,
+  sampleBehavior,
   unionBehavior,
 } from "./runtime/narrow.js";
+import { expectPair } from "./runtime/shuffleWrite.js";
 import {
   aggregateByKeyBehavior,
+  cogroupBehavior,
   distinctBehavior,
+  fullOuterJoinBehavior,
   groupByKeyBehavior,
   joinBehavior,
   reduceByKeyBehavior,
+  repartitionBehavior,
 } from "./runtime/wide.js";
 import { sortByBehavior, sortByKeyBehavior } from "./runtime/sort.js";
-import { checkOutputUri, checkPartitionCount } from "./validate.js";
+import { checkCount, checkFraction, checkOutputUri, checkPartitionCount, checkStorageLevel } from "./validate.js";
 
 /** Widens literal types (`1` from `as const`) so reducers can return the general type. */
 export type Widen<V> = V extends number ? number : V extends string ? string : V extends boolean ? boolean : V;
@@ -126,6 +132,25 @@ export class Dataset<T> {
     return this.wide("leftOuterJoin", [this.own(other, "leftOuterJoin")], options, userCallSite(), behavior);
   }
 
+  /** Missing values on either side are null. */
+  fullOuterJoin<K, V, W>(
+    this: Dataset<readonly [K, V]>,
+    other: Dataset<readonly [K, W]>,
+    options?: PartitionOptions,
+  ): Dataset<readonly [K, readonly [V | null, W | null]]> {
+    const behavior = fullOuterJoinBehavior();
+    return this.wide("fullOuterJoin", [this.own(other, "fullOuterJoin")], options, userCallSite(), behavior);
+  }
+
+  /** [key, [values of this dataset, values of other]] for every key of either. */
+  cogroup<K, V, W>(
+    this: Dataset<readonly [K, V]>,
+    other: Dataset<readonly [K, W]>,
+    options?: PartitionOptions,
+  ): Dataset<readonly [K, readonly [V[], W[]]]> {
+    return this.wide("cogroup", [this.own(other, "cogroup")], options, userCallSite(), cogroupBehavior());
+  }
+
   distinct(options?: PartitionOptions): Dataset<T> {
     return this.wide("distinct", [], options, userCallSite(), distinctBehavior());
   }
@@ -147,18 +172,130 @@ export class Dataset<T> {
     return this.wide("sortByKey", [], options, userCallSite(), behavior);
   }
 
-  collect(): ActionResult {
-    return this.graph.setAction({ action: "collect", node: this.node, outputUri: "" });
+  /** A shuffle into `partitions` balanced partitions (records dealt round-robin). */
+  repartition(partitions: number): Dataset<T> {
+    return this.wide("repartition", [], { partitions }, userCallSite(), repartitionBehavior("repartition"));
   }
 
-  count(): ActionResult {
-    return this.graph.setAction({ action: "count", node: this.node, outputUri: "" });
+  /**
+   * Fewer partitions; asking for as many or more keeps this dataset. It
+   * shuffles like repartition: a narrow coalesce would make one task read
+   * several partitions of a shuffle, which stages do not plan yet.
+   */
+  coalesce(partitions: number): Dataset<T> {
+    const callSite = userCallSite();
+    if (checkPartitionCount("coalesce", partitions) >= this.numPartitions) return this;
+    return this.wide("coalesce", [], { partitions }, callSite, repartitionBehavior("coalesce"));
+  }
+
+  /** Each record kept with probability `fraction`; the same seed keeps the same records. */
+  sample(fraction: number, seed = 0): Dataset<T> {
+    const callSite = userCallSite();
+    checkFraction("sample", fraction);
+    if (!Number.isSafeInteger(seed)) throw new JobDefinitionError(`sample: seed must be an integer, got ${String(seed)}`);
+    const parent = this.node;
+    const behavior = sampleBehavior(parent, fraction, seed);
+    return this.derive({ op: "sample", parents: [parent], numPartitions: parent.numPartitions, callSite, behavior });
+  }
+
+  /**
+   * Keeps this dataset's partitions once computed, for the later actions of a
+   * driver program ("memory": the executor's; "disk": its node's shuffle
+   * service, which outlives the executor; "memory_and_disk": both).
+   */
+  persist(level: StorageLevel = "memory"): this {
+    this.node.storageLevel = checkStorageLevel(level);
+    return this;
+  }
+
+  cache(): this {
+    return this.persist("memory");
+  }
+
+  unpersist(): this {
+    this.node.storageLevel = "none";
+    return this;
+  }
+
+  collect(): Action<T[]> {
+    return this.act("collect", this.node, userCallSite(), (raw) => raw.records ?? []);
+  }
+
+  count(): Action<number> {
+    return this.act("count", this.node, userCallSite(), (raw) => raw.count ?? 0);
   }
 
   /** One part file per partition under `uri` (file:///abs/dir or staging://name). */
-  saveAsTextFile(uri: string): ActionResult {
+  saveAsTextFile(uri: string): Action<string> {
+    const callSite = userCallSite();
     checkOutputUri(uri);
-    return this.graph.setAction({ action: "saveAsTextFile", node: this.node, outputUri: uri });
+    return this.act("saveAsTextFile", this.node, callSite, (raw) => raw.outputUri ?? uri, uri);
+  }
+
+  /** The first n records in partition order. */
+  take(n: number): Action<T[]> {
+    const callSite = userCallSite();
+    const partials = this.partials("take", callSite, firstOf(checkCount("take", n)));
+    return this.act("collect", partials, callSite, (raw) => (raw.records ?? []).slice(0, n));
+  }
+
+  first(): Action<T> {
+    const callSite = userCallSite();
+    const partials = this.partials("first", callSite, firstOf(1));
+    return this.act("collect", partials, callSite, (raw) => {
+      if (!raw.records?.length) throw new ActionError("first() of an empty dataset has no result");
+      return raw.records[0];
+    });
+  }
+
+  /** The n records with the smallest keyFn(record) (numbers numerically, others as strings); ties in partition order. */
+  takeOrdered(n: number, keyFn: (value: T) => unknown = (value) => value): Action<T[]> {
+    const callSite = userCallSite();
+    checkFunction("takeOrdered", keyFn);
+    const smallest = smallestOf(checkCount("takeOrdered", n), keyFn as (record: unknown) => unknown);
+    const partials = this.partials("takeOrdered", callSite, smallest);
+    return this.act("collect", partials, callSite, (raw) => smallest(raw.records ?? []));
+  }
+
+  reduce(fn: (a: T, b: T) => T): Action<T> {
+    const callSite = userCallSite();
+    checkFunction("reduce", fn);
+    const merge = fn as (a: unknown, b: unknown) => unknown;
+    const partials = this.partials("reduce", callSite, partialReduce(merge));
+    return this.act("collect", partials, callSite, (raw) => reduceAll(merge, raw.records ?? []));
+  }
+
+  /** How many records each key has, as a Map. */
+  countByKey<K, V>(this: Dataset<readonly [K, V]>): Action<Map<K, number>> {
+    const callSite = userCallSite();
+    this.driverOnly("countByKey");
+    const ones = this.derive<[unknown, number]>({
+      op: "countByKey", parents: [this.node], numPartitions: this.numPartitions, callSite,
+      behavior: mapBehavior(this.node, (record) => [expectPair(record, "countByKey")[0], 1]),
+    });
+    const counts = ones.wide("countByKey", [], undefined, callSite, reduceByKeyBehavior((a, b) => (a as number) + (b as number)));
+    return this.act("collect", counts.node, callSite, (raw) => new Map((raw.records ?? []) as [K, number][]));
+  }
+
+  private act<R>(action: ActionSpec["action"], node: Node, callSite: string, finish: (raw: RawActionResult) => unknown, outputUri = ""): Action<R> {
+    return this.graph.setAction({ action, node, outputUri, callSite, finish }) as unknown as Action<R>;
+  }
+
+  /** A hidden dataset of each partition's partial result, which the driver merges. */
+  private partials(op: string, callSite: string, partial: (records: Iterable<unknown>) => unknown[]): Node {
+    this.driverOnly(op);
+    const behavior = mapPartitionsBehavior(this.node, partial);
+    return this.graph.add({ op, parents: [this.node], numPartitions: this.numPartitions, callSite, behavior });
+  }
+
+  /** Actions merged by the driver need one: a job's result goes to the CLI as the engine returns it. */
+  private driverOnly(op: string): void {
+    if (!this.graph.isDriverProgram) {
+      throw new JobDefinitionError(
+        `${op}() returns its result to a driver program: write app("name", async (ctx) => ...) and await it ` +
+          "(a job's build function ends with collect, count or saveAsTextFile)",
+      );
+    }
   }
 
   private derive<U>(spec: NodeSpec): Dataset<U> {

@@ -8,3 +8,11 @@ export class JobDefinitionError extends Error {
     this.name = "JobDefinitionError";
   }
 }
+
+/** An action whose result does not exist (first() or reduce() of an empty dataset). */
+export class ActionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ActionError";
+  }
+}

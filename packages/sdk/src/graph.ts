@@ -4,8 +4,11 @@
  * that compute its partitions. Rebuilt from scratch for every buildPlan call.
  */
 import { JobDefinitionError } from "./errors.js";
+import { throughCache } from "./runtime/persisted.js";
 import type { ActionKind } from "@ballast/common/plan";
-import type { PartitionIO } from "./types.js";
+import type { PartitionIO, RawActionResult, StorageLevel } from "./types.js";
+
+export type { RawActionResult };
 
 export type Sink = (record: unknown) => void;
 
@@ -62,6 +65,8 @@ export interface Node extends Required<Omit<NodeSpec, "behavior" | "wide" | "fin
   fingerprint?: () => string;
   behavior: PartitionBehavior;
   wide?: WideBehavior;
+  /** Set by persist(); "none" when the dataset is not kept. */
+  storageLevel: StorageLevel | "none";
 }
 
 export interface ActionSpec {
@@ -69,7 +74,17 @@ export interface ActionSpec {
   action: ActionKind;
   node: Node;
   outputUri: string;
+  /** The user's call site, so a driver program's actions can be told apart. */
+  callSite: string;
+  /** Turns the engine's result into what the user's action returns (take, reduce... merge per-partition results here). */
+  finish(raw: RawActionResult): unknown;
 }
+
+/**
+ * Runs an action of a driver program (app) and resolves with its finished
+ * result. Absent for job(), whose build function ends with its one action.
+ */
+export type ActionRunner = (action: ActionSpec) => Promise<unknown>;
 
 /** One build's graph: creates nodes, remembers the action, refuses use after the build. */
 export class Graph {
@@ -77,7 +92,15 @@ export class Graph {
   private closed = false;
   action: ActionSpec | undefined;
 
-  constructor(readonly jobName: string) {}
+  constructor(
+    readonly jobName: string,
+    private readonly runAction?: ActionRunner,
+  ) {}
+
+  /** True inside an app's driver program, where actions are awaited. */
+  get isDriverProgram(): boolean {
+    return this.runAction !== undefined;
+  }
 
   add(spec: NodeSpec): Node {
     this.checkOpen();
@@ -94,14 +117,25 @@ export class Graph {
       shuffleIndices: [],
       behavior: NO_BEHAVIOR,
       wide: spec.wide,
+      storageLevel: "none",
     };
-    node.behavior = spec.wide ? readsShuffles(node, spec.wide) : spec.behavior ?? NO_BEHAVIOR;
+    node.behavior = throughCache(node, spec.wide ? readsShuffles(node, spec.wide) : spec.behavior ?? NO_BEHAVIOR);
     this.nodes.push(node);
     return node;
   }
 
+  /**
+   * Records the action. In a job it is the one action the build returns; in a
+   * driver program it runs at once and the returned spec is also a promise of
+   * its result (so `await ds.count()` works).
+   */
   setAction(action: Omit<ActionSpec, "kind">): ActionSpec {
     this.checkOpen();
+    if (this.runAction) {
+      const spec: ActionSpec = { kind: "ballast-action", ...action };
+      const result = this.runAction(spec);
+      return Object.assign(spec, { then: result.then.bind(result) });
+    }
     if (this.action) {
       throw new JobDefinitionError(
         `job "${this.jobName}": an action (${this.action.action}) was already called; a job runs exactly one action`,
@@ -116,6 +150,9 @@ export class Graph {
   }
 
   checkOpen(): void {
+    if (this.closed && this.runAction) {
+      throw new JobDefinitionError(`app "${this.jobName}": datasets can only be defined while the driver program runs`);
+    }
     if (this.closed) {
       throw new JobDefinitionError(
         `job "${this.jobName}": datasets can only be defined while the build function runs (is it async?)`,

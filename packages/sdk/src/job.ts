@@ -12,12 +12,16 @@ import type { ActionResult, BuiltJob, JobDefinition } from "./types.js";
 
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-export function job(name: string, build: (ctx: JobContext) => ActionResult): JobDefinition {
+export function checkJobName(kind: "job" | "app", name: unknown): void {
   if (typeof name !== "string" || !JOB_NAME.test(name)) {
     throw new JobDefinitionError(
-      `job name must be 1-128 letters, digits, ".", "_" or "-" (starting with a letter or digit), got ${JSON.stringify(name)}`,
+      `${kind} name must be 1-128 letters, digits, ".", "_" or "-" (starting with a letter or digit), got ${JSON.stringify(name)}`,
     );
   }
+}
+
+export function job(name: string, build: (ctx: JobContext) => ActionResult): JobDefinition {
+  checkJobName("job", name);
   if (typeof build !== "function") throw new JobDefinitionError(`job "${name}": the second argument must be a build function`);
   return {
     kind: "ballast-job",

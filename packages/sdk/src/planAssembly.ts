@@ -5,9 +5,14 @@
  */
 import { createHash } from "node:crypto";
 import type { ActionSpec, Node } from "./graph.js";
-import type { DatasetNode, InputFile, Plan, ShuffleDependency } from "@ballast/common/plan";
+import type { DatasetNode, DriverPosition, InputFile, Plan, ShuffleDependency } from "@ballast/common/plan";
 
-export function assemblePlan(jobName: string, action: ActionSpec, args: string[]): { plan: Plan; nodes: Node[] } {
+export function assemblePlan(
+  jobName: string,
+  action: ActionSpec,
+  args: string[],
+  driver?: DriverPosition,
+): { plan: Plan; nodes: Node[] } {
   const nodes = reachableFrom(action.node);
   nodes.forEach((node, id) => (node.id = id));
   const shuffles = shufflesOf(nodes);
@@ -20,6 +25,7 @@ export function assemblePlan(jobName: string, action: ActionSpec, args: string[]
     wide: node.wide !== undefined,
     callSite: node.callSite,
     uri: node.uri,
+    ...(node.storageLevel !== "none" && { storageLevel: node.storageLevel }),
   }));
   const plan: Plan = {
     jobName,
@@ -31,6 +37,7 @@ export function assemblePlan(jobName: string, action: ActionSpec, args: string[]
     args,
     inputs,
     graphHash: "",
+    ...(driver && { driver }),
   };
   plan.graphHash = graphHashOf(plan, nodes);
   return { plan, nodes };
@@ -90,6 +97,7 @@ function graphHashOf(plan: Plan, nodes: Node[]): string {
     outputUri: plan.outputUri,
     args: plan.args,
     inputs: plan.inputs,
+    ...(plan.driver && { driver: plan.driver }),
     data: nodes.map((node) => node.fingerprint?.() ?? ""),
   };
   return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");

@@ -3,9 +3,42 @@
  * needs is reachable from the JobDefinition object, because the bundle holds
  * its own copy of the SDK (no instanceof checks or registries across copies).
  */
-import type { Plan } from "@ballast/common/plan";
+import type { DriverPosition, Plan } from "@ballast/common/plan";
 
-export type { Plan };
+export type { DriverPosition, Plan };
+
+export interface PlanOptions {
+  args: string[];
+  inputSize: (uri: string) => number;
+  /** Apps only: the action whose plan to build. */
+  driver?: DriverPosition;
+}
+
+/** What the engine hands back for one job: the action's records, count or output URI. */
+export interface RawActionResult {
+  records?: unknown[];
+  count?: number;
+  outputUri?: string;
+}
+
+export interface AppRunOptions {
+  args: readonly string[];
+  inputSize: (uri: string) => number;
+  /** Raw results of the first actions, answered without running them (a replay). */
+  recorded?: RawActionResult[];
+  /** Runs one action's job to its end; a rejection fails the action where the program awaits it. */
+  runJob(built: BuiltJob, actionIndex: number): Promise<RawActionResult>;
+}
+
+/** What app(name, program) returns: a driver program of many actions. */
+export interface AppDefinition {
+  readonly kind: "ballast-app";
+  readonly name: string;
+  /** Runs the driver program and resolves with what it returns. */
+  run(options: AppRunOptions): Promise<unknown>;
+  /** Executors: replays the program to options.driver's action and returns that job. */
+  buildPlan(options: PlanOptions): Promise<BuiltJob>;
+}
 
 export interface JobDefinition {
   readonly kind: "ballast-job";
@@ -41,6 +74,14 @@ export interface PartitionIO {
   readRange(uri: string, start: number, end: number): Uint8Array;
   /** Every fetched block of this task's reduce partition for a shuffle (one per map output). */
   shuffleBlocks(shuffleIndex: number): Uint8Array[];
+  /** The application's cached partitions of persisted datasets; absent where the host keeps none. */
+  cache?: PartitionCache;
+}
+
+/** Where a host keeps persisted partitions, by the dataset's cache key. */
+export interface PartitionCache {
+  read(cacheKey: string, partition: number): Uint8Array | undefined;
+  write(cacheKey: string, partition: number, level: StorageLevel, block: Uint8Array): void;
 }
 
 export type PartitionOutput =
@@ -53,6 +94,15 @@ export type PartitionOutput =
 export interface ActionResult {
   readonly kind: "ballast-action";
 }
+
+/**
+ * What an action returns: in a job, the value its build function returns; in
+ * a driver program (app), also a promise of the action's result.
+ */
+export interface Action<R> extends ActionResult, PromiseLike<R> {}
+
+/** Where persist() keeps a dataset's partitions. */
+export type StorageLevel = "memory" | "disk" | "memory_and_disk";
 
 /** Options of wide operations. */
 export interface PartitionOptions {

@@ -26,3 +26,26 @@ export function checkInputUri(op: string, uri: unknown): string {
 export function checkOutputUri(uri: unknown): string {
   return checkInputUri("saveAsTextFile", uri);
 }
+
+export function checkCount(op: string, n: unknown): number {
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
+    throw new JobDefinitionError(`${op}: n must be a non-negative integer, got ${JSON.stringify(n) ?? String(n)}`);
+  }
+  return n;
+}
+
+export function checkFraction(op: string, fraction: unknown): number {
+  if (typeof fraction !== "number" || !(fraction >= 0 && fraction <= 1)) {
+    throw new JobDefinitionError(`${op}: fraction must be a number from 0 to 1, got ${JSON.stringify(fraction) ?? String(fraction)}`);
+  }
+  return fraction;
+}
+
+export const STORAGE_LEVELS = ["memory", "disk", "memory_and_disk"] as const;
+
+export function checkStorageLevel(level: unknown): (typeof STORAGE_LEVELS)[number] {
+  if (!STORAGE_LEVELS.includes(level as never)) {
+    throw new JobDefinitionError(`persist: level must be one of ${STORAGE_LEVELS.map((l) => `"${l}"`).join(", ")}, got ${JSON.stringify(level) ?? String(level)}`);
+  }
+  return level as (typeof STORAGE_LEVELS)[number];
+}

@@ -6,7 +6,9 @@ import { traceLink, traceUrlTemplate } from "@ballast/common/traceLink";
 import { startCluster, stopCluster } from "../cluster.js";
 import { INTERRUPTED_EXIT_CODE, SubmitInterrupt } from "../interrupt.js";
 import { outcomeJson, outcomeText, type JobOutcome } from "../outcome.js";
-import { startJob, submitJob } from "../submit.js";
+import type { ApplicationOutcome } from "../application.js";
+import { applicationJson, applicationText } from "../applicationOutput.js";
+import { startJob, submitProgram } from "../submit.js";
 import { submitAddresses, type ClusterAddresses, type MasterFlags } from "./addresses.js";
 
 export interface SubmitFlags {
@@ -42,8 +44,12 @@ async function runSubmit(jobFile: string, jobArgs: string[], opts: SubmitFlags, 
     if (opts.detach) return reportDetached(await startJob(options), opts.json, addresses.historyUrl);
     const interrupt = new SubmitInterrupt();
     try {
-      const outcome = await submitJob({ ...options, hooks: interrupt });
-      const code = reportOutcome(outcome, opts.json, addresses.historyUrl);
+      const submitted = await submitProgram({ ...options, hooks: interrupt });
+      const { outcome } = submitted;
+      const code =
+        submitted.kind === "job"
+          ? reportOutcome(submitted.outcome, opts.json, addresses.historyUrl)
+          : reportApplication(submitted.outcome, opts.json);
       printTraceLink(outcome.traceId, opts);
       return interrupt.interrupted ? INTERRUPTED_EXIT_CODE : code;
     } finally {
@@ -65,6 +71,12 @@ export function reportOutcome(outcome: JobOutcome, json: boolean, historyUrl?: s
     process.stdout.write(`${outcomeText(outcome)}\n`);
     if (historyUrl) process.stdout.write(`history: ${jobLink(historyUrl, outcome.jobId)}\n`);
   }
+  return outcome.ok ? 0 : 1;
+}
+
+/** Prints how an application's driver program ended; the exit code is 0 only if it succeeded. */
+function reportApplication(outcome: ApplicationOutcome, json: boolean): number {
+  process.stdout.write(`${json ? applicationJson(outcome) : applicationText(outcome)}\n`);
   return outcome.ok ? 0 : 1;
 }
 

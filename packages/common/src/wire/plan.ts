@@ -8,7 +8,7 @@ export const actionKind = enumMapping(WireAction, "ACTION_KIND_", ACTION_KINDS);
 
 export function planToWire(plan: Plan): WirePlan {
   const shuffles = plan.shuffles.map((shuffle) => ({ ...shuffle, rangePartitioned: shuffle.rangePartitioned ?? false }));
-  return { ...plan, shuffles, action: actionKind.toWire(plan.action) };
+  return { ...plan, shuffles, action: actionKind.toWire(plan.action), driver: plan.driver && { ...plan.driver } };
 }
 
 /** Converts and validates a plan from the wire (a client's or a launch's); a malformed plan is INVALID_ARGUMENT. */
@@ -25,6 +25,7 @@ export function planFromWire(wire: WirePlan | undefined): Plan {
     args: [...wire.args],
     inputs: wire.inputs.map((i) => ({ ...i })),
     graphHash: wire.graphHash,
+    ...(wire.driver && { driver: { actionIndex: wire.driver.actionIndex, recordedResults: wire.driver.recordedResults } }),
   };
   const problem = planProblem(plan, { builtBySdk: true });
   if (problem) throw new InvalidArgumentError(problem);

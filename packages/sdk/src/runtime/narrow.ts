@@ -114,3 +114,38 @@ export function unionBehavior(parents: Node[]): PartitionBehavior {
     },
   };
 }
+
+/**
+ * Bernoulli sample: each record kept with probability `fraction`, from a
+ * generator seeded by (seed, partition) so every attempt keeps the same records.
+ */
+export function sampleBehavior(parent: Node, fraction: number, seed: number): PartitionBehavior {
+  const keep = (p: number): (() => boolean) => {
+    const random = mulberry32(Math.imul(seed ^ 0x9e3779b9, 31) + p);
+    return () => random() < fraction;
+  };
+  return {
+    forEach(p, io, sink) {
+      const kept = keep(p);
+      parent.behavior.forEach(p, io, (x) => {
+        if (kept()) sink(x);
+      });
+    },
+    *iterate(p, io) {
+      const kept = keep(p);
+      for (const x of parent.behavior.iterate(p, io)) if (kept()) yield x;
+    },
+  };
+}
+
+/** A small deterministic PRNG (uniform in [0, 1)); the same seed gives the same sequence in every process. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -45,9 +45,13 @@ export class PartitionedWriter implements ShuffleWriter {
 
   /** `pair` must be [key, value]; kept by reference until packed. */
   addPair(key: unknown, pair: readonly [unknown, unknown]): void {
-    const partition = this.route(key, this.numPartitions);
+    this.addTo(this.route(key, this.numPartitions), pair);
+  }
+
+  /** Any record, to a partition the caller chose (repartition spreads records round-robin). */
+  addTo(partition: number, record: unknown): void {
     const buffer = this.buffered[partition]!;
-    buffer.push(pair);
+    buffer.push(record);
     this.records++;
     if (buffer.length >= RECORDS_PER_CHUNK) this.flush(partition);
   }

@@ -87,3 +87,55 @@ export function joinBehavior(kind: "join" | "leftOuterJoin"): WideBehavior {
     },
   };
 }
+
+/** Values of each key per side: [key, [leftValues, rightValues]], keys of either side. */
+function groupBothSides(blocksOf: (parentPosition: number) => Uint8Array[]): KeyedMap<[unknown[], unknown[]]> {
+  const groups = new KeyedMap<[unknown[], unknown[]]>();
+  for (const side of [0, 1] as const) {
+    forEachPairIn(blocksOf(side), (key, value) => {
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = [[], []]));
+      group[side].push(value);
+    });
+  }
+  return groups;
+}
+
+export function cogroupBehavior(): WideBehavior {
+  return {
+    mapSideWriter: (_position, partitions) => new PartitionedWriter(partitions, "cogroup"),
+    reduce: (blocksOf, sink) => groupBothSides(blocksOf).forEach((key, group) => sink([key, group])),
+  };
+}
+
+/** Every key of either side; a side without the key contributes null (msgpack has no undefined). */
+export function fullOuterJoinBehavior(): WideBehavior {
+  const orNull = (values: unknown[]): unknown[] => (values.length > 0 ? values : [null]);
+  return {
+    mapSideWriter: (_position, partitions) => new PartitionedWriter(partitions, "fullOuterJoin"),
+    reduce: (blocksOf, sink) =>
+      groupBothSides(blocksOf).forEach((key, [left, right]) => {
+        for (const v of orNull(left)) for (const w of orNull(right)) sink([key, [v, w]]);
+      }),
+  };
+}
+
+/** Records of any type dealt round-robin to the reduce partitions, so the new partitions are balanced. */
+export function repartitionBehavior(op: string): WideBehavior {
+  return {
+    mapSideWriter(_position, partitions) {
+      const writer = new PartitionedWriter(partitions, op);
+      let next = 0;
+      return {
+        add: (record) => {
+          writer.addTo(next, record);
+          next = (next + 1) % partitions;
+        },
+        finish: () => writer.finish(),
+      };
+    },
+    reduce(blocksOf, sink) {
+      for (const block of blocksOf(0)) forEachRecordIn(block, sink);
+    },
+  };
+}

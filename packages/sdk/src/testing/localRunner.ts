@@ -10,7 +10,17 @@ import { fileURLToPath } from "node:url";
 import type { Plan } from "@ballast/common/plan";
 import { decodeCollected } from "../runtime/codec.js";
 import { shuffleReadsOf } from "../planning.js";
-import type { BuiltJob, JobDefinition, PartitionIO, PartitionOutput, PartitionTask } from "../types.js";
+import type {
+  AppDefinition,
+  BuiltJob,
+  JobDefinition,
+  PartitionCache,
+  PartitionIO,
+  PartitionOutput,
+  PartitionTask,
+  RawActionResult,
+  StorageLevel,
+} from "../types.js";
 
 export interface LocalRunOptions {
   args?: string[];
@@ -18,6 +28,31 @@ export interface LocalRunOptions {
   files?: Record<string, string | Uint8Array>;
   /** Run map tasks last-partition-first (results must not depend on task order). */
   reverseTaskOrder?: boolean;
+  /** Persisted partitions, shared by the jobs of an app (runLocalApp makes one). */
+  cache?: LocalPartitionCache;
+}
+
+/** An in-memory PartitionCache that counts what the jobs read and wrote. */
+export class LocalPartitionCache implements PartitionCache {
+  readonly blocks = new Map<string, Uint8Array>();
+  reads = 0;
+  writes = 0;
+
+  read(cacheKey: string, partition: number): Uint8Array | undefined {
+    const block = this.blocks.get(`${cacheKey}/${partition}`);
+    if (block) this.reads++;
+    return block;
+  }
+
+  write(cacheKey: string, partition: number, _level: StorageLevel, block: Uint8Array): void {
+    this.writes++;
+    this.blocks.set(`${cacheKey}/${partition}`, block);
+  }
+
+  /** A lost cached partition (its executor or node went away). */
+  lose(cacheKey: string, partition: number): void {
+    this.blocks.delete(`${cacheKey}/${partition}`);
+  }
 }
 
 export interface LocalRunResult {
@@ -30,6 +65,8 @@ export interface LocalRunResult {
   textParts?: string[];
   /** Number of runPartition calls. */
   tasks: number;
+  /** Partitions of persisted datasets read from the cache instead of computed. */
+  cachedPartitionsRead: number;
 }
 
 /** Reads inputs from `files` or, for file:// URIs, from disk. */
@@ -70,7 +107,42 @@ export class LocalFiles {
 export function runLocal(definition: JobDefinition, options: LocalRunOptions = {}): LocalRunResult {
   const files = new LocalFiles(options.files);
   const built = definition.buildPlan({ args: options.args ?? [], inputSize: (uri) => files.size(uri) });
-  return new LocalEngine(built, files, options.reverseTaskOrder ?? false).run();
+  return new LocalEngine(built, files, options.reverseTaskOrder ?? false, options.cache).run();
+}
+
+export interface LocalAppResult {
+  /** What the driver program returned. */
+  result: unknown;
+  /** One per action, in the program's order. */
+  jobs: LocalRunResult[];
+}
+
+/**
+ * Runs a driver program in-process. Every action's job is rebuilt the way an
+ * executor does (the program replayed to that action with the recorded
+ * results) and its graph hash checked against the driver's plan.
+ */
+export async function runLocalApp(definition: AppDefinition, options: LocalRunOptions = {}): Promise<LocalAppResult> {
+  const files = new LocalFiles(options.files);
+  const args = options.args ?? [];
+  const inputSize = (uri: string): number => files.size(uri);
+  const jobs: LocalRunResult[] = [];
+  const cache = options.cache ?? new LocalPartitionCache();
+  const result = await definition.run({
+    args,
+    inputSize,
+    runJob: async (built): Promise<RawActionResult> => {
+      const rebuilt = await definition.buildPlan({ args, inputSize, driver: built.plan.driver });
+      if (rebuilt.plan.graphHash !== built.plan.graphHash) {
+        throw new Error(`action ${built.plan.driver?.actionIndex} rebuilt with a different graph hash`);
+      }
+      const run = new LocalEngine(rebuilt, files, options.reverseTaskOrder ?? false, cache).run();
+      jobs.push(run);
+      const outputUri = built.plan.action === "saveAsTextFile" ? built.plan.outputUri : undefined;
+      return { records: run.records, count: run.count, outputUri };
+    },
+  });
+  return { result, jobs };
 }
 
 class LocalEngine {
@@ -82,9 +154,11 @@ class LocalEngine {
     private readonly built: BuiltJob,
     private readonly files: LocalFiles,
     private readonly reverse: boolean,
+    private readonly cache?: LocalPartitionCache,
   ) {}
 
   run(): LocalRunResult {
+    const readsBefore = this.cache?.reads ?? 0;
     const { plan } = this.built;
     const finalDataset = plan.datasets[plan.finalDatasetId]!;
     const outputs = this.partitions(finalDataset.numPartitions).map((partition) => ({
@@ -92,7 +166,8 @@ class LocalEngine {
       output: this.runTask(plan.finalDatasetId, partition),
     }));
     outputs.sort((a, b) => a.partition - b.partition);
-    return { plan, tasks: this.tasks, ...summarize(outputs.map((entry) => entry.output)) };
+    const cachedPartitionsRead = (this.cache?.reads ?? 0) - readsBefore;
+    return { plan, tasks: this.tasks, cachedPartitionsRead, ...summarize(outputs.map((entry) => entry.output)) };
   }
 
   private partitions(count: number): number[] {
@@ -103,14 +178,16 @@ class LocalEngine {
   /** Runs a task after the map stages it reads from. */
   private runTask(datasetId: number, partition: number, role: Pick<PartitionTask, "shuffleWrite" | "sampleFor"> = {}): PartitionOutput {
     const reads = shuffleReadsOf(this.built.plan, datasetId, partition);
-    for (const read of reads) this.ensureShuffle(read.shuffleIndex);
     const io: PartitionIO = {
       readRange: (uri, start, end) => this.files.readRange(uri, start, end),
       shuffleBlocks: (index) => {
         const read = reads.find((candidate) => candidate.shuffleIndex === index);
         if (!read) throw new Error(`task (${datasetId}, ${partition}) did not plan to read shuffle ${index}`);
+        // Map stages run when first read, so a task that finds its partition cached skips them.
+        this.ensureShuffle(index);
         return this.mapOutputs.get(index)!.map((blocks) => blocks[read.reducePartition]!);
       },
+      cache: this.cache,
     };
     this.tasks++;
     return this.built.runPartition({ datasetId, partition, ...role }, io);
@@ -145,7 +222,7 @@ class LocalEngine {
   }
 }
 
-function summarize(outputs: PartitionOutput[]): Omit<LocalRunResult, "plan" | "tasks"> {
+function summarize(outputs: PartitionOutput[]): Omit<LocalRunResult, "plan" | "tasks" | "cachedPartitionsRead"> {
   const kind = outputs[0]?.kind;
   if (kind === "count") return { count: outputs.reduce((sum, o) => sum + (o.kind === "count" ? o.count : 0), 0) };
   if (kind === "collect") return { records: decodeCollected(outputs.map((o) => (o.kind === "collect" ? o.records : new Uint8Array()))) };

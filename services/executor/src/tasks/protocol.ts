@@ -3,7 +3,7 @@
  * partition types mirror the SDK's (packages/sdk) structurally: the bundle
  * carries its own copy of the SDK, so nothing here may depend on one copy.
  */
-import type { InputFile } from "@ballast/common/plan";
+import type { DriverPosition, InputFile } from "@ballast/common/plan";
 
 export interface PartitionTaskSpec {
   datasetId: number;
@@ -26,6 +26,8 @@ export interface WorkerTaskRequest {
   args: string[];
   inputs: InputFile[];
   graphHash: string;
+  /** Jobs of an application: the action of the driver program to replay to. */
+  driver?: DriverPosition;
   /** Input URI -> local file the worker reads ranges from. */
   localPaths: Record<string, string>;
   task: PartitionTaskSpec;

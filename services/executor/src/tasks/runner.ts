@@ -101,6 +101,7 @@ export class TaskRunner {
           args: launch.plan.args,
           inputs: launch.plan.inputs,
           graphHash: launch.plan.graphHash,
+          driver: launch.plan.driver,
           localPaths,
           task: partitionTaskOf(launch),
           blocks,

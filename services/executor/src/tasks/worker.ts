@@ -13,14 +13,24 @@ import { prepareTransfer, type PartitionOutput, type WorkerErrorKind, type Worke
 // Stack frames of user code point at their .ts files through the bundle's inline source map.
 process.setSourceMapsEnabled(true);
 
-/** Structural view of the SDK's JobDefinition (the bundle has its own SDK copy). */
+interface BuiltJobLike {
+  plan: { graphHash: string };
+  runPartition(task: WorkerTaskRequest["task"], io: PartitionIOLike): PartitionOutput;
+}
+
+/**
+ * Structural view of the SDK's JobDefinition or AppDefinition (the bundle has
+ * its own SDK copy). An app's buildPlan replays its driver program to the
+ * plan's action, so it is asynchronous.
+ */
 interface JobDefinitionLike {
-  kind: "ballast-job";
+  kind: "ballast-job" | "ballast-app";
   name: string;
-  buildPlan(options: { args: string[]; inputSize: (uri: string) => number }): {
-    plan: { graphHash: string };
-    runPartition(task: WorkerTaskRequest["task"], io: PartitionIOLike): PartitionOutput;
-  };
+  buildPlan(options: {
+    args: string[];
+    inputSize: (uri: string) => number;
+    driver?: WorkerTaskRequest["driver"];
+  }): BuiltJobLike | Promise<BuiltJobLike>;
 }
 
 interface PartitionIOLike {
@@ -44,8 +54,9 @@ function loadDefinition(digest: string, path: string): Promise<JobDefinitionLike
   if (!loaded) {
     loaded = import(pathToFileURL(path).href).then((module) => {
       const definition = module.default as JobDefinitionLike | undefined;
-      if (definition?.kind !== "ballast-job" || typeof definition.buildPlan !== "function") {
-        throw new WorkerTaskError("invalid_bundle", "the job bundle's default export is not a job definition (export default job(...))");
+      const known = definition?.kind === "ballast-job" || definition?.kind === "ballast-app";
+      if (!known || typeof definition.buildPlan !== "function") {
+        throw new WorkerTaskError("invalid_bundle", "the job bundle's default export is not a job definition (export default job(...) or app(...))");
       }
       return definition;
     });
@@ -102,7 +113,7 @@ class LocalInputs implements PartitionIOLike {
 }
 
 /** Rebuilt graphs by bundle, args and inputs: every task of a job rebuilds the same one. */
-const builtJobs = new Map<string, ReturnType<JobDefinitionLike["buildPlan"]>>();
+const builtJobs = new Map<string, BuiltJobLike>();
 const MAX_BUILT_JOBS = 16;
 
 async function runTask(request: WorkerTaskRequest): Promise<{ output: PartitionOutput; inputBytes: number }> {
@@ -115,7 +126,7 @@ async function runTask(request: WorkerTaskRequest): Promise<{ output: PartitionO
   }
 }
 
-async function builtJobFor(request: WorkerTaskRequest): Promise<ReturnType<JobDefinitionLike["buildPlan"]>> {
+async function builtJobFor(request: WorkerTaskRequest): Promise<BuiltJobLike> {
   const key = JSON.stringify([request.bundleDigest, request.graphHash, request.args, request.inputs]);
   const cached = builtJobs.get(key);
   if (cached) return cached;
@@ -125,11 +136,12 @@ async function builtJobFor(request: WorkerTaskRequest): Promise<ReturnType<JobDe
   return built;
 }
 
-async function buildAndCheck(request: WorkerTaskRequest): Promise<ReturnType<JobDefinitionLike["buildPlan"]>> {
+async function buildAndCheck(request: WorkerTaskRequest): Promise<BuiltJobLike> {
   const definition = await loadDefinition(request.bundleDigest, request.bundlePath);
   const sizes = new Map(request.inputs.map((input) => [input.uri, input.size]));
-  const built = definition.buildPlan({
+  const built = await definition.buildPlan({
     args: request.args,
+    driver: request.driver,
     inputSize: (uri) => {
       const size = sizes.get(uri);
       if (size === undefined) throw new Error(`input ${uri} is not in the submitted plan's inputs`);

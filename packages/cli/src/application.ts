@@ -1,0 +1,85 @@
+/**
+ * Runs an application's driver program in this process: every action the
+ * program awaits becomes one job (planned from the same bundle, with the
+ * action's place in the program so executors can rebuild it), submitted and
+ * watched to its end; its result is what the awaited action returns.
+ */
+import { randomUUID } from "node:crypto";
+import type { AppDefinition, BuiltJob, RawActionResult } from "ballast";
+import type { JobStatus } from "@ballast/common/domain/states";
+import { JobFileError, userFrames } from "./bundle.js";
+import { summarize, type JobOutcome } from "./outcome.js";
+import { ProgressView } from "./progress.js";
+import { MissingSize, type Session, type SubmitOptions } from "./session.js";
+import { watchJob } from "./watch.js";
+
+export interface ApplicationOutcome {
+  applicationId: string;
+  status: JobStatus;
+  ok: boolean;
+  /** What the driver program returned. */
+  result?: unknown;
+  /** One per action, in the program's order. */
+  jobs: JobOutcome[];
+  error?: { message: string; stack: string };
+  clientWallTimeMs: number;
+  traceId?: string;
+}
+
+/** A job of the application that did not succeed: the action awaiting it rejects with this. */
+class ActionJobFailed extends Error {
+  constructor(readonly outcome: JobOutcome) {
+    super(`job ${outcome.jobId} ${outcome.status}: ${outcome.error?.message ?? "no reason given"}`);
+    this.name = "ActionJobFailed";
+  }
+}
+
+export async function runApplication(session: Session, options: SubmitOptions): Promise<ApplicationOutcome> {
+  const applicationId = `app-${randomUUID()}`;
+  const startedAt = Date.now();
+  const definition = session.bundle.definition as AppDefinition;
+  const jobs: JobOutcome[] = [];
+  const recorded: RawActionResult[] = [];
+  const sizes = new Map<string, number>();
+  const progress = options.progress ?? process.stderr;
+  const runJob = async (built: BuiltJob, actionIndex: number): Promise<RawActionResult> => {
+    const submittedAt = Date.now();
+    const jobId = await session.submit(built.plan);
+    const view = new ProgressView(progress, `action #${actionIndex + 1} (${built.plan.action}): submitted ${jobId}`);
+    const outcome = summarize(await watchJob(session.scheduler, jobId, view), Date.now() - submittedAt);
+    jobs.push(outcome);
+    if (!outcome.ok) throw new ActionJobFailed(outcome);
+    const raw = { records: outcome.records, count: outcome.count, outputUri: outcome.outputUri };
+    recorded.push(raw);
+    return raw;
+  };
+  const finish = (fields: Partial<ApplicationOutcome>): ApplicationOutcome => ({
+    applicationId, status: "succeeded", ok: true, jobs, clientWallTimeMs: Date.now() - startedAt, traceId: session.traceId, ...fields,
+  });
+  // textFile needs its input's size synchronously: when one is missing, fetch it and run the
+  // program again, answering the actions already run from their recorded results (nothing reruns).
+  for (;;) {
+    try {
+      const inputSize = (uri: string): number => sizes.get(uri) ?? fail(new MissingSize(uri));
+      const result = await definition.run({ args: options.args, inputSize, recorded: [...recorded], runJob });
+      return finish({ result });
+    } catch (err) {
+      if (err instanceof MissingSize) sizes.set(err.uri, await session.inputSize(err.uri));
+      else if (err instanceof ActionJobFailed) return finish({ status: err.outcome.status, ok: false, error: { message: err.message, stack: "" } });
+      else return finish({ status: "failed", ok: false, error: programError(err) });
+    }
+  }
+}
+
+function fail(err: Error): never {
+  throw err;
+}
+
+/** The program's own mistake: its message, and only the frames in the user's code. */
+function programError(err: unknown): { message: string; stack: string } {
+  const e = err as Error | undefined;
+  if (e?.name === "JobDefinitionError" || e?.name === "ActionError" || err instanceof JobFileError) {
+    return { message: e!.message, stack: "" };
+  }
+  return { message: `the driver program threw: ${e?.message ?? String(err)}`, stack: userFrames(e?.stack) };
+}

@@ -1,0 +1,114 @@
+/**
+ * What every `ballast submit` sets up before planning: the bundled program and
+ * uploaded files, the connections, the submission's span, and how to send one
+ * job. Jobs and applications both run inside one.
+ */
+import { existsSync, statSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomUUID } from "node:crypto";
+import { SchedulerConnection } from "@ballast/clients/scheduler";
+import { StagingClient } from "@ballast/clients/staging";
+import { parseJobConfPairs } from "@ballast/common/config";
+import { InvalidArgumentError } from "@ballast/common/errors";
+import { call } from "@ballast/common/grpc";
+import type { Plan } from "@ballast/common/plan";
+import { initTelemetry, withSpan } from "@ballast/common/telemetry";
+import { planToWire } from "@ballast/common/wire/plan";
+import { bundleJob, type Bundle } from "./bundle.js";
+
+export interface SubmitOptions {
+  scheduler: string;
+  staging: string;
+  jobFile: string;
+  files: string[];
+  conf: string[];
+  args: string[];
+  json: boolean;
+  historyUrl?: string;
+  /** Where progress lines go (stderr by default). */
+  progress?: NodeJS.WriteStream;
+  /** Told when the submission is sent and when the scheduler has the job (Ctrl-C handling needs both). */
+  hooks?: SubmitHooks;
+}
+
+export interface SubmitHooks {
+  submitting?(): void;
+  submitted?(jobId: string, scheduler: SchedulerConnection): void;
+}
+
+/** What one `ballast submit` has set up: the uploaded bundle and files, and its connections. */
+export interface Session {
+  bundle: Bundle;
+  scheduler: SchedulerConnection;
+  traceId: string;
+  /** The size of an input, fixed at submit so every executor computes the same splits. */
+  inputSize(uri: string): Promise<number>;
+  /** Sends one job and returns its id once the scheduler has it. */
+  submit(plan: Plan): Promise<string>;
+}
+
+/** Bundles and uploads, then runs `body` inside the submission's span (the trace every job of it continues). */
+export async function withSession<T>(options: SubmitOptions, body: (session: Session) => Promise<T>): Promise<T> {
+  await initTelemetry("ballast-cli");
+  const conf = parseJobConfPairs(options.conf);
+  const files = options.files.map(checkLocalFile);
+  const bundle = await bundleJob(options.jobFile);
+  const staging = new StagingClient(options.staging);
+  const scheduler = new SchedulerConnection(options.scheduler.split(",").filter(Boolean));
+  try {
+    return await withSpan("ballast.submit", { "ballast.job_file": basename(options.jobFile) }, async (span) => {
+      const uploaded = new Map<string, number>();
+      for (const file of files) {
+        const info = await staging.uploadFile(file, basename(file));
+        uploaded.set(`staging://${info.name}`, info.size);
+      }
+      await staging.uploadFile(bundle.path, `bundles/${bundle.sha256}.mjs`);
+      const submit = async (plan: Plan): Promise<string> => {
+        // One id for every retry: a submission the scheduler logged before failing over is not run twice.
+        const submissionId = randomUUID();
+        const request = { plan: planToWire(plan), bundleDigest: bundle.sha256, conf, submissionId };
+        options.hooks?.submitting?.();
+        const { jobId } = await scheduler.withLeader((client) => call(client.submitJob.bind(client), request));
+        options.hooks?.submitted?.(jobId, scheduler);
+        return jobId;
+      };
+      const traceId = span.spanContext().traceId;
+      return await body({ bundle, scheduler, traceId, submit, inputSize: (uri) => inputSize(uri, uploaded, staging) });
+    });
+  } finally {
+    staging.close();
+    scheduler.close();
+  }
+}
+
+/** Thrown from inputSize when a size is not known yet: the caller fetches it and evaluates the program again. */
+export class MissingSize extends Error {
+  constructor(readonly uri: string) {
+    super(`size of ${uri} not known yet`);
+  }
+}
+
+function checkLocalFile(path: string): string {
+  const full = resolve(path);
+  if (!existsSync(full) || !statSync(full).isFile()) throw new InvalidArgumentError(`--file not found: ${path}`);
+  return full;
+}
+
+async function inputSize(uri: string, uploaded: Map<string, number>, staging: StagingClient): Promise<number> {
+  if (uri.startsWith("file://")) {
+    const path = fileURLToPath(uri);
+    if (!existsSync(path) || !statSync(path).isFile()) throw new InvalidArgumentError(`input not found: ${uri}`);
+    return statSync(path).size;
+  }
+  if (uri.startsWith("staging://")) {
+    const known = uploaded.get(uri);
+    if (known !== undefined) return known;
+    try {
+      return (await staging.stat({ name: uri.slice("staging://".length) })).size;
+    } catch {
+      throw new InvalidArgumentError(`input not found: ${uri} (upload it with --file)`);
+    }
+  }
+  throw new InvalidArgumentError(`unsupported input URI: ${uri} (use file:///absolute/path or staging://name)`);
+}

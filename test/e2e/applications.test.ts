@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lastJson, runCli, startTestCluster, type TestCluster } from "../support/cluster.js";
+
+let cluster: TestCluster;
+let work: string;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "ballast-apps-"));
+  cluster = await startTestCluster({ nodes: 2 });
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Word i of line j cycles through a small vocabulary, so counts are known. */
+function writeWords(lines: number): { uri: string; counts: Map<string, number> } {
+  const vocabulary = ["ballast", "keel", "hull", "mast", "sail", "deck", "bow", "stern"];
+  const counts = new Map<string, number>();
+  const text: string[] = [];
+  for (let j = 0; j < lines; j++) {
+    const words = Array.from({ length: 1 + (j % 5) }, (_, i) => vocabulary[(i * 3 + j) % (1 + (j % vocabulary.length))]!);
+    for (const w of words) counts.set(w, (counts.get(w) ?? 0) + 1);
+    text.push(words.join(" "));
+  }
+  const file = join(work, "words.txt");
+  writeFileSync(file, text.join("\n") + "\n");
+  return { uri: pathToFileURL(file).href, counts };
+}
+
+describe("applications on a 2-node cluster", () => {
+  it("runs examples/explore.ts: three actions, three jobs, one JSON line with the program's result", async () => {
+    const { uri, counts } = writeWords(4000);
+    const res = await runCli(["submit", "--dir", cluster.dir, "--json", "examples/explore.ts", "--", "--input", uri]);
+    expect(res.code, res.stderr).toBe(0);
+    const summary = lastJson(res.stdout);
+    const top = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 10);
+    expect(summary.applicationId).toMatch(/^app-/);
+    expect(summary.status).toBe("succeeded");
+    expect(summary.result).toEqual({ total: [...counts.values()].reduce((a, b) => a + b, 0), distinct: counts.size, top });
+    expect(summary.jobs).toHaveLength(3);
+    for (const job of summary.jobs) {
+      expect(job.status).toBe("succeeded");
+      expect(job.stats.tasksLaunched).toBeGreaterThan(0);
+    }
+    expect(new Set(summary.jobs.map((job: { jobId: string }) => job.jobId)).size).toBe(3);
+  });
+
+  it("a program's own error ends the application with a clear message, not a stack trace of ours", async () => {
+    const file = join(work, "empty-first.ts");
+    writeFileSync(file, `import { app } from "ballast";\nexport default app("empty", async (ctx) => ctx.parallelize([], 2).first());\n`);
+    const res = await runCli(["submit", "--dir", cluster.dir, "--json", file]);
+    expect(res.code).toBe(1);
+    const summary = lastJson(res.stdout);
+    expect(summary.status).toBe("failed");
+    expect(summary.error.message).toBe("first() of an empty dataset has no result");
+    expect(res.stderr).not.toMatch(/at .*packages\/sdk/);
+  });
+});
