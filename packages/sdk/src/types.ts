@@ -41,6 +41,18 @@ export interface PartitionIO {
   readRange(uri: string, start: number, end: number): Uint8Array;
   /** Every fetched block of this task's reduce partition for a shuffle (one per map output). */
   shuffleBlocks(shuffleIndex: number): Uint8Array[];
+  /** Where reduce-side operators may spill; without it they keep everything in memory. */
+  spill?: SpillSpace;
+}
+
+/** A task's budget for reduce-side state (aggregations, groups, join sides, sorts) and where the excess goes. */
+export interface SpillSpace {
+  /** Estimated bytes an operator may hold before it writes a sorted run to disk. */
+  memoryLimit: number;
+  /** A directory of this task's own; the host removes it after the task, however it ends. */
+  dir: string;
+  /** Called with the size of every run written. */
+  onSpill?(bytes: number): void;
 }
 
 export type PartitionOutput =

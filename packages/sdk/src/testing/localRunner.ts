@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { Plan } from "@ballast/common/plan";
 import { decodeCollected } from "../runtime/codec.js";
 import { shuffleReadsOf } from "../planning.js";
-import type { BuiltJob, JobDefinition, PartitionIO, PartitionOutput, PartitionTask } from "../types.js";
+import type { BuiltJob, JobDefinition, PartitionIO, PartitionOutput, PartitionTask, SpillSpace } from "../types.js";
 
 export interface LocalRunOptions {
   args?: string[];
@@ -18,6 +18,8 @@ export interface LocalRunOptions {
   files?: Record<string, string | Uint8Array>;
   /** Run map tasks last-partition-first (results must not depend on task order). */
   reverseTaskOrder?: boolean;
+  /** Every task's spill space (reduce-side operators spill past its memoryLimit). */
+  spill?: SpillSpace;
 }
 
 export interface LocalRunResult {
@@ -70,7 +72,7 @@ export class LocalFiles {
 export function runLocal(definition: JobDefinition, options: LocalRunOptions = {}): LocalRunResult {
   const files = new LocalFiles(options.files);
   const built = definition.buildPlan({ args: options.args ?? [], inputSize: (uri) => files.size(uri) });
-  return new LocalEngine(built, files, options.reverseTaskOrder ?? false).run();
+  return new LocalEngine(built, files, options.reverseTaskOrder ?? false, options.spill).run();
 }
 
 class LocalEngine {
@@ -82,6 +84,7 @@ class LocalEngine {
     private readonly built: BuiltJob,
     private readonly files: LocalFiles,
     private readonly reverse: boolean,
+    private readonly spill: SpillSpace | undefined,
   ) {}
 
   run(): LocalRunResult {
@@ -111,6 +114,7 @@ class LocalEngine {
         if (!read) throw new Error(`task (${datasetId}, ${partition}) did not plan to read shuffle ${index}`);
         return this.mapOutputs.get(index)!.map((blocks) => blocks[read.reducePartition]!);
       },
+      spill: this.spill,
     };
     this.tasks++;
     return this.built.runPartition({ datasetId, partition, ...role }, io);
