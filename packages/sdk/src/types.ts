@@ -49,7 +49,7 @@ export interface PartitionIO {
 export interface SpillSpace {
   /** Estimated bytes an operator may hold before it writes a sorted run to disk. */
   memoryLimit: number;
-  /** A directory of this task's own; the host removes it after the task, however it ends. */
+  /** An existing directory of this task's own; the host removes it after the task, however it ends. */
   dir: string;
   /** Called with the size of every run written. */
   onSpill?(bytes: number): void;

@@ -17,6 +17,7 @@ export class SpillRuns {
   private static nextId = 0;
   private readonly dir: string;
   private readonly paths: string[] = [];
+  private created = false;
 
   constructor(private readonly space: SpillSpace) {
     // One task may run several spilling operators (a join's two sides): each gets its own subdir.
@@ -29,7 +30,9 @@ export class SpillRuns {
 
   /** Writes records (already in run order) as a new run. */
   write(records: readonly unknown[]): void {
-    mkdirSync(this.dir, { recursive: true });
+    // Not recursive: once the host has removed the task's dir (a killed task), a still-running write fails instead of recreating it.
+    if (!this.created) mkdirSync(this.dir);
+    this.created = true;
     const path = join(this.dir, `run-${this.paths.length}`);
     const fd = openSync(path, "w");
     let bytes = 0;
@@ -55,7 +58,8 @@ export class SpillRuns {
   }
 
   remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.created) rmSync(this.dir, { recursive: true, force: true });
+    this.created = false;
     this.paths.length = 0;
   }
 }
