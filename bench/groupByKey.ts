@@ -8,7 +8,8 @@ import { formatBytes } from "@ballast/cli/outcome";
 import { submitJob } from "@ballast/cli/submit";
 import { BENCH_DIR, benchCorpus, peakRssBytes, quiet, row, seconds, withCluster } from "./support.js";
 
-const MEMORY = process.env.BENCH_EXECUTOR_MEMORY ?? "64m";
+// Small enough that every reduce task spills (its groups estimate ~35 MB), to measure the spilling path.
+const MEMORY = process.env.BENCH_EXECUTOR_MEMORY ?? "16m";
 const PARTITIONS = 8;
 
 export async function groupByKeyBench(): Promise<void> {
