@@ -1,17 +1,18 @@
-// `npm run bench [-- wordcount|store|startup|recovery|decommission|failover|sort|all]`
+// `npm run bench [-- wordcount|store|startup|recovery|decommission|failover|sort|group|all]`
 //   wordcount (default): 100 MB Zipf word count on a 2-node local cluster versus a plain
 //   single-process word count of the same file, executor peak RSS, scheduler throughput.
 //   store: scheduler-service throughput on SQLite and on PostgreSQL (also part of wordcount).
-import { createReadStream, readFileSync, statSync } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import { formatBytes } from "@ballast/cli/outcome";
 import { submitJob } from "@ballast/cli/submit";
 import { shutdownTelemetry } from "@ballast/common/telemetry";
 import { createTestDatabase, findTestPostgres } from "@ballast/common/testing/postgres";
 import { measureCoreThroughput, measureSchedulerService } from "./coreThroughput.js";
+import { groupByKeyBench } from "./groupByKey.js";
 import { decommissionBench, failoverBench, recoveryBench } from "./scenarios.js";
 import { sortBench } from "./sort.js";
 import { startupBench } from "./startup.js";
-import { benchCorpus, quiet, row, seconds, withCluster, wordcount } from "./support.js";
+import { benchCorpus, peakRssBytes, quiet, row, seconds, withCluster, wordcount } from "./support.js";
 
 const EMPTY_TASKS = Number(process.env.BENCH_EMPTY_TASKS ?? 20_000);
 
@@ -28,11 +29,6 @@ async function singleProcessWordCount(path: string): Promise<{ ms: number; words
   }
   for (const w of carry.split(" ")) if (w) counts.set(w, (counts.get(w) ?? 0) + 1);
   return { ms: performance.now() - started, words: counts.size };
-}
-
-function peakRssBytes(pid: number): number {
-  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-  return kb ? Number(kb) * 1024 : NaN;
 }
 
 async function wordcountBench(): Promise<void> {
@@ -80,12 +76,12 @@ async function storeBench(): Promise<void> {
   }
 }
 
-const MODES: Record<string, () => Promise<void>> = { wordcount: wordcountBench, store: storeBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench };
+const MODES: Record<string, () => Promise<void>> = { wordcount: wordcountBench, store: storeBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench, group: groupByKeyBench };
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? "wordcount";
   const selected = mode === "all" ? Object.values(MODES) : [MODES[mode]];
-  if (!selected[0]) throw new Error(`unknown benchmark "${mode}" (wordcount, store, startup, recovery, decommission, failover, sort, all)`);
+  if (!selected[0]) throw new Error(`unknown benchmark "${mode}" (wordcount, store, startup, recovery, decommission, failover, sort, group, all)`);
   for (const bench of selected) await bench!();
   await shutdownTelemetry();
 }

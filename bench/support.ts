@@ -1,5 +1,5 @@
 // Shared pieces of the benchmarks: the corpus, a cluster per run, word count submission.
-import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startCluster, stopCluster, type ClusterDescription, type ClusterOptions } from "@ballast/cli/cluster";
@@ -56,3 +56,9 @@ export async function wordcount(cluster: ClusterDescription, corpus: string, out
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 export const row = (label: string, value: string) => console.log(`${label.padEnd(34)}${value}`);
+
+/** A process's peak resident set size (VmHWM), Linux only. */
+export function peakRssBytes(pid: number): number {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  return kb ? Number(kb) * 1024 : NaN;
+}

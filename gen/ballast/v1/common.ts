@@ -297,6 +297,9 @@ export interface JobStats {
   inputBytes: number;
   recomputedTasks: number;
   lostMapOutputs: number;
+  /** Sorted runs tasks' reduce-side operators spilled to local disk, and their bytes. */
+  spills: number;
+  spilledBytes: number;
 }
 
 export interface StageInfo {
@@ -1230,6 +1233,8 @@ function createBaseJobStats(): JobStats {
     inputBytes: 0,
     recomputedTasks: 0,
     lostMapOutputs: 0,
+    spills: 0,
+    spilledBytes: 0,
   };
 }
 
@@ -1258,6 +1263,12 @@ export const JobStats: MessageFns<JobStats> = {
     }
     if (message.lostMapOutputs !== 0) {
       writer.uint32(64).uint32(message.lostMapOutputs);
+    }
+    if (message.spills !== 0) {
+      writer.uint32(72).uint32(message.spills);
+    }
+    if (message.spilledBytes !== 0) {
+      writer.uint32(80).uint64(message.spilledBytes);
     }
     return writer;
   },
@@ -1339,6 +1350,22 @@ export const JobStats: MessageFns<JobStats> = {
             message.lostMapOutputs = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.spills = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.spilledBytes = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1393,6 +1420,12 @@ export const JobStats: MessageFns<JobStats> = {
         : isSet(object.lost_map_outputs)
         ? globalThis.Number(object.lost_map_outputs)
         : 0,
+      spills: isSet(object.spills) ? globalThis.Number(object.spills) : 0,
+      spilledBytes: isSet(object.spilledBytes)
+        ? globalThis.Number(object.spilledBytes)
+        : isSet(object.spilled_bytes)
+        ? globalThis.Number(object.spilled_bytes)
+        : 0,
     };
   },
 
@@ -1422,6 +1455,12 @@ export const JobStats: MessageFns<JobStats> = {
     if (message.lostMapOutputs !== 0) {
       obj.lostMapOutputs = Math.round(message.lostMapOutputs);
     }
+    if (message.spills !== 0) {
+      obj.spills = Math.round(message.spills);
+    }
+    if (message.spilledBytes !== 0) {
+      obj.spilledBytes = Math.round(message.spilledBytes);
+    }
     return obj;
   },
 
@@ -1438,6 +1477,8 @@ export const JobStats: MessageFns<JobStats> = {
     message.inputBytes = object.inputBytes ?? 0;
     message.recomputedTasks = object.recomputedTasks ?? 0;
     message.lostMapOutputs = object.lostMapOutputs ?? 0;
+    message.spills = object.spills ?? 0;
+    message.spilledBytes = object.spilledBytes ?? 0;
     return message;
   },
 };

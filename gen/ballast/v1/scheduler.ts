@@ -276,6 +276,9 @@ export interface TaskMetrics {
   shuffleBytesWritten: number;
   shuffleBytesRead: number;
   recordsOut: number;
+  /** Sorted runs the task's reduce-side operators spilled to local disk, and their bytes. */
+  spills: number;
+  spilledBytes: number;
 }
 
 export interface ExecutorSessionResponse {
@@ -2525,7 +2528,15 @@ export const FetchFailure: MessageFns<FetchFailure> = {
 };
 
 function createBaseTaskMetrics(): TaskMetrics {
-  return { durationMs: 0, inputBytes: 0, shuffleBytesWritten: 0, shuffleBytesRead: 0, recordsOut: 0 };
+  return {
+    durationMs: 0,
+    inputBytes: 0,
+    shuffleBytesWritten: 0,
+    shuffleBytesRead: 0,
+    recordsOut: 0,
+    spills: 0,
+    spilledBytes: 0,
+  };
 }
 
 export const TaskMetrics: MessageFns<TaskMetrics> = {
@@ -2544,6 +2555,12 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
     }
     if (message.recordsOut !== 0) {
       writer.uint32(40).uint64(message.recordsOut);
+    }
+    if (message.spills !== 0) {
+      writer.uint32(48).uint32(message.spills);
+    }
+    if (message.spilledBytes !== 0) {
+      writer.uint32(56).uint64(message.spilledBytes);
     }
     return writer;
   },
@@ -2601,6 +2618,22 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
             message.recordsOut = longToNumber(reader.uint64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.spills = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.spilledBytes = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2640,6 +2673,12 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
         : isSet(object.records_out)
         ? globalThis.Number(object.records_out)
         : 0,
+      spills: isSet(object.spills) ? globalThis.Number(object.spills) : 0,
+      spilledBytes: isSet(object.spilledBytes)
+        ? globalThis.Number(object.spilledBytes)
+        : isSet(object.spilled_bytes)
+        ? globalThis.Number(object.spilled_bytes)
+        : 0,
     };
   },
 
@@ -2660,6 +2699,12 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
     if (message.recordsOut !== 0) {
       obj.recordsOut = Math.round(message.recordsOut);
     }
+    if (message.spills !== 0) {
+      obj.spills = Math.round(message.spills);
+    }
+    if (message.spilledBytes !== 0) {
+      obj.spilledBytes = Math.round(message.spilledBytes);
+    }
     return obj;
   },
 
@@ -2673,6 +2718,8 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
     message.shuffleBytesWritten = object.shuffleBytesWritten ?? 0;
     message.shuffleBytesRead = object.shuffleBytesRead ?? 0;
     message.recordsOut = object.recordsOut ?? 0;
+    message.spills = object.spills ?? 0;
+    message.spilledBytes = object.spilledBytes ?? 0;
     return message;
   },
 };

@@ -6,7 +6,7 @@
 import { JobDefinitionError } from "./errors.js";
 import { throughCache } from "./runtime/persisted.js";
 import type { ActionKind } from "@ballast/common/plan";
-import type { PartitionIO, RawActionResult, StorageLevel } from "./types.js";
+import type { PartitionIO, RawActionResult, SpillSpace, StorageLevel } from "./types.js";
 
 export type { RawActionResult };
 
@@ -32,7 +32,7 @@ export interface WideBehavior {
    */
   mapSideWriter(parentPosition: number, numReducePartitions: number, rangeSamples?: readonly Uint8Array[]): ShuffleWriter;
   /** Reduce side: merge the fetched blocks of every parent's shuffle. */
-  reduce(blocksOf: (parentPosition: number) => Uint8Array[], sink: Sink): void;
+  reduce(blocksOf: (parentPosition: number) => Uint8Array[], sink: Sink, spill?: SpillSpace): void;
   /**
    * Range-partitioned ops (sortBy): the checked sort key of a map-side
    * record. Its presence makes the shuffle range partitioned, and sample tasks
@@ -166,7 +166,7 @@ const NO_BEHAVIOR: PartitionBehavior = { forEach: () => undefined, iterate: () =
 /** A wide dataset's partition p is reduce partition p of each of its shuffles. */
 function readsShuffles(node: Node, wide: WideBehavior): PartitionBehavior {
   const forEach = (_partition: number, io: PartitionIO, sink: Sink): void =>
-    wide.reduce((position) => io.shuffleBlocks(node.shuffleIndices[position]!), sink);
+    wide.reduce((position) => io.shuffleBlocks(node.shuffleIndices[position]!), sink, io.spill);
   return {
     forEach,
     iterate(partition, io) {

@@ -76,12 +76,24 @@ export interface PartitionIO {
   shuffleBlocks(shuffleIndex: number): Uint8Array[];
   /** The application's cached partitions of persisted datasets; absent where the host keeps none. */
   cache?: PartitionCache;
+  /** Where reduce-side operators may spill; without it they keep everything in memory. */
+  spill?: SpillSpace;
 }
 
 /** Where a host keeps persisted partitions, by the dataset's cache key. */
 export interface PartitionCache {
   read(cacheKey: string, partition: number): Uint8Array | undefined;
   write(cacheKey: string, partition: number, level: StorageLevel, block: Uint8Array): void;
+}
+
+/** A task's budget for reduce-side state (aggregations, groups, join sides, sorts) and where the excess goes. */
+export interface SpillSpace {
+  /** Estimated bytes an operator may hold before it writes a sorted run to disk. */
+  memoryLimit: number;
+  /** An existing directory of this task's own; the host removes it after the task, however it ends. */
+  dir: string;
+  /** Called with the size of every run written. */
+  onSpill?(bytes: number): void;
 }
 
 export type PartitionOutput =

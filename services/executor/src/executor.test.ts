@@ -1,3 +1,5 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { Packr } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExecutorServiceClient } from "@ballast/gen/executor";
@@ -20,6 +22,8 @@ describe("executor session and task lifecycle", () => {
     h.staging.addFile(job.bundlePath);
   });
   afterAll(() => h.stop());
+
+  const spillDirs = () => readdirSync(join(h.dir, "executor", "spill"));
 
   const finalUpdate = (taskId: string) =>
     waitFor(`final update of ${taskId}`, () => h.scheduler.updatesFor(taskId).find((u) => u.state !== TaskState.TASK_STATE_RUNNING));
@@ -53,6 +57,7 @@ describe("executor session and task lifecycle", () => {
     expect(update.failure!.kind).toBe(FailureKind.FAILURE_KIND_USER_ERROR);
     expect(update.failure!.error!.message).toBe("boom at three");
     expect(update.failure!.error!.stack).toMatch(/modes\.ts:4:\d+/);
+    expect(spillDirs()).not.toContain("throw");
   });
 
   it("reports a crashed worker as an executor error and keeps serving", async () => {
@@ -67,10 +72,12 @@ describe("executor session and task lifecycle", () => {
     await launchMode("long", "spin", 0, ["--spinMs", "60000"]);
     await waitFor("task running", () => h.executor.status().runningTaskIds.includes("long"));
     await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(spillDirs()).toContain("long"); // the task's own spill dir, while it runs
     h.scheduler.kill("long", "stage cancelled");
     const update = await finalUpdate("long");
     expect(update.state).toBe(TaskState.TASK_STATE_KILLED);
     expect(update.failure!.kind).toBe(FailureKind.FAILURE_KIND_KILLED);
+    expect(spillDirs()).not.toContain("long"); // spills never outlive their task
   });
 
   it("fails a launch it cannot understand instead of crashing", async () => {

@@ -1,4 +1,5 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { TaskLaunch, TaskStatusUpdate, TracedTaskLaunch } from "@ballast/common/domain/tasks";
 import { describeError } from "@ballast/common/errors";
 import { withSpan } from "@ballast/common/telemetry";
@@ -78,6 +79,9 @@ export class Executor {
 
   private constructor(private readonly options: ExecutorOptions) {
     mkdirSync(options.dataDir, { recursive: true });
+    // Spill dirs of tasks a previous process left behind when it died: no task of theirs runs any more.
+    const spillRoot = join(options.dataDir, "spill");
+    rmSync(spillRoot, { recursive: true, force: true });
     this.staging = options.staging ?? new StagingClient(options.stagingAddress);
     this.pool = new WorkerPool(options.slots, options.logger);
     this.bundles = new BundleCache(options.dataDir, this.staging);
@@ -92,6 +96,7 @@ export class Executor {
       beforeTask: options.faults?.active ? (launch, signal) => options.faults!.beforeTask(launch, signal) : undefined,
       authorizeCommit: (taskId) => this.session.authorizeCommit(taskId),
       logger: options.logger,
+      spillRoot,
     });
     if (options.taskEventsFile) this.taskEvents = new TaskEventLog(options.taskEventsFile, { nodeId: options.nodeId, executorId: options.executorId });
     if (options.faults?.active) options.logger.warn({ faults: options.faults.spec }, "test fault hook active");

@@ -8,6 +8,9 @@ export interface JobStats {
   inputBytes: number;
   recomputedTasks: number;
   lostMapOutputs: number;
+  /** Sorted runs tasks' reduce-side operators spilled to local disk (past ballast.executor.memory), and their bytes. */
+  spills: number;
+  spilledBytes: number;
 }
 
 /** A fresh zero (callers count into it, so never a shared object). */
@@ -21,5 +24,7 @@ export function emptyStats(): JobStats {
     inputBytes: 0,
     recomputedTasks: 0,
     lostMapOutputs: 0,
+    spills: 0,
+    spilledBytes: 0,
   };
 }

@@ -118,10 +118,13 @@ export interface TaskMetrics {
   shuffleBytesWritten: number;
   shuffleBytesRead: number;
   recordsOut: number;
+  /** Sorted runs reduce-side operators wrote to local disk, and their bytes. */
+  spills: number;
+  spilledBytes: number;
 }
 
 export function emptyMetrics(): TaskMetrics {
-  return { durationMs: 0, inputBytes: 0, shuffleBytesWritten: 0, shuffleBytesRead: 0, recordsOut: 0 };
+  return { durationMs: 0, inputBytes: 0, shuffleBytesWritten: 0, shuffleBytesRead: 0, recordsOut: 0, spills: 0, spilledBytes: 0 };
 }
 
 export interface TaskResult {

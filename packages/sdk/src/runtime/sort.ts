@@ -8,6 +8,7 @@
  */
 import type { Sink, WideBehavior } from "../graph.js";
 import { forEachRecordIn } from "./codec.js";
+import { ExternalSorter } from "./externalSort.js";
 import { rangeBounds, rangeIndex } from "./rangePartitioner.js";
 import { expectPair, PartitionedWriter } from "./shuffleWrite.js";
 import { checkSortKey, sortOrder } from "./sortOrder.js";
@@ -41,11 +42,11 @@ export function sortBehavior(spec: SortSpec): WideBehavior {
         finish: () => writer.finish(),
       };
     },
-    reduce(blocksOf, sink: Sink) {
-      const pairs: Pair[] = [];
-      for (const block of blocksOf(0)) forEachRecordIn(block, (record) => pairs.push(record as Pair));
-      pairs.sort((a, b) => compare(a[0], b[0])); // stable: equal keys keep their fetch order
-      for (const pair of pairs) sink(spec.emit(pair));
+    reduce(blocksOf, sink: Sink, spill) {
+      // Stable, runs included: equal keys keep their fetch order.
+      const sorter = new ExternalSorter<Pair>((a, b) => compare(a[0], b[0]), spill);
+      for (const block of blocksOf(0)) forEachRecordIn(block, (record) => sorter.add(record as Pair));
+      sorter.forEach((pair) => sink(spec.emit(pair)));
     },
   };
 }

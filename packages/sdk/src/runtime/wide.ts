@@ -5,6 +5,8 @@
 import type { Sink, WideBehavior } from "../graph.js";
 import { forEachRecordIn } from "./codec.js";
 import { KeyedMap } from "./keys.js";
+import type { SpillSpace } from "../types.js";
+import { compareEntries, SpillingKeyedMerge, type MergeOps } from "./spillingKeyedMerge.js";
 import { CombiningWriter, PartitionedWriter } from "./shuffleWrite.js";
 
 type Pair = [unknown, unknown];
@@ -18,16 +20,37 @@ function forEachPairIn(blocks: Uint8Array[], visit: (key: unknown, value: unknow
 }
 
 /** Reduce side shared by ops that merge values per key, then emit [key, merged]. */
-function mergeByKey<C>(blocks: Uint8Array[], create: (value: unknown) => C, merge: (c: C, v: unknown) => C, sink: Sink): void {
-  const merged = new KeyedMap<C>();
-  forEachPairIn(blocks, (key, value) => merged.merge(key, value, create, merge));
+function mergeByKey<C>(blocks: Uint8Array[], ops: MergeOps<C>, sink: Sink, spill: SpillSpace | undefined): void {
+  const merged = new SpillingKeyedMerge(ops, spill);
+  forEachPairIn(blocks, (key, value) => merged.add(key, value));
   merged.forEach((key, value) => sink([key, value]));
 }
+
+/** Ops whose merged value is one combined value per key (reduceByKey, aggregateByKey, distinct). */
+function combining(create: (value: unknown) => unknown, merge: Merge, combine: Merge = merge): MergeOps<unknown> {
+  return { create, merge, combine, growsPerValue: false };
+}
+
+const appendValue = (values: unknown[], value: unknown): unknown[] => {
+  values.push(value);
+  return values;
+};
+
+/** Groups of values per key, in fetch order. */
+const GROUP_OPS: MergeOps<unknown[]> = {
+  create: (value) => [value],
+  merge: appendValue,
+  combine: (earlier, later) => {
+    for (const value of later) earlier.push(value);
+    return earlier;
+  },
+  growsPerValue: true,
+};
 
 export function reduceByKeyBehavior(fn: Merge): WideBehavior {
   return {
     mapSideWriter: (_position, partitions) => new CombiningWriter(partitions, "reduceByKey", identity, fn),
-    reduce: (blocksOf, sink) => mergeByKey(blocksOf(0), identity, fn, sink),
+    reduce: (blocksOf, sink, spill) => mergeByKey(blocksOf(0), combining(identity, fn), sink, spill),
   };
 }
 
@@ -37,53 +60,66 @@ export function aggregateByKeyBehavior(zero: unknown, seqOp: Merge, combOp: Merg
   return {
     mapSideWriter: (_position, partitions) =>
       new CombiningWriter(partitions, "aggregateByKey", (value) => seqOp(freshZero(), value), seqOp),
-    reduce: (blocksOf, sink) => mergeByKey(blocksOf(0), identity, combOp, sink),
+    reduce: (blocksOf, sink, spill) => mergeByKey(blocksOf(0), combining(identity, combOp), sink, spill),
   };
 }
 
 export function groupByKeyBehavior(): WideBehavior {
-  const append = (values: unknown[], value: unknown): unknown[] => {
-    values.push(value);
-    return values;
-  };
   return {
     mapSideWriter: (_position, partitions) => new PartitionedWriter(partitions, "groupByKey"),
-    reduce: (blocksOf, sink) => mergeByKey(blocksOf(0), (value) => [value], append, sink),
+    reduce: (blocksOf, sink, spill) => mergeByKey(blocksOf(0), GROUP_OPS, sink, spill),
   };
 }
 
 export function distinctBehavior(): WideBehavior {
   const asKey = (record: unknown): Pair => [record, null];
+  const keepNull = () => null;
   return {
-    mapSideWriter: (_position, partitions) =>
-      new CombiningWriter(partitions, "distinct", () => null, () => null, asKey),
-    reduce(blocksOf, sink) {
-      const seen = new KeyedMap<null>();
-      forEachPairIn(blocksOf(0), (key) => seen.set(key, null));
+    mapSideWriter: (_position, partitions) => new CombiningWriter(partitions, "distinct", keepNull, keepNull, asKey),
+    reduce(blocksOf, sink, spill) {
+      const seen = new SpillingKeyedMerge(combining(keepNull, keepNull), spill);
+      forEachPairIn(blocksOf(0), (key) => seen.add(key, null));
       seen.forEach((key) => sink(key));
     },
   };
 }
 
-/** Inner or left outer join: the right side is held by key, the left side streams. */
+/**
+ * Inner or left outer join: the right side is grouped by key and the left
+ * side streams past it; if the right side outgrew memory, the left side is
+ * grouped too and the two are merge-joined in canonical key order.
+ */
 export function joinBehavior(kind: "join" | "leftOuterJoin"): WideBehavior {
+  const emitMatches = (key: unknown, value: unknown, matches: unknown[] | undefined, sink: Sink): void => {
+    if (matches) {
+      for (const match of matches) sink([key, [value, match]]);
+    } else if (kind === "leftOuterJoin") {
+      sink([key, [value, null]]);
+    }
+  };
   return {
     mapSideWriter: (_position, partitions) => new PartitionedWriter(partitions, kind),
-    reduce(blocksOf, sink) {
-      const right = new KeyedMap<unknown[]>();
-      forEachPairIn(blocksOf(1), (key, value) => {
-        const values = right.get(key);
-        if (values) values.push(value);
-        else right.set(key, [value]);
-      });
-      forEachPairIn(blocksOf(0), (key, value) => {
-        const matches = right.get(key);
-        if (matches) {
-          for (const match of matches) sink([key, [value, match]]);
-        } else if (kind === "leftOuterJoin") {
-          sink([key, [value, null]]);
+    reduce(blocksOf, sink, spill) {
+      const right = new SpillingKeyedMerge(GROUP_OPS, spill);
+      forEachPairIn(blocksOf(1), (key, value) => right.add(key, value));
+      if (!right.spilled) {
+        forEachPairIn(blocksOf(0), (key, value) => emitMatches(key, value, right.get(key), sink));
+        right.forEach(() => undefined); // removes its (empty) spill dir
+        return;
+      }
+      const left = new SpillingKeyedMerge(GROUP_OPS, spill);
+      forEachPairIn(blocksOf(0), (key, value) => left.add(key, value));
+      const rights = right.sortedEntries();
+      try {
+        let next = rights.next();
+        for (const [hash, key, values] of left.sortedEntries()) {
+          while (!next.done && compareEntries(next.value, [hash, key, values]) < 0) next = rights.next();
+          const matches = !next.done && compareEntries(next.value, [hash, key, values]) === 0 ? next.value[2] : undefined;
+          for (const value of values) emitMatches(key, value, matches, sink);
         }
-      });
+      } finally {
+        rights.return(undefined);
+      }
     },
   };
 }

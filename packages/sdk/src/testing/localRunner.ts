@@ -19,6 +19,7 @@ import type {
   PartitionOutput,
   PartitionTask,
   RawActionResult,
+  SpillSpace,
   StorageLevel,
 } from "../types.js";
 
@@ -30,6 +31,8 @@ export interface LocalRunOptions {
   reverseTaskOrder?: boolean;
   /** Persisted partitions, shared by the jobs of an app (runLocalApp makes one). */
   cache?: LocalPartitionCache;
+  /** Every task's spill space (reduce-side operators spill past its memoryLimit). */
+  spill?: SpillSpace;
 }
 
 /** An in-memory PartitionCache that counts what the jobs read and wrote. */
@@ -107,7 +110,7 @@ export class LocalFiles {
 export function runLocal(definition: JobDefinition, options: LocalRunOptions = {}): LocalRunResult {
   const files = new LocalFiles(options.files);
   const built = definition.buildPlan({ args: options.args ?? [], inputSize: (uri) => files.size(uri) });
-  return new LocalEngine(built, files, options.reverseTaskOrder ?? false, options.cache).run();
+  return new LocalEngine(built, files, options.reverseTaskOrder ?? false, options.spill, options.cache).run();
 }
 
 export interface LocalAppResult {
@@ -136,7 +139,7 @@ export async function runLocalApp(definition: AppDefinition, options: LocalRunOp
       if (rebuilt.plan.graphHash !== built.plan.graphHash) {
         throw new Error(`action ${built.plan.driver?.actionIndex} rebuilt with a different graph hash`);
       }
-      const run = new LocalEngine(rebuilt, files, options.reverseTaskOrder ?? false, cache).run();
+      const run = new LocalEngine(rebuilt, files, options.reverseTaskOrder ?? false, options.spill, cache).run();
       jobs.push(run);
       const outputUri = built.plan.action === "saveAsTextFile" ? built.plan.outputUri : undefined;
       return { records: run.records, count: run.count, outputUri };
@@ -154,6 +157,7 @@ class LocalEngine {
     private readonly built: BuiltJob,
     private readonly files: LocalFiles,
     private readonly reverse: boolean,
+    private readonly spill: SpillSpace | undefined,
     private readonly cache?: LocalPartitionCache,
   ) {}
 
@@ -188,6 +192,7 @@ class LocalEngine {
         return this.mapOutputs.get(index)!.map((blocks) => blocks[read.reducePartition]!);
       },
       cache: this.cache,
+      spill: this.spill,
     };
     this.tasks++;
     return this.built.runPartition({ datasetId, partition, ...role }, io);

@@ -33,13 +33,21 @@ export interface WorkerTaskRequest {
   task: PartitionTaskSpec;
   /** Fetched blocks of this task's reduce partition, per shuffle index, in map index order. */
   blocks: Record<number, Uint8Array[]>;
+  /** Reduce-side memory budget and this task's spill dir (the runner creates and removes it). */
+  spill: { memoryLimit: number; dir: string };
+}
+
+/** What a task spilled to disk. */
+export interface SpillCounts {
+  spills: number;
+  spilledBytes: number;
 }
 
 /** Why a task failed inside the worker: all are the job's fault, not the executor's. */
 export type WorkerErrorKind = "user_error" | "nondeterministic_graph" | "invalid_bundle";
 
 export type WorkerTaskResponse =
-  | { type: "done"; taskId: string; output: PartitionOutput; inputBytes: number }
+  | { type: "done"; taskId: string; output: PartitionOutput; inputBytes: number; spilled: SpillCounts }
   | { type: "failed"; taskId: string; errorKind: WorkerErrorKind; message: string; stack: string };
 
 /**

@@ -1,3 +1,5 @@
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { SpanStatusCode, type Span } from "@opentelemetry/api";
 import { resolveConf, type Conf } from "@ballast/common/config";
 import { MAX_MESSAGE_BYTES } from "@ballast/common/grpc";
@@ -30,6 +32,8 @@ export interface RunnerDeps {
   /** Test-only fault hook: may delay (abortably) or fail a task before it runs. */
   beforeTask?(launch: TaskLaunch, signal: AbortSignal): Promise<void>;
   logger: Logger;
+  /** Where tasks get their spill dirs (one each, removed when the task ends). */
+  spillRoot: string;
 }
 
 /** Results travel in one TaskUpdate message: keep room for the rest of it under the gRPC limit. */
@@ -90,8 +94,11 @@ export class TaskRunner {
     );
     metrics.shuffleBytesRead = fetched.bytes;
     signal.throwIfAborted();
+    const spillDir = join(this.deps.spillRoot, encodeURIComponent(launch.taskId));
     const response = await withSpan("compute", { "dataset.id": launch.datasetId }, async () => {
       const { blocks, transfer } = prepareBlocksTransfer(fetched.blocks);
+      mkdirSync(spillDir, { recursive: true });
+      // Spills never outlive their task: removed on success, failure, kill or worker crash alike.
       return this.deps.pool.run(
         {
           type: "run",
@@ -105,12 +112,17 @@ export class TaskRunner {
           localPaths,
           task: partitionTaskOf(launch),
           blocks,
+          spill: { memoryLimit: conf["ballast.executor.memory"], dir: spillDir },
         },
         transfer,
-      );
+      ).finally(() => rmSync(spillDir, { recursive: true, force: true }));
     });
     const output = outputOf(response);
     metrics.inputBytes = response.type === "done" ? response.inputBytes : 0;
+    if (response.type === "done") {
+      metrics.spills = response.spilled.spills;
+      metrics.spilledBytes = response.spilled.spilledBytes;
+    }
     metrics.recordsOut = output.kind === "count" ? output.count : output.recordsOut;
     signal.throwIfAborted();
     return this.deliver(launch, output, conf, metrics, signal);

@@ -8,7 +8,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parentPort } from "node:worker_threads";
 import { trimStack } from "../core/stack.js";
-import { prepareTransfer, type PartitionOutput, type WorkerErrorKind, type WorkerTaskRequest, type WorkerTaskResponse } from "./protocol.js";
+import { prepareTransfer, type PartitionOutput, type SpillCounts, type WorkerErrorKind, type WorkerTaskRequest, type WorkerTaskResponse } from "./protocol.js";
 
 // Stack frames of user code point at their .ts files through the bundle's inline source map.
 process.setSourceMapsEnabled(true);
@@ -36,6 +36,7 @@ interface JobDefinitionLike {
 interface PartitionIOLike {
   readRange(uri: string, start: number, end: number): Uint8Array;
   shuffleBlocks(shuffleIndex: number): Uint8Array[];
+  spill?: { memoryLimit: number; dir: string; onSpill?(bytes: number): void };
 }
 
 class WorkerTaskError extends Error {
@@ -70,8 +71,18 @@ function loadDefinition(digest: string, path: string): Promise<JobDefinitionLike
 class LocalInputs implements PartitionIOLike {
   private readonly files = new Map<string, { fd: number; size: number }>();
   bytesRead = 0;
+  readonly spilled: SpillCounts = { spills: 0, spilledBytes: 0 };
+  readonly spill: NonNullable<PartitionIOLike["spill"]>;
 
-  constructor(private readonly request: WorkerTaskRequest) {}
+  constructor(private readonly request: WorkerTaskRequest) {
+    this.spill = {
+      ...request.spill,
+      onSpill: (bytes) => {
+        this.spilled.spills++;
+        this.spilled.spilledBytes += bytes;
+      },
+    };
+  }
 
   readRange(uri: string, start: number, end: number): Uint8Array {
     const file = this.open(uri);
@@ -116,11 +127,11 @@ class LocalInputs implements PartitionIOLike {
 const builtJobs = new Map<string, BuiltJobLike>();
 const MAX_BUILT_JOBS = 16;
 
-async function runTask(request: WorkerTaskRequest): Promise<{ output: PartitionOutput; inputBytes: number }> {
+async function runTask(request: WorkerTaskRequest): Promise<{ output: PartitionOutput; inputBytes: number; spilled: SpillCounts }> {
   const built = await builtJobFor(request);
   const io = new LocalInputs(request);
   try {
-    return { output: built.runPartition(request.task, io), inputBytes: io.bytesRead };
+    return { output: built.runPartition(request.task, io), inputBytes: io.bytesRead, spilled: io.spilled };
   } finally {
     io.close();
   }
@@ -198,10 +209,10 @@ parentPort!.on("message", async (request: WorkerTaskRequest) => {
   let response: WorkerTaskResponse;
   let transfer: ArrayBuffer[] = [];
   try {
-    const { output, inputBytes } = await runTask(request);
+    const { output, inputBytes, spilled } = await runTask(request);
     const prepared = prepareTransfer(outputViews(output));
     transfer = prepared.transfer;
-    response = { type: "done", taskId: request.taskId, output: withViews(output, prepared.views), inputBytes };
+    response = { type: "done", taskId: request.taskId, output: withViews(output, prepared.views), inputBytes, spilled };
   } catch (err) {
     response = failureOf(request.taskId, err);
   }

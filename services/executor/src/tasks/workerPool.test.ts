@@ -28,7 +28,7 @@ describe("WorkerPool", () => {
   async function request(taskId: string, mode: string, partition = 0, extra: string[] = []): Promise<WorkerTaskRequest> {
     const args = ["--mode", mode, ...extra];
     const plan = await planOf(job, args);
-    return { type: "run", taskId, bundlePath: job.bundlePath, bundleDigest: job.sha256, args, inputs: plan.inputs, graphHash: plan.graphHash, localPaths: {}, task: { datasetId: plan.finalDatasetId, partition }, blocks: {} };
+    return { type: "run", taskId, bundlePath: job.bundlePath, bundleDigest: job.sha256, args, inputs: plan.inputs, graphHash: plan.graphHash, localPaths: {}, task: { datasetId: plan.finalDatasetId, partition }, blocks: {}, spill: { memoryLimit: 1 << 20, dir } };
   }
 
   it("runs a partition of the bundled job", async () => {

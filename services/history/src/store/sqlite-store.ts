@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Statement } from "better-sqlite3";
 import type { ErrorView, PublishedEvent } from "@ballast/common/domain/events";
 import type { JobStatus, ResourceState, StageStatus } from "@ballast/common/domain/states";
-import { emptyStats } from "@ballast/common/domain/stats";
+import { emptyStats, type JobStats } from "@ballast/common/domain/stats";
 import type { TaskState } from "@ballast/common/domain/tasks";
 import { openDatabase, type SqliteDatabase } from "@ballast/common/sqlite";
 import { resolveNodeState } from "../core/resources.js";
@@ -190,7 +190,8 @@ function toJob(row: Row): JobSummary {
     submittedAtMs: row.submitted_at_ms,
     endedAtMs: row.ended_at_ms,
     numStages: row.num_stages,
-    stats: parseJson(row.stats) ?? emptyStats(),
+    // Stats recorded before a counter existed read it as zero.
+    stats: { ...emptyStats(), ...parseJson<JobStats>(row.stats) },
     recovery: {
       lostMapOutputs: row.lost_map_outputs,
       stageResubmissions: row.stage_resubmissions,

@@ -23,7 +23,11 @@ export function onTaskUpdate(ctx: Ctx, input: TaskUpdate): void {
   if (task.abandoned) return;
   const scope = scopeOf(state, task);
   retire(scope);
-  if (input.metrics) scope.job.stats.inputBytes += input.metrics.inputBytes;
+  if (input.metrics) {
+    scope.job.stats.inputBytes += input.metrics.inputBytes;
+    scope.job.stats.spills += input.metrics.spills;
+    scope.job.stats.spilledBytes += input.metrics.spilledBytes;
+  }
   const durationMs = input.metrics?.durationMs ?? ctx.now - task.launchedAtMs;
   if (input.state === "succeeded") onTaskSucceeded(ctx, scope, input, durationMs);
   else onTaskFailed(ctx, scope, input.failure ?? missingFailure(input.state), durationMs);

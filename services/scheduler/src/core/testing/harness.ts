@@ -79,7 +79,7 @@ export class Harness {
       update.records = Uint8Array.of(task.partition);
       update.count = 1;
     }
-    update.metrics = { durationMs, inputBytes: 100, shuffleBytesWritten: 0, shuffleBytesRead: 0, recordsOut: 1 };
+    update.metrics = { durationMs, inputBytes: 100, shuffleBytesWritten: 0, shuffleBytesRead: 0, recordsOut: 1, spills: 0, spilledBytes: 0 };
     return this.send(update);
   }
 
