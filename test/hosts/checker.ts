@@ -36,9 +36,14 @@ export function checkRun(cluster: HostCluster, history: Array<Record<string, any
   expect(failoverEpochs, "failovers must move to ever higher epochs").toEqual([...failoverEpochs].sort((a, b) => a - b));
   expect(new Set(failoverEpochs).size, "two failovers to one epoch").toBe(failoverEpochs.length);
 
-  const resultStage = Math.max(...history.filter((e) => e.type === "taskStarted").map((e) => e.stageId as number));
-  const committed = new Map<number, number>();
-  for (const e of history) if (e.type === "taskEnded" && e.stageId === resultStage && e.state === "succeeded") committed.set(e.partition, (committed.get(e.partition) ?? 0) + 1);
+  // A job's result stage is its last; count successful attempts per (job, output partition).
+  const resultStage = new Map<string, number>();
+  for (const e of history) if (e.type === "taskStarted") resultStage.set(e.jobId, Math.max(resultStage.get(e.jobId) ?? 0, e.stageId));
+  const committed = new Map<string, number>();
+  for (const e of history) {
+    if (e.type === "taskEnded" && e.state === "succeeded" && e.stageId === resultStage.get(e.jobId)) committed.set(`${e.jobId}/${e.partition}`, (committed.get(`${e.jobId}/${e.partition}`) ?? 0) + 1);
+  }
+  expect(resultStage.size, "one job per run").toBe(1);
   expect(parts.length, "one part file per output partition").toBe(committed.size);
   for (const [partition, times] of committed) expect(times, `output partition ${partition} committed ${times} times`).toBe(1);
 

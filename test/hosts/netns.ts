@@ -49,6 +49,20 @@ export function namespacesUnavailable(): string | undefined {
   }
 }
 
+/** Why `tc netem` (delay) is missing here, or undefined: kernels without sch_netem refuse the qdisc. */
+export function netemUnavailable(): string | undefined {
+  const probe = `${PREFIX}netem-${process.pid}`;
+  try {
+    run("ip", ["netns", "add", probe]);
+    run("ip", ["netns", "exec", probe, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]);
+    return undefined;
+  } catch (err) {
+    return `tc netem is unavailable (kernel without sch_netem?): ${(err as Error).message}`;
+  } finally {
+    run("ip", ["netns", "del", probe], { ignoreFailure: true });
+  }
+}
+
 export interface Host {
   name: string;
   /** Its namespace (`ip netns exec <ns> ...`). */
@@ -134,9 +148,14 @@ export class Network {
     this.rule(this.host(host), `add rule inet ${TABLE} input ip saddr { ${sources} } tcp dport ${port} drop`);
   }
 
-  /** Loss and delay on everything the host sends (apply to every host for every link). */
-  degrade(name: string, { lossPercent, delayMs }: { lossPercent: number; delayMs: number }): void {
-    this.exec(this.host(name), "tc", ["qdisc", "replace", "dev", "eth0", "root", "netem", "delay", `${delayMs}ms`, "loss", `${lossPercent}%`]);
+  /**
+   * Loss and delay on everything the host sends (apply to every host for every link). Loss is an
+   * nftables random drop, so it works on any kernel with nftables; delay needs `tc netem`.
+   */
+  degrade(name: string, { lossPercent, delayMs = 0 }: { lossPercent: number; delayMs?: number }): void {
+    const host = this.host(name);
+    if (lossPercent > 0) this.rule(host, `add rule inet ${TABLE} output oifname "eth0" numgen random mod 100 < ${lossPercent} drop`);
+    if (delayMs > 0) this.exec(host, "tc", ["qdisc", "replace", "dev", "eth0", "root", "netem", "delay", `${delayMs}ms`]);
   }
 
   /** Removes every fault from every host. */

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, expect } from "vitest";
-import { lastJson, runCli } from "../support/cluster.js";
+import { lastJson, spawnCli } from "../support/cluster.js";
 import { historyEvents, readTaskEvents, type TaskEvent } from "../support/faults.js";
 import { prepareCorpus, readCountsDir } from "../support/wordcount.js";
 import { startHostCluster, type HostCluster } from "./cluster.js";
@@ -46,11 +46,12 @@ export function hostRunner(): (name: string, chaos: Chaos, options?: { reduceDel
       env: { BALLAST_TEST_FAULTS: JSON.stringify({ delayTaskMs: delay }), BALLAST_TEST_TASK_EVENTS_FILE: eventsFile },
     });
     let failed = true;
+    let submission: ReturnType<typeof spawnCli> | undefined;
     try {
       const out = join(files.work, `${name}-out`);
-      const submission = runCli(["submit", "--dir", cluster.dir, "--json", "examples/wordcount.ts", "--", "--input", pathToFileURL(files.corpus).href, "--output", pathToFileURL(out).href], JOB_TIMEOUT_MS);
+      submission = spawnCli(["submit", "--dir", cluster.dir, "--json", "examples/wordcount.ts", "--", "--input", pathToFileURL(files.corpus).href, "--output", pathToFileURL(out).href], JOB_TIMEOUT_MS);
       await withTimeout(`${name}'s chaos`, chaos(cluster, () => readTaskEvents(eventsFile)), CHAOS_TIMEOUT_MS);
-      const res = await submission;
+      const res = await submission.done;
       cluster.network.heal(); // history must be reachable for the checker whatever the scenario left
       expect(res.code, res.stderr).toBe(0);
       const summary = lastJson(res.stdout);
@@ -60,6 +61,8 @@ export function hostRunner(): (name: string, chaos: Chaos, options?: { reduceDel
       failed = false;
       return { ...report, summary, tookMs: Date.now() - started };
     } finally {
+      // A client left running would find the next scenario's cluster on the same addresses.
+      if (submission && submission.child.exitCode === null) submission.child.kill("SIGKILL");
       await cluster.stop({ keepLogs: failed });
     }
   };
