@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { expect } from "vitest";
+import { isAlive } from "@ballast/cli/cluster";
 import type { TaskEvent } from "../support/faults.js";
 import type { HostCluster } from "./cluster.js";
 
@@ -21,6 +22,8 @@ export interface RunReport {
   /** Executor log lines where a command from an older epoch was dropped. */
   fenced: Array<Record<string, any>>;
   executorLogs: Array<Record<string, any>>;
+  /** Per scheduler instance: still running at the end, and what it warned about. */
+  schedulers: Array<{ instance: string; alive: boolean; warnings: string[] }>;
 }
 
 export function checkRun(cluster: HostCluster, history: Array<Record<string, any>>, tasks: TaskEvent[], parts: string[]): RunReport {
@@ -48,7 +51,10 @@ export function checkRun(cluster: HostCluster, history: Array<Record<string, any
   for (const [partition, times] of committed) expect(times, `output partition ${partition} committed ${times} times`).toBe(1);
 
   const fenced = executorLogs.filter((l) => l.msg === "ignoring a command from an older scheduler epoch");
-  return { history, tasks, leadersByEpoch, fenced, executorLogs };
+  const schedulers = cluster.services
+    .filter((s) => s.name === "scheduler")
+    .map((s) => ({ instance: s.instance!, alive: isAlive(s.pid), warnings: jsonLines(s.log).filter((l) => l.level >= 40).map((l) => `${l.msg}${l.reason ? `: ${l.reason}` : ""}`) }));
+  return { history, tasks, leadersByEpoch, fenced, executorLogs, schedulers };
 }
 
 /** Every executor's JSON log lines so far, each tagged with its node. */

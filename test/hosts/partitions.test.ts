@@ -54,18 +54,28 @@ const reduceRunning = (events: () => TaskEvent[]) => () => started(events(), 1).
 
   it("2. a node is cut off from every host for 10 s mid-reduce, then healed: exact output, it rejoins", async () => {
     let healedAt = 0;
+    let stale: string[] = [];
     const result = await run("node-partitioned", async (cluster, events) => {
       await waitUntil("a reduce task running on node-1", () => started(events(), 1).some((e) => e.nodeId === "node-1"));
       cluster.network.isolate("node-1");
+      const ended = new Set(events().filter((e) => e.event === "end").map((e) => e.taskId));
+      stale = events().filter((e) => e.event === "start" && e.nodeId === "node-1" && !ended.has(e.taskId)).map((e) => e.taskId);
       await new Promise((r) => setTimeout(r, 10_000));
       cluster.network.heal();
       healedAt = Date.now();
     });
     tell("node-partitioned", result.history, result.tookMs);
+    const node1Warnings = result.executorLogs.filter((l) => l.executor === "node-1" && l.level >= 40).map((l) => `${l.msg} ${l.taskId ?? ""} ${l.err ?? ""}`.slice(0, 200));
+    console.log(`[node-partitioned] node-1's executor:\n  ${node1Warnings.join("\n  ")}\n[node-partitioned] leader:\n  ${result.schedulers[0]!.warnings.join("\n  ")}`);
     const rejoined = result.executorLogs.filter((l) => l.executor === "node-1" && l.msg === "registered with scheduler" && l.time >= healedAt);
-    const lost = result.history.some((e) => e.type === "executorLost");
+    const lost = result.history.some((e) => e.type === "executorRemoved" || e.type === "executorLost");
     // Either the scheduler declared it lost and it registered again, or its session survived the cut.
     expect(lost ? rejoined.length : 1, "node-1 registered again after the heal").toBeGreaterThan(0);
+    // What node-1 was running when cut off never counts: the scheduler had resubmitted it elsewhere or later.
+    expect(stale.length).toBeGreaterThan(0);
+    for (const taskId of stale) expect(result.history.some((e) => e.type === "taskEnded" && e.taskId === taskId && e.state === "succeeded"), `stale ${taskId} counted`).toBe(false);
+    const removedAt = result.history.findIndex((e) => e.type === "executorRemoved");
+    if (lost) expect(result.history.slice(removedAt).some((e) => e.type === "taskStarted" && e.nodeId === "node-1"), "node-1 got work after rejoining").toBe(true);
   });
 
   it("3a. 5% loss on every link for the whole job: exact output", async () => {
@@ -87,22 +97,25 @@ const reduceRunning = (events: () => TaskEvent[]) => () => started(events(), 1).
       await waitUntil("a map task done on node-1", () => events().some((e) => e.event === "end" && e.state === "succeeded" && e.stageId === 0 && e.nodeId === "node-1"));
       const peers = cluster.hostNames.filter((h) => h !== "node-1");
       cluster.network.blockPort("node-1", 7337, peers);
-    });
+      // Dropped packets: each fetch waits out its 30 s deadline, so one try, not four, keeps this short.
+    }, { schedulerConf: ["ballast.shuffle.io.maxRetries=0"] });
     tell("shuffle-unreachable", result.history, result.tookMs);
     expect(result.history.some((e) => e.type === "mapOutputsLost" || e.type === "stageResubmitted" || e.type === "shuffleServiceLost"), "fetch failures led to recomputation").toBe(true);
   });
 
   it("5. PostgreSQL is restarted mid-job: exact output, no scheduler crash", async () => {
-    let leader = 0;
     const result = await run("postgres-restart", async (cluster, events) => {
       await waitUntil("a reduce task running", reduceRunning(events));
-      leader = service(cluster, "scheduler").pid;
       await cluster.postgres.stop();
       await new Promise((r) => setTimeout(r, 1000));
       await cluster.postgres.start();
     });
     tell("postgres-restart", result.history, result.tookMs);
-    expect(result.history.filter((e) => e.type === "schedulerFailover").length, "leadership may move but the job goes on").toBeLessThanOrEqual(1);
-    void leader;
+    for (const s of result.schedulers) console.log(`[postgres-restart] ${s.instance} ${s.alive ? "running" : "exited"}:\n  ${s.warnings.join("\n  ")}`);
+    const failovers = result.history.filter((e) => e.type === "schedulerFailover").length;
+    // The leader waits the outage out; had the standby taken over, the old leader steps down, never crashes.
+    expect(failovers, "leadership may move once, but the job goes on").toBeLessThanOrEqual(1);
+    expect(result.schedulers.filter((s) => s.alive).length).toBe(failovers === 0 ? 2 : 1);
+    expect(result.schedulers.flatMap((s) => s.warnings).filter((w) => /uncaught|fatal|crash/i.test(w))).toEqual([]);
   });
 });

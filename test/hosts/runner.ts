@@ -17,6 +17,12 @@ export interface HostRun extends RunReport {
   tookMs: number;
 }
 
+export interface RunOptions {
+  reduceDelayMs?: number;
+  /** Scheduler `--conf` defaults for the job (e.g. fewer fetch retries where every fetch waits out its deadline). */
+  schedulerConf?: string[];
+}
+
 /** Every chaos step gives up after this long, so a scenario that hangs fails instead of stalling the run. */
 const CHAOS_TIMEOUT_MS = 90_000;
 const JOB_TIMEOUT_MS = 150_000;
@@ -27,7 +33,7 @@ const JOB_TIMEOUT_MS = 150_000;
  * submit` from the operator's side. Checks the output is exact and runs the event checker.
  * Call in a test file's top level (it registers the corpus's setup and cleanup).
  */
-export function hostRunner(): (name: string, chaos: Chaos, options?: { reduceDelayMs?: number }) => Promise<HostRun> {
+export function hostRunner(): (name: string, chaos: Chaos, options?: RunOptions) => Promise<HostRun> {
   const files = { work: "", corpus: "", expected: new Map<string, number>() };
   beforeAll(() => {
     files.work = mkdtempSync(join(tmpdir(), "ballast-partitions-"));
@@ -43,6 +49,7 @@ export function hostRunner(): (name: string, chaos: Chaos, options?: { reduceDel
     const cluster = await startHostCluster({
       nodes: 2,
       slots: 1,
+      schedulerConf: options.schedulerConf,
       env: { BALLAST_TEST_FAULTS: JSON.stringify({ delayTaskMs: delay }), BALLAST_TEST_TASK_EVENTS_FILE: eventsFile },
     });
     let failed = true;
