@@ -42,19 +42,20 @@ export interface HostClusterOptions {
 
 export async function startHostCluster(options: HostClusterOptions): Promise<HostCluster> {
   const dir = mkdtempSync(join(tmpdir(), "ballast-hosts-"));
-  const network = Network.create();
-  const postgres = new HostPostgres(network, network.addHost("pg", 20), dir);
+  const network = await Network.create();
+  let postgres: HostPostgres | undefined;
   const forgetLogs = showLogsOnFailure(join(dir, "logs"));
   const stop = async ({ keepLogs = false } = {}) => {
     if (!keepLogs) forgetLogs();
     // Processes first: a namespace with a process in it outlives `ip netns del`.
     await stopCluster(dir, 3000).catch(() => undefined);
-    await postgres.stop().catch(() => undefined);
+    await postgres?.stop().catch(() => undefined);
     network.teardown();
     if (keepLogs) console.warn(`host cluster logs kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   };
   try {
+    postgres = new HostPostgres(network, network.addHost("pg", 20), dir);
     const cluster = await launchAll(dir, network, postgres, options);
     return { ...cluster, network, postgres, hostNames: [...network.hosts.keys()], nodeHosts: [...network.hosts.keys()].filter((h) => h.startsWith("node-")), stop };
   } catch (err) {
@@ -90,23 +91,23 @@ async function launchAll(dir: string, network: Network, postgres: HostPostgres, 
   };
   const conf = [LEASE, RECONNECT, ...(options.schedulerConf ?? [])].flatMap((c) => ["--conf", c]);
   await Promise.all([
-    launch(network, history, plan("history", history, cluster.history, ["--address", cluster.history, "--http-address", cluster.historyHttp]), cluster),
-    launch(network, staging, plan("staging", staging, cluster.staging, ["--address", cluster.staging]), cluster),
+    launch(history, plan("history", history, cluster.history, ["--address", cluster.history, "--http-address", cluster.historyHttp]), cluster),
+    launch(staging, plan("staging", staging, cluster.staging, ["--address", cluster.staging]), cluster),
   ]);
   // The first scheduler started leads; the second stands by on the same database.
-  for (const host of schedulerHosts) await launch(network, host, plan("scheduler", host, at(host, 7077), ["--address", at(host, 7077), "--history", cluster.history, ...conf], { BALLAST_STORE: postgres.url }), cluster);
+  for (const host of schedulerHosts) await launch(host, plan("scheduler", host, at(host, 7077), ["--address", at(host, 7077), "--history", cluster.history, ...conf], { BALLAST_STORE: postgres.url }), cluster);
   for (const host of nodeHosts) {
     const shuffle = at(host, 7337);
     const executor = at(host, 7078);
-    await launch(network, host, plan("shuffle", host, shuffle, ["--address", shuffle, "--node-id", host.name], {}, host.name), cluster);
+    await launch(host, plan("shuffle", host, shuffle, ["--address", shuffle, "--node-id", host.name], {}, host.name), cluster);
     const executorArgs = ["--address", executor, "--host", host.ip, "--node-id", host.name, "--scheduler", cluster.scheduler, "--shuffle", shuffle, "--staging", cluster.staging, "--slots", String(options.slots)];
-    await launch(network, host, plan("executor", host, executor, executorArgs, {}, host.name), cluster);
+    await launch(host, plan("executor", host, executor, executorArgs, {}, host.name), cluster);
   }
   return cluster;
 }
 
 /** Spawns a service inside its host's namespace and waits for SERVING, seen from the operator's side. */
-async function launch(network: Network, host: Host, service: ServiceRecord, cluster: ClusterDescription, timeoutMs = 60_000): Promise<void> {
+async function launch(host: Host, service: ServiceRecord, cluster: ClusterDescription, timeoutMs = 60_000): Promise<void> {
   mkdirSync(service.dataDir, { recursive: true });
   const log = openSync(service.log, "a");
   const child = spawn("ip", ["netns", "exec", host.ns, process.execPath, builtEntry(`@ballast/${service.name}`), ...service.args], {
@@ -125,5 +126,4 @@ async function launch(network: Network, host: Host, service: ServiceRecord, clus
     if (exited !== null) throw new Error(`${service.name} on ${host.name} exited with ${exited}; see ${service.log}`);
     return isServing(service.address, 500);
   }, timeoutMs);
-  void network;
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 
 /**
  * Test hosts with their own network stacks: one network namespace per host, each with a veth
@@ -15,6 +16,9 @@ const BRIDGE = "bhbr0";
 /** Namespaces this harness owns are named with this prefix (cleaned of leftovers at start). */
 const PREFIX = "bh-";
 const TABLE = "ballast_faults";
+/** One run at a time on a machine: the bridge, names and subnet are fixed (other worktrees may test too). */
+const LOCK = "/run/ballast-test-hosts.pid";
+const LOCK_WAIT_MS = 150_000;
 /** No ip/nft/tc call should ever take this long; a hang fails the step instead of the run. */
 const STEP_TIMEOUT_MS = 10_000;
 
@@ -76,8 +80,9 @@ export class Network {
   readonly hosts = new Map<string, Host>();
   readonly operatorIp = `${SUBNET}.1`;
 
-  /** Removes what an earlier, killed run may have left, then makes the bridge. */
-  static create(): Network {
+  /** Waits for the machine's test hosts to be free, removes what a killed run left, then makes the bridge. */
+  static async create(): Promise<Network> {
+    await acquireLock();
     Network.cleanLeftovers();
     run("ip", ["link", "add", BRIDGE, "type", "bridge"]);
     run("ip", ["addr", "add", `${SUBNET}.1/24`, "dev", BRIDGE]);
@@ -173,6 +178,7 @@ export class Network {
     }
     this.hosts.clear();
     run("ip", ["link", "del", BRIDGE], { ignoreFailure: true });
+    releaseLock();
   }
 
   private resetRules(host: Host): void {
@@ -190,5 +196,37 @@ export class Network {
 
   private nft(host: Host, commands: string[]): void {
     this.exec(host, "nft", ["-f", "-"], commands.join("\n") + "\n");
+  }
+}
+
+async function acquireLock(): Promise<void> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      writeFileSync(LOCK, String(process.pid), { flag: "wx" });
+      return;
+    } catch {
+      const holder = Number(readFileSync(LOCK, "utf8").trim() || 0);
+      if (!holder || !processExists(holder)) rmSync(LOCK, { force: true }); // a killed run's: its leftovers get cleaned
+      else if (Date.now() > deadline) throw new Error(`the test hosts are in use by pid ${holder} (${LOCK}) for over ${LOCK_WAIT_MS / 1000}s`);
+      else await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+function releaseLock(): void {
+  try {
+    if (readFileSync(LOCK, "utf8").trim() === String(process.pid)) rmSync(LOCK, { force: true });
+  } catch {
+    // not held
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
