@@ -6,6 +6,7 @@
 import type { Node, PartitionBehavior, Sink } from "../graph.js";
 import type { PartitionIO } from "../types.js";
 import { byteRangeOf, forEachLineInRange, linesInRange } from "./textInput.js";
+import { seededRandom } from "@ballast/common/seededRandom";
 
 type Fn = (value: unknown) => unknown;
 
@@ -121,7 +122,7 @@ export function unionBehavior(parents: Node[]): PartitionBehavior {
  */
 export function sampleBehavior(parent: Node, fraction: number, seed: number): PartitionBehavior {
   const keep = (p: number): (() => boolean) => {
-    const random = mulberry32(Math.imul(seed ^ 0x9e3779b9, 31) + p);
+    const random = seededRandom(Math.imul(seed ^ 0x9e3779b9, 31) + p);
     return () => random() < fraction;
   };
   return {
@@ -135,17 +136,5 @@ export function sampleBehavior(parent: Node, fraction: number, seed: number): Pa
       const kept = keep(p);
       for (const x of parent.behavior.iterate(p, io)) if (kept()) yield x;
     },
-  };
-}
-
-/** A small deterministic PRNG (uniform in [0, 1)); the same seed gives the same sequence in every process. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -5,6 +5,7 @@
  * each sampled key by the size of the partition it stands for, so skewed
  * input partitions still give balanced ranges.
  */
+import { seededRandom } from "@ballast/common/seededRandom";
 import { forEachRecordIn, packRecords } from "./codec.js";
 import type { Compare } from "./sortOrder.js";
 
@@ -20,15 +21,6 @@ export function sampleSizePerPartition(numReducePartitions: number, numInputPart
   return Math.ceil((3 * total) / Math.max(1, numInputPartitions));
 }
 
-/** A seeded LCG: the same partition samples the same keys in every attempt. */
-function seededRandom(seed: number): () => number {
-  let state = (seed ^ 0x9e3779b9) >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
 /** Reservoir sampling (algorithm R) of up to `size` keys. */
 export class KeySampler {
   private readonly keys: unknown[] = [];
@@ -39,7 +31,8 @@ export class KeySampler {
     private readonly size: number,
     seed: number,
   ) {
-    this.random = seededRandom(seed);
+    // Seeded: the same partition samples the same keys in every attempt.
+    this.random = seededRandom(seed ^ 0x9e3779b9);
   }
 
   add(key: unknown): void {
