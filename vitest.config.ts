@@ -4,12 +4,17 @@ import { defineConfig } from "vitest/config";
 // test processes; processes the tests spawn run the built code, which the global setup rebuilds.
 const conditions = ["source", "node", "development|production"];
 
+// The partition scenarios (test/hosts) start a whole multi-host cluster in network namespaces; run
+// beside the timing-sensitive failover tests on two cores they starve them, so they are a suite of
+// their own: `npm run partitions` (BALLAST_SUITE=partitions), run by .ci/run after `npm test`.
+const partitions = process.env.BALLAST_SUITE === "partitions";
+
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    include: ["packages/**/*.test.ts", "services/**/*.test.ts", "test/**/*.test.ts"],
-    exclude: ["**/node_modules/**", "**/dist/**"],
+    include: partitions ? ["test/hosts/**/*.test.ts"] : ["packages/**/*.test.ts", "services/**/*.test.ts", "test/**/*.test.ts"],
+    exclude: ["**/node_modules/**", "**/dist/**", ...(partitions ? [] : ["test/hosts/**"])],
     globalSetup: ["test/support/buildOnce.ts"],
     setupFiles: ["test/support/serviceLogs.ts"],
     testTimeout: 60_000,
