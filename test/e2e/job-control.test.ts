@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readCluster } from "@ballast/cli/cluster";
 import { lastJson, runCli, spawnCli, startTestCluster, type TestCluster } from "../support/cluster.js";
 
 let cluster: TestCluster;
@@ -84,10 +85,19 @@ describe("job control from the command line", () => {
     const submit = spawnCli(["submit", ...dirFlag(), ...SLOW]);
     await submit.waitFor(/stage 0 .*running/);
     const jobId = jobIdIn(submit.output().stderr);
-    submit.child.kill("SIGINT");
-    await submit.waitFor("cancelling");
-    submit.child.kill("SIGINT");
-    const result = await submit.done;
+    // Hold the scheduler while the first press's cancellation is on its way, so the job cannot
+    // end before the second press: that press must find the cancellation still pending.
+    const scheduler = readCluster(cluster.dir).services.find((s) => s.name === "scheduler")!;
+    process.kill(scheduler.pid, "SIGSTOP");
+    let result: Awaited<typeof submit.done>;
+    try {
+      submit.child.kill("SIGINT");
+      await submit.waitFor("cancelling");
+      submit.child.kill("SIGINT");
+      result = await submit.done;
+    } finally {
+      process.kill(scheduler.pid, "SIGCONT");
+    }
     expect(result.code).toBe(130);
     expect(result.stderr).toMatch(/left without waiting/);
 
