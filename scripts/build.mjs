@@ -21,11 +21,12 @@ function workspaceDirs() {
   );
 }
 
-/** Production sources of one workspace: every .ts under its source root but tests. */
+/** Production sources of one workspace: every .ts under its source root (gen/ itself for the generated code) but tests. */
 function sourcesOf(dir) {
-  const sourceRoot = join(ROOT, dir, dir === "gen" ? "ballast" : "src");
+  const sourceRoot = join(ROOT, dir, dir === "gen" ? "" : "src");
   const files = readdirSync(sourceRoot, { recursive: true, encoding: "utf8" })
     .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts") && !file.endsWith(".d.ts"))
+    .filter((file) => !file.startsWith("dist/") && !file.startsWith("node_modules/"))
     .map((file) => join(sourceRoot, file));
   return { sourceRoot, files };
 }
@@ -47,7 +48,7 @@ const started = performance.now();
 let count = 0;
 for (const dir of workspaceDirs()) {
   const { sourceRoot, files } = sourcesOf(dir);
-  const outdir = join(ROOT, dir, "dist", dir === "gen" ? "ballast" : "");
+  const outdir = join(ROOT, dir, "dist");
   await build({ entryPoints: files, outdir, outbase: sourceRoot, format: "esm", platform: "node", target: "node20", logLevel: "warning" });
   removeStale(join(ROOT, dir, "dist"), new Set(files.map((f) => join(outdir, relative(sourceRoot, f)).replace(/\.ts$/, ".js"))));
   count += files.length;

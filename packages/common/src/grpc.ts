@@ -1,13 +1,11 @@
 import * as grpc from "@grpc/grpc-js";
-import { ReflectionService } from "@grpc/reflection";
 import { context, propagation } from "@opentelemetry/api";
-import * as healthModule from "grpc-health-check";
-import { HealthImplementation } from "grpc-health-check";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { packageDir } from "./entry.js";
 import { toServiceError } from "./errors.js";
+import { HealthStatuses, ServingStatus } from "./health.js";
 import type { Logger } from "./logging.js";
+import { addReflection } from "./reflection.js";
+
+export { isServing } from "./health.js";
 
 /** Largest message a service accepts; larger requests get RESOURCE_EXHAUSTED. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -37,62 +35,19 @@ export interface RunningServer {
   server: grpc.Server;
   port: number;
   address: string;
-  health: HealthImplementation;
+  health: HealthStatuses;
   /** Stops accepting calls, lets running ones finish for up to graceMs, then cuts them. */
   stop(graceMs?: number): Promise<void>;
-}
-
-/** What server reflection serves: message-type entries whose file descriptors @grpc/reflection indexes. */
-type ReflectionRoot = ConstructorParameters<typeof ReflectionService>[0];
-
-const descriptorsEntry = (fileDescriptorProtos: Buffer[]) => ({ format: "Protocol Buffer 3 DescriptorProto" as const, type: {}, fileDescriptorProtos });
-
-let reflectionRoot: ReflectionRoot | undefined;
-/**
- * The file descriptors come from the FileDescriptorSet `npm run generate` writes with buf (parsing
- * the .proto text at every start cost more than the rest of a service's start-up). The set carries
- * grpc.health.v1 too (third_party/proto): the descriptors grpc-health-check's proto-loader
- * definition carries do not resolve through @grpc/reflection, so health calls failed by reflection.
- */
-function loadReflectionRoot(): ReflectionRoot {
-  reflectionRoot ??= { ballast: descriptorsEntry(splitDescriptorSet(readFileSync(join(packageDir("@ballast/gen"), "descriptors.binpb")))) };
-  return reflectionRoot;
-}
-
-/** The encoded FileDescriptorProtos of a FileDescriptorSet: its field 1, each length-delimited. */
-export function splitDescriptorSet(set: Buffer): Buffer[] {
-  const files: Buffer[] = [];
-  let offset = 0;
-  const varint = () => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = set[offset++]!;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-  };
-  while (offset < set.length) {
-    const tag = varint();
-    if (tag !== ((1 << 3) | 2)) throw new Error(`not a FileDescriptorSet (tag ${tag} at byte ${offset})`);
-    const length = varint();
-    files.push(set.subarray(offset, offset + length));
-    offset += length;
-  }
-  return files;
 }
 
 /** Starts a gRPC server with health checking and server reflection. `address` is host:port (port 0 picks one). */
 export async function startGrpcServer(address: string, services: ServiceBinding[], logger?: Logger): Promise<RunningServer> {
   const server = new grpc.Server({ ...CHANNEL_OPTIONS, "grpc.max_concurrent_streams": 1000 });
-  const statuses: Record<string, "SERVING"> = { "": "SERVING" };
-  for (const service of services) {
-    server.addService(service.definition, service.implementation);
-    statuses[service.name] = "SERVING";
-  }
-  const health = new HealthImplementation(statuses);
+  for (const service of services) server.addService(service.definition, service.implementation);
+  const health = new HealthStatuses(services.map((s) => s.name));
   health.addToServer(server);
   // Each service reflects only what it serves (and health), with every file those depend on.
-  new ReflectionService(loadReflectionRoot(), { services: [...services.map((s) => s.name), "grpc.health.v1.Health"] }).addToServer(server);
+  addReflection(server, [...services.map((s) => s.name), "grpc.health.v1.Health"]);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
@@ -100,7 +55,7 @@ export async function startGrpcServer(address: string, services: ServiceBinding[
   logger?.info({ address: `${host}:${port}`, services: services.map((s) => s.name) }, "gRPC server listening");
   const stop = (graceMs = 5000) =>
     new Promise<void>((resolve) => {
-      for (const name of Object.keys(statuses)) health.setStatus(name, "NOT_SERVING");
+      for (const name of health.names()) health.setStatus(name, ServingStatus.NOT_SERVING);
       const timer = setTimeout(() => {
         server.forceShutdown();
         resolve();
@@ -194,25 +149,4 @@ export function call<Req, Res>(
   return new Promise((resolve, reject) => {
     method(request, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
   });
-}
-
-/** Health-checks a service address; resolves true when it reports SERVING. */
-export async function isServing(address: string, deadlineMs = 1000): Promise<boolean> {
-  const Health = grpc.makeGenericClientConstructor(healthServiceDefinition(), "grpc.health.v1.Health");
-  const client = new Health(address, grpc.credentials.createInsecure());
-  try {
-    const res = await new Promise<{ status: number | string }>((resolve, reject) =>
-      (client as any).check({ service: "" }, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err: Error | null, r: { status: number | string }) => (err ? reject(err) : resolve(r))),
-    );
-    return res.status === 1 || res.status === "SERVING";
-  } catch {
-    return false;
-  } finally {
-    client.close();
-  }
-}
-
-function healthServiceDefinition(): grpc.ServiceDefinition {
-  // grpc-health-check ships the service definition loaded with proto-loader.
-  return (healthModule as { service: grpc.ServiceDefinition }).service;
 }
