@@ -19,43 +19,6 @@ export enum ActionKind {
   UNRECOGNIZED = -1,
 }
 
-export function actionKindFromJSON(object: any): ActionKind {
-  switch (object) {
-    case 0:
-    case "ACTION_KIND_UNSPECIFIED":
-      return ActionKind.ACTION_KIND_UNSPECIFIED;
-    case 1:
-    case "ACTION_KIND_COLLECT":
-      return ActionKind.ACTION_KIND_COLLECT;
-    case 2:
-    case "ACTION_KIND_COUNT":
-      return ActionKind.ACTION_KIND_COUNT;
-    case 3:
-    case "ACTION_KIND_SAVE_AS_TEXT_FILE":
-      return ActionKind.ACTION_KIND_SAVE_AS_TEXT_FILE;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return ActionKind.UNRECOGNIZED;
-  }
-}
-
-export function actionKindToJSON(object: ActionKind): string {
-  switch (object) {
-    case ActionKind.ACTION_KIND_UNSPECIFIED:
-      return "ACTION_KIND_UNSPECIFIED";
-    case ActionKind.ACTION_KIND_COLLECT:
-      return "ACTION_KIND_COLLECT";
-    case ActionKind.ACTION_KIND_COUNT:
-      return "ACTION_KIND_COUNT";
-    case ActionKind.ACTION_KIND_SAVE_AS_TEXT_FILE:
-      return "ACTION_KIND_SAVE_AS_TEXT_FILE";
-    case ActionKind.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
-
 export enum JobStatus {
   JOB_STATUS_UNSPECIFIED = 0,
   JOB_STATUS_RUNNING = 1,
@@ -63,48 +26,6 @@ export enum JobStatus {
   JOB_STATUS_FAILED = 3,
   JOB_STATUS_CANCELLED = 4,
   UNRECOGNIZED = -1,
-}
-
-export function jobStatusFromJSON(object: any): JobStatus {
-  switch (object) {
-    case 0:
-    case "JOB_STATUS_UNSPECIFIED":
-      return JobStatus.JOB_STATUS_UNSPECIFIED;
-    case 1:
-    case "JOB_STATUS_RUNNING":
-      return JobStatus.JOB_STATUS_RUNNING;
-    case 2:
-    case "JOB_STATUS_SUCCEEDED":
-      return JobStatus.JOB_STATUS_SUCCEEDED;
-    case 3:
-    case "JOB_STATUS_FAILED":
-      return JobStatus.JOB_STATUS_FAILED;
-    case 4:
-    case "JOB_STATUS_CANCELLED":
-      return JobStatus.JOB_STATUS_CANCELLED;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return JobStatus.UNRECOGNIZED;
-  }
-}
-
-export function jobStatusToJSON(object: JobStatus): string {
-  switch (object) {
-    case JobStatus.JOB_STATUS_UNSPECIFIED:
-      return "JOB_STATUS_UNSPECIFIED";
-    case JobStatus.JOB_STATUS_RUNNING:
-      return "JOB_STATUS_RUNNING";
-    case JobStatus.JOB_STATUS_SUCCEEDED:
-      return "JOB_STATUS_SUCCEEDED";
-    case JobStatus.JOB_STATUS_FAILED:
-      return "JOB_STATUS_FAILED";
-    case JobStatus.JOB_STATUS_CANCELLED:
-      return "JOB_STATUS_CANCELLED";
-    case JobStatus.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
 }
 
 export enum StageStatus {
@@ -116,48 +37,6 @@ export enum StageStatus {
   UNRECOGNIZED = -1,
 }
 
-export function stageStatusFromJSON(object: any): StageStatus {
-  switch (object) {
-    case 0:
-    case "STAGE_STATUS_UNSPECIFIED":
-      return StageStatus.STAGE_STATUS_UNSPECIFIED;
-    case 1:
-    case "STAGE_STATUS_WAITING":
-      return StageStatus.STAGE_STATUS_WAITING;
-    case 2:
-    case "STAGE_STATUS_RUNNING":
-      return StageStatus.STAGE_STATUS_RUNNING;
-    case 3:
-    case "STAGE_STATUS_SUCCEEDED":
-      return StageStatus.STAGE_STATUS_SUCCEEDED;
-    case 4:
-    case "STAGE_STATUS_FAILED":
-      return StageStatus.STAGE_STATUS_FAILED;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return StageStatus.UNRECOGNIZED;
-  }
-}
-
-export function stageStatusToJSON(object: StageStatus): string {
-  switch (object) {
-    case StageStatus.STAGE_STATUS_UNSPECIFIED:
-      return "STAGE_STATUS_UNSPECIFIED";
-    case StageStatus.STAGE_STATUS_WAITING:
-      return "STAGE_STATUS_WAITING";
-    case StageStatus.STAGE_STATUS_RUNNING:
-      return "STAGE_STATUS_RUNNING";
-    case StageStatus.STAGE_STATUS_SUCCEEDED:
-      return "STAGE_STATUS_SUCCEEDED";
-    case StageStatus.STAGE_STATUS_FAILED:
-      return "STAGE_STATUS_FAILED";
-    case StageStatus.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
-
 export enum TaskState {
   TASK_STATE_UNSPECIFIED = 0,
   TASK_STATE_RUNNING = 1,
@@ -165,48 +44,6 @@ export enum TaskState {
   TASK_STATE_FAILED = 3,
   TASK_STATE_KILLED = 4,
   UNRECOGNIZED = -1,
-}
-
-export function taskStateFromJSON(object: any): TaskState {
-  switch (object) {
-    case 0:
-    case "TASK_STATE_UNSPECIFIED":
-      return TaskState.TASK_STATE_UNSPECIFIED;
-    case 1:
-    case "TASK_STATE_RUNNING":
-      return TaskState.TASK_STATE_RUNNING;
-    case 2:
-    case "TASK_STATE_SUCCEEDED":
-      return TaskState.TASK_STATE_SUCCEEDED;
-    case 3:
-    case "TASK_STATE_FAILED":
-      return TaskState.TASK_STATE_FAILED;
-    case 4:
-    case "TASK_STATE_KILLED":
-      return TaskState.TASK_STATE_KILLED;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return TaskState.UNRECOGNIZED;
-  }
-}
-
-export function taskStateToJSON(object: TaskState): string {
-  switch (object) {
-    case TaskState.TASK_STATE_UNSPECIFIED:
-      return "TASK_STATE_UNSPECIFIED";
-    case TaskState.TASK_STATE_RUNNING:
-      return "TASK_STATE_RUNNING";
-    case TaskState.TASK_STATE_SUCCEEDED:
-      return "TASK_STATE_SUCCEEDED";
-    case TaskState.TASK_STATE_FAILED:
-      return "TASK_STATE_FAILED";
-    case TaskState.TASK_STATE_KILLED:
-      return "TASK_STATE_KILLED";
-    case TaskState.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
 }
 
 /**
@@ -416,39 +253,6 @@ export const ErrorInfo: MessageFns<ErrorInfo> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ErrorInfo {
-    return {
-      message: isSet(object.message) ? globalThis.String(object.message) : "",
-      stack: isSet(object.stack) ? globalThis.String(object.stack) : "",
-      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
-    };
-  },
-
-  toJSON(message: ErrorInfo): unknown {
-    const obj: any = {};
-    if (message.message !== "") {
-      obj.message = message.message;
-    }
-    if (message.stack !== "") {
-      obj.stack = message.stack;
-    }
-    if (message.kind !== "") {
-      obj.kind = message.kind;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ErrorInfo>, I>>(base?: I): ErrorInfo {
-    return ErrorInfo.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ErrorInfo>, I>>(object: I): ErrorInfo {
-    const message = createBaseErrorInfo();
-    message.message = object.message ?? "";
-    message.stack = object.stack ?? "";
-    message.kind = object.kind ?? "";
-    return message;
-  },
 };
 
 function createBaseDatasetNode(): DatasetNode {
@@ -575,71 +379,6 @@ export const DatasetNode: MessageFns<DatasetNode> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): DatasetNode {
-    return {
-      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
-      op: isSet(object.op) ? globalThis.String(object.op) : "",
-      parentIds: globalThis.Array.isArray(object?.parentIds)
-        ? object.parentIds.map((e: any) => globalThis.Number(e))
-        : globalThis.Array.isArray(object?.parent_ids)
-        ? object.parent_ids.map((e: any) => globalThis.Number(e))
-        : [],
-      numPartitions: isSet(object.numPartitions)
-        ? globalThis.Number(object.numPartitions)
-        : isSet(object.num_partitions)
-        ? globalThis.Number(object.num_partitions)
-        : 0,
-      wide: isSet(object.wide) ? globalThis.Boolean(object.wide) : false,
-      callSite: isSet(object.callSite)
-        ? globalThis.String(object.callSite)
-        : isSet(object.call_site)
-        ? globalThis.String(object.call_site)
-        : "",
-      uri: isSet(object.uri) ? globalThis.String(object.uri) : "",
-    };
-  },
-
-  toJSON(message: DatasetNode): unknown {
-    const obj: any = {};
-    if (message.id !== 0) {
-      obj.id = Math.round(message.id);
-    }
-    if (message.op !== "") {
-      obj.op = message.op;
-    }
-    if (message.parentIds?.length) {
-      obj.parentIds = message.parentIds.map((e) => Math.round(e));
-    }
-    if (message.numPartitions !== 0) {
-      obj.numPartitions = Math.round(message.numPartitions);
-    }
-    if (message.wide !== false) {
-      obj.wide = message.wide;
-    }
-    if (message.callSite !== "") {
-      obj.callSite = message.callSite;
-    }
-    if (message.uri !== "") {
-      obj.uri = message.uri;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<DatasetNode>, I>>(base?: I): DatasetNode {
-    return DatasetNode.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<DatasetNode>, I>>(object: I): DatasetNode {
-    const message = createBaseDatasetNode();
-    message.id = object.id ?? 0;
-    message.op = object.op ?? "";
-    message.parentIds = object.parentIds?.map((e) => e) || [];
-    message.numPartitions = object.numPartitions ?? 0;
-    message.wide = object.wide ?? false;
-    message.callSite = object.callSite ?? "";
-    message.uri = object.uri ?? "";
-    return message;
-  },
 };
 
 function createBaseShuffleDependency(): ShuffleDependency {
@@ -730,69 +469,6 @@ export const ShuffleDependency: MessageFns<ShuffleDependency> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ShuffleDependency {
-    return {
-      shuffleIndex: isSet(object.shuffleIndex)
-        ? globalThis.Number(object.shuffleIndex)
-        : isSet(object.shuffle_index)
-        ? globalThis.Number(object.shuffle_index)
-        : 0,
-      parentDatasetId: isSet(object.parentDatasetId)
-        ? globalThis.Number(object.parentDatasetId)
-        : isSet(object.parent_dataset_id)
-        ? globalThis.Number(object.parent_dataset_id)
-        : 0,
-      childDatasetId: isSet(object.childDatasetId)
-        ? globalThis.Number(object.childDatasetId)
-        : isSet(object.child_dataset_id)
-        ? globalThis.Number(object.child_dataset_id)
-        : 0,
-      numReducePartitions: isSet(object.numReducePartitions)
-        ? globalThis.Number(object.numReducePartitions)
-        : isSet(object.num_reduce_partitions)
-        ? globalThis.Number(object.num_reduce_partitions)
-        : 0,
-      rangePartitioned: isSet(object.rangePartitioned)
-        ? globalThis.Boolean(object.rangePartitioned)
-        : isSet(object.range_partitioned)
-        ? globalThis.Boolean(object.range_partitioned)
-        : false,
-    };
-  },
-
-  toJSON(message: ShuffleDependency): unknown {
-    const obj: any = {};
-    if (message.shuffleIndex !== 0) {
-      obj.shuffleIndex = Math.round(message.shuffleIndex);
-    }
-    if (message.parentDatasetId !== 0) {
-      obj.parentDatasetId = Math.round(message.parentDatasetId);
-    }
-    if (message.childDatasetId !== 0) {
-      obj.childDatasetId = Math.round(message.childDatasetId);
-    }
-    if (message.numReducePartitions !== 0) {
-      obj.numReducePartitions = Math.round(message.numReducePartitions);
-    }
-    if (message.rangePartitioned !== false) {
-      obj.rangePartitioned = message.rangePartitioned;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ShuffleDependency>, I>>(base?: I): ShuffleDependency {
-    return ShuffleDependency.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ShuffleDependency>, I>>(object: I): ShuffleDependency {
-    const message = createBaseShuffleDependency();
-    message.shuffleIndex = object.shuffleIndex ?? 0;
-    message.parentDatasetId = object.parentDatasetId ?? 0;
-    message.childDatasetId = object.childDatasetId ?? 0;
-    message.numReducePartitions = object.numReducePartitions ?? 0;
-    message.rangePartitioned = object.rangePartitioned ?? false;
-    return message;
-  },
 };
 
 function createBaseInputFile(): InputFile {
@@ -849,34 +525,6 @@ export const InputFile: MessageFns<InputFile> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): InputFile {
-    return {
-      uri: isSet(object.uri) ? globalThis.String(object.uri) : "",
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-    };
-  },
-
-  toJSON(message: InputFile): unknown {
-    const obj: any = {};
-    if (message.uri !== "") {
-      obj.uri = message.uri;
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<InputFile>, I>>(base?: I): InputFile {
-    return InputFile.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<InputFile>, I>>(object: I): InputFile {
-    const message = createBaseInputFile();
-    message.uri = object.uri ?? "";
-    message.size = object.size ?? 0;
-    return message;
   },
 };
 
@@ -1034,100 +682,6 @@ export const Plan: MessageFns<Plan> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): Plan {
-    return {
-      jobName: isSet(object.jobName)
-        ? globalThis.String(object.jobName)
-        : isSet(object.job_name)
-        ? globalThis.String(object.job_name)
-        : "",
-      datasets: globalThis.Array.isArray(object?.datasets)
-        ? object.datasets.map((e: any) => DatasetNode.fromJSON(e))
-        : [],
-      shuffles: globalThis.Array.isArray(object?.shuffles)
-        ? object.shuffles.map((e: any) => ShuffleDependency.fromJSON(e))
-        : [],
-      finalDatasetId: isSet(object.finalDatasetId)
-        ? globalThis.Number(object.finalDatasetId)
-        : isSet(object.final_dataset_id)
-        ? globalThis.Number(object.final_dataset_id)
-        : 0,
-      action: isSet(object.action) ? actionKindFromJSON(object.action) : 0,
-      outputUri: isSet(object.outputUri)
-        ? globalThis.String(object.outputUri)
-        : isSet(object.output_uri)
-        ? globalThis.String(object.output_uri)
-        : "",
-      args: globalThis.Array.isArray(object?.args)
-        ? object.args.map((e: any) => globalThis.String(e))
-        : [],
-      inputs: globalThis.Array.isArray(object?.inputs)
-        ? object.inputs.map((e: any) => InputFile.fromJSON(e))
-        : [],
-      graphHash: isSet(object.graphHash)
-        ? globalThis.String(object.graphHash)
-        : isSet(object.graph_hash)
-        ? globalThis.String(object.graph_hash)
-        : "",
-      driver: isSet(object.driver) ? DriverPosition.fromJSON(object.driver) : undefined,
-    };
-  },
-
-  toJSON(message: Plan): unknown {
-    const obj: any = {};
-    if (message.jobName !== "") {
-      obj.jobName = message.jobName;
-    }
-    if (message.datasets?.length) {
-      obj.datasets = message.datasets.map((e) => DatasetNode.toJSON(e));
-    }
-    if (message.shuffles?.length) {
-      obj.shuffles = message.shuffles.map((e) => ShuffleDependency.toJSON(e));
-    }
-    if (message.finalDatasetId !== 0) {
-      obj.finalDatasetId = Math.round(message.finalDatasetId);
-    }
-    if (message.action !== 0) {
-      obj.action = actionKindToJSON(message.action);
-    }
-    if (message.outputUri !== "") {
-      obj.outputUri = message.outputUri;
-    }
-    if (message.args?.length) {
-      obj.args = message.args;
-    }
-    if (message.inputs?.length) {
-      obj.inputs = message.inputs.map((e) => InputFile.toJSON(e));
-    }
-    if (message.graphHash !== "") {
-      obj.graphHash = message.graphHash;
-    }
-    if (message.driver !== undefined) {
-      obj.driver = DriverPosition.toJSON(message.driver);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<Plan>, I>>(base?: I): Plan {
-    return Plan.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<Plan>, I>>(object: I): Plan {
-    const message = createBasePlan();
-    message.jobName = object.jobName ?? "";
-    message.datasets = object.datasets?.map((e) => DatasetNode.fromPartial(e)) || [];
-    message.shuffles = object.shuffles?.map((e) => ShuffleDependency.fromPartial(e)) || [];
-    message.finalDatasetId = object.finalDatasetId ?? 0;
-    message.action = object.action ?? 0;
-    message.outputUri = object.outputUri ?? "";
-    message.args = object.args?.map((e) => e) || [];
-    message.inputs = object.inputs?.map((e) => InputFile.fromPartial(e)) || [];
-    message.graphHash = object.graphHash ?? "";
-    message.driver = (object.driver !== undefined && object.driver !== null)
-      ? DriverPosition.fromPartial(object.driver)
-      : undefined;
-    return message;
-  },
 };
 
 function createBaseDriverPosition(): DriverPosition {
@@ -1184,42 +738,6 @@ export const DriverPosition: MessageFns<DriverPosition> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DriverPosition {
-    return {
-      actionIndex: isSet(object.actionIndex)
-        ? globalThis.Number(object.actionIndex)
-        : isSet(object.action_index)
-        ? globalThis.Number(object.action_index)
-        : 0,
-      recordedResults: isSet(object.recordedResults)
-        ? globalThis.String(object.recordedResults)
-        : isSet(object.recorded_results)
-        ? globalThis.String(object.recorded_results)
-        : "",
-    };
-  },
-
-  toJSON(message: DriverPosition): unknown {
-    const obj: any = {};
-    if (message.actionIndex !== 0) {
-      obj.actionIndex = Math.round(message.actionIndex);
-    }
-    if (message.recordedResults !== "") {
-      obj.recordedResults = message.recordedResults;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<DriverPosition>, I>>(base?: I): DriverPosition {
-    return DriverPosition.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<DriverPosition>, I>>(object: I): DriverPosition {
-    const message = createBaseDriverPosition();
-    message.actionIndex = object.actionIndex ?? 0;
-    message.recordedResults = object.recordedResults ?? "";
-    return message;
   },
 };
 
@@ -1376,110 +894,6 @@ export const JobStats: MessageFns<JobStats> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): JobStats {
-    return {
-      tasksLaunched: isSet(object.tasksLaunched)
-        ? globalThis.Number(object.tasksLaunched)
-        : isSet(object.tasks_launched)
-        ? globalThis.Number(object.tasks_launched)
-        : 0,
-      taskAttemptsFailed: isSet(object.taskAttemptsFailed)
-        ? globalThis.Number(object.taskAttemptsFailed)
-        : isSet(object.task_attempts_failed)
-        ? globalThis.Number(object.task_attempts_failed)
-        : 0,
-      stageAttempts: isSet(object.stageAttempts)
-        ? globalThis.Number(object.stageAttempts)
-        : isSet(object.stage_attempts)
-        ? globalThis.Number(object.stage_attempts)
-        : 0,
-      wallTimeMs: isSet(object.wallTimeMs)
-        ? globalThis.Number(object.wallTimeMs)
-        : isSet(object.wall_time_ms)
-        ? globalThis.Number(object.wall_time_ms)
-        : 0,
-      shuffleBytesWritten: isSet(object.shuffleBytesWritten)
-        ? globalThis.Number(object.shuffleBytesWritten)
-        : isSet(object.shuffle_bytes_written)
-        ? globalThis.Number(object.shuffle_bytes_written)
-        : 0,
-      inputBytes: isSet(object.inputBytes)
-        ? globalThis.Number(object.inputBytes)
-        : isSet(object.input_bytes)
-        ? globalThis.Number(object.input_bytes)
-        : 0,
-      recomputedTasks: isSet(object.recomputedTasks)
-        ? globalThis.Number(object.recomputedTasks)
-        : isSet(object.recomputed_tasks)
-        ? globalThis.Number(object.recomputed_tasks)
-        : 0,
-      lostMapOutputs: isSet(object.lostMapOutputs)
-        ? globalThis.Number(object.lostMapOutputs)
-        : isSet(object.lost_map_outputs)
-        ? globalThis.Number(object.lost_map_outputs)
-        : 0,
-      spills: isSet(object.spills) ? globalThis.Number(object.spills) : 0,
-      spilledBytes: isSet(object.spilledBytes)
-        ? globalThis.Number(object.spilledBytes)
-        : isSet(object.spilled_bytes)
-        ? globalThis.Number(object.spilled_bytes)
-        : 0,
-    };
-  },
-
-  toJSON(message: JobStats): unknown {
-    const obj: any = {};
-    if (message.tasksLaunched !== 0) {
-      obj.tasksLaunched = Math.round(message.tasksLaunched);
-    }
-    if (message.taskAttemptsFailed !== 0) {
-      obj.taskAttemptsFailed = Math.round(message.taskAttemptsFailed);
-    }
-    if (message.stageAttempts !== 0) {
-      obj.stageAttempts = Math.round(message.stageAttempts);
-    }
-    if (message.wallTimeMs !== 0) {
-      obj.wallTimeMs = Math.round(message.wallTimeMs);
-    }
-    if (message.shuffleBytesWritten !== 0) {
-      obj.shuffleBytesWritten = Math.round(message.shuffleBytesWritten);
-    }
-    if (message.inputBytes !== 0) {
-      obj.inputBytes = Math.round(message.inputBytes);
-    }
-    if (message.recomputedTasks !== 0) {
-      obj.recomputedTasks = Math.round(message.recomputedTasks);
-    }
-    if (message.lostMapOutputs !== 0) {
-      obj.lostMapOutputs = Math.round(message.lostMapOutputs);
-    }
-    if (message.spills !== 0) {
-      obj.spills = Math.round(message.spills);
-    }
-    if (message.spilledBytes !== 0) {
-      obj.spilledBytes = Math.round(message.spilledBytes);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<JobStats>, I>>(base?: I): JobStats {
-    return JobStats.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<JobStats>, I>>(object: I): JobStats {
-    const message = createBaseJobStats();
-    message.tasksLaunched = object.tasksLaunched ?? 0;
-    message.taskAttemptsFailed = object.taskAttemptsFailed ?? 0;
-    message.stageAttempts = object.stageAttempts ?? 0;
-    message.wallTimeMs = object.wallTimeMs ?? 0;
-    message.shuffleBytesWritten = object.shuffleBytesWritten ?? 0;
-    message.inputBytes = object.inputBytes ?? 0;
-    message.recomputedTasks = object.recomputedTasks ?? 0;
-    message.lostMapOutputs = object.lostMapOutputs ?? 0;
-    message.spills = object.spills ?? 0;
-    message.spilledBytes = object.spilledBytes ?? 0;
-    return message;
   },
 };
 
@@ -1639,93 +1053,6 @@ export const StageInfo: MessageFns<StageInfo> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): StageInfo {
-    return {
-      stageId: isSet(object.stageId)
-        ? globalThis.Number(object.stageId)
-        : isSet(object.stage_id)
-        ? globalThis.Number(object.stage_id)
-        : 0,
-      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      status: isSet(object.status) ? stageStatusFromJSON(object.status) : 0,
-      numTasks: isSet(object.numTasks)
-        ? globalThis.Number(object.numTasks)
-        : isSet(object.num_tasks)
-        ? globalThis.Number(object.num_tasks)
-        : 0,
-      completedTasks: isSet(object.completedTasks)
-        ? globalThis.Number(object.completedTasks)
-        : isSet(object.completed_tasks)
-        ? globalThis.Number(object.completed_tasks)
-        : 0,
-      runningTasks: isSet(object.runningTasks)
-        ? globalThis.Number(object.runningTasks)
-        : isSet(object.running_tasks)
-        ? globalThis.Number(object.running_tasks)
-        : 0,
-      failedAttempts: isSet(object.failedAttempts)
-        ? globalThis.Number(object.failedAttempts)
-        : isSet(object.failed_attempts)
-        ? globalThis.Number(object.failed_attempts)
-        : 0,
-      parentStageIds: globalThis.Array.isArray(object?.parentStageIds)
-        ? object.parentStageIds.map((e: any) => globalThis.Number(e))
-        : globalThis.Array.isArray(object?.parent_stage_ids)
-        ? object.parent_stage_ids.map((e: any) => globalThis.Number(e))
-        : [],
-    };
-  },
-
-  toJSON(message: StageInfo): unknown {
-    const obj: any = {};
-    if (message.stageId !== 0) {
-      obj.stageId = Math.round(message.stageId);
-    }
-    if (message.attempt !== 0) {
-      obj.attempt = Math.round(message.attempt);
-    }
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.status !== 0) {
-      obj.status = stageStatusToJSON(message.status);
-    }
-    if (message.numTasks !== 0) {
-      obj.numTasks = Math.round(message.numTasks);
-    }
-    if (message.completedTasks !== 0) {
-      obj.completedTasks = Math.round(message.completedTasks);
-    }
-    if (message.runningTasks !== 0) {
-      obj.runningTasks = Math.round(message.runningTasks);
-    }
-    if (message.failedAttempts !== 0) {
-      obj.failedAttempts = Math.round(message.failedAttempts);
-    }
-    if (message.parentStageIds?.length) {
-      obj.parentStageIds = message.parentStageIds.map((e) => Math.round(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<StageInfo>, I>>(base?: I): StageInfo {
-    return StageInfo.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<StageInfo>, I>>(object: I): StageInfo {
-    const message = createBaseStageInfo();
-    message.stageId = object.stageId ?? 0;
-    message.attempt = object.attempt ?? 0;
-    message.name = object.name ?? "";
-    message.status = object.status ?? 0;
-    message.numTasks = object.numTasks ?? 0;
-    message.completedTasks = object.completedTasks ?? 0;
-    message.runningTasks = object.runningTasks ?? 0;
-    message.failedAttempts = object.failedAttempts ?? 0;
-    message.parentStageIds = object.parentStageIds?.map((e) => e) || [];
-    return message;
-  },
 };
 
 function createBaseJobResult(): JobResult {
@@ -1804,52 +1131,6 @@ export const JobResult: MessageFns<JobResult> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): JobResult {
-    return {
-      action: isSet(object.action) ? actionKindFromJSON(object.action) : 0,
-      partitionRecords: globalThis.Array.isArray(object?.partitionRecords)
-        ? object.partitionRecords.map((e: any) => Buffer.from(bytesFromBase64(e)))
-        : globalThis.Array.isArray(object?.partition_records)
-        ? object.partition_records.map((e: any) => Buffer.from(bytesFromBase64(e)))
-        : [],
-      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
-      outputUri: isSet(object.outputUri)
-        ? globalThis.String(object.outputUri)
-        : isSet(object.output_uri)
-        ? globalThis.String(object.output_uri)
-        : "",
-    };
-  },
-
-  toJSON(message: JobResult): unknown {
-    const obj: any = {};
-    if (message.action !== 0) {
-      obj.action = actionKindToJSON(message.action);
-    }
-    if (message.partitionRecords?.length) {
-      obj.partitionRecords = message.partitionRecords.map((e) => base64FromBytes(e));
-    }
-    if (message.count !== 0) {
-      obj.count = Math.round(message.count);
-    }
-    if (message.outputUri !== "") {
-      obj.outputUri = message.outputUri;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<JobResult>, I>>(base?: I): JobResult {
-    return JobResult.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<JobResult>, I>>(object: I): JobResult {
-    const message = createBaseJobResult();
-    message.action = object.action ?? 0;
-    message.partitionRecords = object.partitionRecords?.map((e) => e) || [];
-    message.count = object.count ?? 0;
-    message.outputUri = object.outputUri ?? "";
-    return message;
   },
 };
 
@@ -1994,89 +1275,6 @@ export const JobInfo: MessageFns<JobInfo> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): JobInfo {
-    return {
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      status: isSet(object.status) ? jobStatusFromJSON(object.status) : 0,
-      submittedAtMs: isSet(object.submittedAtMs)
-        ? globalThis.Number(object.submittedAtMs)
-        : isSet(object.submitted_at_ms)
-        ? globalThis.Number(object.submitted_at_ms)
-        : 0,
-      finishedAtMs: isSet(object.finishedAtMs)
-        ? globalThis.Number(object.finishedAtMs)
-        : isSet(object.finished_at_ms)
-        ? globalThis.Number(object.finished_at_ms)
-        : 0,
-      stages: globalThis.Array.isArray(object?.stages)
-        ? object.stages.map((e: any) => StageInfo.fromJSON(e))
-        : [],
-      stats: isSet(object.stats) ? JobStats.fromJSON(object.stats) : undefined,
-      error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
-      result: isSet(object.result) ? JobResult.fromJSON(object.result) : undefined,
-    };
-  },
-
-  toJSON(message: JobInfo): unknown {
-    const obj: any = {};
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.status !== 0) {
-      obj.status = jobStatusToJSON(message.status);
-    }
-    if (message.submittedAtMs !== 0) {
-      obj.submittedAtMs = Math.round(message.submittedAtMs);
-    }
-    if (message.finishedAtMs !== 0) {
-      obj.finishedAtMs = Math.round(message.finishedAtMs);
-    }
-    if (message.stages?.length) {
-      obj.stages = message.stages.map((e) => StageInfo.toJSON(e));
-    }
-    if (message.stats !== undefined) {
-      obj.stats = JobStats.toJSON(message.stats);
-    }
-    if (message.error !== undefined) {
-      obj.error = ErrorInfo.toJSON(message.error);
-    }
-    if (message.result !== undefined) {
-      obj.result = JobResult.toJSON(message.result);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<JobInfo>, I>>(base?: I): JobInfo {
-    return JobInfo.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<JobInfo>, I>>(object: I): JobInfo {
-    const message = createBaseJobInfo();
-    message.jobId = object.jobId ?? "";
-    message.name = object.name ?? "";
-    message.status = object.status ?? 0;
-    message.submittedAtMs = object.submittedAtMs ?? 0;
-    message.finishedAtMs = object.finishedAtMs ?? 0;
-    message.stages = object.stages?.map((e) => StageInfo.fromPartial(e)) || [];
-    message.stats = (object.stats !== undefined && object.stats !== null)
-      ? JobStats.fromPartial(object.stats)
-      : undefined;
-    message.error = (object.error !== undefined && object.error !== null)
-      ? ErrorInfo.fromPartial(object.error)
-      : undefined;
-    message.result = (object.result !== undefined && object.result !== null)
-      ? JobResult.fromPartial(object.result)
-      : undefined;
-    return message;
   },
 };
 
@@ -2258,138 +1456,7 @@ export const ExecutorInfo: MessageFns<ExecutorInfo> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ExecutorInfo {
-    return {
-      executorId: isSet(object.executorId)
-        ? globalThis.String(object.executorId)
-        : isSet(object.executor_id)
-        ? globalThis.String(object.executor_id)
-        : "",
-      nodeId: isSet(object.nodeId)
-        ? globalThis.String(object.nodeId)
-        : isSet(object.node_id)
-        ? globalThis.String(object.node_id)
-        : "",
-      host: isSet(object.host) ? globalThis.String(object.host) : "",
-      slots: isSet(object.slots) ? globalThis.Number(object.slots) : 0,
-      shuffleAddress: isSet(object.shuffleAddress)
-        ? globalThis.String(object.shuffleAddress)
-        : isSet(object.shuffle_address)
-        ? globalThis.String(object.shuffle_address)
-        : "",
-      alive: isSet(object.alive) ? globalThis.Boolean(object.alive) : false,
-      runningTasks: isSet(object.runningTasks)
-        ? globalThis.Number(object.runningTasks)
-        : isSet(object.running_tasks)
-        ? globalThis.Number(object.running_tasks)
-        : 0,
-      registeredAtMs: isSet(object.registeredAtMs)
-        ? globalThis.Number(object.registeredAtMs)
-        : isSet(object.registered_at_ms)
-        ? globalThis.Number(object.registered_at_ms)
-        : 0,
-      lostReason: isSet(object.lostReason)
-        ? globalThis.String(object.lostReason)
-        : isSet(object.lost_reason)
-        ? globalThis.String(object.lost_reason)
-        : "",
-      state: isSet(object.state) ? globalThis.String(object.state) : "",
-      excludedUntilMs: isSet(object.excludedUntilMs)
-        ? globalThis.Number(object.excludedUntilMs)
-        : isSet(object.excluded_until_ms)
-        ? globalThis.Number(object.excluded_until_ms)
-        : 0,
-      stateReason: isSet(object.stateReason)
-        ? globalThis.String(object.stateReason)
-        : isSet(object.state_reason)
-        ? globalThis.String(object.state_reason)
-        : "",
-    };
-  },
-
-  toJSON(message: ExecutorInfo): unknown {
-    const obj: any = {};
-    if (message.executorId !== "") {
-      obj.executorId = message.executorId;
-    }
-    if (message.nodeId !== "") {
-      obj.nodeId = message.nodeId;
-    }
-    if (message.host !== "") {
-      obj.host = message.host;
-    }
-    if (message.slots !== 0) {
-      obj.slots = Math.round(message.slots);
-    }
-    if (message.shuffleAddress !== "") {
-      obj.shuffleAddress = message.shuffleAddress;
-    }
-    if (message.alive !== false) {
-      obj.alive = message.alive;
-    }
-    if (message.runningTasks !== 0) {
-      obj.runningTasks = Math.round(message.runningTasks);
-    }
-    if (message.registeredAtMs !== 0) {
-      obj.registeredAtMs = Math.round(message.registeredAtMs);
-    }
-    if (message.lostReason !== "") {
-      obj.lostReason = message.lostReason;
-    }
-    if (message.state !== "") {
-      obj.state = message.state;
-    }
-    if (message.excludedUntilMs !== 0) {
-      obj.excludedUntilMs = Math.round(message.excludedUntilMs);
-    }
-    if (message.stateReason !== "") {
-      obj.stateReason = message.stateReason;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ExecutorInfo>, I>>(base?: I): ExecutorInfo {
-    return ExecutorInfo.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ExecutorInfo>, I>>(object: I): ExecutorInfo {
-    const message = createBaseExecutorInfo();
-    message.executorId = object.executorId ?? "";
-    message.nodeId = object.nodeId ?? "";
-    message.host = object.host ?? "";
-    message.slots = object.slots ?? 0;
-    message.shuffleAddress = object.shuffleAddress ?? "";
-    message.alive = object.alive ?? false;
-    message.runningTasks = object.runningTasks ?? 0;
-    message.registeredAtMs = object.registeredAtMs ?? 0;
-    message.lostReason = object.lostReason ?? "";
-    message.state = object.state ?? "";
-    message.excludedUntilMs = object.excludedUntilMs ?? 0;
-    message.stateReason = object.stateReason ?? "";
-    return message;
-  },
 };
-
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
-}
-
-function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
-}
-
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
-
-export type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
-  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
-  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
-  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
-  : Partial<T>;
-
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-export type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
@@ -2402,15 +1469,7 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

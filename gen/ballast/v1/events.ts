@@ -6,20 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import {
-  ErrorInfo,
-  ExecutorInfo,
-  JobStats,
-  JobStatus,
-  jobStatusFromJSON,
-  jobStatusToJSON,
-  StageStatus,
-  stageStatusFromJSON,
-  stageStatusToJSON,
-  TaskState,
-  taskStateFromJSON,
-  taskStateToJSON,
-} from "./common.js";
+import { ErrorInfo, ExecutorInfo, JobStats, JobStatus, StageStatus, TaskState } from "./common.js";
 
 export const protobufPackage = "ballast.v1";
 
@@ -401,234 +388,6 @@ export const Event: MessageFns<Event> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): Event {
-    return {
-      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
-      timeMs: isSet(object.timeMs)
-        ? globalThis.Number(object.timeMs)
-        : isSet(object.time_ms)
-        ? globalThis.Number(object.time_ms)
-        : 0,
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-      payload: isSet(object.jobSubmitted)
-        ? { $case: "jobSubmitted", value: JobSubmitted.fromJSON(object.jobSubmitted) }
-        : isSet(object.job_submitted)
-        ? { $case: "jobSubmitted", value: JobSubmitted.fromJSON(object.job_submitted) }
-        : isSet(object.jobEnded)
-        ? { $case: "jobEnded", value: JobEnded.fromJSON(object.jobEnded) }
-        : isSet(object.job_ended)
-        ? { $case: "jobEnded", value: JobEnded.fromJSON(object.job_ended) }
-        : isSet(object.stageSubmitted)
-        ? { $case: "stageSubmitted", value: StageSubmitted.fromJSON(object.stageSubmitted) }
-        : isSet(object.stage_submitted)
-        ? { $case: "stageSubmitted", value: StageSubmitted.fromJSON(object.stage_submitted) }
-        : isSet(object.stageEnded)
-        ? { $case: "stageEnded", value: StageEnded.fromJSON(object.stageEnded) }
-        : isSet(object.stage_ended)
-        ? { $case: "stageEnded", value: StageEnded.fromJSON(object.stage_ended) }
-        : isSet(object.taskStarted)
-        ? { $case: "taskStarted", value: TaskStarted.fromJSON(object.taskStarted) }
-        : isSet(object.task_started)
-        ? { $case: "taskStarted", value: TaskStarted.fromJSON(object.task_started) }
-        : isSet(object.taskEnded)
-        ? { $case: "taskEnded", value: TaskEnded.fromJSON(object.taskEnded) }
-        : isSet(object.task_ended)
-        ? { $case: "taskEnded", value: TaskEnded.fromJSON(object.task_ended) }
-        : isSet(object.executorAdded)
-        ? { $case: "executorAdded", value: ExecutorAdded.fromJSON(object.executorAdded) }
-        : isSet(object.executor_added)
-        ? { $case: "executorAdded", value: ExecutorAdded.fromJSON(object.executor_added) }
-        : isSet(object.executorRemoved)
-        ? { $case: "executorRemoved", value: ExecutorRemoved.fromJSON(object.executorRemoved) }
-        : isSet(object.executor_removed)
-        ? { $case: "executorRemoved", value: ExecutorRemoved.fromJSON(object.executor_removed) }
-        : isSet(object.mapOutputsLost)
-        ? { $case: "mapOutputsLost", value: MapOutputsLost.fromJSON(object.mapOutputsLost) }
-        : isSet(object.map_outputs_lost)
-        ? { $case: "mapOutputsLost", value: MapOutputsLost.fromJSON(object.map_outputs_lost) }
-        : isSet(object.stageResubmitted)
-        ? { $case: "stageResubmitted", value: StageResubmitted.fromJSON(object.stageResubmitted) }
-        : isSet(object.stage_resubmitted)
-        ? { $case: "stageResubmitted", value: StageResubmitted.fromJSON(object.stage_resubmitted) }
-        : isSet(object.taskResubmitted)
-        ? { $case: "taskResubmitted", value: TaskResubmitted.fromJSON(object.taskResubmitted) }
-        : isSet(object.task_resubmitted)
-        ? { $case: "taskResubmitted", value: TaskResubmitted.fromJSON(object.task_resubmitted) }
-        : isSet(object.exclusionChanged)
-        ? { $case: "exclusionChanged", value: ExclusionChanged.fromJSON(object.exclusionChanged) }
-        : isSet(object.exclusion_changed)
-        ? { $case: "exclusionChanged", value: ExclusionChanged.fromJSON(object.exclusion_changed) }
-        : isSet(object.decommissionChanged)
-        ? { $case: "decommissionChanged", value: DecommissionChanged.fromJSON(object.decommissionChanged) }
-        : isSet(object.decommission_changed)
-        ? { $case: "decommissionChanged", value: DecommissionChanged.fromJSON(object.decommission_changed) }
-        : isSet(object.shuffleMigrated)
-        ? { $case: "shuffleMigrated", value: ShuffleMigrated.fromJSON(object.shuffleMigrated) }
-        : isSet(object.shuffle_migrated)
-        ? { $case: "shuffleMigrated", value: ShuffleMigrated.fromJSON(object.shuffle_migrated) }
-        : isSet(object.schedulerFailover)
-        ? { $case: "schedulerFailover", value: SchedulerFailover.fromJSON(object.schedulerFailover) }
-        : isSet(object.scheduler_failover)
-        ? { $case: "schedulerFailover", value: SchedulerFailover.fromJSON(object.scheduler_failover) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: Event): unknown {
-    const obj: any = {};
-    if (message.seq !== 0) {
-      obj.seq = Math.round(message.seq);
-    }
-    if (message.timeMs !== 0) {
-      obj.timeMs = Math.round(message.timeMs);
-    }
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    if (message.payload?.$case === "jobSubmitted") {
-      obj.jobSubmitted = JobSubmitted.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "jobEnded") {
-      obj.jobEnded = JobEnded.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "stageSubmitted") {
-      obj.stageSubmitted = StageSubmitted.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "stageEnded") {
-      obj.stageEnded = StageEnded.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "taskStarted") {
-      obj.taskStarted = TaskStarted.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "taskEnded") {
-      obj.taskEnded = TaskEnded.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "executorAdded") {
-      obj.executorAdded = ExecutorAdded.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "executorRemoved") {
-      obj.executorRemoved = ExecutorRemoved.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "mapOutputsLost") {
-      obj.mapOutputsLost = MapOutputsLost.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "stageResubmitted") {
-      obj.stageResubmitted = StageResubmitted.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "taskResubmitted") {
-      obj.taskResubmitted = TaskResubmitted.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "exclusionChanged") {
-      obj.exclusionChanged = ExclusionChanged.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "decommissionChanged") {
-      obj.decommissionChanged = DecommissionChanged.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "shuffleMigrated") {
-      obj.shuffleMigrated = ShuffleMigrated.toJSON(message.payload.value);
-    } else if (message.payload?.$case === "schedulerFailover") {
-      obj.schedulerFailover = SchedulerFailover.toJSON(message.payload.value);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<Event>, I>>(base?: I): Event {
-    return Event.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<Event>, I>>(object: I): Event {
-    const message = createBaseEvent();
-    message.seq = object.seq ?? 0;
-    message.timeMs = object.timeMs ?? 0;
-    message.jobId = object.jobId ?? "";
-    switch (object.payload?.$case) {
-      case "jobSubmitted": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "jobSubmitted", value: JobSubmitted.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-      case "jobEnded": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "jobEnded", value: JobEnded.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-      case "stageSubmitted": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "stageSubmitted", value: StageSubmitted.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-      case "stageEnded": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "stageEnded", value: StageEnded.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-      case "taskStarted": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "taskStarted", value: TaskStarted.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-      case "taskEnded": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "taskEnded", value: TaskEnded.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-      case "executorAdded": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "executorAdded", value: ExecutorAdded.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-      case "executorRemoved": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "executorRemoved", value: ExecutorRemoved.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-      case "mapOutputsLost": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "mapOutputsLost", value: MapOutputsLost.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-      case "stageResubmitted": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "stageResubmitted", value: StageResubmitted.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-      case "taskResubmitted": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "taskResubmitted", value: TaskResubmitted.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-      case "exclusionChanged": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "exclusionChanged", value: ExclusionChanged.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-      case "decommissionChanged": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = {
-            $case: "decommissionChanged",
-            value: DecommissionChanged.fromPartial(object.payload.value),
-          };
-        }
-        break;
-      }
-      case "shuffleMigrated": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "shuffleMigrated", value: ShuffleMigrated.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-      case "schedulerFailover": {
-        if (object.payload?.value !== undefined && object.payload?.value !== null) {
-          message.payload = { $case: "schedulerFailover", value: SchedulerFailover.fromPartial(object.payload.value) };
-        }
-        break;
-      }
-    }
-    return message;
-  },
 };
 
 function createBaseJobSubmitted(): JobSubmitted {
@@ -697,47 +456,6 @@ export const JobSubmitted: MessageFns<JobSubmitted> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): JobSubmitted {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      numStages: isSet(object.numStages)
-        ? globalThis.Number(object.numStages)
-        : isSet(object.num_stages)
-        ? globalThis.Number(object.num_stages)
-        : 0,
-      traceId: isSet(object.traceId)
-        ? globalThis.String(object.traceId)
-        : isSet(object.trace_id)
-        ? globalThis.String(object.trace_id)
-        : "",
-    };
-  },
-
-  toJSON(message: JobSubmitted): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.numStages !== 0) {
-      obj.numStages = Math.round(message.numStages);
-    }
-    if (message.traceId !== "") {
-      obj.traceId = message.traceId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<JobSubmitted>, I>>(base?: I): JobSubmitted {
-    return JobSubmitted.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<JobSubmitted>, I>>(object: I): JobSubmitted {
-    const message = createBaseJobSubmitted();
-    message.name = object.name ?? "";
-    message.numStages = object.numStages ?? 0;
-    message.traceId = object.traceId ?? "";
-    return message;
-  },
 };
 
 function createBaseJobEnded(): JobEnded {
@@ -805,43 +523,6 @@ export const JobEnded: MessageFns<JobEnded> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): JobEnded {
-    return {
-      status: isSet(object.status) ? jobStatusFromJSON(object.status) : 0,
-      error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
-      stats: isSet(object.stats) ? JobStats.fromJSON(object.stats) : undefined,
-    };
-  },
-
-  toJSON(message: JobEnded): unknown {
-    const obj: any = {};
-    if (message.status !== 0) {
-      obj.status = jobStatusToJSON(message.status);
-    }
-    if (message.error !== undefined) {
-      obj.error = ErrorInfo.toJSON(message.error);
-    }
-    if (message.stats !== undefined) {
-      obj.stats = JobStats.toJSON(message.stats);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<JobEnded>, I>>(base?: I): JobEnded {
-    return JobEnded.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<JobEnded>, I>>(object: I): JobEnded {
-    const message = createBaseJobEnded();
-    message.status = object.status ?? 0;
-    message.error = (object.error !== undefined && object.error !== null)
-      ? ErrorInfo.fromPartial(object.error)
-      : undefined;
-    message.stats = (object.stats !== undefined && object.stats !== null)
-      ? JobStats.fromPartial(object.stats)
-      : undefined;
-    return message;
   },
 };
 
@@ -972,68 +653,6 @@ export const StageSubmitted: MessageFns<StageSubmitted> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): StageSubmitted {
-    return {
-      stageId: isSet(object.stageId)
-        ? globalThis.Number(object.stageId)
-        : isSet(object.stage_id)
-        ? globalThis.Number(object.stage_id)
-        : 0,
-      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      numTasks: isSet(object.numTasks)
-        ? globalThis.Number(object.numTasks)
-        : isSet(object.num_tasks)
-        ? globalThis.Number(object.num_tasks)
-        : 0,
-      partitions: globalThis.Array.isArray(object?.partitions)
-        ? object.partitions.map((e: any) => globalThis.Number(e))
-        : [],
-      parentStageIds: globalThis.Array.isArray(object?.parentStageIds)
-        ? object.parentStageIds.map((e: any) => globalThis.Number(e))
-        : globalThis.Array.isArray(object?.parent_stage_ids)
-        ? object.parent_stage_ids.map((e: any) => globalThis.Number(e))
-        : [],
-    };
-  },
-
-  toJSON(message: StageSubmitted): unknown {
-    const obj: any = {};
-    if (message.stageId !== 0) {
-      obj.stageId = Math.round(message.stageId);
-    }
-    if (message.attempt !== 0) {
-      obj.attempt = Math.round(message.attempt);
-    }
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.numTasks !== 0) {
-      obj.numTasks = Math.round(message.numTasks);
-    }
-    if (message.partitions?.length) {
-      obj.partitions = message.partitions.map((e) => Math.round(e));
-    }
-    if (message.parentStageIds?.length) {
-      obj.parentStageIds = message.parentStageIds.map((e) => Math.round(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<StageSubmitted>, I>>(base?: I): StageSubmitted {
-    return StageSubmitted.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<StageSubmitted>, I>>(object: I): StageSubmitted {
-    const message = createBaseStageSubmitted();
-    message.stageId = object.stageId ?? 0;
-    message.attempt = object.attempt ?? 0;
-    message.name = object.name ?? "";
-    message.numTasks = object.numTasks ?? 0;
-    message.partitions = object.partitions?.map((e) => e) || [];
-    message.parentStageIds = object.parentStageIds?.map((e) => e) || [];
-    return message;
-  },
 };
 
 function createBaseStageEnded(): StageEnded {
@@ -1112,48 +731,6 @@ export const StageEnded: MessageFns<StageEnded> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): StageEnded {
-    return {
-      stageId: isSet(object.stageId)
-        ? globalThis.Number(object.stageId)
-        : isSet(object.stage_id)
-        ? globalThis.Number(object.stage_id)
-        : 0,
-      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
-      status: isSet(object.status) ? stageStatusFromJSON(object.status) : 0,
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-    };
-  },
-
-  toJSON(message: StageEnded): unknown {
-    const obj: any = {};
-    if (message.stageId !== 0) {
-      obj.stageId = Math.round(message.stageId);
-    }
-    if (message.attempt !== 0) {
-      obj.attempt = Math.round(message.attempt);
-    }
-    if (message.status !== 0) {
-      obj.status = stageStatusToJSON(message.status);
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<StageEnded>, I>>(base?: I): StageEnded {
-    return StageEnded.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<StageEnded>, I>>(object: I): StageEnded {
-    const message = createBaseStageEnded();
-    message.stageId = object.stageId ?? 0;
-    message.attempt = object.attempt ?? 0;
-    message.status = object.status ?? 0;
-    message.reason = object.reason ?? "";
-    return message;
   },
 };
 
@@ -1267,79 +844,6 @@ export const TaskStarted: MessageFns<TaskStarted> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): TaskStarted {
-    return {
-      taskId: isSet(object.taskId)
-        ? globalThis.String(object.taskId)
-        : isSet(object.task_id)
-        ? globalThis.String(object.task_id)
-        : "",
-      stageId: isSet(object.stageId)
-        ? globalThis.Number(object.stageId)
-        : isSet(object.stage_id)
-        ? globalThis.Number(object.stage_id)
-        : 0,
-      stageAttempt: isSet(object.stageAttempt)
-        ? globalThis.Number(object.stageAttempt)
-        : isSet(object.stage_attempt)
-        ? globalThis.Number(object.stage_attempt)
-        : 0,
-      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
-      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
-      executorId: isSet(object.executorId)
-        ? globalThis.String(object.executorId)
-        : isSet(object.executor_id)
-        ? globalThis.String(object.executor_id)
-        : "",
-      nodeId: isSet(object.nodeId)
-        ? globalThis.String(object.nodeId)
-        : isSet(object.node_id)
-        ? globalThis.String(object.node_id)
-        : "",
-    };
-  },
-
-  toJSON(message: TaskStarted): unknown {
-    const obj: any = {};
-    if (message.taskId !== "") {
-      obj.taskId = message.taskId;
-    }
-    if (message.stageId !== 0) {
-      obj.stageId = Math.round(message.stageId);
-    }
-    if (message.stageAttempt !== 0) {
-      obj.stageAttempt = Math.round(message.stageAttempt);
-    }
-    if (message.partition !== 0) {
-      obj.partition = Math.round(message.partition);
-    }
-    if (message.attempt !== 0) {
-      obj.attempt = Math.round(message.attempt);
-    }
-    if (message.executorId !== "") {
-      obj.executorId = message.executorId;
-    }
-    if (message.nodeId !== "") {
-      obj.nodeId = message.nodeId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<TaskStarted>, I>>(base?: I): TaskStarted {
-    return TaskStarted.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<TaskStarted>, I>>(object: I): TaskStarted {
-    const message = createBaseTaskStarted();
-    message.taskId = object.taskId ?? "";
-    message.stageId = object.stageId ?? 0;
-    message.stageAttempt = object.stageAttempt ?? 0;
-    message.partition = object.partition ?? 0;
-    message.attempt = object.attempt ?? 0;
-    message.executorId = object.executorId ?? "";
-    message.nodeId = object.nodeId ?? "";
-    return message;
-  },
 };
 
 function createBaseTaskEnded(): TaskEnded {
@@ -1452,77 +956,6 @@ export const TaskEnded: MessageFns<TaskEnded> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): TaskEnded {
-    return {
-      taskId: isSet(object.taskId)
-        ? globalThis.String(object.taskId)
-        : isSet(object.task_id)
-        ? globalThis.String(object.task_id)
-        : "",
-      stageId: isSet(object.stageId)
-        ? globalThis.Number(object.stageId)
-        : isSet(object.stage_id)
-        ? globalThis.Number(object.stage_id)
-        : 0,
-      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
-      state: isSet(object.state) ? taskStateFromJSON(object.state) : 0,
-      error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
-      durationMs: isSet(object.durationMs)
-        ? globalThis.Number(object.durationMs)
-        : isSet(object.duration_ms)
-        ? globalThis.Number(object.duration_ms)
-        : 0,
-      executorId: isSet(object.executorId)
-        ? globalThis.String(object.executorId)
-        : isSet(object.executor_id)
-        ? globalThis.String(object.executor_id)
-        : "",
-    };
-  },
-
-  toJSON(message: TaskEnded): unknown {
-    const obj: any = {};
-    if (message.taskId !== "") {
-      obj.taskId = message.taskId;
-    }
-    if (message.stageId !== 0) {
-      obj.stageId = Math.round(message.stageId);
-    }
-    if (message.partition !== 0) {
-      obj.partition = Math.round(message.partition);
-    }
-    if (message.state !== 0) {
-      obj.state = taskStateToJSON(message.state);
-    }
-    if (message.error !== undefined) {
-      obj.error = ErrorInfo.toJSON(message.error);
-    }
-    if (message.durationMs !== 0) {
-      obj.durationMs = Math.round(message.durationMs);
-    }
-    if (message.executorId !== "") {
-      obj.executorId = message.executorId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<TaskEnded>, I>>(base?: I): TaskEnded {
-    return TaskEnded.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<TaskEnded>, I>>(object: I): TaskEnded {
-    const message = createBaseTaskEnded();
-    message.taskId = object.taskId ?? "";
-    message.stageId = object.stageId ?? 0;
-    message.partition = object.partition ?? 0;
-    message.state = object.state ?? 0;
-    message.error = (object.error !== undefined && object.error !== null)
-      ? ErrorInfo.fromPartial(object.error)
-      : undefined;
-    message.durationMs = object.durationMs ?? 0;
-    message.executorId = object.executorId ?? "";
-    return message;
-  },
 };
 
 function createBaseExecutorAdded(): ExecutorAdded {
@@ -1568,29 +1001,6 @@ export const ExecutorAdded: MessageFns<ExecutorAdded> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ExecutorAdded {
-    return { executor: isSet(object.executor) ? ExecutorInfo.fromJSON(object.executor) : undefined };
-  },
-
-  toJSON(message: ExecutorAdded): unknown {
-    const obj: any = {};
-    if (message.executor !== undefined) {
-      obj.executor = ExecutorInfo.toJSON(message.executor);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ExecutorAdded>, I>>(base?: I): ExecutorAdded {
-    return ExecutorAdded.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ExecutorAdded>, I>>(object: I): ExecutorAdded {
-    const message = createBaseExecutorAdded();
-    message.executor = (object.executor !== undefined && object.executor !== null)
-      ? ExecutorInfo.fromPartial(object.executor)
-      : undefined;
-    return message;
   },
 };
 
@@ -1648,38 +1058,6 @@ export const ExecutorRemoved: MessageFns<ExecutorRemoved> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ExecutorRemoved {
-    return {
-      executorId: isSet(object.executorId)
-        ? globalThis.String(object.executorId)
-        : isSet(object.executor_id)
-        ? globalThis.String(object.executor_id)
-        : "",
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-    };
-  },
-
-  toJSON(message: ExecutorRemoved): unknown {
-    const obj: any = {};
-    if (message.executorId !== "") {
-      obj.executorId = message.executorId;
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ExecutorRemoved>, I>>(base?: I): ExecutorRemoved {
-    return ExecutorRemoved.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ExecutorRemoved>, I>>(object: I): ExecutorRemoved {
-    const message = createBaseExecutorRemoved();
-    message.executorId = object.executorId ?? "";
-    message.reason = object.reason ?? "";
-    return message;
   },
 };
 
@@ -1774,56 +1152,6 @@ export const MapOutputsLost: MessageFns<MapOutputsLost> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): MapOutputsLost {
-    return {
-      stageId: isSet(object.stageId)
-        ? globalThis.Number(object.stageId)
-        : isSet(object.stage_id)
-        ? globalThis.Number(object.stage_id)
-        : 0,
-      shuffleId: isSet(object.shuffleId)
-        ? globalThis.String(object.shuffleId)
-        : isSet(object.shuffle_id)
-        ? globalThis.String(object.shuffle_id)
-        : "",
-      mapIndexes: globalThis.Array.isArray(object?.mapIndexes)
-        ? object.mapIndexes.map((e: any) => globalThis.Number(e))
-        : globalThis.Array.isArray(object?.map_indexes)
-        ? object.map_indexes.map((e: any) => globalThis.Number(e))
-        : [],
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-    };
-  },
-
-  toJSON(message: MapOutputsLost): unknown {
-    const obj: any = {};
-    if (message.stageId !== 0) {
-      obj.stageId = Math.round(message.stageId);
-    }
-    if (message.shuffleId !== "") {
-      obj.shuffleId = message.shuffleId;
-    }
-    if (message.mapIndexes?.length) {
-      obj.mapIndexes = message.mapIndexes.map((e) => Math.round(e));
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<MapOutputsLost>, I>>(base?: I): MapOutputsLost {
-    return MapOutputsLost.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<MapOutputsLost>, I>>(object: I): MapOutputsLost {
-    const message = createBaseMapOutputsLost();
-    message.stageId = object.stageId ?? 0;
-    message.shuffleId = object.shuffleId ?? "";
-    message.mapIndexes = object.mapIndexes?.map((e) => e) || [];
-    message.reason = object.reason ?? "";
-    return message;
-  },
 };
 
 function createBaseStageResubmitted(): StageResubmitted {
@@ -1906,45 +1234,6 @@ export const StageResubmitted: MessageFns<StageResubmitted> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): StageResubmitted {
-    return {
-      stageId: isSet(object.stageId)
-        ? globalThis.Number(object.stageId)
-        : isSet(object.stage_id)
-        ? globalThis.Number(object.stage_id)
-        : 0,
-      partitions: globalThis.Array.isArray(object?.partitions)
-        ? object.partitions.map((e: any) => globalThis.Number(e))
-        : [],
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-    };
-  },
-
-  toJSON(message: StageResubmitted): unknown {
-    const obj: any = {};
-    if (message.stageId !== 0) {
-      obj.stageId = Math.round(message.stageId);
-    }
-    if (message.partitions?.length) {
-      obj.partitions = message.partitions.map((e) => Math.round(e));
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<StageResubmitted>, I>>(base?: I): StageResubmitted {
-    return StageResubmitted.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<StageResubmitted>, I>>(object: I): StageResubmitted {
-    const message = createBaseStageResubmitted();
-    message.stageId = object.stageId ?? 0;
-    message.partitions = object.partitions?.map((e) => e) || [];
-    message.reason = object.reason ?? "";
-    return message;
-  },
 };
 
 function createBaseTaskResubmitted(): TaskResubmitted {
@@ -2023,52 +1312,6 @@ export const TaskResubmitted: MessageFns<TaskResubmitted> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): TaskResubmitted {
-    return {
-      taskId: isSet(object.taskId)
-        ? globalThis.String(object.taskId)
-        : isSet(object.task_id)
-        ? globalThis.String(object.task_id)
-        : "",
-      stageId: isSet(object.stageId)
-        ? globalThis.Number(object.stageId)
-        : isSet(object.stage_id)
-        ? globalThis.Number(object.stage_id)
-        : 0,
-      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-    };
-  },
-
-  toJSON(message: TaskResubmitted): unknown {
-    const obj: any = {};
-    if (message.taskId !== "") {
-      obj.taskId = message.taskId;
-    }
-    if (message.stageId !== 0) {
-      obj.stageId = Math.round(message.stageId);
-    }
-    if (message.partition !== 0) {
-      obj.partition = Math.round(message.partition);
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<TaskResubmitted>, I>>(base?: I): TaskResubmitted {
-    return TaskResubmitted.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<TaskResubmitted>, I>>(object: I): TaskResubmitted {
-    const message = createBaseTaskResubmitted();
-    message.taskId = object.taskId ?? "";
-    message.stageId = object.stageId ?? 0;
-    message.partition = object.partition ?? 0;
-    message.reason = object.reason ?? "";
-    return message;
   },
 };
 
@@ -2182,71 +1425,6 @@ export const ExclusionChanged: MessageFns<ExclusionChanged> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ExclusionChanged {
-    return {
-      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      excluded: isSet(object.excluded) ? globalThis.Boolean(object.excluded) : false,
-      untilMs: isSet(object.untilMs)
-        ? globalThis.Number(object.untilMs)
-        : isSet(object.until_ms)
-        ? globalThis.Number(object.until_ms)
-        : 0,
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-      stageScoped: isSet(object.stageScoped)
-        ? globalThis.Boolean(object.stageScoped)
-        : isSet(object.stage_scoped)
-        ? globalThis.Boolean(object.stage_scoped)
-        : false,
-      stageId: isSet(object.stageId)
-        ? globalThis.Number(object.stageId)
-        : isSet(object.stage_id)
-        ? globalThis.Number(object.stage_id)
-        : 0,
-    };
-  },
-
-  toJSON(message: ExclusionChanged): unknown {
-    const obj: any = {};
-    if (message.scope !== "") {
-      obj.scope = message.scope;
-    }
-    if (message.id !== "") {
-      obj.id = message.id;
-    }
-    if (message.excluded !== false) {
-      obj.excluded = message.excluded;
-    }
-    if (message.untilMs !== 0) {
-      obj.untilMs = Math.round(message.untilMs);
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    if (message.stageScoped !== false) {
-      obj.stageScoped = message.stageScoped;
-    }
-    if (message.stageId !== 0) {
-      obj.stageId = Math.round(message.stageId);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ExclusionChanged>, I>>(base?: I): ExclusionChanged {
-    return ExclusionChanged.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ExclusionChanged>, I>>(object: I): ExclusionChanged {
-    const message = createBaseExclusionChanged();
-    message.scope = object.scope ?? "";
-    message.id = object.id ?? "";
-    message.excluded = object.excluded ?? false;
-    message.untilMs = object.untilMs ?? 0;
-    message.reason = object.reason ?? "";
-    message.stageScoped = object.stageScoped ?? false;
-    message.stageId = object.stageId ?? 0;
-    return message;
-  },
 };
 
 function createBaseDecommissionChanged(): DecommissionChanged {
@@ -2325,52 +1503,6 @@ export const DecommissionChanged: MessageFns<DecommissionChanged> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DecommissionChanged {
-    return {
-      nodeId: isSet(object.nodeId)
-        ? globalThis.String(object.nodeId)
-        : isSet(object.node_id)
-        ? globalThis.String(object.node_id)
-        : "",
-      phase: isSet(object.phase) ? globalThis.String(object.phase) : "",
-      deadlineMs: isSet(object.deadlineMs)
-        ? globalThis.Number(object.deadlineMs)
-        : isSet(object.deadline_ms)
-        ? globalThis.Number(object.deadline_ms)
-        : 0,
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-    };
-  },
-
-  toJSON(message: DecommissionChanged): unknown {
-    const obj: any = {};
-    if (message.nodeId !== "") {
-      obj.nodeId = message.nodeId;
-    }
-    if (message.phase !== "") {
-      obj.phase = message.phase;
-    }
-    if (message.deadlineMs !== 0) {
-      obj.deadlineMs = Math.round(message.deadlineMs);
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<DecommissionChanged>, I>>(base?: I): DecommissionChanged {
-    return DecommissionChanged.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<DecommissionChanged>, I>>(object: I): DecommissionChanged {
-    const message = createBaseDecommissionChanged();
-    message.nodeId = object.nodeId ?? "";
-    message.phase = object.phase ?? "";
-    message.deadlineMs = object.deadlineMs ?? 0;
-    message.reason = object.reason ?? "";
-    return message;
   },
 };
 
@@ -2473,70 +1605,6 @@ export const ShuffleMigrated: MessageFns<ShuffleMigrated> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ShuffleMigrated {
-    return {
-      nodeId: isSet(object.nodeId)
-        ? globalThis.String(object.nodeId)
-        : isSet(object.node_id)
-        ? globalThis.String(object.node_id)
-        : "",
-      outputs: isSet(object.outputs) ? globalThis.Number(object.outputs) : 0,
-      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
-      durationMs: isSet(object.durationMs)
-        ? globalThis.Number(object.durationMs)
-        : isSet(object.duration_ms)
-        ? globalThis.Number(object.duration_ms)
-        : 0,
-      targetAddresses: isSet(object.targetAddresses)
-        ? globalThis.String(object.targetAddresses)
-        : isSet(object.target_addresses)
-        ? globalThis.String(object.target_addresses)
-        : "",
-      outputsNotMigrated: isSet(object.outputsNotMigrated)
-        ? globalThis.Number(object.outputsNotMigrated)
-        : isSet(object.outputs_not_migrated)
-        ? globalThis.Number(object.outputs_not_migrated)
-        : 0,
-    };
-  },
-
-  toJSON(message: ShuffleMigrated): unknown {
-    const obj: any = {};
-    if (message.nodeId !== "") {
-      obj.nodeId = message.nodeId;
-    }
-    if (message.outputs !== 0) {
-      obj.outputs = Math.round(message.outputs);
-    }
-    if (message.bytes !== 0) {
-      obj.bytes = Math.round(message.bytes);
-    }
-    if (message.durationMs !== 0) {
-      obj.durationMs = Math.round(message.durationMs);
-    }
-    if (message.targetAddresses !== "") {
-      obj.targetAddresses = message.targetAddresses;
-    }
-    if (message.outputsNotMigrated !== 0) {
-      obj.outputsNotMigrated = Math.round(message.outputsNotMigrated);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ShuffleMigrated>, I>>(base?: I): ShuffleMigrated {
-    return ShuffleMigrated.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ShuffleMigrated>, I>>(object: I): ShuffleMigrated {
-    const message = createBaseShuffleMigrated();
-    message.nodeId = object.nodeId ?? "";
-    message.outputs = object.outputs ?? 0;
-    message.bytes = object.bytes ?? 0;
-    message.durationMs = object.durationMs ?? 0;
-    message.targetAddresses = object.targetAddresses ?? "";
-    message.outputsNotMigrated = object.outputsNotMigrated ?? 0;
-    return message;
-  },
 };
 
 function createBaseSchedulerFailover(): SchedulerFailover {
@@ -2616,70 +1684,7 @@ export const SchedulerFailover: MessageFns<SchedulerFailover> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): SchedulerFailover {
-    return {
-      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
-      downtimeMs: isSet(object.downtimeMs)
-        ? globalThis.Number(object.downtimeMs)
-        : isSet(object.downtime_ms)
-        ? globalThis.Number(object.downtime_ms)
-        : 0,
-      jobsRecovered: isSet(object.jobsRecovered)
-        ? globalThis.Number(object.jobsRecovered)
-        : isSet(object.jobs_recovered)
-        ? globalThis.Number(object.jobs_recovered)
-        : 0,
-      leaderAddress: isSet(object.leaderAddress)
-        ? globalThis.String(object.leaderAddress)
-        : isSet(object.leader_address)
-        ? globalThis.String(object.leader_address)
-        : "",
-    };
-  },
-
-  toJSON(message: SchedulerFailover): unknown {
-    const obj: any = {};
-    if (message.epoch !== 0) {
-      obj.epoch = Math.round(message.epoch);
-    }
-    if (message.downtimeMs !== 0) {
-      obj.downtimeMs = Math.round(message.downtimeMs);
-    }
-    if (message.jobsRecovered !== 0) {
-      obj.jobsRecovered = Math.round(message.jobsRecovered);
-    }
-    if (message.leaderAddress !== "") {
-      obj.leaderAddress = message.leaderAddress;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<SchedulerFailover>, I>>(base?: I): SchedulerFailover {
-    return SchedulerFailover.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<SchedulerFailover>, I>>(object: I): SchedulerFailover {
-    const message = createBaseSchedulerFailover();
-    message.epoch = object.epoch ?? 0;
-    message.downtimeMs = object.downtimeMs ?? 0;
-    message.jobsRecovered = object.jobsRecovered ?? 0;
-    message.leaderAddress = object.leaderAddress ?? "";
-    return message;
-  },
 };
-
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
-
-export type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
-  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
-  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
-  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
-  : Partial<T>;
-
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-export type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
@@ -2692,15 +1697,7 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

@@ -70,23 +70,6 @@ export const GetExecutorStatusRequest: MessageFns<GetExecutorStatusRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(_: any): GetExecutorStatusRequest {
-    return {};
-  },
-
-  toJSON(_: GetExecutorStatusRequest): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetExecutorStatusRequest>, I>>(base?: I): GetExecutorStatusRequest {
-    return GetExecutorStatusRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetExecutorStatusRequest>, I>>(_: I): GetExecutorStatusRequest {
-    const message = createBaseGetExecutorStatusRequest();
-    return message;
-  },
 };
 
 function createBaseGetExecutorStatusResponse(): GetExecutorStatusResponse {
@@ -219,88 +202,6 @@ export const GetExecutorStatusResponse: MessageFns<GetExecutorStatusResponse> = 
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): GetExecutorStatusResponse {
-    return {
-      executorId: isSet(object.executorId)
-        ? globalThis.String(object.executorId)
-        : isSet(object.executor_id)
-        ? globalThis.String(object.executor_id)
-        : "",
-      nodeId: isSet(object.nodeId)
-        ? globalThis.String(object.nodeId)
-        : isSet(object.node_id)
-        ? globalThis.String(object.node_id)
-        : "",
-      slots: isSet(object.slots) ? globalThis.Number(object.slots) : 0,
-      runningTaskIds: globalThis.Array.isArray(object?.runningTaskIds)
-        ? object.runningTaskIds.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.running_task_ids)
-        ? object.running_task_ids.map((e: any) => globalThis.String(e))
-        : [],
-      connected: isSet(object.connected) ? globalThis.Boolean(object.connected) : false,
-      schedulerEpoch: isSet(object.schedulerEpoch)
-        ? globalThis.Number(object.schedulerEpoch)
-        : isSet(object.scheduler_epoch)
-        ? globalThis.Number(object.scheduler_epoch)
-        : 0,
-      bundlesCached: isSet(object.bundlesCached)
-        ? globalThis.Number(object.bundlesCached)
-        : isSet(object.bundles_cached)
-        ? globalThis.Number(object.bundles_cached)
-        : 0,
-      tasksCompleted: isSet(object.tasksCompleted)
-        ? globalThis.Number(object.tasksCompleted)
-        : isSet(object.tasks_completed)
-        ? globalThis.Number(object.tasks_completed)
-        : 0,
-    };
-  },
-
-  toJSON(message: GetExecutorStatusResponse): unknown {
-    const obj: any = {};
-    if (message.executorId !== "") {
-      obj.executorId = message.executorId;
-    }
-    if (message.nodeId !== "") {
-      obj.nodeId = message.nodeId;
-    }
-    if (message.slots !== 0) {
-      obj.slots = Math.round(message.slots);
-    }
-    if (message.runningTaskIds?.length) {
-      obj.runningTaskIds = message.runningTaskIds;
-    }
-    if (message.connected !== false) {
-      obj.connected = message.connected;
-    }
-    if (message.schedulerEpoch !== 0) {
-      obj.schedulerEpoch = Math.round(message.schedulerEpoch);
-    }
-    if (message.bundlesCached !== 0) {
-      obj.bundlesCached = Math.round(message.bundlesCached);
-    }
-    if (message.tasksCompleted !== 0) {
-      obj.tasksCompleted = Math.round(message.tasksCompleted);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetExecutorStatusResponse>, I>>(base?: I): GetExecutorStatusResponse {
-    return GetExecutorStatusResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetExecutorStatusResponse>, I>>(object: I): GetExecutorStatusResponse {
-    const message = createBaseGetExecutorStatusResponse();
-    message.executorId = object.executorId ?? "";
-    message.nodeId = object.nodeId ?? "";
-    message.slots = object.slots ?? 0;
-    message.runningTaskIds = object.runningTaskIds?.map((e) => e) || [];
-    message.connected = object.connected ?? false;
-    message.schedulerEpoch = object.schedulerEpoch ?? 0;
-    message.bundlesCached = object.bundlesCached ?? 0;
-    message.tasksCompleted = object.tasksCompleted ?? 0;
-    return message;
-  },
 };
 
 /** Each executor serves its own status, for operators and tests. */
@@ -350,19 +251,6 @@ export const ExecutorServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
-
-export type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
-  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
-  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
-  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
-  : Partial<T>;
-
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-export type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
@@ -374,15 +262,7 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

@@ -18,20 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import {
-  ErrorInfo,
-  ExecutorInfo,
-  JobStats,
-  JobStatus,
-  jobStatusFromJSON,
-  jobStatusToJSON,
-  StageStatus,
-  stageStatusFromJSON,
-  stageStatusToJSON,
-  TaskState,
-  taskStateFromJSON,
-  taskStateToJSON,
-} from "./common.js";
+import { ErrorInfo, ExecutorInfo, JobStats, JobStatus, StageStatus, TaskState } from "./common.js";
 import { Event } from "./events.js";
 
 export const protobufPackage = "ballast.v1";
@@ -214,38 +201,6 @@ export const PublishEventsRequest: MessageFns<PublishEventsRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): PublishEventsRequest {
-    return {
-      applicationId: isSet(object.applicationId)
-        ? globalThis.String(object.applicationId)
-        : isSet(object.application_id)
-        ? globalThis.String(object.application_id)
-        : "",
-      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => Event.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: PublishEventsRequest): unknown {
-    const obj: any = {};
-    if (message.applicationId !== "") {
-      obj.applicationId = message.applicationId;
-    }
-    if (message.events?.length) {
-      obj.events = message.events.map((e) => Event.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<PublishEventsRequest>, I>>(base?: I): PublishEventsRequest {
-    return PublishEventsRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<PublishEventsRequest>, I>>(object: I): PublishEventsRequest {
-    const message = createBasePublishEventsRequest();
-    message.applicationId = object.applicationId ?? "";
-    message.events = object.events?.map((e) => Event.fromPartial(e)) || [];
-    return message;
-  },
 };
 
 function createBasePublishEventsResponse(): PublishEventsResponse {
@@ -291,33 +246,6 @@ export const PublishEventsResponse: MessageFns<PublishEventsResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): PublishEventsResponse {
-    return {
-      ackedSeq: isSet(object.ackedSeq)
-        ? globalThis.Number(object.ackedSeq)
-        : isSet(object.acked_seq)
-        ? globalThis.Number(object.acked_seq)
-        : 0,
-    };
-  },
-
-  toJSON(message: PublishEventsResponse): unknown {
-    const obj: any = {};
-    if (message.ackedSeq !== 0) {
-      obj.ackedSeq = Math.round(message.ackedSeq);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<PublishEventsResponse>, I>>(base?: I): PublishEventsResponse {
-    return PublishEventsResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<PublishEventsResponse>, I>>(object: I): PublishEventsResponse {
-    const message = createBasePublishEventsResponse();
-    message.ackedSeq = object.ackedSeq ?? 0;
-    return message;
   },
 };
 
@@ -409,69 +337,6 @@ export const ApplicationSummary: MessageFns<ApplicationSummary> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ApplicationSummary {
-    return {
-      applicationId: isSet(object.applicationId)
-        ? globalThis.String(object.applicationId)
-        : isSet(object.application_id)
-        ? globalThis.String(object.application_id)
-        : "",
-      firstEventMs: isSet(object.firstEventMs)
-        ? globalThis.Number(object.firstEventMs)
-        : isSet(object.first_event_ms)
-        ? globalThis.Number(object.first_event_ms)
-        : 0,
-      lastEventMs: isSet(object.lastEventMs)
-        ? globalThis.Number(object.lastEventMs)
-        : isSet(object.last_event_ms)
-        ? globalThis.Number(object.last_event_ms)
-        : 0,
-      eventCount: isSet(object.eventCount)
-        ? globalThis.Number(object.eventCount)
-        : isSet(object.event_count)
-        ? globalThis.Number(object.event_count)
-        : 0,
-      jobCount: isSet(object.jobCount)
-        ? globalThis.Number(object.jobCount)
-        : isSet(object.job_count)
-        ? globalThis.Number(object.job_count)
-        : 0,
-    };
-  },
-
-  toJSON(message: ApplicationSummary): unknown {
-    const obj: any = {};
-    if (message.applicationId !== "") {
-      obj.applicationId = message.applicationId;
-    }
-    if (message.firstEventMs !== 0) {
-      obj.firstEventMs = Math.round(message.firstEventMs);
-    }
-    if (message.lastEventMs !== 0) {
-      obj.lastEventMs = Math.round(message.lastEventMs);
-    }
-    if (message.eventCount !== 0) {
-      obj.eventCount = Math.round(message.eventCount);
-    }
-    if (message.jobCount !== 0) {
-      obj.jobCount = Math.round(message.jobCount);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ApplicationSummary>, I>>(base?: I): ApplicationSummary {
-    return ApplicationSummary.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ApplicationSummary>, I>>(object: I): ApplicationSummary {
-    const message = createBaseApplicationSummary();
-    message.applicationId = object.applicationId ?? "";
-    message.firstEventMs = object.firstEventMs ?? 0;
-    message.lastEventMs = object.lastEventMs ?? 0;
-    message.eventCount = object.eventCount ?? 0;
-    message.jobCount = object.jobCount ?? 0;
-    return message;
-  },
 };
 
 function createBaseListApplicationsRequest(): ListApplicationsRequest {
@@ -506,23 +371,6 @@ export const ListApplicationsRequest: MessageFns<ListApplicationsRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): ListApplicationsRequest {
-    return {};
-  },
-
-  toJSON(_: ListApplicationsRequest): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListApplicationsRequest>, I>>(base?: I): ListApplicationsRequest {
-    return ListApplicationsRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListApplicationsRequest>, I>>(_: I): ListApplicationsRequest {
-    const message = createBaseListApplicationsRequest();
-    return message;
   },
 };
 
@@ -570,31 +418,6 @@ export const ListApplicationsResponse: MessageFns<ListApplicationsResponse> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ListApplicationsResponse {
-    return {
-      applications: globalThis.Array.isArray(object?.applications)
-        ? object.applications.map((e: any) => ApplicationSummary.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ListApplicationsResponse): unknown {
-    const obj: any = {};
-    if (message.applications?.length) {
-      obj.applications = message.applications.map((e) => ApplicationSummary.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListApplicationsResponse>, I>>(base?: I): ListApplicationsResponse {
-    return ListApplicationsResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListApplicationsResponse>, I>>(object: I): ListApplicationsResponse {
-    const message = createBaseListApplicationsResponse();
-    message.applications = object.applications?.map((e) => ApplicationSummary.fromPartial(e)) || [];
-    return message;
-  },
 };
 
 function createBaseGetApplicationRequest(): GetApplicationRequest {
@@ -641,33 +464,6 @@ export const GetApplicationRequest: MessageFns<GetApplicationRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): GetApplicationRequest {
-    return {
-      applicationId: isSet(object.applicationId)
-        ? globalThis.String(object.applicationId)
-        : isSet(object.application_id)
-        ? globalThis.String(object.application_id)
-        : "",
-    };
-  },
-
-  toJSON(message: GetApplicationRequest): unknown {
-    const obj: any = {};
-    if (message.applicationId !== "") {
-      obj.applicationId = message.applicationId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetApplicationRequest>, I>>(base?: I): GetApplicationRequest {
-    return GetApplicationRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetApplicationRequest>, I>>(object: I): GetApplicationRequest {
-    const message = createBaseGetApplicationRequest();
-    message.applicationId = object.applicationId ?? "";
-    return message;
-  },
 };
 
 function createBaseGetApplicationResponse(): GetApplicationResponse {
@@ -713,29 +509,6 @@ export const GetApplicationResponse: MessageFns<GetApplicationResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): GetApplicationResponse {
-    return { application: isSet(object.application) ? ApplicationSummary.fromJSON(object.application) : undefined };
-  },
-
-  toJSON(message: GetApplicationResponse): unknown {
-    const obj: any = {};
-    if (message.application !== undefined) {
-      obj.application = ApplicationSummary.toJSON(message.application);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetApplicationResponse>, I>>(base?: I): GetApplicationResponse {
-    return GetApplicationResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetApplicationResponse>, I>>(object: I): GetApplicationResponse {
-    const message = createBaseGetApplicationResponse();
-    message.application = (object.application !== undefined && object.application !== null)
-      ? ApplicationSummary.fromPartial(object.application)
-      : undefined;
-    return message;
   },
 };
 
@@ -869,84 +642,6 @@ export const JobSummary: MessageFns<JobSummary> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): JobSummary {
-    return {
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      status: isSet(object.status) ? jobStatusFromJSON(object.status) : 0,
-      submittedAtMs: isSet(object.submittedAtMs)
-        ? globalThis.Number(object.submittedAtMs)
-        : isSet(object.submitted_at_ms)
-        ? globalThis.Number(object.submitted_at_ms)
-        : 0,
-      endedAtMs: isSet(object.endedAtMs)
-        ? globalThis.Number(object.endedAtMs)
-        : isSet(object.ended_at_ms)
-        ? globalThis.Number(object.ended_at_ms)
-        : 0,
-      stats: isSet(object.stats) ? JobStats.fromJSON(object.stats) : undefined,
-      error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
-      traceId: isSet(object.traceId)
-        ? globalThis.String(object.traceId)
-        : isSet(object.trace_id)
-        ? globalThis.String(object.trace_id)
-        : "",
-    };
-  },
-
-  toJSON(message: JobSummary): unknown {
-    const obj: any = {};
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.status !== 0) {
-      obj.status = jobStatusToJSON(message.status);
-    }
-    if (message.submittedAtMs !== 0) {
-      obj.submittedAtMs = Math.round(message.submittedAtMs);
-    }
-    if (message.endedAtMs !== 0) {
-      obj.endedAtMs = Math.round(message.endedAtMs);
-    }
-    if (message.stats !== undefined) {
-      obj.stats = JobStats.toJSON(message.stats);
-    }
-    if (message.error !== undefined) {
-      obj.error = ErrorInfo.toJSON(message.error);
-    }
-    if (message.traceId !== "") {
-      obj.traceId = message.traceId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<JobSummary>, I>>(base?: I): JobSummary {
-    return JobSummary.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<JobSummary>, I>>(object: I): JobSummary {
-    const message = createBaseJobSummary();
-    message.jobId = object.jobId ?? "";
-    message.name = object.name ?? "";
-    message.status = object.status ?? 0;
-    message.submittedAtMs = object.submittedAtMs ?? 0;
-    message.endedAtMs = object.endedAtMs ?? 0;
-    message.stats = (object.stats !== undefined && object.stats !== null)
-      ? JobStats.fromPartial(object.stats)
-      : undefined;
-    message.error = (object.error !== undefined && object.error !== null)
-      ? ErrorInfo.fromPartial(object.error)
-      : undefined;
-    message.traceId = object.traceId ?? "";
-    return message;
-  },
 };
 
 function createBaseListJobSummariesRequest(): ListJobSummariesRequest {
@@ -993,33 +688,6 @@ export const ListJobSummariesRequest: MessageFns<ListJobSummariesRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ListJobSummariesRequest {
-    return {
-      applicationId: isSet(object.applicationId)
-        ? globalThis.String(object.applicationId)
-        : isSet(object.application_id)
-        ? globalThis.String(object.application_id)
-        : "",
-    };
-  },
-
-  toJSON(message: ListJobSummariesRequest): unknown {
-    const obj: any = {};
-    if (message.applicationId !== "") {
-      obj.applicationId = message.applicationId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListJobSummariesRequest>, I>>(base?: I): ListJobSummariesRequest {
-    return ListJobSummariesRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListJobSummariesRequest>, I>>(object: I): ListJobSummariesRequest {
-    const message = createBaseListJobSummariesRequest();
-    message.applicationId = object.applicationId ?? "";
-    return message;
-  },
 };
 
 function createBaseListJobSummariesResponse(): ListJobSummariesResponse {
@@ -1065,27 +733,6 @@ export const ListJobSummariesResponse: MessageFns<ListJobSummariesResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListJobSummariesResponse {
-    return { jobs: globalThis.Array.isArray(object?.jobs) ? object.jobs.map((e: any) => JobSummary.fromJSON(e)) : [] };
-  },
-
-  toJSON(message: ListJobSummariesResponse): unknown {
-    const obj: any = {};
-    if (message.jobs?.length) {
-      obj.jobs = message.jobs.map((e) => JobSummary.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListJobSummariesResponse>, I>>(base?: I): ListJobSummariesResponse {
-    return ListJobSummariesResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListJobSummariesResponse>, I>>(object: I): ListJobSummariesResponse {
-    const message = createBaseListJobSummariesResponse();
-    message.jobs = object.jobs?.map((e) => JobSummary.fromPartial(e)) || [];
-    return message;
   },
 };
 
@@ -1144,42 +791,6 @@ export const GetJobSummaryRequest: MessageFns<GetJobSummaryRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): GetJobSummaryRequest {
-    return {
-      applicationId: isSet(object.applicationId)
-        ? globalThis.String(object.applicationId)
-        : isSet(object.application_id)
-        ? globalThis.String(object.application_id)
-        : "",
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-    };
-  },
-
-  toJSON(message: GetJobSummaryRequest): unknown {
-    const obj: any = {};
-    if (message.applicationId !== "") {
-      obj.applicationId = message.applicationId;
-    }
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetJobSummaryRequest>, I>>(base?: I): GetJobSummaryRequest {
-    return GetJobSummaryRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetJobSummaryRequest>, I>>(object: I): GetJobSummaryRequest {
-    const message = createBaseGetJobSummaryRequest();
-    message.applicationId = object.applicationId ?? "";
-    message.jobId = object.jobId ?? "";
-    return message;
-  },
 };
 
 function createBaseGetJobSummaryResponse(): GetJobSummaryResponse {
@@ -1225,27 +836,6 @@ export const GetJobSummaryResponse: MessageFns<GetJobSummaryResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): GetJobSummaryResponse {
-    return { job: isSet(object.job) ? JobSummary.fromJSON(object.job) : undefined };
-  },
-
-  toJSON(message: GetJobSummaryResponse): unknown {
-    const obj: any = {};
-    if (message.job !== undefined) {
-      obj.job = JobSummary.toJSON(message.job);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetJobSummaryResponse>, I>>(base?: I): GetJobSummaryResponse {
-    return GetJobSummaryResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetJobSummaryResponse>, I>>(object: I): GetJobSummaryResponse {
-    const message = createBaseGetJobSummaryResponse();
-    message.job = (object.job !== undefined && object.job !== null) ? JobSummary.fromPartial(object.job) : undefined;
-    return message;
   },
 };
 
@@ -1359,71 +949,6 @@ export const StageSummary: MessageFns<StageSummary> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): StageSummary {
-    return {
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-      stageId: isSet(object.stageId)
-        ? globalThis.Number(object.stageId)
-        : isSet(object.stage_id)
-        ? globalThis.Number(object.stage_id)
-        : 0,
-      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      status: isSet(object.status) ? stageStatusFromJSON(object.status) : 0,
-      numTasks: isSet(object.numTasks)
-        ? globalThis.Number(object.numTasks)
-        : isSet(object.num_tasks)
-        ? globalThis.Number(object.num_tasks)
-        : 0,
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-    };
-  },
-
-  toJSON(message: StageSummary): unknown {
-    const obj: any = {};
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    if (message.stageId !== 0) {
-      obj.stageId = Math.round(message.stageId);
-    }
-    if (message.attempt !== 0) {
-      obj.attempt = Math.round(message.attempt);
-    }
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.status !== 0) {
-      obj.status = stageStatusToJSON(message.status);
-    }
-    if (message.numTasks !== 0) {
-      obj.numTasks = Math.round(message.numTasks);
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<StageSummary>, I>>(base?: I): StageSummary {
-    return StageSummary.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<StageSummary>, I>>(object: I): StageSummary {
-    const message = createBaseStageSummary();
-    message.jobId = object.jobId ?? "";
-    message.stageId = object.stageId ?? 0;
-    message.attempt = object.attempt ?? 0;
-    message.name = object.name ?? "";
-    message.status = object.status ?? 0;
-    message.numTasks = object.numTasks ?? 0;
-    message.reason = object.reason ?? "";
-    return message;
-  },
 };
 
 function createBaseListStagesRequest(): ListStagesRequest {
@@ -1481,42 +1006,6 @@ export const ListStagesRequest: MessageFns<ListStagesRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ListStagesRequest {
-    return {
-      applicationId: isSet(object.applicationId)
-        ? globalThis.String(object.applicationId)
-        : isSet(object.application_id)
-        ? globalThis.String(object.application_id)
-        : "",
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-    };
-  },
-
-  toJSON(message: ListStagesRequest): unknown {
-    const obj: any = {};
-    if (message.applicationId !== "") {
-      obj.applicationId = message.applicationId;
-    }
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListStagesRequest>, I>>(base?: I): ListStagesRequest {
-    return ListStagesRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListStagesRequest>, I>>(object: I): ListStagesRequest {
-    const message = createBaseListStagesRequest();
-    message.applicationId = object.applicationId ?? "";
-    message.jobId = object.jobId ?? "";
-    return message;
-  },
 };
 
 function createBaseListStagesResponse(): ListStagesResponse {
@@ -1562,29 +1051,6 @@ export const ListStagesResponse: MessageFns<ListStagesResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListStagesResponse {
-    return {
-      stages: globalThis.Array.isArray(object?.stages) ? object.stages.map((e: any) => StageSummary.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: ListStagesResponse): unknown {
-    const obj: any = {};
-    if (message.stages?.length) {
-      obj.stages = message.stages.map((e) => StageSummary.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListStagesResponse>, I>>(base?: I): ListStagesResponse {
-    return ListStagesResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListStagesResponse>, I>>(object: I): ListStagesResponse {
-    const message = createBaseListStagesResponse();
-    message.stages = object.stages?.map((e) => StageSummary.fromPartial(e)) || [];
-    return message;
   },
 };
 
@@ -1742,100 +1208,6 @@ export const TaskSummary: MessageFns<TaskSummary> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): TaskSummary {
-    return {
-      taskId: isSet(object.taskId)
-        ? globalThis.String(object.taskId)
-        : isSet(object.task_id)
-        ? globalThis.String(object.task_id)
-        : "",
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-      stageId: isSet(object.stageId)
-        ? globalThis.Number(object.stageId)
-        : isSet(object.stage_id)
-        ? globalThis.Number(object.stage_id)
-        : 0,
-      stageAttempt: isSet(object.stageAttempt)
-        ? globalThis.Number(object.stageAttempt)
-        : isSet(object.stage_attempt)
-        ? globalThis.Number(object.stage_attempt)
-        : 0,
-      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
-      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
-      executorId: isSet(object.executorId)
-        ? globalThis.String(object.executorId)
-        : isSet(object.executor_id)
-        ? globalThis.String(object.executor_id)
-        : "",
-      state: isSet(object.state) ? taskStateFromJSON(object.state) : 0,
-      error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
-      durationMs: isSet(object.durationMs)
-        ? globalThis.Number(object.durationMs)
-        : isSet(object.duration_ms)
-        ? globalThis.Number(object.duration_ms)
-        : 0,
-    };
-  },
-
-  toJSON(message: TaskSummary): unknown {
-    const obj: any = {};
-    if (message.taskId !== "") {
-      obj.taskId = message.taskId;
-    }
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    if (message.stageId !== 0) {
-      obj.stageId = Math.round(message.stageId);
-    }
-    if (message.stageAttempt !== 0) {
-      obj.stageAttempt = Math.round(message.stageAttempt);
-    }
-    if (message.partition !== 0) {
-      obj.partition = Math.round(message.partition);
-    }
-    if (message.attempt !== 0) {
-      obj.attempt = Math.round(message.attempt);
-    }
-    if (message.executorId !== "") {
-      obj.executorId = message.executorId;
-    }
-    if (message.state !== 0) {
-      obj.state = taskStateToJSON(message.state);
-    }
-    if (message.error !== undefined) {
-      obj.error = ErrorInfo.toJSON(message.error);
-    }
-    if (message.durationMs !== 0) {
-      obj.durationMs = Math.round(message.durationMs);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<TaskSummary>, I>>(base?: I): TaskSummary {
-    return TaskSummary.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<TaskSummary>, I>>(object: I): TaskSummary {
-    const message = createBaseTaskSummary();
-    message.taskId = object.taskId ?? "";
-    message.jobId = object.jobId ?? "";
-    message.stageId = object.stageId ?? 0;
-    message.stageAttempt = object.stageAttempt ?? 0;
-    message.partition = object.partition ?? 0;
-    message.attempt = object.attempt ?? 0;
-    message.executorId = object.executorId ?? "";
-    message.state = object.state ?? 0;
-    message.error = (object.error !== undefined && object.error !== null)
-      ? ErrorInfo.fromPartial(object.error)
-      : undefined;
-    message.durationMs = object.durationMs ?? 0;
-    return message;
-  },
 };
 
 function createBaseListTasksRequest(): ListTasksRequest {
@@ -1893,42 +1265,6 @@ export const ListTasksRequest: MessageFns<ListTasksRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ListTasksRequest {
-    return {
-      applicationId: isSet(object.applicationId)
-        ? globalThis.String(object.applicationId)
-        : isSet(object.application_id)
-        ? globalThis.String(object.application_id)
-        : "",
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-    };
-  },
-
-  toJSON(message: ListTasksRequest): unknown {
-    const obj: any = {};
-    if (message.applicationId !== "") {
-      obj.applicationId = message.applicationId;
-    }
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListTasksRequest>, I>>(base?: I): ListTasksRequest {
-    return ListTasksRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListTasksRequest>, I>>(object: I): ListTasksRequest {
-    const message = createBaseListTasksRequest();
-    message.applicationId = object.applicationId ?? "";
-    message.jobId = object.jobId ?? "";
-    return message;
-  },
 };
 
 function createBaseListTasksResponse(): ListTasksResponse {
@@ -1974,29 +1310,6 @@ export const ListTasksResponse: MessageFns<ListTasksResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListTasksResponse {
-    return {
-      tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => TaskSummary.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: ListTasksResponse): unknown {
-    const obj: any = {};
-    if (message.tasks?.length) {
-      obj.tasks = message.tasks.map((e) => TaskSummary.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListTasksResponse>, I>>(base?: I): ListTasksResponse {
-    return ListTasksResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListTasksResponse>, I>>(object: I): ListTasksResponse {
-    const message = createBaseListTasksResponse();
-    message.tasks = object.tasks?.map((e) => TaskSummary.fromPartial(e)) || [];
-    return message;
   },
 };
 
@@ -2044,33 +1357,6 @@ export const ListExecutorHistoryRequest: MessageFns<ListExecutorHistoryRequest> 
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ListExecutorHistoryRequest {
-    return {
-      applicationId: isSet(object.applicationId)
-        ? globalThis.String(object.applicationId)
-        : isSet(object.application_id)
-        ? globalThis.String(object.application_id)
-        : "",
-    };
-  },
-
-  toJSON(message: ListExecutorHistoryRequest): unknown {
-    const obj: any = {};
-    if (message.applicationId !== "") {
-      obj.applicationId = message.applicationId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListExecutorHistoryRequest>, I>>(base?: I): ListExecutorHistoryRequest {
-    return ListExecutorHistoryRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListExecutorHistoryRequest>, I>>(object: I): ListExecutorHistoryRequest {
-    const message = createBaseListExecutorHistoryRequest();
-    message.applicationId = object.applicationId ?? "";
-    return message;
-  },
 };
 
 function createBaseListExecutorHistoryResponse(): ListExecutorHistoryResponse {
@@ -2116,31 +1402,6 @@ export const ListExecutorHistoryResponse: MessageFns<ListExecutorHistoryResponse
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListExecutorHistoryResponse {
-    return {
-      executors: globalThis.Array.isArray(object?.executors)
-        ? object.executors.map((e: any) => ExecutorInfo.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ListExecutorHistoryResponse): unknown {
-    const obj: any = {};
-    if (message.executors?.length) {
-      obj.executors = message.executors.map((e) => ExecutorInfo.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListExecutorHistoryResponse>, I>>(base?: I): ListExecutorHistoryResponse {
-    return ListExecutorHistoryResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListExecutorHistoryResponse>, I>>(object: I): ListExecutorHistoryResponse {
-    const message = createBaseListExecutorHistoryResponse();
-    message.executors = object.executors?.map((e) => ExecutorInfo.fromPartial(e)) || [];
-    return message;
   },
 };
 
@@ -2221,56 +1482,6 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ListEventsRequest {
-    return {
-      applicationId: isSet(object.applicationId)
-        ? globalThis.String(object.applicationId)
-        : isSet(object.application_id)
-        ? globalThis.String(object.application_id)
-        : "",
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-      afterSeq: isSet(object.afterSeq)
-        ? globalThis.Number(object.afterSeq)
-        : isSet(object.after_seq)
-        ? globalThis.Number(object.after_seq)
-        : 0,
-      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
-    };
-  },
-
-  toJSON(message: ListEventsRequest): unknown {
-    const obj: any = {};
-    if (message.applicationId !== "") {
-      obj.applicationId = message.applicationId;
-    }
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    if (message.afterSeq !== 0) {
-      obj.afterSeq = Math.round(message.afterSeq);
-    }
-    if (message.limit !== 0) {
-      obj.limit = Math.round(message.limit);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListEventsRequest>, I>>(base?: I): ListEventsRequest {
-    return ListEventsRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListEventsRequest>, I>>(object: I): ListEventsRequest {
-    const message = createBaseListEventsRequest();
-    message.applicationId = object.applicationId ?? "";
-    message.jobId = object.jobId ?? "";
-    message.afterSeq = object.afterSeq ?? 0;
-    message.limit = object.limit ?? 0;
-    return message;
-  },
 };
 
 function createBaseListEventsResponse(): ListEventsResponse {
@@ -2316,27 +1527,6 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListEventsResponse {
-    return { events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => Event.fromJSON(e)) : [] };
-  },
-
-  toJSON(message: ListEventsResponse): unknown {
-    const obj: any = {};
-    if (message.events?.length) {
-      obj.events = message.events.map((e) => Event.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListEventsResponse>, I>>(base?: I): ListEventsResponse {
-    return ListEventsResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListEventsResponse>, I>>(object: I): ListEventsResponse {
-    const message = createBaseListEventsResponse();
-    message.events = object.events?.map((e) => Event.fromPartial(e)) || [];
-    return message;
   },
 };
 
@@ -2598,19 +1788,6 @@ export const HistoryServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
-
-export type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
-  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
-  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
-  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
-  : Partial<T>;
-
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-export type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
@@ -2622,15 +1799,7 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

@@ -22,7 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ErrorInfo, ExecutorInfo, JobInfo, Plan, TaskState, taskStateFromJSON, taskStateToJSON } from "./common.js";
+import { ErrorInfo, ExecutorInfo, JobInfo, Plan, TaskState } from "./common.js";
 
 export const protobufPackage = "ballast.v1";
 
@@ -40,53 +40,6 @@ export enum FailureKind {
   UNRECOGNIZED = -1,
 }
 
-export function failureKindFromJSON(object: any): FailureKind {
-  switch (object) {
-    case 0:
-    case "FAILURE_KIND_UNSPECIFIED":
-      return FailureKind.FAILURE_KIND_UNSPECIFIED;
-    case 1:
-    case "FAILURE_KIND_USER_ERROR":
-      return FailureKind.FAILURE_KIND_USER_ERROR;
-    case 2:
-    case "FAILURE_KIND_FETCH_FAILED":
-      return FailureKind.FAILURE_KIND_FETCH_FAILED;
-    case 3:
-    case "FAILURE_KIND_EXECUTOR_ERROR":
-      return FailureKind.FAILURE_KIND_EXECUTOR_ERROR;
-    case 4:
-    case "FAILURE_KIND_COMMIT_DENIED":
-      return FailureKind.FAILURE_KIND_COMMIT_DENIED;
-    case 5:
-    case "FAILURE_KIND_KILLED":
-      return FailureKind.FAILURE_KIND_KILLED;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return FailureKind.UNRECOGNIZED;
-  }
-}
-
-export function failureKindToJSON(object: FailureKind): string {
-  switch (object) {
-    case FailureKind.FAILURE_KIND_UNSPECIFIED:
-      return "FAILURE_KIND_UNSPECIFIED";
-    case FailureKind.FAILURE_KIND_USER_ERROR:
-      return "FAILURE_KIND_USER_ERROR";
-    case FailureKind.FAILURE_KIND_FETCH_FAILED:
-      return "FAILURE_KIND_FETCH_FAILED";
-    case FailureKind.FAILURE_KIND_EXECUTOR_ERROR:
-      return "FAILURE_KIND_EXECUTOR_ERROR";
-    case FailureKind.FAILURE_KIND_COMMIT_DENIED:
-      return "FAILURE_KIND_COMMIT_DENIED";
-    case FailureKind.FAILURE_KIND_KILLED:
-      return "FAILURE_KIND_KILLED";
-    case FailureKind.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
-
 export enum NodeState {
   NODE_STATE_UNSPECIFIED = 0,
   NODE_STATE_ACTIVE = 1,
@@ -95,53 +48,6 @@ export enum NodeState {
   NODE_STATE_DECOMMISSIONED = 4,
   NODE_STATE_LOST = 5,
   UNRECOGNIZED = -1,
-}
-
-export function nodeStateFromJSON(object: any): NodeState {
-  switch (object) {
-    case 0:
-    case "NODE_STATE_UNSPECIFIED":
-      return NodeState.NODE_STATE_UNSPECIFIED;
-    case 1:
-    case "NODE_STATE_ACTIVE":
-      return NodeState.NODE_STATE_ACTIVE;
-    case 2:
-    case "NODE_STATE_EXCLUDED":
-      return NodeState.NODE_STATE_EXCLUDED;
-    case 3:
-    case "NODE_STATE_DECOMMISSIONING":
-      return NodeState.NODE_STATE_DECOMMISSIONING;
-    case 4:
-    case "NODE_STATE_DECOMMISSIONED":
-      return NodeState.NODE_STATE_DECOMMISSIONED;
-    case 5:
-    case "NODE_STATE_LOST":
-      return NodeState.NODE_STATE_LOST;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return NodeState.UNRECOGNIZED;
-  }
-}
-
-export function nodeStateToJSON(object: NodeState): string {
-  switch (object) {
-    case NodeState.NODE_STATE_UNSPECIFIED:
-      return "NODE_STATE_UNSPECIFIED";
-    case NodeState.NODE_STATE_ACTIVE:
-      return "NODE_STATE_ACTIVE";
-    case NodeState.NODE_STATE_EXCLUDED:
-      return "NODE_STATE_EXCLUDED";
-    case NodeState.NODE_STATE_DECOMMISSIONING:
-      return "NODE_STATE_DECOMMISSIONING";
-    case NodeState.NODE_STATE_DECOMMISSIONED:
-      return "NODE_STATE_DECOMMISSIONED";
-    case NodeState.NODE_STATE_LOST:
-      return "NODE_STATE_LOST";
-    case NodeState.UNRECOGNIZED:
-    default:
-      return "UNRECOGNIZED";
-  }
 }
 
 export interface SubmitJobRequest {
@@ -510,79 +416,6 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): SubmitJobRequest {
-    return {
-      plan: isSet(object.plan) ? Plan.fromJSON(object.plan) : undefined,
-      bundleDigest: isSet(object.bundleDigest)
-        ? globalThis.String(object.bundleDigest)
-        : isSet(object.bundle_digest)
-        ? globalThis.String(object.bundle_digest)
-        : "",
-      conf: isObject(object.conf)
-        ? (globalThis.Object.entries(object.conf) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      submissionId: isSet(object.submissionId)
-        ? globalThis.String(object.submissionId)
-        : isSet(object.submission_id)
-        ? globalThis.String(object.submission_id)
-        : "",
-    };
-  },
-
-  toJSON(message: SubmitJobRequest): unknown {
-    const obj: any = {};
-    if (message.plan !== undefined) {
-      obj.plan = Plan.toJSON(message.plan);
-    }
-    if (message.bundleDigest !== "") {
-      obj.bundleDigest = message.bundleDigest;
-    }
-    if (message.conf) {
-      const entries = globalThis.Object.entries(message.conf) as [string, string][];
-      if (entries.length > 0) {
-        obj.conf = {};
-        entries.forEach(([k, v]) => {
-          obj.conf[k] = v;
-        });
-      }
-    }
-    if (message.submissionId !== "") {
-      obj.submissionId = message.submissionId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<SubmitJobRequest>, I>>(base?: I): SubmitJobRequest {
-    return SubmitJobRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<SubmitJobRequest>, I>>(object: I): SubmitJobRequest {
-    const message = createBaseSubmitJobRequest();
-    message.plan = (object.plan !== undefined && object.plan !== null) ? Plan.fromPartial(object.plan) : undefined;
-    message.bundleDigest = object.bundleDigest ?? "";
-    message.conf = (globalThis.Object.entries(object.conf ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
-        if (value !== undefined) {
-          acc[key] = globalThis.String(value);
-        }
-        return acc;
-      },
-      {},
-    );
-    message.submissionId = object.submissionId ?? "";
-    return message;
-  },
 };
 
 function createBaseSubmitJobRequest_ConfEntry(): SubmitJobRequest_ConfEntry {
@@ -640,34 +473,6 @@ export const SubmitJobRequest_ConfEntry: MessageFns<SubmitJobRequest_ConfEntry> 
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): SubmitJobRequest_ConfEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: SubmitJobRequest_ConfEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<SubmitJobRequest_ConfEntry>, I>>(base?: I): SubmitJobRequest_ConfEntry {
-    return SubmitJobRequest_ConfEntry.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<SubmitJobRequest_ConfEntry>, I>>(object: I): SubmitJobRequest_ConfEntry {
-    const message = createBaseSubmitJobRequest_ConfEntry();
-    message.key = object.key ?? "";
-    message.value = object.value ?? "";
-    return message;
-  },
 };
 
 function createBaseSubmitJobResponse(): SubmitJobResponse {
@@ -713,33 +518,6 @@ export const SubmitJobResponse: MessageFns<SubmitJobResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): SubmitJobResponse {
-    return {
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-    };
-  },
-
-  toJSON(message: SubmitJobResponse): unknown {
-    const obj: any = {};
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<SubmitJobResponse>, I>>(base?: I): SubmitJobResponse {
-    return SubmitJobResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<SubmitJobResponse>, I>>(object: I): SubmitJobResponse {
-    const message = createBaseSubmitJobResponse();
-    message.jobId = object.jobId ?? "";
-    return message;
   },
 };
 
@@ -787,33 +565,6 @@ export const GetJobRequest: MessageFns<GetJobRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): GetJobRequest {
-    return {
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-    };
-  },
-
-  toJSON(message: GetJobRequest): unknown {
-    const obj: any = {};
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetJobRequest>, I>>(base?: I): GetJobRequest {
-    return GetJobRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetJobRequest>, I>>(object: I): GetJobRequest {
-    const message = createBaseGetJobRequest();
-    message.jobId = object.jobId ?? "";
-    return message;
-  },
 };
 
 function createBaseGetJobResponse(): GetJobResponse {
@@ -859,27 +610,6 @@ export const GetJobResponse: MessageFns<GetJobResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): GetJobResponse {
-    return { job: isSet(object.job) ? JobInfo.fromJSON(object.job) : undefined };
-  },
-
-  toJSON(message: GetJobResponse): unknown {
-    const obj: any = {};
-    if (message.job !== undefined) {
-      obj.job = JobInfo.toJSON(message.job);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetJobResponse>, I>>(base?: I): GetJobResponse {
-    return GetJobResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetJobResponse>, I>>(object: I): GetJobResponse {
-    const message = createBaseGetJobResponse();
-    message.job = (object.job !== undefined && object.job !== null) ? JobInfo.fromPartial(object.job) : undefined;
-    return message;
   },
 };
 
@@ -927,33 +657,6 @@ export const WatchJobRequest: MessageFns<WatchJobRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): WatchJobRequest {
-    return {
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-    };
-  },
-
-  toJSON(message: WatchJobRequest): unknown {
-    const obj: any = {};
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<WatchJobRequest>, I>>(base?: I): WatchJobRequest {
-    return WatchJobRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<WatchJobRequest>, I>>(object: I): WatchJobRequest {
-    const message = createBaseWatchJobRequest();
-    message.jobId = object.jobId ?? "";
-    return message;
-  },
 };
 
 function createBaseWatchJobResponse(): WatchJobResponse {
@@ -999,27 +702,6 @@ export const WatchJobResponse: MessageFns<WatchJobResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): WatchJobResponse {
-    return { job: isSet(object.job) ? JobInfo.fromJSON(object.job) : undefined };
-  },
-
-  toJSON(message: WatchJobResponse): unknown {
-    const obj: any = {};
-    if (message.job !== undefined) {
-      obj.job = JobInfo.toJSON(message.job);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<WatchJobResponse>, I>>(base?: I): WatchJobResponse {
-    return WatchJobResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<WatchJobResponse>, I>>(object: I): WatchJobResponse {
-    const message = createBaseWatchJobResponse();
-    message.job = (object.job !== undefined && object.job !== null) ? JobInfo.fromPartial(object.job) : undefined;
-    return message;
   },
 };
 
@@ -1067,33 +749,6 @@ export const CancelJobRequest: MessageFns<CancelJobRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): CancelJobRequest {
-    return {
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-    };
-  },
-
-  toJSON(message: CancelJobRequest): unknown {
-    const obj: any = {};
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<CancelJobRequest>, I>>(base?: I): CancelJobRequest {
-    return CancelJobRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<CancelJobRequest>, I>>(object: I): CancelJobRequest {
-    const message = createBaseCancelJobRequest();
-    message.jobId = object.jobId ?? "";
-    return message;
-  },
 };
 
 function createBaseCancelJobResponse(): CancelJobResponse {
@@ -1140,27 +795,6 @@ export const CancelJobResponse: MessageFns<CancelJobResponse> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): CancelJobResponse {
-    return { job: isSet(object.job) ? JobInfo.fromJSON(object.job) : undefined };
-  },
-
-  toJSON(message: CancelJobResponse): unknown {
-    const obj: any = {};
-    if (message.job !== undefined) {
-      obj.job = JobInfo.toJSON(message.job);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<CancelJobResponse>, I>>(base?: I): CancelJobResponse {
-    return CancelJobResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<CancelJobResponse>, I>>(object: I): CancelJobResponse {
-    const message = createBaseCancelJobResponse();
-    message.job = (object.job !== undefined && object.job !== null) ? JobInfo.fromPartial(object.job) : undefined;
-    return message;
-  },
 };
 
 function createBaseListJobsRequest(): ListJobsRequest {
@@ -1195,23 +829,6 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): ListJobsRequest {
-    return {};
-  },
-
-  toJSON(_: ListJobsRequest): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListJobsRequest>, I>>(base?: I): ListJobsRequest {
-    return ListJobsRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListJobsRequest>, I>>(_: I): ListJobsRequest {
-    const message = createBaseListJobsRequest();
-    return message;
   },
 };
 
@@ -1259,27 +876,6 @@ export const ListJobsResponse: MessageFns<ListJobsResponse> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ListJobsResponse {
-    return { jobs: globalThis.Array.isArray(object?.jobs) ? object.jobs.map((e: any) => JobInfo.fromJSON(e)) : [] };
-  },
-
-  toJSON(message: ListJobsResponse): unknown {
-    const obj: any = {};
-    if (message.jobs?.length) {
-      obj.jobs = message.jobs.map((e) => JobInfo.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListJobsResponse>, I>>(base?: I): ListJobsResponse {
-    return ListJobsResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListJobsResponse>, I>>(object: I): ListJobsResponse {
-    const message = createBaseListJobsResponse();
-    message.jobs = object.jobs?.map((e) => JobInfo.fromPartial(e)) || [];
-    return message;
-  },
 };
 
 function createBaseListExecutorsRequest(): ListExecutorsRequest {
@@ -1314,23 +910,6 @@ export const ListExecutorsRequest: MessageFns<ListExecutorsRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): ListExecutorsRequest {
-    return {};
-  },
-
-  toJSON(_: ListExecutorsRequest): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListExecutorsRequest>, I>>(base?: I): ListExecutorsRequest {
-    return ListExecutorsRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListExecutorsRequest>, I>>(_: I): ListExecutorsRequest {
-    const message = createBaseListExecutorsRequest();
-    return message;
   },
 };
 
@@ -1377,31 +956,6 @@ export const ListExecutorsResponse: MessageFns<ListExecutorsResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListExecutorsResponse {
-    return {
-      executors: globalThis.Array.isArray(object?.executors)
-        ? object.executors.map((e: any) => ExecutorInfo.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ListExecutorsResponse): unknown {
-    const obj: any = {};
-    if (message.executors?.length) {
-      obj.executors = message.executors.map((e) => ExecutorInfo.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListExecutorsResponse>, I>>(base?: I): ListExecutorsResponse {
-    return ListExecutorsResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListExecutorsResponse>, I>>(object: I): ListExecutorsResponse {
-    const message = createBaseListExecutorsResponse();
-    message.executors = object.executors?.map((e) => ExecutorInfo.fromPartial(e)) || [];
-    return message;
   },
 };
 
@@ -1472,60 +1026,6 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ExecutorSessionRequest {
-    return {
-      message: isSet(object.register)
-        ? { $case: "register", value: RegisterExecutor.fromJSON(object.register) }
-        : isSet(object.heartbeat)
-        ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
-        : isSet(object.taskUpdate)
-        ? { $case: "taskUpdate", value: TaskUpdate.fromJSON(object.taskUpdate) }
-        : isSet(object.task_update)
-        ? { $case: "taskUpdate", value: TaskUpdate.fromJSON(object.task_update) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: ExecutorSessionRequest): unknown {
-    const obj: any = {};
-    if (message.message?.$case === "register") {
-      obj.register = RegisterExecutor.toJSON(message.message.value);
-    } else if (message.message?.$case === "heartbeat") {
-      obj.heartbeat = Heartbeat.toJSON(message.message.value);
-    } else if (message.message?.$case === "taskUpdate") {
-      obj.taskUpdate = TaskUpdate.toJSON(message.message.value);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ExecutorSessionRequest>, I>>(base?: I): ExecutorSessionRequest {
-    return ExecutorSessionRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ExecutorSessionRequest>, I>>(object: I): ExecutorSessionRequest {
-    const message = createBaseExecutorSessionRequest();
-    switch (object.message?.$case) {
-      case "register": {
-        if (object.message?.value !== undefined && object.message?.value !== null) {
-          message.message = { $case: "register", value: RegisterExecutor.fromPartial(object.message.value) };
-        }
-        break;
-      }
-      case "heartbeat": {
-        if (object.message?.value !== undefined && object.message?.value !== null) {
-          message.message = { $case: "heartbeat", value: Heartbeat.fromPartial(object.message.value) };
-        }
-        break;
-      }
-      case "taskUpdate": {
-        if (object.message?.value !== undefined && object.message?.value !== null) {
-          message.message = { $case: "taskUpdate", value: TaskUpdate.fromPartial(object.message.value) };
-        }
-        break;
-      }
-    }
-    return message;
   },
 };
 
@@ -1659,88 +1159,6 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): RegisterExecutor {
-    return {
-      executorId: isSet(object.executorId)
-        ? globalThis.String(object.executorId)
-        : isSet(object.executor_id)
-        ? globalThis.String(object.executor_id)
-        : "",
-      nodeId: isSet(object.nodeId)
-        ? globalThis.String(object.nodeId)
-        : isSet(object.node_id)
-        ? globalThis.String(object.node_id)
-        : "",
-      host: isSet(object.host) ? globalThis.String(object.host) : "",
-      slots: isSet(object.slots) ? globalThis.Number(object.slots) : 0,
-      shuffleAddress: isSet(object.shuffleAddress)
-        ? globalThis.String(object.shuffleAddress)
-        : isSet(object.shuffle_address)
-        ? globalThis.String(object.shuffle_address)
-        : "",
-      executorAddress: isSet(object.executorAddress)
-        ? globalThis.String(object.executorAddress)
-        : isSet(object.executor_address)
-        ? globalThis.String(object.executor_address)
-        : "",
-      runningTaskIds: globalThis.Array.isArray(object?.runningTaskIds)
-        ? object.runningTaskIds.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.running_task_ids)
-        ? object.running_task_ids.map((e: any) => globalThis.String(e))
-        : [],
-      lastEpoch: isSet(object.lastEpoch)
-        ? globalThis.Number(object.lastEpoch)
-        : isSet(object.last_epoch)
-        ? globalThis.Number(object.last_epoch)
-        : 0,
-    };
-  },
-
-  toJSON(message: RegisterExecutor): unknown {
-    const obj: any = {};
-    if (message.executorId !== "") {
-      obj.executorId = message.executorId;
-    }
-    if (message.nodeId !== "") {
-      obj.nodeId = message.nodeId;
-    }
-    if (message.host !== "") {
-      obj.host = message.host;
-    }
-    if (message.slots !== 0) {
-      obj.slots = Math.round(message.slots);
-    }
-    if (message.shuffleAddress !== "") {
-      obj.shuffleAddress = message.shuffleAddress;
-    }
-    if (message.executorAddress !== "") {
-      obj.executorAddress = message.executorAddress;
-    }
-    if (message.runningTaskIds?.length) {
-      obj.runningTaskIds = message.runningTaskIds;
-    }
-    if (message.lastEpoch !== 0) {
-      obj.lastEpoch = Math.round(message.lastEpoch);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<RegisterExecutor>, I>>(base?: I): RegisterExecutor {
-    return RegisterExecutor.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<RegisterExecutor>, I>>(object: I): RegisterExecutor {
-    const message = createBaseRegisterExecutor();
-    message.executorId = object.executorId ?? "";
-    message.nodeId = object.nodeId ?? "";
-    message.host = object.host ?? "";
-    message.slots = object.slots ?? 0;
-    message.shuffleAddress = object.shuffleAddress ?? "";
-    message.executorAddress = object.executorAddress ?? "";
-    message.runningTaskIds = object.runningTaskIds?.map((e) => e) || [];
-    message.lastEpoch = object.lastEpoch ?? 0;
-    return message;
-  },
 };
 
 function createBaseHeartbeat(): Heartbeat {
@@ -1786,33 +1204,6 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): Heartbeat {
-    return {
-      runningTaskIds: globalThis.Array.isArray(object?.runningTaskIds)
-        ? object.runningTaskIds.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.running_task_ids)
-        ? object.running_task_ids.map((e: any) => globalThis.String(e))
-        : [],
-    };
-  },
-
-  toJSON(message: Heartbeat): unknown {
-    const obj: any = {};
-    if (message.runningTaskIds?.length) {
-      obj.runningTaskIds = message.runningTaskIds;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<Heartbeat>, I>>(base?: I): Heartbeat {
-    return Heartbeat.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<Heartbeat>, I>>(object: I): Heartbeat {
-    const message = createBaseHeartbeat();
-    message.runningTaskIds = object.runningTaskIds?.map((e) => e) || [];
-    return message;
   },
 };
 
@@ -1914,70 +1305,6 @@ export const TaskUpdate: MessageFns<TaskUpdate> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): TaskUpdate {
-    return {
-      taskId: isSet(object.taskId)
-        ? globalThis.String(object.taskId)
-        : isSet(object.task_id)
-        ? globalThis.String(object.task_id)
-        : "",
-      state: isSet(object.state) ? taskStateFromJSON(object.state) : 0,
-      mapStatus: isSet(object.mapStatus)
-        ? MapStatus.fromJSON(object.mapStatus)
-        : isSet(object.map_status)
-        ? MapStatus.fromJSON(object.map_status)
-        : undefined,
-      result: isSet(object.result) ? TaskResult.fromJSON(object.result) : undefined,
-      failure: isSet(object.failure) ? TaskFailure.fromJSON(object.failure) : undefined,
-      metrics: isSet(object.metrics) ? TaskMetrics.fromJSON(object.metrics) : undefined,
-    };
-  },
-
-  toJSON(message: TaskUpdate): unknown {
-    const obj: any = {};
-    if (message.taskId !== "") {
-      obj.taskId = message.taskId;
-    }
-    if (message.state !== 0) {
-      obj.state = taskStateToJSON(message.state);
-    }
-    if (message.mapStatus !== undefined) {
-      obj.mapStatus = MapStatus.toJSON(message.mapStatus);
-    }
-    if (message.result !== undefined) {
-      obj.result = TaskResult.toJSON(message.result);
-    }
-    if (message.failure !== undefined) {
-      obj.failure = TaskFailure.toJSON(message.failure);
-    }
-    if (message.metrics !== undefined) {
-      obj.metrics = TaskMetrics.toJSON(message.metrics);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<TaskUpdate>, I>>(base?: I): TaskUpdate {
-    return TaskUpdate.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<TaskUpdate>, I>>(object: I): TaskUpdate {
-    const message = createBaseTaskUpdate();
-    message.taskId = object.taskId ?? "";
-    message.state = object.state ?? 0;
-    message.mapStatus = (object.mapStatus !== undefined && object.mapStatus !== null)
-      ? MapStatus.fromPartial(object.mapStatus)
-      : undefined;
-    message.result = (object.result !== undefined && object.result !== null)
-      ? TaskResult.fromPartial(object.result)
-      : undefined;
-    message.failure = (object.failure !== undefined && object.failure !== null)
-      ? TaskFailure.fromPartial(object.failure)
-      : undefined;
-    message.metrics = (object.metrics !== undefined && object.metrics !== null)
-      ? TaskMetrics.fromPartial(object.metrics)
-      : undefined;
-    return message;
   },
 };
 
@@ -2094,74 +1421,6 @@ export const MapStatus: MessageFns<MapStatus> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): MapStatus {
-    return {
-      shuffleId: isSet(object.shuffleId)
-        ? globalThis.String(object.shuffleId)
-        : isSet(object.shuffle_id)
-        ? globalThis.String(object.shuffle_id)
-        : "",
-      mapIndex: isSet(object.mapIndex)
-        ? globalThis.Number(object.mapIndex)
-        : isSet(object.map_index)
-        ? globalThis.Number(object.map_index)
-        : 0,
-      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
-      shuffleAddress: isSet(object.shuffleAddress)
-        ? globalThis.String(object.shuffleAddress)
-        : isSet(object.shuffle_address)
-        ? globalThis.String(object.shuffle_address)
-        : "",
-      nodeId: isSet(object.nodeId)
-        ? globalThis.String(object.nodeId)
-        : isSet(object.node_id)
-        ? globalThis.String(object.node_id)
-        : "",
-      partitionSizes: globalThis.Array.isArray(object?.partitionSizes)
-        ? object.partitionSizes.map((e: any) => globalThis.Number(e))
-        : globalThis.Array.isArray(object?.partition_sizes)
-        ? object.partition_sizes.map((e: any) => globalThis.Number(e))
-        : [],
-    };
-  },
-
-  toJSON(message: MapStatus): unknown {
-    const obj: any = {};
-    if (message.shuffleId !== "") {
-      obj.shuffleId = message.shuffleId;
-    }
-    if (message.mapIndex !== 0) {
-      obj.mapIndex = Math.round(message.mapIndex);
-    }
-    if (message.attempt !== 0) {
-      obj.attempt = Math.round(message.attempt);
-    }
-    if (message.shuffleAddress !== "") {
-      obj.shuffleAddress = message.shuffleAddress;
-    }
-    if (message.nodeId !== "") {
-      obj.nodeId = message.nodeId;
-    }
-    if (message.partitionSizes?.length) {
-      obj.partitionSizes = message.partitionSizes.map((e) => Math.round(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<MapStatus>, I>>(base?: I): MapStatus {
-    return MapStatus.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<MapStatus>, I>>(object: I): MapStatus {
-    const message = createBaseMapStatus();
-    message.shuffleId = object.shuffleId ?? "";
-    message.mapIndex = object.mapIndex ?? 0;
-    message.attempt = object.attempt ?? 0;
-    message.shuffleAddress = object.shuffleAddress ?? "";
-    message.nodeId = object.nodeId ?? "";
-    message.partitionSizes = object.partitionSizes?.map((e) => e) || [];
-    return message;
-  },
 };
 
 function createBaseTaskResult(): TaskResult {
@@ -2218,34 +1477,6 @@ export const TaskResult: MessageFns<TaskResult> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): TaskResult {
-    return {
-      records: isSet(object.records) ? Buffer.from(bytesFromBase64(object.records)) : Buffer.alloc(0),
-      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
-    };
-  },
-
-  toJSON(message: TaskResult): unknown {
-    const obj: any = {};
-    if (message.records.length !== 0) {
-      obj.records = base64FromBytes(message.records);
-    }
-    if (message.count !== 0) {
-      obj.count = Math.round(message.count);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<TaskResult>, I>>(base?: I): TaskResult {
-    return TaskResult.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<TaskResult>, I>>(object: I): TaskResult {
-    const message = createBaseTaskResult();
-    message.records = object.records ?? Buffer.alloc(0);
-    message.count = object.count ?? 0;
-    return message;
   },
 };
 
@@ -2314,43 +1545,6 @@ export const TaskFailure: MessageFns<TaskFailure> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): TaskFailure {
-    return {
-      kind: isSet(object.kind) ? failureKindFromJSON(object.kind) : 0,
-      error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
-      fetch: isSet(object.fetch) ? FetchFailure.fromJSON(object.fetch) : undefined,
-    };
-  },
-
-  toJSON(message: TaskFailure): unknown {
-    const obj: any = {};
-    if (message.kind !== 0) {
-      obj.kind = failureKindToJSON(message.kind);
-    }
-    if (message.error !== undefined) {
-      obj.error = ErrorInfo.toJSON(message.error);
-    }
-    if (message.fetch !== undefined) {
-      obj.fetch = FetchFailure.toJSON(message.fetch);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<TaskFailure>, I>>(base?: I): TaskFailure {
-    return TaskFailure.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<TaskFailure>, I>>(object: I): TaskFailure {
-    const message = createBaseTaskFailure();
-    message.kind = object.kind ?? 0;
-    message.error = (object.error !== undefined && object.error !== null)
-      ? ErrorInfo.fromPartial(object.error)
-      : undefined;
-    message.fetch = (object.fetch !== undefined && object.fetch !== null)
-      ? FetchFailure.fromPartial(object.fetch)
-      : undefined;
-    return message;
   },
 };
 
@@ -2452,78 +1646,6 @@ export const FetchFailure: MessageFns<FetchFailure> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): FetchFailure {
-    return {
-      shuffleId: isSet(object.shuffleId)
-        ? globalThis.String(object.shuffleId)
-        : isSet(object.shuffle_id)
-        ? globalThis.String(object.shuffle_id)
-        : "",
-      mapIndex: isSet(object.mapIndex)
-        ? globalThis.Number(object.mapIndex)
-        : isSet(object.map_index)
-        ? globalThis.Number(object.map_index)
-        : 0,
-      mapAttempt: isSet(object.mapAttempt)
-        ? globalThis.Number(object.mapAttempt)
-        : isSet(object.map_attempt)
-        ? globalThis.Number(object.map_attempt)
-        : 0,
-      shuffleAddress: isSet(object.shuffleAddress)
-        ? globalThis.String(object.shuffleAddress)
-        : isSet(object.shuffle_address)
-        ? globalThis.String(object.shuffle_address)
-        : "",
-      nodeId: isSet(object.nodeId)
-        ? globalThis.String(object.nodeId)
-        : isSet(object.node_id)
-        ? globalThis.String(object.node_id)
-        : "",
-      serviceUnreachable: isSet(object.serviceUnreachable)
-        ? globalThis.Boolean(object.serviceUnreachable)
-        : isSet(object.service_unreachable)
-        ? globalThis.Boolean(object.service_unreachable)
-        : false,
-    };
-  },
-
-  toJSON(message: FetchFailure): unknown {
-    const obj: any = {};
-    if (message.shuffleId !== "") {
-      obj.shuffleId = message.shuffleId;
-    }
-    if (message.mapIndex !== 0) {
-      obj.mapIndex = Math.round(message.mapIndex);
-    }
-    if (message.mapAttempt !== 0) {
-      obj.mapAttempt = Math.round(message.mapAttempt);
-    }
-    if (message.shuffleAddress !== "") {
-      obj.shuffleAddress = message.shuffleAddress;
-    }
-    if (message.nodeId !== "") {
-      obj.nodeId = message.nodeId;
-    }
-    if (message.serviceUnreachable !== false) {
-      obj.serviceUnreachable = message.serviceUnreachable;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<FetchFailure>, I>>(base?: I): FetchFailure {
-    return FetchFailure.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<FetchFailure>, I>>(object: I): FetchFailure {
-    const message = createBaseFetchFailure();
-    message.shuffleId = object.shuffleId ?? "";
-    message.mapIndex = object.mapIndex ?? 0;
-    message.mapAttempt = object.mapAttempt ?? 0;
-    message.shuffleAddress = object.shuffleAddress ?? "";
-    message.nodeId = object.nodeId ?? "";
-    message.serviceUnreachable = object.serviceUnreachable ?? false;
-    return message;
   },
 };
 
@@ -2645,83 +1767,6 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): TaskMetrics {
-    return {
-      durationMs: isSet(object.durationMs)
-        ? globalThis.Number(object.durationMs)
-        : isSet(object.duration_ms)
-        ? globalThis.Number(object.duration_ms)
-        : 0,
-      inputBytes: isSet(object.inputBytes)
-        ? globalThis.Number(object.inputBytes)
-        : isSet(object.input_bytes)
-        ? globalThis.Number(object.input_bytes)
-        : 0,
-      shuffleBytesWritten: isSet(object.shuffleBytesWritten)
-        ? globalThis.Number(object.shuffleBytesWritten)
-        : isSet(object.shuffle_bytes_written)
-        ? globalThis.Number(object.shuffle_bytes_written)
-        : 0,
-      shuffleBytesRead: isSet(object.shuffleBytesRead)
-        ? globalThis.Number(object.shuffleBytesRead)
-        : isSet(object.shuffle_bytes_read)
-        ? globalThis.Number(object.shuffle_bytes_read)
-        : 0,
-      recordsOut: isSet(object.recordsOut)
-        ? globalThis.Number(object.recordsOut)
-        : isSet(object.records_out)
-        ? globalThis.Number(object.records_out)
-        : 0,
-      spills: isSet(object.spills) ? globalThis.Number(object.spills) : 0,
-      spilledBytes: isSet(object.spilledBytes)
-        ? globalThis.Number(object.spilledBytes)
-        : isSet(object.spilled_bytes)
-        ? globalThis.Number(object.spilled_bytes)
-        : 0,
-    };
-  },
-
-  toJSON(message: TaskMetrics): unknown {
-    const obj: any = {};
-    if (message.durationMs !== 0) {
-      obj.durationMs = Math.round(message.durationMs);
-    }
-    if (message.inputBytes !== 0) {
-      obj.inputBytes = Math.round(message.inputBytes);
-    }
-    if (message.shuffleBytesWritten !== 0) {
-      obj.shuffleBytesWritten = Math.round(message.shuffleBytesWritten);
-    }
-    if (message.shuffleBytesRead !== 0) {
-      obj.shuffleBytesRead = Math.round(message.shuffleBytesRead);
-    }
-    if (message.recordsOut !== 0) {
-      obj.recordsOut = Math.round(message.recordsOut);
-    }
-    if (message.spills !== 0) {
-      obj.spills = Math.round(message.spills);
-    }
-    if (message.spilledBytes !== 0) {
-      obj.spilledBytes = Math.round(message.spilledBytes);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<TaskMetrics>, I>>(base?: I): TaskMetrics {
-    return TaskMetrics.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<TaskMetrics>, I>>(object: I): TaskMetrics {
-    const message = createBaseTaskMetrics();
-    message.durationMs = object.durationMs ?? 0;
-    message.inputBytes = object.inputBytes ?? 0;
-    message.shuffleBytesWritten = object.shuffleBytesWritten ?? 0;
-    message.shuffleBytesRead = object.shuffleBytesRead ?? 0;
-    message.recordsOut = object.recordsOut ?? 0;
-    message.spills = object.spills ?? 0;
-    message.spilledBytes = object.spilledBytes ?? 0;
-    return message;
-  },
 };
 
 function createBaseExecutorSessionResponse(): ExecutorSessionResponse {
@@ -2803,74 +1848,6 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ExecutorSessionResponse {
-    return {
-      message: isSet(object.registerAck)
-        ? { $case: "registerAck", value: RegisterAck.fromJSON(object.registerAck) }
-        : isSet(object.register_ack)
-        ? { $case: "registerAck", value: RegisterAck.fromJSON(object.register_ack) }
-        : isSet(object.launchTask)
-        ? { $case: "launchTask", value: LaunchTask.fromJSON(object.launchTask) }
-        : isSet(object.launch_task)
-        ? { $case: "launchTask", value: LaunchTask.fromJSON(object.launch_task) }
-        : isSet(object.killTask)
-        ? { $case: "killTask", value: KillTask.fromJSON(object.killTask) }
-        : isSet(object.kill_task)
-        ? { $case: "killTask", value: KillTask.fromJSON(object.kill_task) }
-        : isSet(object.shutdown)
-        ? { $case: "shutdown", value: ShutdownExecutor.fromJSON(object.shutdown) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: ExecutorSessionResponse): unknown {
-    const obj: any = {};
-    if (message.message?.$case === "registerAck") {
-      obj.registerAck = RegisterAck.toJSON(message.message.value);
-    } else if (message.message?.$case === "launchTask") {
-      obj.launchTask = LaunchTask.toJSON(message.message.value);
-    } else if (message.message?.$case === "killTask") {
-      obj.killTask = KillTask.toJSON(message.message.value);
-    } else if (message.message?.$case === "shutdown") {
-      obj.shutdown = ShutdownExecutor.toJSON(message.message.value);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ExecutorSessionResponse>, I>>(base?: I): ExecutorSessionResponse {
-    return ExecutorSessionResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ExecutorSessionResponse>, I>>(object: I): ExecutorSessionResponse {
-    const message = createBaseExecutorSessionResponse();
-    switch (object.message?.$case) {
-      case "registerAck": {
-        if (object.message?.value !== undefined && object.message?.value !== null) {
-          message.message = { $case: "registerAck", value: RegisterAck.fromPartial(object.message.value) };
-        }
-        break;
-      }
-      case "launchTask": {
-        if (object.message?.value !== undefined && object.message?.value !== null) {
-          message.message = { $case: "launchTask", value: LaunchTask.fromPartial(object.message.value) };
-        }
-        break;
-      }
-      case "killTask": {
-        if (object.message?.value !== undefined && object.message?.value !== null) {
-          message.message = { $case: "killTask", value: KillTask.fromPartial(object.message.value) };
-        }
-        break;
-      }
-      case "shutdown": {
-        if (object.message?.value !== undefined && object.message?.value !== null) {
-          message.message = { $case: "shutdown", value: ShutdownExecutor.fromPartial(object.message.value) };
-        }
-        break;
-      }
-    }
-    return message;
-  },
 };
 
 function createBaseShutdownExecutor(): ShutdownExecutor {
@@ -2928,34 +1905,6 @@ export const ShutdownExecutor: MessageFns<ShutdownExecutor> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ShutdownExecutor {
-    return {
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
-    };
-  },
-
-  toJSON(message: ShutdownExecutor): unknown {
-    const obj: any = {};
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    if (message.epoch !== 0) {
-      obj.epoch = Math.round(message.epoch);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ShutdownExecutor>, I>>(base?: I): ShutdownExecutor {
-    return ShutdownExecutor.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ShutdownExecutor>, I>>(object: I): ShutdownExecutor {
-    const message = createBaseShutdownExecutor();
-    message.reason = object.reason ?? "";
-    message.epoch = object.epoch ?? 0;
-    return message;
-  },
 };
 
 function createBaseRegisterAck(): RegisterAck {
@@ -3012,38 +1961,6 @@ export const RegisterAck: MessageFns<RegisterAck> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): RegisterAck {
-    return {
-      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
-      heartbeatIntervalMs: isSet(object.heartbeatIntervalMs)
-        ? globalThis.Number(object.heartbeatIntervalMs)
-        : isSet(object.heartbeat_interval_ms)
-        ? globalThis.Number(object.heartbeat_interval_ms)
-        : 0,
-    };
-  },
-
-  toJSON(message: RegisterAck): unknown {
-    const obj: any = {};
-    if (message.epoch !== 0) {
-      obj.epoch = Math.round(message.epoch);
-    }
-    if (message.heartbeatIntervalMs !== 0) {
-      obj.heartbeatIntervalMs = Math.round(message.heartbeatIntervalMs);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<RegisterAck>, I>>(base?: I): RegisterAck {
-    return RegisterAck.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<RegisterAck>, I>>(object: I): RegisterAck {
-    const message = createBaseRegisterAck();
-    message.epoch = object.epoch ?? 0;
-    message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
-    return message;
   },
 };
 
@@ -3124,56 +2041,6 @@ export const MapLocation: MessageFns<MapLocation> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): MapLocation {
-    return {
-      mapIndex: isSet(object.mapIndex)
-        ? globalThis.Number(object.mapIndex)
-        : isSet(object.map_index)
-        ? globalThis.Number(object.map_index)
-        : 0,
-      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
-      shuffleAddress: isSet(object.shuffleAddress)
-        ? globalThis.String(object.shuffleAddress)
-        : isSet(object.shuffle_address)
-        ? globalThis.String(object.shuffle_address)
-        : "",
-      nodeId: isSet(object.nodeId)
-        ? globalThis.String(object.nodeId)
-        : isSet(object.node_id)
-        ? globalThis.String(object.node_id)
-        : "",
-    };
-  },
-
-  toJSON(message: MapLocation): unknown {
-    const obj: any = {};
-    if (message.mapIndex !== 0) {
-      obj.mapIndex = Math.round(message.mapIndex);
-    }
-    if (message.attempt !== 0) {
-      obj.attempt = Math.round(message.attempt);
-    }
-    if (message.shuffleAddress !== "") {
-      obj.shuffleAddress = message.shuffleAddress;
-    }
-    if (message.nodeId !== "") {
-      obj.nodeId = message.nodeId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<MapLocation>, I>>(base?: I): MapLocation {
-    return MapLocation.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<MapLocation>, I>>(object: I): MapLocation {
-    const message = createBaseMapLocation();
-    message.mapIndex = object.mapIndex ?? 0;
-    message.attempt = object.attempt ?? 0;
-    message.shuffleAddress = object.shuffleAddress ?? "";
-    message.nodeId = object.nodeId ?? "";
-    return message;
-  },
 };
 
 function createBaseShuffleRead(): ShuffleRead {
@@ -3252,58 +2119,6 @@ export const ShuffleRead: MessageFns<ShuffleRead> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ShuffleRead {
-    return {
-      shuffleIndex: isSet(object.shuffleIndex)
-        ? globalThis.Number(object.shuffleIndex)
-        : isSet(object.shuffle_index)
-        ? globalThis.Number(object.shuffle_index)
-        : 0,
-      shuffleId: isSet(object.shuffleId)
-        ? globalThis.String(object.shuffleId)
-        : isSet(object.shuffle_id)
-        ? globalThis.String(object.shuffle_id)
-        : "",
-      numMaps: isSet(object.numMaps)
-        ? globalThis.Number(object.numMaps)
-        : isSet(object.num_maps)
-        ? globalThis.Number(object.num_maps)
-        : 0,
-      locations: globalThis.Array.isArray(object?.locations)
-        ? object.locations.map((e: any) => MapLocation.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ShuffleRead): unknown {
-    const obj: any = {};
-    if (message.shuffleIndex !== 0) {
-      obj.shuffleIndex = Math.round(message.shuffleIndex);
-    }
-    if (message.shuffleId !== "") {
-      obj.shuffleId = message.shuffleId;
-    }
-    if (message.numMaps !== 0) {
-      obj.numMaps = Math.round(message.numMaps);
-    }
-    if (message.locations?.length) {
-      obj.locations = message.locations.map((e) => MapLocation.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ShuffleRead>, I>>(base?: I): ShuffleRead {
-    return ShuffleRead.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ShuffleRead>, I>>(object: I): ShuffleRead {
-    const message = createBaseShuffleRead();
-    message.shuffleIndex = object.shuffleIndex ?? 0;
-    message.shuffleId = object.shuffleId ?? "";
-    message.numMaps = object.numMaps ?? 0;
-    message.locations = object.locations?.map((e) => MapLocation.fromPartial(e)) || [];
-    return message;
   },
 };
 
@@ -3384,60 +2199,6 @@ export const ShuffleWrite: MessageFns<ShuffleWrite> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ShuffleWrite {
-    return {
-      shuffleIndex: isSet(object.shuffleIndex)
-        ? globalThis.Number(object.shuffleIndex)
-        : isSet(object.shuffle_index)
-        ? globalThis.Number(object.shuffle_index)
-        : 0,
-      shuffleId: isSet(object.shuffleId)
-        ? globalThis.String(object.shuffleId)
-        : isSet(object.shuffle_id)
-        ? globalThis.String(object.shuffle_id)
-        : "",
-      numReducePartitions: isSet(object.numReducePartitions)
-        ? globalThis.Number(object.numReducePartitions)
-        : isSet(object.num_reduce_partitions)
-        ? globalThis.Number(object.num_reduce_partitions)
-        : 0,
-      rangeSamples: globalThis.Array.isArray(object?.rangeSamples)
-        ? object.rangeSamples.map((e: any) => Buffer.from(bytesFromBase64(e)))
-        : globalThis.Array.isArray(object?.range_samples)
-        ? object.range_samples.map((e: any) => Buffer.from(bytesFromBase64(e)))
-        : [],
-    };
-  },
-
-  toJSON(message: ShuffleWrite): unknown {
-    const obj: any = {};
-    if (message.shuffleIndex !== 0) {
-      obj.shuffleIndex = Math.round(message.shuffleIndex);
-    }
-    if (message.shuffleId !== "") {
-      obj.shuffleId = message.shuffleId;
-    }
-    if (message.numReducePartitions !== 0) {
-      obj.numReducePartitions = Math.round(message.numReducePartitions);
-    }
-    if (message.rangeSamples?.length) {
-      obj.rangeSamples = message.rangeSamples.map((e) => base64FromBytes(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ShuffleWrite>, I>>(base?: I): ShuffleWrite {
-    return ShuffleWrite.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ShuffleWrite>, I>>(object: I): ShuffleWrite {
-    const message = createBaseShuffleWrite();
-    message.shuffleIndex = object.shuffleIndex ?? 0;
-    message.shuffleId = object.shuffleId ?? "";
-    message.numReducePartitions = object.numReducePartitions ?? 0;
-    message.rangeSamples = object.rangeSamples?.map((e) => e) || [];
-    return message;
-  },
 };
 
 function createBaseSampleFor(): SampleFor {
@@ -3483,33 +2244,6 @@ export const SampleFor: MessageFns<SampleFor> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): SampleFor {
-    return {
-      shuffleIndex: isSet(object.shuffleIndex)
-        ? globalThis.Number(object.shuffleIndex)
-        : isSet(object.shuffle_index)
-        ? globalThis.Number(object.shuffle_index)
-        : 0,
-    };
-  },
-
-  toJSON(message: SampleFor): unknown {
-    const obj: any = {};
-    if (message.shuffleIndex !== 0) {
-      obj.shuffleIndex = Math.round(message.shuffleIndex);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<SampleFor>, I>>(base?: I): SampleFor {
-    return SampleFor.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<SampleFor>, I>>(object: I): SampleFor {
-    const message = createBaseSampleFor();
-    message.shuffleIndex = object.shuffleIndex ?? 0;
-    return message;
   },
 };
 
@@ -3730,166 +2464,6 @@ export const LaunchTask: MessageFns<LaunchTask> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): LaunchTask {
-    return {
-      taskId: isSet(object.taskId)
-        ? globalThis.String(object.taskId)
-        : isSet(object.task_id)
-        ? globalThis.String(object.task_id)
-        : "",
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-      stageId: isSet(object.stageId)
-        ? globalThis.Number(object.stageId)
-        : isSet(object.stage_id)
-        ? globalThis.Number(object.stage_id)
-        : 0,
-      stageAttempt: isSet(object.stageAttempt)
-        ? globalThis.Number(object.stageAttempt)
-        : isSet(object.stage_attempt)
-        ? globalThis.Number(object.stage_attempt)
-        : 0,
-      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
-      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
-      bundleDigest: isSet(object.bundleDigest)
-        ? globalThis.String(object.bundleDigest)
-        : isSet(object.bundle_digest)
-        ? globalThis.String(object.bundle_digest)
-        : "",
-      plan: isSet(object.plan) ? Plan.fromJSON(object.plan) : undefined,
-      datasetId: isSet(object.datasetId)
-        ? globalThis.Number(object.datasetId)
-        : isSet(object.dataset_id)
-        ? globalThis.Number(object.dataset_id)
-        : 0,
-      shuffleWrite: isSet(object.shuffleWrite)
-        ? ShuffleWrite.fromJSON(object.shuffleWrite)
-        : isSet(object.shuffle_write)
-        ? ShuffleWrite.fromJSON(object.shuffle_write)
-        : undefined,
-      shuffleReads: globalThis.Array.isArray(object?.shuffleReads)
-        ? object.shuffleReads.map((e: any) => ShuffleRead.fromJSON(e))
-        : globalThis.Array.isArray(object?.shuffle_reads)
-        ? object.shuffle_reads.map((e: any) => ShuffleRead.fromJSON(e))
-        : [],
-      conf: isObject(object.conf)
-        ? (globalThis.Object.entries(object.conf) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
-      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
-      sampleFor: isSet(object.sampleFor)
-        ? SampleFor.fromJSON(object.sampleFor)
-        : isSet(object.sample_for)
-        ? SampleFor.fromJSON(object.sample_for)
-        : undefined,
-    };
-  },
-
-  toJSON(message: LaunchTask): unknown {
-    const obj: any = {};
-    if (message.taskId !== "") {
-      obj.taskId = message.taskId;
-    }
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    if (message.stageId !== 0) {
-      obj.stageId = Math.round(message.stageId);
-    }
-    if (message.stageAttempt !== 0) {
-      obj.stageAttempt = Math.round(message.stageAttempt);
-    }
-    if (message.partition !== 0) {
-      obj.partition = Math.round(message.partition);
-    }
-    if (message.attempt !== 0) {
-      obj.attempt = Math.round(message.attempt);
-    }
-    if (message.bundleDigest !== "") {
-      obj.bundleDigest = message.bundleDigest;
-    }
-    if (message.plan !== undefined) {
-      obj.plan = Plan.toJSON(message.plan);
-    }
-    if (message.datasetId !== 0) {
-      obj.datasetId = Math.round(message.datasetId);
-    }
-    if (message.shuffleWrite !== undefined) {
-      obj.shuffleWrite = ShuffleWrite.toJSON(message.shuffleWrite);
-    }
-    if (message.shuffleReads?.length) {
-      obj.shuffleReads = message.shuffleReads.map((e) => ShuffleRead.toJSON(e));
-    }
-    if (message.conf) {
-      const entries = globalThis.Object.entries(message.conf) as [string, string][];
-      if (entries.length > 0) {
-        obj.conf = {};
-        entries.forEach(([k, v]) => {
-          obj.conf[k] = v;
-        });
-      }
-    }
-    if (message.traceparent !== "") {
-      obj.traceparent = message.traceparent;
-    }
-    if (message.epoch !== 0) {
-      obj.epoch = Math.round(message.epoch);
-    }
-    if (message.sampleFor !== undefined) {
-      obj.sampleFor = SampleFor.toJSON(message.sampleFor);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<LaunchTask>, I>>(base?: I): LaunchTask {
-    return LaunchTask.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<LaunchTask>, I>>(object: I): LaunchTask {
-    const message = createBaseLaunchTask();
-    message.taskId = object.taskId ?? "";
-    message.jobId = object.jobId ?? "";
-    message.stageId = object.stageId ?? 0;
-    message.stageAttempt = object.stageAttempt ?? 0;
-    message.partition = object.partition ?? 0;
-    message.attempt = object.attempt ?? 0;
-    message.bundleDigest = object.bundleDigest ?? "";
-    message.plan = (object.plan !== undefined && object.plan !== null) ? Plan.fromPartial(object.plan) : undefined;
-    message.datasetId = object.datasetId ?? 0;
-    message.shuffleWrite = (object.shuffleWrite !== undefined && object.shuffleWrite !== null)
-      ? ShuffleWrite.fromPartial(object.shuffleWrite)
-      : undefined;
-    message.shuffleReads = object.shuffleReads?.map((e) => ShuffleRead.fromPartial(e)) || [];
-    message.conf = (globalThis.Object.entries(object.conf ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
-        if (value !== undefined) {
-          acc[key] = globalThis.String(value);
-        }
-        return acc;
-      },
-      {},
-    );
-    message.traceparent = object.traceparent ?? "";
-    message.epoch = object.epoch ?? 0;
-    message.sampleFor = (object.sampleFor !== undefined && object.sampleFor !== null)
-      ? SampleFor.fromPartial(object.sampleFor)
-      : undefined;
-    return message;
-  },
 };
 
 function createBaseLaunchTask_ConfEntry(): LaunchTask_ConfEntry {
@@ -3946,34 +2520,6 @@ export const LaunchTask_ConfEntry: MessageFns<LaunchTask_ConfEntry> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): LaunchTask_ConfEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: LaunchTask_ConfEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<LaunchTask_ConfEntry>, I>>(base?: I): LaunchTask_ConfEntry {
-    return LaunchTask_ConfEntry.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<LaunchTask_ConfEntry>, I>>(object: I): LaunchTask_ConfEntry {
-    const message = createBaseLaunchTask_ConfEntry();
-    message.key = object.key ?? "";
-    message.value = object.value ?? "";
-    return message;
   },
 };
 
@@ -4043,43 +2589,6 @@ export const KillTask: MessageFns<KillTask> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): KillTask {
-    return {
-      taskId: isSet(object.taskId)
-        ? globalThis.String(object.taskId)
-        : isSet(object.task_id)
-        ? globalThis.String(object.task_id)
-        : "",
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
-    };
-  },
-
-  toJSON(message: KillTask): unknown {
-    const obj: any = {};
-    if (message.taskId !== "") {
-      obj.taskId = message.taskId;
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    if (message.epoch !== 0) {
-      obj.epoch = Math.round(message.epoch);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<KillTask>, I>>(base?: I): KillTask {
-    return KillTask.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<KillTask>, I>>(object: I): KillTask {
-    const message = createBaseKillTask();
-    message.taskId = object.taskId ?? "";
-    message.reason = object.reason ?? "";
-    message.epoch = object.epoch ?? 0;
-    return message;
-  },
 };
 
 function createBaseAuthorizeCommitRequest(): AuthorizeCommitRequest {
@@ -4125,33 +2634,6 @@ export const AuthorizeCommitRequest: MessageFns<AuthorizeCommitRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): AuthorizeCommitRequest {
-    return {
-      taskId: isSet(object.taskId)
-        ? globalThis.String(object.taskId)
-        : isSet(object.task_id)
-        ? globalThis.String(object.task_id)
-        : "",
-    };
-  },
-
-  toJSON(message: AuthorizeCommitRequest): unknown {
-    const obj: any = {};
-    if (message.taskId !== "") {
-      obj.taskId = message.taskId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<AuthorizeCommitRequest>, I>>(base?: I): AuthorizeCommitRequest {
-    return AuthorizeCommitRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<AuthorizeCommitRequest>, I>>(object: I): AuthorizeCommitRequest {
-    const message = createBaseAuthorizeCommitRequest();
-    message.taskId = object.taskId ?? "";
-    return message;
   },
 };
 
@@ -4321,115 +2803,6 @@ export const NodeInfo: MessageFns<NodeInfo> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): NodeInfo {
-    return {
-      nodeId: isSet(object.nodeId)
-        ? globalThis.String(object.nodeId)
-        : isSet(object.node_id)
-        ? globalThis.String(object.node_id)
-        : "",
-      state: isSet(object.state) ? nodeStateFromJSON(object.state) : 0,
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-      excludedUntilMs: isSet(object.excludedUntilMs)
-        ? globalThis.Number(object.excludedUntilMs)
-        : isSet(object.excluded_until_ms)
-        ? globalThis.Number(object.excluded_until_ms)
-        : 0,
-      shuffleAddress: isSet(object.shuffleAddress)
-        ? globalThis.String(object.shuffleAddress)
-        : isSet(object.shuffle_address)
-        ? globalThis.String(object.shuffle_address)
-        : "",
-      executorIds: globalThis.Array.isArray(object?.executorIds)
-        ? object.executorIds.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.executor_ids)
-        ? object.executor_ids.map((e: any) => globalThis.String(e))
-        : [],
-      failureScore: isSet(object.failureScore)
-        ? globalThis.Number(object.failureScore)
-        : isSet(object.failure_score)
-        ? globalThis.Number(object.failure_score)
-        : 0,
-      decommissionDeadlineMs: isSet(object.decommissionDeadlineMs)
-        ? globalThis.Number(object.decommissionDeadlineMs)
-        : isSet(object.decommission_deadline_ms)
-        ? globalThis.Number(object.decommission_deadline_ms)
-        : 0,
-      migratedOutputs: isSet(object.migratedOutputs)
-        ? globalThis.Number(object.migratedOutputs)
-        : isSet(object.migrated_outputs)
-        ? globalThis.Number(object.migrated_outputs)
-        : 0,
-      migratedBytes: isSet(object.migratedBytes)
-        ? globalThis.Number(object.migratedBytes)
-        : isSet(object.migrated_bytes)
-        ? globalThis.Number(object.migrated_bytes)
-        : 0,
-      runningTasks: isSet(object.runningTasks)
-        ? globalThis.Number(object.runningTasks)
-        : isSet(object.running_tasks)
-        ? globalThis.Number(object.running_tasks)
-        : 0,
-    };
-  },
-
-  toJSON(message: NodeInfo): unknown {
-    const obj: any = {};
-    if (message.nodeId !== "") {
-      obj.nodeId = message.nodeId;
-    }
-    if (message.state !== 0) {
-      obj.state = nodeStateToJSON(message.state);
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    if (message.excludedUntilMs !== 0) {
-      obj.excludedUntilMs = Math.round(message.excludedUntilMs);
-    }
-    if (message.shuffleAddress !== "") {
-      obj.shuffleAddress = message.shuffleAddress;
-    }
-    if (message.executorIds?.length) {
-      obj.executorIds = message.executorIds;
-    }
-    if (message.failureScore !== 0) {
-      obj.failureScore = floatToJson(message.failureScore);
-    }
-    if (message.decommissionDeadlineMs !== 0) {
-      obj.decommissionDeadlineMs = Math.round(message.decommissionDeadlineMs);
-    }
-    if (message.migratedOutputs !== 0) {
-      obj.migratedOutputs = Math.round(message.migratedOutputs);
-    }
-    if (message.migratedBytes !== 0) {
-      obj.migratedBytes = Math.round(message.migratedBytes);
-    }
-    if (message.runningTasks !== 0) {
-      obj.runningTasks = Math.round(message.runningTasks);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<NodeInfo>, I>>(base?: I): NodeInfo {
-    return NodeInfo.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<NodeInfo>, I>>(object: I): NodeInfo {
-    const message = createBaseNodeInfo();
-    message.nodeId = object.nodeId ?? "";
-    message.state = object.state ?? 0;
-    message.reason = object.reason ?? "";
-    message.excludedUntilMs = object.excludedUntilMs ?? 0;
-    message.shuffleAddress = object.shuffleAddress ?? "";
-    message.executorIds = object.executorIds?.map((e) => e) || [];
-    message.failureScore = object.failureScore ?? 0;
-    message.decommissionDeadlineMs = object.decommissionDeadlineMs ?? 0;
-    message.migratedOutputs = object.migratedOutputs ?? 0;
-    message.migratedBytes = object.migratedBytes ?? 0;
-    message.runningTasks = object.runningTasks ?? 0;
-    return message;
-  },
 };
 
 function createBaseDecommissionNodeRequest(): DecommissionNodeRequest {
@@ -4487,42 +2860,6 @@ export const DecommissionNodeRequest: MessageFns<DecommissionNodeRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): DecommissionNodeRequest {
-    return {
-      nodeId: isSet(object.nodeId)
-        ? globalThis.String(object.nodeId)
-        : isSet(object.node_id)
-        ? globalThis.String(object.node_id)
-        : "",
-      deadlineMs: isSet(object.deadlineMs)
-        ? globalThis.Number(object.deadlineMs)
-        : isSet(object.deadline_ms)
-        ? globalThis.Number(object.deadline_ms)
-        : 0,
-    };
-  },
-
-  toJSON(message: DecommissionNodeRequest): unknown {
-    const obj: any = {};
-    if (message.nodeId !== "") {
-      obj.nodeId = message.nodeId;
-    }
-    if (message.deadlineMs !== 0) {
-      obj.deadlineMs = Math.round(message.deadlineMs);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<DecommissionNodeRequest>, I>>(base?: I): DecommissionNodeRequest {
-    return DecommissionNodeRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<DecommissionNodeRequest>, I>>(object: I): DecommissionNodeRequest {
-    const message = createBaseDecommissionNodeRequest();
-    message.nodeId = object.nodeId ?? "";
-    message.deadlineMs = object.deadlineMs ?? 0;
-    return message;
-  },
 };
 
 function createBaseDecommissionNodeResponse(): DecommissionNodeResponse {
@@ -4568,27 +2905,6 @@ export const DecommissionNodeResponse: MessageFns<DecommissionNodeResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DecommissionNodeResponse {
-    return { node: isSet(object.node) ? NodeInfo.fromJSON(object.node) : undefined };
-  },
-
-  toJSON(message: DecommissionNodeResponse): unknown {
-    const obj: any = {};
-    if (message.node !== undefined) {
-      obj.node = NodeInfo.toJSON(message.node);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<DecommissionNodeResponse>, I>>(base?: I): DecommissionNodeResponse {
-    return DecommissionNodeResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<DecommissionNodeResponse>, I>>(object: I): DecommissionNodeResponse {
-    const message = createBaseDecommissionNodeResponse();
-    message.node = (object.node !== undefined && object.node !== null) ? NodeInfo.fromPartial(object.node) : undefined;
-    return message;
   },
 };
 
@@ -4636,33 +2952,6 @@ export const RecommissionNodeRequest: MessageFns<RecommissionNodeRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): RecommissionNodeRequest {
-    return {
-      nodeId: isSet(object.nodeId)
-        ? globalThis.String(object.nodeId)
-        : isSet(object.node_id)
-        ? globalThis.String(object.node_id)
-        : "",
-    };
-  },
-
-  toJSON(message: RecommissionNodeRequest): unknown {
-    const obj: any = {};
-    if (message.nodeId !== "") {
-      obj.nodeId = message.nodeId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<RecommissionNodeRequest>, I>>(base?: I): RecommissionNodeRequest {
-    return RecommissionNodeRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<RecommissionNodeRequest>, I>>(object: I): RecommissionNodeRequest {
-    const message = createBaseRecommissionNodeRequest();
-    message.nodeId = object.nodeId ?? "";
-    return message;
-  },
 };
 
 function createBaseRecommissionNodeResponse(): RecommissionNodeResponse {
@@ -4709,27 +2998,6 @@ export const RecommissionNodeResponse: MessageFns<RecommissionNodeResponse> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): RecommissionNodeResponse {
-    return { node: isSet(object.node) ? NodeInfo.fromJSON(object.node) : undefined };
-  },
-
-  toJSON(message: RecommissionNodeResponse): unknown {
-    const obj: any = {};
-    if (message.node !== undefined) {
-      obj.node = NodeInfo.toJSON(message.node);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<RecommissionNodeResponse>, I>>(base?: I): RecommissionNodeResponse {
-    return RecommissionNodeResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<RecommissionNodeResponse>, I>>(object: I): RecommissionNodeResponse {
-    const message = createBaseRecommissionNodeResponse();
-    message.node = (object.node !== undefined && object.node !== null) ? NodeInfo.fromPartial(object.node) : undefined;
-    return message;
-  },
 };
 
 function createBaseListNodesRequest(): ListNodesRequest {
@@ -4764,23 +3032,6 @@ export const ListNodesRequest: MessageFns<ListNodesRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): ListNodesRequest {
-    return {};
-  },
-
-  toJSON(_: ListNodesRequest): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListNodesRequest>, I>>(base?: I): ListNodesRequest {
-    return ListNodesRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListNodesRequest>, I>>(_: I): ListNodesRequest {
-    const message = createBaseListNodesRequest();
-    return message;
   },
 };
 
@@ -4828,27 +3079,6 @@ export const ListNodesResponse: MessageFns<ListNodesResponse> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ListNodesResponse {
-    return { nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => NodeInfo.fromJSON(e)) : [] };
-  },
-
-  toJSON(message: ListNodesResponse): unknown {
-    const obj: any = {};
-    if (message.nodes?.length) {
-      obj.nodes = message.nodes.map((e) => NodeInfo.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListNodesResponse>, I>>(base?: I): ListNodesResponse {
-    return ListNodesResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListNodesResponse>, I>>(object: I): ListNodesResponse {
-    const message = createBaseListNodesResponse();
-    message.nodes = object.nodes?.map((e) => NodeInfo.fromPartial(e)) || [];
-    return message;
-  },
 };
 
 function createBaseGetLeaderRequest(): GetLeaderRequest {
@@ -4883,23 +3113,6 @@ export const GetLeaderRequest: MessageFns<GetLeaderRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): GetLeaderRequest {
-    return {};
-  },
-
-  toJSON(_: GetLeaderRequest): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetLeaderRequest>, I>>(base?: I): GetLeaderRequest {
-    return GetLeaderRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetLeaderRequest>, I>>(_: I): GetLeaderRequest {
-    const message = createBaseGetLeaderRequest();
-    return message;
   },
 };
 
@@ -4969,47 +3182,6 @@ export const GetLeaderResponse: MessageFns<GetLeaderResponse> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): GetLeaderResponse {
-    return {
-      leaderAddress: isSet(object.leaderAddress)
-        ? globalThis.String(object.leaderAddress)
-        : isSet(object.leader_address)
-        ? globalThis.String(object.leader_address)
-        : "",
-      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
-      isLeader: isSet(object.isLeader)
-        ? globalThis.Boolean(object.isLeader)
-        : isSet(object.is_leader)
-        ? globalThis.Boolean(object.is_leader)
-        : false,
-    };
-  },
-
-  toJSON(message: GetLeaderResponse): unknown {
-    const obj: any = {};
-    if (message.leaderAddress !== "") {
-      obj.leaderAddress = message.leaderAddress;
-    }
-    if (message.epoch !== 0) {
-      obj.epoch = Math.round(message.epoch);
-    }
-    if (message.isLeader !== false) {
-      obj.isLeader = message.isLeader;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetLeaderResponse>, I>>(base?: I): GetLeaderResponse {
-    return GetLeaderResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetLeaderResponse>, I>>(object: I): GetLeaderResponse {
-    const message = createBaseGetLeaderResponse();
-    message.leaderAddress = object.leaderAddress ?? "";
-    message.epoch = object.epoch ?? 0;
-    message.isLeader = object.isLeader ?? false;
-    return message;
-  },
 };
 
 function createBaseAuthorizeCommitResponse(): AuthorizeCommitResponse {
@@ -5055,27 +3227,6 @@ export const AuthorizeCommitResponse: MessageFns<AuthorizeCommitResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): AuthorizeCommitResponse {
-    return { allowed: isSet(object.allowed) ? globalThis.Boolean(object.allowed) : false };
-  },
-
-  toJSON(message: AuthorizeCommitResponse): unknown {
-    const obj: any = {};
-    if (message.allowed !== false) {
-      obj.allowed = message.allowed;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<AuthorizeCommitResponse>, I>>(base?: I): AuthorizeCommitResponse {
-    return AuthorizeCommitResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<AuthorizeCommitResponse>, I>>(object: I): AuthorizeCommitResponse {
-    const message = createBaseAuthorizeCommitResponse();
-    message.allowed = object.allowed ?? false;
-    return message;
   },
 };
 
@@ -5430,31 +3581,6 @@ export const SchedulerServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
-}
-
-function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
-}
-
-function floatToJson(value: number | null | undefined): number | string | null | undefined {
-  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
-}
-
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
-
-export type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
-  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
-  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
-  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
-  : Partial<T>;
-
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-export type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
@@ -5466,19 +3592,7 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
-}
-
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

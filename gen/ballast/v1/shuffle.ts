@@ -191,47 +191,6 @@ export const MapOutputId: MessageFns<MapOutputId> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): MapOutputId {
-    return {
-      shuffleId: isSet(object.shuffleId)
-        ? globalThis.String(object.shuffleId)
-        : isSet(object.shuffle_id)
-        ? globalThis.String(object.shuffle_id)
-        : "",
-      mapIndex: isSet(object.mapIndex)
-        ? globalThis.Number(object.mapIndex)
-        : isSet(object.map_index)
-        ? globalThis.Number(object.map_index)
-        : 0,
-      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
-    };
-  },
-
-  toJSON(message: MapOutputId): unknown {
-    const obj: any = {};
-    if (message.shuffleId !== "") {
-      obj.shuffleId = message.shuffleId;
-    }
-    if (message.mapIndex !== 0) {
-      obj.mapIndex = Math.round(message.mapIndex);
-    }
-    if (message.attempt !== 0) {
-      obj.attempt = Math.round(message.attempt);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<MapOutputId>, I>>(base?: I): MapOutputId {
-    return MapOutputId.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<MapOutputId>, I>>(object: I): MapOutputId {
-    const message = createBaseMapOutputId();
-    message.shuffleId = object.shuffleId ?? "";
-    message.mapIndex = object.mapIndex ?? 0;
-    message.attempt = object.attempt ?? 0;
-    return message;
-  },
 };
 
 function createBaseWriteMapOutputRequest(): WriteMapOutputRequest {
@@ -301,58 +260,6 @@ export const WriteMapOutputRequest: MessageFns<WriteMapOutputRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): WriteMapOutputRequest {
-    return {
-      message: isSet(object.header)
-        ? { $case: "header", value: WriteHeader.fromJSON(object.header) }
-        : isSet(object.chunk)
-        ? { $case: "chunk", value: WriteChunk.fromJSON(object.chunk) }
-        : isSet(object.commit)
-        ? { $case: "commit", value: WriteCommit.fromJSON(object.commit) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: WriteMapOutputRequest): unknown {
-    const obj: any = {};
-    if (message.message?.$case === "header") {
-      obj.header = WriteHeader.toJSON(message.message.value);
-    } else if (message.message?.$case === "chunk") {
-      obj.chunk = WriteChunk.toJSON(message.message.value);
-    } else if (message.message?.$case === "commit") {
-      obj.commit = WriteCommit.toJSON(message.message.value);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<WriteMapOutputRequest>, I>>(base?: I): WriteMapOutputRequest {
-    return WriteMapOutputRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<WriteMapOutputRequest>, I>>(object: I): WriteMapOutputRequest {
-    const message = createBaseWriteMapOutputRequest();
-    switch (object.message?.$case) {
-      case "header": {
-        if (object.message?.value !== undefined && object.message?.value !== null) {
-          message.message = { $case: "header", value: WriteHeader.fromPartial(object.message.value) };
-        }
-        break;
-      }
-      case "chunk": {
-        if (object.message?.value !== undefined && object.message?.value !== null) {
-          message.message = { $case: "chunk", value: WriteChunk.fromPartial(object.message.value) };
-        }
-        break;
-      }
-      case "commit": {
-        if (object.message?.value !== undefined && object.message?.value !== null) {
-          message.message = { $case: "commit", value: WriteCommit.fromPartial(object.message.value) };
-        }
-        break;
-      }
-    }
-    return message;
   },
 };
 
@@ -436,47 +343,6 @@ export const WriteHeader: MessageFns<WriteHeader> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): WriteHeader {
-    return {
-      id: isSet(object.id) ? MapOutputId.fromJSON(object.id) : undefined,
-      numPartitions: isSet(object.numPartitions)
-        ? globalThis.Number(object.numPartitions)
-        : isSet(object.num_partitions)
-        ? globalThis.Number(object.num_partitions)
-        : 0,
-      expectedCrc32: globalThis.Array.isArray(object?.expectedCrc32)
-        ? object.expectedCrc32.map((e: any) => globalThis.Number(e))
-        : globalThis.Array.isArray(object?.expected_crc32)
-        ? object.expected_crc32.map((e: any) => globalThis.Number(e))
-        : [],
-    };
-  },
-
-  toJSON(message: WriteHeader): unknown {
-    const obj: any = {};
-    if (message.id !== undefined) {
-      obj.id = MapOutputId.toJSON(message.id);
-    }
-    if (message.numPartitions !== 0) {
-      obj.numPartitions = Math.round(message.numPartitions);
-    }
-    if (message.expectedCrc32?.length) {
-      obj.expectedCrc32 = message.expectedCrc32.map((e) => Math.round(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<WriteHeader>, I>>(base?: I): WriteHeader {
-    return WriteHeader.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<WriteHeader>, I>>(object: I): WriteHeader {
-    const message = createBaseWriteHeader();
-    message.id = (object.id !== undefined && object.id !== null) ? MapOutputId.fromPartial(object.id) : undefined;
-    message.numPartitions = object.numPartitions ?? 0;
-    message.expectedCrc32 = object.expectedCrc32?.map((e) => e) || [];
-    return message;
-  },
 };
 
 function createBaseWriteChunk(): WriteChunk {
@@ -534,34 +400,6 @@ export const WriteChunk: MessageFns<WriteChunk> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): WriteChunk {
-    return {
-      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
-      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
-    };
-  },
-
-  toJSON(message: WriteChunk): unknown {
-    const obj: any = {};
-    if (message.partition !== 0) {
-      obj.partition = Math.round(message.partition);
-    }
-    if (message.data.length !== 0) {
-      obj.data = base64FromBytes(message.data);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<WriteChunk>, I>>(base?: I): WriteChunk {
-    return WriteChunk.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<WriteChunk>, I>>(object: I): WriteChunk {
-    const message = createBaseWriteChunk();
-    message.partition = object.partition ?? 0;
-    message.data = object.data ?? Buffer.alloc(0);
-    return message;
-  },
 };
 
 function createBaseWriteCommit(): WriteCommit {
@@ -596,23 +434,6 @@ export const WriteCommit: MessageFns<WriteCommit> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(_: any): WriteCommit {
-    return {};
-  },
-
-  toJSON(_: WriteCommit): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<WriteCommit>, I>>(base?: I): WriteCommit {
-    return WriteCommit.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<WriteCommit>, I>>(_: I): WriteCommit {
-    const message = createBaseWriteCommit();
-    return message;
   },
 };
 
@@ -674,33 +495,6 @@ export const WriteMapOutputResponse: MessageFns<WriteMapOutputResponse> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): WriteMapOutputResponse {
-    return {
-      partitionSizes: globalThis.Array.isArray(object?.partitionSizes)
-        ? object.partitionSizes.map((e: any) => globalThis.Number(e))
-        : globalThis.Array.isArray(object?.partition_sizes)
-        ? object.partition_sizes.map((e: any) => globalThis.Number(e))
-        : [],
-    };
-  },
-
-  toJSON(message: WriteMapOutputResponse): unknown {
-    const obj: any = {};
-    if (message.partitionSizes?.length) {
-      obj.partitionSizes = message.partitionSizes.map((e) => Math.round(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<WriteMapOutputResponse>, I>>(base?: I): WriteMapOutputResponse {
-    return WriteMapOutputResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<WriteMapOutputResponse>, I>>(object: I): WriteMapOutputResponse {
-    const message = createBaseWriteMapOutputResponse();
-    message.partitionSizes = object.partitionSizes?.map((e) => e) || [];
-    return message;
-  },
 };
 
 function createBaseBlockId(): BlockId {
@@ -758,40 +552,6 @@ export const BlockId: MessageFns<BlockId> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): BlockId {
-    return {
-      mapOutput: isSet(object.mapOutput)
-        ? MapOutputId.fromJSON(object.mapOutput)
-        : isSet(object.map_output)
-        ? MapOutputId.fromJSON(object.map_output)
-        : undefined,
-      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
-    };
-  },
-
-  toJSON(message: BlockId): unknown {
-    const obj: any = {};
-    if (message.mapOutput !== undefined) {
-      obj.mapOutput = MapOutputId.toJSON(message.mapOutput);
-    }
-    if (message.partition !== 0) {
-      obj.partition = Math.round(message.partition);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<BlockId>, I>>(base?: I): BlockId {
-    return BlockId.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<BlockId>, I>>(object: I): BlockId {
-    const message = createBaseBlockId();
-    message.mapOutput = (object.mapOutput !== undefined && object.mapOutput !== null)
-      ? MapOutputId.fromPartial(object.mapOutput)
-      : undefined;
-    message.partition = object.partition ?? 0;
-    return message;
-  },
 };
 
 function createBaseFetchBlocksRequest(): FetchBlocksRequest {
@@ -837,29 +597,6 @@ export const FetchBlocksRequest: MessageFns<FetchBlocksRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): FetchBlocksRequest {
-    return {
-      blocks: globalThis.Array.isArray(object?.blocks) ? object.blocks.map((e: any) => BlockId.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: FetchBlocksRequest): unknown {
-    const obj: any = {};
-    if (message.blocks?.length) {
-      obj.blocks = message.blocks.map((e) => BlockId.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<FetchBlocksRequest>, I>>(base?: I): FetchBlocksRequest {
-    return FetchBlocksRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<FetchBlocksRequest>, I>>(object: I): FetchBlocksRequest {
-    const message = createBaseFetchBlocksRequest();
-    message.blocks = object.blocks?.map((e) => BlockId.fromPartial(e)) || [];
-    return message;
   },
 };
 
@@ -951,53 +688,6 @@ export const FetchBlocksResponse: MessageFns<FetchBlocksResponse> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): FetchBlocksResponse {
-    return {
-      blockIndex: isSet(object.blockIndex)
-        ? globalThis.Number(object.blockIndex)
-        : isSet(object.block_index)
-        ? globalThis.Number(object.block_index)
-        : 0,
-      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
-      last: isSet(object.last) ? globalThis.Boolean(object.last) : false,
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-      crc32: isSet(object.crc32) ? globalThis.Number(object.crc32) : 0,
-    };
-  },
-
-  toJSON(message: FetchBlocksResponse): unknown {
-    const obj: any = {};
-    if (message.blockIndex !== 0) {
-      obj.blockIndex = Math.round(message.blockIndex);
-    }
-    if (message.data.length !== 0) {
-      obj.data = base64FromBytes(message.data);
-    }
-    if (message.last !== false) {
-      obj.last = message.last;
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    if (message.crc32 !== 0) {
-      obj.crc32 = Math.round(message.crc32);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<FetchBlocksResponse>, I>>(base?: I): FetchBlocksResponse {
-    return FetchBlocksResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<FetchBlocksResponse>, I>>(object: I): FetchBlocksResponse {
-    const message = createBaseFetchBlocksResponse();
-    message.blockIndex = object.blockIndex ?? 0;
-    message.data = object.data ?? Buffer.alloc(0);
-    message.last = object.last ?? false;
-    message.size = object.size ?? 0;
-    message.crc32 = object.crc32 ?? 0;
-    return message;
-  },
 };
 
 function createBaseListMapOutputsRequest(): ListMapOutputsRequest {
@@ -1043,33 +733,6 @@ export const ListMapOutputsRequest: MessageFns<ListMapOutputsRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListMapOutputsRequest {
-    return {
-      shuffleId: isSet(object.shuffleId)
-        ? globalThis.String(object.shuffleId)
-        : isSet(object.shuffle_id)
-        ? globalThis.String(object.shuffle_id)
-        : "",
-    };
-  },
-
-  toJSON(message: ListMapOutputsRequest): unknown {
-    const obj: any = {};
-    if (message.shuffleId !== "") {
-      obj.shuffleId = message.shuffleId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListMapOutputsRequest>, I>>(base?: I): ListMapOutputsRequest {
-    return ListMapOutputsRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListMapOutputsRequest>, I>>(object: I): ListMapOutputsRequest {
-    const message = createBaseListMapOutputsRequest();
-    message.shuffleId = object.shuffleId ?? "";
-    return message;
   },
 };
 
@@ -1153,47 +816,6 @@ export const MapOutputInfo: MessageFns<MapOutputInfo> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): MapOutputInfo {
-    return {
-      id: isSet(object.id) ? MapOutputId.fromJSON(object.id) : undefined,
-      partitionSizes: globalThis.Array.isArray(object?.partitionSizes)
-        ? object.partitionSizes.map((e: any) => globalThis.Number(e))
-        : globalThis.Array.isArray(object?.partition_sizes)
-        ? object.partition_sizes.map((e: any) => globalThis.Number(e))
-        : [],
-      committedAtMs: isSet(object.committedAtMs)
-        ? globalThis.Number(object.committedAtMs)
-        : isSet(object.committed_at_ms)
-        ? globalThis.Number(object.committed_at_ms)
-        : 0,
-    };
-  },
-
-  toJSON(message: MapOutputInfo): unknown {
-    const obj: any = {};
-    if (message.id !== undefined) {
-      obj.id = MapOutputId.toJSON(message.id);
-    }
-    if (message.partitionSizes?.length) {
-      obj.partitionSizes = message.partitionSizes.map((e) => Math.round(e));
-    }
-    if (message.committedAtMs !== 0) {
-      obj.committedAtMs = Math.round(message.committedAtMs);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<MapOutputInfo>, I>>(base?: I): MapOutputInfo {
-    return MapOutputInfo.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<MapOutputInfo>, I>>(object: I): MapOutputInfo {
-    const message = createBaseMapOutputInfo();
-    message.id = (object.id !== undefined && object.id !== null) ? MapOutputId.fromPartial(object.id) : undefined;
-    message.partitionSizes = object.partitionSizes?.map((e) => e) || [];
-    message.committedAtMs = object.committedAtMs ?? 0;
-    return message;
-  },
 };
 
 function createBaseListMapOutputsResponse(): ListMapOutputsResponse {
@@ -1239,31 +861,6 @@ export const ListMapOutputsResponse: MessageFns<ListMapOutputsResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListMapOutputsResponse {
-    return {
-      outputs: globalThis.Array.isArray(object?.outputs)
-        ? object.outputs.map((e: any) => MapOutputInfo.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ListMapOutputsResponse): unknown {
-    const obj: any = {};
-    if (message.outputs?.length) {
-      obj.outputs = message.outputs.map((e) => MapOutputInfo.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListMapOutputsResponse>, I>>(base?: I): ListMapOutputsResponse {
-    return ListMapOutputsResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListMapOutputsResponse>, I>>(object: I): ListMapOutputsResponse {
-    const message = createBaseListMapOutputsResponse();
-    message.outputs = object.outputs?.map((e) => MapOutputInfo.fromPartial(e)) || [];
-    return message;
   },
 };
 
@@ -1322,42 +919,6 @@ export const RemoveShuffleRequest: MessageFns<RemoveShuffleRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): RemoveShuffleRequest {
-    return {
-      shuffleId: isSet(object.shuffleId)
-        ? globalThis.String(object.shuffleId)
-        : isSet(object.shuffle_id)
-        ? globalThis.String(object.shuffle_id)
-        : "",
-      schedulerEpoch: isSet(object.schedulerEpoch)
-        ? globalThis.Number(object.schedulerEpoch)
-        : isSet(object.scheduler_epoch)
-        ? globalThis.Number(object.scheduler_epoch)
-        : 0,
-    };
-  },
-
-  toJSON(message: RemoveShuffleRequest): unknown {
-    const obj: any = {};
-    if (message.shuffleId !== "") {
-      obj.shuffleId = message.shuffleId;
-    }
-    if (message.schedulerEpoch !== 0) {
-      obj.schedulerEpoch = Math.round(message.schedulerEpoch);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<RemoveShuffleRequest>, I>>(base?: I): RemoveShuffleRequest {
-    return RemoveShuffleRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<RemoveShuffleRequest>, I>>(object: I): RemoveShuffleRequest {
-    const message = createBaseRemoveShuffleRequest();
-    message.shuffleId = object.shuffleId ?? "";
-    message.schedulerEpoch = object.schedulerEpoch ?? 0;
-    return message;
-  },
 };
 
 function createBaseRemoveShuffleResponse(): RemoveShuffleResponse {
@@ -1403,27 +964,6 @@ export const RemoveShuffleResponse: MessageFns<RemoveShuffleResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): RemoveShuffleResponse {
-    return { removed: isSet(object.removed) ? globalThis.Number(object.removed) : 0 };
-  },
-
-  toJSON(message: RemoveShuffleResponse): unknown {
-    const obj: any = {};
-    if (message.removed !== 0) {
-      obj.removed = Math.round(message.removed);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<RemoveShuffleResponse>, I>>(base?: I): RemoveShuffleResponse {
-    return RemoveShuffleResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<RemoveShuffleResponse>, I>>(object: I): RemoveShuffleResponse {
-    const message = createBaseRemoveShuffleResponse();
-    message.removed = object.removed ?? 0;
-    return message;
   },
 };
 
@@ -1503,56 +1043,6 @@ export const MigrateMapOutputsRequest: MessageFns<MigrateMapOutputsRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): MigrateMapOutputsRequest {
-    return {
-      peerAddresses: globalThis.Array.isArray(object?.peerAddresses)
-        ? object.peerAddresses.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.peer_addresses)
-        ? object.peer_addresses.map((e: any) => globalThis.String(e))
-        : [],
-      parallelism: isSet(object.parallelism) ? globalThis.Number(object.parallelism) : 0,
-      schedulerEpoch: isSet(object.schedulerEpoch)
-        ? globalThis.Number(object.schedulerEpoch)
-        : isSet(object.scheduler_epoch)
-        ? globalThis.Number(object.scheduler_epoch)
-        : 0,
-      shuffleIds: globalThis.Array.isArray(object?.shuffleIds)
-        ? object.shuffleIds.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.shuffle_ids)
-        ? object.shuffle_ids.map((e: any) => globalThis.String(e))
-        : [],
-    };
-  },
-
-  toJSON(message: MigrateMapOutputsRequest): unknown {
-    const obj: any = {};
-    if (message.peerAddresses?.length) {
-      obj.peerAddresses = message.peerAddresses;
-    }
-    if (message.parallelism !== 0) {
-      obj.parallelism = Math.round(message.parallelism);
-    }
-    if (message.schedulerEpoch !== 0) {
-      obj.schedulerEpoch = Math.round(message.schedulerEpoch);
-    }
-    if (message.shuffleIds?.length) {
-      obj.shuffleIds = message.shuffleIds;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<MigrateMapOutputsRequest>, I>>(base?: I): MigrateMapOutputsRequest {
-    return MigrateMapOutputsRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<MigrateMapOutputsRequest>, I>>(object: I): MigrateMapOutputsRequest {
-    const message = createBaseMigrateMapOutputsRequest();
-    message.peerAddresses = object.peerAddresses?.map((e) => e) || [];
-    message.parallelism = object.parallelism ?? 0;
-    message.schedulerEpoch = object.schedulerEpoch ?? 0;
-    message.shuffleIds = object.shuffleIds?.map((e) => e) || [];
-    return message;
   },
 };
 
@@ -1657,57 +1147,6 @@ export const MigrateMapOutputsResponse: MessageFns<MigrateMapOutputsResponse> = 
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): MigrateMapOutputsResponse {
-    return {
-      id: isSet(object.id) ? MapOutputId.fromJSON(object.id) : undefined,
-      newAddress: isSet(object.newAddress)
-        ? globalThis.String(object.newAddress)
-        : isSet(object.new_address)
-        ? globalThis.String(object.new_address)
-        : "",
-      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
-      error: isSet(object.error) ? globalThis.String(object.error) : "",
-      partitionSizes: globalThis.Array.isArray(object?.partitionSizes)
-        ? object.partitionSizes.map((e: any) => globalThis.Number(e))
-        : globalThis.Array.isArray(object?.partition_sizes)
-        ? object.partition_sizes.map((e: any) => globalThis.Number(e))
-        : [],
-    };
-  },
-
-  toJSON(message: MigrateMapOutputsResponse): unknown {
-    const obj: any = {};
-    if (message.id !== undefined) {
-      obj.id = MapOutputId.toJSON(message.id);
-    }
-    if (message.newAddress !== "") {
-      obj.newAddress = message.newAddress;
-    }
-    if (message.bytes !== 0) {
-      obj.bytes = Math.round(message.bytes);
-    }
-    if (message.error !== "") {
-      obj.error = message.error;
-    }
-    if (message.partitionSizes?.length) {
-      obj.partitionSizes = message.partitionSizes.map((e) => Math.round(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<MigrateMapOutputsResponse>, I>>(base?: I): MigrateMapOutputsResponse {
-    return MigrateMapOutputsResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<MigrateMapOutputsResponse>, I>>(object: I): MigrateMapOutputsResponse {
-    const message = createBaseMigrateMapOutputsResponse();
-    message.id = (object.id !== undefined && object.id !== null) ? MapOutputId.fromPartial(object.id) : undefined;
-    message.newAddress = object.newAddress ?? "";
-    message.bytes = object.bytes ?? 0;
-    message.error = object.error ?? "";
-    message.partitionSizes = object.partitionSizes?.map((e) => e) || [];
-    return message;
   },
 };
 
@@ -1879,27 +1318,6 @@ export const ShuffleServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
-}
-
-function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
-}
-
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
-
-export type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
-  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
-  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
-  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
-  : Partial<T>;
-
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-export type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
@@ -1911,15 +1329,7 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

@@ -165,48 +165,6 @@ export const UploadRequest: MessageFns<UploadRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): UploadRequest {
-    return {
-      message: isSet(object.header)
-        ? { $case: "header", value: UploadHeader.fromJSON(object.header) }
-        : isSet(object.chunk)
-        ? { $case: "chunk", value: Buffer.from(bytesFromBase64(object.chunk)) }
-        : undefined,
-    };
-  },
-
-  toJSON(message: UploadRequest): unknown {
-    const obj: any = {};
-    if (message.message?.$case === "header") {
-      obj.header = UploadHeader.toJSON(message.message.value);
-    } else if (message.message?.$case === "chunk") {
-      obj.chunk = base64FromBytes(message.message.value);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<UploadRequest>, I>>(base?: I): UploadRequest {
-    return UploadRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<UploadRequest>, I>>(object: I): UploadRequest {
-    const message = createBaseUploadRequest();
-    switch (object.message?.$case) {
-      case "header": {
-        if (object.message?.value !== undefined && object.message?.value !== null) {
-          message.message = { $case: "header", value: UploadHeader.fromPartial(object.message.value) };
-        }
-        break;
-      }
-      case "chunk": {
-        if (object.message?.value !== undefined && object.message?.value !== null) {
-          message.message = { $case: "chunk", value: object.message.value };
-        }
-        break;
-      }
-    }
-    return message;
-  },
 };
 
 function createBaseUploadHeader(): UploadHeader {
@@ -286,44 +244,6 @@ export const UploadHeader: MessageFns<UploadHeader> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): UploadHeader {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
-    };
-  },
-
-  toJSON(message: UploadHeader): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.sha256 !== "") {
-      obj.sha256 = message.sha256;
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    if (message.offset !== 0) {
-      obj.offset = Math.round(message.offset);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<UploadHeader>, I>>(base?: I): UploadHeader {
-    return UploadHeader.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<UploadHeader>, I>>(object: I): UploadHeader {
-    const message = createBaseUploadHeader();
-    message.name = object.name ?? "";
-    message.sha256 = object.sha256 ?? "";
-    message.size = object.size ?? 0;
-    message.offset = object.offset ?? 0;
-    return message;
-  },
 };
 
 function createBaseUploadResponse(): UploadResponse {
@@ -370,27 +290,6 @@ export const UploadResponse: MessageFns<UploadResponse> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): UploadResponse {
-    return { blob: isSet(object.blob) ? BlobInfo.fromJSON(object.blob) : undefined };
-  },
-
-  toJSON(message: UploadResponse): unknown {
-    const obj: any = {};
-    if (message.blob !== undefined) {
-      obj.blob = BlobInfo.toJSON(message.blob);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<UploadResponse>, I>>(base?: I): UploadResponse {
-    return UploadResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<UploadResponse>, I>>(object: I): UploadResponse {
-    const message = createBaseUploadResponse();
-    message.blob = (object.blob !== undefined && object.blob !== null) ? BlobInfo.fromPartial(object.blob) : undefined;
-    return message;
-  },
 };
 
 function createBaseGetUploadStatusRequest(): GetUploadStatusRequest {
@@ -436,27 +335,6 @@ export const GetUploadStatusRequest: MessageFns<GetUploadStatusRequest> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): GetUploadStatusRequest {
-    return { sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "" };
-  },
-
-  toJSON(message: GetUploadStatusRequest): unknown {
-    const obj: any = {};
-    if (message.sha256 !== "") {
-      obj.sha256 = message.sha256;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetUploadStatusRequest>, I>>(base?: I): GetUploadStatusRequest {
-    return GetUploadStatusRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetUploadStatusRequest>, I>>(object: I): GetUploadStatusRequest {
-    const message = createBaseGetUploadStatusRequest();
-    message.sha256 = object.sha256 ?? "";
-    return message;
   },
 };
 
@@ -514,38 +392,6 @@ export const GetUploadStatusResponse: MessageFns<GetUploadStatusResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): GetUploadStatusResponse {
-    return {
-      committedOffset: isSet(object.committedOffset)
-        ? globalThis.Number(object.committedOffset)
-        : isSet(object.committed_offset)
-        ? globalThis.Number(object.committed_offset)
-        : 0,
-      complete: isSet(object.complete) ? globalThis.Boolean(object.complete) : false,
-    };
-  },
-
-  toJSON(message: GetUploadStatusResponse): unknown {
-    const obj: any = {};
-    if (message.committedOffset !== 0) {
-      obj.committedOffset = Math.round(message.committedOffset);
-    }
-    if (message.complete !== false) {
-      obj.complete = message.complete;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetUploadStatusResponse>, I>>(base?: I): GetUploadStatusResponse {
-    return GetUploadStatusResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetUploadStatusResponse>, I>>(object: I): GetUploadStatusResponse {
-    const message = createBaseGetUploadStatusResponse();
-    message.committedOffset = object.committedOffset ?? 0;
-    message.complete = object.complete ?? false;
-    return message;
   },
 };
 
@@ -626,44 +472,6 @@ export const DownloadRequest: MessageFns<DownloadRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): DownloadRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
-      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
-      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
-    };
-  },
-
-  toJSON(message: DownloadRequest): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.sha256 !== "") {
-      obj.sha256 = message.sha256;
-    }
-    if (message.offset !== 0) {
-      obj.offset = Math.round(message.offset);
-    }
-    if (message.length !== 0) {
-      obj.length = Math.round(message.length);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<DownloadRequest>, I>>(base?: I): DownloadRequest {
-    return DownloadRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<DownloadRequest>, I>>(object: I): DownloadRequest {
-    const message = createBaseDownloadRequest();
-    message.name = object.name ?? "";
-    message.sha256 = object.sha256 ?? "";
-    message.offset = object.offset ?? 0;
-    message.length = object.length ?? 0;
-    return message;
-  },
 };
 
 function createBaseDownloadResponse(): DownloadResponse {
@@ -709,27 +517,6 @@ export const DownloadResponse: MessageFns<DownloadResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DownloadResponse {
-    return { data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0) };
-  },
-
-  toJSON(message: DownloadResponse): unknown {
-    const obj: any = {};
-    if (message.data.length !== 0) {
-      obj.data = base64FromBytes(message.data);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<DownloadResponse>, I>>(base?: I): DownloadResponse {
-    return DownloadResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<DownloadResponse>, I>>(object: I): DownloadResponse {
-    const message = createBaseDownloadResponse();
-    message.data = object.data ?? Buffer.alloc(0);
-    return message;
   },
 };
 
@@ -810,48 +597,6 @@ export const BlobInfo: MessageFns<BlobInfo> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): BlobInfo {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
-      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
-      createdAtMs: isSet(object.createdAtMs)
-        ? globalThis.Number(object.createdAtMs)
-        : isSet(object.created_at_ms)
-        ? globalThis.Number(object.created_at_ms)
-        : 0,
-    };
-  },
-
-  toJSON(message: BlobInfo): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.sha256 !== "") {
-      obj.sha256 = message.sha256;
-    }
-    if (message.size !== 0) {
-      obj.size = Math.round(message.size);
-    }
-    if (message.createdAtMs !== 0) {
-      obj.createdAtMs = Math.round(message.createdAtMs);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<BlobInfo>, I>>(base?: I): BlobInfo {
-    return BlobInfo.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<BlobInfo>, I>>(object: I): BlobInfo {
-    const message = createBaseBlobInfo();
-    message.name = object.name ?? "";
-    message.sha256 = object.sha256 ?? "";
-    message.size = object.size ?? 0;
-    message.createdAtMs = object.createdAtMs ?? 0;
-    return message;
-  },
 };
 
 function createBaseStatRequest(): StatRequest {
@@ -909,34 +654,6 @@ export const StatRequest: MessageFns<StatRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): StatRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
-    };
-  },
-
-  toJSON(message: StatRequest): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.sha256 !== "") {
-      obj.sha256 = message.sha256;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<StatRequest>, I>>(base?: I): StatRequest {
-    return StatRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<StatRequest>, I>>(object: I): StatRequest {
-    const message = createBaseStatRequest();
-    message.name = object.name ?? "";
-    message.sha256 = object.sha256 ?? "";
-    return message;
-  },
 };
 
 function createBaseStatResponse(): StatResponse {
@@ -982,27 +699,6 @@ export const StatResponse: MessageFns<StatResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): StatResponse {
-    return { blob: isSet(object.blob) ? BlobInfo.fromJSON(object.blob) : undefined };
-  },
-
-  toJSON(message: StatResponse): unknown {
-    const obj: any = {};
-    if (message.blob !== undefined) {
-      obj.blob = BlobInfo.toJSON(message.blob);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<StatResponse>, I>>(base?: I): StatResponse {
-    return StatResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<StatResponse>, I>>(object: I): StatResponse {
-    const message = createBaseStatResponse();
-    message.blob = (object.blob !== undefined && object.blob !== null) ? BlobInfo.fromPartial(object.blob) : undefined;
-    return message;
   },
 };
 
@@ -1050,27 +746,6 @@ export const ListRequest: MessageFns<ListRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): ListRequest {
-    return { prefix: isSet(object.prefix) ? globalThis.String(object.prefix) : "" };
-  },
-
-  toJSON(message: ListRequest): unknown {
-    const obj: any = {};
-    if (message.prefix !== "") {
-      obj.prefix = message.prefix;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListRequest>, I>>(base?: I): ListRequest {
-    return ListRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListRequest>, I>>(object: I): ListRequest {
-    const message = createBaseListRequest();
-    message.prefix = object.prefix ?? "";
-    return message;
-  },
 };
 
 function createBaseListResponse(): ListResponse {
@@ -1116,27 +791,6 @@ export const ListResponse: MessageFns<ListResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): ListResponse {
-    return { blobs: globalThis.Array.isArray(object?.blobs) ? object.blobs.map((e: any) => BlobInfo.fromJSON(e)) : [] };
-  },
-
-  toJSON(message: ListResponse): unknown {
-    const obj: any = {};
-    if (message.blobs?.length) {
-      obj.blobs = message.blobs.map((e) => BlobInfo.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ListResponse>, I>>(base?: I): ListResponse {
-    return ListResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ListResponse>, I>>(object: I): ListResponse {
-    const message = createBaseListResponse();
-    message.blobs = object.blobs?.map((e) => BlobInfo.fromPartial(e)) || [];
-    return message;
   },
 };
 
@@ -1184,27 +838,6 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): DeleteRequest {
-    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
-  },
-
-  toJSON(message: DeleteRequest): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<DeleteRequest>, I>>(base?: I): DeleteRequest {
-    return DeleteRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<DeleteRequest>, I>>(object: I): DeleteRequest {
-    const message = createBaseDeleteRequest();
-    message.name = object.name ?? "";
-    return message;
-  },
 };
 
 function createBaseDeleteResponse(): DeleteResponse {
@@ -1250,27 +883,6 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): DeleteResponse {
-    return { deleted: isSet(object.deleted) ? globalThis.Boolean(object.deleted) : false };
-  },
-
-  toJSON(message: DeleteResponse): unknown {
-    const obj: any = {};
-    if (message.deleted !== false) {
-      obj.deleted = message.deleted;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<DeleteResponse>, I>>(base?: I): DeleteResponse {
-    return DeleteResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<DeleteResponse>, I>>(object: I): DeleteResponse {
-    const message = createBaseDeleteResponse();
-    message.deleted = object.deleted ?? false;
-    return message;
   },
 };
 
@@ -1329,34 +941,6 @@ export const LinkRequest: MessageFns<LinkRequest> = {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
   },
-
-  fromJSON(object: any): LinkRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
-    };
-  },
-
-  toJSON(message: LinkRequest): unknown {
-    const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
-    }
-    if (message.sha256 !== "") {
-      obj.sha256 = message.sha256;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<LinkRequest>, I>>(base?: I): LinkRequest {
-    return LinkRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<LinkRequest>, I>>(object: I): LinkRequest {
-    const message = createBaseLinkRequest();
-    message.name = object.name ?? "";
-    message.sha256 = object.sha256 ?? "";
-    return message;
-  },
 };
 
 function createBaseLinkResponse(): LinkResponse {
@@ -1402,27 +986,6 @@ export const LinkResponse: MessageFns<LinkResponse> = {
     } finally {
       (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
     }
-  },
-
-  fromJSON(object: any): LinkResponse {
-    return { blob: isSet(object.blob) ? BlobInfo.fromJSON(object.blob) : undefined };
-  },
-
-  toJSON(message: LinkResponse): unknown {
-    const obj: any = {};
-    if (message.blob !== undefined) {
-      obj.blob = BlobInfo.toJSON(message.blob);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<LinkResponse>, I>>(base?: I): LinkResponse {
-    return LinkResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<LinkResponse>, I>>(object: I): LinkResponse {
-    const message = createBaseLinkResponse();
-    message.blob = (object.blob !== undefined && object.blob !== null) ? BlobInfo.fromPartial(object.blob) : undefined;
-    return message;
   },
 };
 
@@ -1617,27 +1180,6 @@ export const StagingServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
-}
-
-function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
-}
-
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
-
-export type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
-  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
-  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
-  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
-  : Partial<T>;
-
-type KeysOfUnion<T> = T extends T ? keyof T : never;
-export type Exact<P, I extends P> = P extends Builtin ? P
-  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
@@ -1649,15 +1191,7 @@ function longToNumber(int64: { toString(): string }): number {
   return num;
 }
 
-function isSet(value: any): boolean {
-  return value !== null && value !== undefined;
-}
-
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
-  fromJSON(object: any): T;
-  toJSON(message: T): unknown;
-  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
-  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }
