@@ -4,8 +4,12 @@ import type { Logger } from "@ballast/common/logging";
 import { ShuffleClient } from "@ballast/clients/shuffle";
 import type { Input } from "../core/types.js";
 
+// Declaring a live shuffle service lost recomputes every map output it holds, while a slow verdict
+// on a dead one costs little (a refused connection answers at once; fetch failures report it too):
+// so each check gets a generous deadline that a loaded machine's health answer fits in.
 const PROBE_ATTEMPTS = 3;
 const PROBE_GAP_MS = 300;
+const PROBE_DEADLINE_MS = 1500;
 
 /**
  * The scheduler's calls to shuffle services. Each outcome returns to the
@@ -29,7 +33,7 @@ export class ShufflePeers {
     void (async () => {
       try {
         for (let attempt = 1; attempt <= PROBE_ATTEMPTS; attempt++) {
-          if (await isServing(shuffleAddress, 700)) return;
+          if (await isServing(shuffleAddress, PROBE_DEADLINE_MS)) return;
           if (attempt < PROBE_ATTEMPTS) await new Promise((r) => setTimeout(r, PROBE_GAP_MS));
         }
         this.logger.warn({ nodeId, shuffleAddress }, "shuffle service unreachable: its node is lost");
