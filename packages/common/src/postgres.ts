@@ -63,6 +63,10 @@ export function openPool(url: string, options: PoolOptions = {}): pg.Pool {
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let failure: Error | undefined;
+  // A connection that drops while checked out emits 'error' on the client (the pool listens only
+  // on idle ones): unheard, it would crash the process. The statement in flight fails anyway.
+  const onDropped = (err: Error) => void (failure ??= err);
+  client.on("error", onDropped);
   try {
     await client.query("BEGIN");
     const result = await work(client);
@@ -73,6 +77,7 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;
   } finally {
+    client.removeListener("error", onDropped);
     client.release(failure);
   }
 }

@@ -1,7 +1,8 @@
-import { createServer, Socket, type AddressInfo, type Server } from "node:net";
+import { createServer, Socket, type AddressInfo } from "node:net";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestDatabase, findTestPostgres } from "@ballast/common/testing/postgres";
+import { FreezableProxy, behindProxy } from "@ballast/common/testing/tcpProxy";
 import { Leadership } from "../leadership.js";
 import { PostgresSchedulerStore } from "./postgresSchedulerStore.js";
 
@@ -11,49 +12,6 @@ import { PostgresSchedulerStore } from "./postgresSchedulerStore.js";
  * renewals cannot complete must stop acting before its lease can expire in the
  * database. Real PostgreSQL, reached through a TCP proxy this test can freeze.
  */
-
-/** Forwards TCP to `target`; while frozen it holds every byte in both directions, as a partition does. */
-class FreezableProxy {
-  private frozen = false;
-  private held: Array<() => void> = [];
-  private readonly sockets = new Set<Socket>();
-  private constructor(private readonly server: Server) {}
-
-  static async start(targetHost: string, targetPort: number): Promise<FreezableProxy> {
-    const server = createServer();
-    const proxy = new FreezableProxy(server);
-    server.on("connection", (client) => proxy.join(client, new Socket().connect(targetPort, targetHost)));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return proxy;
-  }
-
-  get port(): number {
-    return (this.server.address() as AddressInfo).port;
-  }
-
-  private join(a: Socket, b: Socket): void {
-    for (const [from, to] of [[a, b], [b, a]] as const) {
-      this.sockets.add(from);
-      from.on("data", (chunk) => (this.frozen ? this.held.push(() => to.write(chunk)) : to.write(chunk)));
-      from.on("close", () => to.destroy());
-      from.on("error", () => to.destroy());
-    }
-  }
-
-  freeze(): void {
-    this.frozen = true;
-  }
-
-  thaw(): void {
-    this.frozen = false;
-    for (const deliver of this.held.splice(0)) deliver();
-  }
-
-  async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
 
 /** A TCP port that accepts connections and never says a word; close() drops them. */
 async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
@@ -92,13 +50,9 @@ describe.skipIf(!!postgres.reason)(`store deadlines on PostgreSQL${postgres.reas
   async function databaseBehindProxy() {
     const db = await createTestDatabase(postgres.url!);
     cleanup.push(() => db.drop());
-    const direct = new URL(db.url);
-    const proxy = await FreezableProxy.start(direct.hostname, Number(direct.port || 5432));
+    const { proxy, url } = await behindProxy(db.url);
     cleanup.push(() => proxy.stop());
-    const viaProxy = new URL(db.url);
-    viaProxy.hostname = "127.0.0.1";
-    viaProxy.port = String(proxy.port);
-    return { directUrl: db.url, proxy, proxiedUrl: viaProxy.toString() };
+    return { directUrl: db.url, proxy, proxiedUrl: url };
   }
 
   const open = async (url: string) => {
