@@ -1,12 +1,25 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
 import { createTestDatabase, findTestPostgres } from "@ballast/common/testing/postgres";
 import { expectFewRelaunches, expectNoFinishedTaskRerun, failoverRunner, leaderOf, schedulers, started } from "../support/failover.js";
 import { waitUntil } from "../support/faults.js";
 
 // Two schedulers that share nothing but PostgreSQL (each its own data directory, as on two
 // hosts): the leader is SIGKILLed mid-reduce and the standby takes over from the database.
+// History keeps its event logs in the same database (schema ballast_history).
+
+/** Rows of `sql` in the test's database, read directly, not through any Ballast service. */
+async function query(url: string, sql: string): Promise<Array<Record<string, any>>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
 
 const postgres = await findTestPostgres();
 if (postgres.reason) console.warn(`PostgreSQL failover SKIPPED: ${postgres.reason}`);
@@ -33,5 +46,14 @@ let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
     const [first, second] = cluster.services.filter((s) => s.name === "scheduler");
     expect(first!.dataDir).not.toBe(second!.dataDir);
     expect(sqliteStoresSeen).toEqual([]);
+    // What history served (its HTTP API, above) it read back from PostgreSQL: the job, the
+    // failover and every event are rows there, and history has no SQLite file of its own.
+    const historyService = cluster.services.find((s) => s.name === "history")!;
+    expect(existsSync(join(historyService.dataDir, "history.sqlite"))).toBe(false);
+    const jobs = await query(database!.url, "SELECT job_id FROM ballast_history.jobs");
+    expect(jobs.map((r) => r.job_id)).toContain(summary.jobId);
+    expect((await query(database!.url, "SELECT epoch FROM ballast_history.failovers")).map((r) => Number(r.epoch))).toEqual([2]);
+    const [stored] = await query(database!.url, "SELECT COUNT(*) AS n FROM ballast_history.events");
+    expect(Number(stored!.n)).toBeGreaterThanOrEqual(history.length);
   });
 });

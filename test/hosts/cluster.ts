@@ -91,7 +91,8 @@ async function launchAll(dir: string, network: Network, postgres: HostPostgres, 
   };
   const conf = [LEASE, RECONNECT, ...(options.schedulerConf ?? [])].flatMap((c) => ["--conf", c]);
   await Promise.all([
-    launch(history, plan("history", history, cluster.history, ["--address", cluster.history, "--http-address", cluster.historyHttp]), cluster),
+    // History keeps its event logs on the PostgreSQL host too, as a multi-host deploy does.
+    launch(history, plan("history", history, cluster.history, ["--address", cluster.history, "--http-address", cluster.historyHttp], { BALLAST_STORE: postgres.url }), cluster),
     launch(staging, plan("staging", staging, cluster.staging, ["--address", cluster.staging]), cluster),
   ]);
   // The first scheduler started leads; the second stands by on the same database.

@@ -101,17 +101,17 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterDesc
   const historyHttp = `${host}:${await portFor(mode, host, 18080)}`;
   const env = options.env ?? {};
   const conf = (options.schedulerConf ?? []).flatMap((c) => ["--conf", c]);
+  // In the environment, not argv: the URL may carry a password. History keeps its logs there too.
+  const storeEnv = options.store ? { ...env, BALLAST_STORE: options.store } : env;
   const plans: ServiceRecord[] = [
-    record("history", dir, history, ["--address", history, "--http-address", historyHttp], env, undefined, historyHttp),
+    record("history", dir, history, ["--address", history, "--http-address", historyHttp], storeEnv, undefined, historyHttp),
     record("staging", dir, staging, ["--address", staging], env),
     ...schedulerAddresses.map((address, i) => {
       const instance = schedulerCount > 1 ? `scheduler-${i + 1}` : undefined;
-      // In the environment, not argv: the URL may carry a password.
-      const schedulerEnv = options.store ? { ...env, BALLAST_STORE: options.store } : env;
       // With PostgreSQL nothing but the database is shared, as on separate hosts; with SQLite
       // standbys share the leader's data directory (lease, event log). Each has its own log file.
       const dataDir = options.store && instance ? join(dir, instance) : undefined;
-      const s = record("scheduler", dir, address, ["--address", address, "--history", history, ...conf], schedulerEnv, undefined, undefined, dataDir);
+      const s = record("scheduler", dir, address, ["--address", address, "--history", history, ...conf], storeEnv, undefined, undefined, dataDir);
       if (instance) Object.assign(s, { instance, log: join(dir, "logs", `${instance}.log`) });
       return s;
     }),

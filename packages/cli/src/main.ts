@@ -35,7 +35,7 @@ export function buildProgram(): Command {
     .option("--slots <n>", "task slots per executor (default: cores / nodes, at least 1)")
     .option("--ports <mode>", "default (Spark's ports) or auto (free ports)", "default")
     .option("--schedulers <n>", "schedulers sharing one store: one active, the rest standbys", "1")
-    .option("--store <url>", "postgresql://USER[:PASS]@HOST:PORT/DB for the schedulers' state (env BALLAST_STORE; default: SQLite); each scheduler then has its own data directory", process.env.BALLAST_STORE)
+    .option("--store <url>", "postgresql://USER[:PASS]@HOST:PORT/DB for the schedulers' state and history's event logs (env BALLAST_STORE; default: SQLite); each scheduler then has its own data directory", process.env.BALLAST_STORE)
     .action(async (opts) => (await local()).up(opts));
   program
     .command("down")

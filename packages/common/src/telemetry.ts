@@ -69,3 +69,11 @@ export async function withSpan<T>(name: string, attributes: Attributes, fn: (spa
     }
   });
 }
+
+/** Records a failure that has no span of its own (a background call that will be retried): one short span with the error. */
+export function traceFailure(name: string, err: unknown, attributes: Attributes = {}): void {
+  const span = tracer().startSpan(name, { attributes });
+  span.recordException(err instanceof Error ? err : new Error(String(err)));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+  span.end();
+}

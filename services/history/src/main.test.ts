@@ -128,5 +128,11 @@ describe("history process", () => {
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toContain("--bogus");
     expect(result.stdout).toBe("");
+    const badStore = spawnSync(process.execPath, [MAIN, "--store", "mysql://h/db"], { encoding: "utf8" });
+    expect(badStore.status).toBe(2);
+    expect(badStore.stderr.trim()).toBe("history: --store must be a postgresql://USER[:PASS]@HOST:PORT/DB URL, got mysql://h/db (see --help)");
+    const neither = spawnSync(process.execPath, [MAIN], { encoding: "utf8", env: { ...process.env, BALLAST_DATA_DIR: "", BALLAST_STORE: "" } });
+    expect(neither.status).toBe(2);
+    expect(neither.stderr).toMatch(/--data-dir .* is required, unless --store/);
   });
 });

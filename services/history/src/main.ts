@@ -2,25 +2,31 @@
  * The history service process: keeps every application's event stream and
  * serves it over gRPC (--address) and a JSON API + web UI (--http-address).
  *
- *   node services/history/dist/main.js --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT]
+ *   node services/history/dist/main.js (--data-dir DIR | --store postgresql://...) [--address HOST:PORT] [--http-address HOST:PORT]
  */
 import { parseArgs } from "node:util";
-import { createLogger } from "@ballast/common/logging";
+import { retryWithBackoff } from "@ballast/common/backoff";
+import { describeError } from "@ballast/common/errors";
+import { createLogger, type Logger } from "@ballast/common/logging";
+import { checkStoreUrl, redactPassword } from "@ballast/common/storeUrl";
 import { initTelemetry } from "@ballast/common/telemetry";
 import { stopOnSignals } from "@ballast/common/lifecycle";
 import { startHistoryService, type HistoryServiceOptions } from "./app.js";
 import { splitHostPort } from "./http/server.js";
+import { openHistoryStore } from "./store/openStore.js";
+import type { HistoryStore } from "./store/store.js";
 import { traceUrlTemplate } from "@ballast/common/traceLink";
 import { UsageError } from "@ballast/common/flags";
 
-const USAGE = `usage: history --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT] [--trace-url TEMPLATE]
+const USAGE = `usage: history (--data-dir DIR | --store URL) [--address HOST:PORT] [--http-address HOST:PORT] [--trace-url TEMPLATE]
   --address       gRPC address (env BALLAST_HISTORY_ADDRESS, default 127.0.0.1:18081)
   --http-address  JSON API and web UI (env BALLAST_HISTORY_HTTP_ADDRESS, default 127.0.0.1:18080)
-  --data-dir      where history.sqlite is kept (env BALLAST_DATA_DIR, required)
+  --data-dir      where history.sqlite is kept (env BALLAST_DATA_DIR; required without --store)
+  --store         postgresql://USER[:PASS]@HOST:PORT/DB: keep the event logs there instead (env BALLAST_STORE)
   --trace-url     the UI's trace links, {traceId} replaced (env BALLAST_TRACE_URL, default Jaeger's http://localhost:16686/trace/{traceId})`;
 
 
-function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOptions | "help" {
+function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "help" {
   let values;
   try {
     ({ values } = parseArgs({
@@ -29,6 +35,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOpt
         address: { type: "string" },
         "http-address": { type: "string" },
         "data-dir": { type: "string" },
+        store: { type: "string" },
         "trace-url": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -42,7 +49,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOpt
   const address = values.address ?? env.BALLAST_HISTORY_ADDRESS ?? "127.0.0.1:18081";
   const httpAddress = values["http-address"] ?? env.BALLAST_HISTORY_HTTP_ADDRESS ?? "127.0.0.1:18080";
   const dataDir = values["data-dir"] ?? env.BALLAST_DATA_DIR ?? "";
-  if (!dataDir) throw new UsageError("--data-dir (or BALLAST_DATA_DIR) is required");
+  const storeUrl = checkStoreUrl(values.store ?? env.BALLAST_STORE);
+  if (!dataDir && !storeUrl) throw new UsageError("--data-dir (or BALLAST_DATA_DIR) is required, unless --store (or BALLAST_STORE) names a database");
   for (const [flag, value] of [["--address", address], ["--http-address", httpAddress]] as const) {
     try {
       splitHostPort(value);
@@ -52,11 +60,13 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOpt
   }
   const traceUrl = traceUrlTemplate(values["trace-url"], env);
   if (!traceUrl.includes("{traceId}")) throw new UsageError(`--trace-url must contain {traceId}, got "${traceUrl}"`);
-  return { address, httpAddress, dataDir, traceUrl };
+  return { address, httpAddress, dataDir, storeUrl, traceUrl };
 }
 
+type Options = Omit<HistoryServiceOptions, "store"> & { storeUrl?: string };
+
 async function main(): Promise<void> {
-  let options: HistoryServiceOptions | "help";
+  let options: Options | "help";
   try {
     options = parseOptions(process.argv.slice(2), process.env);
   } catch (err) {
@@ -69,10 +79,22 @@ async function main(): Promise<void> {
   }
   await initTelemetry("ballast-history");
   const logger = createLogger("history");
-  const service = await startHistoryService({ ...options, logger });
-  logger.info({ grpcAddress: service.grpcAddress, httpUrl: service.httpUrl, dataDir: options.dataDir }, `history UI at ${service.httpUrl}/`);
+  const store = await openStoreRetrying(options, logger);
+  const service = await startHistoryService({ ...options, logger, store });
+  const where = options.storeUrl ? { store: redactPassword(options.storeUrl) } : { dataDir: options.dataDir };
+  logger.info({ grpcAddress: service.grpcAddress, httpUrl: service.httpUrl, ...where }, `history UI at ${service.httpUrl}/`);
 
   stopOnSignals(logger, () => service.stop());
+}
+
+/** Opens the store, waiting (bounded backoff, logged) while the database is unreachable. */
+function openStoreRetrying(options: Options, logger: Logger): Promise<HistoryStore> {
+  const onIdleError = (err: Error) => logger.warn({ err: describeError(err) }, "store connection lost; it reconnects on next use");
+  return retryWithBackoff(
+    () => openHistoryStore(options.storeUrl, options.dataDir, onIdleError),
+    { initialMs: 200, maxMs: 5_000 },
+    (err, retry, retryInMs) => logger.warn({ err: describeError(err), retry, retryInMs }, "store unreachable; retrying"),
+  );
 }
 
 main().catch((err) => {

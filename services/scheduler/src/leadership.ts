@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { backoffDelay, sleep, type BackoffPolicy } from "@ballast/common/backoff";
+import { backoffDelay, sleep, withDeadline, type BackoffPolicy } from "@ballast/common/backoff";
 import { describeError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
+import { traceFailure } from "@ballast/common/telemetry";
 import type { LeaseRecord, LeaseStore } from "./store/schedulerStore.js";
 
 const UNREACHABLE_RETRY: BackoffPolicy = { initialMs: 200, maxMs: 5_000 };
@@ -21,6 +22,10 @@ const ACT_FOR = 0.9;
  * stops acting once that is near the timeout. When the database answers
  * again, a renewal that succeeds (nobody took over) resumes work; one that
  * fails means another scheduler leads, and we step down.
+ *
+ * Every store call has a deadline here, whatever the store's own: a call to a
+ * database behind a partition may never answer, and a renewal that hangs must
+ * neither keep the next one from being sent nor go unlogged.
  */
 export class Leadership {
   readonly holder = randomUUID();
@@ -64,18 +69,19 @@ export class Leadership {
       const sentAt = performance.now();
       let taken;
       try {
-        taken = await this.store.tryAcquire(this.holder, this.address, this.timeoutMs);
+        taken = await withDeadline(this.store.tryAcquire(this.holder, this.address, this.timeoutMs), this.timeoutMs, "taking the lease");
         failures = 0;
       } catch (err) {
         const retryInMs = backoffDelay(++failures, UNREACHABLE_RETRY);
         this.logger.warn({ err: describeError(err), retryInMs }, "lease store unreachable; retrying");
+        traceFailure("scheduler.lease.acquireFailed", err, { "ballast.retry_in_ms": retryInMs });
         await sleep(retryInMs, signal);
         continue;
       }
       if (taken.acquired) {
         this.lease = taken.lease;
         this.actUntil = sentAt + this.timeoutMs * ACT_FOR;
-        this.renewTimer = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.timeoutMs / 3)));
+        this.renewTimer = setInterval(() => void this.renew(), this.renewIntervalMs());
         this.logger.info({ epoch: taken.lease.epoch }, "took the scheduler lease");
         // Both readings are the database's clock.
         const downtimeMs = taken.previous ? Math.max(0, taken.databaseNowMs - taken.previous.renewedAtMs) : 0;
@@ -96,7 +102,10 @@ export class Leadership {
     this.renewing = true;
     const sentAt = performance.now();
     try {
-      if (!(await this.store.renew(this.holder, lease.epoch, this.timeoutMs))) return this.lose("another scheduler took the lease");
+      // The next renewal is due an interval after this one was sent: this one must not be in its way.
+      const deadlineMs = Math.floor(this.renewIntervalMs() * 0.8);
+      const renewed = await withDeadline(this.store.renew(this.holder, lease.epoch, this.timeoutMs), deadlineMs, "renewing the lease");
+      if (!renewed) return this.lose("another scheduler took the lease");
       const wasLapsed = this.lapsed || !this.isLeader();
       this.actUntil = sentAt + this.timeoutMs * ACT_FOR;
       if (wasLapsed) {
@@ -105,6 +114,7 @@ export class Leadership {
         this.onRenewed();
       }
     } catch (err) {
+      traceFailure("scheduler.lease.renewFailed", err, { "ballast.epoch": lease.epoch, "ballast.acting": this.isLeader() });
       // Paused (SIGSTOP, GC) or cut off from the database: never act on a lease that may have expired.
       if (!this.isLeader() && !this.lapsed) {
         this.lapsed = true;
@@ -115,6 +125,10 @@ export class Leadership {
     } finally {
       this.renewing = false;
     }
+  }
+
+  private renewIntervalMs(): number {
+    return Math.max(50, Math.floor(this.timeoutMs / 3));
   }
 
   lose(reason: string): void {

@@ -10,7 +10,8 @@ import { HistoryOutbox } from "./rpc/historyOutbox.js";
 import { ShufflePeers } from "./rpc/peers.js";
 import { schedulerService } from "./rpc/service.js";
 import { SchedulerShell } from "./shell.js";
-import { backoffDelay, sleep } from "@ballast/common/backoff";
+import { retryWithBackoff } from "@ballast/common/backoff";
+import { UsageError } from "@ballast/common/flags";
 import { openSchedulerStore } from "./store/openStore.js";
 import type { SchedulerStore } from "./store/schedulerStore.js";
 
@@ -113,18 +114,14 @@ async function main(): Promise<void> {
 }
 
 /** Opens the store, waiting (bounded backoff, logged) while the database is unreachable. */
-async function openStoreRetrying(url: string | undefined, dataDir: string, logger: Logger): Promise<SchedulerStore> {
+function openStoreRetrying(url: string | undefined, dataDir: string, logger: Logger): Promise<SchedulerStore> {
   const onIdleError = (err: Error) => logger.warn({ err: describeError(err) }, "store connection lost; it reconnects on next use");
-  for (let retry = 1; ; retry++) {
-    try {
-      return await openSchedulerStore(url, dataDir, onIdleError);
-    } catch (err) {
-      if (err instanceof Error && err.message.startsWith("--store")) throw err;
-      const retryInMs = backoffDelay(retry, { initialMs: 200, maxMs: 5_000 });
-      logger.warn({ err: describeError(err), retry, retryInMs }, "store unreachable; retrying");
-      await sleep(retryInMs);
-    }
-  }
+  return retryWithBackoff(
+    () => openSchedulerStore(url, dataDir, onIdleError),
+    { initialMs: 200, maxMs: 5_000 },
+    (err, retry, retryInMs) => logger.warn({ err: describeError(err), retry, retryInMs }, "store unreachable; retrying"),
+    (err) => err instanceof UsageError,
+  );
 }
 
 /**

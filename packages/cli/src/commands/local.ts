@@ -1,4 +1,5 @@
 import { restartService, startCluster, stopCluster, type ServiceName } from "../cluster.js";
+import { isPostgresUrl } from "@ballast/common/storeUrl";
 import { ExitError } from "../exit.js";
 
 const SERVICES: ServiceName[] = ["scheduler", "staging", "history", "shuffle", "executor"];
@@ -15,7 +16,7 @@ export interface UpFlags {
 /** `ballast up`: a local cluster of real processes. */
 export async function up(opts: UpFlags): Promise<void> {
   if (opts.ports !== "default" && opts.ports !== "auto") throw new ExitError(`--ports must be default or auto, got "${opts.ports}"`, 2);
-  if (opts.store && !/^postgres(ql)?:\/\//.test(opts.store)) throw new ExitError(`--store must be a postgresql:// URL, got "${opts.store}"`, 2);
+  if (opts.store && !isPostgresUrl(opts.store)) throw new ExitError(`--store must be a postgresql:// URL, got "${opts.store}"`, 2);
   const slots = opts.slots === undefined ? undefined : Number(opts.slots);
   const cluster = await startCluster({ dir: opts.dir, nodes: Number(opts.nodes), slots, ports: opts.ports, schedulers: Number(opts.schedulers), store: opts.store });
   const nodes = cluster.services.filter((s) => s.name === "executor").length;

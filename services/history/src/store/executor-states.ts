@@ -1,5 +1,5 @@
-import type { SqliteDatabase } from "@ballast/common/sqlite";
 import { resolveExecutorState, type ExclusionFacts, type NodeFacts } from "../core/resources.js";
+import type { Row, SqlSession } from "./sql.js";
 
 /**
  * Keeps the derived columns of `executors` (state, excluded_until_ms,
@@ -9,12 +9,10 @@ import { resolveExecutorState, type ExclusionFacts, type NodeFacts } from "../co
  * event came first.
  */
 export interface ExecutorStateRefresher {
-  executor(applicationId: string, executorId: string): void;
+  executor(tx: SqlSession, applicationId: string, executorId: string): Promise<void>;
   /** Every executor on the node. */
-  node(applicationId: string, nodeId: string): void;
+  node(tx: SqlSession, applicationId: string, nodeId: string): Promise<void>;
 }
-
-type Row = Record<string, any>;
 
 /** The node's facts from a `nodes` row (or from columns of a LEFT JOIN, null when there is no row). */
 export function nodeFactsFromRow(row: Row): NodeFacts {
@@ -36,15 +34,11 @@ const FACTS = `SELECT e.executor_id, e.alive, e.lost_reason, e.state_seq,
   FROM executors e LEFT JOIN nodes n ON n.app_id = e.app_id AND n.node_id = e.node_id
   WHERE e.app_id = @app`;
 
-export function createExecutorStateRefresher(db: SqliteDatabase): ExecutorStateRefresher {
-  const byExecutor = db.prepare(`${FACTS} AND e.executor_id = @executor`);
-  const byNode = db.prepare(`${FACTS} AND e.node_id = @node`);
-  const write = db.prepare(
-    `UPDATE executors SET state = @state, excluded_until_ms = @excludedUntilMs, state_reason = @reason
-     WHERE app_id = @app AND executor_id = @executor`,
-  );
+const WRITE = `UPDATE executors SET state = @state, excluded_until_ms = @excludedUntilMs, state_reason = @reason
+  WHERE app_id = @app AND executor_id = @executor`;
 
-  const refresh = (app: string, rows: Row[]) => {
+export function createExecutorStateRefresher(): ExecutorStateRefresher {
+  const refresh = async (tx: SqlSession, app: string, rows: Row[]) => {
     for (const row of rows) {
       const own: ExclusionFacts = { excluded: row.own_active === 1, untilMs: row.own_until_ms, reason: row.own_reason, seq: row.own_seq };
       const resolved = resolveExecutorState({
@@ -54,12 +48,12 @@ export function createExecutorStateRefresher(db: SqliteDatabase): ExecutorStateR
         exclusion: own,
         node: nodeFactsFromRow(row),
       });
-      write.run({ app, executor: row.executor_id, ...resolved });
+      await tx.run(WRITE, { app, executor: row.executor_id, ...resolved });
     }
   };
 
   return {
-    executor: (app, executor) => refresh(app, byExecutor.all({ app, executor }) as Row[]),
-    node: (app, node) => refresh(app, byNode.all({ app, node }) as Row[]),
+    executor: async (tx, app, executor) => refresh(tx, app, await tx.all(`${FACTS} AND e.executor_id = @executor`, { app, executor })),
+    node: async (tx, app, node) => refresh(tx, app, await tx.all(`${FACTS} AND e.node_id = @node`, { app, node })),
   };
 }

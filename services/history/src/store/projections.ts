@@ -1,6 +1,6 @@
 import type { EventBody, PublishedEvent } from "@ballast/common/domain/events";
-import type { SqliteDatabase } from "@ballast/common/sqlite";
 import { createExecutorStateRefresher } from "./executor-states.js";
+import type { SqlSession } from "./sql.js";
 
 /**
  * Applies one newly stored event to the projection tables. Every row is first
@@ -8,16 +8,18 @@ import { createExecutorStateRefresher } from "./executor-states.js";
  * carries (a task's executor, a job's name) are simply written, while mutable
  * state is written only when the event is newer than the one that last set it
  * (`*_seq` columns). The result is the same whatever order events arrive in.
+ * Runs inside the transaction that stored the event (`tx`).
  */
-export type Projector = (applicationId: string, event: PublishedEvent) => void;
+export type Projector = (tx: SqlSession, applicationId: string, event: PublishedEvent) => Promise<void>;
 
 type Row = Record<string, string | number | null>;
-type Apply<T extends EventBody["type"]> = (params: Row, body: Extract<EventBody, { type: T }>) => void;
+type Statement = (tx: SqlSession, params: Row) => Promise<unknown>;
+type Apply<T extends EventBody["type"]> = (tx: SqlSession, params: Row, body: Extract<EventBody, { type: T }>) => Promise<unknown>;
 
 /** `column = newer ? value : column` for each guarded column, then the guard itself. */
 function guarded(guard: string, assignments: Record<string, string>): string {
   const sets = Object.entries(assignments).map(([column, value]) => `${column} = CASE WHEN @seq > ${guard} THEN ${value} ELSE ${column} END`);
-  return [...sets, `${guard} = MAX(${guard}, @seq)`].join(", ");
+  return [...sets, `${guard} = GREATEST(${guard}, @seq)`].join(", ");
 }
 
 /** {"active": v} -> {"exclusion_active": v}. */
@@ -27,20 +29,20 @@ function prefixed(prefix: string, assignments: Record<string, string>): Record<s
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
-export function createProjector(db: SqliteDatabase): Projector {
-  const run = (sql: string) => {
-    const statement = db.prepare(sql);
-    return (params: Row) => void statement.run(params);
-  };
+export function createProjector(): Projector {
+  const run =
+    (sql: string): Statement =>
+    (tx, params) =>
+      tx.run(sql, params);
 
-  const ensureJob = run(`INSERT OR IGNORE INTO jobs (app_id, job_id) VALUES (@app, @job)`);
-  const ensureStage = run(`INSERT OR IGNORE INTO stages (app_id, job_id, stage_id, attempt) VALUES (@app, @job, @stage, @attempt)`);
+  const ensureJob = run(`INSERT INTO jobs (app_id, job_id) VALUES (@app, @job) ON CONFLICT DO NOTHING`);
+  const ensureStage = run(`INSERT INTO stages (app_id, job_id, stage_id, attempt) VALUES (@app, @job, @stage, @attempt) ON CONFLICT DO NOTHING`);
   const ensureTask = run(
-    `INSERT OR IGNORE INTO tasks (app_id, task_id, job_id, stage_id, partition, executor_id) VALUES (@app, @task, @job, @stage, @partition, @executor)`,
+    `INSERT INTO tasks (app_id, task_id, job_id, stage_id, partition, executor_id) VALUES (@app, @task, @job, @stage, @partition, @executor) ON CONFLICT DO NOTHING`,
   );
-  const ensureExecutor = run(`INSERT OR IGNORE INTO executors (app_id, executor_id) VALUES (@app, @executor)`);
-  const ensureNode = run(`INSERT OR IGNORE INTO nodes (app_id, node_id) VALUES (@app, @node)`);
-  const states = createExecutorStateRefresher(db);
+  const ensureExecutor = run(`INSERT INTO executors (app_id, executor_id) VALUES (@app, @executor) ON CONFLICT DO NOTHING`);
+  const ensureNode = run(`INSERT INTO nodes (app_id, node_id) VALUES (@app, @node) ON CONFLICT DO NOTHING`);
+  const states = createExecutorStateRefresher();
 
   const jobSubmitted = run(
     `UPDATE jobs SET name = @name, num_stages = @numStages, trace_id = @traceId, submitted_at_ms = @time,
@@ -97,9 +99,9 @@ export function createProjector(db: SqliteDatabase): Projector {
     // deadline belongs to the newest request. (SET expressions all read the row as it was.)
     `UPDATE nodes SET ${guarded("decommission_seq", { decommission_phase: "@phase" })},
        decommission_reason = CASE WHEN @reason != '' AND @seq > decommission_reason_seq THEN @reason ELSE decommission_reason END,
-       decommission_reason_seq = CASE WHEN @reason != '' THEN MAX(decommission_reason_seq, @seq) ELSE decommission_reason_seq END,
+       decommission_reason_seq = CASE WHEN @reason != '' THEN GREATEST(decommission_reason_seq, @seq) ELSE decommission_reason_seq END,
        decommission_deadline_ms = CASE WHEN @phase = 'requested' AND @seq > decommission_started_seq THEN @deadlineMs ELSE decommission_deadline_ms END,
-       decommission_started_seq = CASE WHEN @phase = 'requested' THEN MAX(decommission_started_seq, @seq) ELSE decommission_started_seq END
+       decommission_started_seq = CASE WHEN @phase = 'requested' THEN GREATEST(decommission_started_seq, @seq) ELSE decommission_started_seq END
      WHERE app_id = @app AND node_id = @node`,
   );
   const shuffleMigrated = run(
@@ -108,39 +110,39 @@ export function createProjector(db: SqliteDatabase): Projector {
      WHERE app_id = @app AND node_id = @node`,
   );
   const schedulerFailover = run(
-    `INSERT OR IGNORE INTO failovers (app_id, seq, time_ms, epoch, downtime_ms, jobs_recovered, leader_address)
-     VALUES (@app, @seq, @time, @epoch, @downtimeMs, @jobsRecovered, @leaderAddress)`,
+    `INSERT INTO failovers (app_id, seq, time_ms, epoch, downtime_ms, jobs_recovered, leader_address)
+     VALUES (@app, @seq, @time, @epoch, @downtimeMs, @jobsRecovered, @leaderAddress) ON CONFLICT DO NOTHING`,
   );
 
   // Events that only live in the log (the UI reads them from there) have no entry.
   const appliers: { [T in EventBody["type"]]?: Apply<T> } = {
-    jobSubmitted: (p, b) => jobSubmitted({ ...p, name: b.name, numStages: b.numStages, traceId: b.traceId ?? "" }),
-    jobEnded: (p, b) => jobEnded({ ...p, status: b.status, stats: json(b.stats), error: json(b.error) }),
-    stageSubmitted: (p, b) => {
+    jobSubmitted: async (tx, p, b) => jobSubmitted(tx, { ...p, name: b.name, numStages: b.numStages, traceId: b.traceId ?? "" }),
+    jobEnded: async (tx, p, b) => jobEnded(tx, { ...p, status: b.status, stats: json(b.stats), error: json(b.error) }),
+    stageSubmitted: async (tx, p, b) => {
       const params = { ...p, stage: b.stageId, attempt: b.attempt };
-      ensureStage(params);
-      stageSubmitted({ ...params, name: b.name, numTasks: b.numTasks });
+      await ensureStage(tx, params);
+      await stageSubmitted(tx, { ...params, name: b.name, numTasks: b.numTasks });
     },
-    stageEnded: (p, b) => {
+    stageEnded: async (tx, p, b) => {
       const params = { ...p, stage: b.stageId, attempt: b.attempt };
-      ensureStage(params);
-      stageEnded({ ...params, status: b.status, reason: b.reason });
+      await ensureStage(tx, params);
+      await stageEnded(tx, { ...params, status: b.status, reason: b.reason });
     },
-    taskStarted: (p, b) => {
+    taskStarted: async (tx, p, b) => {
       const params = { ...p, task: b.taskId, stage: b.stageId, partition: b.partition, executor: b.executorId };
-      ensureTask(params);
-      taskStarted({ ...params, stageAttempt: b.stageAttempt, attempt: b.attempt, node: b.nodeId });
+      await ensureTask(tx, params);
+      await taskStarted(tx, { ...params, stageAttempt: b.stageAttempt, attempt: b.attempt, node: b.nodeId });
     },
-    taskEnded: (p, b) => {
+    taskEnded: async (tx, p, b) => {
       const params = { ...p, task: b.taskId, stage: b.stageId, partition: b.partition, executor: b.executorId };
-      ensureTask(params);
-      taskEnded({ ...params, state: b.state, error: json(b.error), duration: b.durationMs });
+      await ensureTask(tx, params);
+      await taskEnded(tx, { ...params, state: b.state, error: json(b.error), duration: b.durationMs });
     },
-    executorAdded: (p, b) => {
+    executorAdded: async (tx, p, b) => {
       const e = b.executor;
       const params = { ...p, executor: e.executorId };
-      ensureExecutor(params);
-      executorAdded({
+      await ensureExecutor(tx, params);
+      await executorAdded(tx, {
         ...params,
         node: e.nodeId,
         host: e.host,
@@ -148,51 +150,51 @@ export function createProjector(db: SqliteDatabase): Projector {
         shuffleAddress: e.shuffleAddress,
         registeredAt: e.registeredAtMs || (p.time as number),
       });
-      states.executor(p.app as string, e.executorId);
+      await states.executor(tx, p.app as string, e.executorId);
     },
-    executorRemoved: (p, b) => {
+    executorRemoved: async (tx, p, b) => {
       const params = { ...p, executor: b.executorId };
-      ensureExecutor(params);
-      executorRemoved({ ...params, reason: b.reason });
-      states.executor(p.app as string, b.executorId);
+      await ensureExecutor(tx, params);
+      await executorRemoved(tx, { ...params, reason: b.reason });
+      await states.executor(tx, p.app as string, b.executorId);
     },
-    mapOutputsLost: (p, b) => mapOutputsLost({ ...p, count: b.mapIndexes.length }),
-    stageResubmitted: (p, b) => {
-      resubmissionCounts.stage({ ...p, count: 1 });
-      resubmissionCounts.partitions({ ...p, count: b.partitions.length });
+    mapOutputsLost: async (tx, p, b) => mapOutputsLost(tx, { ...p, count: b.mapIndexes.length }),
+    stageResubmitted: async (tx, p, b) => {
+      await resubmissionCounts.stage(tx, { ...p, count: 1 });
+      await resubmissionCounts.partitions(tx, { ...p, count: b.partitions.length });
     },
-    taskResubmitted: (p) => resubmissionCounts.task({ ...p, count: 1 }),
-    exclusionChanged: (p, b) => {
+    taskResubmitted: async (tx, p) => resubmissionCounts.task(tx, { ...p, count: 1 }),
+    exclusionChanged: async (tx, p, b) => {
       if (b.stageScoped) return; // keeps one stage away only: the log shows it, the state does not change
       const params = { ...p, excluded: b.excluded ? 1 : 0, untilMs: b.excluded ? b.untilMs : 0, reason: b.reason };
       if (b.scope === "executor") {
-        ensureExecutor({ ...params, executor: b.id });
-        executorExclusion({ ...params, executor: b.id });
-        states.executor(p.app as string, b.id);
+        await ensureExecutor(tx, { ...params, executor: b.id });
+        await executorExclusion(tx, { ...params, executor: b.id });
+        await states.executor(tx, p.app as string, b.id);
       } else {
-        ensureNode({ ...params, node: b.id });
-        nodeExclusion({ ...params, node: b.id });
-        states.node(p.app as string, b.id);
+        await ensureNode(tx, { ...params, node: b.id });
+        await nodeExclusion(tx, { ...params, node: b.id });
+        await states.node(tx, p.app as string, b.id);
       }
     },
-    decommissionChanged: (p, b) => {
+    decommissionChanged: async (tx, p, b) => {
       const params = { ...p, node: b.nodeId };
-      ensureNode(params);
-      decommissionChanged({ ...params, phase: b.phase, reason: b.reason, deadlineMs: b.deadlineMs });
-      states.node(p.app as string, b.nodeId);
+      await ensureNode(tx, params);
+      await decommissionChanged(tx, { ...params, phase: b.phase, reason: b.reason, deadlineMs: b.deadlineMs });
+      await states.node(tx, p.app as string, b.nodeId);
     },
-    shuffleMigrated: (p, b) => {
+    shuffleMigrated: async (tx, p, b) => {
       const params = { ...p, node: b.nodeId };
-      ensureNode(params);
-      shuffleMigrated({ ...params, outputs: b.outputs, bytes: b.bytes, notMigrated: b.outputsNotMigrated, targets: b.targetAddresses });
+      await ensureNode(tx, params);
+      await shuffleMigrated(tx, { ...params, outputs: b.outputs, bytes: b.bytes, notMigrated: b.outputsNotMigrated, targets: b.targetAddresses });
     },
-    schedulerFailover: (p, b) => schedulerFailover({ ...p, epoch: b.epoch, downtimeMs: b.downtimeMs, jobsRecovered: b.jobsRecovered, leaderAddress: b.leaderAddress }),
+    schedulerFailover: async (tx, p, b) => schedulerFailover(tx, { ...p, epoch: b.epoch, downtimeMs: b.downtimeMs, jobsRecovered: b.jobsRecovered, leaderAddress: b.leaderAddress }),
   };
 
-  return (applicationId, event) => {
+  return async (tx, applicationId, event) => {
     const params: Row = { app: applicationId, job: event.jobId, seq: event.seq, time: event.timeMs };
-    if (event.jobId !== "") ensureJob(params);
+    if (event.jobId !== "") await ensureJob(tx, params);
     const apply = appliers[event.body.type] as Apply<EventBody["type"]> | undefined;
-    apply?.(params, event.body);
+    await apply?.(tx, params, event.body);
   };
 }

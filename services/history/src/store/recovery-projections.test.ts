@@ -1,27 +1,16 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { PublishedEvent as HistoryEvent } from "@ballast/common/domain/events";
-import { wireEventCodec } from "../rpc/eventCodec.js";
+import { HISTORY_BACKENDS, useStores } from "../testing/backends.js";
 import { applicationEvents, HOUR_MS, recoveryEvents, shuffled, T0 } from "../testing/fixtures.js";
-import { SqliteHistoryStore } from "./sqlite-store.js";
+import type { HistoryStore } from "./store.js";
 
-/** Exclusion, decommission, migration, failover and resubmission projections. */
+/** Exclusion, decommission, migration, failover and resubmission projections, on every backend. */
 
 const APP = "app-r";
-const stores: SqliteHistoryStore[] = [];
-
-function memoryStore(): SqliteHistoryStore {
-  const store = new SqliteHistoryStore(":memory:", wireEventCodec);
-  stores.push(store);
-  return store;
-}
-
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-});
 
 const allEvents = (): HistoryEvent[] => [...applicationEvents(), ...recoveryEvents()];
 
-async function snapshot(store: SqliteHistoryStore) {
+async function snapshot(store: HistoryStore) {
   return {
     executors: await store.listExecutors(APP),
     nodes: await store.listNodes(APP),
@@ -30,12 +19,15 @@ async function snapshot(store: SqliteHistoryStore) {
   };
 }
 
-const executorStates = async (store: SqliteHistoryStore) =>
+const executorStates = async (store: HistoryStore) =>
   (await store.listExecutors(APP)).map((e) => [e.executorId, e.state, e.stateReason, e.excludedUntilMs]);
 
-describe("recovery projections", () => {
+for (const backend of HISTORY_BACKENDS) {
+describe.skipIf(!!backend.skip)(`recovery projections: ${backend.name}${backend.skip ? ` (skipped: ${backend.skip})` : ""}`, () => {
+  const { fresh } = useStores(backend);
+
   it("derives executor and node states from exclusions, decommission and removals", async () => {
-    const store = memoryStore();
+    const store = await fresh();
     expect(await store.publish(APP, allEvents())).toEqual({ ackedSeq: 32, inserted: 32 });
     expect(await executorStates(store)).toEqual([
       // Its own exclusion was lifted, its node's is still in force.
@@ -63,7 +55,7 @@ describe("recovery projections", () => {
   });
 
   it("counts a job's recovery events and lists failovers; JobEnded stats stay as sent", async () => {
-    const store = memoryStore();
+    const store = await fresh();
     await store.publish(APP, allEvents());
     const [job1, job2] = await store.listJobs(APP);
     expect(job1!.recovery).toEqual({ lostMapOutputs: 0, stageResubmissions: 0, resubmittedPartitions: 0, taskResubmissions: 0 });
@@ -77,26 +69,26 @@ describe("recovery projections", () => {
   });
 
   it("is idempotent and ends the same whatever order batches arrive in", async () => {
-    const inOrder = memoryStore();
+    const inOrder = await fresh();
     const events = allEvents();
     await inOrder.publish(APP, events);
     const expected = await snapshot(inOrder);
     expect(await inOrder.publish(APP, events.slice(15, 25))).toEqual({ ackedSeq: 32, inserted: 0 });
     expect(await snapshot(inOrder)).toEqual(expected);
     for (const seed of [3, 11, 99, 2024, 31337]) {
-      const store = memoryStore();
+      const store = await fresh();
       const order = shuffled(events, seed);
       for (let i = 0; i < order.length; i += 2) await store.publish(APP, order.slice(i, i + 3));
       expect(await snapshot(store), `seed ${seed}`).toEqual(expected);
     }
     // Newest first is the hardest order: every fact arrives before what it overrides.
-    const reversed = memoryStore();
+    const reversed = await fresh();
     for (const event of [...events].reverse()) await reversed.publish(APP, [event]);
     expect(await snapshot(reversed)).toEqual(expected);
   });
 
   it("recommissioning makes a node and its executors active again; stage-scoped exclusions change nothing", async () => {
-    const store = memoryStore();
+    const store = await fresh();
     const [added1] = applicationEvents();
     let seq = 0;
     const at = (body: HistoryEvent["body"]): HistoryEvent => ({ seq: ++seq, timeMs: T0 + seq, jobId: "", body });
@@ -112,7 +104,7 @@ describe("recovery projections", () => {
   });
 
   it("an executor lost before its node's decommission began stays lost", async () => {
-    const store = memoryStore();
+    const store = await fresh();
     const [, added2] = applicationEvents();
     const removed: HistoryEvent = { seq: 3, timeMs: T0 + 3, jobId: "", body: { type: "executorRemoved", executorId: "exec-2", reason: "heartbeat timeout" } };
     const requested: HistoryEvent = { seq: 4, timeMs: T0 + 4, jobId: "", body: { type: "decommissionChanged", nodeId: "node-2", phase: "requested", deadlineMs: 0, reason: "spot notice" } };
@@ -121,3 +113,4 @@ describe("recovery projections", () => {
     expect((await store.listNodes(APP))[0]).toMatchObject({ nodeId: "node-2", state: "decommissioning", reason: "spot notice" });
   });
 });
+}

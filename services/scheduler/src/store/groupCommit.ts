@@ -1,6 +1,7 @@
 import { backoffDelay, type BackoffPolicy } from "@ballast/common/backoff";
 import { describeError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
+import { traceFailure } from "@ballast/common/telemetry";
 import { LeaseLostError, type LogRecord, type SchedulerStore } from "./schedulerStore.js";
 
 const RETRY: BackoffPolicy = { initialMs: 100, maxMs: 5_000 };
@@ -83,6 +84,7 @@ export class GroupCommitter {
         }
         const delayMs = backoffDelay(retry, RETRY);
         this.logger.warn({ err: describeError(err), retry, retryInMs: delayMs, inputs: records.length }, "could not make inputs durable; retrying (nothing is acted on until they are)");
+        traceFailure("scheduler.store.appendFailed", err, { "ballast.retry": retry, "ballast.retry_in_ms": delayMs, "ballast.inputs": records.length });
         await new Promise((r) => setTimeout(r, delayMs));
         if (this.ended) return;
       }

@@ -1,27 +1,12 @@
 import { randomUUID } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
+import { inTransaction, openPool, type Deadlines } from "@ballast/common/postgres";
 import { decideAcquire, decodeEvent, decodeInput, encodeBody } from "./codec.js";
 import { SCHEMA } from "./postgresSchema.js";
 import { LeaseLostError, type AcquireResult, type LeaseStore, type LogRecord, type Replay, type SchedulerStore } from "./schedulerStore.js";
 
 type Row = Record<string, any>;
 const SCHEMA_LOCK = 0x62616c6c; // "ball": serializes schema setup across schedulers
-
-/** Runs `work` in a transaction on one pooled connection. */
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    const result = await work(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 const leaseOf = (row: Row) => ({ holder: row.holder, address: row.address, epoch: Number(row.epoch), expiresAtMs: Number(row.expires_at), renewedAtMs: Number(row.renewed_at) });
 
@@ -41,10 +26,9 @@ export class PostgresSchedulerStore implements SchedulerStore {
   }
 
   /** Connects and sets up the schema; rejects when the database is unreachable (the caller retries). */
-  static async open(url: string, onError: (err: Error) => void = () => undefined): Promise<PostgresSchedulerStore> {
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5_000, query_timeout: 10_000, keepAlive: true });
-    // An idle connection dropped by a restarting server must not crash the process.
-    pool.on("error", onError);
+  static async open(url: string, onError: (err: Error) => void = () => undefined, deadlines?: Deadlines): Promise<PostgresSchedulerStore> {
+    // Every call has a deadline: a partitioned database fails calls, it does not hang them.
+    const pool = openPool(url, { onError, deadlines });
     try {
       await inTransaction(pool, async (client) => {
         await client.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK]);

@@ -1,27 +1,12 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { PublishedEvent as HistoryEvent } from "@ballast/common/domain/events";
-import { wireEventCodec } from "../rpc/eventCodec.js";
+import { HISTORY_BACKENDS, useStores } from "../testing/backends.js";
 import { applicationEvents, shuffled, T0 } from "../testing/fixtures.js";
-import { SqliteHistoryStore } from "./sqlite-store.js";
 import type { HistoryStore } from "./store.js";
 
+/** The history store contract: every backend passes the same tests. */
+
 const APP = "app-1";
-const stores: HistoryStore[] = [];
-const dirs: string[] = [];
-
-function memoryStore(): SqliteHistoryStore {
-  const store = new SqliteHistoryStore(":memory:", wireEventCodec);
-  stores.push(store);
-  return store;
-}
-
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 /** Everything the store shows about APP, to compare two stores. */
 async function snapshot(store: HistoryStore) {
@@ -35,9 +20,12 @@ async function snapshot(store: HistoryStore) {
   };
 }
 
-describe("SqliteHistoryStore", () => {
+for (const backend of HISTORY_BACKENDS) {
+describe.skipIf(!!backend.skip)(`history store contract: ${backend.name}${backend.skip ? ` (skipped: ${backend.skip})` : ""}`, () => {
+  const { fresh, reopen } = useStores(backend);
+
   it("projects a job's events into application, job, stage, task and executor summaries", async () => {
-    const store = memoryStore();
+    const store = await fresh();
     const events = applicationEvents();
     expect(await store.publish(APP, events)).toEqual({ ackedSeq: 17, inserted: 17 });
 
@@ -65,7 +53,7 @@ describe("SqliteHistoryStore", () => {
   });
 
   it("skips a resent batch: no duplicate events, projections unchanged", async () => {
-    const store = memoryStore();
+    const store = await fresh();
     const events = applicationEvents();
     await store.publish(APP, events);
     const before = await snapshot(store);
@@ -75,12 +63,12 @@ describe("SqliteHistoryStore", () => {
   });
 
   it("ends with the same projections whatever order batches arrive in", async () => {
-    const inOrder = memoryStore();
+    const inOrder = await fresh();
     const events = applicationEvents();
     await inOrder.publish(APP, events);
     const expected = await snapshot(inOrder);
     for (const seed of [1, 7, 42, 1234]) {
-      const store = memoryStore();
+      const store = await fresh();
       // Overlapping, shuffled batches of three, as retries of an outbox could deliver them.
       const order = shuffled(events, seed);
       for (let i = 0; i < order.length; i += 2) await store.publish(APP, order.slice(i, i + 3));
@@ -89,14 +77,14 @@ describe("SqliteHistoryStore", () => {
   });
 
   it("a late task start does not undo its end; running tasks count on their executor", async () => {
-    const store = memoryStore();
+    const store = await fresh();
     const [added1] = applicationEvents();
     const start: HistoryEvent = { seq: 5, timeMs: T0 + 5, jobId: "j", body: { type: "taskStarted", taskId: "t1", stageId: 0, stageAttempt: 0, partition: 0, attempt: 0, executorId: "exec-1", nodeId: "node-1" } };
     const end: HistoryEvent = { seq: 6, timeMs: T0 + 6, jobId: "j", body: { type: "taskEnded", taskId: "t1", stageId: 0, partition: 0, state: "succeeded", durationMs: 1, executorId: "exec-1" } };
     await store.publish(APP, [added1!, start]);
     expect((await store.listExecutors(APP))[0]!.runningTasks).toBe(1);
     expect((await store.getJob(APP, "j"))!.status).toBe("running");
-    const other = memoryStore();
+    const other = await fresh();
     await other.publish(APP, [end]);
     await other.publish(APP, [start, added1!]);
     const [task] = await other.listTasks(APP, "j");
@@ -105,7 +93,7 @@ describe("SqliteHistoryStore", () => {
   });
 
   it("pages events by seq, filters by job, and returns them as published", async () => {
-    const store = memoryStore();
+    const store = await fresh();
     const events = applicationEvents();
     await store.publish(APP, events);
     expect(await store.listEvents(APP, { jobId: "", afterSeq: 0, limit: 1000 })).toEqual(events);
@@ -116,15 +104,12 @@ describe("SqliteHistoryStore", () => {
     expect(await store.listEvents("other", { jobId: "", afterSeq: 0, limit: 10 })).toEqual([]);
   });
 
-  it("keeps applications apart and survives reopening the file", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "history-store-"));
-    dirs.push(dir);
-    const first = SqliteHistoryStore.inDirectory(dir, wireEventCodec);
+  it("keeps applications apart and survives a restart", async () => {
+    const first = await fresh();
     await first.publish(APP, applicationEvents());
     await first.publish("app-2", applicationEvents("job-9").slice(0, 4));
     await first.close();
-    const reopened = SqliteHistoryStore.inDirectory(dir, wireEventCodec);
-    stores.push(reopened);
+    const reopened = await reopen(first);
     expect((await reopened.listApplications()).map((a) => [a.applicationId, a.eventCount, a.lastSeq])).toEqual([
       [APP, 17, 17],
       ["app-2", 4, 4],
@@ -134,3 +119,4 @@ describe("SqliteHistoryStore", () => {
     expect(await reopened.publish(APP, applicationEvents())).toEqual({ ackedSeq: 17, inserted: 0 });
   });
 });
+}

@@ -1,0 +1,248 @@
+import type { ErrorView, PublishedEvent } from "@ballast/common/domain/events";
+import type { JobStatus, ResourceState, StageStatus } from "@ballast/common/domain/states";
+import { emptyStats, type JobStats } from "@ballast/common/domain/stats";
+import type { TaskState } from "@ballast/common/domain/tasks";
+import { resolveNodeState } from "../core/resources.js";
+import type {
+  ApplicationSummary,
+  EventQuery,
+  ExecutorSummary,
+  FailoverSummary,
+  JobSummary,
+  NodeSummary,
+  StageSummary,
+  TaskSummary,
+} from "../core/summaries.js";
+import { nodeFactsFromRow } from "./executor-states.js";
+import { createProjector } from "./projections.js";
+import { firstRow, type Row, type SqlDatabase } from "./sql.js";
+import type { EventCodec, HistoryStore, PublishResult } from "./store.js";
+
+const parseJson = <T>(text: string | null): T | undefined => (text === null ? undefined : (JSON.parse(text) as T));
+
+const APPLICATION_COLUMNS = `a.app_id, a.first_event_ms, a.last_event_ms, a.event_count, a.last_seq,
+  (SELECT COUNT(*) FROM jobs j WHERE j.app_id = a.app_id) AS job_count`;
+
+const STAGE_COLUMNS = `s.*, (SELECT COUNT(*) FROM tasks t WHERE t.app_id = s.app_id AND t.job_id = s.job_id
+  AND t.stage_id = s.stage_id AND t.stage_attempt = s.attempt AND t.state = 'succeeded') AS completed_tasks`;
+
+const INSERT_EVENT = `INSERT INTO events (app_id, seq, time_ms, job_id, type, payload) VALUES (@app, @seq, @time, @job, @type, @payload)
+  ON CONFLICT DO NOTHING`;
+const COUNT_IN_APPLICATION = `INSERT INTO applications (app_id, first_event_ms, last_event_ms, event_count, last_seq) VALUES (@app, @time, @time, 1, @seq)
+  ON CONFLICT (app_id) DO UPDATE SET first_event_ms = LEAST(applications.first_event_ms, @time), last_event_ms = GREATEST(applications.last_event_ms, @time),
+    event_count = applications.event_count + 1, last_seq = GREATEST(applications.last_seq, @seq)`;
+
+/**
+ * The history store over any SqlDatabase: the log, its projections and the
+ * queries the API serves. The backends (sqlite-store.ts, postgres-store.ts)
+ * only open the database and bind statements.
+ */
+export class SqlHistoryStore implements HistoryStore {
+  private readonly project = createProjector();
+
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly codec: EventCodec,
+  ) {}
+
+  publish(applicationId: string, events: PublishedEvent[]): Promise<PublishResult> {
+    return this.db.transaction(async (tx) => {
+      let inserted = 0;
+      for (const event of events) {
+        const payload = this.codec.encode(event);
+        const params = { app: applicationId, seq: event.seq, time: event.timeMs, job: event.jobId, type: event.body.type, payload };
+        if ((await tx.run(INSERT_EVENT, params)) === 0) continue; // already stored: its projections are already applied
+        inserted++;
+        await tx.run(COUNT_IN_APPLICATION, params);
+        await this.project(tx, applicationId, event);
+      }
+      const row = await firstRow(tx.all(`SELECT last_seq FROM applications WHERE app_id = @app`, { app: applicationId }));
+      return { ackedSeq: (row?.last_seq as number | undefined) ?? 0, inserted };
+    });
+  }
+
+  async listApplications(): Promise<ApplicationSummary[]> {
+    const rows = await this.db.all(`SELECT ${APPLICATION_COLUMNS} FROM applications a ORDER BY a.first_event_ms DESC, a.app_id`);
+    return rows.map(toApplication);
+  }
+
+  async getApplication(applicationId: string): Promise<ApplicationSummary | undefined> {
+    const row = await firstRow(this.db.all(`SELECT ${APPLICATION_COLUMNS} FROM applications a WHERE a.app_id = @app`, { app: applicationId }));
+    return row && toApplication(row);
+  }
+
+  async listJobs(applicationId: string): Promise<JobSummary[]> {
+    const rows = await this.db.all(`SELECT * FROM jobs WHERE app_id = @app ORDER BY submitted_at_ms, job_id`, { app: applicationId });
+    return rows.map(toJob);
+  }
+
+  async getJob(applicationId: string, jobId: string): Promise<JobSummary | undefined> {
+    const row = await firstRow(this.db.all(`SELECT * FROM jobs WHERE app_id = @app AND job_id = @job`, { app: applicationId, job: jobId }));
+    return row && toJob(row);
+  }
+
+  async listStages(applicationId: string, jobId: string): Promise<StageSummary[]> {
+    const rows = await this.db.all(`SELECT ${STAGE_COLUMNS} FROM stages s WHERE s.app_id = @app AND s.job_id = @job ORDER BY s.stage_id, s.attempt`, {
+      app: applicationId,
+      job: jobId,
+    });
+    return rows.map(toStage);
+  }
+
+  async listTasks(applicationId: string, jobId: string): Promise<TaskSummary[]> {
+    const rows = await this.db.all(`SELECT * FROM tasks WHERE app_id = @app AND job_id = @job ORDER BY stage_id, stage_attempt, partition, attempt, task_id`, {
+      app: applicationId,
+      job: jobId,
+    });
+    return rows.map(toTask);
+  }
+
+  async listExecutors(applicationId: string): Promise<ExecutorSummary[]> {
+    const rows = await this.db.all(
+      `SELECT e.*, CASE WHEN e.alive = 1 THEN (SELECT COUNT(*) FROM tasks t WHERE t.app_id = e.app_id AND t.executor_id = e.executor_id
+         AND t.state = 'running') ELSE 0 END AS running_tasks
+       FROM executors e WHERE e.app_id = @app ORDER BY e.registered_at_ms, e.executor_id`,
+      { app: applicationId },
+    );
+    return rows.map(toExecutor);
+  }
+
+  async listNodes(applicationId: string): Promise<NodeSummary[]> {
+    const app = { app: applicationId };
+    const ids = await this.db.all(
+      `SELECT node_id FROM executors WHERE app_id = @app AND node_id != '' UNION SELECT node_id FROM nodes WHERE app_id = @app ORDER BY node_id`,
+      app,
+    );
+    const nodeRows = new Map((await this.db.all(`SELECT * FROM nodes WHERE app_id = @app`, app)).map((r) => [r.node_id, r]));
+    const executors = await this.listExecutors(applicationId);
+    return ids.map(({ node_id: nodeId }) => toNode(nodeId, nodeRows.get(nodeId) ?? {}, executors.filter((e) => e.nodeId === nodeId)));
+  }
+
+  async listFailovers(applicationId: string): Promise<FailoverSummary[]> {
+    const rows = await this.db.all(`SELECT * FROM failovers WHERE app_id = @app ORDER BY seq`, { app: applicationId });
+    return rows.map((row) => ({
+      seq: row.seq,
+      timeMs: row.time_ms,
+      epoch: row.epoch,
+      downtimeMs: row.downtime_ms,
+      jobsRecovered: row.jobs_recovered,
+      leaderAddress: row.leader_address,
+    }));
+  }
+
+  async listEvents(applicationId: string, query: EventQuery): Promise<PublishedEvent[]> {
+    const byJob = query.jobId !== "";
+    const rows = await this.db.all(
+      `SELECT payload FROM events WHERE app_id = @app AND seq > @after ${byJob ? "AND job_id = @job" : ""} ORDER BY seq LIMIT @limit`,
+      { app: applicationId, after: query.afterSeq, limit: query.limit, ...(byJob ? { job: query.jobId } : {}) },
+    );
+    return rows.map((row) => this.codec.decode(row.payload));
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
+
+function toApplication(row: Row): ApplicationSummary {
+  return {
+    applicationId: row.app_id,
+    firstEventMs: row.first_event_ms,
+    lastEventMs: row.last_event_ms,
+    eventCount: row.event_count,
+    jobCount: row.job_count,
+    lastSeq: row.last_seq,
+  };
+}
+
+function toJob(row: Row): JobSummary {
+  return {
+    jobId: row.job_id,
+    name: row.name,
+    status: row.status as JobStatus,
+    submittedAtMs: row.submitted_at_ms,
+    endedAtMs: row.ended_at_ms,
+    numStages: row.num_stages,
+    // Stats recorded before a counter existed read it as zero.
+    stats: { ...emptyStats(), ...parseJson<JobStats>(row.stats) },
+    recovery: {
+      lostMapOutputs: row.lost_map_outputs,
+      stageResubmissions: row.stage_resubmissions,
+      resubmittedPartitions: row.resubmitted_partitions,
+      taskResubmissions: row.task_resubmissions,
+    },
+    error: parseJson<ErrorView>(row.error),
+    traceId: row.trace_id,
+  };
+}
+
+function toStage(row: Row): StageSummary {
+  return {
+    jobId: row.job_id,
+    stageId: row.stage_id,
+    attempt: row.attempt,
+    name: row.name,
+    status: row.status as StageStatus,
+    numTasks: row.num_tasks,
+    completedTasks: row.completed_tasks,
+    reason: row.reason,
+    submittedAtMs: row.submitted_at_ms,
+    endedAtMs: row.ended_at_ms,
+  };
+}
+
+function toTask(row: Row): TaskSummary {
+  return {
+    taskId: row.task_id,
+    jobId: row.job_id,
+    stageId: row.stage_id,
+    stageAttempt: row.stage_attempt,
+    partition: row.partition,
+    attempt: row.attempt,
+    executorId: row.executor_id,
+    nodeId: row.node_id,
+    state: row.state as TaskState,
+    error: parseJson<ErrorView>(row.error),
+    durationMs: row.duration_ms,
+    startedAtMs: row.started_at_ms,
+    endedAtMs: row.ended_at_ms,
+  };
+}
+
+function toExecutor(row: Row): ExecutorSummary {
+  return {
+    executorId: row.executor_id,
+    nodeId: row.node_id,
+    host: row.host,
+    slots: row.slots,
+    shuffleAddress: row.shuffle_address,
+    registeredAtMs: row.registered_at_ms,
+    alive: row.alive === 1,
+    runningTasks: row.running_tasks,
+    removedAtMs: row.removed_at_ms,
+    lostReason: row.lost_reason,
+    state: row.state as ResourceState,
+    excludedUntilMs: row.excluded_until_ms,
+    stateReason: row.state_reason,
+  };
+}
+
+/** `row` is the node's own row, or {} when only its executors name it. */
+function toNode(nodeId: string, row: Row, executors: ExecutorSummary[]): NodeSummary {
+  const { state, reason, excludedUntilMs } = resolveNodeState(nodeFactsFromRow(row), executors);
+  return {
+    nodeId,
+    state,
+    reason,
+    excludedUntilMs,
+    decommissionPhase: row.decommission_phase ?? "",
+    decommissionDeadlineMs: row.decommission_deadline_ms ?? 0,
+    migratedOutputs: row.migrated_outputs ?? 0,
+    migratedBytes: row.migrated_bytes ?? 0,
+    outputsNotMigrated: row.outputs_not_migrated ?? 0,
+    migrationTargets: row.migration_targets ?? "",
+    shuffleAddress: executors.find((e) => e.shuffleAddress !== "")?.shuffleAddress ?? "",
+    executorIds: executors.map((e) => e.executorId),
+    aliveExecutors: executors.filter((e) => e.alive).length,
+  };
+}
