@@ -54,6 +54,8 @@ export interface ApplicationSummary {
   lastEventMs: number;
   eventCount: number;
   jobCount: number;
+  /** Events history refused to store (kept aside as dead letters, with their reason). */
+  deadLetterCount: number;
 }
 
 export interface ListApplicationsRequest {
@@ -322,7 +324,7 @@ export const PublishEventsResponse: MessageFns<PublishEventsResponse> = {
 };
 
 function createBaseApplicationSummary(): ApplicationSummary {
-  return { applicationId: "", firstEventMs: 0, lastEventMs: 0, eventCount: 0, jobCount: 0 };
+  return { applicationId: "", firstEventMs: 0, lastEventMs: 0, eventCount: 0, jobCount: 0, deadLetterCount: 0 };
 }
 
 export const ApplicationSummary: MessageFns<ApplicationSummary> = {
@@ -341,6 +343,9 @@ export const ApplicationSummary: MessageFns<ApplicationSummary> = {
     }
     if (message.jobCount !== 0) {
       writer.uint32(40).uint32(message.jobCount);
+    }
+    if (message.deadLetterCount !== 0) {
+      writer.uint32(48).uint64(message.deadLetterCount);
     }
     return writer;
   },
@@ -398,6 +403,14 @@ export const ApplicationSummary: MessageFns<ApplicationSummary> = {
             message.jobCount = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.deadLetterCount = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -437,6 +450,11 @@ export const ApplicationSummary: MessageFns<ApplicationSummary> = {
         : isSet(object.job_count)
         ? globalThis.Number(object.job_count)
         : 0,
+      deadLetterCount: isSet(object.deadLetterCount)
+        ? globalThis.Number(object.deadLetterCount)
+        : isSet(object.dead_letter_count)
+        ? globalThis.Number(object.dead_letter_count)
+        : 0,
     };
   },
 
@@ -457,6 +475,9 @@ export const ApplicationSummary: MessageFns<ApplicationSummary> = {
     if (message.jobCount !== 0) {
       obj.jobCount = Math.round(message.jobCount);
     }
+    if (message.deadLetterCount !== 0) {
+      obj.deadLetterCount = Math.round(message.deadLetterCount);
+    }
     return obj;
   },
 
@@ -470,6 +491,7 @@ export const ApplicationSummary: MessageFns<ApplicationSummary> = {
     message.lastEventMs = object.lastEventMs ?? 0;
     message.eventCount = object.eventCount ?? 0;
     message.jobCount = object.jobCount ?? 0;
+    message.deadLetterCount = object.deadLetterCount ?? 0;
     return message;
   },
 };

@@ -186,10 +186,19 @@ export interface CancelJobResponse {
 }
 
 export interface ListJobsRequest {
+  /**
+   * At most this many jobs (0: the default, 100; above 1000 is refused). A page also ends early
+   * rather than grow past half the message size limit.
+   */
+  pageSize: number;
+  /** The next_page_token of the previous page; empty for the first page. */
+  pageToken: string;
 }
 
 export interface ListJobsResponse {
   jobs: JobInfo[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface ListExecutorsRequest {
@@ -1164,11 +1173,17 @@ export const CancelJobResponse: MessageFns<CancelJobResponse> = {
 };
 
 function createBaseListJobsRequest(): ListJobsRequest {
-  return {};
+  return { pageSize: 0, pageToken: "" };
 }
 
 export const ListJobsRequest: MessageFns<ListJobsRequest> = {
-  encode(_: ListJobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListJobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
     return writer;
   },
 
@@ -1185,6 +1200,22 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1197,32 +1228,54 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
     }
   },
 
-  fromJSON(_: any): ListJobsRequest {
-    return {};
+  fromJSON(object: any): ListJobsRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
-  toJSON(_: ListJobsRequest): unknown {
+  toJSON(message: ListJobsRequest): unknown {
     const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListJobsRequest>, I>>(base?: I): ListJobsRequest {
     return ListJobsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListJobsRequest>, I>>(_: I): ListJobsRequest {
+  fromPartial<I extends Exact<DeepPartial<ListJobsRequest>, I>>(object: I): ListJobsRequest {
     const message = createBaseListJobsRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListJobsResponse(): ListJobsResponse {
-  return { jobs: [] };
+  return { jobs: [], nextPageToken: "" };
 }
 
 export const ListJobsResponse: MessageFns<ListJobsResponse> = {
   encode(message: ListJobsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.jobs) {
       JobInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -1248,6 +1301,14 @@ export const ListJobsResponse: MessageFns<ListJobsResponse> = {
             message.jobs.push(JobInfo.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1261,13 +1322,23 @@ export const ListJobsResponse: MessageFns<ListJobsResponse> = {
   },
 
   fromJSON(object: any): ListJobsResponse {
-    return { jobs: globalThis.Array.isArray(object?.jobs) ? object.jobs.map((e: any) => JobInfo.fromJSON(e)) : [] };
+    return {
+      jobs: globalThis.Array.isArray(object?.jobs) ? object.jobs.map((e: any) => JobInfo.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
   },
 
   toJSON(message: ListJobsResponse): unknown {
     const obj: any = {};
     if (message.jobs?.length) {
       obj.jobs = message.jobs.map((e) => JobInfo.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -1278,6 +1349,7 @@ export const ListJobsResponse: MessageFns<ListJobsResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListJobsResponse>, I>>(object: I): ListJobsResponse {
     const message = createBaseListJobsResponse();
     message.jobs = object.jobs?.map((e) => JobInfo.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };

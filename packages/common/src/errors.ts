@@ -22,6 +22,11 @@ export class InvalidArgumentError extends BallastError {
   }
 }
 
+/** Throws InvalidArgumentError with the problem a check (see limits.ts) found, if any. */
+export function requireValid(problem: string | undefined): void {
+  if (problem) throw new InvalidArgumentError(problem);
+}
+
 export class NotFoundError extends BallastError {
   constructor(message: string) {
     super(message, status.NOT_FOUND, false);
@@ -45,6 +50,13 @@ export class FailedPreconditionError extends BallastError {
 export class UnavailableError extends BallastError {
   constructor(message: string) {
     super(message, status.UNAVAILABLE, true);
+  }
+}
+
+/** The peer took too long (an idle stream); it may try again. */
+export class DeadlineExceededError extends BallastError {
+  constructor(message: string) {
+    super(message, status.DEADLINE_EXCEEDED, true);
   }
 }
 

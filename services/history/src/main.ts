@@ -7,17 +7,19 @@
 import { parseArgs } from "node:util";
 import { createLogger } from "@ballast/common/logging";
 import { initTelemetry } from "@ballast/common/telemetry";
-import { stopOnSignals } from "@ballast/common/lifecycle";
+import { guardProcess, stopOnSignals } from "@ballast/common/lifecycle";
 import { startHistoryService, type HistoryServiceOptions } from "./app.js";
 import { splitHostPort } from "./http/server.js";
 import { traceUrlTemplate } from "@ballast/common/traceLink";
 import { UsageError } from "@ballast/common/flags";
 
-const USAGE = `usage: history --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT] [--trace-url TEMPLATE]
+const USAGE = `usage: history --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT] [--trace-url TEMPLATE] [--allowed-hosts NAMES]
   --address       gRPC address (env BALLAST_HISTORY_ADDRESS, default 127.0.0.1:18081)
   --http-address  JSON API and web UI (env BALLAST_HISTORY_HTTP_ADDRESS, default 127.0.0.1:18080)
   --data-dir      where history.sqlite is kept (env BALLAST_DATA_DIR, required)
-  --trace-url     the UI's trace links, {traceId} replaced (env BALLAST_TRACE_URL, default Jaeger's http://localhost:16686/trace/{traceId})`;
+  --trace-url     the UI's trace links, {traceId} replaced (env BALLAST_TRACE_URL, default Jaeger's http://localhost:16686/trace/{traceId})
+  --allowed-hosts comma-separated host names the UI answers to besides IP addresses, localhost and this
+                  machine's name (env BALLAST_HISTORY_ALLOWED_HOSTS); others get 403 (DNS rebinding)`;
 
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOptions | "help" {
@@ -30,6 +32,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOpt
         "http-address": { type: "string" },
         "data-dir": { type: "string" },
         "trace-url": { type: "string" },
+        "allowed-hosts": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -52,7 +55,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOpt
   }
   const traceUrl = traceUrlTemplate(values["trace-url"], env);
   if (!traceUrl.includes("{traceId}")) throw new UsageError(`--trace-url must contain {traceId}, got "${traceUrl}"`);
-  return { address, httpAddress, dataDir, traceUrl };
+  const allowedHosts = (values["allowed-hosts"] ?? env.BALLAST_HISTORY_ALLOWED_HOSTS ?? "").split(",").filter((h) => h.trim());
+  return { address, httpAddress, dataDir, traceUrl, allowedHosts };
 }
 
 async function main(): Promise<void> {
@@ -69,6 +73,7 @@ async function main(): Promise<void> {
   }
   await initTelemetry("ballast-history");
   const logger = createLogger("history");
+  guardProcess(logger);
   const service = await startHistoryService({ ...options, logger });
   logger.info({ grpcAddress: service.grpcAddress, httpUrl: service.httpUrl, dataDir: options.dataDir }, `history UI at ${service.httpUrl}/`);
 

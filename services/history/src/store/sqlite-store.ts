@@ -19,13 +19,13 @@ import type {
 import { nodeFactsFromRow } from "./executor-states.js";
 import { createProjector, type Projector } from "./projections.js";
 import { MIGRATIONS } from "./schema.js";
-import type { EventCodec, HistoryStore, PublishResult } from "./store.js";
+import type { DeadLetter, EventCodec, HistoryStore, PublishResult } from "./store.js";
 
 type Row = Record<string, any>;
 
 const parseJson = <T>(text: string | null): T | undefined => (text === null ? undefined : (JSON.parse(text) as T));
 
-const APPLICATION_COLUMNS = `a.app_id, a.first_event_ms, a.last_event_ms, a.event_count, a.last_seq,
+const APPLICATION_COLUMNS = `a.app_id, a.first_event_ms, a.last_event_ms, a.event_count, a.last_seq, a.dead_letter_count,
   (SELECT COUNT(*) FROM jobs j WHERE j.app_id = a.app_id) AS job_count`;
 
 const STAGE_COLUMNS = `s.*, (SELECT COUNT(*) FROM tasks t WHERE t.app_id = s.app_id AND t.job_id = s.job_id
@@ -35,7 +35,7 @@ const STAGE_COLUMNS = `s.*, (SELECT COUNT(*) FROM tasks t WHERE t.app_id = s.app
 export class SqliteHistoryStore implements HistoryStore {
   private readonly db: SqliteDatabase;
   private readonly project: Projector;
-  private readonly publishInTransaction: (applicationId: string, events: PublishedEvent[]) => PublishResult;
+  private readonly publishInTransaction: (applicationId: string, events: PublishedEvent[], deadLetters: DeadLetter[]) => PublishResult;
   private readonly statements = new Map<string, Statement>();
 
   /** `path` is a file or ":memory:". */
@@ -54,7 +54,18 @@ export class SqliteHistoryStore implements HistoryStore {
          event_count = event_count + 1, last_seq = MAX(last_seq, @seq)`,
     );
     const lastSeq = this.sql(`SELECT last_seq FROM applications WHERE app_id = ?`).pluck();
-    this.publishInTransaction = this.db.transaction((applicationId: string, events: PublishedEvent[]) => {
+    const insertDeadLetter = this.db.prepare(`INSERT OR IGNORE INTO dead_letters (app_id, seq, time_ms, type, reason) VALUES (?, ?, ?, ?, ?)`);
+    // A dead letter acknowledges its seq (last_seq) without counting as an event.
+    const countDeadLetter = this.db.prepare(
+      `INSERT INTO applications (app_id, first_event_ms, last_event_ms, event_count, last_seq, dead_letter_count) VALUES (@app, @time, @time, 0, @seq, 1)
+       ON CONFLICT (app_id) DO UPDATE SET last_seq = MAX(last_seq, @seq), dead_letter_count = dead_letter_count + 1`,
+    );
+    this.publishInTransaction = this.db.transaction((applicationId: string, events: PublishedEvent[], deadLetters: DeadLetter[]) => {
+      for (const dead of deadLetters) {
+        const time = Number.isSafeInteger(dead.timeMs) ? dead.timeMs : 0;
+        if (insertDeadLetter.run(applicationId, dead.seq, time, dead.type, dead.reason).changes === 0) continue;
+        countDeadLetter.run({ app: applicationId, time, seq: dead.seq });
+      }
       let inserted = 0;
       for (const event of events) {
         const payload = this.codec.encode(event);
@@ -80,8 +91,13 @@ export class SqliteHistoryStore implements HistoryStore {
     return statement;
   }
 
-  async publish(applicationId: string, events: PublishedEvent[]): Promise<PublishResult> {
-    return this.publishInTransaction(applicationId, events);
+  async publish(applicationId: string, events: PublishedEvent[], deadLetters: DeadLetter[] = []): Promise<PublishResult> {
+    return this.publishInTransaction(applicationId, events, deadLetters);
+  }
+
+  async listDeadLetters(applicationId: string): Promise<DeadLetter[]> {
+    const rows = this.sql(`SELECT seq, time_ms, type, reason FROM dead_letters WHERE app_id = ? ORDER BY seq`).all(applicationId) as Row[];
+    return rows.map((row) => ({ seq: row.seq, timeMs: row.time_ms, type: row.type, reason: row.reason }));
   }
 
   async listApplications(): Promise<ApplicationSummary[]> {
@@ -179,6 +195,7 @@ function toApplication(row: Row): ApplicationSummary {
     eventCount: row.event_count,
     jobCount: row.job_count,
     lastSeq: row.last_seq,
+    deadLetterCount: row.dead_letter_count,
   };
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { decideAcquire, decodeEvent, decodeInput, encodeBody } from "./codec.js";
+import { decideAcquire, decodeEvent, decodeLogged, encodeBody, encodeLogged } from "./codec.js";
 import { SCHEMA } from "./postgresSchema.js";
 import { LeaseLostError, type AcquireResult, type LeaseStore, type LogRecord, type Replay, type SchedulerStore } from "./schedulerStore.js";
 
@@ -68,7 +68,7 @@ export class PostgresSchedulerStore implements SchedulerStore {
       epoch,
       records.map((r) => r.seq),
       records.map((r) => r.now),
-      records.map((r) => encodeBody(r.input)),
+      records.map((r) => encodeLogged(r)),
       events.map((e) => e.jobId),
       events.map((e) => encodeBody(e)),
       jobs.map((j) => j.jobId),
@@ -85,7 +85,7 @@ export class PostgresSchedulerStore implements SchedulerStore {
     const last = (await this.pool.query("SELECT COALESCE(MAX(seq), 0) AS seq FROM inputs")).rows[0];
     return {
       snapshot: snap && { seq: after, state: snap.state },
-      inputs: inputs.map((r) => ({ seq: Number(r.seq), now: Number(r.now), input: decodeInput(r.body) })),
+      inputs: inputs.map((r) => ({ seq: Number(r.seq), now: Number(r.now), ...decodeLogged(r.body) })),
       lastSeq: Number(last.seq),
     };
   }
