@@ -101,12 +101,18 @@ describe("scheduler shell persistence", () => {
     first.shell.close();
     await first.store.close();
 
-    const { inputs } = await new SqliteSchedulerStore(dir).loadForReplay(STATE_FORMAT);
+    const { inputs, lastSeq } = await new SqliteSchedulerStore(dir).loadForReplay(STATE_FORMAT);
     expect(inputs.filter((i) => i.rejected).map((i) => i.input.type)).toEqual(["jobSubmitted", "jobSubmitted"]);
+    // As an older version logged it: the same input without the mark. Replay must skip it too.
+    const old = new SqliteSchedulerStore(dir);
+    const poisonInput = { type: "jobSubmitted" as const, jobId: "job-9", plan: poison, bundleDigest: "0".repeat(64), conf: {}, traceparent: "" };
+    await old.append([{ seq: lastSeq + 1, now: 1_500, input: poisonInput, events: [], jobs: [] }], (await acquired(old, "test")).epoch);
+    await old.close();
 
     const second = await shellOn(dir, () => true);
     await second.shell.recover();
     expect({ job: second.shell.job("job-1"), executors: second.shell.executors() }).toEqual(before);
+    expect(second.shell.job("job-9")).toBeUndefined();
     second.shell.dispatch({ type: "jobSubmitted", jobId: "job-3", plan: plan(2), bundleDigest: "0".repeat(64), conf: {}, traceparent: "" }, 2_000);
     await second.drain();
     expect(second.shell.job("job-3")!.status).toBe("succeeded");

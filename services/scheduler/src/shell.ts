@@ -6,7 +6,7 @@ import type { Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, Tas
 import { serialize, deserialize } from "node:v8";
 import { describeError, InvalidArgumentError } from "@ballast/common/errors";
 import { GroupCommitter } from "./store/groupCommit.js";
-import type { JobRecord, LogRecord, SchedulerStore } from "./store/schedulerStore.js";
+import type { JobRecord, LogRecord, Replay, SchedulerStore } from "./store/schedulerStore.js";
 
 type SchedulerState = ReturnType<typeof createState>;
 
@@ -14,6 +14,15 @@ type SchedulerState = ReturnType<typeof createState>;
 function jobIdOfSpanKey(key: string): string {
   const rest = key.slice(key.indexOf(":") + 1);
   return rest.split(/[:.]/)[0]!;
+}
+
+function stepsCleanly(state: SchedulerState, input: Input, now: number): boolean {
+  try {
+    step(state, input, now);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The core threw on an input: it was rejected (logged as such) and changed nothing. */
@@ -106,10 +115,7 @@ export class SchedulerShell {
    */
   async recover(): Promise<{ inputs: number; jobs: number }> {
     const { snapshot, inputs, lastSeq } = await this.store.loadForReplay(STATE_FORMAT);
-    if (snapshot) this.state = deserialize(snapshot.state) as SchedulerState;
-    for (const { input, now, rejected } of inputs) if (rejected === undefined) step(this.state, input, now);
-    const skipped = inputs.filter((i) => i.rejected !== undefined).length;
-    if (skipped > 0) this.logger.warn({ skipped }, "inputs the core rejected were skipped in replay");
+    this.replay(snapshot?.state, inputs);
     this.lastSeq = lastSeq;
     this.rebase(serialize(this.state));
     const runningJobs = listJobs(this.state).filter((j) => j.status === "running");
@@ -120,6 +126,24 @@ export class SchedulerShell {
     const running = runningJobs.length;
     if (snapshot || inputs.length > 0) this.logger.info({ fromSnapshot: snapshot?.seq ?? 0, inputs: inputs.length, runningJobs: running }, "scheduler state recovered from the event log");
     return { inputs: (snapshot?.seq ?? 0) + inputs.length, jobs: running };
+  }
+
+  /**
+   * Steps the logged inputs after the snapshot, skipping those marked
+   * rejected. One that throws anyway (logged by an older version before it
+   * was rejected) is skipped too: the state is rebuilt without it, so no
+   * input can keep a scheduler from recovering.
+   */
+  private replay(snapshot: Uint8Array | undefined, inputs: Replay["inputs"]): void {
+    const skipped = new Set(inputs.filter((i) => i.rejected !== undefined).map((i) => i.seq));
+    if (skipped.size > 0) this.logger.warn({ skipped: skipped.size }, "inputs the core rejected are skipped in replay");
+    for (;;) {
+      this.state = snapshot ? (deserialize(snapshot) as SchedulerState) : createState(this.baseConf);
+      const failed = inputs.find(({ seq, input, now }) => !skipped.has(seq) && !stepsCleanly(this.state, input, now));
+      if (!failed) return;
+      this.logger.error({ seq: failed.seq, input: failed.input.type }, "a logged input makes the core throw; replay skips it");
+      skipped.add(failed.seq);
+    }
   }
 
   /** The job a submission id already created, if any (a retried SubmitJob never runs a job twice). */
