@@ -103,10 +103,13 @@ export function isServiceError(err: unknown): err is ServiceError {
 
 const RETRYABLE_CODES = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED, status.ABORTED]);
 
-/** True when a failed call may succeed if tried again later. */
+/** grpc-js's RESOURCE_EXHAUSTED for a message over the size limit: the same answer is as large next time. */
+const OVERSIZED_MESSAGE = /message larger than max/i;
+
+/** True when a failed call may succeed if tried again later. An over-large message never will: no reconnect loop. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof BallastError) return err.retryable;
-  if (isServiceError(err)) return RETRYABLE_CODES.has(err.code);
+  if (isServiceError(err)) return RETRYABLE_CODES.has(err.code) && !(err.code === status.RESOURCE_EXHAUSTED && OVERSIZED_MESSAGE.test(err.details ?? ""));
   return false;
 }
 
