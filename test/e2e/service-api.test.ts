@@ -86,6 +86,6 @@ describe("the scheduler API rejects bad requests and keeps serving", () => {
     const { executors } = await call(scheduler.listExecutors.bind(scheduler), {});
     expect(executors.map((e) => e.nodeId)).toEqual(["node-1"]);
     expect(executors[0]!.alive).toBe(true);
-    await call(scheduler.listJobs.bind(scheduler), {});
+    await call(scheduler.listJobs.bind(scheduler), { pageSize: 0, pageToken: "" });
   });
 });

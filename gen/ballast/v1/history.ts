@@ -41,6 +41,8 @@ export interface ApplicationSummary {
   lastEventMs: number;
   eventCount: number;
   jobCount: number;
+  /** Events history refused to store (kept aside as dead letters, with their reason). */
+  deadLetterCount: number;
 }
 
 export interface ListApplicationsRequest {
@@ -250,7 +252,7 @@ export const PublishEventsResponse: MessageFns<PublishEventsResponse> = {
 };
 
 function createBaseApplicationSummary(): ApplicationSummary {
-  return { applicationId: "", firstEventMs: 0, lastEventMs: 0, eventCount: 0, jobCount: 0 };
+  return { applicationId: "", firstEventMs: 0, lastEventMs: 0, eventCount: 0, jobCount: 0, deadLetterCount: 0 };
 }
 
 export const ApplicationSummary: MessageFns<ApplicationSummary> = {
@@ -269,6 +271,9 @@ export const ApplicationSummary: MessageFns<ApplicationSummary> = {
     }
     if (message.jobCount !== 0) {
       writer.uint32(40).uint32(message.jobCount);
+    }
+    if (message.deadLetterCount !== 0) {
+      writer.uint32(48).uint64(message.deadLetterCount);
     }
     return writer;
   },
@@ -324,6 +329,14 @@ export const ApplicationSummary: MessageFns<ApplicationSummary> = {
             }
 
             message.jobCount = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.deadLetterCount = longToNumber(reader.uint64());
             continue;
           }
         }

@@ -70,8 +70,8 @@ export interface MigratedOutput {
 export interface MigrateOptions {
   /** Outputs copied at once (default 4, at most 16). */
   parallelism?: number;
-  /** The caller's scheduler epoch; 0 (the default) is not fenced. */
-  epoch?: number;
+  /** The caller's scheduler epoch (>= 1); one below the highest the service has seen is refused. */
+  epoch: number;
   /** Only these shuffles (default: every output on the service). */
   shuffleIds?: string[];
   onOutput(output: MigratedOutput): void;
@@ -181,10 +181,11 @@ export class ShuffleClient {
 
   /**
    * Deletes a shuffle's outputs on this service; returns how many there were.
-   * A non-zero `epoch` lower than the highest the service has seen is refused
-   * (FAILED_PRECONDITION): a deposed scheduler must not delete data.
+   * An `epoch` lower than the highest the service has seen is refused
+   * (FAILED_PRECONDITION): a deposed scheduler must not delete data; 0 names
+   * no epoch and is refused too (INVALID_ARGUMENT).
    */
-  async removeShuffle(shuffleId: string, epoch = 0): Promise<number> {
+  async removeShuffle(shuffleId: string, epoch: number): Promise<number> {
     return (await call(this.client.removeShuffle.bind(this.client), { shuffleId, schedulerEpoch: epoch }, DEFAULT_UNARY_DEADLINE_MS)).removed;
   }
 
@@ -200,7 +201,7 @@ export class ShuffleClient {
     const request: MigrateMapOutputsRequest = {
       peerAddresses: peers,
       parallelism: options.parallelism ?? 0,
-      schedulerEpoch: options.epoch ?? 0,
+      schedulerEpoch: options.epoch,
       shuffleIds: options.shuffleIds ?? [],
     };
     const stream = this.client.migrateMapOutputs(request, { deadline: Date.now() + (options.deadlineMs ?? DEFAULT_MIGRATE_DEADLINE_MS) });

@@ -33,7 +33,7 @@ export const CONF_SCHEMA = {
   "ballast.shuffle.io.retryWait": { type: "duration", default: "500ms", min: 0, doc: "first fetch retry backoff (doubles, with jitter)" },
   "ballast.shuffle.io.maxRetryWait": { type: "duration", default: "10s", min: 0, doc: "cap of the fetch retry backoff" },
   "ballast.executor.memory": { type: "bytes", default: "256m", min: 1, doc: "estimated bytes one task's reduce-side aggregation, groupByKey, join or sort holds before it spills sorted runs to the executor's local disk" },
-  "ballast.result.maxSize": { type: "bytes", default: "15m", min: 1, doc: "largest collect result a task may return (one gRPC message: at most 16m minus framing)" },
+  "ballast.result.maxSize": { type: "bytes", default: "15m", min: 1, max: 15 * 1024 * 1024, doc: "largest collect result of a job, all its partitions together (it travels in one gRPC message of at most 16m)" },
   "ballast.excludeOnFailure.enabled": { type: "bool", default: "true", doc: "exclude executors and nodes that keep failing tasks" },
   "ballast.excludeOnFailure.timeout": { type: "duration", default: "1h", min: 0, doc: "how long an exclusion lasts" },
   "ballast.excludeOnFailure.maxExcludedNodeRatio": { type: "ratio", default: "0.33", doc: "never exclude more than this share of nodes" },

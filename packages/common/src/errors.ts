@@ -22,6 +22,11 @@ export class InvalidArgumentError extends BallastError {
   }
 }
 
+/** Throws InvalidArgumentError with the problem a check (see limits.ts) found, if any. */
+export function requireValid(problem: string | undefined): void {
+  if (problem) throw new InvalidArgumentError(problem);
+}
+
 export class NotFoundError extends BallastError {
   constructor(message: string) {
     super(message, status.NOT_FOUND, false);
@@ -45,6 +50,13 @@ export class FailedPreconditionError extends BallastError {
 export class UnavailableError extends BallastError {
   constructor(message: string) {
     super(message, status.UNAVAILABLE, true);
+  }
+}
+
+/** The peer took too long (an idle stream); it may try again. */
+export class DeadlineExceededError extends BallastError {
+  constructor(message: string) {
+    super(message, status.DEADLINE_EXCEEDED, true);
   }
 }
 
@@ -91,10 +103,13 @@ export function isServiceError(err: unknown): err is ServiceError {
 
 const RETRYABLE_CODES = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED, status.ABORTED]);
 
-/** True when a failed call may succeed if tried again later. */
+/** grpc-js's RESOURCE_EXHAUSTED for a message over the size limit: the same answer is as large next time. */
+const OVERSIZED_MESSAGE = /message larger than max/i;
+
+/** True when a failed call may succeed if tried again later. An over-large message never will: no reconnect loop. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof BallastError) return err.retryable;
-  if (isServiceError(err)) return RETRYABLE_CODES.has(err.code);
+  if (isServiceError(err)) return RETRYABLE_CODES.has(err.code) && !(err.code === status.RESOURCE_EXHAUSTED && OVERSIZED_MESSAGE.test(err.details ?? ""));
   return false;
 }
 

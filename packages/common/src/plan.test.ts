@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { LIMITS } from "./limits.js";
 import { planProblem, type Plan } from "./plan.js";
 
 const plan = (overrides: Partial<Plan> = {}): Plan => ({
@@ -29,6 +30,16 @@ describe("planProblem", () => {
     expect(planProblem(empty, { builtBySdk: true })).toMatch(/dataset 0 has no partitions/);
     expect(planProblem(plan({ graphHash: "" }))).toBeUndefined();
     expect(planProblem(plan({ graphHash: "" }), { builtBySdk: true })).toMatch(/no graph hash/);
+  });
+
+  it("bounds size and depth, and finds cycles without recursion", () => {
+    const chain = (n: number) => Array.from({ length: n }, (_, i) => ({ ...plan().datasets[0]!, id: i, parentIds: i ? [i - 1] : [] }));
+    expect(planProblem(plan({ datasets: chain(LIMITS.planDepth), shuffles: [], finalDatasetId: LIMITS.planDepth - 1 }))).toBeUndefined();
+    expect(planProblem(plan({ datasets: chain(LIMITS.planDepth + 1), shuffles: [], finalDatasetId: LIMITS.planDepth }))).toMatch(/1001 datasets deep/);
+    const cyclic = chain(LIMITS.datasets).map((d, i) => (i === 0 ? { ...d, parentIds: [LIMITS.datasets - 1] } : d));
+    expect(planProblem(plan({ datasets: cyclic, shuffles: [], finalDatasetId: 0 }))).toMatch(/cycle/);
+    expect(planProblem(plan({ datasets: chain(LIMITS.datasets + 1), shuffles: [], finalDatasetId: 0 }))).toMatch(/at most 10000/);
+    expect(planProblem(plan({ jobName: "a\nb" }))).toMatch(/control character/);
   });
 
   it("names structural problems", () => {

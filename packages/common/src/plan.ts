@@ -4,6 +4,8 @@
  * scheduler core and the executor. User functions are never in it: the
  * executor rebuilds the same graph from the bundle and checks graphHash.
  */
+import { firstProblem, integerProblem, LIMITS, nameProblem } from "./limits.js";
+
 export const ACTION_KINDS = ["collect", "count", "saveAsTextFile"] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
 
@@ -91,17 +93,19 @@ export interface PlanRules {
 /**
  * Why a plan cannot be scheduled, or undefined when it is well formed: the
  * one validator behind both the wire edge (planFromWire) and the scheduler
- * core's job submission.
+ * core's job submission. Sizes are bounded by LIMITS, so a plan the scheduler
+ * accepts cannot exhaust it, and nothing here recurses: a chain of any depth
+ * is walked with an explicit queue.
  */
 export function planProblem(plan: Plan, rules: PlanRules = {}): string | undefined {
   if (plan.datasets.length === 0) return "plan has no datasets";
+  const sizeProblem = planSizeProblem(plan);
+  if (sizeProblem) return sizeProblem;
   const byId = new Map<number, DatasetNode>();
   for (const dataset of plan.datasets) {
     if (byId.has(dataset.id)) return `dataset ${dataset.id} appears twice`;
-    if (!Number.isInteger(dataset.numPartitions) || dataset.numPartitions < 0) {
-      return `dataset ${dataset.id} has an invalid partition count ${dataset.numPartitions}`;
-    }
-    if (rules.builtBySdk && dataset.numPartitions === 0) return `dataset ${dataset.id} has no partitions`;
+    const problem = datasetProblem(dataset, rules);
+    if (problem) return problem;
     byId.set(dataset.id, dataset);
   }
   if (!byId.has(plan.finalDatasetId)) return `final dataset ${plan.finalDatasetId} is not in the plan`;
@@ -112,7 +116,38 @@ export function planProblem(plan: Plan, rules: PlanRules = {}): string | undefin
   const shuffleProblem = shufflesProblem(plan, byId);
   if (shuffleProblem) return shuffleProblem;
   if (rules.builtBySdk && !plan.graphHash) return "plan has no graph hash";
-  return findCycle(plan, byId);
+  return lineageProblem(plan);
+}
+
+function planSizeProblem(plan: Plan): string | undefined {
+  if (plan.datasets.length > LIMITS.datasets) return `plan has ${plan.datasets.length} datasets; at most ${LIMITS.datasets} are allowed`;
+  if (plan.shuffles.length > LIMITS.datasets) return `plan has ${plan.shuffles.length} shuffles; at most ${LIMITS.datasets} are allowed`;
+  const partitions = plan.datasets.reduce((sum, d) => sum + (Number.isSafeInteger(d.numPartitions) ? d.numPartitions : 0), 0);
+  if (partitions > LIMITS.planPartitions) return `plan has ${partitions} partitions in all; at most ${LIMITS.planPartitions} are allowed`;
+  if (plan.args.length > LIMITS.args) return `plan has ${plan.args.length} arguments; at most ${LIMITS.args} are allowed`;
+  const argsLength = plan.args.reduce((sum, a) => sum + a.length, 0);
+  if (argsLength > LIMITS.argsLength) return `the plan's arguments are ${argsLength} characters long; at most ${LIMITS.argsLength} are allowed`;
+  return firstProblem(
+    nameProblem("job name", plan.jobName),
+    nameProblem("output URI", plan.outputUri, LIMITS.uriLength),
+    integerProblem("final dataset id", plan.finalDatasetId, 0),
+    ...plan.inputs.map((input) => nameProblem("input URI", input.uri, LIMITS.uriLength) ?? integerProblem("input size", input.size, 0)),
+  );
+}
+
+function datasetProblem(dataset: DatasetNode, rules: PlanRules): string | undefined {
+  const where = `dataset ${dataset.id}`;
+  if (!Number.isInteger(dataset.numPartitions) || dataset.numPartitions < 0 || dataset.numPartitions > LIMITS.partitions) {
+    return `${where} has an invalid partition count ${dataset.numPartitions} (at most ${LIMITS.partitions})`;
+  }
+  if (rules.builtBySdk && dataset.numPartitions === 0) return `${where} has no partitions`;
+  if (dataset.parentIds.length > LIMITS.parents) return `${where} has ${dataset.parentIds.length} parents; at most ${LIMITS.parents} are allowed`;
+  return firstProblem(
+    integerProblem("dataset id", dataset.id, 0),
+    nameProblem(`${where}: op`, dataset.op),
+    nameProblem(`${where}: call site`, dataset.callSite),
+    nameProblem(`${where}: uri`, dataset.uri, LIMITS.uriLength),
+  );
 }
 
 function shufflesProblem(plan: Plan, byId: Map<number, DatasetNode>): string | undefined {
@@ -130,19 +165,39 @@ function shufflesProblem(plan: Plan, byId: Map<number, DatasetNode>): string | u
   return undefined;
 }
 
-function findCycle(plan: Plan, byId: Map<number, DatasetNode>): string | undefined {
-  const state = new Map<number, "visiting" | "done">();
-  const visit = (id: number): string | undefined => {
-    const seen = state.get(id);
-    if (seen === "done") return undefined;
-    if (seen === "visiting") return `the lineage graph has a cycle through dataset ${id}`;
-    state.set(id, "visiting");
-    for (const parent of byId.get(id)!.parentIds) {
-      const problem = visit(parent);
-      if (problem) return problem;
+/**
+ * Cycles and depth at once (Kahn's algorithm): datasets are released once all
+ * their parents are; what is never released lies on a cycle. A dataset's
+ * depth is one more than its deepest parent's.
+ */
+function lineageProblem(plan: Plan): string | undefined {
+  const waitingOn = new Map<number, number>();
+  const childrenOf = new Map<number, number[]>();
+  for (const dataset of plan.datasets) {
+    const parents = new Set(dataset.parentIds);
+    waitingOn.set(dataset.id, parents.size);
+    for (const parent of parents) {
+      const children = childrenOf.get(parent);
+      if (children) children.push(dataset.id);
+      else childrenOf.set(parent, [dataset.id]);
     }
-    state.set(id, "done");
-    return undefined;
-  };
-  return visit(plan.finalDatasetId);
+  }
+  const depth = new Map<number, number>();
+  const ready = plan.datasets.filter((d) => waitingOn.get(d.id) === 0).map((d) => d.id);
+  for (const id of ready) depth.set(id, 1);
+  for (let next = 0; next < ready.length; next++) {
+    const id = ready[next]!;
+    const childDepth = depth.get(id)! + 1;
+    for (const child of childrenOf.get(id) ?? []) {
+      depth.set(child, Math.max(depth.get(child) ?? 0, childDepth));
+      const left = waitingOn.get(child)! - 1;
+      waitingOn.set(child, left);
+      if (left === 0) ready.push(child);
+    }
+  }
+  const onCycle = plan.datasets.find((d) => waitingOn.get(d.id)! > 0);
+  if (onCycle) return `the lineage graph has a cycle through dataset ${onCycle.id}`;
+  const deepest = Math.max(...depth.values());
+  if (deepest > LIMITS.planDepth) return `the lineage graph is ${deepest} datasets deep; at most ${LIMITS.planDepth} are allowed`;
+  return undefined;
 }

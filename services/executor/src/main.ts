@@ -6,7 +6,7 @@ import { createLogger } from "@ballast/common/logging";
 import { resolveConf } from "@ballast/common/config";
 import { describeError } from "@ballast/common/errors";
 import { initTelemetry, shutdownTelemetry } from "@ballast/common/telemetry";
-import { flushAndExit } from "@ballast/common/lifecycle";
+import { flushAndExit, guardProcess } from "@ballast/common/lifecycle";
 import { Executor, type ExecutorOptions } from "./executor.js";
 import { FaultHook, FaultSpecError, parseFaultSpec } from "./tasks/faults.js";
 
@@ -104,6 +104,7 @@ async function main(): Promise<void> {
   const flags = parseFlagsOrExit("ballast-executor", () => parseFlags(process.argv, process.env));
   await initTelemetry("ballast-executor");
   const logger = createLogger("executor", { nodeId: flags.nodeId, executorId: flags.executorId });
+  guardProcess(logger);
   let executor: Executor;
   let stopping = false;
   /** The hard stop: kill running tasks (reported KILLED while connected), close the session, exit 0. */

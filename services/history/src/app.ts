@@ -19,6 +19,8 @@ export interface HistoryServiceOptions {
   store?: HistoryStore;
   /** Template of the UI's trace links ({traceId} is replaced); default Jaeger's. */
   traceUrl?: string;
+  /** Host names the HTTP server answers to besides IP literals, localhost and this machine's name. */
+  allowedHosts?: string[];
 }
 
 export interface RunningHistoryService {
@@ -37,7 +39,7 @@ export async function startHistoryService(options: HistoryServiceOptions): Promi
   try {
     const grpc = await startGrpcServer(options.address, [historyServiceBinding(history, options.logger)], options.logger);
     started.push(grpc);
-    const http = await startHttpServer(options.httpAddress, history, options.logger, options.traceUrl);
+    const http = await startHttpServer(options.httpAddress, history, options.logger, options.traceUrl, options.allowedHosts);
     started.push(http);
     let stopping: Promise<void> | undefined;
     const stop = (graceMs = 5000) =>

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotFoundError } from "@ballast/common/errors";
+import { InvalidArgumentError, NotFoundError, requireValid } from "@ballast/common/errors";
 import type { PublishedEvent } from "@ballast/common/domain/events";
 import type {
   ApplicationSummary,
@@ -9,8 +9,8 @@ import type {
   StageSummary,
   TaskSummary,
 } from "./core/summaries.js";
-import { checkEvents, checkId } from "./core/validate.js";
-import type { HistoryStore, PublishResult } from "./store/store.js";
+import { checkEvent, checkId, checkSeq } from "./core/validate.js";
+import type { DeadLetter, HistoryStore, PublishResult } from "./store/store.js";
 
 export const DEFAULT_EVENT_LIMIT = 1000;
 export const MAX_EVENT_LIMIT = 10_000;
@@ -23,9 +23,27 @@ export const MAX_EVENT_LIMIT = 10_000;
 export class History {
   constructor(readonly store: HistoryStore) {}
 
-  async publish(applicationId: string, events: PublishedEvent[]): Promise<PublishResult> {
-    requireValid(checkId("application_id", applicationId) ?? checkEvents(events));
-    return this.store.publish(applicationId, events);
+  /**
+   * Stores the valid events; the others (those `refused` already by the wire
+   * conversion, and those breaking a limit) become dead letters: recorded,
+   * counted and acknowledged, so one bad event never blocks those behind it.
+   * Only what cannot be keyed at all (the application id, a seq) refuses the batch.
+   */
+  async publish(applicationId: string, events: PublishedEvent[], refused: DeadLetter[] = []): Promise<PublishResult & { deadLetters: DeadLetter[] }> {
+    requireValid(checkId("application_id", applicationId) ?? [...events, ...refused].map((e) => checkSeq(e.seq)).find(Boolean));
+    const stored: PublishedEvent[] = [];
+    const deadLetters = [...refused];
+    for (const event of events) {
+      const problem = checkEvent(event);
+      if (problem) deadLetters.push({ seq: event.seq, timeMs: event.timeMs, type: event.body.type, reason: problem });
+      else stored.push(event);
+    }
+    return { ...(await this.store.publish(applicationId, stored, deadLetters)), deadLetters };
+  }
+
+  async listDeadLetters(applicationId: string): Promise<DeadLetter[]> {
+    await this.getApplication(applicationId);
+    return this.store.listDeadLetters(applicationId);
   }
 
   listApplications(): Promise<ApplicationSummary[]> {
@@ -105,8 +123,4 @@ export class History {
   close(): Promise<void> {
     return this.store.close();
   }
-}
-
-function requireValid(problem: string | undefined): void {
-  if (problem) throw new InvalidArgumentError(problem);
 }

@@ -98,11 +98,18 @@ describe("history process", () => {
     const publishBad = (request: Parameters<typeof client.publishEvents>[0]) => codeOf(call(client.publishEvents.bind(client), request));
     expect(await publishBad({ applicationId: "", events: batch })).toBe(status.INVALID_ARGUMENT);
     expect(await publishBad({ applicationId: APP, events: [{ ...batch[0]!, seq: 0 }] })).toBe(status.INVALID_ARGUMENT);
-    expect(await publishBad({ applicationId: APP, events: [{ ...batch[0]!, seq: 99, payload: undefined }] })).toBe(status.INVALID_ARGUMENT);
-    expect(await publishBad({ applicationId: APP, events: [{ ...batch[3]!, seq: 99, jobId: "" }] })).toBe(status.INVALID_ARGUMENT);
+    // An event history cannot store is a dead letter: acknowledged, counted, listed, and no block for the ones behind it.
     const exclusion = { scope: "rack", id: "r1", excluded: true, untilMs: 0, reason: "", stageScoped: false, stageId: 0 };
     const badScope = { seq: 99, timeMs: 0, jobId: "", payload: { $case: "exclusionChanged" as const, value: exclusion } };
-    expect(await publishBad({ applicationId: APP, events: [badScope] })).toBe(status.INVALID_ARGUMENT);
+    const dead = [{ ...batch[0]!, seq: 97, payload: undefined }, { ...batch[3]!, seq: 98, jobId: "" }, badScope];
+    expect((await call(client.publishEvents.bind(client), { applicationId: APP, events: dead })).ackedSeq).toBe(99);
+    const deadLetters = (await getJson(`${api}/${APP}/dead-letters`)).body.deadLetters;
+    expect(deadLetters.map((d: { seq: number; reason: string }) => [d.seq, d.reason])).toEqual([
+      [97, expect.stringMatching(/has no payload/)],
+      [98, expect.stringMatching(/job_id is required/)],
+      [99, expect.stringMatching(/scope must be one of/)],
+    ]);
+    expect((await call(client.getApplication.bind(client), { applicationId: APP })).application!.deadLetterCount).toBe(3);
     expect(await codeOf(call(client.getApplication.bind(client), { applicationId: "nope" }))).toBe(status.NOT_FOUND);
     expect(await codeOf(call(client.getJobSummary.bind(client), { applicationId: APP, jobId: "nope" }))).toBe(status.NOT_FOUND);
     expect(await codeOf(call(client.listTasks.bind(client), { applicationId: APP, jobId: "nope" }))).toBe(status.NOT_FOUND);

@@ -10,7 +10,7 @@ import { describeError } from "@ballast/common/errors";
 import { createLogger, type Logger } from "@ballast/common/logging";
 import { checkStoreUrl, redactPassword } from "@ballast/common/storeUrl";
 import { initTelemetry } from "@ballast/common/telemetry";
-import { stopOnSignals } from "@ballast/common/lifecycle";
+import { guardProcess, stopOnSignals } from "@ballast/common/lifecycle";
 import { startHistoryService, type HistoryServiceOptions } from "./app.js";
 import { splitHostPort } from "./http/server.js";
 import { openHistoryStore } from "./store/openStore.js";
@@ -18,12 +18,14 @@ import type { HistoryStore } from "./store/store.js";
 import { traceUrlTemplate } from "@ballast/common/traceLink";
 import { UsageError } from "@ballast/common/flags";
 
-const USAGE = `usage: history (--data-dir DIR | --store URL) [--address HOST:PORT] [--http-address HOST:PORT] [--trace-url TEMPLATE]
+const USAGE = `usage: history (--data-dir DIR | --store URL) [--address HOST:PORT] [--http-address HOST:PORT] [--trace-url TEMPLATE] [--allowed-hosts NAMES]
   --address       gRPC address (env BALLAST_HISTORY_ADDRESS, default 127.0.0.1:18081)
   --http-address  JSON API and web UI (env BALLAST_HISTORY_HTTP_ADDRESS, default 127.0.0.1:18080)
   --data-dir      where history.sqlite is kept (env BALLAST_DATA_DIR; required without --store)
   --store         postgresql://USER[:PASS]@HOST:PORT/DB: keep the event logs there instead (env BALLAST_STORE)
-  --trace-url     the UI's trace links, {traceId} replaced (env BALLAST_TRACE_URL, default Jaeger's http://localhost:16686/trace/{traceId})`;
+  --trace-url     the UI's trace links, {traceId} replaced (env BALLAST_TRACE_URL, default Jaeger's http://localhost:16686/trace/{traceId})
+  --allowed-hosts comma-separated host names the UI answers to besides IP addresses, localhost and this
+                  machine's name (env BALLAST_HISTORY_ALLOWED_HOSTS); others get 403 (DNS rebinding)`;
 
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "help" {
@@ -37,6 +39,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "help" 
         "data-dir": { type: "string" },
         store: { type: "string" },
         "trace-url": { type: "string" },
+        "allowed-hosts": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -60,7 +63,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "help" 
   }
   const traceUrl = traceUrlTemplate(values["trace-url"], env);
   if (!traceUrl.includes("{traceId}")) throw new UsageError(`--trace-url must contain {traceId}, got "${traceUrl}"`);
-  return { address, httpAddress, dataDir, storeUrl, traceUrl };
+  const allowedHosts = (values["allowed-hosts"] ?? env.BALLAST_HISTORY_ALLOWED_HOSTS ?? "").split(",").filter((h) => h.trim());
+  return { address, httpAddress, dataDir, storeUrl, traceUrl, allowedHosts };
 }
 
 type Options = Omit<HistoryServiceOptions, "store"> & { storeUrl?: string };
@@ -79,6 +83,7 @@ async function main(): Promise<void> {
   }
   await initTelemetry("ballast-history");
   const logger = createLogger("history");
+  guardProcess(logger);
   const store = await openStoreRetrying(options, logger);
   const service = await startHistoryService({ ...options, logger, store });
   const where = options.storeUrl ? { store: redactPassword(options.storeUrl) } : { dataDir: options.dataDir };

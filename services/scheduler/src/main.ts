@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { confFromEnv, parseConfPairs, resolveConf } from "@ballast/common/config";
 import { describeError } from "@ballast/common/errors";
 import { startGrpcServer } from "@ballast/common/grpc";
+import { guardProcess } from "@ballast/common/lifecycle";
 import { createLogger, type Logger } from "@ballast/common/logging";
 import { initTelemetry, shutdownTelemetry } from "@ballast/common/telemetry";
 import { confProblem } from "./core/index.js";
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   const flags = parseFlags();
   await initTelemetry("ballast-scheduler");
   const logger = createLogger("scheduler");
+  guardProcess(logger);
   const conf = resolveConf(flags.baseConf);
   const store = await openStoreRetrying(flags.store, flags.dataDir, logger);
   let shell: SchedulerShell | undefined;
@@ -91,7 +93,7 @@ async function main(): Promise<void> {
 
   const { downtimeMs } = await leadership.acquire(aborted.signal);
   outbox = flags.history ? new HistoryOutbox(store, flags.history, logger) : undefined;
-  const peers = new ShufflePeers((input) => shell?.dispatch(input), logger, leadership.epoch, conf["ballast.decommission.migrationParallelism"]);
+  const peers = new ShufflePeers((input) => shell?.dispatchInternal(input), logger, leadership.epoch, conf["ballast.decommission.migrationParallelism"]);
   shell = new SchedulerShell(
     store,
     logger,
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
   );
   const recovered = await shell.recover();
   if (recovered.inputs > 0) takeOver(shell, downtimeMs, recovered.jobs, flags.address, leadership.epoch, logger);
-  ticker = setInterval(() => shell?.dispatch({ type: "tick" }), TICK_MS);
+  ticker = setInterval(() => shell?.dispatchInternal({ type: "tick" }), TICK_MS);
   outbox?.kick();
   logger.info({ applicationId: store.applicationId, epoch: leadership.epoch }, "scheduler leading");
 }

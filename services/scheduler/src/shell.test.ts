@@ -6,7 +6,7 @@ import { createLogger } from "@ballast/common/logging";
 import type { Plan } from "@ballast/common/plan";
 import type { Input } from "./core/types.js";
 import { STATE_FORMAT } from "./core/index.js";
-import { SchedulerShell, type ShellEffects } from "./shell.js";
+import { RejectedInputError, SchedulerShell, type ShellEffects } from "./shell.js";
 import { SqliteSchedulerStore } from "./store/sqliteSchedulerStore.js";
 
 const dirs: string[] = [];
@@ -80,6 +80,44 @@ describe("scheduler shell persistence", () => {
 
     // A snapshot of another state format is ignored: the full log rebuilds the same state.
     expect((await new SqliteSchedulerStore(dir).loadForReplay(STATE_FORMAT + 1)).snapshot).toBeUndefined();
+  });
+
+  it("rejects an input the core throws on: the caller gets the error, the state is as before, replay skips it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ballast-shell-"));
+    dirs.push(dir);
+    const first = await shellOn(dir, () => true);
+    first.shell.dispatch({ type: "executorRegistered", executor: { executorId: "e1", nodeId: "n1", host: "h", slots: 4, shuffleAddress: "h:1" } }, 1_000);
+    first.shell.dispatch({ type: "jobSubmitted", jobId: "job-1", plan: plan(3), bundleDigest: "0".repeat(64), conf: {}, traceparent: "" }, 1_000);
+    await first.drain();
+    const before = { job: first.shell.job("job-1"), executors: first.shell.executors() };
+    // A dataset without parentIds: no edge would send it, but the core must not be poisoned by it either.
+    const poison = { ...plan(1), datasets: [{ ...plan(1).datasets[0]!, parentIds: undefined as never }] };
+    const dispatchPoison = () => first.shell.dispatch({ type: "jobSubmitted", jobId: "job-2", plan: poison, bundleDigest: "0".repeat(64), conf: {}, traceparent: "" }, 1_000);
+    expect(dispatchPoison).toThrow(RejectedInputError);
+    expect(dispatchPoison).toThrow(/could not apply this jobSubmitted/);
+    expect({ job: first.shell.job("job-1"), executors: first.shell.executors() }).toEqual(before);
+    expect(first.shell.job("job-2")).toBeUndefined();
+    await first.shell.settled();
+    first.shell.close();
+    await first.store.close();
+
+    const { inputs, lastSeq } = await new SqliteSchedulerStore(dir).loadForReplay(STATE_FORMAT);
+    expect(inputs.filter((i) => i.rejected).map((i) => i.input.type)).toEqual(["jobSubmitted", "jobSubmitted"]);
+    // As an older version logged it: the same input without the mark. Replay must skip it too.
+    const old = new SqliteSchedulerStore(dir);
+    const poisonInput = { type: "jobSubmitted" as const, jobId: "job-9", plan: poison, bundleDigest: "0".repeat(64), conf: {}, traceparent: "" };
+    await old.append([{ seq: lastSeq + 1, now: 1_500, input: poisonInput, events: [], jobs: [] }], (await acquired(old, "test")).epoch);
+    await old.close();
+
+    const second = await shellOn(dir, () => true);
+    await second.shell.recover();
+    expect({ job: second.shell.job("job-1"), executors: second.shell.executors() }).toEqual(before);
+    expect(second.shell.job("job-9")).toBeUndefined();
+    second.shell.dispatch({ type: "jobSubmitted", jobId: "job-3", plan: plan(2), bundleDigest: "0".repeat(64), conf: {}, traceparent: "" }, 2_000);
+    await second.drain();
+    expect(second.shell.job("job-3")!.status).toBe("succeeded");
+    second.shell.close();
+    await second.store.close();
   });
 
   it("refuses to log inputs once another scheduler holds the lease", async () => {

@@ -4,9 +4,9 @@ import { contextFromTraceparent, traceparentOf, tracer } from "@ballast/common/t
 import { createState, STATE_FORMAT, executorViews, jobView, listJobs, nextDueMs, nodeViews, step } from "./core/index.js";
 import type { Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, TaskLaunch } from "./core/types.js";
 import { serialize, deserialize } from "node:v8";
-import { describeError } from "@ballast/common/errors";
+import { describeError, InvalidArgumentError } from "@ballast/common/errors";
 import { GroupCommitter } from "./store/groupCommit.js";
-import type { JobRecord, LogRecord, SchedulerStore } from "./store/schedulerStore.js";
+import type { JobRecord, LogRecord, Replay, SchedulerStore } from "./store/schedulerStore.js";
 
 type SchedulerState = ReturnType<typeof createState>;
 
@@ -15,6 +15,18 @@ function jobIdOfSpanKey(key: string): string {
   const rest = key.slice(key.indexOf(":") + 1);
   return rest.split(/[:.]/)[0]!;
 }
+
+function stepsCleanly(state: SchedulerState, input: Input, now: number): boolean {
+  try {
+    step(state, input, now);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The core threw on an input: it was rejected (logged as such) and changed nothing. */
+export class RejectedInputError extends InvalidArgumentError {}
 
 /** What the shell needs from the gRPC layer to reach an executor. */
 export interface ExecutorChannel {
@@ -74,15 +86,23 @@ export class SchedulerShell {
   private lastSeq = 0;
   /** Job records of this process, and those the log knew at recovery (spans after a failover). */
   private readonly jobRecords = new Map<string, JobRecord>();
+  /**
+   * The state as it was at the last snapshot point, and the logged inputs
+   * since: when the core throws halfway through an input, the state is
+   * rebuilt from them (the core is deterministic), without the input.
+   */
+  private base: Uint8Array | undefined;
+  private sinceBase: Array<{ input: Input; now: number }> = [];
 
   constructor(
     private readonly store: SchedulerStore,
     private readonly logger: Logger,
     private readonly effects: ShellEffects,
     private readonly epoch: number,
-    baseConf: Record<string, string> = {},
+    private readonly baseConf: Record<string, string> = {},
   ) {
     this.state = createState(baseConf);
+    this.base = serialize(this.state);
     this.committer = new GroupCommitter(store, epoch, logger, (err) => {
       this.stopped = true;
       this.effects.leaseLost(err.message);
@@ -95,9 +115,9 @@ export class SchedulerShell {
    */
   async recover(): Promise<{ inputs: number; jobs: number }> {
     const { snapshot, inputs, lastSeq } = await this.store.loadForReplay(STATE_FORMAT);
-    if (snapshot) this.state = deserialize(snapshot.state) as SchedulerState;
-    for (const { input, now } of inputs) step(this.state, input, now);
+    this.replay(snapshot?.state, inputs);
     this.lastSeq = lastSeq;
+    this.rebase(serialize(this.state));
     const runningJobs = listJobs(this.state).filter((j) => j.status === "running");
     for (const { jobId } of runningJobs) {
       const traceparent = await this.store.traceparentOfJob(jobId);
@@ -106,6 +126,24 @@ export class SchedulerShell {
     const running = runningJobs.length;
     if (snapshot || inputs.length > 0) this.logger.info({ fromSnapshot: snapshot?.seq ?? 0, inputs: inputs.length, runningJobs: running }, "scheduler state recovered from the event log");
     return { inputs: (snapshot?.seq ?? 0) + inputs.length, jobs: running };
+  }
+
+  /**
+   * Steps the logged inputs after the snapshot, skipping those marked
+   * rejected. One that throws anyway (logged by an older version before it
+   * was rejected) is skipped too: the state is rebuilt without it, so no
+   * input can keep a scheduler from recovering.
+   */
+  private replay(snapshot: Uint8Array | undefined, inputs: Replay["inputs"]): void {
+    const skipped = new Set(inputs.filter((i) => i.rejected !== undefined).map((i) => i.seq));
+    if (skipped.size > 0) this.logger.warn({ skipped: skipped.size }, "inputs the core rejected are skipped in replay");
+    for (;;) {
+      this.state = snapshot ? (deserialize(snapshot) as SchedulerState) : createState(this.baseConf);
+      const failed = inputs.find(({ seq, input, now }) => !skipped.has(seq) && !stepsCleanly(this.state, input, now));
+      if (!failed) return;
+      this.logger.error({ seq: failed.seq, input: failed.input.type }, "a logged input makes the core throw; replay skips it");
+      skipped.add(failed.seq);
+    }
   }
 
   /** The job a submission id already created, if any (a retried SubmitJob never runs a job twice). */
@@ -126,7 +164,7 @@ export class SchedulerShell {
     // Heartbeats and due ticks change the state (timeouts, windows, deadlines), so replay needs them;
     // a tick before nextDueMs changes nothing and is not logged.
     const due = input.type !== "tick" || now >= nextDueMs(this.state);
-    const commands = step(this.state, input, now);
+    const commands = this.stepOrReject(input, now);
     const record: LogRecord | undefined = due || commands.length > 0 ? { seq: ++this.lastSeq, now, input, events: [], jobs: [] } : undefined;
     if (record && input.type === "jobSubmitted") {
       const job = { jobId: input.jobId, submissionId: input.submissionId ?? "", traceparent: input.traceparent };
@@ -140,6 +178,7 @@ export class SchedulerShell {
       else deferred.push(command);
     }
     // The snapshot holds the state after input `seq` (taken now: the state moves on), so replay resumes right after it.
+    if (record) this.sinceBase.push({ input, now });
     const snapshot = record && ++this.inputsSinceSnapshot >= SNAPSHOT_EVERY ? this.takeSnapshot() : undefined;
     this.committer.enqueue(record, () => {
       if (snapshot) this.saveSnapshot(record!.seq, snapshot);
@@ -147,6 +186,15 @@ export class SchedulerShell {
       if (deferred.length > 0) this.ready.push(deferred);
       this.actOnDurable();
     });
+  }
+
+  /** Like dispatch, for inputs no caller waits on (ticks, probe and migration outcomes): a rejection is logged only. */
+  dispatchInternal(input: Input): void {
+    try {
+      this.dispatch(input);
+    } catch (err) {
+      if (!(err instanceof RejectedInputError)) throw err;
+    }
   }
 
   /** Carries out durable inputs' commands in order, unless the lease is not surely ours (then they wait). */
@@ -163,7 +211,32 @@ export class SchedulerShell {
 
   private takeSnapshot(): Uint8Array {
     this.inputsSinceSnapshot = 0;
-    return serialize(this.state);
+    return this.rebase(serialize(this.state));
+  }
+
+  private rebase(state: Uint8Array): Uint8Array {
+    this.base = state;
+    this.sinceBase = [];
+    return state;
+  }
+
+  /**
+   * Steps the core. An input it throws on may have changed the state halfway,
+   * so the state is rebuilt without it; the input is logged as rejected (an
+   * operator can see it, replay skips it: it cannot poison recovery) and its
+   * caller gets the error.
+   */
+  private stepOrReject(input: Input, now: number): Command[] {
+    try {
+      return step(this.state, input, now);
+    } catch (err) {
+      const reason = describeError(err);
+      this.logger.error({ err, input: input.type, ...("jobId" in input && { jobId: input.jobId }), ...("executorId" in input && { executorId: input.executorId }) }, "the scheduler core threw on an input; it is rejected and the state rebuilt without it");
+      this.state = this.base ? (deserialize(this.base) as SchedulerState) : createState(this.baseConf);
+      for (const logged of this.sinceBase) step(this.state, logged.input, logged.now);
+      this.committer.enqueue({ seq: ++this.lastSeq, now, input, events: [], jobs: [], rejected: reason }, () => undefined);
+      throw new RejectedInputError(`the scheduler could not apply this ${input.type}: ${reason}`);
+    }
   }
 
   private saveSnapshot(seq: number, state: Uint8Array): void {
@@ -179,6 +252,11 @@ export class SchedulerShell {
 
   attachExecutor(executorId: string, channel: ExecutorChannel): void {
     this.channels.set(executorId, channel);
+  }
+
+  /** True while a session is attached for the executor. */
+  hasSession(executorId: string): boolean {
+    return this.channels.has(executorId);
   }
 
   /** Forgets the channel if it is still the current one (a re-registration may have replaced it). */

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { checkAddress, parseCommand, parseFlagsOrExit, UsageError } from "@ballast/common/flags";
 import { createLogger } from "@ballast/common/logging";
 import { initTelemetry } from "@ballast/common/telemetry";
-import { flushAndExit, stopOnSignals } from "@ballast/common/lifecycle";
+import { flushAndExit, guardProcess, stopOnSignals } from "@ballast/common/lifecycle";
 import { startShuffleServer } from "./server.js";
 
 const DEFAULT_ADDRESS = "127.0.0.1:7337";
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   const flags = parseFlagsOrExit("ballast-shuffle", () => parseFlags(process.argv));
   await initTelemetry("ballast-shuffle");
   const logger = createLogger("shuffle", { nodeId: flags.nodeId });
+  guardProcess(logger);
   let server;
   try {
     server = await startShuffleServer({ ...flags, logger });

@@ -29,9 +29,9 @@ async function startNode(name: string): Promise<Node> {
   return { address, dataDir, process, client: new ShuffleClient(address) };
 }
 
-async function migrate(source: Node, peers: string[], options: Omit<MigrateOptions, "onOutput"> = {}) {
+async function migrate(source: Node, peers: string[], options: Partial<Omit<MigrateOptions, "onOutput">> = {}) {
   const outputs: MigratedOutput[] = [];
-  const summary = await source.client.migrateMapOutputs(peers, { ...options, onOutput: (o) => outputs.push(o) });
+  const summary = await source.client.migrateMapOutputs(peers, { epoch: 1, ...options, onOutput: (o) => outputs.push(o) });
   return { outputs: outputs.sort((a, b) => refKey(a.ref).localeCompare(refKey(b.ref))), summary };
 }
 
@@ -98,8 +98,8 @@ describe("MigrateMapOutputs between shuffle service processes", () => {
   });
 
   it("skips a peer that is down and uses the others; the shuffle filter limits what moves", async () => {
-    await b.client.removeShuffle("job1-sh1");
-    await c.client.removeShuffle("job1-sh1");
+    await b.client.removeShuffle("job1-sh1", 1);
+    await c.client.removeShuffle("job1-sh1", 1);
     const { outputs, summary } = await migrate(a, [downAddresses[0]!, c.address], { shuffleIds: ["job1-sh1"] });
     expect(outputs.map((o) => [refKey(o.ref), o.newAddress, o.error])).toEqual([
       ["job1-sh1/0.0", c.address, ""],
@@ -169,7 +169,7 @@ describe("MigrateMapOutputs between shuffle service processes", () => {
     const count = 12;
     for (let mapIndex = 0; mapIndex < count; mapIndex++) await write({ shuffleId: "job2-sh0", mapIndex, attempt: 0 }, [randomBytes(2_000_000)]);
     const raw = createClient(ShuffleServiceClient, a.address);
-    const stream = raw.migrateMapOutputs({ peerAddresses: [b.address], parallelism: 1, schedulerEpoch: 0, shuffleIds: ["job2-sh0"] });
+    const stream = raw.migrateMapOutputs({ peerAddresses: [b.address], parallelism: 1, schedulerEpoch: 1, shuffleIds: ["job2-sh0"] });
     const ended = new Promise<grpc.StatusObject>((resolve) => stream.on("status", resolve));
     stream.on("error", () => undefined);
     await new Promise<void>((resolve) => stream.once("data", () => resolve()));
@@ -181,8 +181,8 @@ describe("MigrateMapOutputs between shuffle service processes", () => {
     expect(partials()).toEqual([]);
     expect((await b.client.listMapOutputs("job2-sh0")).length).toBeLessThan(count);
     expect(await a.client.listMapOutputs("job2-sh0")).toHaveLength(count);
-    await a.client.removeShuffle("job2-sh0");
-    await b.client.removeShuffle("job2-sh0");
+    await a.client.removeShuffle("job2-sh0", 1);
+    await b.client.removeShuffle("job2-sh0", 1);
   });
 
   it("rejects bad migration requests with INVALID_ARGUMENT", async () => {
@@ -197,7 +197,8 @@ describe("MigrateMapOutputs between shuffle service processes", () => {
     expect((await migrate(a, [b.address], { epoch: 5, shuffleIds: ["nothing-here"] })).summary).toMatchObject({ migrated: 0, failed: 0 });
     await expect(a.client.removeShuffle("job1-sh2", 3)).rejects.toMatchObject(stale);
     await expect(migrate(a, [b.address], { epoch: 3 })).rejects.toMatchObject(stale);
-    expect(await a.client.removeShuffle("job1-sh2", 0)).toBe(1); // epoch 0: not fenced
+    await expect(a.client.removeShuffle("job1-sh2", 0)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT }); // epoch 0 is no bypass
+    expect(await a.client.removeShuffle("job1-sh2", 5)).toBe(1);
 
     await kill(a.process, "SIGKILL");
     a.process = await startService(a.address, a.dataDir, "node-a");

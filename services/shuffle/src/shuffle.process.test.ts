@@ -103,7 +103,7 @@ describe("shuffle service process", () => {
     expect(missing).toMatchObject({ kind: "missing", address, ref: missingRef });
     expect(missing.message).toContain("job1-sh0/42.3");
     await expect(client.fetchBlock(small, 7)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
-    await expect(client.removeShuffle("")).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    await expect(client.removeShuffle("", 1)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
     await expect(call(raw.listMapOutputs.bind(raw), { shuffleId: ".." })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
 
     // The rejected writes left nothing: the index and the data dir hold only the two good outputs.
@@ -153,7 +153,7 @@ describe("shuffle service process", () => {
   });
 
   it("removes a shuffle, and stops gracefully on SIGTERM", async () => {
-    expect(await client.removeShuffle("job1-sh0")).toBe(2);
+    expect(await client.removeShuffle("job1-sh0", 1)).toBe(2);
     expect(await client.listMapOutputs()).toEqual([]);
     expect(existsSync(join(dataDir, "data", "job1-sh0"))).toBe(false);
     expect(await kill(service, "SIGTERM")).toBe(0);

@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { createLogger } from "@ballast/common/logging";
 import { initTelemetry } from "@ballast/common/telemetry";
-import { stopOnSignals } from "@ballast/common/lifecycle";
+import { guardProcess, stopOnSignals } from "@ballast/common/lifecycle";
+import { DEFAULT_UPLOAD_IDLE_TIMEOUT_MS } from "./rpc/staging-service.js";
 import { startStagingServer } from "./server.js";
 
 const USAGE = "usage: staging --data-dir DIR [--address HOST:PORT]";
@@ -10,6 +11,7 @@ interface Flags {
   address: string;
   dataDir: string;
   chunkDelayMs: number;
+  uploadIdleTimeoutMs: number;
 }
 
 /** Flags win over environment variables; anything wrong is a one-line error and exit 2. */
@@ -32,7 +34,9 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
   if (!dataDir) throw new Error("--data-dir (or BALLAST_DATA_DIR) is required");
   const chunkDelayMs = Number(env.BALLAST_STAGING_TEST_DELAY_MS ?? 0);
   if (!Number.isFinite(chunkDelayMs) || chunkDelayMs < 0) throw new Error("BALLAST_STAGING_TEST_DELAY_MS must be a non-negative number");
-  return { address, dataDir, chunkDelayMs };
+  const uploadIdleTimeoutMs = Number(env.BALLAST_STAGING_UPLOAD_IDLE_TIMEOUT_MS ?? DEFAULT_UPLOAD_IDLE_TIMEOUT_MS);
+  if (!Number.isSafeInteger(uploadIdleTimeoutMs) || uploadIdleTimeoutMs < 1) throw new Error("BALLAST_STAGING_UPLOAD_IDLE_TIMEOUT_MS must be a positive integer");
+  return { address, dataDir, chunkDelayMs, uploadIdleTimeoutMs };
 }
 
 async function main(): Promise<void> {
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
   }
   await initTelemetry("ballast-staging");
   const logger = createLogger("staging");
+  guardProcess(logger);
   const server = await startStagingServer({ ...flags, logger });
   if (flags.chunkDelayMs) logger.warn({ chunkDelayMs: flags.chunkDelayMs }, "test-only upload delay is on");
   stopOnSignals(logger, () => server.stop());

@@ -10,6 +10,8 @@ export interface StagingServerOptions {
   logger?: Logger;
   /** Test-only per-chunk upload delay. */
   chunkDelayMs?: number;
+  /** An upload silent this long is ended and its lock freed. */
+  uploadIdleTimeoutMs?: number;
 }
 
 export interface StagingServer {
@@ -24,7 +26,7 @@ export async function startStagingServer(options: StagingServerOptions): Promise
   const store = LocalBlobStore.open({ dataDir: options.dataDir, logger: options.logger });
   let server: RunningServer;
   try {
-    const binding = stagingServiceBinding(store, { logger: options.logger, chunkDelayMs: options.chunkDelayMs });
+    const binding = stagingServiceBinding(store, { logger: options.logger, chunkDelayMs: options.chunkDelayMs, uploadIdleTimeoutMs: options.uploadIdleTimeoutMs });
     server = await startGrpcServer(options.address, [binding], options.logger);
   } catch (err) {
     await store.close();

@@ -1,3 +1,4 @@
+import type { JobInfo } from "@ballast/gen/common";
 import type { SchedulerServiceClient } from "@ballast/gen/scheduler";
 import { onLeader } from "@ballast/clients/scheduler";
 import { resolveConf } from "@ballast/common/config";
@@ -18,10 +19,22 @@ function onClusterLeader<T>(opts: MasterFlags, fn: (client: InstanceType<typeof 
 
 /** `ballast jobs`. */
 export async function jobs(opts: JsonFlag): Promise<void> {
-  const { jobs } = await onClusterLeader(opts, (c) => call(c.listJobs.bind(c), {}, 10_000));
+  const jobs = await onClusterLeader(opts, (c) => allJobs(c));
   if (opts.json) return print(JSON.stringify(jobs.map((j) => ({ jobId: j.jobId, name: j.name, status: jobStatus.fromWire(j.status), stats: j.stats }))));
   for (const j of jobs) print(`${j.jobId}\t${j.name}\t${jobStatus.fromWire(j.status)}\t${j.stats?.tasksLaunched ?? 0} tasks\t${((j.stats?.wallTimeMs ?? 0) / 1000).toFixed(1)}s`);
   if (jobs.length === 0) print("no jobs");
+}
+
+/** Every page of ListJobs. */
+async function allJobs(client: InstanceType<typeof SchedulerServiceClient>): Promise<JobInfo[]> {
+  const jobs: JobInfo[] = [];
+  let pageToken = "";
+  do {
+    const page = await call(client.listJobs.bind(client), { pageSize: 0, pageToken }, 10_000);
+    jobs.push(...page.jobs);
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return jobs;
 }
 
 /** `ballast executors`. */

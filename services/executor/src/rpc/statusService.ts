@@ -1,5 +1,6 @@
 import { ExecutorServiceService, type GetExecutorStatusResponse } from "@ballast/gen/executor";
 import { unary, type ServiceBinding } from "@ballast/common/grpc";
+import { withStrictDecoding } from "@ballast/common/wire/decode";
 
 export interface ExecutorStatus {
   executorId: string;
@@ -14,11 +15,11 @@ export interface ExecutorStatus {
 
 /** ExecutorService: the executor's own status, for operators and tests. */
 export function executorService(status: () => ExecutorStatus): ServiceBinding {
-  return {
+  return withStrictDecoding({
     name: "ballast.v1.ExecutorService",
     definition: ExecutorServiceService,
     implementation: {
       getExecutorStatus: unary((): GetExecutorStatusResponse => status()),
     },
-  };
+  });
 }

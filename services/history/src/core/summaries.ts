@@ -19,6 +19,8 @@ export interface ApplicationSummary {
   jobCount: number;
   /** The highest seq stored. */
   lastSeq: number;
+  /** Events refused (dead letters): each is logged, kept in dead_letters and skipped. */
+  deadLetterCount: number;
 }
 
 export interface JobSummary {

@@ -1,4 +1,5 @@
 import type { EventBody, EventType, PublishedEvent } from "@ballast/common/domain/events";
+import { idProblem, integerProblem, nameProblem } from "@ballast/common/limits";
 
 /**
  * Checks on what publishers and readers send. Each returns a message naming
@@ -7,8 +8,6 @@ import type { EventBody, EventType, PublishedEvent } from "@ballast/common/domai
  * (a missing status, an unknown exclusion scope) the wire converter
  * (@ballast/common/wire/events) has refused already.
  */
-
-const MAX_ID_LENGTH = 200;
 
 /** Events that describe one job and so need a job id. */
 const JOB_SCOPED: ReadonlySet<EventType> = new Set<EventType>([
@@ -24,19 +23,22 @@ const JOB_SCOPED: ReadonlySet<EventType> = new Set<EventType>([
 ]);
 
 /**
- * Ids are chosen by the scheduler; only what would break storage, URLs or log
- * lines is refused (a publisher whose batch is refused cannot make progress).
+ * Ids are chosen by the scheduler, which takes them under the same shared
+ * limits (@ballast/common/limits), so whatever it accepted is accepted here.
  */
-export function checkId(what: string, id: string): string | undefined {
-  if (id === "") return `${what} is required`;
-  if (id.length > MAX_ID_LENGTH) return `${what} is longer than ${MAX_ID_LENGTH} characters`;
-  if (/\p{Cc}/u.test(id)) return `${what} ${JSON.stringify(id)} contains a control character`;
-  return undefined;
+export const checkId = idProblem;
+
+/** An event's seq keys it (and its dead letter): without a valid one nothing can be stored. */
+export function checkSeq(seq: number): string | undefined {
+  return Number.isSafeInteger(seq) && seq > 0 ? undefined : `event seq ${seq}: seq must be > 0`;
 }
 
 export function checkEvent(event: PublishedEvent): string | undefined {
   const where = `event seq ${event.seq}`;
-  if (!Number.isSafeInteger(event.seq) || event.seq <= 0) return `${where}: seq must be > 0`;
+  const seqProblem = checkSeq(event.seq);
+  if (seqProblem) return seqProblem;
+  const timeProblem = integerProblem("time_ms", event.timeMs, 0);
+  if (timeProblem) return `${where} (${event.body.type}): ${timeProblem}`;
   if (JOB_SCOPED.has(event.body.type)) {
     const problem = checkId("job_id", event.jobId);
     if (problem) return `${where} (${event.body.type}): ${problem}`;
@@ -47,6 +49,8 @@ export function checkEvent(event: PublishedEvent): string | undefined {
 
 function checkBody(body: EventBody): string | undefined {
   switch (body.type) {
+    case "jobSubmitted":
+      return nameProblem("name", body.name);
     case "taskStarted":
     case "taskEnded":
       return checkId("task_id", body.taskId);
@@ -64,12 +68,4 @@ function checkBody(body: EventBody): string | undefined {
     default:
       return undefined;
   }
-}
-
-export function checkEvents(events: PublishedEvent[]): string | undefined {
-  for (const event of events) {
-    const problem = checkEvent(event);
-    if (problem) return problem;
-  }
-  return undefined;
 }

@@ -29,6 +29,7 @@ const ROUTES: Route[] = [
   route("jobs/:job", async (h, [job]) => ({ applicationId: await h.findJobApplication(job!) })),
   route("applications/:app/executors", async (h, [app]) => ({ executors: await h.listExecutors(app!) })),
   route("applications/:app/nodes", async (h, [app]) => ({ nodes: await h.listNodes(app!) })),
+  route("applications/:app/dead-letters", async (h, [app]) => ({ deadLetters: await h.listDeadLetters(app!) })),
   route("applications/:app/events", async (h, [app], query) => {
     const options = {
       jobId: query.get("job") ?? "",

@@ -5,6 +5,7 @@ import type { History } from "../history.js";
 import { traceUrlTemplate } from "@ballast/common/traceLink";
 import { historyPage } from "./page.js";
 import { handleApi } from "./routes.js";
+import { allowedHostNames, COMMON_HEADERS, contentSecurityPolicy, hostAllowed } from "./security.js";
 
 export interface RunningHttpServer {
   /** http://host:port */
@@ -17,10 +18,11 @@ export interface RunningHttpServer {
 const API_PREFIX = "/api/v1";
 
 /** Serves the JSON API under /api/v1 and the web UI at / on `address` (host:port; port 0 picks one). */
-export async function startHttpServer(address: string, history: History, logger?: Logger, traceUrl?: string): Promise<RunningHttpServer> {
+export async function startHttpServer(address: string, history: History, logger?: Logger, traceUrl?: string, allowedHosts: string[] = []): Promise<RunningHttpServer> {
   const page = historyPage(traceUrlTemplate(traceUrl));
+  const site: Site = { page, csp: contentSecurityPolicy(page), hosts: allowedHostNames(allowedHosts) };
   const server = createServer((request, response) => {
-    serve(history, page, request, response).catch((err) => {
+    serve(history, site, request, response).catch((err) => {
       logger?.error({ err, url: request.url }, "HTTP request failed");
       sendJson(response, 500, { error: `internal error: ${(err as Error)?.message ?? String(err)}` });
     });
@@ -48,14 +50,25 @@ export async function startHttpServer(address: string, history: History, logger?
   return { url, port: bound, stop };
 }
 
-async function serve(history: History, page: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+/** What every request is served with. */
+interface Site {
+  page: string;
+  csp: string;
+  hosts: ReadonlySet<string>;
+}
+
+async function serve(history: History, site: Site, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (!hostAllowed(request.headers.host, site.hosts)) {
+    return sendJson(response, 403, { error: `host ${JSON.stringify(request.headers.host)} is not allowed (history --allowed-hosts adds names)` });
+  }
   if (request.method !== "GET" && request.method !== "HEAD") {
     response.setHeader("Allow", "GET, HEAD");
     return sendJson(response, 405, { error: `method ${request.method} not allowed` });
   }
   const url = new URL(request.url ?? "/", "http://history.invalid");
   if (url.pathname === "/" || url.pathname === "/index.html") {
-    return send(response, 200, "text/html; charset=utf-8", page);
+    response.setHeader("Content-Security-Policy", site.csp);
+    return send(response, 200, "text/html; charset=utf-8", site.page);
   }
   if (url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`)) {
     const result = await handleApi(history, url.pathname.slice(API_PREFIX.length), url.searchParams);
@@ -70,7 +83,7 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 
 function send(response: ServerResponse, status: number, contentType: string, body: string): void {
   if (response.headersSent) return void response.end();
-  response.writeHead(status, { "Content-Type": contentType, "Cache-Control": "no-store", "Content-Length": Buffer.byteLength(body) });
+  response.writeHead(status, { ...COMMON_HEADERS, "Content-Type": contentType, "Cache-Control": "no-store", "Content-Length": Buffer.byteLength(body) });
   response.end(response.req.method === "HEAD" ? undefined : body);
 }
 

@@ -1,21 +1,29 @@
+import type { Event as WireEvent } from "@ballast/gen/events";
 import { HistoryServiceService, type HistoryServiceServer } from "@ballast/gen/history";
+import type { PublishedEvent } from "@ballast/common/domain/events";
+import { InvalidArgumentError } from "@ballast/common/errors";
 import { unary, type ServiceBinding } from "@ballast/common/grpc";
+import { withStrictDecoding } from "@ballast/common/wire/decode";
 import type { Logger } from "@ballast/common/logging";
 import { withSpan } from "@ballast/common/telemetry";
 import { eventFromWire, eventToWire } from "@ballast/common/wire/events";
 import { executorToWire } from "@ballast/common/wire/resources";
 import type { History } from "../history.js";
+import type { DeadLetter } from "../store/store.js";
 import { applicationToWire, jobToWire, stageToWire, taskToWire } from "./summaries.js";
 
 /** The gRPC face of history: wire in, domain through History, wire out. */
 export function historyServiceImplementation(history: History, logger?: Logger): HistoryServiceServer {
   return {
     publishEvents: unary(async (request) => {
-      const events = request.events.map(eventFromWire);
-      const attributes = { "ballast.application_id": request.applicationId, "ballast.events": events.length };
+      const { events, refused } = convertEach(request.events);
+      const attributes = { "ballast.application_id": request.applicationId, "ballast.events": request.events.length };
       return withSpan("history.publish", attributes, async (span) => {
-        const result = await history.publish(request.applicationId, events);
+        const result = await history.publish(request.applicationId, events, refused);
         span.setAttribute("ballast.events_inserted", result.inserted);
+        for (const dead of result.deadLetters) {
+          logger?.error({ applicationId: request.applicationId, seq: dead.seq, type: dead.type, reason: dead.reason }, "event refused; kept as a dead letter, the events behind it go on");
+        }
         logger?.debug({ applicationId: request.applicationId, received: events.length, ...result }, "events published");
         return { ackedSeq: result.ackedSeq };
       });
@@ -35,9 +43,24 @@ export function historyServiceImplementation(history: History, logger?: Logger):
 }
 
 export function historyServiceBinding(history: History, logger?: Logger): ServiceBinding {
-  return {
+  return withStrictDecoding({
     name: "ballast.v1.HistoryService",
     definition: HistoryServiceService,
     implementation: historyServiceImplementation(history, logger),
-  };
+  });
+}
+
+/** Converts event by event: one that does not convert is a dead letter, not the whole batch's failure. */
+function convertEach(wire: WireEvent[]): { events: PublishedEvent[]; refused: DeadLetter[] } {
+  const events: PublishedEvent[] = [];
+  const refused: DeadLetter[] = [];
+  for (const event of wire) {
+    try {
+      events.push(eventFromWire(event));
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      refused.push({ seq: event.seq, timeMs: event.timeMs, type: event.payload?.$case ?? "", reason: err.message });
+    }
+  }
+  return { events, refused };
 }

@@ -20,6 +20,7 @@ export function applicationToWire(app: ApplicationSummary): WireApplication {
     lastEventMs: app.lastEventMs,
     eventCount: app.eventCount,
     jobCount: app.jobCount,
+    deadLetterCount: app.deadLetterCount,
   };
 }
 

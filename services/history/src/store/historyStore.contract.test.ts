@@ -30,7 +30,7 @@ describe.skipIf(!!backend.skip)(`history store contract: ${backend.name}${backen
     expect(await store.publish(APP, events)).toEqual({ ackedSeq: 17, inserted: 17 });
 
     const { application, jobs, stages, tasks, executors } = await snapshot(store);
-    expect(application).toEqual({ applicationId: APP, firstEventMs: T0, lastEventMs: T0 + 50, eventCount: 17, jobCount: 1, lastSeq: 17 });
+    expect(application).toEqual({ applicationId: APP, firstEventMs: T0, lastEventMs: T0 + 50, eventCount: 17, jobCount: 1, lastSeq: 17, deadLetterCount: 0 });
     expect(jobs).toHaveLength(1);
     expect(jobs[0]).toMatchObject({ jobId: "job-1", name: "wordcount", status: "succeeded", submittedAtMs: T0 + 10, endedAtMs: T0 + 42, numStages: 2 });
     expect(jobs[0]!.stats).toMatchObject({ tasksLaunched: 4, taskAttemptsFailed: 1, shuffleBytesWritten: 1024 });

@@ -16,11 +16,11 @@ import type {
 import { nodeFactsFromRow } from "./executor-states.js";
 import { createProjector } from "./projections.js";
 import { firstRow, type Row, type SqlDatabase } from "./sql.js";
-import type { EventCodec, HistoryStore, PublishResult } from "./store.js";
+import type { DeadLetter, EventCodec, HistoryStore, PublishResult } from "./store.js";
 
 const parseJson = <T>(text: string | null): T | undefined => (text === null ? undefined : (JSON.parse(text) as T));
 
-const APPLICATION_COLUMNS = `a.app_id, a.first_event_ms, a.last_event_ms, a.event_count, a.last_seq,
+const APPLICATION_COLUMNS = `a.app_id, a.first_event_ms, a.last_event_ms, a.event_count, a.last_seq, a.dead_letter_count,
   (SELECT COUNT(*) FROM jobs j WHERE j.app_id = a.app_id) AS job_count`;
 
 const STAGE_COLUMNS = `s.*, (SELECT COUNT(*) FROM tasks t WHERE t.app_id = s.app_id AND t.job_id = s.job_id
@@ -31,6 +31,10 @@ const INSERT_EVENT = `INSERT INTO events (app_id, seq, time_ms, job_id, type, pa
 const COUNT_IN_APPLICATION = `INSERT INTO applications (app_id, first_event_ms, last_event_ms, event_count, last_seq) VALUES (@app, @time, @time, 1, @seq)
   ON CONFLICT (app_id) DO UPDATE SET first_event_ms = LEAST(applications.first_event_ms, @time), last_event_ms = GREATEST(applications.last_event_ms, @time),
     event_count = applications.event_count + 1, last_seq = GREATEST(applications.last_seq, @seq)`;
+const INSERT_DEAD_LETTER = `INSERT INTO dead_letters (app_id, seq, time_ms, type, reason) VALUES (@app, @seq, @time, @type, @reason) ON CONFLICT DO NOTHING`;
+// A dead letter acknowledges its seq (last_seq) without counting as an event.
+const COUNT_DEAD_LETTER = `INSERT INTO applications (app_id, first_event_ms, last_event_ms, event_count, last_seq, dead_letter_count) VALUES (@app, @time, @time, 0, @seq, 1)
+  ON CONFLICT (app_id) DO UPDATE SET last_seq = GREATEST(applications.last_seq, @seq), dead_letter_count = applications.dead_letter_count + 1`;
 
 /**
  * The history store over any SqlDatabase: the log, its projections and the
@@ -45,8 +49,12 @@ export class SqlHistoryStore implements HistoryStore {
     private readonly codec: EventCodec,
   ) {}
 
-  publish(applicationId: string, events: PublishedEvent[]): Promise<PublishResult> {
+  publish(applicationId: string, events: PublishedEvent[], deadLetters: DeadLetter[] = []): Promise<PublishResult> {
     return this.db.transaction(async (tx) => {
+      for (const dead of deadLetters) {
+        const params = { app: applicationId, seq: dead.seq, time: Number.isSafeInteger(dead.timeMs) ? dead.timeMs : 0, type: dead.type, reason: dead.reason };
+        if ((await tx.run(INSERT_DEAD_LETTER, params)) > 0) await tx.run(COUNT_DEAD_LETTER, params);
+      }
       let inserted = 0;
       for (const event of events) {
         const payload = this.codec.encode(event);
@@ -59,6 +67,11 @@ export class SqlHistoryStore implements HistoryStore {
       const row = await firstRow(tx.all(`SELECT last_seq FROM applications WHERE app_id = @app`, { app: applicationId }));
       return { ackedSeq: (row?.last_seq as number | undefined) ?? 0, inserted };
     });
+  }
+
+  async listDeadLetters(applicationId: string): Promise<DeadLetter[]> {
+    const rows = await this.db.all(`SELECT seq, time_ms, type, reason FROM dead_letters WHERE app_id = @app ORDER BY seq`, { app: applicationId });
+    return rows.map((row) => ({ seq: row.seq, timeMs: row.time_ms, type: row.type, reason: row.reason }));
   }
 
   async listApplications(): Promise<ApplicationSummary[]> {
@@ -152,6 +165,7 @@ function toApplication(row: Row): ApplicationSummary {
     eventCount: row.event_count,
     jobCount: row.job_count,
     lastSeq: row.last_seq,
+    deadLetterCount: row.dead_letter_count,
   };
 }
 

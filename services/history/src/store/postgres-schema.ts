@@ -14,6 +14,13 @@ CREATE INDEX IF NOT EXISTS events_by_job ON events (app_id, job_id, seq);
 CREATE TABLE IF NOT EXISTS applications (
   app_id TEXT PRIMARY KEY, first_event_ms BIGINT NOT NULL, last_event_ms BIGINT NOT NULL, event_count BIGINT NOT NULL, last_seq BIGINT NOT NULL
 );
+ALTER TABLE applications ADD COLUMN IF NOT EXISTS dead_letter_count BIGINT NOT NULL DEFAULT 0;
+
+-- Events history cannot store are kept aside, so they never block the ones behind them.
+CREATE TABLE IF NOT EXISTS dead_letters (
+  app_id TEXT NOT NULL, seq BIGINT NOT NULL, time_ms BIGINT NOT NULL, type TEXT NOT NULL, reason TEXT NOT NULL,
+  PRIMARY KEY (app_id, seq)
+);
 
 CREATE TABLE IF NOT EXISTS jobs (
   app_id TEXT NOT NULL, job_id TEXT NOT NULL,

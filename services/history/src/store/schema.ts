@@ -145,4 +145,16 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE jobs ADD COLUMN resubmitted_partitions INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE jobs ADD COLUMN task_resubmissions INTEGER NOT NULL DEFAULT 0;
   `,
+  // Round 3: events history cannot store are kept aside, so they never block the ones behind them.
+  `
+  CREATE TABLE dead_letters (
+    app_id  TEXT NOT NULL,
+    seq     INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,
+    type    TEXT NOT NULL,
+    reason  TEXT NOT NULL,
+    PRIMARY KEY (app_id, seq)
+  ) WITHOUT ROWID;
+  ALTER TABLE applications ADD COLUMN dead_letter_count INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -20,6 +20,15 @@ export interface EventCodec {
   decode(bytes: Uint8Array): PublishedEvent;
 }
 
+/** An event history refused to store (it does not convert, or breaks a limit): kept aside, with why. */
+export interface DeadLetter {
+  seq: number;
+  timeMs: number;
+  /** The payload's type as sent ("" when it had none). */
+  type: string;
+  reason: string;
+}
+
 export interface PublishResult {
   /** The highest seq stored for the application after this call. */
   ackedSeq: number;
@@ -38,8 +47,12 @@ export interface HistoryStore {
    * Stores the events not stored yet (by application and seq) and updates the
    * projections in the same transaction. Resending a batch is harmless, and
    * projections do not depend on the order in which batches arrive.
+   * Dead letters are recorded (once per seq) and count as acknowledged, so the
+   * publisher moves past them.
    */
-  publish(applicationId: string, events: PublishedEvent[]): Promise<PublishResult>;
+  publish(applicationId: string, events: PublishedEvent[], deadLetters?: DeadLetter[]): Promise<PublishResult>;
+  /** The events refused for the application, in seq order. */
+  listDeadLetters(applicationId: string): Promise<DeadLetter[]>;
   listApplications(): Promise<ApplicationSummary[]>;
   getApplication(applicationId: string): Promise<ApplicationSummary | undefined>;
   listJobs(applicationId: string): Promise<JobSummary[]>;

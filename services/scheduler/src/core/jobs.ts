@@ -108,6 +108,13 @@ function newShuffles(
 export function succeedJob(ctx: Ctx, job: JobState): void {
   const stage = job.stages[job.resultStageId]!;
   const results = stage.results!;
+  // Each task's part is bounded by the executor; the whole answer must fit one JobInfo message too.
+  const resultBytes = results.reduce((sum, result) => sum + (result?.records?.byteLength ?? 0), 0);
+  const maxBytes = job.conf["ballast.result.maxSize"];
+  if (resultBytes > maxBytes) {
+    const message = `the job's collected result is ${resultBytes} bytes, over the ${maxBytes}-byte limit (ballast.result.maxSize): use saveAsTextFile, or filter or reduce before collect`;
+    return abortJob(ctx, job, { message, stack: "", kind: "resultTooLarge" });
+  }
   job.result = {
     action: job.plan.action,
     partitionRecords: results.map((result) => result?.records ?? new Uint8Array(0)),

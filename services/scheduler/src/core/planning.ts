@@ -44,17 +44,10 @@ export function planStages(plan: Plan): StagePlan[] {
   const stages: StagePlan[] = [];
   const mapStageOfShuffle = new Map<number, number>();
 
-  const buildStage = (datasetId: number, shuffleWrite?: number): number => {
-    const shuffleReads = pipelineShuffleReads(datasetId, byId, shufflesByChild);
-    const parentStageIds = shuffleReads.map((index) => {
-      const known = mapStageOfShuffle.get(index);
-      if (known !== undefined) return known;
-      const created = buildStage(plan.shuffles[index]!.parentDatasetId, index);
-      mapStageOfShuffle.set(index, created);
-      return created;
-    });
+  const addStages = (frame: StageFrame): number => {
+    const { datasetId, shuffleWrite, shuffleReads } = frame;
     const dataset = byId.get(datasetId)!;
-    const uniqueParents = [...new Set(parentStageIds)];
+    const uniqueParents = [...new Set(frame.parentStageIds)];
     const base = { datasetId, numPartitions: dataset.numPartitions, shuffleReads };
     if (shuffleWrite !== undefined && plan.shuffles[shuffleWrite]!.rangePartitioned) {
       const sorted = byId.get(plan.shuffles[shuffleWrite]!.childDatasetId)!;
@@ -66,8 +59,41 @@ export function planStages(plan: Plan): StagePlan[] {
     stages.push({ ...base, stageId, name: `${dataset.op} at ${dataset.callSite}`, parentStageIds: uniqueParents, shuffleWrite });
     return stageId;
   };
-  buildStage(plan.finalDatasetId);
+  const frameOf = (datasetId: number, shuffleWrite?: number): StageFrame => ({
+    datasetId,
+    shuffleWrite,
+    shuffleReads: pipelineShuffleReads(datasetId, byId, shufflesByChild),
+    parentStageIds: [],
+  });
+
+  // Depth first, parents before children, with an explicit stack: a plan thousands of shuffles deep cannot overflow it.
+  const pending = [frameOf(plan.finalDatasetId)];
+  while (pending.length > 0) {
+    const frame = pending[pending.length - 1]!;
+    const index = frame.shuffleReads[frame.parentStageIds.length];
+    if (index === undefined) {
+      pending.pop();
+      const stageId = addStages(frame);
+      const child = pending[pending.length - 1];
+      if (child) {
+        mapStageOfShuffle.set(frame.shuffleWrite!, stageId);
+        child.parentStageIds.push(stageId);
+      }
+      continue;
+    }
+    const known = mapStageOfShuffle.get(index);
+    if (known !== undefined) frame.parentStageIds.push(known);
+    else pending.push(frameOf(plan.shuffles[index]!.parentDatasetId, index));
+  }
   return stages;
+}
+
+/** A stage being built: the map stages of its shuffle reads come first, one per read, in order. */
+interface StageFrame {
+  datasetId: number;
+  shuffleWrite?: number;
+  shuffleReads: number[];
+  parentStageIds: number[];
 }
 
 /**

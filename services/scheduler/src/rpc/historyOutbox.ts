@@ -1,5 +1,6 @@
 import { HistoryServiceClient } from "@ballast/gen/history";
-import { describeError } from "@ballast/common/errors";
+import type { Event as WireEvent } from "@ballast/gen/events";
+import { describeError, isRetryable } from "@ballast/common/errors";
 import { call, createClient } from "@ballast/common/grpc";
 import { publishedEvent } from "@ballast/common/domain/events";
 import type { Logger } from "@ballast/common/logging";
@@ -22,6 +23,8 @@ export class HistoryOutbox {
   private backoffMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Events history refused outright, skipped after logging. */
+  skipped = 0;
 
   constructor(
     private readonly store: SchedulerStore,
@@ -49,8 +52,8 @@ export class HistoryOutbox {
         const batch = await this.store.eventsAfter(await this.store.publishedSeq(), BATCH);
         if (batch.length === 0) break;
         const events = batch.map(({ seq, event }) => eventToWire(publishedEvent(seq, event)));
-        const response = await call(this.client.publishEvents.bind(this.client), { applicationId: this.store.applicationId, events }, 10_000);
-        await this.store.markPublished(Math.min(response.ackedSeq, batch[batch.length - 1]!.seq));
+        const ackedSeq = await this.publish(events);
+        await this.store.markPublished(Math.min(ackedSeq, batch[batch.length - 1]!.seq));
         this.backoffMs = 0;
       }
     } catch (err) {
@@ -64,6 +67,34 @@ export class HistoryOutbox {
       this.again = false;
       this.kick();
     }
+  }
+
+  /**
+   * Publishes a batch; returns the seq history acknowledged. History keeps
+   * events it cannot store as dead letters, so a refusal of the whole batch
+   * (one that does not even decode) is rare: the events then go one by one,
+   * and one refused alone is logged, counted and skipped, never resent forever.
+   */
+  private async publish(events: WireEvent[]): Promise<number> {
+    try {
+      return (await this.send(events)).ackedSeq;
+    } catch (err) {
+      if (isRetryable(err)) throw err;
+    }
+    for (const event of events) {
+      try {
+        await this.send([event]);
+      } catch (err) {
+        if (isRetryable(err)) throw err;
+        this.skipped++;
+        this.logger.error({ seq: event.seq, type: event.payload?.$case, err: describeError(err), skipped: this.skipped }, "history refused an event; it is skipped so the events behind it flow");
+      }
+    }
+    return events[events.length - 1]!.seq;
+  }
+
+  private send(events: WireEvent[]) {
+    return call(this.client.publishEvents.bind(this.client), { applicationId: this.store.applicationId, events }, 10_000);
   }
 
   close(): void {

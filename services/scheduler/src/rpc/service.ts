@@ -10,8 +10,9 @@ import {
   type WatchJobResponse,
 } from "@ballast/gen/scheduler";
 import { resolveConf, validateJobConf } from "@ballast/common/config";
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, toServiceError } from "@ballast/common/errors";
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, requireValid, UnavailableError, toServiceError } from "@ballast/common/errors";
 import { serverStream, unary, type ServiceBinding } from "@ballast/common/grpc";
+import { idProblem, optionalIdProblem } from "@ballast/common/limits";
 import type { Logger } from "@ballast/common/logging";
 import { traceparentOf } from "@ballast/common/telemetry";
 import { jobToWire } from "@ballast/common/wire/jobs";
@@ -21,7 +22,9 @@ import { launchToWire } from "@ballast/common/wire/tasks";
 import { confProblem } from "../core/index.js";
 import type { JobView, NodeView } from "../core/types.js";
 import type { ExecutorChannel, SchedulerShell } from "../shell.js";
-import { sessionMessageToInput } from "./sessionInput.js";
+import { jobPage } from "./jobPages.js";
+import { registrationProblem, sessionMessageToInput } from "./sessionInput.js";
+import { withStrictDecoding } from "@ballast/common/wire/decode";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -45,13 +48,13 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
     throw new UnavailableError(`this scheduler is a standby; the leader is ${leader ? `at ${leader}` : "not elected yet"}`);
   };
   const requireJob = (jobId: string): JobView => {
-    if (!jobId) throw new InvalidArgumentError("job_id is required");
+    requireValid(idProblem("job_id", jobId));
     const job = active().job(jobId);
     if (!job) throw new NotFoundError(`unknown job: ${jobId}`);
     return job;
   };
   const requireNode = (nodeId: string): NodeView => {
-    if (!nodeId) throw new InvalidArgumentError("node_id is required");
+    requireValid(idProblem("node_id", nodeId));
     const node = active().nodes().find((n) => n.nodeId === nodeId);
     if (!node) throw new NotFoundError(`unknown node: ${nodeId}`);
     return node;
@@ -59,6 +62,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
 
   const implementation: SchedulerServiceServer = {
     submitJob: unary(async (request) => {
+      requireValid(optionalIdProblem("submission_id", request.submissionId));
       const shell = active();
       validateJobConf(request.conf);
       const plan = planFromWire(request.plan);
@@ -82,12 +86,12 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
       if (job.status === "running") active().dispatch({ type: "cancelJob", jobId: job.jobId, reason: "cancelled by user" });
       return { job: jobToWire(requireJob(request.jobId)) };
     }),
-    listJobs: unary(async () => ({ jobs: active().jobs().map(jobToWire) })),
+    listJobs: unary(async (request) => jobPage(active().jobs(), request)),
     listExecutors: unary(async () => ({ executors: active().executors().map(executorToWire) })),
     listNodes: unary(async () => ({ nodes: active().nodes().map(nodeToWire) })),
     executorSession: (call) => runSession(options, active, call),
     authorizeCommit: unary(async (request) => {
-      if (!request.taskId) throw new InvalidArgumentError("task_id is required");
+      requireValid(idProblem("task_id", request.taskId));
       return { allowed: await active().requestCommit(request.taskId, randomUUID()) };
     }),
     decommissionNode: unary(async (request) => {
@@ -110,7 +114,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
       return { leaderAddress: leader.address, epoch: leader.epoch, isLeader: leader.isLeader };
     }),
   };
-  return { name: "ballast.v1.SchedulerService", definition: SchedulerServiceService, implementation };
+  return withStrictDecoding({ name: "ballast.v1.SchedulerService", definition: SchedulerServiceService, implementation });
 }
 
 /** Sends the job's view now and on every change until it ends or the client goes away. */
@@ -162,9 +166,12 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
       const message = request.message;
       if (!message) throw new InvalidArgumentError("empty session message");
       if (message.$case === "register") {
-        shell = active();
+        if (executorId) throw new FailedPreconditionError(`executor ${executorId} is already registered on this session`);
         const r = message.value;
-        if (!r.executorId || !r.nodeId || !r.shuffleAddress || r.slots < 1) throw new InvalidArgumentError("register needs executor_id, node_id, shuffle_address and slots >= 1");
+        const problem = registrationProblem(r);
+        if (problem) throw new InvalidArgumentError(problem);
+        shell = active();
+        refuseImpostor(shell, r);
         executorId = r.executorId;
         shell.attachExecutor(r.executorId, channel);
         call.write({ message: { $case: "registerAck", value: { epoch: epoch(), heartbeatIntervalMs: options.heartbeatIntervalMs } } });
@@ -186,4 +193,17 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
   });
   call.on("error", (err) => lost(`session broke: ${err.message}`));
   call.on("cancelled", () => lost("session cancelled"));
+}
+
+/**
+ * An id that is live on another session belongs to another process unless it
+ * comes back from the same node with the same shuffle address (an executor
+ * reconnecting before its old session was seen broken: that one is replaced).
+ */
+function refuseImpostor(shell: SchedulerShell, r: { executorId: string; nodeId: string; shuffleAddress: string }): void {
+  if (!shell.hasSession(r.executorId)) return;
+  const live = shell.executors().find((e) => e.executorId === r.executorId && e.alive);
+  if (live && (live.nodeId !== r.nodeId || live.shuffleAddress !== r.shuffleAddress)) {
+    throw new AlreadyExistsError(`executor ${r.executorId} is live on node ${live.nodeId} at ${live.shuffleAddress}; choose another executor_id`);
+  }
 }

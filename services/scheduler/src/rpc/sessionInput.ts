@@ -1,6 +1,7 @@
 // An executor's session messages as scheduler core inputs (the wire conversion itself is @ballast/common/wire/tasks).
 import type { ExecutorSessionRequest } from "@ballast/gen/scheduler";
 import { InvalidArgumentError } from "@ballast/common/errors";
+import { addressProblem, firstProblem, idProblem, integerProblem, LIMITS, nameProblem } from "@ballast/common/limits";
 import { taskUpdateFromWire } from "@ballast/common/wire/tasks";
 import type { Input } from "../core/types.js";
 
@@ -30,4 +31,27 @@ export function sessionMessageToInput(executorId: string, message: SessionMessag
     case "register":
       throw new InvalidArgumentError("executor is already registered on this session");
   }
+}
+
+type Registration = Extract<SessionMessage, { $case: "register" }>["value"];
+
+/** Most tasks an executor may name as still running when it registers: far above any slot count. */
+const MAX_RUNNING_TASK_IDS = LIMITS.slots * 4;
+
+/**
+ * Why a registration cannot be accepted, or undefined: what the scheduler
+ * takes here ends up in its state, its logs, every launch's shuffle locations
+ * and history's executor table, so it is checked against the shared limits
+ * before anything is attached or dispatched.
+ */
+export function registrationProblem(r: Registration): string | undefined {
+  if (r.runningTaskIds.length > MAX_RUNNING_TASK_IDS) return `register names ${r.runningTaskIds.length} running tasks; at most ${MAX_RUNNING_TASK_IDS} are allowed`;
+  return firstProblem(
+    idProblem("executor_id", r.executorId),
+    idProblem("node_id", r.nodeId),
+    nameProblem("host", r.host),
+    integerProblem("slots", r.slots, 1, LIMITS.slots),
+    addressProblem("shuffle_address", r.shuffleAddress),
+    ...r.runningTaskIds.map((id) => idProblem("running_task_ids[]", id)),
+  );
 }

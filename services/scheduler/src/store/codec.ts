@@ -1,13 +1,27 @@
 import { Packr } from "msgpackr";
 import type { HistoryEvent, Input } from "../core/types.js";
-import type { AcquireResult, LeaseRecord } from "./schedulerStore.js";
+import type { AcquireResult, LeaseRecord, LogRecord } from "./schedulerStore.js";
 
 // Plain arrays and objects round-trip; Uint8Array (collect results) stays binary.
 const packr = new Packr({ useRecords: false });
 
 /** The bytes both backends keep for inputs and events. */
 export const encodeBody = (value: Input | HistoryEvent): Buffer => packr.pack(value);
-export const decodeInput = (bytes: Uint8Array): Input => packr.unpack(bytes) as Input;
+
+/** An input the core threw on: logged so operators can see it, never replayed. */
+interface RejectedBody {
+  rejectedInput: Input;
+  reason: string;
+}
+
+/** A logged input's bytes: the input itself, or a rejected one wrapped with its reason. */
+export const encodeLogged = (record: Pick<LogRecord, "input" | "rejected">): Buffer =>
+  packr.pack(record.rejected === undefined ? record.input : ({ rejectedInput: record.input, reason: record.rejected } satisfies RejectedBody));
+
+export function decodeLogged(bytes: Uint8Array): { input: Input; rejected?: string } {
+  const body = packr.unpack(bytes) as Input | RejectedBody;
+  return "rejectedInput" in body ? { input: body.rejectedInput, rejected: body.reason } : { input: body };
+}
 export const decodeEvent = (bytes: Uint8Array): HistoryEvent => packr.unpack(bytes) as HistoryEvent;
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { inTransaction, openPool, type Deadlines } from "@ballast/common/postgres";
-import { decideAcquire, decodeEvent, decodeInput, encodeBody } from "./codec.js";
+import { decideAcquire, decodeEvent, decodeLogged, encodeBody, encodeLogged } from "./codec.js";
 import { SCHEMA } from "./postgresSchema.js";
 import { LeaseLostError, type AcquireResult, type LeaseStore, type LogRecord, type Replay, type SchedulerStore } from "./schedulerStore.js";
 
@@ -52,7 +52,7 @@ export class PostgresSchedulerStore implements SchedulerStore {
       epoch,
       records.map((r) => r.seq),
       records.map((r) => r.now),
-      records.map((r) => encodeBody(r.input)),
+      records.map((r) => encodeLogged(r)),
       events.map((e) => e.jobId),
       events.map((e) => encodeBody(e)),
       jobs.map((j) => j.jobId),
@@ -69,7 +69,7 @@ export class PostgresSchedulerStore implements SchedulerStore {
     const last = (await this.pool.query("SELECT COALESCE(MAX(seq), 0) AS seq FROM inputs")).rows[0];
     return {
       snapshot: snap && { seq: after, state: snap.state },
-      inputs: inputs.map((r) => ({ seq: Number(r.seq), now: Number(r.now), input: decodeInput(r.body) })),
+      inputs: inputs.map((r) => ({ seq: Number(r.seq), now: Number(r.now), ...decodeLogged(r.body) })),
       lastSeq: Number(last.seq),
     };
   }

@@ -77,6 +77,18 @@ for (const backend of BACKENDS) {
       expect(again.applicationId).toBe(store.applicationId);
     });
 
+    it("keeps a rejected input marked as such, so replay can skip it", async () => {
+      const store = await fresh();
+      const { lease } = await lead(store, "a");
+      await store.append([record(1), record(2, { rejected: "the core threw: boom" }), record(3)], lease.epoch);
+      const replay = await (await open()).loadForReplay(1);
+      expect(replay.inputs.map((i) => [i.seq, i.input, i.rejected])).toEqual([
+        [1, input("job-1"), undefined],
+        [2, input("job-2"), "the core threw: boom"],
+        [3, input("job-3"), undefined],
+      ]);
+    });
+
     it("makes a retried batch that did commit a no-op", async () => {
       const store = await fresh();
       const { lease } = await lead(store, "a");

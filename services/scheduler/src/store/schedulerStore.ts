@@ -10,6 +10,8 @@ export interface LogRecord {
   events: HistoryEvent[];
   /** A submitted job's client submission id and trace context, kept outside the replayed state. */
   jobs: JobRecord[];
+  /** Set when the core threw on the input: why. Kept in the log for the record, skipped on replay. */
+  rejected?: string;
 }
 
 export interface JobRecord {
@@ -22,7 +24,7 @@ export interface Replay {
   /** The latest snapshot of the asked state format (v8-serialized state after input `seq`). */
   snapshot?: { seq: number; state: Uint8Array };
   /** The inputs after the snapshot, in order. */
-  inputs: Array<{ seq: number; input: Input; now: number }>;
+  inputs: Array<{ seq: number; input: Input; now: number; rejected?: string }>;
   /** The highest seq in the log (0 when empty): the next append starts after it. */
   lastSeq: number;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { openDatabase, type SqliteDatabase } from "@ballast/common/sqlite";
-import { decideAcquire, decodeEvent, decodeInput, encodeBody } from "./codec.js";
+import { decideAcquire, decodeEvent, decodeLogged, encodeBody, encodeLogged } from "./codec.js";
 import { LeaseLostError, type AcquireResult, type LeaseRecord, type LeaseStore, type LogRecord, type Replay, type SchedulerStore } from "./schedulerStore.js";
 
 const MIGRATIONS = [
@@ -45,7 +45,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
       if (epochNow.get() !== epoch) throw new LeaseLostError(`the lease moved past epoch ${epoch}`);
       if ((lastSeq.get() as number) >= records[0]!.seq) return; // a retried batch that did commit
       for (const r of records) {
-        insertInput.run(r.seq, r.now, encodeBody(r.input));
+        insertInput.run(r.seq, r.now, encodeLogged(r));
         for (const event of r.events) insertEvent.run(event.jobId, encodeBody(event));
         for (const job of r.jobs) insertJob.run(job.jobId, job.submissionId || null, job.traceparent);
       }
@@ -62,7 +62,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
     const snap = this.db.prepare("SELECT seq, state FROM snapshots WHERE format = ? ORDER BY seq DESC LIMIT 1").get(format) as { seq: number; state: Buffer } | undefined;
     const rows = this.db.prepare("SELECT seq, now, body FROM inputs WHERE seq > ? ORDER BY seq").all(snap?.seq ?? 0) as Array<{ seq: number; now: number; body: Buffer }>;
     const lastSeq = this.db.prepare("SELECT COALESCE(MAX(seq), 0) FROM inputs").pluck().get() as number;
-    return { snapshot: snap, inputs: rows.map((r) => ({ seq: r.seq, now: r.now, input: decodeInput(r.body) })), lastSeq };
+    return { snapshot: snap, inputs: rows.map((r) => ({ seq: r.seq, now: r.now, ...decodeLogged(r.body) })), lastSeq };
   }
 
   async saveSnapshot(seq: number, state: Uint8Array, format: number): Promise<void> {

@@ -26,8 +26,7 @@ interface Copied {
 
 /** Refuses a request from a deposed scheduler; otherwise durably records its epoch. */
 export async function fenceSchedulerEpoch(store: MapOutputStore, epoch: number): Promise<void> {
-  if (validateSchedulerEpoch(epoch) === 0) return;
-  checkSchedulerEpoch(epoch, await store.raiseSchedulerEpoch(epoch));
+  checkSchedulerEpoch(validateSchedulerEpoch(epoch), await store.raiseSchedulerEpoch(epoch));
 }
 
 /**

@@ -19,6 +19,7 @@ import { WriteProtocol, type WriteMessage } from "../core/writeProtocol.js";
 import { writeRespectingBackpressure } from "./backpressure.js";
 import { fenceSchedulerEpoch, migrateMapOutputs } from "./migrate.js";
 import type { MapOutputRecord, MapOutputStore, MapOutputWriter } from "../store/mapOutputStore.js";
+import { withStrictDecoding } from "@ballast/common/wire/decode";
 
 /** The ShuffleService gRPC adapter: wire messages in, domain calls on the store, wire messages out. */
 export function shuffleServiceBinding(store: MapOutputStore, logger: Logger): ServiceBinding {
@@ -38,7 +39,7 @@ export function shuffleServiceBinding(store: MapOutputStore, logger: Logger): Se
     }),
     migrateMapOutputs: serverStream((request, call) => migrateMapOutputs(store, logger, request, call)),
   };
-  return { name: "ballast.v1.ShuffleService", definition: ShuffleServiceService, implementation };
+  return withStrictDecoding({ name: "ballast.v1.ShuffleService", definition: ShuffleServiceService, implementation });
 }
 
 function messageOf(request: WriteMapOutputRequest): WriteMessage {

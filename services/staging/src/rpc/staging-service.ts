@@ -1,7 +1,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CHUNK_BYTES, clientStream, serverStream, unary, type ServiceBinding } from "@ballast/common/grpc";
-import { InvalidArgumentError } from "@ballast/common/errors";
+import { DeadlineExceededError, InvalidArgumentError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
 import {
   StagingServiceService,
@@ -14,12 +14,17 @@ import {
 } from "@ballast/gen/staging";
 import { blobRefOf, resolveRange, validateSha256 } from "../core/names.js";
 import type { BlobStore, StoredBlob, UploadSink } from "../store/blob-store.js";
+import { withStrictDecoding } from "@ballast/common/wire/decode";
 
 export interface StagingServiceOptions {
   logger?: Logger;
   /** Test-only: sleep this long before storing each upload chunk, to make uploads slow enough to kill. */
   chunkDelayMs?: number;
+  /** An upload that sends nothing for this long is ended (DEADLINE_EXCEEDED) and its lock freed; default 60 s. */
+  uploadIdleTimeoutMs?: number;
 }
+
+export const DEFAULT_UPLOAD_IDLE_TIMEOUT_MS = 60_000;
 
 /** The gRPC face of a BlobStore: wire messages in, domain calls, wire messages out. */
 export function stagingServiceBinding(store: BlobStore, options: StagingServiceOptions = {}): ServiceBinding {
@@ -32,7 +37,7 @@ export function stagingServiceBinding(store: BlobStore, options: StagingServiceO
     delete: unary(async (req) => ({ deleted: await store.delete(req.name) })),
     link: unary(async (req) => ({ blob: toBlobInfo(await store.link(req.name, req.sha256)) })),
   };
-  return { name: "ballast.v1.StagingService", definition: StagingServiceService, implementation };
+  return withStrictDecoding({ name: "ballast.v1.StagingService", definition: StagingServiceService, implementation });
 }
 
 async function receiveUpload(
@@ -40,7 +45,7 @@ async function receiveUpload(
   call: grpc.ServerReadableStream<UploadRequest, UploadResponse>,
   options: StagingServiceOptions,
 ): Promise<UploadResponse> {
-  const messages = call[Symbol.asyncIterator]();
+  const messages = idleLimited(call[Symbol.asyncIterator](), options.uploadIdleTimeoutMs ?? DEFAULT_UPLOAD_IDLE_TIMEOUT_MS);
   const first = await messages.next();
   if (first.done || first.value.message?.$case !== "header") {
     throw new InvalidArgumentError("an upload must start with a header message");
@@ -63,6 +68,23 @@ async function receiveUpload(
   const blob = await sink.complete();
   options.logger?.info({ sha256: blob.sha256, size: blob.size, name: blob.name }, "blob stored");
   return { blob: toBlobInfo(blob) };
+}
+
+/**
+ * The stream's messages, failing with DEADLINE_EXCEEDED when the client sends
+ * nothing for `idleMs`: a stalled uploader must not hold the blob's lock
+ * forever (the caller suspends the upload, which frees it; the client may resume).
+ */
+function idleLimited(messages: AsyncIterator<UploadRequest>, idleMs: number): AsyncIterator<UploadRequest> {
+  return {
+    next: () => {
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DeadlineExceededError(`upload idle for ${idleMs} ms; ended, its lock freed (resume from GetUploadStatus)`)), idleMs);
+      });
+      return Promise.race([messages.next(), idle]).finally(() => clearTimeout(timer));
+    },
+  };
 }
 
 async function writeChunks(sink: UploadSink, messages: AsyncIterator<UploadRequest>, options: StagingServiceOptions): Promise<void> {
