@@ -239,6 +239,10 @@ export interface DatasetNode {
   callSite: string;
   /** textFile: source URI. */
   uri: string;
+  /** Set when the program persisted it: memory, disk or memory_and_disk. */
+  storageLevel: string;
+  /** Persisted datasets: the dataset's key across the jobs of its application. */
+  cacheKey: string;
 }
 
 /**
@@ -300,6 +304,8 @@ export interface JobStats {
   /** Sorted runs tasks' reduce-side operators spilled to local disk, and their bytes. */
   spills: number;
   spilledBytes: number;
+  /** Partitions of persisted datasets read from the cache instead of computed. */
+  cachedPartitionsRead: number;
 }
 
 export interface StageInfo {
@@ -331,7 +337,11 @@ export interface JobInfo {
   stages: StageInfo[];
   stats: JobStats | undefined;
   error: ErrorInfo | undefined;
-  result: JobResult | undefined;
+  result:
+    | JobResult
+    | undefined;
+  /** The driver program's application (SubmitJobRequest.application_id); empty for a job(...) file. */
+  applicationId: string;
 }
 
 export interface ExecutorInfo {
@@ -452,7 +462,17 @@ export const ErrorInfo: MessageFns<ErrorInfo> = {
 };
 
 function createBaseDatasetNode(): DatasetNode {
-  return { id: 0, op: "", parentIds: [], numPartitions: 0, wide: false, callSite: "", uri: "" };
+  return {
+    id: 0,
+    op: "",
+    parentIds: [],
+    numPartitions: 0,
+    wide: false,
+    callSite: "",
+    uri: "",
+    storageLevel: "",
+    cacheKey: "",
+  };
 }
 
 export const DatasetNode: MessageFns<DatasetNode> = {
@@ -481,6 +501,12 @@ export const DatasetNode: MessageFns<DatasetNode> = {
     }
     if (message.uri !== "") {
       writer.uint32(58).string(message.uri);
+    }
+    if (message.storageLevel !== "") {
+      writer.uint32(66).string(message.storageLevel);
+    }
+    if (message.cacheKey !== "") {
+      writer.uint32(74).string(message.cacheKey);
     }
     return writer;
   },
@@ -564,6 +590,22 @@ export const DatasetNode: MessageFns<DatasetNode> = {
             message.uri = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.storageLevel = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.cacheKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -597,6 +639,16 @@ export const DatasetNode: MessageFns<DatasetNode> = {
         ? globalThis.String(object.call_site)
         : "",
       uri: isSet(object.uri) ? globalThis.String(object.uri) : "",
+      storageLevel: isSet(object.storageLevel)
+        ? globalThis.String(object.storageLevel)
+        : isSet(object.storage_level)
+        ? globalThis.String(object.storage_level)
+        : "",
+      cacheKey: isSet(object.cacheKey)
+        ? globalThis.String(object.cacheKey)
+        : isSet(object.cache_key)
+        ? globalThis.String(object.cache_key)
+        : "",
     };
   },
 
@@ -623,6 +675,12 @@ export const DatasetNode: MessageFns<DatasetNode> = {
     if (message.uri !== "") {
       obj.uri = message.uri;
     }
+    if (message.storageLevel !== "") {
+      obj.storageLevel = message.storageLevel;
+    }
+    if (message.cacheKey !== "") {
+      obj.cacheKey = message.cacheKey;
+    }
     return obj;
   },
 
@@ -638,6 +696,8 @@ export const DatasetNode: MessageFns<DatasetNode> = {
     message.wide = object.wide ?? false;
     message.callSite = object.callSite ?? "";
     message.uri = object.uri ?? "";
+    message.storageLevel = object.storageLevel ?? "";
+    message.cacheKey = object.cacheKey ?? "";
     return message;
   },
 };
@@ -1235,6 +1295,7 @@ function createBaseJobStats(): JobStats {
     lostMapOutputs: 0,
     spills: 0,
     spilledBytes: 0,
+    cachedPartitionsRead: 0,
   };
 }
 
@@ -1269,6 +1330,9 @@ export const JobStats: MessageFns<JobStats> = {
     }
     if (message.spilledBytes !== 0) {
       writer.uint32(80).uint64(message.spilledBytes);
+    }
+    if (message.cachedPartitionsRead !== 0) {
+      writer.uint32(88).uint32(message.cachedPartitionsRead);
     }
     return writer;
   },
@@ -1366,6 +1430,14 @@ export const JobStats: MessageFns<JobStats> = {
             message.spilledBytes = longToNumber(reader.uint64());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.cachedPartitionsRead = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1426,6 +1498,11 @@ export const JobStats: MessageFns<JobStats> = {
         : isSet(object.spilled_bytes)
         ? globalThis.Number(object.spilled_bytes)
         : 0,
+      cachedPartitionsRead: isSet(object.cachedPartitionsRead)
+        ? globalThis.Number(object.cachedPartitionsRead)
+        : isSet(object.cached_partitions_read)
+        ? globalThis.Number(object.cached_partitions_read)
+        : 0,
     };
   },
 
@@ -1461,6 +1538,9 @@ export const JobStats: MessageFns<JobStats> = {
     if (message.spilledBytes !== 0) {
       obj.spilledBytes = Math.round(message.spilledBytes);
     }
+    if (message.cachedPartitionsRead !== 0) {
+      obj.cachedPartitionsRead = Math.round(message.cachedPartitionsRead);
+    }
     return obj;
   },
 
@@ -1479,6 +1559,7 @@ export const JobStats: MessageFns<JobStats> = {
     message.lostMapOutputs = object.lostMapOutputs ?? 0;
     message.spills = object.spills ?? 0;
     message.spilledBytes = object.spilledBytes ?? 0;
+    message.cachedPartitionsRead = object.cachedPartitionsRead ?? 0;
     return message;
   },
 };
@@ -1864,6 +1945,7 @@ function createBaseJobInfo(): JobInfo {
     stats: undefined,
     error: undefined,
     result: undefined,
+    applicationId: "",
   };
 }
 
@@ -1895,6 +1977,9 @@ export const JobInfo: MessageFns<JobInfo> = {
     }
     if (message.result !== undefined) {
       JobResult.encode(message.result, writer.uint32(74).fork()).join();
+    }
+    if (message.applicationId !== "") {
+      writer.uint32(82).string(message.applicationId);
     }
     return writer;
   },
@@ -1984,6 +2069,14 @@ export const JobInfo: MessageFns<JobInfo> = {
             message.result = JobResult.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2021,6 +2114,11 @@ export const JobInfo: MessageFns<JobInfo> = {
       stats: isSet(object.stats) ? JobStats.fromJSON(object.stats) : undefined,
       error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
       result: isSet(object.result) ? JobResult.fromJSON(object.result) : undefined,
+      applicationId: isSet(object.applicationId)
+        ? globalThis.String(object.applicationId)
+        : isSet(object.application_id)
+        ? globalThis.String(object.application_id)
+        : "",
     };
   },
 
@@ -2053,6 +2151,9 @@ export const JobInfo: MessageFns<JobInfo> = {
     if (message.result !== undefined) {
       obj.result = JobResult.toJSON(message.result);
     }
+    if (message.applicationId !== "") {
+      obj.applicationId = message.applicationId;
+    }
     return obj;
   },
 
@@ -2076,6 +2177,7 @@ export const JobInfo: MessageFns<JobInfo> = {
     message.result = (object.result !== undefined && object.result !== null)
       ? JobResult.fromPartial(object.result)
       : undefined;
+    message.applicationId = object.applicationId ?? "";
     return message;
   },
 };

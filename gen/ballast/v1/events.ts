@@ -53,6 +53,8 @@ export interface JobSubmitted {
   name: string;
   numStages: number;
   traceId: string;
+  /** The driver program's application, when the job is one of its actions. */
+  applicationId: string;
 }
 
 export interface JobEnded {
@@ -632,7 +634,7 @@ export const Event: MessageFns<Event> = {
 };
 
 function createBaseJobSubmitted(): JobSubmitted {
-  return { name: "", numStages: 0, traceId: "" };
+  return { name: "", numStages: 0, traceId: "", applicationId: "" };
 }
 
 export const JobSubmitted: MessageFns<JobSubmitted> = {
@@ -645,6 +647,9 @@ export const JobSubmitted: MessageFns<JobSubmitted> = {
     }
     if (message.traceId !== "") {
       writer.uint32(26).string(message.traceId);
+    }
+    if (message.applicationId !== "") {
+      writer.uint32(34).string(message.applicationId);
     }
     return writer;
   },
@@ -686,6 +691,14 @@ export const JobSubmitted: MessageFns<JobSubmitted> = {
             message.traceId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -711,6 +724,11 @@ export const JobSubmitted: MessageFns<JobSubmitted> = {
         : isSet(object.trace_id)
         ? globalThis.String(object.trace_id)
         : "",
+      applicationId: isSet(object.applicationId)
+        ? globalThis.String(object.applicationId)
+        : isSet(object.application_id)
+        ? globalThis.String(object.application_id)
+        : "",
     };
   },
 
@@ -725,6 +743,9 @@ export const JobSubmitted: MessageFns<JobSubmitted> = {
     if (message.traceId !== "") {
       obj.traceId = message.traceId;
     }
+    if (message.applicationId !== "") {
+      obj.applicationId = message.applicationId;
+    }
     return obj;
   },
 
@@ -736,6 +757,7 @@ export const JobSubmitted: MessageFns<JobSubmitted> = {
     message.name = object.name ?? "";
     message.numStages = object.numStages ?? 0;
     message.traceId = object.traceId ?? "";
+    message.applicationId = object.applicationId ?? "";
     return message;
   },
 };

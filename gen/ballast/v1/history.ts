@@ -80,10 +80,14 @@ export interface JobSummary {
   stats: JobStats | undefined;
   error: ErrorInfo | undefined;
   traceId: string;
+  /** The driver program's application (SubmitJobRequest.application_id), when the job is one of its actions. */
+  driverApplicationId: string;
 }
 
 export interface ListJobSummariesRequest {
   applicationId: string;
+  /** Only the jobs of this driver program's application; empty: all. */
+  driverApplicationId: string;
 }
 
 export interface ListJobSummariesResponse {
@@ -749,6 +753,7 @@ function createBaseJobSummary(): JobSummary {
     stats: undefined,
     error: undefined,
     traceId: "",
+    driverApplicationId: "",
   };
 }
 
@@ -777,6 +782,9 @@ export const JobSummary: MessageFns<JobSummary> = {
     }
     if (message.traceId !== "") {
       writer.uint32(66).string(message.traceId);
+    }
+    if (message.driverApplicationId !== "") {
+      writer.uint32(74).string(message.driverApplicationId);
     }
     return writer;
   },
@@ -858,6 +866,14 @@ export const JobSummary: MessageFns<JobSummary> = {
             message.traceId = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.driverApplicationId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -896,6 +912,11 @@ export const JobSummary: MessageFns<JobSummary> = {
         : isSet(object.trace_id)
         ? globalThis.String(object.trace_id)
         : "",
+      driverApplicationId: isSet(object.driverApplicationId)
+        ? globalThis.String(object.driverApplicationId)
+        : isSet(object.driver_application_id)
+        ? globalThis.String(object.driver_application_id)
+        : "",
     };
   },
 
@@ -925,6 +946,9 @@ export const JobSummary: MessageFns<JobSummary> = {
     if (message.traceId !== "") {
       obj.traceId = message.traceId;
     }
+    if (message.driverApplicationId !== "") {
+      obj.driverApplicationId = message.driverApplicationId;
+    }
     return obj;
   },
 
@@ -945,18 +969,22 @@ export const JobSummary: MessageFns<JobSummary> = {
       ? ErrorInfo.fromPartial(object.error)
       : undefined;
     message.traceId = object.traceId ?? "";
+    message.driverApplicationId = object.driverApplicationId ?? "";
     return message;
   },
 };
 
 function createBaseListJobSummariesRequest(): ListJobSummariesRequest {
-  return { applicationId: "" };
+  return { applicationId: "", driverApplicationId: "" };
 }
 
 export const ListJobSummariesRequest: MessageFns<ListJobSummariesRequest> = {
   encode(message: ListJobSummariesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.applicationId !== "") {
       writer.uint32(10).string(message.applicationId);
+    }
+    if (message.driverApplicationId !== "") {
+      writer.uint32(18).string(message.driverApplicationId);
     }
     return writer;
   },
@@ -982,6 +1010,14 @@ export const ListJobSummariesRequest: MessageFns<ListJobSummariesRequest> = {
             message.applicationId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.driverApplicationId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1001,6 +1037,11 @@ export const ListJobSummariesRequest: MessageFns<ListJobSummariesRequest> = {
         : isSet(object.application_id)
         ? globalThis.String(object.application_id)
         : "",
+      driverApplicationId: isSet(object.driverApplicationId)
+        ? globalThis.String(object.driverApplicationId)
+        : isSet(object.driver_application_id)
+        ? globalThis.String(object.driver_application_id)
+        : "",
     };
   },
 
@@ -1008,6 +1049,9 @@ export const ListJobSummariesRequest: MessageFns<ListJobSummariesRequest> = {
     const obj: any = {};
     if (message.applicationId !== "") {
       obj.applicationId = message.applicationId;
+    }
+    if (message.driverApplicationId !== "") {
+      obj.driverApplicationId = message.driverApplicationId;
     }
     return obj;
   },
@@ -1018,6 +1062,7 @@ export const ListJobSummariesRequest: MessageFns<ListJobSummariesRequest> = {
   fromPartial<I extends Exact<DeepPartial<ListJobSummariesRequest>, I>>(object: I): ListJobSummariesRequest {
     const message = createBaseListJobSummariesRequest();
     message.applicationId = object.applicationId ?? "";
+    message.driverApplicationId = object.driverApplicationId ?? "";
     return message;
   },
 };

@@ -150,6 +150,8 @@ export interface SubmitJobRequest {
   conf: { [key: string]: string };
   /** Chosen by the client and reused on retry, so a submission is never run twice. */
   submissionId: string;
+  /** The driver program (app(...)) this job is an action of; empty for a job(...) file. */
+  applicationId: string;
 }
 
 export interface SubmitJobRequest_ConfEntry {
@@ -186,6 +188,8 @@ export interface CancelJobResponse {
 }
 
 export interface ListJobsRequest {
+  /** Only the jobs of this application (SubmitJobRequest.application_id); empty: every job. */
+  applicationId: string;
 }
 
 export interface ListJobsResponse {
@@ -233,7 +237,34 @@ export interface TaskUpdate {
   /** Result tasks: collect records, count or committed output. */
   result: TaskResult | undefined;
   failure: TaskFailure | undefined;
-  metrics: TaskMetrics | undefined;
+  metrics:
+    | TaskMetrics
+    | undefined;
+  /** Partitions of persisted datasets this attempt computed and kept (the scheduler registers them). */
+  cachedWrites: CachedPartitionWrite[];
+}
+
+/**
+ * A partition of a persisted dataset an executor kept: in its memory, in its
+ * node's shuffle service (disk), or both.
+ */
+export interface CachedPartitionWrite {
+  /** The dataset's key within its application (DatasetNode.cache_key). */
+  cacheKey: string;
+  partition: number;
+  inMemory: boolean;
+  onDisk: boolean;
+  bytes: number;
+}
+
+/** Where the scheduler knows a cached partition lives, sent with the launches that may read it. */
+export interface CachedPartitionLocation {
+  cacheKey: string;
+  partition: number;
+  /** Held in this executor's memory (empty: not in any executor's memory). */
+  memoryExecutorId: string;
+  /** Held by this shuffle service (empty: not on disk). */
+  diskShuffleAddress: string;
 }
 
 export interface MapStatus {
@@ -279,6 +310,8 @@ export interface TaskMetrics {
   /** Sorted runs the task's reduce-side operators spilled to local disk, and their bytes. */
   spills: number;
   spilledBytes: number;
+  /** Partitions of persisted datasets read from the cache instead of computed. */
+  cachedPartitionsRead: number;
 }
 
 export interface ExecutorSessionResponse {
@@ -357,7 +390,15 @@ export interface LaunchTask {
   /** The sending scheduler's epoch; executors reject launches from older epochs. */
   epoch: number;
   /** Set for sample tasks (then shuffle_write is unset and plan.action is not run). */
-  sampleFor: SampleFor | undefined;
+  sampleFor:
+    | SampleFor
+    | undefined;
+  /**
+   * The application the job belongs to, and where the persisted datasets of
+   * the task's pipeline have cached partitions (the executor reads them instead of computing).
+   */
+  applicationId: string;
+  cachedPartitions: CachedPartitionLocation[];
 }
 
 export interface LaunchTask_ConfEntry {
@@ -431,7 +472,7 @@ export interface AuthorizeCommitResponse {
 }
 
 function createBaseSubmitJobRequest(): SubmitJobRequest {
-  return { plan: undefined, bundleDigest: "", conf: {}, submissionId: "" };
+  return { plan: undefined, bundleDigest: "", conf: {}, submissionId: "", applicationId: "" };
 }
 
 export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
@@ -447,6 +488,9 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
     });
     if (message.submissionId !== "") {
       writer.uint32(34).string(message.submissionId);
+    }
+    if (message.applicationId !== "") {
+      writer.uint32(42).string(message.applicationId);
     }
     return writer;
   },
@@ -499,6 +543,14 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
             message.submissionId = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -538,6 +590,11 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
         : isSet(object.submission_id)
         ? globalThis.String(object.submission_id)
         : "",
+      applicationId: isSet(object.applicationId)
+        ? globalThis.String(object.applicationId)
+        : isSet(object.application_id)
+        ? globalThis.String(object.application_id)
+        : "",
     };
   },
 
@@ -561,6 +618,9 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
     if (message.submissionId !== "") {
       obj.submissionId = message.submissionId;
     }
+    if (message.applicationId !== "") {
+      obj.applicationId = message.applicationId;
+    }
     return obj;
   },
 
@@ -581,6 +641,7 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
       {},
     );
     message.submissionId = object.submissionId ?? "";
+    message.applicationId = object.applicationId ?? "";
     return message;
   },
 };
@@ -1164,11 +1225,14 @@ export const CancelJobResponse: MessageFns<CancelJobResponse> = {
 };
 
 function createBaseListJobsRequest(): ListJobsRequest {
-  return {};
+  return { applicationId: "" };
 }
 
 export const ListJobsRequest: MessageFns<ListJobsRequest> = {
-  encode(_: ListJobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListJobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
     return writer;
   },
 
@@ -1185,6 +1249,14 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1197,20 +1269,30 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
     }
   },
 
-  fromJSON(_: any): ListJobsRequest {
-    return {};
+  fromJSON(object: any): ListJobsRequest {
+    return {
+      applicationId: isSet(object.applicationId)
+        ? globalThis.String(object.applicationId)
+        : isSet(object.application_id)
+        ? globalThis.String(object.application_id)
+        : "",
+    };
   },
 
-  toJSON(_: ListJobsRequest): unknown {
+  toJSON(message: ListJobsRequest): unknown {
     const obj: any = {};
+    if (message.applicationId !== "") {
+      obj.applicationId = message.applicationId;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListJobsRequest>, I>>(base?: I): ListJobsRequest {
     return ListJobsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListJobsRequest>, I>>(_: I): ListJobsRequest {
+  fromPartial<I extends Exact<DeepPartial<ListJobsRequest>, I>>(object: I): ListJobsRequest {
     const message = createBaseListJobsRequest();
+    message.applicationId = object.applicationId ?? "";
     return message;
   },
 };
@@ -1817,7 +1899,15 @@ export const Heartbeat: MessageFns<Heartbeat> = {
 };
 
 function createBaseTaskUpdate(): TaskUpdate {
-  return { taskId: "", state: 0, mapStatus: undefined, result: undefined, failure: undefined, metrics: undefined };
+  return {
+    taskId: "",
+    state: 0,
+    mapStatus: undefined,
+    result: undefined,
+    failure: undefined,
+    metrics: undefined,
+    cachedWrites: [],
+  };
 }
 
 export const TaskUpdate: MessageFns<TaskUpdate> = {
@@ -1839,6 +1929,9 @@ export const TaskUpdate: MessageFns<TaskUpdate> = {
     }
     if (message.metrics !== undefined) {
       TaskMetrics.encode(message.metrics, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.cachedWrites) {
+      CachedPartitionWrite.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1904,6 +1997,14 @@ export const TaskUpdate: MessageFns<TaskUpdate> = {
             message.metrics = TaskMetrics.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.cachedWrites.push(CachedPartitionWrite.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1932,6 +2033,11 @@ export const TaskUpdate: MessageFns<TaskUpdate> = {
       result: isSet(object.result) ? TaskResult.fromJSON(object.result) : undefined,
       failure: isSet(object.failure) ? TaskFailure.fromJSON(object.failure) : undefined,
       metrics: isSet(object.metrics) ? TaskMetrics.fromJSON(object.metrics) : undefined,
+      cachedWrites: globalThis.Array.isArray(object?.cachedWrites)
+        ? object.cachedWrites.map((e: any) => CachedPartitionWrite.fromJSON(e))
+        : globalThis.Array.isArray(object?.cached_writes)
+        ? object.cached_writes.map((e: any) => CachedPartitionWrite.fromJSON(e))
+        : [],
     };
   },
 
@@ -1955,6 +2061,9 @@ export const TaskUpdate: MessageFns<TaskUpdate> = {
     if (message.metrics !== undefined) {
       obj.metrics = TaskMetrics.toJSON(message.metrics);
     }
+    if (message.cachedWrites?.length) {
+      obj.cachedWrites = message.cachedWrites.map((e) => CachedPartitionWrite.toJSON(e));
+    }
     return obj;
   },
 
@@ -1977,6 +2086,281 @@ export const TaskUpdate: MessageFns<TaskUpdate> = {
     message.metrics = (object.metrics !== undefined && object.metrics !== null)
       ? TaskMetrics.fromPartial(object.metrics)
       : undefined;
+    message.cachedWrites = object.cachedWrites?.map((e) => CachedPartitionWrite.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCachedPartitionWrite(): CachedPartitionWrite {
+  return { cacheKey: "", partition: 0, inMemory: false, onDisk: false, bytes: 0 };
+}
+
+export const CachedPartitionWrite: MessageFns<CachedPartitionWrite> = {
+  encode(message: CachedPartitionWrite, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cacheKey !== "") {
+      writer.uint32(10).string(message.cacheKey);
+    }
+    if (message.partition !== 0) {
+      writer.uint32(16).uint32(message.partition);
+    }
+    if (message.inMemory !== false) {
+      writer.uint32(24).bool(message.inMemory);
+    }
+    if (message.onDisk !== false) {
+      writer.uint32(32).bool(message.onDisk);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(40).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CachedPartitionWrite {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCachedPartitionWrite();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cacheKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.inMemory = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.onDisk = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CachedPartitionWrite {
+    return {
+      cacheKey: isSet(object.cacheKey)
+        ? globalThis.String(object.cacheKey)
+        : isSet(object.cache_key)
+        ? globalThis.String(object.cache_key)
+        : "",
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      inMemory: isSet(object.inMemory)
+        ? globalThis.Boolean(object.inMemory)
+        : isSet(object.in_memory)
+        ? globalThis.Boolean(object.in_memory)
+        : false,
+      onDisk: isSet(object.onDisk)
+        ? globalThis.Boolean(object.onDisk)
+        : isSet(object.on_disk)
+        ? globalThis.Boolean(object.on_disk)
+        : false,
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+    };
+  },
+
+  toJSON(message: CachedPartitionWrite): unknown {
+    const obj: any = {};
+    if (message.cacheKey !== "") {
+      obj.cacheKey = message.cacheKey;
+    }
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.inMemory !== false) {
+      obj.inMemory = message.inMemory;
+    }
+    if (message.onDisk !== false) {
+      obj.onDisk = message.onDisk;
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CachedPartitionWrite>, I>>(base?: I): CachedPartitionWrite {
+    return CachedPartitionWrite.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CachedPartitionWrite>, I>>(object: I): CachedPartitionWrite {
+    const message = createBaseCachedPartitionWrite();
+    message.cacheKey = object.cacheKey ?? "";
+    message.partition = object.partition ?? 0;
+    message.inMemory = object.inMemory ?? false;
+    message.onDisk = object.onDisk ?? false;
+    message.bytes = object.bytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseCachedPartitionLocation(): CachedPartitionLocation {
+  return { cacheKey: "", partition: 0, memoryExecutorId: "", diskShuffleAddress: "" };
+}
+
+export const CachedPartitionLocation: MessageFns<CachedPartitionLocation> = {
+  encode(message: CachedPartitionLocation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cacheKey !== "") {
+      writer.uint32(10).string(message.cacheKey);
+    }
+    if (message.partition !== 0) {
+      writer.uint32(16).uint32(message.partition);
+    }
+    if (message.memoryExecutorId !== "") {
+      writer.uint32(26).string(message.memoryExecutorId);
+    }
+    if (message.diskShuffleAddress !== "") {
+      writer.uint32(34).string(message.diskShuffleAddress);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CachedPartitionLocation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCachedPartitionLocation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cacheKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.memoryExecutorId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.diskShuffleAddress = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CachedPartitionLocation {
+    return {
+      cacheKey: isSet(object.cacheKey)
+        ? globalThis.String(object.cacheKey)
+        : isSet(object.cache_key)
+        ? globalThis.String(object.cache_key)
+        : "",
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      memoryExecutorId: isSet(object.memoryExecutorId)
+        ? globalThis.String(object.memoryExecutorId)
+        : isSet(object.memory_executor_id)
+        ? globalThis.String(object.memory_executor_id)
+        : "",
+      diskShuffleAddress: isSet(object.diskShuffleAddress)
+        ? globalThis.String(object.diskShuffleAddress)
+        : isSet(object.disk_shuffle_address)
+        ? globalThis.String(object.disk_shuffle_address)
+        : "",
+    };
+  },
+
+  toJSON(message: CachedPartitionLocation): unknown {
+    const obj: any = {};
+    if (message.cacheKey !== "") {
+      obj.cacheKey = message.cacheKey;
+    }
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.memoryExecutorId !== "") {
+      obj.memoryExecutorId = message.memoryExecutorId;
+    }
+    if (message.diskShuffleAddress !== "") {
+      obj.diskShuffleAddress = message.diskShuffleAddress;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CachedPartitionLocation>, I>>(base?: I): CachedPartitionLocation {
+    return CachedPartitionLocation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CachedPartitionLocation>, I>>(object: I): CachedPartitionLocation {
+    const message = createBaseCachedPartitionLocation();
+    message.cacheKey = object.cacheKey ?? "";
+    message.partition = object.partition ?? 0;
+    message.memoryExecutorId = object.memoryExecutorId ?? "";
+    message.diskShuffleAddress = object.diskShuffleAddress ?? "";
     return message;
   },
 };
@@ -2536,6 +2920,7 @@ function createBaseTaskMetrics(): TaskMetrics {
     recordsOut: 0,
     spills: 0,
     spilledBytes: 0,
+    cachedPartitionsRead: 0,
   };
 }
 
@@ -2561,6 +2946,9 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
     }
     if (message.spilledBytes !== 0) {
       writer.uint32(56).uint64(message.spilledBytes);
+    }
+    if (message.cachedPartitionsRead !== 0) {
+      writer.uint32(64).uint32(message.cachedPartitionsRead);
     }
     return writer;
   },
@@ -2634,6 +3022,14 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
             message.spilledBytes = longToNumber(reader.uint64());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.cachedPartitionsRead = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2679,6 +3075,11 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
         : isSet(object.spilled_bytes)
         ? globalThis.Number(object.spilled_bytes)
         : 0,
+      cachedPartitionsRead: isSet(object.cachedPartitionsRead)
+        ? globalThis.Number(object.cachedPartitionsRead)
+        : isSet(object.cached_partitions_read)
+        ? globalThis.Number(object.cached_partitions_read)
+        : 0,
     };
   },
 
@@ -2705,6 +3106,9 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
     if (message.spilledBytes !== 0) {
       obj.spilledBytes = Math.round(message.spilledBytes);
     }
+    if (message.cachedPartitionsRead !== 0) {
+      obj.cachedPartitionsRead = Math.round(message.cachedPartitionsRead);
+    }
     return obj;
   },
 
@@ -2720,6 +3124,7 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
     message.recordsOut = object.recordsOut ?? 0;
     message.spills = object.spills ?? 0;
     message.spilledBytes = object.spilledBytes ?? 0;
+    message.cachedPartitionsRead = object.cachedPartitionsRead ?? 0;
     return message;
   },
 };
@@ -3530,6 +3935,8 @@ function createBaseLaunchTask(): LaunchTask {
     traceparent: "",
     epoch: 0,
     sampleFor: undefined,
+    applicationId: "",
+    cachedPartitions: [],
   };
 }
 
@@ -3579,6 +3986,12 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     }
     if (message.sampleFor !== undefined) {
       SampleFor.encode(message.sampleFor, writer.uint32(122).fork()).join();
+    }
+    if (message.applicationId !== "") {
+      writer.uint32(130).string(message.applicationId);
+    }
+    for (const v of message.cachedPartitions) {
+      CachedPartitionLocation.encode(v!, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -3719,6 +4132,22 @@ export const LaunchTask: MessageFns<LaunchTask> = {
             message.sampleFor = SampleFor.decode(reader, reader.uint32());
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.cachedPartitions.push(CachedPartitionLocation.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3797,6 +4226,16 @@ export const LaunchTask: MessageFns<LaunchTask> = {
         : isSet(object.sample_for)
         ? SampleFor.fromJSON(object.sample_for)
         : undefined,
+      applicationId: isSet(object.applicationId)
+        ? globalThis.String(object.applicationId)
+        : isSet(object.application_id)
+        ? globalThis.String(object.application_id)
+        : "",
+      cachedPartitions: globalThis.Array.isArray(object?.cachedPartitions)
+        ? object.cachedPartitions.map((e: any) => CachedPartitionLocation.fromJSON(e))
+        : globalThis.Array.isArray(object?.cached_partitions)
+        ? object.cached_partitions.map((e: any) => CachedPartitionLocation.fromJSON(e))
+        : [],
     };
   },
 
@@ -3853,6 +4292,12 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     if (message.sampleFor !== undefined) {
       obj.sampleFor = SampleFor.toJSON(message.sampleFor);
     }
+    if (message.applicationId !== "") {
+      obj.applicationId = message.applicationId;
+    }
+    if (message.cachedPartitions?.length) {
+      obj.cachedPartitions = message.cachedPartitions.map((e) => CachedPartitionLocation.toJSON(e));
+    }
     return obj;
   },
 
@@ -3888,6 +4333,8 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     message.sampleFor = (object.sampleFor !== undefined && object.sampleFor !== null)
       ? SampleFor.fromPartial(object.sampleFor)
       : undefined;
+    message.applicationId = object.applicationId ?? "";
+    message.cachedPartitions = object.cachedPartitions?.map((e) => CachedPartitionLocation.fromPartial(e)) || [];
     return message;
   },
 };

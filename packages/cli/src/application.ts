@@ -44,7 +44,7 @@ export async function runApplication(session: Session, options: SubmitOptions): 
   const progress = options.progress ?? process.stderr;
   const runJob = async (built: BuiltJob, actionIndex: number): Promise<RawActionResult> => {
     const submittedAt = Date.now();
-    const jobId = await session.submit(built.plan);
+    const jobId = await session.submit(built.plan, applicationId);
     const view = new ProgressView(progress, `action #${actionIndex + 1} (${built.plan.action}): submitted ${jobId}`);
     const outcome = summarize(await watchJob(session.scheduler, jobId, view), Date.now() - submittedAt);
     jobs.push(outcome);

@@ -44,8 +44,8 @@ export interface Session {
   traceId: string;
   /** The size of an input, fixed at submit so every executor computes the same splits. */
   inputSize(uri: string): Promise<number>;
-  /** Sends one job and returns its id once the scheduler has it. */
-  submit(plan: Plan): Promise<string>;
+  /** Sends one job (an action of `applicationId`, when given) and returns its id once the scheduler has it. */
+  submit(plan: Plan, applicationId?: string): Promise<string>;
 }
 
 /** Bundles and uploads, then runs `body` inside the submission's span (the trace every job of it continues). */
@@ -64,10 +64,10 @@ export async function withSession<T>(options: SubmitOptions, body: (session: Ses
         uploaded.set(`staging://${info.name}`, info.size);
       }
       await staging.uploadFile(bundle.path, `bundles/${bundle.sha256}.mjs`);
-      const submit = async (plan: Plan): Promise<string> => {
+      const submit = async (plan: Plan, applicationId = ""): Promise<string> => {
         // One id for every retry: a submission the scheduler logged before failing over is not run twice.
         const submissionId = randomUUID();
-        const request = { plan: planToWire(plan), bundleDigest: bundle.sha256, conf, submissionId };
+        const request = { plan: planToWire(plan), bundleDigest: bundle.sha256, conf, submissionId, applicationId };
         options.hooks?.submitting?.();
         const { jobId } = await scheduler.withLeader((client) => call(client.submitJob.bind(client), request));
         options.hooks?.submitted?.(jobId, scheduler);

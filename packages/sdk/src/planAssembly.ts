@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ActionSpec, Node } from "./graph.js";
+import { cacheKeyOf } from "./runtime/persisted.js";
 import type { DatasetNode, DriverPosition, InputFile, Plan, ShuffleDependency } from "@ballast/common/plan";
 
 export function assemblePlan(
@@ -25,7 +26,7 @@ export function assemblePlan(
     wide: node.wide !== undefined,
     callSite: node.callSite,
     uri: node.uri,
-    ...(node.storageLevel !== "none" && { storageLevel: node.storageLevel }),
+    ...(node.storageLevel !== "none" && { storageLevel: node.storageLevel, cacheKey: cacheKeyOf(node) }),
   }));
   const plan: Plan = {
     jobName,

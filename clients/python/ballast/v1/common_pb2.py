@@ -13,41 +13,41 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62\x61llast/v1/common.proto\x12\nballast.v1\"O\n\tErrorInfo\x12\x18\n\x07message\x18\x01 \x01(\tR\x07message\x12\x14\n\x05stack\x18\x02 \x01(\tR\x05stack\x12\x12\n\x04kind\x18\x03 \x01(\tR\x04kind\"\xb6\x01\n\x0b\x44\x61tasetNode\x12\x0e\n\x02id\x18\x01 \x01(\rR\x02id\x12\x0e\n\x02op\x18\x02 \x01(\tR\x02op\x12\x1d\n\nparent_ids\x18\x03 \x03(\rR\tparentIds\x12%\n\x0enum_partitions\x18\x04 \x01(\rR\rnumPartitions\x12\x12\n\x04wide\x18\x05 \x01(\x08R\x04wide\x12\x1b\n\tcall_site\x18\x06 \x01(\tR\x08\x63\x61llSite\x12\x10\n\x03uri\x18\x07 \x01(\tR\x03uri\"\xef\x01\n\x11ShuffleDependency\x12#\n\rshuffle_index\x18\x01 \x01(\rR\x0cshuffleIndex\x12*\n\x11parent_dataset_id\x18\x02 \x01(\rR\x0fparentDatasetId\x12(\n\x10\x63hild_dataset_id\x18\x03 \x01(\rR\x0e\x63hildDatasetId\x12\x32\n\x15num_reduce_partitions\x18\x04 \x01(\rR\x13numReducePartitions\x12+\n\x11range_partitioned\x18\x05 \x01(\x08R\x10rangePartitioned\"1\n\tInputFile\x12\x10\n\x03uri\x18\x01 \x01(\tR\x03uri\x12\x12\n\x04size\x18\x02 \x01(\x04R\x04size\"\xa0\x03\n\x04Plan\x12\x19\n\x08job_name\x18\x01 \x01(\tR\x07jobName\x12\x33\n\x08\x64\x61tasets\x18\x02 \x03(\x0b\x32\x17.ballast.v1.DatasetNodeR\x08\x64\x61tasets\x12\x39\n\x08shuffles\x18\x03 \x03(\x0b\x32\x1d.ballast.v1.ShuffleDependencyR\x08shuffles\x12(\n\x10\x66inal_dataset_id\x18\x04 \x01(\rR\x0e\x66inalDatasetId\x12.\n\x06\x61\x63tion\x18\x05 \x01(\x0e\x32\x16.ballast.v1.ActionKindR\x06\x61\x63tion\x12\x1d\n\noutput_uri\x18\x06 \x01(\tR\toutputUri\x12\x12\n\x04\x61rgs\x18\x07 \x03(\tR\x04\x61rgs\x12-\n\x06inputs\x18\x08 \x03(\x0b\x32\x15.ballast.v1.InputFileR\x06inputs\x12\x1d\n\ngraph_hash\x18\t \x01(\tR\tgraphHash\x12\x32\n\x06\x64river\x18\n \x01(\x0b\x32\x1a.ballast.v1.DriverPositionR\x06\x64river\"^\n\x0e\x44riverPosition\x12!\n\x0c\x61\x63tion_index\x18\x01 \x01(\rR\x0b\x61\x63tionIndex\x12)\n\x10recorded_results\x18\x02 \x01(\tR\x0frecordedResults\"\x93\x03\n\x08JobStats\x12%\n\x0etasks_launched\x18\x01 \x01(\rR\rtasksLaunched\x12\x30\n\x14task_attempts_failed\x18\x02 \x01(\rR\x12taskAttemptsFailed\x12%\n\x0estage_attempts\x18\x03 \x01(\rR\rstageAttempts\x12 \n\x0cwall_time_ms\x18\x04 \x01(\x04R\nwallTimeMs\x12\x32\n\x15shuffle_bytes_written\x18\x05 \x01(\x04R\x13shuffleBytesWritten\x12\x1f\n\x0binput_bytes\x18\x06 \x01(\x04R\ninputBytes\x12)\n\x10recomputed_tasks\x18\x07 \x01(\rR\x0frecomputedTasks\x12(\n\x10lost_map_outputs\x18\x08 \x01(\rR\x0elostMapOutputs\x12\x16\n\x06spills\x18\t \x01(\rR\x06spills\x12#\n\rspilled_bytes\x18\n \x01(\x04R\x0cspilledBytes\"\xc3\x02\n\tStageInfo\x12\x19\n\x08stage_id\x18\x01 \x01(\rR\x07stageId\x12\x18\n\x07\x61ttempt\x18\x02 \x01(\rR\x07\x61ttempt\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12/\n\x06status\x18\x04 \x01(\x0e\x32\x17.ballast.v1.StageStatusR\x06status\x12\x1b\n\tnum_tasks\x18\x05 \x01(\rR\x08numTasks\x12\'\n\x0f\x63ompleted_tasks\x18\x06 \x01(\rR\x0e\x63ompletedTasks\x12#\n\rrunning_tasks\x18\x07 \x01(\rR\x0crunningTasks\x12\'\n\x0f\x66\x61iled_attempts\x18\x08 \x01(\rR\x0e\x66\x61iledAttempts\x12(\n\x10parent_stage_ids\x18\t \x03(\rR\x0eparentStageIds\"\x9d\x01\n\tJobResult\x12.\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x16.ballast.v1.ActionKindR\x06\x61\x63tion\x12+\n\x11partition_records\x18\x02 \x03(\x0cR\x10partitionRecords\x12\x14\n\x05\x63ount\x18\x03 \x01(\x04R\x05\x63ount\x12\x1d\n\noutput_uri\x18\x04 \x01(\tR\toutputUri\"\xe8\x02\n\x07JobInfo\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x15.ballast.v1.JobStatusR\x06status\x12&\n\x0fsubmitted_at_ms\x18\x04 \x01(\x03R\rsubmittedAtMs\x12$\n\x0e\x66inished_at_ms\x18\x05 \x01(\x03R\x0c\x66inishedAtMs\x12-\n\x06stages\x18\x06 \x03(\x0b\x32\x15.ballast.v1.StageInfoR\x06stages\x12*\n\x05stats\x18\x07 \x01(\x0b\x32\x14.ballast.v1.JobStatsR\x05stats\x12+\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x15.ballast.v1.ErrorInfoR\x05\x65rror\x12-\n\x06result\x18\t \x01(\x0b\x32\x15.ballast.v1.JobResultR\x06result\"\x86\x03\n\x0c\x45xecutorInfo\x12\x1f\n\x0b\x65xecutor_id\x18\x01 \x01(\tR\nexecutorId\x12\x17\n\x07node_id\x18\x02 \x01(\tR\x06nodeId\x12\x12\n\x04host\x18\x03 \x01(\tR\x04host\x12\x14\n\x05slots\x18\x04 \x01(\rR\x05slots\x12\'\n\x0fshuffle_address\x18\x05 \x01(\tR\x0eshuffleAddress\x12\x14\n\x05\x61live\x18\x06 \x01(\x08R\x05\x61live\x12#\n\rrunning_tasks\x18\x07 \x01(\rR\x0crunningTasks\x12(\n\x10registered_at_ms\x18\x08 \x01(\x03R\x0eregisteredAtMs\x12\x1f\n\x0blost_reason\x18\t \x01(\tR\nlostReason\x12\x14\n\x05state\x18\n \x01(\tR\x05state\x12*\n\x11\x65xcluded_until_ms\x18\x0b \x01(\x03R\x0f\x65xcludedUntilMs\x12!\n\x0cstate_reason\x18\x0c \x01(\tR\x0bstateReason*|\n\nActionKind\x12\x1b\n\x17\x41\x43TION_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41\x43TION_KIND_COLLECT\x10\x01\x12\x15\n\x11\x41\x43TION_KIND_COUNT\x10\x02\x12!\n\x1d\x41\x43TION_KIND_SAVE_AS_TEXT_FILE\x10\x03*\x8a\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x01\x12\x18\n\x14JOB_STATUS_SUCCEEDED\x10\x02\x12\x15\n\x11JOB_STATUS_FAILED\x10\x03\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x04*\x94\x01\n\x0bStageStatus\x12\x1c\n\x18STAGE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14STAGE_STATUS_WAITING\x10\x01\x12\x18\n\x14STAGE_STATUS_RUNNING\x10\x02\x12\x1a\n\x16STAGE_STATUS_SUCCEEDED\x10\x03\x12\x17\n\x13STAGE_STATUS_FAILED\x10\x04*\x87\x01\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12TASK_STATE_RUNNING\x10\x01\x12\x18\n\x14TASK_STATE_SUCCEEDED\x10\x02\x12\x15\n\x11TASK_STATE_FAILED\x10\x03\x12\x15\n\x11TASK_STATE_KILLED\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62\x61llast/v1/common.proto\x12\nballast.v1\"O\n\tErrorInfo\x12\x18\n\x07message\x18\x01 \x01(\tR\x07message\x12\x14\n\x05stack\x18\x02 \x01(\tR\x05stack\x12\x12\n\x04kind\x18\x03 \x01(\tR\x04kind\"\xf8\x01\n\x0b\x44\x61tasetNode\x12\x0e\n\x02id\x18\x01 \x01(\rR\x02id\x12\x0e\n\x02op\x18\x02 \x01(\tR\x02op\x12\x1d\n\nparent_ids\x18\x03 \x03(\rR\tparentIds\x12%\n\x0enum_partitions\x18\x04 \x01(\rR\rnumPartitions\x12\x12\n\x04wide\x18\x05 \x01(\x08R\x04wide\x12\x1b\n\tcall_site\x18\x06 \x01(\tR\x08\x63\x61llSite\x12\x10\n\x03uri\x18\x07 \x01(\tR\x03uri\x12#\n\rstorage_level\x18\x08 \x01(\tR\x0cstorageLevel\x12\x1b\n\tcache_key\x18\t \x01(\tR\x08\x63\x61\x63heKey\"\xef\x01\n\x11ShuffleDependency\x12#\n\rshuffle_index\x18\x01 \x01(\rR\x0cshuffleIndex\x12*\n\x11parent_dataset_id\x18\x02 \x01(\rR\x0fparentDatasetId\x12(\n\x10\x63hild_dataset_id\x18\x03 \x01(\rR\x0e\x63hildDatasetId\x12\x32\n\x15num_reduce_partitions\x18\x04 \x01(\rR\x13numReducePartitions\x12+\n\x11range_partitioned\x18\x05 \x01(\x08R\x10rangePartitioned\"1\n\tInputFile\x12\x10\n\x03uri\x18\x01 \x01(\tR\x03uri\x12\x12\n\x04size\x18\x02 \x01(\x04R\x04size\"\xa0\x03\n\x04Plan\x12\x19\n\x08job_name\x18\x01 \x01(\tR\x07jobName\x12\x33\n\x08\x64\x61tasets\x18\x02 \x03(\x0b\x32\x17.ballast.v1.DatasetNodeR\x08\x64\x61tasets\x12\x39\n\x08shuffles\x18\x03 \x03(\x0b\x32\x1d.ballast.v1.ShuffleDependencyR\x08shuffles\x12(\n\x10\x66inal_dataset_id\x18\x04 \x01(\rR\x0e\x66inalDatasetId\x12.\n\x06\x61\x63tion\x18\x05 \x01(\x0e\x32\x16.ballast.v1.ActionKindR\x06\x61\x63tion\x12\x1d\n\noutput_uri\x18\x06 \x01(\tR\toutputUri\x12\x12\n\x04\x61rgs\x18\x07 \x03(\tR\x04\x61rgs\x12-\n\x06inputs\x18\x08 \x03(\x0b\x32\x15.ballast.v1.InputFileR\x06inputs\x12\x1d\n\ngraph_hash\x18\t \x01(\tR\tgraphHash\x12\x32\n\x06\x64river\x18\n \x01(\x0b\x32\x1a.ballast.v1.DriverPositionR\x06\x64river\"^\n\x0e\x44riverPosition\x12!\n\x0c\x61\x63tion_index\x18\x01 \x01(\rR\x0b\x61\x63tionIndex\x12)\n\x10recorded_results\x18\x02 \x01(\tR\x0frecordedResults\"\xc9\x03\n\x08JobStats\x12%\n\x0etasks_launched\x18\x01 \x01(\rR\rtasksLaunched\x12\x30\n\x14task_attempts_failed\x18\x02 \x01(\rR\x12taskAttemptsFailed\x12%\n\x0estage_attempts\x18\x03 \x01(\rR\rstageAttempts\x12 \n\x0cwall_time_ms\x18\x04 \x01(\x04R\nwallTimeMs\x12\x32\n\x15shuffle_bytes_written\x18\x05 \x01(\x04R\x13shuffleBytesWritten\x12\x1f\n\x0binput_bytes\x18\x06 \x01(\x04R\ninputBytes\x12)\n\x10recomputed_tasks\x18\x07 \x01(\rR\x0frecomputedTasks\x12(\n\x10lost_map_outputs\x18\x08 \x01(\rR\x0elostMapOutputs\x12\x16\n\x06spills\x18\t \x01(\rR\x06spills\x12#\n\rspilled_bytes\x18\n \x01(\x04R\x0cspilledBytes\x12\x34\n\x16\x63\x61\x63hed_partitions_read\x18\x0b \x01(\rR\x14\x63\x61\x63hedPartitionsRead\"\xc3\x02\n\tStageInfo\x12\x19\n\x08stage_id\x18\x01 \x01(\rR\x07stageId\x12\x18\n\x07\x61ttempt\x18\x02 \x01(\rR\x07\x61ttempt\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12/\n\x06status\x18\x04 \x01(\x0e\x32\x17.ballast.v1.StageStatusR\x06status\x12\x1b\n\tnum_tasks\x18\x05 \x01(\rR\x08numTasks\x12\'\n\x0f\x63ompleted_tasks\x18\x06 \x01(\rR\x0e\x63ompletedTasks\x12#\n\rrunning_tasks\x18\x07 \x01(\rR\x0crunningTasks\x12\'\n\x0f\x66\x61iled_attempts\x18\x08 \x01(\rR\x0e\x66\x61iledAttempts\x12(\n\x10parent_stage_ids\x18\t \x03(\rR\x0eparentStageIds\"\x9d\x01\n\tJobResult\x12.\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x16.ballast.v1.ActionKindR\x06\x61\x63tion\x12+\n\x11partition_records\x18\x02 \x03(\x0cR\x10partitionRecords\x12\x14\n\x05\x63ount\x18\x03 \x01(\x04R\x05\x63ount\x12\x1d\n\noutput_uri\x18\x04 \x01(\tR\toutputUri\"\x8f\x03\n\x07JobInfo\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x15.ballast.v1.JobStatusR\x06status\x12&\n\x0fsubmitted_at_ms\x18\x04 \x01(\x03R\rsubmittedAtMs\x12$\n\x0e\x66inished_at_ms\x18\x05 \x01(\x03R\x0c\x66inishedAtMs\x12-\n\x06stages\x18\x06 \x03(\x0b\x32\x15.ballast.v1.StageInfoR\x06stages\x12*\n\x05stats\x18\x07 \x01(\x0b\x32\x14.ballast.v1.JobStatsR\x05stats\x12+\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x15.ballast.v1.ErrorInfoR\x05\x65rror\x12-\n\x06result\x18\t \x01(\x0b\x32\x15.ballast.v1.JobResultR\x06result\x12%\n\x0e\x61pplication_id\x18\n \x01(\tR\rapplicationId\"\x86\x03\n\x0c\x45xecutorInfo\x12\x1f\n\x0b\x65xecutor_id\x18\x01 \x01(\tR\nexecutorId\x12\x17\n\x07node_id\x18\x02 \x01(\tR\x06nodeId\x12\x12\n\x04host\x18\x03 \x01(\tR\x04host\x12\x14\n\x05slots\x18\x04 \x01(\rR\x05slots\x12\'\n\x0fshuffle_address\x18\x05 \x01(\tR\x0eshuffleAddress\x12\x14\n\x05\x61live\x18\x06 \x01(\x08R\x05\x61live\x12#\n\rrunning_tasks\x18\x07 \x01(\rR\x0crunningTasks\x12(\n\x10registered_at_ms\x18\x08 \x01(\x03R\x0eregisteredAtMs\x12\x1f\n\x0blost_reason\x18\t \x01(\tR\nlostReason\x12\x14\n\x05state\x18\n \x01(\tR\x05state\x12*\n\x11\x65xcluded_until_ms\x18\x0b \x01(\x03R\x0f\x65xcludedUntilMs\x12!\n\x0cstate_reason\x18\x0c \x01(\tR\x0bstateReason*|\n\nActionKind\x12\x1b\n\x17\x41\x43TION_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41\x43TION_KIND_COLLECT\x10\x01\x12\x15\n\x11\x41\x43TION_KIND_COUNT\x10\x02\x12!\n\x1d\x41\x43TION_KIND_SAVE_AS_TEXT_FILE\x10\x03*\x8a\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x01\x12\x18\n\x14JOB_STATUS_SUCCEEDED\x10\x02\x12\x15\n\x11JOB_STATUS_FAILED\x10\x03\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x04*\x94\x01\n\x0bStageStatus\x12\x1c\n\x18STAGE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14STAGE_STATUS_WAITING\x10\x01\x12\x18\n\x14STAGE_STATUS_RUNNING\x10\x02\x12\x1a\n\x16STAGE_STATUS_SUCCEEDED\x10\x03\x12\x17\n\x13STAGE_STATUS_FAILED\x10\x04*\x87\x01\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12TASK_STATE_RUNNING\x10\x01\x12\x18\n\x14TASK_STATE_SUCCEEDED\x10\x02\x12\x15\n\x11TASK_STATE_FAILED\x10\x03\x12\x15\n\x11TASK_STATE_KILLED\x10\x04\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ballast.v1.common_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _ACTIONKIND._serialized_start=2761
-  _ACTIONKIND._serialized_end=2885
-  _JOBSTATUS._serialized_start=2888
-  _JOBSTATUS._serialized_end=3026
-  _STAGESTATUS._serialized_start=3029
-  _STAGESTATUS._serialized_end=3177
-  _TASKSTATE._serialized_start=3180
-  _TASKSTATE._serialized_end=3315
+  _ACTIONKIND._serialized_start=2920
+  _ACTIONKIND._serialized_end=3044
+  _JOBSTATUS._serialized_start=3047
+  _JOBSTATUS._serialized_end=3185
+  _STAGESTATUS._serialized_start=3188
+  _STAGESTATUS._serialized_end=3336
+  _TASKSTATE._serialized_start=3339
+  _TASKSTATE._serialized_end=3474
   _ERRORINFO._serialized_start=39
   _ERRORINFO._serialized_end=118
   _DATASETNODE._serialized_start=121
-  _DATASETNODE._serialized_end=303
-  _SHUFFLEDEPENDENCY._serialized_start=306
-  _SHUFFLEDEPENDENCY._serialized_end=545
-  _INPUTFILE._serialized_start=547
-  _INPUTFILE._serialized_end=596
-  _PLAN._serialized_start=599
-  _PLAN._serialized_end=1015
-  _DRIVERPOSITION._serialized_start=1017
-  _DRIVERPOSITION._serialized_end=1111
-  _JOBSTATS._serialized_start=1114
-  _JOBSTATS._serialized_end=1517
-  _STAGEINFO._serialized_start=1520
-  _STAGEINFO._serialized_end=1843
-  _JOBRESULT._serialized_start=1846
-  _JOBRESULT._serialized_end=2003
-  _JOBINFO._serialized_start=2006
-  _JOBINFO._serialized_end=2366
-  _EXECUTORINFO._serialized_start=2369
-  _EXECUTORINFO._serialized_end=2759
+  _DATASETNODE._serialized_end=369
+  _SHUFFLEDEPENDENCY._serialized_start=372
+  _SHUFFLEDEPENDENCY._serialized_end=611
+  _INPUTFILE._serialized_start=613
+  _INPUTFILE._serialized_end=662
+  _PLAN._serialized_start=665
+  _PLAN._serialized_end=1081
+  _DRIVERPOSITION._serialized_start=1083
+  _DRIVERPOSITION._serialized_end=1177
+  _JOBSTATS._serialized_start=1180
+  _JOBSTATS._serialized_end=1637
+  _STAGEINFO._serialized_start=1640
+  _STAGEINFO._serialized_end=1963
+  _JOBRESULT._serialized_start=1966
+  _JOBRESULT._serialized_end=2123
+  _JOBINFO._serialized_start=2126
+  _JOBINFO._serialized_end=2525
+  _EXECUTORINFO._serialized_start=2528
+  _EXECUTORINFO._serialized_end=2918
 # @@protoc_insertion_point(module_scope)

@@ -18,7 +18,7 @@ function onClusterLeader<T>(opts: MasterFlags, fn: (client: InstanceType<typeof 
 
 /** `ballast jobs`. */
 export async function jobs(opts: JsonFlag): Promise<void> {
-  const { jobs } = await onClusterLeader(opts, (c) => call(c.listJobs.bind(c), {}, 10_000));
+  const { jobs } = await onClusterLeader(opts, (c) => call(c.listJobs.bind(c), { applicationId: "" }, 10_000));
   if (opts.json) return print(JSON.stringify(jobs.map((j) => ({ jobId: j.jobId, name: j.name, status: jobStatus.fromWire(j.status), stats: j.stats }))));
   for (const j of jobs) print(`${j.jobId}\t${j.name}\t${jobStatus.fromWire(j.status)}\t${j.stats?.tasksLaunched ?? 0} tasks\t${((j.stats?.wallTimeMs ?? 0) / 1000).toFixed(1)}s`);
   if (jobs.length === 0) print("no jobs");

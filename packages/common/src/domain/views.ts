@@ -30,6 +30,8 @@ export interface JobResultView {
 export interface JobView {
   jobId: string;
   name: string;
+  /** The driver program's application the job is an action of ("" for a job(...) file). */
+  applicationId: string;
   status: JobStatus;
   submittedAtMs: number;
   finishedAtMs: number;

@@ -47,6 +47,7 @@ export function jobToWire(job: JobView): JobInfo {
   return {
     jobId: job.jobId,
     name: job.name,
+    applicationId: job.applicationId,
     status: jobStatus.toWire(job.status),
     submittedAtMs: job.submittedAtMs,
     finishedAtMs: job.finishedAtMs,
@@ -66,6 +67,7 @@ export function jobFromWire(job: JobInfo): JobView {
   const view: JobView = {
     jobId: job.jobId,
     name: job.name,
+    applicationId: job.applicationId,
     status: jobStatus.fromWire(job.status),
     submittedAtMs: job.submittedAtMs,
     finishedAtMs: job.finishedAtMs,

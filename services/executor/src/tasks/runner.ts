@@ -10,6 +10,7 @@ import { emptyMetrics, type TaskLaunch, type TaskMetrics, type TaskStatusUpdate,
 import { inputUrisOfPipeline } from "../core/pipeline.js";
 import { failure, TaskFailure } from "../core/task.js";
 import type { BundleCache } from "./bundles.js";
+import type { ExecutorPartitionCache } from "./partitionCache.js";
 import { commitTextPartition } from "./commit.js";
 import type { InputCache } from "./inputs.js";
 import type { ShufflePeer, StagingPeer } from "./peers.js";
@@ -34,6 +35,8 @@ export interface RunnerDeps {
   logger: Logger;
   /** Where tasks get their spill dirs (one each, removed when the task ends). */
   spillRoot: string;
+  /** Cached partitions of persisted datasets: gathered before a task, kept after it. */
+  cache: Pick<ExecutorPartitionCache, "blocksFor" | "keep">;
 }
 
 /** Results travel in one TaskUpdate message: keep room for the rest of it under the gRPC limit. */
@@ -93,6 +96,8 @@ export class TaskRunner {
       }),
     );
     metrics.shuffleBytesRead = fetched.bytes;
+    // Jobs of an application get a cache (possibly empty, so what they compute is kept); plain jobs none.
+    const cached = launch.applicationId ? await withSpan("cache.fetch", {}, () => this.deps.cache.blocksFor(launch)) : undefined;
     signal.throwIfAborted();
     const spillDir = join(this.deps.spillRoot, encodeURIComponent(launch.taskId));
     const response = await withSpan("compute", { "dataset.id": launch.datasetId }, async () => {
@@ -113,6 +118,7 @@ export class TaskRunner {
           task: partitionTaskOf(launch),
           blocks,
           spill: { memoryLimit: conf["ballast.executor.memory"], dir: spillDir },
+          ...(cached && { cached }),
         },
         transfer,
       ).finally(() => rmSync(spillDir, { recursive: true, force: true }));
@@ -122,10 +128,13 @@ export class TaskRunner {
     if (response.type === "done") {
       metrics.spills = response.spilled.spills;
       metrics.spilledBytes = response.spilled.spilledBytes;
+      metrics.cachedPartitionsRead = response.cache.reads;
     }
     metrics.recordsOut = output.kind === "count" ? output.count : output.recordsOut;
     signal.throwIfAborted();
-    return this.deliver(launch, output, conf, metrics, signal);
+    const cachedWrites = response.type === "done" ? await this.deps.cache.keep(launch, response.cache.writes) : [];
+    const update = await this.deliver(launch, output, conf, metrics, signal);
+    return cachedWrites.length > 0 ? { ...update, cachedWrites } : update;
   }
 
   private async prepareInputs(launch: TaskLaunch): Promise<Record<string, string>> {

@@ -43,7 +43,7 @@ export function createProjector(db: SqliteDatabase): Projector {
   const states = createExecutorStateRefresher(db);
 
   const jobSubmitted = run(
-    `UPDATE jobs SET name = @name, num_stages = @numStages, trace_id = @traceId, submitted_at_ms = @time,
+    `UPDATE jobs SET name = @name, num_stages = @numStages, trace_id = @traceId, driver_app_id = @driverAppId, submitted_at_ms = @time,
        ${guarded("status_seq", { status: "'running'" })}
      WHERE app_id = @app AND job_id = @job`,
   );
@@ -114,7 +114,7 @@ export function createProjector(db: SqliteDatabase): Projector {
 
   // Events that only live in the log (the UI reads them from there) have no entry.
   const appliers: { [T in EventBody["type"]]?: Apply<T> } = {
-    jobSubmitted: (p, b) => jobSubmitted({ ...p, name: b.name, numStages: b.numStages, traceId: b.traceId ?? "" }),
+    jobSubmitted: (p, b) => jobSubmitted({ ...p, name: b.name, numStages: b.numStages, traceId: b.traceId ?? "", driverAppId: b.applicationId ?? "" }),
     jobEnded: (p, b) => jobEnded({ ...p, status: b.status, stats: json(b.stats), error: json(b.error) }),
     stageSubmitted: (p, b) => {
       const params = { ...p, stage: b.stageId, attempt: b.attempt };

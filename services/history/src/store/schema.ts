@@ -145,4 +145,9 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE jobs ADD COLUMN resubmitted_partitions INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE jobs ADD COLUMN task_resubmissions INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- The driver program's application a job is an action of ('' for a job(...) file).
+  ALTER TABLE jobs ADD COLUMN driver_app_id TEXT NOT NULL DEFAULT '';
+  CREATE INDEX jobs_by_driver_app ON jobs (app_id, driver_app_id);
+  `,
 ];

@@ -94,9 +94,11 @@ export class SqliteHistoryStore implements HistoryStore {
     return row && toApplication(row);
   }
 
-  async listJobs(applicationId: string): Promise<JobSummary[]> {
-    const rows = this.sql(`SELECT * FROM jobs WHERE app_id = ? ORDER BY submitted_at_ms, job_id`).all(applicationId) as Row[];
-    return rows.map(toJob);
+  async listJobs(applicationId: string, driverApplicationId = ""): Promise<JobSummary[]> {
+    const rows = driverApplicationId
+      ? this.sql(`SELECT * FROM jobs WHERE app_id = ? AND driver_app_id = ? ORDER BY submitted_at_ms, job_id`).all(applicationId, driverApplicationId)
+      : this.sql(`SELECT * FROM jobs WHERE app_id = ? ORDER BY submitted_at_ms, job_id`).all(applicationId);
+    return (rows as Row[]).map(toJob);
   }
 
   async getJob(applicationId: string, jobId: string): Promise<JobSummary | undefined> {
@@ -200,6 +202,7 @@ function toJob(row: Row): JobSummary {
     },
     error: parseJson<ErrorView>(row.error),
     traceId: row.trace_id,
+    driverApplicationId: row.driver_app_id,
   };
 }
 

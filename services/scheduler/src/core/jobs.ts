@@ -27,6 +27,7 @@ export function submitJob(ctx: Ctx, input: SubmitInput): void {
   const job: JobState = {
     jobId: input.jobId,
     name: input.plan.jobName,
+    applicationId: input.applicationId ?? "",
     plan: input.plan,
     bundleDigest: input.bundleDigest,
     rawConf,
@@ -50,7 +51,7 @@ export function submitJob(ctx: Ctx, input: SubmitInput): void {
     "ballast.job_name": job.name,
     "ballast.num_stages": job.stages.length,
   }, input.traceparent ? { parentTraceparent: input.traceparent } : {});
-  emitEvent(ctx, job.jobId, { type: "jobSubmitted", name: job.name, numStages: job.stages.length });
+  emitEvent(ctx, job.jobId, { type: "jobSubmitted", name: job.name, numStages: job.stages.length, ...(job.applicationId && { applicationId: job.applicationId }) });
   markChanged(ctx, job.jobId);
   if (problem) {
     endJob(ctx, job, "failed", { kind: planIssue ? "invalidPlan" : "invalidConf", message: `Job ${job.jobId} cannot run: ${problem}`, stack: "" });

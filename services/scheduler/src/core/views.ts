@@ -62,6 +62,7 @@ function viewOfJob(state: SchedulerState, job: JobState): JobView {
   const view: JobView = {
     jobId: job.jobId,
     name: job.name,
+    applicationId: job.applicationId,
     status: job.status,
     submittedAtMs: job.submittedAtMs,
     finishedAtMs: job.finishedAtMs,

@@ -71,7 +71,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
       // A retry that arrived while we awaited the counter.
       const raced = request.submissionId ? shell.submittedHere(request.submissionId) : undefined;
       if (raced) return { jobId: raced };
-      shell.dispatch({ type: "jobSubmitted", jobId, plan, bundleDigest: request.bundleDigest, conf: { ...request.conf }, traceparent: traceparentOf(), submissionId: request.submissionId || undefined });
+      shell.dispatch({ type: "jobSubmitted", jobId, plan, bundleDigest: request.bundleDigest, conf: { ...request.conf }, traceparent: traceparentOf(), submissionId: request.submissionId || undefined, applicationId: request.applicationId || undefined });
       options.logger.info({ jobId, name: plan.jobName }, "job submitted");
       return { jobId };
     }),
@@ -82,7 +82,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
       if (job.status === "running") active().dispatch({ type: "cancelJob", jobId: job.jobId, reason: "cancelled by user" });
       return { job: jobToWire(requireJob(request.jobId)) };
     }),
-    listJobs: unary(async () => ({ jobs: active().jobs().map(jobToWire) })),
+    listJobs: unary(async (request) => ({ jobs: active().jobs().filter((job) => !request.applicationId || job.applicationId === request.applicationId).map(jobToWire) })),
     listExecutors: unary(async () => ({ executors: active().executors().map(executorToWire) })),
     listNodes: unary(async () => ({ nodes: active().nodes().map(nodeToWire) })),
     executorSession: (call) => runSession(options, active, call),

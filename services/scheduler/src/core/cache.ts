@@ -1,0 +1,128 @@
+/**
+ * The cache registry: where the partitions of persisted datasets live, per
+ * application. Fed by task updates (an attempt reports what it kept), so a
+ * failover's new leader rebuilds it by replaying its log like everything
+ * else. A "memory" partition lives and dies with its executor; a "disk" one
+ * lives in its node's shuffle service (a pseudo shuffle, cacheShuffleIdOf)
+ * and dies only with that service, or moves with its migrated outputs.
+ */
+import type { CachedPartitionLocation, CachedPartitionWrite } from "@ballast/common/domain/tasks";
+import type { DatasetNode, Plan } from "@ballast/common/plan";
+import type { CachedPartitionState, JobState, SchedulerState, StageState } from "./state.js";
+
+export function cacheKeyOf(applicationId: string, cacheKey: string): string {
+  return `${applicationId}/${cacheKey}`;
+}
+
+/** Registers what an attempt on `executorId` (node `nodeId`, shuffle service `shuffleAddress`) kept. */
+export function registerCachedWrites(
+  state: SchedulerState,
+  applicationId: string,
+  where: { executorId: string; nodeId: string; shuffleAddress: string },
+  writes: readonly CachedPartitionWrite[],
+): void {
+  if (!applicationId) return;
+  for (const write of writes) {
+    const key = cacheKeyOf(applicationId, write.cacheKey);
+    let partitions = state.cache.get(key);
+    if (!partitions) state.cache.set(key, (partitions = new Map()));
+    const known = partitions.get(write.partition);
+    partitions.set(write.partition, {
+      // A newer copy wins where it exists; an older one keeps the level the new one lacks.
+      memoryExecutorId: write.inMemory ? where.executorId : (known?.memoryExecutorId ?? ""),
+      diskNodeId: write.onDisk ? where.nodeId : (known?.diskNodeId ?? ""),
+      diskShuffleAddress: write.onDisk ? where.shuffleAddress : (known?.diskShuffleAddress ?? ""),
+      bytes: write.bytes,
+    });
+  }
+}
+
+/** The executor is gone, and with it every partition it kept in memory. */
+export function dropExecutorMemory(state: SchedulerState, executorId: string): void {
+  dropWhere(state, (entry) => (entry.memoryExecutorId === executorId ? { ...entry, memoryExecutorId: "" } : entry));
+}
+
+/** The shuffle service at `shuffleAddress` is gone, and with it every disk partition it held. */
+export function dropDiskAt(state: SchedulerState, shuffleAddress: string): void {
+  dropWhere(state, (entry) => (entry.diskShuffleAddress === shuffleAddress ? { ...entry, diskNodeId: "", diskShuffleAddress: "" } : entry));
+}
+
+/** A disk partition migrated with its node's shuffle data (decommission): it now lives at the peer. */
+export function repointDiskPartition(
+  state: SchedulerState,
+  applicationId: string,
+  cacheKey: string,
+  partition: number,
+  to: { nodeId: string; shuffleAddress: string },
+): boolean {
+  const entry = state.cache.get(cacheKeyOf(applicationId, cacheKey))?.get(partition);
+  if (!entry || !entry.diskShuffleAddress) return false;
+  entry.diskNodeId = to.nodeId;
+  entry.diskShuffleAddress = to.shuffleAddress;
+  return true;
+}
+
+/** unpersist(): the registry forgets the dataset (its blocks are removed by the shell). */
+export function forgetDataset(state: SchedulerState, applicationId: string, cacheKey: string): string[] {
+  const key = cacheKeyOf(applicationId, cacheKey);
+  const entries = state.cache.get(key);
+  state.cache.delete(key);
+  return [...new Set([...(entries?.values() ?? [])].map((entry) => entry.diskShuffleAddress).filter(Boolean))];
+}
+
+function dropWhere(state: SchedulerState, update: (entry: CachedPartitionState) => CachedPartitionState): void {
+  for (const [key, partitions] of state.cache) {
+    for (const [partition, entry] of partitions) {
+      const kept = update(entry);
+      if (!kept.memoryExecutorId && !kept.diskShuffleAddress) partitions.delete(partition);
+      else partitions.set(partition, kept);
+    }
+    if (partitions.size === 0) state.cache.delete(key);
+  }
+}
+
+/**
+ * The cached partitions a task of `stage` may read: those of every persisted
+ * dataset its pipeline reaches (narrow parents, up to the shuffles it
+ * reads). A dataset with the stage's partition count is read partition for
+ * partition; any other (union, coalesce) may need all of its partitions.
+ */
+export function cachedLocationsFor(state: SchedulerState, job: JobState, stage: StageState, partition: number): CachedPartitionLocation[] {
+  if (!job.applicationId || state.cache.size === 0) return [];
+  const locations: CachedPartitionLocation[] = [];
+  for (const dataset of persistedInPipeline(job.plan, stage.datasetId)) {
+    const partitions = state.cache.get(cacheKeyOf(job.applicationId, dataset.cacheKey!));
+    if (!partitions) continue;
+    const wanted = dataset.numPartitions === stage.numPartitions ? [partition] : [...partitions.keys()].sort((a, b) => a - b);
+    for (const p of wanted) {
+      const entry = partitions.get(p);
+      if (entry) locations.push({ cacheKey: dataset.cacheKey!, partition: p, memoryExecutorId: entry.memoryExecutorId, diskShuffleAddress: entry.diskShuffleAddress });
+    }
+  }
+  return locations;
+}
+
+/** Executors holding in memory a cached partition the task would read (placement prefers them). */
+export function memoryHoldersFor(state: SchedulerState, job: JobState, stage: StageState, partition: number): string[] {
+  return cachedLocationsFor(state, job, stage, partition)
+    .map((location) => location.memoryExecutorId)
+    .filter(Boolean);
+}
+
+/** The persisted datasets a stage computing `datasetId` passes through (narrow parents, up to its shuffle reads). */
+export function persistedInPipeline(plan: Plan, datasetId: number): DatasetNode[] {
+  const byId = new Map(plan.datasets.map((dataset) => [dataset.id, dataset]));
+  const shuffled = new Set(plan.shuffles.map((shuffle) => `${shuffle.childDatasetId}<${shuffle.parentDatasetId}`));
+  const found: DatasetNode[] = [];
+  const visited = new Set<number>();
+  const pending = [datasetId];
+  while (pending.length > 0) {
+    const id = pending.pop()!;
+    if (visited.has(id)) continue;
+    visited.add(id);
+    const dataset = byId.get(id)!;
+    if (dataset.cacheKey) found.push(dataset);
+    for (const parent of dataset.parentIds) if (!shuffled.has(`${id}<${parent}`)) pending.push(parent);
+  }
+  return found;
+}

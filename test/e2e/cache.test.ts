@@ -1,0 +1,158 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lastJson, spawnCli, startTestCluster, type TestCluster } from "../support/cluster.js";
+import { leaderOf } from "../support/failover.js";
+import { killAndWait, readTaskEvents, service, waitUntil, type TaskEvent } from "../support/faults.js";
+import { prepareCorpus } from "../support/wordcount.js";
+
+// Cached partitions of persisted datasets on a real cluster: an application of
+// three actions over one persisted dataset (4 partitions of a 3 MB corpus),
+// which stops between its first and second action at a gate the test opens,
+// so the test can break things there (kill an executor, the scheduler).
+
+const PARTITIONS = 4;
+let work: string;
+let corpus: string;
+let expected: Map<string, number>;
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "ballast-cache-"));
+  corpus = join(work, "corpus.txt");
+  expected = prepareCorpus(corpus, 3 * 1024 * 1024, 5);
+  writeFileSync(join(work, "cached.ts"), PROGRAM);
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Words persisted at --level; a second dataset over them cached in memory when --derived is set. */
+const PROGRAM = `
+import { existsSync, writeFileSync } from "node:fs";
+import { app } from "ballast";
+
+/** Waits for the test: writes <gate>.ready, then waits for <gate>.go (at once when replayed on an executor). */
+async function gate(path: string): Promise<void> {
+  if (!path) return;
+  writeFileSync(path + ".ready", "");
+  while (!existsSync(path + ".go")) await new Promise((r) => setTimeout(r, 50));
+}
+
+export default app("cached", async (ctx) => {
+  const words = ctx.textFile(ctx.arg("input"), { minPartitions: ${PARTITIONS} })
+    .flatMap((line) => line.split(" ")).filter((w) => w.length > 0)
+    .persist(ctx.arg("level") as "disk");
+  const lengths = words.map((w) => w.length).cache();
+  const first = await words.count();
+  const letters = await lengths.reduce((a, b) => a + b);
+  await gate(ctx.arg("gate", ""));
+  const second = await words.count();
+  const distinct = await words.distinct().count();
+  const lettersAgain = await lengths.reduce((a, b) => a + b);
+  return { first, second, distinct, letters, lettersAgain };
+});
+`;
+
+interface Run {
+  summary: any;
+  events: TaskEvent[];
+}
+
+/** Runs the program on `cluster`; `between` runs while it waits between its first two actions. */
+async function runApp(cluster: TestCluster, name: string, level: string, between?: () => Promise<void>): Promise<Run> {
+  const gatePath = join(work, `${name}.gate`);
+  const args = ["submit", "--dir", cluster.dir, "--json", join(work, "cached.ts"), "--", "--input", pathToFileURL(corpus).href, "--level", level, "--gate", gatePath];
+  const submission = spawnCli(args);
+  await waitUntil("the program to reach its gate", () => existsSync(`${gatePath}.ready`), 120_000);
+  await between?.();
+  writeFileSync(`${gatePath}.go`, "");
+  const res = await submission.done;
+  expect(res.code, res.stderr).toBe(0);
+  const summary = lastJson(res.stdout);
+  return { summary, events: readTaskEvents(join(cluster.dir, "task-events.jsonl")) };
+}
+
+function expectCorrect(summary: any): void {
+  const total = [...expected.values()].reduce((a, b) => a + b, 0);
+  const letters = [...expected].reduce((sum, [word, n]) => sum + word.length * n, 0);
+  expect(summary.status).toBe("succeeded");
+  expect(summary.result).toEqual({ first: total, second: total, distinct: expected.size, letters, lettersAgain: letters });
+}
+
+const endsOf = (events: TaskEvent[], jobId: string) => events.filter((e) => e.event === "end" && e.state === "succeeded" && e.jobId === jobId);
+const readsOf = (events: TaskEvent[], jobId: string) => endsOf(events, jobId).reduce((sum, e) => sum + (e.cachedRead ?? 0), 0);
+const keptOf = (events: TaskEvent[], jobId: string) => endsOf(events, jobId).reduce((sum, e) => sum + (e.cachedKept ?? 0), 0);
+
+async function withCluster<T>(name: string, options: { schedulers?: number }, body: (cluster: TestCluster) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(work, `${name}-`));
+  const cluster = await startTestCluster({
+    nodes: 2,
+    slots: 2,
+    schedulers: options.schedulers ?? 1,
+    schedulerConf: ["ballast.scheduler.leaseTimeout=2s", "ballast.scheduler.recovery.executorReconnectTimeout=5s", "ballast.executor.heartbeatTimeout=3s"],
+    env: { BALLAST_TEST_TASK_EVENTS_FILE: join(dir, "task-events.jsonl") },
+    dir,
+  });
+  try {
+    return await body(cluster);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+describe("cached partitions of persisted datasets on a cluster", () => {
+  it("later actions read every persisted partition from the cache and compute none again", async () => {
+    await withCluster("reads", {}, async (cluster) => {
+      const { summary, events } = await runApp(cluster, "reads", "disk");
+      expectCorrect(summary);
+      const [count1, reduce1, count2, distinct, reduce2] = summary.jobs;
+      // First actions compute and keep their datasets' partitions; none is read from a cache.
+      expect(count1.stats.cachedPartitionsRead).toBe(0);
+      expect(keptOf(events, count1.jobId)).toBe(PARTITIONS);
+      // The in-memory lengths are computed from the words on disk.
+      expect(reduce1.stats.cachedPartitionsRead).toBe(PARTITIONS);
+      for (const job of [count2, distinct, reduce2]) {
+        expect(job.stats.cachedPartitionsRead).toBe(PARTITIONS);
+        expect(readsOf(events, job.jobId)).toBe(PARTITIONS);
+        expect(keptOf(events, job.jobId)).toBe(0); // nothing recomputed
+        expect(job.stats.inputBytes).toBe(0); // the input file is not read again
+      }
+    });
+  });
+
+  it("an executor SIGKILLed between actions: disk partitions stay, memory ones are recomputed, only those", async () => {
+    await withCluster("executor", {}, async (cluster) => {
+      const { summary, events } = await runApp(cluster, "executor", "disk", async () => {
+        await killAndWait(service(cluster, "executor", "node-1").pid);
+      });
+      expectCorrect(summary);
+      const [count1, reduce1, count2, distinct, reduce2] = summary.jobs;
+      const lostMemory = endsOf(events, reduce1.jobId).filter((e) => e.nodeId === "node-1").reduce((sum, e) => sum + (e.cachedKept ?? 0), 0);
+      expect(lostMemory).toBeGreaterThan(0); // the killed executor held some lengths in memory
+      expect(keptOf(events, count1.jobId)).toBe(PARTITIONS);
+      // Every disk partition is still read, from node-1's shuffle service too.
+      for (const job of [count2, distinct]) {
+        expect(job.stats.cachedPartitionsRead).toBe(PARTITIONS);
+        expect(keptOf(events, job.jobId)).toBe(0);
+      }
+      // The lengths node-1 held are recomputed (from the words on disk) and kept again; the others are read.
+      expect(keptOf(events, reduce2.jobId)).toBe(lostMemory);
+      expect(reduce2.stats.inputBytes).toBe(0);
+    });
+  });
+
+  it("a scheduler SIGKILLed between actions: the new leader reads the cache registry from its log, nothing is recomputed", async () => {
+    await withCluster("failover", { schedulers: 2 }, async (cluster) => {
+      const { summary, events } = await runApp(cluster, "failover", "memory_and_disk", async () => {
+        await killAndWait(leaderOf(cluster).pid);
+      });
+      expectCorrect(summary);
+      const [, , count2, distinct, reduce2] = summary.jobs;
+      for (const job of [count2, distinct, reduce2]) {
+        expect(job.stats.cachedPartitionsRead).toBe(PARTITIONS);
+        expect(keptOf(events, job.jobId)).toBe(0);
+      }
+    });
+  });
+});
