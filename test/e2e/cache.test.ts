@@ -156,3 +156,53 @@ describe("cached partitions of persisted datasets on a cluster", () => {
     });
   });
 });
+
+describe("a driver program that survives its client", () => {
+  it("SIGKILLed `ballast submit`, resumed with `ballast attach`: no finished job rerun, the same result", async () => {
+    await withCluster("attach", {}, async (cluster) => {
+      const gatePath = join(work, "attach.gate");
+      const args = ["submit", "--dir", cluster.dir, "--json", join(work, "cached.ts"), "--", "--input", pathToFileURL(corpus).href, "--level", "disk", "--gate", gatePath];
+      const first = spawnCli(args);
+      await waitUntil("the program to reach its gate", () => existsSync(`${gatePath}.ready`), 120_000);
+      const applicationId = /application (app-\S+)/.exec(first.output().stderr)![1]!;
+      const finishedJobs = [...first.output().stderr.matchAll(/submitted (\S+)/g)].map((match) => match[1]!);
+      expect(finishedJobs).toHaveLength(2);
+      first.child.kill("SIGKILL");
+      await first.done;
+      writeFileSync(`${gatePath}.go`, "");
+
+      const attached = await spawnCli(["attach", applicationId, "--dir", cluster.dir, "--json"]).done;
+      expect(attached.code, attached.stderr).toBe(0);
+      expect(attached.stderr).toContain(`application ${applicationId}, 2 finished action(s) answered from their recorded results`);
+      const summary = lastJson(attached.stdout);
+      expect(summary.applicationId).toBe(applicationId);
+      expectCorrect(summary);
+      // The finished actions keep their jobs; only the three after the gate ran now.
+      expect(summary.jobs.map((job: { jobId: string }) => job.jobId).slice(0, 2)).toEqual(finishedJobs);
+      const events = readTaskEvents(join(cluster.dir, "task-events.jsonl"));
+      expect(new Set(events.map((event) => event.jobId)).size).toBe(5);
+      // Resumed, the persisted words are still read from the cache.
+      expect(summary.jobs[2].stats.cachedPartitionsRead).toBe(PARTITIONS);
+    });
+  });
+
+  it("a program that asks for a different action at a recorded point fails with a non-determinism error naming both call sites", async () => {
+    await withCluster("nondeterministic", {}, async (cluster) => {
+      const gatePath = join(work, "nondeterministic.gate");
+      writeFileSync(`${gatePath}.go`, "");
+      const input = ["--", "--input", pathToFileURL(corpus).href, "--level", "disk", "--gate", gatePath];
+      const first = await spawnCli(["submit", "--dir", cluster.dir, "--json", join(work, "cached.ts"), ...input]).done;
+      expect(first.code, first.stderr).toBe(0);
+      const { applicationId } = lastJson(first.stdout);
+      // The same program with its first two actions swapped.
+      const swapped = join(work, "swapped.ts");
+      writeFileSync(swapped, PROGRAM.replace("const first = await words.count();\n  const letters = await lengths.reduce((a, b) => a + b);", "const letters = await lengths.reduce((a, b) => a + b);\n  const first = await words.count();"));
+      const res = await spawnCli(["submit", "--dir", cluster.dir, "--json", "--app-id", applicationId, swapped, ...input]).done;
+      expect(res.code).toBe(1);
+      const summary = lastJson(res.stdout);
+      expect(summary.status).toBe("failed");
+      expect(summary.error.message).toMatch(/app "cached" is not deterministic: replayed, its action #1 is called at swapped\.ts:\d+, but the recorded action #1 was called at cached\.ts:\d+/);
+      expect(res.stderr).not.toMatch(/at .*packages\//);
+    });
+  });
+});

@@ -290,6 +290,8 @@ export interface DriverPosition {
   actionIndex: number;
   /** The raw results of the actions before it: msgpack, base64. */
   recordedResults: string;
+  /** Where the program calls the action ("explore.ts:12"): a replay must ask for the same one here. */
+  callSite: string;
 }
 
 export interface JobStats {
@@ -342,6 +344,12 @@ export interface JobInfo {
     | undefined;
   /** The driver program's application (SubmitJobRequest.application_id); empty for a job(...) file. */
   applicationId: string;
+  /** Jobs of an application: which action of the program (1-based; 0 for a job(...) file) and where it is called. */
+  actionNumber: number;
+  actionCallSite: string;
+  /** The program's bundle and arguments, so `ballast attach` can run the same program again. */
+  bundleDigest: string;
+  args: string[];
 }
 
 export interface ExecutorInfo {
@@ -1191,7 +1199,7 @@ export const Plan: MessageFns<Plan> = {
 };
 
 function createBaseDriverPosition(): DriverPosition {
-  return { actionIndex: 0, recordedResults: "" };
+  return { actionIndex: 0, recordedResults: "", callSite: "" };
 }
 
 export const DriverPosition: MessageFns<DriverPosition> = {
@@ -1201,6 +1209,9 @@ export const DriverPosition: MessageFns<DriverPosition> = {
     }
     if (message.recordedResults !== "") {
       writer.uint32(18).string(message.recordedResults);
+    }
+    if (message.callSite !== "") {
+      writer.uint32(26).string(message.callSite);
     }
     return writer;
   },
@@ -1234,6 +1245,14 @@ export const DriverPosition: MessageFns<DriverPosition> = {
             message.recordedResults = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.callSite = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1258,6 +1277,11 @@ export const DriverPosition: MessageFns<DriverPosition> = {
         : isSet(object.recorded_results)
         ? globalThis.String(object.recorded_results)
         : "",
+      callSite: isSet(object.callSite)
+        ? globalThis.String(object.callSite)
+        : isSet(object.call_site)
+        ? globalThis.String(object.call_site)
+        : "",
     };
   },
 
@@ -1269,6 +1293,9 @@ export const DriverPosition: MessageFns<DriverPosition> = {
     if (message.recordedResults !== "") {
       obj.recordedResults = message.recordedResults;
     }
+    if (message.callSite !== "") {
+      obj.callSite = message.callSite;
+    }
     return obj;
   },
 
@@ -1279,6 +1306,7 @@ export const DriverPosition: MessageFns<DriverPosition> = {
     const message = createBaseDriverPosition();
     message.actionIndex = object.actionIndex ?? 0;
     message.recordedResults = object.recordedResults ?? "";
+    message.callSite = object.callSite ?? "";
     return message;
   },
 };
@@ -1946,6 +1974,10 @@ function createBaseJobInfo(): JobInfo {
     error: undefined,
     result: undefined,
     applicationId: "",
+    actionNumber: 0,
+    actionCallSite: "",
+    bundleDigest: "",
+    args: [],
   };
 }
 
@@ -1980,6 +2012,18 @@ export const JobInfo: MessageFns<JobInfo> = {
     }
     if (message.applicationId !== "") {
       writer.uint32(82).string(message.applicationId);
+    }
+    if (message.actionNumber !== 0) {
+      writer.uint32(88).uint32(message.actionNumber);
+    }
+    if (message.actionCallSite !== "") {
+      writer.uint32(98).string(message.actionCallSite);
+    }
+    if (message.bundleDigest !== "") {
+      writer.uint32(106).string(message.bundleDigest);
+    }
+    for (const v of message.args) {
+      writer.uint32(114).string(v!);
     }
     return writer;
   },
@@ -2077,6 +2121,38 @@ export const JobInfo: MessageFns<JobInfo> = {
             message.applicationId = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.actionNumber = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.actionCallSite = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.bundleDigest = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.args.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2119,6 +2195,24 @@ export const JobInfo: MessageFns<JobInfo> = {
         : isSet(object.application_id)
         ? globalThis.String(object.application_id)
         : "",
+      actionNumber: isSet(object.actionNumber)
+        ? globalThis.Number(object.actionNumber)
+        : isSet(object.action_number)
+        ? globalThis.Number(object.action_number)
+        : 0,
+      actionCallSite: isSet(object.actionCallSite)
+        ? globalThis.String(object.actionCallSite)
+        : isSet(object.action_call_site)
+        ? globalThis.String(object.action_call_site)
+        : "",
+      bundleDigest: isSet(object.bundleDigest)
+        ? globalThis.String(object.bundleDigest)
+        : isSet(object.bundle_digest)
+        ? globalThis.String(object.bundle_digest)
+        : "",
+      args: globalThis.Array.isArray(object?.args)
+        ? object.args.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2154,6 +2248,18 @@ export const JobInfo: MessageFns<JobInfo> = {
     if (message.applicationId !== "") {
       obj.applicationId = message.applicationId;
     }
+    if (message.actionNumber !== 0) {
+      obj.actionNumber = Math.round(message.actionNumber);
+    }
+    if (message.actionCallSite !== "") {
+      obj.actionCallSite = message.actionCallSite;
+    }
+    if (message.bundleDigest !== "") {
+      obj.bundleDigest = message.bundleDigest;
+    }
+    if (message.args?.length) {
+      obj.args = message.args;
+    }
     return obj;
   },
 
@@ -2178,6 +2284,10 @@ export const JobInfo: MessageFns<JobInfo> = {
       ? JobResult.fromPartial(object.result)
       : undefined;
     message.applicationId = object.applicationId ?? "";
+    message.actionNumber = object.actionNumber ?? 0;
+    message.actionCallSite = object.actionCallSite ?? "";
+    message.bundleDigest = object.bundleDigest ?? "";
+    message.args = object.args?.map((e) => e) || [];
     return message;
   },
 };

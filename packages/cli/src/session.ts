@@ -30,6 +30,10 @@ export interface SubmitOptions {
   progress?: NodeJS.WriteStream;
   /** Told when the submission is sent and when the scheduler has the job (Ctrl-C handling needs both). */
   hooks?: SubmitHooks;
+  /** Resume this application (`submit --app-id`, `attach`) instead of starting a new one. */
+  applicationId?: string;
+  /** The program already bundled (attach: the application's own bundle); otherwise jobFile is bundled. */
+  bundle?: Bundle;
 }
 
 export interface SubmitHooks {
@@ -53,7 +57,7 @@ export async function withSession<T>(options: SubmitOptions, body: (session: Ses
   await initTelemetry("ballast-cli");
   const conf = parseJobConfPairs(options.conf);
   const files = options.files.map(checkLocalFile);
-  const bundle = await bundleJob(options.jobFile);
+  const bundle = options.bundle ?? (await bundleJob(options.jobFile));
   const staging = new StagingClient(options.staging);
   const scheduler = new SchedulerConnection(options.scheduler.split(",").filter(Boolean));
   try {

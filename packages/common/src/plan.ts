@@ -74,6 +74,8 @@ export interface DriverPosition {
   actionIndex: number;
   /** The raw results of the actions before it, msgpack, base64. */
   recordedResults: string;
+  /** Where the program calls the action ("explore.ts:12"); absent in plans of older clients. */
+  callSite?: string;
 }
 
 /** Global id of a job's shuffle, as the shuffle service knows it. */

@@ -98,7 +98,8 @@ function graphHashOf(plan: Plan, nodes: Node[]): string {
     outputUri: plan.outputUri,
     args: plan.args,
     inputs: plan.inputs,
-    ...(plan.driver && { driver: plan.driver }),
+    // The action's call site, like datasets', depends on source maps: it is not part of the graph.
+    ...(plan.driver && { driver: { actionIndex: plan.driver.actionIndex, recordedResults: plan.driver.recordedResults } }),
     data: nodes.map((node) => node.fingerprint?.() ?? ""),
   };
   return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");

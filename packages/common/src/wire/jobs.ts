@@ -48,6 +48,10 @@ export function jobToWire(job: JobView): JobInfo {
     jobId: job.jobId,
     name: job.name,
     applicationId: job.applicationId,
+    actionNumber: job.action ? job.action.index + 1 : 0,
+    actionCallSite: job.action?.callSite ?? "",
+    bundleDigest: job.bundleDigest ?? "",
+    args: [...(job.args ?? [])],
     status: jobStatus.toWire(job.status),
     submittedAtMs: job.submittedAtMs,
     finishedAtMs: job.finishedAtMs,
@@ -74,6 +78,9 @@ export function jobFromWire(job: JobInfo): JobView {
     stages: job.stages.map(stageFromWire),
     stats: statsFromWire(job.stats),
   };
+  if (job.actionNumber > 0) view.action = { index: job.actionNumber - 1, callSite: job.actionCallSite };
+  if (job.bundleDigest) view.bundleDigest = job.bundleDigest;
+  if (job.args.length > 0) view.args = [...job.args];
   if (job.error) view.error = errorFromWire(job.error);
   if (job.result) {
     const { action, partitionRecords, count, outputUri } = job.result;

@@ -9,7 +9,7 @@ export const actionKind = enumMapping(WireAction, "ACTION_KIND_", ACTION_KINDS);
 export function planToWire(plan: Plan): WirePlan {
   const shuffles = plan.shuffles.map((shuffle) => ({ ...shuffle, rangePartitioned: shuffle.rangePartitioned ?? false }));
   const datasets = plan.datasets.map((dataset) => ({ ...dataset, storageLevel: dataset.storageLevel ?? "", cacheKey: dataset.cacheKey ?? "" }));
-  return { ...plan, datasets, shuffles, action: actionKind.toWire(plan.action), driver: plan.driver && { ...plan.driver } };
+  return { ...plan, datasets, shuffles, action: actionKind.toWire(plan.action), driver: plan.driver && { ...plan.driver, callSite: plan.driver.callSite ?? "" } };
 }
 
 /** Converts and validates a plan from the wire (a client's or a launch's); a malformed plan is INVALID_ARGUMENT. */
@@ -26,11 +26,15 @@ export function planFromWire(wire: WirePlan | undefined): Plan {
     args: [...wire.args],
     inputs: wire.inputs.map((i) => ({ ...i })),
     graphHash: wire.graphHash,
-    ...(wire.driver && { driver: { actionIndex: wire.driver.actionIndex, recordedResults: wire.driver.recordedResults } }),
+    ...(wire.driver && { driver: driverFromWire(wire.driver) }),
   };
   const problem = planProblem(plan, { builtBySdk: true });
   if (problem) throw new InvalidArgumentError(problem);
   return plan;
+}
+
+function driverFromWire({ actionIndex, recordedResults, callSite }: NonNullable<WirePlan["driver"]>): NonNullable<Plan["driver"]> {
+  return { actionIndex, recordedResults, ...(callSite && { callSite }) };
 }
 
 /** Persistence stays implicit for datasets that are not persisted, so their plans keep their shape. */
