@@ -50,7 +50,9 @@ export default app("cached", async (ctx) => {
   const second = await words.count();
   const distinct = await words.distinct().count();
   const lettersAgain = await lengths.reduce((a, b) => a + b);
-  return { first, second, distinct, letters, lettersAgain };
+  words.unpersist();
+  const afterUnpersist = await words.count();
+  return { first, second, distinct, letters, lettersAgain, afterUnpersist };
 });
 `;
 
@@ -77,7 +79,7 @@ function expectCorrect(summary: any): void {
   const total = [...expected.values()].reduce((a, b) => a + b, 0);
   const letters = [...expected].reduce((sum, [word, n]) => sum + word.length * n, 0);
   expect(summary.status).toBe("succeeded");
-  expect(summary.result).toEqual({ first: total, second: total, distinct: expected.size, letters, lettersAgain: letters });
+  expect(summary.result).toEqual({ first: total, second: total, distinct: expected.size, letters, lettersAgain: letters, afterUnpersist: total });
 }
 
 const endsOf = (events: TaskEvent[], jobId: string) => events.filter((e) => e.event === "end" && e.state === "succeeded" && e.jobId === jobId);
@@ -118,6 +120,11 @@ describe("cached partitions of persisted datasets on a cluster", () => {
         expect(keptOf(events, job.jobId)).toBe(0); // nothing recomputed
         expect(job.stats.inputBytes).toBe(0); // the input file is not read again
       }
+      // Unpersisted, the words are computed from the input again and not kept.
+      const afterUnpersist = summary.jobs[5];
+      expect(afterUnpersist.stats.cachedPartitionsRead).toBe(0);
+      expect(afterUnpersist.stats.inputBytes).toBeGreaterThan(0);
+      expect(keptOf(events, afterUnpersist.jobId)).toBe(0);
     });
   });
 
@@ -180,7 +187,7 @@ describe("a driver program that survives its client", () => {
       // The finished actions keep their jobs; only the three after the gate ran now.
       expect(summary.jobs.map((job: { jobId: string }) => job.jobId).slice(0, 2)).toEqual(finishedJobs);
       const events = readTaskEvents(join(cluster.dir, "task-events.jsonl"));
-      expect(new Set(events.map((event) => event.jobId)).size).toBe(5);
+      expect(new Set(events.map((event) => event.jobId)).size).toBe(6);
       // Resumed, the persisted words are still read from the cache.
       expect(summary.jobs[2].stats.cachedPartitionsRead).toBe(PARTITIONS);
     });

@@ -196,6 +196,17 @@ export interface ListJobsResponse {
   jobs: JobInfo[];
 }
 
+export interface UnpersistDatasetRequest {
+  applicationId: string;
+  /** DatasetNode.cache_key of the persisted dataset. */
+  cacheKey: string;
+}
+
+export interface UnpersistDatasetResponse {
+  /** How many cached partitions the registry forgot. */
+  partitions: number;
+}
+
 export interface ListExecutorsRequest {
 }
 
@@ -1360,6 +1371,166 @@ export const ListJobsResponse: MessageFns<ListJobsResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListJobsResponse>, I>>(object: I): ListJobsResponse {
     const message = createBaseListJobsResponse();
     message.jobs = object.jobs?.map((e) => JobInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUnpersistDatasetRequest(): UnpersistDatasetRequest {
+  return { applicationId: "", cacheKey: "" };
+}
+
+export const UnpersistDatasetRequest: MessageFns<UnpersistDatasetRequest> = {
+  encode(message: UnpersistDatasetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
+    if (message.cacheKey !== "") {
+      writer.uint32(18).string(message.cacheKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpersistDatasetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpersistDatasetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cacheKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnpersistDatasetRequest {
+    return {
+      applicationId: isSet(object.applicationId)
+        ? globalThis.String(object.applicationId)
+        : isSet(object.application_id)
+        ? globalThis.String(object.application_id)
+        : "",
+      cacheKey: isSet(object.cacheKey)
+        ? globalThis.String(object.cacheKey)
+        : isSet(object.cache_key)
+        ? globalThis.String(object.cache_key)
+        : "",
+    };
+  },
+
+  toJSON(message: UnpersistDatasetRequest): unknown {
+    const obj: any = {};
+    if (message.applicationId !== "") {
+      obj.applicationId = message.applicationId;
+    }
+    if (message.cacheKey !== "") {
+      obj.cacheKey = message.cacheKey;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnpersistDatasetRequest>, I>>(base?: I): UnpersistDatasetRequest {
+    return UnpersistDatasetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnpersistDatasetRequest>, I>>(object: I): UnpersistDatasetRequest {
+    const message = createBaseUnpersistDatasetRequest();
+    message.applicationId = object.applicationId ?? "";
+    message.cacheKey = object.cacheKey ?? "";
+    return message;
+  },
+};
+
+function createBaseUnpersistDatasetResponse(): UnpersistDatasetResponse {
+  return { partitions: 0 };
+}
+
+export const UnpersistDatasetResponse: MessageFns<UnpersistDatasetResponse> = {
+  encode(message: UnpersistDatasetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partitions !== 0) {
+      writer.uint32(8).uint32(message.partitions);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpersistDatasetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpersistDatasetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partitions = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnpersistDatasetResponse {
+    return { partitions: isSet(object.partitions) ? globalThis.Number(object.partitions) : 0 };
+  },
+
+  toJSON(message: UnpersistDatasetResponse): unknown {
+    const obj: any = {};
+    if (message.partitions !== 0) {
+      obj.partitions = Math.round(message.partitions);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnpersistDatasetResponse>, I>>(base?: I): UnpersistDatasetResponse {
+    return UnpersistDatasetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnpersistDatasetResponse>, I>>(object: I): UnpersistDatasetResponse {
+    const message = createBaseUnpersistDatasetResponse();
+    message.partitions = object.partitions ?? 0;
     return message;
   },
 };
@@ -5579,6 +5750,18 @@ export const SchedulerServiceService = {
     responseSerialize: (value: ListJobsResponse): Buffer => Buffer.from(ListJobsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListJobsResponse => ListJobsResponse.decode(value),
   },
+  /** unpersist(): the application's cached partitions of the dataset are forgotten and their disk copies removed. */
+  unpersistDataset: {
+    path: "/ballast.v1.SchedulerService/UnpersistDataset" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnpersistDatasetRequest): Buffer =>
+      Buffer.from(UnpersistDatasetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnpersistDatasetRequest => UnpersistDatasetRequest.decode(value),
+    responseSerialize: (value: UnpersistDatasetResponse): Buffer =>
+      Buffer.from(UnpersistDatasetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnpersistDatasetResponse => UnpersistDatasetResponse.decode(value),
+  },
   listExecutors: {
     path: "/ballast.v1.SchedulerService/ListExecutors" as const,
     requestStream: false as const,
@@ -5671,6 +5854,8 @@ export interface SchedulerServiceServer extends UntypedServiceImplementation {
   watchJob: handleServerStreamingCall<WatchJobRequest, WatchJobResponse>;
   cancelJob: handleUnaryCall<CancelJobRequest, CancelJobResponse>;
   listJobs: handleUnaryCall<ListJobsRequest, ListJobsResponse>;
+  /** unpersist(): the application's cached partitions of the dataset are forgotten and their disk copies removed. */
+  unpersistDataset: handleUnaryCall<UnpersistDatasetRequest, UnpersistDatasetResponse>;
   listExecutors: handleUnaryCall<ListExecutorsRequest, ListExecutorsResponse>;
   /**
    * An executor registers first, then sends heartbeats and task updates;
@@ -5758,6 +5943,22 @@ export interface SchedulerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListJobsResponse) => void,
+  ): ClientUnaryCall;
+  /** unpersist(): the application's cached partitions of the dataset are forgotten and their disk copies removed. */
+  unpersistDataset(
+    request: UnpersistDatasetRequest,
+    callback: (error: ServiceError | null, response: UnpersistDatasetResponse) => void,
+  ): ClientUnaryCall;
+  unpersistDataset(
+    request: UnpersistDatasetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnpersistDatasetResponse) => void,
+  ): ClientUnaryCall;
+  unpersistDataset(
+    request: UnpersistDatasetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnpersistDatasetResponse) => void,
   ): ClientUnaryCall;
   listExecutors(
     request: ListExecutorsRequest,

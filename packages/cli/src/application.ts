@@ -52,7 +52,15 @@ export async function runApplication(session: Session, options: SubmitOptions): 
   const progress = options.progress ?? process.stderr;
   const answered = previous ? `, ${previous.results.length} finished action(s) answered from their recorded results` : "";
   progress.write(`application ${applicationId}${answered} (if this process dies: ballast attach ${applicationId})\n`);
+  // unpersist() is synchronous in the program: its requests are sent at once and awaited before the next job.
+  const unpersisting: Array<Promise<void>> = [];
+  const unpersist = (cacheKey: string): void => {
+    const sent = session.unpersist(applicationId, cacheKey);
+    sent.catch(() => undefined); // rejected before it is awaited is not unhandled: the next job's await fails on it
+    unpersisting.push(sent);
+  };
   const runJob = async (built: BuiltJob, actionIndex: number): Promise<RawActionResult> => {
+    await Promise.all(unpersisting.splice(0));
     const submittedAt = Date.now();
     const rejoined = previous?.running?.actionIndex === actionIndex ? previous.running.jobId : undefined;
     const jobId = rejoined ?? (await session.submit(built.plan, applicationId));
@@ -72,7 +80,8 @@ export async function runApplication(session: Session, options: SubmitOptions): 
   for (;;) {
     try {
       const inputSize = (uri: string): number => sizes.get(uri) ?? fail(new MissingSize(uri));
-      const result = await definition.run({ args: options.args, inputSize, recorded: [...recorded], recordedCallSites: previous?.callSites, runJob });
+      const result = await definition.run({ args: options.args, inputSize, recorded: [...recorded], recordedCallSites: previous?.callSites, runJob, unpersist });
+      await Promise.all(unpersisting.splice(0));
       return finish({ result });
     } catch (err) {
       if (err instanceof MissingSize) sizes.set(err.uri, await session.inputSize(err.uri));

@@ -50,6 +50,8 @@ export interface Session {
   inputSize(uri: string): Promise<number>;
   /** Sends one job (an action of `applicationId`, when given) and returns its id once the scheduler has it. */
   submit(plan: Plan, applicationId?: string): Promise<string>;
+  /** unpersist() in an application: the cluster forgets the dataset's cached partitions. */
+  unpersist(applicationId: string, cacheKey: string): Promise<void>;
 }
 
 /** Bundles and uploads, then runs `body` inside the submission's span (the trace every job of it continues). */
@@ -77,8 +79,11 @@ export async function withSession<T>(options: SubmitOptions, body: (session: Ses
         options.hooks?.submitted?.(jobId, scheduler);
         return jobId;
       };
+      const unpersist = async (applicationId: string, cacheKey: string): Promise<void> => {
+        await scheduler.withLeader((client) => call(client.unpersistDataset.bind(client), { applicationId, cacheKey }));
+      };
       const traceId = span.spanContext().traceId;
-      return await body({ bundle, scheduler, traceId, submit, inputSize: (uri) => inputSize(uri, uploaded, staging) });
+      return await body({ bundle, scheduler, traceId, submit, unpersist, inputSize: (uri) => inputSize(uri, uploaded, staging) });
     });
   } finally {
     staging.close();

@@ -44,7 +44,7 @@ async function runProgram(name: string, program: DriverProgram, options: AppRunO
     results.push(result);
     return result;
   };
-  const graph = new Graph(name, sequentially(run));
+  const graph = new Graph(name, sequentially(run), options.unpersist);
   try {
     return await program(new JobContext(graph, [...options.args], options.inputSize));
   } finally {

@@ -33,6 +33,8 @@ export interface AppRunOptions {
   recordedCallSites?: readonly string[];
   /** Runs one action's job to its end; a rejection fails the action where the program awaits it. */
   runJob(built: BuiltJob, actionIndex: number): Promise<RawActionResult>;
+  /** unpersist() of a persisted dataset (by its cache key): the host drops its kept partitions. */
+  unpersist?(cacheKey: string): void;
 }
 
 /** What app(name, program) returns: a driver program of many actions. */

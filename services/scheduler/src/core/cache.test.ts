@@ -115,3 +115,17 @@ describe("the cache registry", () => {
     expect(h.state.cache.size).toBe(0);
   });
 });
+
+describe("unpersist", () => {
+  it("forgets the dataset's partitions and removes their disk copies from the shuffle services holding them", () => {
+    const h = cluster();
+    submitAction(h, "a1", persisted(singleStagePlan(4), "memory_and_disk"));
+    runKeeping(h);
+    const removed = h.send({ type: "datasetUnpersisted", applicationId: APP, cacheKey: "ds1" });
+    expect(h.state.cache.size).toBe(0);
+    expect(removed.filter((c) => c.type === "removeShuffles")).toEqual([
+      { type: "removeShuffles", jobId: "", shuffleIds: [`cache-${APP}-ds1`], shuffleAddresses: ["n1:7337", "n2:7337"] },
+    ]);
+    expect(h.send({ type: "datasetUnpersisted", applicationId: APP, cacheKey: "ds1" })).toEqual([]);
+  });
+});

@@ -6,7 +6,8 @@
  * lives in its node's shuffle service (a pseudo shuffle, cacheShuffleIdOf)
  * and dies only with that service, or moves with its migrated outputs.
  */
-import type { CachedPartitionLocation, CachedPartitionWrite } from "@ballast/common/domain/tasks";
+import { cacheShuffleIdOf, type CachedPartitionLocation, type CachedPartitionWrite } from "@ballast/common/domain/tasks";
+import type { Ctx } from "./context.js";
 import type { DatasetNode, Plan } from "@ballast/common/plan";
 import type { CachedPartitionState, JobState, SchedulerState, StageState } from "./state.js";
 
@@ -37,6 +38,17 @@ export function registerCachedWrites(
   }
 }
 
+/** An application's cached datasets and where each partition lives, by cache key (views and RPC answers). */
+export function cachedDatasetsOf(state: SchedulerState, applicationId: string): Array<{ cacheKey: string; partitions: Array<CachedPartitionState & { partition: number }> }> {
+  const prefix = `${applicationId}/`;
+  return [...state.cache]
+    .filter(([key]) => key.startsWith(prefix))
+    .map(([key, partitions]) => ({
+      cacheKey: key.slice(prefix.length),
+      partitions: [...partitions].sort(([a], [b]) => a - b).map(([partition, entry]) => ({ partition, ...entry })),
+    }));
+}
+
 /** The executor is gone, and with it every partition it kept in memory. */
 export function dropExecutorMemory(state: SchedulerState, executorId: string): void {
   dropWhere(state, (entry) => (entry.memoryExecutorId === executorId ? { ...entry, memoryExecutorId: "" } : entry));
@@ -62,12 +74,14 @@ export function repointDiskPartition(
   return true;
 }
 
-/** unpersist(): the registry forgets the dataset (its blocks are removed by the shell). */
-export function forgetDataset(state: SchedulerState, applicationId: string, cacheKey: string): string[] {
+/** unpersist(): the registry forgets the dataset; the shuffle services holding its disk copies remove them. */
+export function forgetDataset(ctx: Ctx, applicationId: string, cacheKey: string): void {
   const key = cacheKeyOf(applicationId, cacheKey);
-  const entries = state.cache.get(key);
-  state.cache.delete(key);
-  return [...new Set([...(entries?.values() ?? [])].map((entry) => entry.diskShuffleAddress).filter(Boolean))];
+  const entries = ctx.state.cache.get(key);
+  if (!entries) return;
+  ctx.state.cache.delete(key);
+  const shuffleAddresses = [...new Set([...entries.values()].map((entry) => entry.diskShuffleAddress).filter(Boolean))].sort();
+  if (shuffleAddresses.length > 0) ctx.out.push({ type: "removeShuffles", jobId: "", shuffleIds: [cacheShuffleIdOf(applicationId, cacheKey)], shuffleAddresses });
 }
 
 function dropWhere(state: SchedulerState, update: (entry: CachedPartitionState) => CachedPartitionState): void {

@@ -59,6 +59,8 @@ export type Input =
       applicationId?: string;
     }
   | { type: "cancelJob"; jobId: string; reason: string }
+  /** unpersist(): forget the application's cached partitions of the dataset (cache.ts) and remove their disk copies. */
+  | { type: "datasetUnpersisted"; applicationId: string; cacheKey: string }
   | { type: "executorRegistered"; executor: ExecutorDescription }
   | { type: "executorLost"; executorId: string; reason: string }
   | { type: "heartbeat"; executorId: string; runningTaskIds: string[] }

@@ -83,6 +83,12 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
       return { job: jobToWire(requireJob(request.jobId)) };
     }),
     listJobs: unary(async (request) => ({ jobs: active().jobs().filter((job) => !request.applicationId || job.applicationId === request.applicationId).map(jobToWire) })),
+    unpersistDataset: unary(async (request) => {
+      if (!request.applicationId || !request.cacheKey) throw new InvalidArgumentError("application_id and cache_key are required");
+      const before = active().cachedPartitions(request.applicationId, request.cacheKey);
+      active().dispatch({ type: "datasetUnpersisted", applicationId: request.applicationId, cacheKey: request.cacheKey });
+      return { partitions: before };
+    }),
     listExecutors: unary(async () => ({ executors: active().executors().map(executorToWire) })),
     listNodes: unary(async () => ({ nodes: active().nodes().map(nodeToWire) })),
     executorSession: (call) => runSession(options, active, call),
