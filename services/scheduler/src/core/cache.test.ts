@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { persistedInPipeline } from "./cache.js";
 import { createState, jobView, step } from "./index.js";
 import { Harness, launchesIn } from "./testing/harness.js";
 import { singleStagePlan, twoStagePlan } from "./testing/plans.js";
@@ -7,8 +8,8 @@ import type { Command, Input, Plan } from "./types.js";
 const APP = "app-1";
 
 /** The plan with dataset 1 persisted at `level` (key "ds1"). */
-function persisted(plan: Plan, level: "memory" | "disk" | "memory_and_disk"): Plan {
-  return { ...plan, datasets: plan.datasets.map((d) => (d.id === 1 ? { ...d, storageLevel: level, cacheKey: "ds1" } : d)) };
+function persisted(plan: Plan, level: "memory" | "disk" | "memory_and_disk", datasetId = 1): Plan {
+  return { ...plan, datasets: plan.datasets.map((d) => (d.id === datasetId ? { ...d, storageLevel: level, cacheKey: `ds${datasetId}` } : d)) };
 }
 
 function cluster(): Harness {
@@ -28,14 +29,16 @@ function runKeeping(h: Harness): void {
     const [taskId, { executorId, task }] = h.live.entries().next().value!;
     h.live.delete(taskId);
     const offered = (task.cachedPartitions ?? []).some((l) => l.partition === task.partition && (l.diskShuffleAddress || l.memoryExecutorId === executorId));
+    const persistedDataset = task.plan.datasets.find((d) => d.cacheKey)!;
     const executor = h.executors.get(executorId)!;
     const update: Extract<Input, { type: "taskUpdate" }> = {
       type: "taskUpdate", executorId, taskId, state: "succeeded",
       metrics: { durationMs: 5, inputBytes: 0, shuffleBytesWritten: 0, shuffleBytesRead: 0, recordsOut: 1, spills: 0, spilledBytes: 0, cachedPartitionsRead: offered ? 1 : 0 },
     };
     if (!offered) {
-      const level = task.plan.datasets.find((d) => d.id === 1)!.storageLevel!;
-      update.cachedWrites = [{ cacheKey: "ds1", partition: task.partition, inMemory: level !== "disk", onDisk: level !== "memory", bytes: 64 }];
+      const level = persistedDataset.storageLevel!;
+      const computesIt = persistedInPipeline(task.plan, task.datasetId).includes(persistedDataset);
+      if (computesIt) update.cachedWrites = [{ cacheKey: persistedDataset.cacheKey!, partition: task.partition, inMemory: level !== "disk", onDisk: level !== "memory", bytes: 64 }];
     }
     if (task.shuffleWrite) {
       update.mapStatus = {
@@ -127,5 +130,30 @@ describe("unpersist", () => {
       { type: "removeShuffles", jobId: "", shuffleIds: [`cache-${APP}-ds1`], shuffleAddresses: ["n1:7337", "n2:7337"] },
     ]);
     expect(h.send({ type: "datasetUnpersisted", applicationId: APP, cacheKey: "ds1" })).toEqual([]);
+  });
+});
+
+describe("planning over cached datasets", () => {
+  it("a later action over a dataset wholly on disk plans no stage that computes it", () => {
+    const h = cluster();
+    const plan = persisted(twoStagePlan(4, 2), "disk", 2); // the reduceByKey output is persisted
+    submitAction(h, "a1", plan);
+    runKeeping(h);
+    expect(jobView(h.state, "a1")!.stages).toHaveLength(2);
+    const second = submitAction(h, "a2", plan);
+    expect(jobView(h.state, "a2")!.stages.map((stage) => stage.name)).toEqual(["reduceByKey at job.ts:3"]);
+    expect(launchesIn(second).map(({ task }) => [task.shuffleReads.length, task.cachedPartitions?.map((l) => l.partition)])).toEqual([[0, [0]], [0, [1]]]);
+    runKeeping(h);
+    expect(jobView(h.state, "a2")).toMatchObject({ status: "succeeded", stats: { cachedPartitionsRead: 2, tasksLaunched: 2 } });
+  });
+
+  it("plans every stage again when a partition's disk copy is gone (memory copies never skip stages)", () => {
+    const h = cluster();
+    const plan = persisted(twoStagePlan(4, 2), "memory_and_disk", 2);
+    submitAction(h, "a1", plan);
+    runKeeping(h);
+    h.loseNode("n1");
+    submitAction(h, "a2", plan);
+    expect(jobView(h.state, "a2")!.stages).toHaveLength(2);
   });
 });

@@ -49,6 +49,21 @@ export function cachedDatasetsOf(state: SchedulerState, applicationId: string): 
     }));
 }
 
+/**
+ * Every partition of the persisted dataset has a disk copy: a job can read it
+ * instead of planning the stages that compute it. Only disk copies count
+ * (they outlive executors, the common loss); a partition lost even so while
+ * the job runs fails its task, which cannot compute it without those stages.
+ */
+export function wholeOnDisk(state: SchedulerState, applicationId: string | undefined, plan: Plan, datasetId: number): boolean {
+  const dataset = plan.datasets.find((candidate) => candidate.id === datasetId);
+  if (!applicationId || !dataset?.cacheKey || dataset.numPartitions === 0) return false;
+  const partitions = state.cache.get(cacheKeyOf(applicationId, dataset.cacheKey));
+  if (!partitions || partitions.size < dataset.numPartitions) return false;
+  for (let p = 0; p < dataset.numPartitions; p++) if (!partitions.get(p)?.diskShuffleAddress) return false;
+  return true;
+}
+
 /** The executor is gone, and with it every partition it kept in memory. */
 export function dropExecutorMemory(state: SchedulerState, executorId: string): void {
   dropWhere(state, (entry) => (entry.memoryExecutorId === executorId ? { ...entry, memoryExecutorId: "" } : entry));
