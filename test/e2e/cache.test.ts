@@ -213,3 +213,22 @@ describe("a driver program that survives its client", () => {
     });
   });
 });
+
+describe("examples/cached-explore.ts", () => {
+  it("returns the corpus's figures, its later actions reading only what is kept", async () => {
+    await withCluster("example", {}, async (cluster) => {
+      const res = await spawnCli(["submit", "--dir", cluster.dir, "--json", "examples/cached-explore.ts", "--", "--input", pathToFileURL(corpus).href]).done;
+      expect(res.code, res.stderr).toBe(0);
+      const summary = lastJson(res.stdout);
+      const total = [...expected.values()].reduce((a, b) => a + b, 0);
+      const letters = [...expected].reduce((sum, [word, n]) => sum + word.length * n, 0);
+      const top = [...expected].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5);
+      expect(summary.result).toEqual({ total, distinct: expected.size, meanLength: letters / total, longest: Math.max(...[...expected.keys()].map((w) => w.length)), top });
+      const [, , counted, topped, longest] = summary.jobs;
+      expect(counted.stats.cachedPartitionsRead).toBe(PARTITIONS); // the words
+      // The counts are on disk: takeOrdered plans only the stage that reads them.
+      expect(topped.stats).toMatchObject({ cachedPartitionsRead: counted.stats.tasksLaunched - PARTITIONS, inputBytes: 0 });
+      expect(longest.stats.cachedPartitionsRead).toBe(PARTITIONS);
+    });
+  });
+});
