@@ -232,3 +232,54 @@ describe("examples/cached-explore.ts", () => {
     });
   });
 });
+
+/** Its second action's tasks wait for <gate>.go: the test kills the driver while that job runs. */
+const HOLDING_PROGRAM = `
+import { existsSync } from "node:fs";
+import { app } from "ballast";
+
+function hold(path: string): void {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  while (!existsSync(path)) Atomics.wait(cell, 0, 0, 50);
+}
+
+export default app("holding", async (ctx) => {
+  const gate = ctx.arg("gate");
+  const words = ctx.textFile(ctx.arg("input"), { minPartitions: ${PARTITIONS} })
+    .flatMap((line) => line.split(" ")).filter((w) => w.length > 0).persist("disk");
+  const first = await words.count();
+  const held = await words.mapPartitions((records) => (hold(gate + ".go"), records)).count();
+  const distinct = await words.distinct().count();
+  return { first, held, distinct };
+});
+`;
+
+describe("a driver killed while an action's job runs", () => {
+  it("`ballast attach` rejoins the running job instead of submitting it again", async () => {
+    await withCluster("rejoin", {}, async (cluster) => {
+      const file = join(work, "holding.ts");
+      writeFileSync(file, HOLDING_PROGRAM);
+      const gatePath = join(work, "rejoin.gate");
+      const first = spawnCli(["submit", "--dir", cluster.dir, "--json", file, "--", "--input", pathToFileURL(corpus).href, "--gate", gatePath]);
+      await first.waitFor(/action #2 \(count\): submitted (\S+)/, 120_000);
+      const [, applicationId] = /application (app-\S+)/.exec(first.output().stderr)!;
+      const [, runningJob] = /action #2 \(count\): submitted (\S+)/.exec(first.output().stderr)!;
+      const eventsFile = join(cluster.dir, "task-events.jsonl");
+      await waitUntil("the held job's tasks to start", () => readTaskEvents(eventsFile).some((e) => e.jobId === runningJob && e.event === "start"), 60_000);
+      first.child.kill("SIGKILL");
+      await first.done;
+
+      const attached = spawnCli(["attach", applicationId!, "--dir", cluster.dir, "--json"]);
+      await attached.waitFor(`action #2 (count): rejoined ${runningJob}`, 60_000);
+      writeFileSync(`${gatePath}.go`, "");
+      const res = await attached.done;
+      expect(res.code, res.stderr).toBe(0);
+      const summary = lastJson(res.stdout);
+      const total = [...expected.values()].reduce((a, b) => a + b, 0);
+      expect(summary.result).toEqual({ first: total, held: total, distinct: expected.size });
+      expect(summary.jobs.map((job: { jobId: string }) => job.jobId)[1]).toBe(runningJob);
+      // Three actions, three jobs: none submitted twice.
+      expect(new Set(readTaskEvents(eventsFile).map((e) => e.jobId)).size).toBe(3);
+    });
+  });
+});
