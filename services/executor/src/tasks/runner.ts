@@ -10,7 +10,7 @@ import { emptyMetrics, type TaskLaunch, type TaskMetrics, type TaskStatusUpdate,
 import { inputUrisOfPipeline } from "../core/pipeline.js";
 import { failure, TaskFailure } from "../core/task.js";
 import type { BundleCache } from "./bundles.js";
-import type { ExecutorPartitionCache } from "./partitionCache.js";
+import { blockKeyOf, type ExecutorPartitionCache } from "./partitionCache.js";
 import { commitTextPartition } from "./commit.js";
 import type { InputCache } from "./inputs.js";
 import type { ShufflePeer, StagingPeer } from "./peers.js";
@@ -98,6 +98,7 @@ export class TaskRunner {
     metrics.shuffleBytesRead = fetched.bytes;
     // Jobs of an application get a cache (possibly empty, so what they compute is kept); plain jobs none.
     const cached = launch.applicationId ? await withSpan("cache.fetch", {}, () => this.deps.cache.blocksFor(launch)) : undefined;
+    if (cached && reducePartitions.size > reads.length) checkSkippedStagesCovered(launch, cached);
     signal.throwIfAborted();
     const spillDir = join(this.deps.spillRoot, encodeURIComponent(launch.taskId));
     const response = await withSpan("compute", { "dataset.id": launch.datasetId }, async () => {
@@ -183,6 +184,20 @@ export class TaskRunner {
     const message = err instanceof WorkerCrashedError ? err.message : `executor error: ${describeError(err)}`;
     return { ...base, state: "failed", failure: { kind: "executorError", message, stack: err instanceof Error ? (err.stack ?? "") : "", errorKind: "executor_error" } };
   }
+}
+
+/**
+ * The job skipped the stages that compute a cached dataset (its shuffles are
+ * not in the launch): without every offered partition the task cannot compute
+ * it, so it fails as the executor's problem (retried) with the reason, rather
+ * than as a confusing missing shuffle inside user code.
+ */
+function checkSkippedStagesCovered(launch: TaskLaunch, cached: Record<string, Uint8Array>): void {
+  // Stages are skipped only for datasets wholly on disk: a disk copy that could not be fetched is what is missing.
+  const missing = (launch.cachedPartitions ?? []).filter((location) => location.diskShuffleAddress && !cached[blockKeyOf(location.cacheKey, location.partition)]);
+  if (missing.length === 0) return;
+  const names = missing.map((location) => `${location.cacheKey}/${location.partition}`).join(", ");
+  throw failure("executorError", `cached partition(s) ${names} of application ${launch.applicationId} could not be read, and this job skipped the stages that compute them: run the action again to recompute them`);
 }
 
 function partitionTaskOf(launch: TaskLaunch): PartitionTaskSpec {
