@@ -96,7 +96,7 @@ export async function measureSchedulerService(tasks: number, executors = 4, slot
     }
     await new Promise((r) => setTimeout(r, 300));
     const started = performance.now();
-    const { jobId } = await call(client.submitJob.bind(client), { plan: planToWire(emptyTaskPlan(tasks)), bundleDigest: "0".repeat(64), conf: {}, submissionId: "" });
+    const { jobId } = await call(client.submitJob.bind(client), { plan: planToWire(emptyTaskPlan(tasks)), bundleDigest: "0".repeat(64), conf: {}, submissionId: "", applicationId: "" });
     await new Promise<void>((resolve, reject) => {
       const watch = client.watchJob({ jobId });
       watch.on("data", (res: { job?: { status: number } }) => {

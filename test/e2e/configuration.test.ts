@@ -32,7 +32,7 @@ describe("configuration across processes", () => {
     );
     const scheduler = createClient(SchedulerServiceClient, cluster.scheduler);
     try {
-      const request = { plan: undefined, bundleDigest: "0".repeat(64), conf: { "ballast.scheduler.leaseTimeout": "1s" }, submissionId: "" };
+      const request = { plan: undefined, bundleDigest: "0".repeat(64), conf: { "ballast.scheduler.leaseTimeout": "1s" }, submissionId: "", applicationId: "" };
       await expect(call(scheduler.submitJob.bind(scheduler), request)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/is a process setting/) });
     } finally {
       scheduler.close();

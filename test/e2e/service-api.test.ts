@@ -63,7 +63,7 @@ describe("every service answers health checks and reflection", () => {
 
 describe("the scheduler API rejects bad requests and keeps serving", () => {
   it("answers INVALID_ARGUMENT for a submission without a plan or a digest", async () => {
-    expect(await codeOf(call(scheduler.submitJob.bind(scheduler), { plan: undefined, bundleDigest: "", conf: {}, submissionId: "" }))).toBe(status.INVALID_ARGUMENT);
+    expect(await codeOf(call(scheduler.submitJob.bind(scheduler), { plan: undefined, bundleDigest: "", conf: {}, submissionId: "", applicationId: "" }))).toBe(status.INVALID_ARGUMENT);
   });
 
   it("answers NOT_FOUND for unknown jobs and INVALID_ARGUMENT for an empty id", async () => {
@@ -76,7 +76,7 @@ describe("the scheduler API rejects bad requests and keeps serving", () => {
     const greedy = new SchedulerServiceClient(cluster.scheduler, credentials.createInsecure(), { "grpc.max_send_message_length": 64 * 1024 * 1024 });
     const huge = "x".repeat(20 * 1024 * 1024);
     try {
-      expect(await codeOf(call(greedy.submitJob.bind(greedy), { plan: undefined, bundleDigest: huge, conf: {}, submissionId: "" }))).toBe(status.RESOURCE_EXHAUSTED);
+      expect(await codeOf(call(greedy.submitJob.bind(greedy), { plan: undefined, bundleDigest: huge, conf: {}, submissionId: "", applicationId: "" }))).toBe(status.RESOURCE_EXHAUSTED);
     } finally {
       greedy.close();
     }
@@ -86,6 +86,6 @@ describe("the scheduler API rejects bad requests and keeps serving", () => {
     const { executors } = await call(scheduler.listExecutors.bind(scheduler), {});
     expect(executors.map((e) => e.nodeId)).toEqual(["node-1"]);
     expect(executors[0]!.alive).toBe(true);
-    await call(scheduler.listJobs.bind(scheduler), { pageSize: 0, pageToken: "" });
+    await call(scheduler.listJobs.bind(scheduler), { pageSize: 0, pageToken: "", applicationId: "" });
   });
 });

@@ -31,7 +31,7 @@ const taskStarted = (seq: number, overrides: { jobId?: string; taskId?: string; 
   jobId: overrides.jobId ?? "job-1",
   payload: { $case: "taskStarted", value: { taskId: overrides.taskId ?? `task-${seq}`, stageId: 0, stageAttempt: 0, partition: 0, attempt: 0, executorId: "e", nodeId: "n" } },
 });
-const jobSubmitted = (seq: number, name: string): Event => ({ seq, timeMs: 1_000, jobId: "job-1", payload: { $case: "jobSubmitted", value: { name, numStages: 1, traceId: "" } } });
+const jobSubmitted = (seq: number, name: string): Event => ({ seq, timeMs: 1_000, jobId: "job-1", payload: { $case: "jobSubmitted", value: { name, numStages: 1, traceId: "", applicationId: "" } } });
 const publish = (applicationId: string, events: Event[]) => call(history.publishEvents.bind(history), { applicationId, events });
 const application = async () => (await call(history.getApplication.bind(history), { applicationId: APP })).application!;
 const storedSeqs = async () => (await call(history.listEvents.bind(history), { applicationId: APP, jobId: "", afterSeq: 0, limit: 0 })).events.map((e) => e.seq);

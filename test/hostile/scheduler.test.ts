@@ -24,7 +24,7 @@ afterAll(async () => {
 const SERVICE = "/ballast.v1.SchedulerService";
 const DIGEST = "a".repeat(64);
 const long = (n: number) => "x".repeat(n);
-const listJobs = async () => (await call(scheduler.listJobs.bind(scheduler), { pageSize: LIMITS.datasets / 10, pageToken: "" })).jobs;
+const listJobs = async () => (await call(scheduler.listJobs.bind(scheduler), { pageSize: LIMITS.datasets / 10, pageToken: "", applicationId: "" })).jobs;
 
 describe("numbers that do not fit and bytes that do not decode are INVALID_ARGUMENT", () => {
   const cases: Array<[string, string, Buffer, RegExp]> = [
@@ -44,8 +44,8 @@ describe("numbers that do not fit and bytes that do not decode are INVALID_ARGUM
   });
 
   it("ListJobs refuses a page size above the maximum and a token it never gave", async () => {
-    await expectStatus(call(scheduler.listJobs.bind(scheduler), { pageSize: 100_000, pageToken: "" }), status.INVALID_ARGUMENT, /page_size/);
-    await expectStatus(call(scheduler.listJobs.bind(scheduler), { pageSize: 0, pageToken: "job-9999" }), status.INVALID_ARGUMENT, /page_token/);
+    await expectStatus(call(scheduler.listJobs.bind(scheduler), { pageSize: 100_000, pageToken: "", applicationId: "" }), status.INVALID_ARGUMENT, /page_size/);
+    await expectStatus(call(scheduler.listJobs.bind(scheduler), { pageSize: 0, pageToken: "job-9999", applicationId: "" }), status.INVALID_ARGUMENT, /page_token/);
   });
 });
 
@@ -80,7 +80,7 @@ function watchOnce(request: { jobId: string }): Promise<void> {
 
 // ------------------------------------------------------------------ plans
 
-const dataset = (id: number, parentIds: number[] = [], numPartitions = 1): DatasetNode => ({ id, op: parentIds.length ? "map" : "range", parentIds, numPartitions, wide: false, callSite: "hostile.ts:1", uri: "" });
+const dataset = (id: number, parentIds: number[] = [], numPartitions = 1): DatasetNode => ({ id, op: parentIds.length ? "map" : "range", parentIds, numPartitions, wide: false, callSite: "hostile.ts:1", uri: "", storageLevel: "", cacheKey: "" });
 const chain = (length: number): DatasetNode[] => Array.from({ length }, (_, i) => dataset(i, i === 0 ? [] : [i - 1]));
 
 function plan(overrides: Partial<Plan> = {}): Plan {
@@ -101,7 +101,7 @@ function plan(overrides: Partial<Plan> = {}): Plan {
 }
 
 const submit = (p: Plan | undefined, extra: { conf?: Record<string, string>; bundleDigest?: string; submissionId?: string } = {}) =>
-  call(scheduler.submitJob.bind(scheduler), { plan: p, bundleDigest: extra.bundleDigest ?? DIGEST, conf: extra.conf ?? {}, submissionId: extra.submissionId ?? "" });
+  call(scheduler.submitJob.bind(scheduler), { plan: p, bundleDigest: extra.bundleDigest ?? DIGEST, conf: extra.conf ?? {}, submissionId: extra.submissionId ?? "", applicationId: "" });
 
 describe("plans are bounded and well formed at SubmitJob, before anything is logged", () => {
   let jobsBefore = 0;
@@ -251,7 +251,7 @@ describe("results are bounded and listings page", () => {
     const paged: string[] = [];
     let pageToken = "";
     do {
-      const page = await call(scheduler.listJobs.bind(scheduler), { pageSize: 1, pageToken });
+      const page = await call(scheduler.listJobs.bind(scheduler), { pageSize: 1, pageToken, applicationId: "" });
       expect(page.jobs).toHaveLength(1);
       paged.push(page.jobs[0]!.jobId);
       pageToken = page.nextPageToken;

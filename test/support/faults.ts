@@ -11,6 +11,10 @@ export interface TaskEvent {
   state?: string;
   executorId?: string;
   nodeId?: string;
+  jobId?: string;
+  /** End events of an application's jobs: cached partitions read, and persisted partitions computed and kept. */
+  cachedRead?: number;
+  cachedKept?: number;
 }
 
 export function readTaskEvents(file: string): TaskEvent[] {

@@ -76,6 +76,10 @@ export interface DatasetNode {
   callSite: string;
   /** textFile: source URI. */
   uri: string;
+  /** Set when the program persisted it: memory, disk or memory_and_disk. */
+  storageLevel: string;
+  /** Persisted datasets: the dataset's key across the jobs of its application. */
+  cacheKey: string;
 }
 
 /**
@@ -123,6 +127,8 @@ export interface DriverPosition {
   actionIndex: number;
   /** The raw results of the actions before it: msgpack, base64. */
   recordedResults: string;
+  /** Where the program calls the action ("explore.ts:12"): a replay must ask for the same one here. */
+  callSite: string;
 }
 
 export interface JobStats {
@@ -137,6 +143,8 @@ export interface JobStats {
   /** Sorted runs tasks' reduce-side operators spilled to local disk, and their bytes. */
   spills: number;
   spilledBytes: number;
+  /** Partitions of persisted datasets read from the cache instead of computed. */
+  cachedPartitionsRead: number;
 }
 
 export interface StageInfo {
@@ -168,7 +176,17 @@ export interface JobInfo {
   stages: StageInfo[];
   stats: JobStats | undefined;
   error: ErrorInfo | undefined;
-  result: JobResult | undefined;
+  result:
+    | JobResult
+    | undefined;
+  /** The driver program's application (SubmitJobRequest.application_id); empty for a job(...) file. */
+  applicationId: string;
+  /** Jobs of an application: which action of the program (1-based; 0 for a job(...) file) and where it is called. */
+  actionNumber: number;
+  actionCallSite: string;
+  /** The program's bundle and arguments, so `ballast attach` can run the same program again. */
+  bundleDigest: string;
+  args: string[];
 }
 
 export interface ExecutorInfo {
@@ -256,7 +274,17 @@ export const ErrorInfo: MessageFns<ErrorInfo> = {
 };
 
 function createBaseDatasetNode(): DatasetNode {
-  return { id: 0, op: "", parentIds: [], numPartitions: 0, wide: false, callSite: "", uri: "" };
+  return {
+    id: 0,
+    op: "",
+    parentIds: [],
+    numPartitions: 0,
+    wide: false,
+    callSite: "",
+    uri: "",
+    storageLevel: "",
+    cacheKey: "",
+  };
 }
 
 export const DatasetNode: MessageFns<DatasetNode> = {
@@ -285,6 +313,12 @@ export const DatasetNode: MessageFns<DatasetNode> = {
     }
     if (message.uri !== "") {
       writer.uint32(58).string(message.uri);
+    }
+    if (message.storageLevel !== "") {
+      writer.uint32(66).string(message.storageLevel);
+    }
+    if (message.cacheKey !== "") {
+      writer.uint32(74).string(message.cacheKey);
     }
     return writer;
   },
@@ -366,6 +400,22 @@ export const DatasetNode: MessageFns<DatasetNode> = {
             }
 
             message.uri = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.storageLevel = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.cacheKey = reader.string();
             continue;
           }
         }
@@ -685,7 +735,7 @@ export const Plan: MessageFns<Plan> = {
 };
 
 function createBaseDriverPosition(): DriverPosition {
-  return { actionIndex: 0, recordedResults: "" };
+  return { actionIndex: 0, recordedResults: "", callSite: "" };
 }
 
 export const DriverPosition: MessageFns<DriverPosition> = {
@@ -695,6 +745,9 @@ export const DriverPosition: MessageFns<DriverPosition> = {
     }
     if (message.recordedResults !== "") {
       writer.uint32(18).string(message.recordedResults);
+    }
+    if (message.callSite !== "") {
+      writer.uint32(26).string(message.callSite);
     }
     return writer;
   },
@@ -728,6 +781,14 @@ export const DriverPosition: MessageFns<DriverPosition> = {
             message.recordedResults = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.callSite = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -753,6 +814,7 @@ function createBaseJobStats(): JobStats {
     lostMapOutputs: 0,
     spills: 0,
     spilledBytes: 0,
+    cachedPartitionsRead: 0,
   };
 }
 
@@ -787,6 +849,9 @@ export const JobStats: MessageFns<JobStats> = {
     }
     if (message.spilledBytes !== 0) {
       writer.uint32(80).uint64(message.spilledBytes);
+    }
+    if (message.cachedPartitionsRead !== 0) {
+      writer.uint32(88).uint32(message.cachedPartitionsRead);
     }
     return writer;
   },
@@ -882,6 +947,14 @@ export const JobStats: MessageFns<JobStats> = {
             }
 
             message.spilledBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.cachedPartitionsRead = reader.uint32();
             continue;
           }
         }
@@ -1145,6 +1218,11 @@ function createBaseJobInfo(): JobInfo {
     stats: undefined,
     error: undefined,
     result: undefined,
+    applicationId: "",
+    actionNumber: 0,
+    actionCallSite: "",
+    bundleDigest: "",
+    args: [],
   };
 }
 
@@ -1176,6 +1254,21 @@ export const JobInfo: MessageFns<JobInfo> = {
     }
     if (message.result !== undefined) {
       JobResult.encode(message.result, writer.uint32(74).fork()).join();
+    }
+    if (message.applicationId !== "") {
+      writer.uint32(82).string(message.applicationId);
+    }
+    if (message.actionNumber !== 0) {
+      writer.uint32(88).uint32(message.actionNumber);
+    }
+    if (message.actionCallSite !== "") {
+      writer.uint32(98).string(message.actionCallSite);
+    }
+    if (message.bundleDigest !== "") {
+      writer.uint32(106).string(message.bundleDigest);
+    }
+    for (const v of message.args) {
+      writer.uint32(114).string(v!);
     }
     return writer;
   },
@@ -1263,6 +1356,46 @@ export const JobInfo: MessageFns<JobInfo> = {
             }
 
             message.result = JobResult.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.actionNumber = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.actionCallSite = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.bundleDigest = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.args.push(reader.string());
             continue;
           }
         }

@@ -40,6 +40,8 @@ export interface JobSubmitted {
   name: string;
   numStages: number;
   traceId: string;
+  /** The driver program's application, when the job is one of its actions. */
+  applicationId: string;
 }
 
 export interface JobEnded {
@@ -391,7 +393,7 @@ export const Event: MessageFns<Event> = {
 };
 
 function createBaseJobSubmitted(): JobSubmitted {
-  return { name: "", numStages: 0, traceId: "" };
+  return { name: "", numStages: 0, traceId: "", applicationId: "" };
 }
 
 export const JobSubmitted: MessageFns<JobSubmitted> = {
@@ -404,6 +406,9 @@ export const JobSubmitted: MessageFns<JobSubmitted> = {
     }
     if (message.traceId !== "") {
       writer.uint32(26).string(message.traceId);
+    }
+    if (message.applicationId !== "") {
+      writer.uint32(34).string(message.applicationId);
     }
     return writer;
   },
@@ -443,6 +448,14 @@ export const JobSubmitted: MessageFns<JobSubmitted> = {
             }
 
             message.traceId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.applicationId = reader.string();
             continue;
           }
         }

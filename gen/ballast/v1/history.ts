@@ -69,10 +69,14 @@ export interface JobSummary {
   stats: JobStats | undefined;
   error: ErrorInfo | undefined;
   traceId: string;
+  /** The driver program's application (SubmitJobRequest.application_id), when the job is one of its actions. */
+  driverApplicationId: string;
 }
 
 export interface ListJobSummariesRequest {
   applicationId: string;
+  /** Only the jobs of this driver program's application; empty: all. */
+  driverApplicationId: string;
 }
 
 export interface ListJobSummariesResponse {
@@ -535,6 +539,7 @@ function createBaseJobSummary(): JobSummary {
     stats: undefined,
     error: undefined,
     traceId: "",
+    driverApplicationId: "",
   };
 }
 
@@ -563,6 +568,9 @@ export const JobSummary: MessageFns<JobSummary> = {
     }
     if (message.traceId !== "") {
       writer.uint32(66).string(message.traceId);
+    }
+    if (message.driverApplicationId !== "") {
+      writer.uint32(74).string(message.driverApplicationId);
     }
     return writer;
   },
@@ -644,6 +652,14 @@ export const JobSummary: MessageFns<JobSummary> = {
             message.traceId = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.driverApplicationId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -658,13 +674,16 @@ export const JobSummary: MessageFns<JobSummary> = {
 };
 
 function createBaseListJobSummariesRequest(): ListJobSummariesRequest {
-  return { applicationId: "" };
+  return { applicationId: "", driverApplicationId: "" };
 }
 
 export const ListJobSummariesRequest: MessageFns<ListJobSummariesRequest> = {
   encode(message: ListJobSummariesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.applicationId !== "") {
       writer.uint32(10).string(message.applicationId);
+    }
+    if (message.driverApplicationId !== "") {
+      writer.uint32(18).string(message.driverApplicationId);
     }
     return writer;
   },
@@ -688,6 +707,14 @@ export const ListJobSummariesRequest: MessageFns<ListJobSummariesRequest> = {
             }
 
             message.applicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.driverApplicationId = reader.string();
             continue;
           }
         }

@@ -56,6 +56,8 @@ export interface SubmitJobRequest {
   conf: { [key: string]: string };
   /** Chosen by the client and reused on retry, so a submission is never run twice. */
   submissionId: string;
+  /** The driver program (app(...)) this job is an action of; empty for a job(...) file. */
+  applicationId: string;
 }
 
 export interface SubmitJobRequest_ConfEntry {
@@ -99,12 +101,25 @@ export interface ListJobsRequest {
   pageSize: number;
   /** The next_page_token of the previous page; empty for the first page. */
   pageToken: string;
+  /** Only the jobs of this application (SubmitJobRequest.application_id); empty: every job. */
+  applicationId: string;
 }
 
 export interface ListJobsResponse {
   jobs: JobInfo[];
   /** Empty on the last page. */
   nextPageToken: string;
+}
+
+export interface UnpersistDatasetRequest {
+  applicationId: string;
+  /** DatasetNode.cache_key of the persisted dataset. */
+  cacheKey: string;
+}
+
+export interface UnpersistDatasetResponse {
+  /** How many cached partitions the registry forgot. */
+  partitions: number;
 }
 
 export interface ListExecutorsRequest {
@@ -148,7 +163,34 @@ export interface TaskUpdate {
   /** Result tasks: collect records, count or committed output. */
   result: TaskResult | undefined;
   failure: TaskFailure | undefined;
-  metrics: TaskMetrics | undefined;
+  metrics:
+    | TaskMetrics
+    | undefined;
+  /** Partitions of persisted datasets this attempt computed and kept (the scheduler registers them). */
+  cachedWrites: CachedPartitionWrite[];
+}
+
+/**
+ * A partition of a persisted dataset an executor kept: in its memory, in its
+ * node's shuffle service (disk), or both.
+ */
+export interface CachedPartitionWrite {
+  /** The dataset's key within its application (DatasetNode.cache_key). */
+  cacheKey: string;
+  partition: number;
+  inMemory: boolean;
+  onDisk: boolean;
+  bytes: number;
+}
+
+/** Where the scheduler knows a cached partition lives, sent with the launches that may read it. */
+export interface CachedPartitionLocation {
+  cacheKey: string;
+  partition: number;
+  /** Held in this executor's memory (empty: not in any executor's memory). */
+  memoryExecutorId: string;
+  /** Held by this shuffle service (empty: not on disk). */
+  diskShuffleAddress: string;
 }
 
 export interface MapStatus {
@@ -194,6 +236,8 @@ export interface TaskMetrics {
   /** Sorted runs the task's reduce-side operators spilled to local disk, and their bytes. */
   spills: number;
   spilledBytes: number;
+  /** Partitions of persisted datasets read from the cache instead of computed. */
+  cachedPartitionsRead: number;
 }
 
 export interface ExecutorSessionResponse {
@@ -272,7 +316,15 @@ export interface LaunchTask {
   /** The sending scheduler's epoch; executors reject launches from older epochs. */
   epoch: number;
   /** Set for sample tasks (then shuffle_write is unset and plan.action is not run). */
-  sampleFor: SampleFor | undefined;
+  sampleFor:
+    | SampleFor
+    | undefined;
+  /**
+   * The application the job belongs to, and where the persisted datasets of
+   * the task's pipeline have cached partitions (the executor reads them instead of computing).
+   */
+  applicationId: string;
+  cachedPartitions: CachedPartitionLocation[];
 }
 
 export interface LaunchTask_ConfEntry {
@@ -346,7 +398,7 @@ export interface AuthorizeCommitResponse {
 }
 
 function createBaseSubmitJobRequest(): SubmitJobRequest {
-  return { plan: undefined, bundleDigest: "", conf: {}, submissionId: "" };
+  return { plan: undefined, bundleDigest: "", conf: {}, submissionId: "", applicationId: "" };
 }
 
 export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
@@ -362,6 +414,9 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
     });
     if (message.submissionId !== "") {
       writer.uint32(34).string(message.submissionId);
+    }
+    if (message.applicationId !== "") {
+      writer.uint32(42).string(message.applicationId);
     }
     return writer;
   },
@@ -412,6 +467,14 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
             }
 
             message.submissionId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.applicationId = reader.string();
             continue;
           }
         }
@@ -807,7 +870,7 @@ export const CancelJobResponse: MessageFns<CancelJobResponse> = {
 };
 
 function createBaseListJobsRequest(): ListJobsRequest {
-  return { pageSize: 0, pageToken: "" };
+  return { pageSize: 0, pageToken: "", applicationId: "" };
 }
 
 export const ListJobsRequest: MessageFns<ListJobsRequest> = {
@@ -817,6 +880,9 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(18).string(message.pageToken);
+    }
+    if (message.applicationId !== "") {
+      writer.uint32(26).string(message.applicationId);
     }
     return writer;
   },
@@ -848,6 +914,14 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
             }
 
             message.pageToken = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.applicationId = reader.string();
             continue;
           }
         }
@@ -905,6 +979,109 @@ export const ListJobsResponse: MessageFns<ListJobsResponse> = {
             }
 
             message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUnpersistDatasetRequest(): UnpersistDatasetRequest {
+  return { applicationId: "", cacheKey: "" };
+}
+
+export const UnpersistDatasetRequest: MessageFns<UnpersistDatasetRequest> = {
+  encode(message: UnpersistDatasetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
+    if (message.cacheKey !== "") {
+      writer.uint32(18).string(message.cacheKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpersistDatasetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpersistDatasetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cacheKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUnpersistDatasetResponse(): UnpersistDatasetResponse {
+  return { partitions: 0 };
+}
+
+export const UnpersistDatasetResponse: MessageFns<UnpersistDatasetResponse> = {
+  encode(message: UnpersistDatasetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partitions !== 0) {
+      writer.uint32(8).uint32(message.partitions);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpersistDatasetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpersistDatasetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partitions = reader.uint32();
             continue;
           }
         }
@@ -1250,7 +1427,15 @@ export const Heartbeat: MessageFns<Heartbeat> = {
 };
 
 function createBaseTaskUpdate(): TaskUpdate {
-  return { taskId: "", state: 0, mapStatus: undefined, result: undefined, failure: undefined, metrics: undefined };
+  return {
+    taskId: "",
+    state: 0,
+    mapStatus: undefined,
+    result: undefined,
+    failure: undefined,
+    metrics: undefined,
+    cachedWrites: [],
+  };
 }
 
 export const TaskUpdate: MessageFns<TaskUpdate> = {
@@ -1272,6 +1457,9 @@ export const TaskUpdate: MessageFns<TaskUpdate> = {
     }
     if (message.metrics !== undefined) {
       TaskMetrics.encode(message.metrics, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.cachedWrites) {
+      CachedPartitionWrite.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1335,6 +1523,183 @@ export const TaskUpdate: MessageFns<TaskUpdate> = {
             }
 
             message.metrics = TaskMetrics.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.cachedWrites.push(CachedPartitionWrite.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCachedPartitionWrite(): CachedPartitionWrite {
+  return { cacheKey: "", partition: 0, inMemory: false, onDisk: false, bytes: 0 };
+}
+
+export const CachedPartitionWrite: MessageFns<CachedPartitionWrite> = {
+  encode(message: CachedPartitionWrite, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cacheKey !== "") {
+      writer.uint32(10).string(message.cacheKey);
+    }
+    if (message.partition !== 0) {
+      writer.uint32(16).uint32(message.partition);
+    }
+    if (message.inMemory !== false) {
+      writer.uint32(24).bool(message.inMemory);
+    }
+    if (message.onDisk !== false) {
+      writer.uint32(32).bool(message.onDisk);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(40).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CachedPartitionWrite {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCachedPartitionWrite();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cacheKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.inMemory = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.onDisk = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCachedPartitionLocation(): CachedPartitionLocation {
+  return { cacheKey: "", partition: 0, memoryExecutorId: "", diskShuffleAddress: "" };
+}
+
+export const CachedPartitionLocation: MessageFns<CachedPartitionLocation> = {
+  encode(message: CachedPartitionLocation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cacheKey !== "") {
+      writer.uint32(10).string(message.cacheKey);
+    }
+    if (message.partition !== 0) {
+      writer.uint32(16).uint32(message.partition);
+    }
+    if (message.memoryExecutorId !== "") {
+      writer.uint32(26).string(message.memoryExecutorId);
+    }
+    if (message.diskShuffleAddress !== "") {
+      writer.uint32(34).string(message.diskShuffleAddress);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CachedPartitionLocation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCachedPartitionLocation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cacheKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.memoryExecutorId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.diskShuffleAddress = reader.string();
             continue;
           }
         }
@@ -1700,6 +2065,7 @@ function createBaseTaskMetrics(): TaskMetrics {
     recordsOut: 0,
     spills: 0,
     spilledBytes: 0,
+    cachedPartitionsRead: 0,
   };
 }
 
@@ -1725,6 +2091,9 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
     }
     if (message.spilledBytes !== 0) {
       writer.uint32(56).uint64(message.spilledBytes);
+    }
+    if (message.cachedPartitionsRead !== 0) {
+      writer.uint32(64).uint32(message.cachedPartitionsRead);
     }
     return writer;
   },
@@ -1796,6 +2165,14 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
             }
 
             message.spilledBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.cachedPartitionsRead = reader.uint32();
             continue;
           }
         }
@@ -2306,6 +2683,8 @@ function createBaseLaunchTask(): LaunchTask {
     traceparent: "",
     epoch: 0,
     sampleFor: undefined,
+    applicationId: "",
+    cachedPartitions: [],
   };
 }
 
@@ -2355,6 +2734,12 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     }
     if (message.sampleFor !== undefined) {
       SampleFor.encode(message.sampleFor, writer.uint32(122).fork()).join();
+    }
+    if (message.applicationId !== "") {
+      writer.uint32(130).string(message.applicationId);
+    }
+    for (const v of message.cachedPartitions) {
+      CachedPartitionLocation.encode(v!, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -2493,6 +2878,22 @@ export const LaunchTask: MessageFns<LaunchTask> = {
             }
 
             message.sampleFor = SampleFor.decode(reader, reader.uint32());
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.cachedPartitions.push(CachedPartitionLocation.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -3325,6 +3726,18 @@ export const SchedulerServiceService = {
     responseSerialize: (value: ListJobsResponse): Buffer => Buffer.from(ListJobsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListJobsResponse => ListJobsResponse.decode(value),
   },
+  /** unpersist(): the application's cached partitions of the dataset are forgotten and their disk copies removed. */
+  unpersistDataset: {
+    path: "/ballast.v1.SchedulerService/UnpersistDataset" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnpersistDatasetRequest): Buffer =>
+      Buffer.from(UnpersistDatasetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnpersistDatasetRequest => UnpersistDatasetRequest.decode(value),
+    responseSerialize: (value: UnpersistDatasetResponse): Buffer =>
+      Buffer.from(UnpersistDatasetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnpersistDatasetResponse => UnpersistDatasetResponse.decode(value),
+  },
   listExecutors: {
     path: "/ballast.v1.SchedulerService/ListExecutors" as const,
     requestStream: false as const,
@@ -3417,6 +3830,8 @@ export interface SchedulerServiceServer extends UntypedServiceImplementation {
   watchJob: handleServerStreamingCall<WatchJobRequest, WatchJobResponse>;
   cancelJob: handleUnaryCall<CancelJobRequest, CancelJobResponse>;
   listJobs: handleUnaryCall<ListJobsRequest, ListJobsResponse>;
+  /** unpersist(): the application's cached partitions of the dataset are forgotten and their disk copies removed. */
+  unpersistDataset: handleUnaryCall<UnpersistDatasetRequest, UnpersistDatasetResponse>;
   listExecutors: handleUnaryCall<ListExecutorsRequest, ListExecutorsResponse>;
   /**
    * An executor registers first, then sends heartbeats and task updates;
@@ -3504,6 +3919,22 @@ export interface SchedulerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListJobsResponse) => void,
+  ): ClientUnaryCall;
+  /** unpersist(): the application's cached partitions of the dataset are forgotten and their disk copies removed. */
+  unpersistDataset(
+    request: UnpersistDatasetRequest,
+    callback: (error: ServiceError | null, response: UnpersistDatasetResponse) => void,
+  ): ClientUnaryCall;
+  unpersistDataset(
+    request: UnpersistDatasetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnpersistDatasetResponse) => void,
+  ): ClientUnaryCall;
+  unpersistDataset(
+    request: UnpersistDatasetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnpersistDatasetResponse) => void,
   ): ClientUnaryCall;
   listExecutors(
     request: ListExecutorsRequest,

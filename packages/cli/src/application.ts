@@ -10,6 +10,7 @@ import type { JobStatus } from "@ballast/common/domain/states";
 import { JobFileError, userFrames } from "./bundle.js";
 import { summarize, type JobOutcome } from "./outcome.js";
 import { ProgressView } from "./progress.js";
+import { rawResultOf, recordedApplication } from "./resume.js";
 import { MissingSize, type Session, type SubmitOptions } from "./session.js";
 import { watchJob } from "./watch.js";
 
@@ -34,22 +35,40 @@ class ActionJobFailed extends Error {
   }
 }
 
+/**
+ * Runs the application's program. With options.applicationId (resuming it)
+ * the actions the scheduler recorded as finished return their recorded
+ * results without a job, a still running one is rejoined, and the program
+ * goes on from there.
+ */
 export async function runApplication(session: Session, options: SubmitOptions): Promise<ApplicationOutcome> {
-  const applicationId = `app-${randomUUID()}`;
+  const applicationId = options.applicationId ?? `app-${randomUUID()}`;
   const startedAt = Date.now();
   const definition = session.bundle.definition as AppDefinition;
-  const jobs: JobOutcome[] = [];
-  const recorded: RawActionResult[] = [];
+  const previous = options.applicationId ? await recordedApplication(session.scheduler, applicationId) : undefined;
+  const jobs: JobOutcome[] = [...(previous?.jobs ?? [])];
+  const recorded: RawActionResult[] = [...(previous?.results ?? [])];
   const sizes = new Map<string, number>();
   const progress = options.progress ?? process.stderr;
+  const answered = previous ? `, ${previous.results.length} finished action(s) answered from their recorded results` : "";
+  progress.write(`application ${applicationId}${answered} (if this process dies: ballast attach ${applicationId})\n`);
+  // unpersist() is synchronous in the program: its requests are sent at once and awaited before the next job.
+  const unpersisting: Array<Promise<void>> = [];
+  const unpersist = (cacheKey: string): void => {
+    const sent = session.unpersist(applicationId, cacheKey);
+    sent.catch(() => undefined); // rejected before it is awaited is not unhandled: the next job's await fails on it
+    unpersisting.push(sent);
+  };
   const runJob = async (built: BuiltJob, actionIndex: number): Promise<RawActionResult> => {
+    await Promise.all(unpersisting.splice(0));
     const submittedAt = Date.now();
-    const jobId = await session.submit(built.plan);
-    const view = new ProgressView(progress, `action #${actionIndex + 1} (${built.plan.action}): submitted ${jobId}`);
+    const rejoined = previous?.running?.actionIndex === actionIndex ? previous.running.jobId : undefined;
+    const jobId = rejoined ?? (await session.submit(built.plan, applicationId));
+    const view = new ProgressView(progress, `action #${actionIndex + 1} (${built.plan.action}): ${rejoined ? "rejoined" : "submitted"} ${jobId}`);
     const outcome = summarize(await watchJob(session.scheduler, jobId, view), Date.now() - submittedAt);
     jobs.push(outcome);
     if (!outcome.ok) throw new ActionJobFailed(outcome);
-    const raw = { records: outcome.records, count: outcome.count, outputUri: outcome.outputUri };
+    const raw = rawResultOf(outcome);
     recorded.push(raw);
     return raw;
   };
@@ -61,7 +80,8 @@ export async function runApplication(session: Session, options: SubmitOptions): 
   for (;;) {
     try {
       const inputSize = (uri: string): number => sizes.get(uri) ?? fail(new MissingSize(uri));
-      const result = await definition.run({ args: options.args, inputSize, recorded: [...recorded], runJob });
+      const result = await definition.run({ args: options.args, inputSize, recorded: [...recorded], recordedCallSites: previous?.callSites, runJob, unpersist });
+      await Promise.all(unpersisting.splice(0));
       return finish({ result });
     } catch (err) {
       if (err instanceof MissingSize) sizes.set(err.uri, await session.inputSize(err.uri));

@@ -1,6 +1,6 @@
 import { build, type Message } from "esbuild";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -54,12 +54,23 @@ export async function bundleJob(jobFile: string): Promise<Bundle> {
     throw new JobFileError(`job file does not compile:\n${lines.join("\n") || (err as Error).message}`);
   }
   const sha256 = createHash("sha256").update(code).digest("hex");
-  const dir = join(tmpdir(), "ballast-bundles");
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${sha256}.mjs`);
+  const path = bundlePathOf(sha256);
   writeFileSync(path, code);
   const definition = await importDefinition(path, jobFile);
   return { path, sha256, size: code.byteLength, definition };
+}
+
+/** Where this process keeps a bundle by its digest. */
+export function bundlePathOf(sha256: string): string {
+  const dir = join(tmpdir(), "ballast-bundles");
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${sha256}.mjs`);
+}
+
+/** A bundle already built (an application's, fetched from staging to resume it), loaded as executors load it. */
+export async function loadBundle(path: string, sha256: string, what: string): Promise<Bundle> {
+  const definition = await importDefinition(path, what);
+  return { path, sha256, size: statSync(path).size, definition };
 }
 
 async function importDefinition(path: string, jobFile: string): Promise<JobDefinition | AppDefinition> {

@@ -54,7 +54,13 @@ export function buildProgram(): Command {
     .option("--json", "end with one JSON line: job id, status, result, stats", false)
     .option("--detach", "return once the scheduler has the job (then: ballast watch/status/cancel JOB)", false)
     .option("--trace-url <template>", "trace link printed at the end, {traceId} replaced (default BALLAST_TRACE_URL, then Jaeger's)")
+    .option("--app-id <id>", "resume this application (app(...)): finished actions return their recorded results, a running one is rejoined")
     .action(async (job, args, opts) => void (process.exitCode = await (await submission()).submit(job, args, opts)));
+  clusterOptions(program.command("attach <applicationId>"))
+    .description("resume an application whose driver was lost: its program runs again, finished actions are not rerun")
+    .option("--staging <host:port>", "staging address (with --master)")
+    .option("--json", "end with one JSON line, as submit --json", false)
+    .action(async (applicationId, opts) => void (process.exitCode = await (await submission()).attach(applicationId, opts)));
   clusterOptions(program.command("status <jobId>"))
     .description("a job's state, its stages' progress and its stats")
     .option("--json", "print JSON", false)

@@ -30,6 +30,10 @@ export interface SubmitOptions {
   progress?: NodeJS.WriteStream;
   /** Told when the submission is sent and when the scheduler has the job (Ctrl-C handling needs both). */
   hooks?: SubmitHooks;
+  /** Resume this application (`submit --app-id`, `attach`) instead of starting a new one. */
+  applicationId?: string;
+  /** The program already bundled (attach: the application's own bundle); otherwise jobFile is bundled. */
+  bundle?: Bundle;
 }
 
 export interface SubmitHooks {
@@ -44,8 +48,10 @@ export interface Session {
   traceId: string;
   /** The size of an input, fixed at submit so every executor computes the same splits. */
   inputSize(uri: string): Promise<number>;
-  /** Sends one job and returns its id once the scheduler has it. */
-  submit(plan: Plan): Promise<string>;
+  /** Sends one job (an action of `applicationId`, when given) and returns its id once the scheduler has it. */
+  submit(plan: Plan, applicationId?: string): Promise<string>;
+  /** unpersist() in an application: the cluster forgets the dataset's cached partitions. */
+  unpersist(applicationId: string, cacheKey: string): Promise<void>;
 }
 
 /** Bundles and uploads, then runs `body` inside the submission's span (the trace every job of it continues). */
@@ -53,7 +59,7 @@ export async function withSession<T>(options: SubmitOptions, body: (session: Ses
   await initTelemetry("ballast-cli");
   const conf = parseJobConfPairs(options.conf);
   const files = options.files.map(checkLocalFile);
-  const bundle = await bundleJob(options.jobFile);
+  const bundle = options.bundle ?? (await bundleJob(options.jobFile));
   const staging = new StagingClient(options.staging);
   const scheduler = new SchedulerConnection(options.scheduler.split(",").filter(Boolean));
   try {
@@ -64,17 +70,20 @@ export async function withSession<T>(options: SubmitOptions, body: (session: Ses
         uploaded.set(`staging://${info.name}`, info.size);
       }
       await staging.uploadFile(bundle.path, `bundles/${bundle.sha256}.mjs`);
-      const submit = async (plan: Plan): Promise<string> => {
+      const submit = async (plan: Plan, applicationId = ""): Promise<string> => {
         // One id for every retry: a submission the scheduler logged before failing over is not run twice.
         const submissionId = randomUUID();
-        const request = { plan: planToWire(plan), bundleDigest: bundle.sha256, conf, submissionId };
+        const request = { plan: planToWire(plan), bundleDigest: bundle.sha256, conf, submissionId, applicationId };
         options.hooks?.submitting?.();
         const { jobId } = await scheduler.withLeader((client) => call(client.submitJob.bind(client), request));
         options.hooks?.submitted?.(jobId, scheduler);
         return jobId;
       };
+      const unpersist = async (applicationId: string, cacheKey: string): Promise<void> => {
+        await scheduler.withLeader((client) => call(client.unpersistDataset.bind(client), { applicationId, cacheKey }));
+      };
       const traceId = span.spanContext().traceId;
-      return await body({ bundle, scheduler, traceId, submit, inputSize: (uri) => inputSize(uri, uploaded, staging) });
+      return await body({ bundle, scheduler, traceId, submit, unpersist, inputSize: (uri) => inputSize(uri, uploaded, staging) });
     });
   } finally {
     staging.close();

@@ -9,6 +9,9 @@ import { firstProblem, integerProblem, LIMITS, nameProblem } from "./limits.js";
 export const ACTION_KINDS = ["collect", "count", "saveAsTextFile"] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
 
+export const STORAGE_LEVELS = ["memory", "disk", "memory_and_disk"] as const;
+export type StorageLevel = (typeof STORAGE_LEVELS)[number];
+
 export interface DatasetNode {
   id: number;
   /** textFile, parallelize, range, map, flatMap, filter, mapPartitions, keyBy, union, reduceByKey, groupByKey, aggregateByKey, join, leftOuterJoin, distinct, sortBy, sortByKey */
@@ -22,7 +25,9 @@ export interface DatasetNode {
   /** textFile only: the source URI. */
   uri: string;
   /** Set when the program persisted the dataset: its partitions are kept for the application's later jobs. */
-  storageLevel?: "memory" | "disk" | "memory_and_disk";
+  storageLevel?: StorageLevel;
+  /** Persisted datasets: the dataset's key across the jobs of its application ("ds7"), the same in every replay of the program. */
+  cacheKey?: string;
 }
 
 export interface ShuffleDependency {
@@ -71,6 +76,8 @@ export interface DriverPosition {
   actionIndex: number;
   /** The raw results of the actions before it, msgpack, base64. */
   recordedResults: string;
+  /** Where the program calls the action ("explore.ts:12"); absent in plans of older clients. */
+  callSite?: string;
 }
 
 /** Global id of a job's shuffle, as the shuffle service knows it. */

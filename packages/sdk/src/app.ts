@@ -36,13 +36,15 @@ async function runProgram(name: string, program: DriverProgram, options: AppRunO
   // Every result so far, recorded or just run: action i's plan carries results 0..i-1.
   const results = (options.recorded ?? []).map(rawResult);
   const run = async (index: number, action: ActionSpec): Promise<RawActionResult> => {
+    // Recorded call sites reach one past the results when the next action's job is still running (rejoined).
+    checkSameAction(name, index, action, options.recordedCallSites?.[index]);
     if (index < results.length) return results[index]!;
-    const driver = { actionIndex: index, recordedResults: encodeResults(results) };
+    const driver = { actionIndex: index, recordedResults: encodeResults(results), callSite: action.callSite };
     const result = rawResult(await options.runJob(builtJobOf(name, action, options.args, driver), index));
     results.push(result);
     return result;
   };
-  const graph = new Graph(name, sequentially(run));
+  const graph = new Graph(name, sequentially(run), options.unpersist);
   try {
     return await program(new JobContext(graph, [...options.args], options.inputSize));
   } finally {
@@ -72,6 +74,15 @@ async function replayTo(name: string, program: DriverProgram, options: PlanOptio
     );
   });
   return Promise.race([found, finished]);
+}
+
+/** A replay must call, at every recorded point, the action that was recorded there. */
+function checkSameAction(name: string, index: number, action: ActionSpec, recordedCallSite: string | undefined): void {
+  if (recordedCallSite === undefined || recordedCallSite === action.callSite) return;
+  throw new JobDefinitionError(
+    `app "${name}" is not deterministic: replayed, its action #${index + 1} is called at ${action.callSite}, ` +
+      `but the recorded action #${index + 1} was called at ${recordedCallSite} (the program must ask for the same actions in the same order)`,
+  );
 }
 
 function builtJobOf(name: string, action: ActionSpec, args: readonly string[], driver: DriverPosition): BuiltJob {

@@ -212,8 +212,9 @@ export class Dataset<T> {
     return this.persist("memory");
   }
 
+  /** Stops keeping the partitions; in a driver program on a cluster, the kept ones are dropped. */
   unpersist(): this {
-    this.node.storageLevel = "none";
+    this.graph.unpersisted(this.node);
     return this;
   }
 

@@ -4,7 +4,7 @@
  * that compute its partitions. Rebuilt from scratch for every buildPlan call.
  */
 import { JobDefinitionError } from "./errors.js";
-import { throughCache } from "./runtime/persisted.js";
+import { cacheKeyOf, throughCache } from "./runtime/persisted.js";
 import type { ActionKind } from "@ballast/common/plan";
 import type { PartitionIO, RawActionResult, SpillSpace, StorageLevel } from "./types.js";
 
@@ -95,7 +95,15 @@ export class Graph {
   constructor(
     readonly jobName: string,
     private readonly runAction?: ActionRunner,
+    /** Driver programs: told when a persisted dataset is unpersisted, so the cluster drops its partitions. */
+    private readonly onUnpersist?: (cacheKey: string) => void,
   ) {}
+
+  /** unpersist() of a node that was persisted. */
+  unpersisted(node: Node): void {
+    if (node.storageLevel !== "none") this.onUnpersist?.(cacheKeyOf(node));
+    node.storageLevel = "none";
+  }
 
   /** True inside an app's driver program, where actions are awaited. */
   get isDriverProgram(): boolean {

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ActionSpec, Node } from "./graph.js";
+import { cacheKeyOf } from "./runtime/persisted.js";
 import type { DatasetNode, DriverPosition, InputFile, Plan, ShuffleDependency } from "@ballast/common/plan";
 
 export function assemblePlan(
@@ -25,7 +26,7 @@ export function assemblePlan(
     wide: node.wide !== undefined,
     callSite: node.callSite,
     uri: node.uri,
-    ...(node.storageLevel !== "none" && { storageLevel: node.storageLevel }),
+    ...(node.storageLevel !== "none" && { storageLevel: node.storageLevel, cacheKey: cacheKeyOf(node) }),
   }));
   const plan: Plan = {
     jobName,
@@ -97,7 +98,8 @@ function graphHashOf(plan: Plan, nodes: Node[]): string {
     outputUri: plan.outputUri,
     args: plan.args,
     inputs: plan.inputs,
-    ...(plan.driver && { driver: plan.driver }),
+    // The action's call site, like datasets', depends on source maps: it is not part of the graph.
+    ...(plan.driver && { driver: { actionIndex: plan.driver.actionIndex, recordedResults: plan.driver.recordedResults } }),
     data: nodes.map((node) => node.fingerprint?.() ?? ""),
   };
   return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");

@@ -26,8 +26,15 @@ export interface AppRunOptions {
   inputSize: (uri: string) => number;
   /** Raw results of the first actions, answered without running them (a replay). */
   recorded?: RawActionResult[];
+  /**
+   * Where the program called each recorded action, when known (resuming an
+   * application): a replay that calls a different one there is not deterministic.
+   */
+  recordedCallSites?: readonly string[];
   /** Runs one action's job to its end; a rejection fails the action where the program awaits it. */
   runJob(built: BuiltJob, actionIndex: number): Promise<RawActionResult>;
+  /** unpersist() of a persisted dataset (by its cache key): the host drops its kept partitions. */
+  unpersist?(cacheKey: string): void;
 }
 
 /** What app(name, program) returns: a driver program of many actions. */

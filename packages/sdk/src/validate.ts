@@ -1,4 +1,5 @@
 /** Argument checks shared by the job context and datasets; failures are JobDefinitionErrors. */
+import { STORAGE_LEVELS, type StorageLevel } from "@ballast/common/plan";
 import { JobDefinitionError } from "./errors.js";
 
 export const MAX_PARTITIONS = 100_000;
@@ -41,11 +42,9 @@ export function checkFraction(op: string, fraction: unknown): number {
   return fraction;
 }
 
-export const STORAGE_LEVELS = ["memory", "disk", "memory_and_disk"] as const;
-
-export function checkStorageLevel(level: unknown): (typeof STORAGE_LEVELS)[number] {
+export function checkStorageLevel(level: unknown): StorageLevel {
   if (!STORAGE_LEVELS.includes(level as never)) {
     throw new JobDefinitionError(`persist: level must be one of ${STORAGE_LEVELS.map((l) => `"${l}"`).join(", ")}, got ${JSON.stringify(level) ?? String(level)}`);
   }
-  return level as (typeof STORAGE_LEVELS)[number];
+  return level as StorageLevel;
 }

@@ -13,6 +13,7 @@ import { nodeStateOf, requestDecommission } from "./rpc/nodes.js";
 import { SchedulerSession } from "./rpc/session.js";
 import { executorService, type ExecutorStatus } from "./rpc/statusService.js";
 import { BundleCache } from "./tasks/bundles.js";
+import { ExecutorPartitionCache } from "./tasks/partitionCache.js";
 import { InputCache } from "./tasks/inputs.js";
 import type { ShufflePeer, StagingPeer } from "./tasks/peers.js";
 import type { FaultHook } from "./tasks/faults.js";
@@ -97,6 +98,11 @@ export class Executor {
       authorizeCommit: (taskId) => this.session.authorizeCommit(taskId),
       logger: options.logger,
       spillRoot,
+      cache: new ExecutorPartitionCache({
+        nodeShuffle: this.shuffleClientFor(options.shuffleAddress),
+        shuffleClientFor: (address) => this.shuffleClientFor(address),
+        logger: options.logger,
+      }),
     });
     if (options.taskEventsFile) this.taskEvents = new TaskEventLog(options.taskEventsFile, { nodeId: options.nodeId, executorId: options.executorId });
     if (options.faults?.active) options.logger.warn({ faults: options.faults.spec }, "test fault hook active");
@@ -231,7 +237,7 @@ export class Executor {
         this.running.delete(launch.taskId);
         this.settlements.delete(launch.taskId);
         this.tasksCompleted++;
-        this.recordTaskEvent("end", launch, update.state);
+        this.recordTaskEvent("end", launch, update.state, update);
         this.report(update);
       });
     this.settlements.set(launch.taskId, settled);
@@ -248,9 +254,9 @@ export class Executor {
     this.pool.kill(taskId, reason);
   }
 
-  private recordTaskEvent(event: "start" | "end", launch: TaskLaunch, state: TaskStatusUpdate["state"]): void {
+  private recordTaskEvent(event: "start" | "end", launch: TaskLaunch, state: TaskStatusUpdate["state"], update?: TaskStatusUpdate): void {
     try {
-      this.taskEvents?.record(event, launch, state);
+      this.taskEvents?.record(event, launch, state, update);
     } catch (err) {
       this.options.logger.warn({ err: describeError(err), file: this.options.taskEventsFile }, "could not append to the task events file");
     }

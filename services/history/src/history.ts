@@ -70,9 +70,9 @@ export class History {
     throw new NotFoundError(`no application has a job "${jobId}"`);
   }
 
-  async listJobs(applicationId: string): Promise<JobSummary[]> {
+  async listJobs(applicationId: string, driverApplicationId = ""): Promise<JobSummary[]> {
     await this.getApplication(applicationId);
-    return this.store.listJobs(applicationId);
+    return this.store.listJobs(applicationId, driverApplicationId);
   }
 
   async getJob(applicationId: string, jobId: string): Promise<JobSummary> {

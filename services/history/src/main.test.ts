@@ -66,7 +66,7 @@ describe("history process", () => {
     const { job } = await call(client.getJobSummary.bind(client), { applicationId: APP, jobId: "job-1" });
     expect(job).toMatchObject({ name: "wordcount", status: JobStatus.JOB_STATUS_SUCCEEDED, traceId: "0af7651916cd43dd8448eb211c80319c" });
     expect(job!.stats).toMatchObject({ tasksLaunched: 4, taskAttemptsFailed: 1 });
-    const { jobs } = await call(client.listJobSummaries.bind(client), { applicationId: APP });
+    const { jobs } = await call(client.listJobSummaries.bind(client), { applicationId: APP, driverApplicationId: "" });
     expect(jobs.map((j) => j.jobId)).toEqual(["job-1"]);
     const { stages } = await call(client.listStages.bind(client), { applicationId: APP, jobId: "job-1" });
     expect(stages.map((s) => [s.stageId, s.numTasks])).toEqual([[0, 2], [1, 1]]);

@@ -75,13 +75,15 @@ export interface SeedsSummary {
   failed: number;
   steps: number;
   copies: { launched: number; won: number };
+  /** Partitions of the persisted dataset read from the cache by recomputed tasks, and still registered at the end. */
+  cache: { read: number; registeredAtEnd: number };
   faults: Partial<Record<FaultKind, number>>;
   /** Seed -> its violations. */
   failing: Map<number, string[]>;
 }
 
 export function runSeeds(seeds: number[], scenario: (seed: number) => SimOptions = scenarioFor): SeedsSummary {
-  const summary: SeedsSummary = { runs: 0, succeeded: 0, failed: 0, steps: 0, copies: { launched: 0, won: 0 }, faults: {}, failing: new Map() };
+  const summary: SeedsSummary = { runs: 0, succeeded: 0, failed: 0, steps: 0, copies: { launched: 0, won: 0 }, cache: { read: 0, registeredAtEnd: 0 }, faults: {}, failing: new Map() };
   for (const seed of seeds) {
     let result;
     try {
@@ -95,6 +97,8 @@ export function runSeeds(seeds: number[], scenario: (seed: number) => SimOptions
     summary.steps += result.steps;
     summary.copies.launched += result.copies.launched;
     summary.copies.won += result.copies.won;
+    summary.cache.read += result.view.stats.cachedPartitionsRead;
+    summary.cache.registeredAtEnd += result.cachedPartitions;
     if (result.view.status === "succeeded") summary.succeeded++;
     else summary.failed++;
     for (const [kind, count] of Object.entries(result.faultCounts)) {

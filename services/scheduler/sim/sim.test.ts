@@ -18,6 +18,9 @@ describe("seeded simulation", () => {
     // Stragglers on decommissioning nodes are raced: some copies win, some lose to their original.
     expect(summary.copies.won).toBeGreaterThan(10);
     expect(summary.copies.launched - summary.copies.won).toBeGreaterThan(10);
+    // The persisted dataset is registered, and recomputed tasks after faults read it instead of computing it.
+    expect(summary.cache.registeredAtEnd).toBeGreaterThan(600);
+    expect(summary.cache.read).toBeGreaterThan(50);
     for (const kind of ["executorKill", "nodeLoss", "twoNodesLost", "corruptBlock", "sigstop", "decommission", "schedulerCrash"] as const) {
       expect(summary.faults[kind] ?? 0, kind).toBeGreaterThan(50);
     }

@@ -12,9 +12,9 @@
  * The cluster model is in simCluster.ts, task execution in simExecutors.ts,
  * faults in simFaults.ts.
  */
-import type { Command } from "../src/core/types.js";
+import type { Command, Plan } from "../src/core/types.js";
 import { jobView } from "../src/core/views.js";
-import { DEFAULT_FAULTS, HEARTBEAT_MS, JOB_ID, TICK_MS, type SimOptions, type SimResult } from "./simModel.js";
+import { DEFAULT_FAULTS, HEARTBEAT_MS, JOB_ID, SIM_APP, TICK_MS, type SimOptions, type SimResult } from "./simModel.js";
 import { SimFaults } from "./simFaults.js";
 
 export type { FaultKind, SimOptions, SimResult } from "./simModel.js";
@@ -26,7 +26,8 @@ export function simulate(options: SimOptions): SimResult {
 class Simulation extends SimFaults {
   run(): SimResult {
     for (const node of this.nodes) this.register(node);
-    this.send({ type: "jobSubmitted", jobId: JOB_ID, plan: this.options.plan, bundleDigest: "sha256:sim", conf: {}, traceparent: "" });
+    const plan = withPersistedDataset(this.options.plan, this.options.seed);
+    this.send({ type: "jobSubmitted", jobId: JOB_ID, plan, bundleDigest: "sha256:sim", conf: {}, traceparent: "", applicationId: SIM_APP });
     this.at(TICK_MS, () => this.tickLoop());
     this.at(HEARTBEAT_MS, () => this.heartbeatLoop());
     const kinds = this.options.faultKinds ?? DEFAULT_FAULTS;
@@ -46,6 +47,7 @@ class Simulation extends SimFaults {
     return {
       view, violations: this.checks.violations, faultsInjected: this.faultsInjected, faultCounts: this.faultCounts,
       steps: this.steps, endTimeMs: this.now, commands: this.commands, copies: copiesIn(this.commands),
+      cachedPartitions: [...this.state.cache.values()].reduce((sum, partitions) => sum + partitions.size, 0),
     };
   }
 
@@ -60,6 +62,21 @@ class Simulation extends SimFaults {
     }
     this.at(HEARTBEAT_MS, () => this.heartbeatLoop());
   }
+}
+
+/**
+ * The job is an action of an application with one persisted dataset (the
+ * first narrow one after the source), at a level chosen by the seed: its
+ * partitions are registered, read by recomputed tasks, lost with executors
+ * or nodes, migrated on decommission and adopted after a scheduler crash.
+ */
+function withPersistedDataset(plan: Plan, seed: number): Plan {
+  const levels = ["memory", "disk", "memory_and_disk"] as const;
+  const chosen = plan.datasets.find((dataset) => dataset.id === 1 && !dataset.wide) ?? plan.datasets[0]!;
+  const datasets = plan.datasets.map((dataset) =>
+    dataset === chosen ? { ...dataset, storageLevel: levels[seed % levels.length], cacheKey: `ds${dataset.id}` } : dataset,
+  );
+  return { ...plan, datasets };
 }
 
 function copiesIn(commands: Command[]): SimResult["copies"] {

@@ -62,6 +62,7 @@ export class SimChecks {
     for (const view of views.values()) {
       if (view.runningTasks > view.slots) this.violation(`executor ${view.executorId} runs ${view.runningTasks} > ${view.slots} tasks`);
     }
+    this.checkCacheRegistry(state, commands);
     const job = state.jobs.get(this.jobId);
     let stageSucceeded = false;
     for (const command of commands) {
@@ -165,6 +166,33 @@ export class SimChecks {
           this.violation(`map output ${shuffle.shuffleId}/${mapIndex} registered without a successful task`);
         }
       });
+    }
+  }
+
+  /**
+   * The cache registry never names a memory copy on an executor the core
+   * knows is lost, nor a disk copy on a shuffle service it knows is gone;
+   * launches offer only registered copies.
+   */
+  private checkCacheRegistry(state: SchedulerState, commands: Command[]): void {
+    const lostAddresses = new Set([...state.nodes.values()].filter((node) => node.lost).map((node) => node.shuffleAddress));
+    for (const [key, partitions] of state.cache) {
+      for (const [partition, entry] of partitions) {
+        if (entry.memoryExecutorId && !state.executors.get(entry.memoryExecutorId)?.alive) {
+          this.violation(`cached ${key}/${partition} registered in the memory of lost executor ${entry.memoryExecutorId}`);
+        }
+        if (entry.diskShuffleAddress && lostAddresses.has(entry.diskShuffleAddress)) {
+          this.violation(`cached ${key}/${partition} registered on lost shuffle service ${entry.diskShuffleAddress}`);
+        }
+      }
+    }
+    for (const command of commands) {
+      if (command.type !== "launchTask") continue;
+      const { task } = command;
+      for (const location of task.cachedPartitions ?? []) {
+        const entry = state.cache.get(`${task.applicationId}/${location.cacheKey}`)?.get(location.partition);
+        if (!entry) this.violation(`launch ${task.taskId} offers unregistered cached partition ${location.cacheKey}/${location.partition}`);
+      }
     }
   }
 

@@ -34,7 +34,8 @@ const faults = Object.entries(summary.faults).map(([kind, count]) => `${kind}=${
 console.log(
   `sim: ${summary.runs} seeds, ${summary.succeeded} succeeded, ${summary.failed} aborted with a stated cause, ` +
   `${summary.failing.size} with violations; ${summary.steps} steps in ${(performance.now() - started).toFixed(0)}ms; faults: ${faults}; ` +
-  `speculative copies: ${summary.copies.launched} (${summary.copies.won} won)`,
+  `speculative copies: ${summary.copies.launched} (${summary.copies.won} won); ` +
+  `cached partitions: ${summary.cache.read} read by recomputed tasks, ${summary.cache.registeredAtEnd} registered at the end`,
 );
 for (const [seed, violations] of summary.failing) {
   for (const violation of violations.slice(0, 5)) console.log(`  ${violation}`);

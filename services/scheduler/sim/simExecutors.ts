@@ -5,11 +5,28 @@
  * commit first for saveAsTextFile), and report back to the scheduler.
  * Some tasks may be stragglers (slowTaskRate), to exercise speculative copies.
  */
+import { cacheShuffleIdOf, emptyMetrics, type CachedPartitionWrite, type TaskMetrics } from "@ballast/common/domain/tasks";
+import { persistedInPipeline } from "../src/core/cache.js";
 import type { FetchFailure, TaskFailure, TaskLaunch } from "../src/core/types.js";
 import { SimCluster } from "./simCluster.js";
 import type { SimNode } from "./simModel.js";
 
+interface CacheUse {
+  metrics: TaskMetrics;
+  writes: CachedPartitionWrite[];
+}
+
+function cacheFields(cache: CacheUse): { metrics?: TaskMetrics; cachedWrites?: CachedPartitionWrite[] } {
+  return {
+    ...(cache.metrics.cachedPartitionsRead ? { metrics: cache.metrics } : {}),
+    ...(cache.writes.length > 0 ? { cachedWrites: cache.writes } : {}),
+  };
+}
+
 export abstract class SimExecutors extends SimCluster {
+  /** The truth about executors' memory: executor id -> cached blocks it holds (a restarted executor has a new id, and nothing). */
+  protected readonly memoryCache = new Map<string, Set<string>>();
+
   protected taskDurationMs(): number {
     const durationMs = 50 + this.random() * 350;
     const slowRate = this.options.slowTaskRate ?? 0;
@@ -34,8 +51,38 @@ export abstract class SimExecutors extends SimCluster {
       this.fetchFailures[this.decommissionedAddresses.has(fetch.shuffleAddress) ? "decommission" : "plain"].add(key);
       return this.report(node, executorId, taskId, { kind: "fetchFailed", message: "fetch failed after retries", stack: "", fetch });
     }
-    if (task.shuffleWrite) this.succeedMapTask(node, executorId, task);
-    else this.succeedResultTask(node, executorId, task);
+    const cache = this.useCache(node, executorId, task);
+    if (task.shuffleWrite) this.succeedMapTask(node, executorId, task, cache);
+    else this.succeedResultTask(node, executorId, task, cache);
+  }
+
+  /**
+   * Persisted partitions of the task's pipeline: read where the launch names
+   * a copy that really is readable (this executor's memory, an up service's
+   * intact block), otherwise computed and kept at the dataset's level.
+   */
+  protected useCache(node: SimNode, executorId: string, task: TaskLaunch): CacheUse {
+    const use: CacheUse = { metrics: { ...emptyMetrics(), cachedPartitionsRead: 0 }, writes: [] };
+    if (!task.applicationId) return use;
+    const held = this.memoryCache.get(executorId) ?? new Set<string>();
+    this.memoryCache.set(executorId, held);
+    for (const dataset of persistedInPipeline(task.plan, task.datasetId)) {
+      const cacheKey = dataset.cacheKey!;
+      const blockKey = `${cacheShuffleIdOf(task.applicationId, cacheKey)}/${task.partition}/0`;
+      const offered = task.cachedPartitions?.find((location) => location.cacheKey === cacheKey && location.partition === task.partition);
+      const inMemory = offered?.memoryExecutorId === executorId && held.has(blockKey);
+      const onDisk = !!offered?.diskShuffleAddress && this.services.get(offered.diskShuffleAddress)?.up === true &&
+        this.services.get(offered.diskShuffleAddress)!.blocks.get(blockKey) === false;
+      if (inMemory || onDisk) {
+        use.metrics.cachedPartitionsRead!++;
+        continue;
+      }
+      const level = dataset.storageLevel!;
+      if (level !== "disk") held.add(blockKey);
+      if (level !== "memory" && node.service.up) node.service.blocks.set(blockKey, false);
+      use.writes.push({ cacheKey, partition: task.partition, inMemory: level !== "disk", onDisk: level !== "memory" && node.service.up, bytes: 8 });
+    }
+    return use;
   }
 
   /** The first unreadable block, as the executor would report it after its retries. */
@@ -51,7 +98,7 @@ export abstract class SimExecutors extends SimCluster {
     return undefined;
   }
 
-  protected succeedMapTask(node: SimNode, executorId: string, task: TaskLaunch): void {
+  protected succeedMapTask(node: SimNode, executorId: string, task: TaskLaunch, cache: CacheUse): void {
     const write = task.shuffleWrite!;
     if (!node.service.up) return this.report(node, executorId, task.taskId, { kind: "executorError", message: "shuffle service unavailable", stack: "" });
     node.service.blocks.set(`${write.shuffleId}/${task.partition}/${task.attempt}`, false);
@@ -61,10 +108,11 @@ export abstract class SimExecutors extends SimCluster {
         shuffleId: write.shuffleId, mapIndex: task.partition, attempt: task.attempt, shuffleAddress: node.service.address, nodeId: node.nodeId,
         partitionSizes: new Array<number>(write.numReducePartitions).fill(8),
       },
+      ...cacheFields(cache),
     });
   }
 
-  protected succeedResultTask(node: SimNode, executorId: string, task: TaskLaunch): void {
+  protected succeedResultTask(node: SimNode, executorId: string, task: TaskLaunch, cache: CacheUse): void {
     if (task.plan.action === "saveAsTextFile") {
       if (node.paused || !node.session || this.schedulerDown) {
         // The commit request cannot reach the scheduler now: try again later.
@@ -75,7 +123,7 @@ export abstract class SimExecutors extends SimCluster {
       const decision = this.send({ type: "commitRequested", taskId: task.taskId, requestId: `commit-${task.taskId}` }).find((command) => command.type === "commitDecision");
       if (decision?.type !== "commitDecision" || !decision.allowed) return this.report(node, executorId, task.taskId, { kind: "commitDenied", message: "commit denied", stack: "" });
     }
-    this.fromExecutor(node, executorId, { type: "taskUpdate", executorId, taskId: task.taskId, state: "succeeded", records: Uint8Array.of(task.partition % 256), count: 1 });
+    this.fromExecutor(node, executorId, { type: "taskUpdate", executorId, taskId: task.taskId, state: "succeeded", records: Uint8Array.of(task.partition % 256), count: 1, ...cacheFields(cache) });
   }
 
   protected report(node: SimNode, executorId: string, taskId: string, failure: TaskFailure): void {

@@ -37,6 +37,8 @@ export interface SimResult {
   endTimeMs: number;
   /** Speculative copies launched off decommissioning nodes, and how many of them won their race. */
   copies: { launched: number; won: number };
+  /** Partitions of the persisted dataset in the cache registry at the end. */
+  cachedPartitions: number;
   /** Every command, for determinism checks. */
   commands: Command[];
 }
@@ -68,6 +70,7 @@ export interface SimNode {
 }
 
 export const JOB_ID = "sim";
+export const SIM_APP = "app-sim";
 export const TICK_MS = 100;
 export const HEARTBEAT_MS = 500;
 export const DEFAULT_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "corruptBlock"];

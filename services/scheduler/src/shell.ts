@@ -1,7 +1,7 @@
 import { context, trace, SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { Logger } from "@ballast/common/logging";
 import { contextFromTraceparent, traceparentOf, tracer } from "@ballast/common/telemetry";
-import { createState, STATE_FORMAT, executorViews, jobView, listJobs, nextDueMs, nodeViews, step } from "./core/index.js";
+import { cachedDatasetsOf, createState, STATE_FORMAT, executorViews, jobView, listJobs, nextDueMs, nodeViews, step } from "./core/index.js";
 import type { Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, TaskLaunch } from "./core/types.js";
 import { serialize, deserialize } from "node:v8";
 import { describeError, InvalidArgumentError } from "@ballast/common/errors";
@@ -283,6 +283,11 @@ export class SchedulerShell {
 
   executors(): ExecutorView[] {
     return executorViews(this.state);
+  }
+
+  /** How many cached partitions of the application's dataset the registry holds. */
+  cachedPartitions(applicationId: string, cacheKey: string): number {
+    return cachedDatasetsOf(this.state, applicationId).find((dataset) => dataset.cacheKey === cacheKey)?.partitions.length ?? 0;
   }
 
   nodes(): NodeView[] {

@@ -15,7 +15,7 @@ from ballast.v1 import common_pb2 as ballast_dot_v1_dot_common__pb2
 from ballast.v1 import events_pb2 as ballast_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x62\x61llast/v1/history.proto\x12\nballast.v1\x1a\x17\x62\x61llast/v1/common.proto\x1a\x17\x62\x61llast/v1/events.proto\"h\n\x14PublishEventsRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12)\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x11.ballast.v1.EventR\x06\x65vents\"4\n\x15PublishEventsResponse\x12\x1b\n\tacked_seq\x18\x01 \x01(\x04R\x08\x61\x63kedSeq\"\xef\x01\n\x12\x41pplicationSummary\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12$\n\x0e\x66irst_event_ms\x18\x02 \x01(\x03R\x0c\x66irstEventMs\x12\"\n\rlast_event_ms\x18\x03 \x01(\x03R\x0blastEventMs\x12\x1f\n\x0b\x65vent_count\x18\x04 \x01(\x04R\neventCount\x12\x1b\n\tjob_count\x18\x05 \x01(\rR\x08jobCount\x12*\n\x11\x64\x65\x61\x64_letter_count\x18\x06 \x01(\x04R\x0f\x64\x65\x61\x64LetterCount\"\x19\n\x17ListApplicationsRequest\"^\n\x18ListApplicationsResponse\x12\x42\n\x0c\x61pplications\x18\x01 \x03(\x0b\x32\x1e.ballast.v1.ApplicationSummaryR\x0c\x61pplications\">\n\x15GetApplicationRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\"Z\n\x16GetApplicationResponse\x12@\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32\x1e.ballast.v1.ApplicationSummaryR\x0b\x61pplication\"\xa2\x02\n\nJobSummary\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x15.ballast.v1.JobStatusR\x06status\x12&\n\x0fsubmitted_at_ms\x18\x04 \x01(\x03R\rsubmittedAtMs\x12\x1e\n\x0b\x65nded_at_ms\x18\x05 \x01(\x03R\tendedAtMs\x12*\n\x05stats\x18\x06 \x01(\x0b\x32\x14.ballast.v1.JobStatsR\x05stats\x12+\n\x05\x65rror\x18\x07 \x01(\x0b\x32\x15.ballast.v1.ErrorInfoR\x05\x65rror\x12\x19\n\x08trace_id\x18\x08 \x01(\tR\x07traceId\"@\n\x17ListJobSummariesRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\"F\n\x18ListJobSummariesResponse\x12*\n\x04jobs\x18\x01 \x03(\x0b\x32\x16.ballast.v1.JobSummaryR\x04jobs\"T\n\x14GetJobSummaryRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12\x15\n\x06job_id\x18\x02 \x01(\tR\x05jobId\"A\n\x15GetJobSummaryResponse\x12(\n\x03job\x18\x01 \x01(\x0b\x32\x16.ballast.v1.JobSummaryR\x03job\"\xd4\x01\n\x0cStageSummary\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x19\n\x08stage_id\x18\x02 \x01(\rR\x07stageId\x12\x18\n\x07\x61ttempt\x18\x03 \x01(\rR\x07\x61ttempt\x12\x12\n\x04name\x18\x04 \x01(\tR\x04name\x12/\n\x06status\x18\x05 \x01(\x0e\x32\x17.ballast.v1.StageStatusR\x06status\x12\x1b\n\tnum_tasks\x18\x06 \x01(\rR\x08numTasks\x12\x16\n\x06reason\x18\x07 \x01(\tR\x06reason\"Q\n\x11ListStagesRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12\x15\n\x06job_id\x18\x02 \x01(\tR\x05jobId\"F\n\x12ListStagesResponse\x12\x30\n\x06stages\x18\x01 \x03(\x0b\x32\x18.ballast.v1.StageSummaryR\x06stages\"\xd1\x02\n\x0bTaskSummary\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x15\n\x06job_id\x18\x02 \x01(\tR\x05jobId\x12\x19\n\x08stage_id\x18\x03 \x01(\rR\x07stageId\x12#\n\rstage_attempt\x18\x04 \x01(\rR\x0cstageAttempt\x12\x1c\n\tpartition\x18\x05 \x01(\rR\tpartition\x12\x18\n\x07\x61ttempt\x18\x06 \x01(\rR\x07\x61ttempt\x12\x1f\n\x0b\x65xecutor_id\x18\x07 \x01(\tR\nexecutorId\x12+\n\x05state\x18\x08 \x01(\x0e\x32\x15.ballast.v1.TaskStateR\x05state\x12+\n\x05\x65rror\x18\t \x01(\x0b\x32\x15.ballast.v1.ErrorInfoR\x05\x65rror\x12\x1f\n\x0b\x64uration_ms\x18\n \x01(\x04R\ndurationMs\"P\n\x10ListTasksRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12\x15\n\x06job_id\x18\x02 \x01(\tR\x05jobId\"B\n\x11ListTasksResponse\x12-\n\x05tasks\x18\x01 \x03(\x0b\x32\x17.ballast.v1.TaskSummaryR\x05tasks\"C\n\x1aListExecutorHistoryRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\"U\n\x1bListExecutorHistoryResponse\x12\x36\n\texecutors\x18\x01 \x03(\x0b\x32\x18.ballast.v1.ExecutorInfoR\texecutors\"\x84\x01\n\x11ListEventsRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12\x15\n\x06job_id\x18\x02 \x01(\tR\x05jobId\x12\x1b\n\tafter_seq\x18\x03 \x01(\x04R\x08\x61\x66terSeq\x12\x14\n\x05limit\x18\x04 \x01(\rR\x05limit\"?\n\x12ListEventsResponse\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x11.ballast.v1.EventR\x06\x65vents2\x9f\x06\n\x0eHistoryService\x12T\n\rPublishEvents\x12 .ballast.v1.PublishEventsRequest\x1a!.ballast.v1.PublishEventsResponse\x12]\n\x10ListApplications\x12#.ballast.v1.ListApplicationsRequest\x1a$.ballast.v1.ListApplicationsResponse\x12W\n\x0eGetApplication\x12!.ballast.v1.GetApplicationRequest\x1a\".ballast.v1.GetApplicationResponse\x12]\n\x10ListJobSummaries\x12#.ballast.v1.ListJobSummariesRequest\x1a$.ballast.v1.ListJobSummariesResponse\x12T\n\rGetJobSummary\x12 .ballast.v1.GetJobSummaryRequest\x1a!.ballast.v1.GetJobSummaryResponse\x12K\n\nListStages\x12\x1d.ballast.v1.ListStagesRequest\x1a\x1e.ballast.v1.ListStagesResponse\x12H\n\tListTasks\x12\x1c.ballast.v1.ListTasksRequest\x1a\x1d.ballast.v1.ListTasksResponse\x12\x66\n\x13ListExecutorHistory\x12&.ballast.v1.ListExecutorHistoryRequest\x1a\'.ballast.v1.ListExecutorHistoryResponse\x12K\n\nListEvents\x12\x1d.ballast.v1.ListEventsRequest\x1a\x1e.ballast.v1.ListEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x62\x61llast/v1/history.proto\x12\nballast.v1\x1a\x17\x62\x61llast/v1/common.proto\x1a\x17\x62\x61llast/v1/events.proto\"h\n\x14PublishEventsRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12)\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x11.ballast.v1.EventR\x06\x65vents\"4\n\x15PublishEventsResponse\x12\x1b\n\tacked_seq\x18\x01 \x01(\x04R\x08\x61\x63kedSeq\"\xef\x01\n\x12\x41pplicationSummary\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12$\n\x0e\x66irst_event_ms\x18\x02 \x01(\x03R\x0c\x66irstEventMs\x12\"\n\rlast_event_ms\x18\x03 \x01(\x03R\x0blastEventMs\x12\x1f\n\x0b\x65vent_count\x18\x04 \x01(\x04R\neventCount\x12\x1b\n\tjob_count\x18\x05 \x01(\rR\x08jobCount\x12*\n\x11\x64\x65\x61\x64_letter_count\x18\x06 \x01(\x04R\x0f\x64\x65\x61\x64LetterCount\"\x19\n\x17ListApplicationsRequest\"^\n\x18ListApplicationsResponse\x12\x42\n\x0c\x61pplications\x18\x01 \x03(\x0b\x32\x1e.ballast.v1.ApplicationSummaryR\x0c\x61pplications\">\n\x15GetApplicationRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\"Z\n\x16GetApplicationResponse\x12@\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32\x1e.ballast.v1.ApplicationSummaryR\x0b\x61pplication\"\xd6\x02\n\nJobSummary\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x15.ballast.v1.JobStatusR\x06status\x12&\n\x0fsubmitted_at_ms\x18\x04 \x01(\x03R\rsubmittedAtMs\x12\x1e\n\x0b\x65nded_at_ms\x18\x05 \x01(\x03R\tendedAtMs\x12*\n\x05stats\x18\x06 \x01(\x0b\x32\x14.ballast.v1.JobStatsR\x05stats\x12+\n\x05\x65rror\x18\x07 \x01(\x0b\x32\x15.ballast.v1.ErrorInfoR\x05\x65rror\x12\x19\n\x08trace_id\x18\x08 \x01(\tR\x07traceId\x12\x32\n\x15\x64river_application_id\x18\t \x01(\tR\x13\x64riverApplicationId\"t\n\x17ListJobSummariesRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12\x32\n\x15\x64river_application_id\x18\x02 \x01(\tR\x13\x64riverApplicationId\"F\n\x18ListJobSummariesResponse\x12*\n\x04jobs\x18\x01 \x03(\x0b\x32\x16.ballast.v1.JobSummaryR\x04jobs\"T\n\x14GetJobSummaryRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12\x15\n\x06job_id\x18\x02 \x01(\tR\x05jobId\"A\n\x15GetJobSummaryResponse\x12(\n\x03job\x18\x01 \x01(\x0b\x32\x16.ballast.v1.JobSummaryR\x03job\"\xd4\x01\n\x0cStageSummary\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x19\n\x08stage_id\x18\x02 \x01(\rR\x07stageId\x12\x18\n\x07\x61ttempt\x18\x03 \x01(\rR\x07\x61ttempt\x12\x12\n\x04name\x18\x04 \x01(\tR\x04name\x12/\n\x06status\x18\x05 \x01(\x0e\x32\x17.ballast.v1.StageStatusR\x06status\x12\x1b\n\tnum_tasks\x18\x06 \x01(\rR\x08numTasks\x12\x16\n\x06reason\x18\x07 \x01(\tR\x06reason\"Q\n\x11ListStagesRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12\x15\n\x06job_id\x18\x02 \x01(\tR\x05jobId\"F\n\x12ListStagesResponse\x12\x30\n\x06stages\x18\x01 \x03(\x0b\x32\x18.ballast.v1.StageSummaryR\x06stages\"\xd1\x02\n\x0bTaskSummary\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x15\n\x06job_id\x18\x02 \x01(\tR\x05jobId\x12\x19\n\x08stage_id\x18\x03 \x01(\rR\x07stageId\x12#\n\rstage_attempt\x18\x04 \x01(\rR\x0cstageAttempt\x12\x1c\n\tpartition\x18\x05 \x01(\rR\tpartition\x12\x18\n\x07\x61ttempt\x18\x06 \x01(\rR\x07\x61ttempt\x12\x1f\n\x0b\x65xecutor_id\x18\x07 \x01(\tR\nexecutorId\x12+\n\x05state\x18\x08 \x01(\x0e\x32\x15.ballast.v1.TaskStateR\x05state\x12+\n\x05\x65rror\x18\t \x01(\x0b\x32\x15.ballast.v1.ErrorInfoR\x05\x65rror\x12\x1f\n\x0b\x64uration_ms\x18\n \x01(\x04R\ndurationMs\"P\n\x10ListTasksRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12\x15\n\x06job_id\x18\x02 \x01(\tR\x05jobId\"B\n\x11ListTasksResponse\x12-\n\x05tasks\x18\x01 \x03(\x0b\x32\x17.ballast.v1.TaskSummaryR\x05tasks\"C\n\x1aListExecutorHistoryRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\"U\n\x1bListExecutorHistoryResponse\x12\x36\n\texecutors\x18\x01 \x03(\x0b\x32\x18.ballast.v1.ExecutorInfoR\texecutors\"\x84\x01\n\x11ListEventsRequest\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12\x15\n\x06job_id\x18\x02 \x01(\tR\x05jobId\x12\x1b\n\tafter_seq\x18\x03 \x01(\x04R\x08\x61\x66terSeq\x12\x14\n\x05limit\x18\x04 \x01(\rR\x05limit\"?\n\x12ListEventsResponse\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x11.ballast.v1.EventR\x06\x65vents2\x9f\x06\n\x0eHistoryService\x12T\n\rPublishEvents\x12 .ballast.v1.PublishEventsRequest\x1a!.ballast.v1.PublishEventsResponse\x12]\n\x10ListApplications\x12#.ballast.v1.ListApplicationsRequest\x1a$.ballast.v1.ListApplicationsResponse\x12W\n\x0eGetApplication\x12!.ballast.v1.GetApplicationRequest\x1a\".ballast.v1.GetApplicationResponse\x12]\n\x10ListJobSummaries\x12#.ballast.v1.ListJobSummariesRequest\x1a$.ballast.v1.ListJobSummariesResponse\x12T\n\rGetJobSummary\x12 .ballast.v1.GetJobSummaryRequest\x1a!.ballast.v1.GetJobSummaryResponse\x12K\n\nListStages\x12\x1d.ballast.v1.ListStagesRequest\x1a\x1e.ballast.v1.ListStagesResponse\x12H\n\tListTasks\x12\x1c.ballast.v1.ListTasksRequest\x1a\x1d.ballast.v1.ListTasksResponse\x12\x66\n\x13ListExecutorHistory\x12&.ballast.v1.ListExecutorHistoryRequest\x1a\'.ballast.v1.ListExecutorHistoryResponse\x12K\n\nListEvents\x12\x1d.ballast.v1.ListEventsRequest\x1a\x1e.ballast.v1.ListEventsResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ballast.v1.history_pb2', globals())
@@ -37,35 +37,35 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _GETAPPLICATIONRESPONSE._serialized_start=679
   _GETAPPLICATIONRESPONSE._serialized_end=769
   _JOBSUMMARY._serialized_start=772
-  _JOBSUMMARY._serialized_end=1062
-  _LISTJOBSUMMARIESREQUEST._serialized_start=1064
-  _LISTJOBSUMMARIESREQUEST._serialized_end=1128
-  _LISTJOBSUMMARIESRESPONSE._serialized_start=1130
-  _LISTJOBSUMMARIESRESPONSE._serialized_end=1200
-  _GETJOBSUMMARYREQUEST._serialized_start=1202
-  _GETJOBSUMMARYREQUEST._serialized_end=1286
-  _GETJOBSUMMARYRESPONSE._serialized_start=1288
-  _GETJOBSUMMARYRESPONSE._serialized_end=1353
-  _STAGESUMMARY._serialized_start=1356
-  _STAGESUMMARY._serialized_end=1568
-  _LISTSTAGESREQUEST._serialized_start=1570
-  _LISTSTAGESREQUEST._serialized_end=1651
-  _LISTSTAGESRESPONSE._serialized_start=1653
-  _LISTSTAGESRESPONSE._serialized_end=1723
-  _TASKSUMMARY._serialized_start=1726
-  _TASKSUMMARY._serialized_end=2063
-  _LISTTASKSREQUEST._serialized_start=2065
-  _LISTTASKSREQUEST._serialized_end=2145
-  _LISTTASKSRESPONSE._serialized_start=2147
-  _LISTTASKSRESPONSE._serialized_end=2213
-  _LISTEXECUTORHISTORYREQUEST._serialized_start=2215
-  _LISTEXECUTORHISTORYREQUEST._serialized_end=2282
-  _LISTEXECUTORHISTORYRESPONSE._serialized_start=2284
-  _LISTEXECUTORHISTORYRESPONSE._serialized_end=2369
-  _LISTEVENTSREQUEST._serialized_start=2372
-  _LISTEVENTSREQUEST._serialized_end=2504
-  _LISTEVENTSRESPONSE._serialized_start=2506
-  _LISTEVENTSRESPONSE._serialized_end=2569
-  _HISTORYSERVICE._serialized_start=2572
-  _HISTORYSERVICE._serialized_end=3371
+  _JOBSUMMARY._serialized_end=1114
+  _LISTJOBSUMMARIESREQUEST._serialized_start=1116
+  _LISTJOBSUMMARIESREQUEST._serialized_end=1232
+  _LISTJOBSUMMARIESRESPONSE._serialized_start=1234
+  _LISTJOBSUMMARIESRESPONSE._serialized_end=1304
+  _GETJOBSUMMARYREQUEST._serialized_start=1306
+  _GETJOBSUMMARYREQUEST._serialized_end=1390
+  _GETJOBSUMMARYRESPONSE._serialized_start=1392
+  _GETJOBSUMMARYRESPONSE._serialized_end=1457
+  _STAGESUMMARY._serialized_start=1460
+  _STAGESUMMARY._serialized_end=1672
+  _LISTSTAGESREQUEST._serialized_start=1674
+  _LISTSTAGESREQUEST._serialized_end=1755
+  _LISTSTAGESRESPONSE._serialized_start=1757
+  _LISTSTAGESRESPONSE._serialized_end=1827
+  _TASKSUMMARY._serialized_start=1830
+  _TASKSUMMARY._serialized_end=2167
+  _LISTTASKSREQUEST._serialized_start=2169
+  _LISTTASKSREQUEST._serialized_end=2249
+  _LISTTASKSRESPONSE._serialized_start=2251
+  _LISTTASKSRESPONSE._serialized_end=2317
+  _LISTEXECUTORHISTORYREQUEST._serialized_start=2319
+  _LISTEXECUTORHISTORYREQUEST._serialized_end=2386
+  _LISTEXECUTORHISTORYRESPONSE._serialized_start=2388
+  _LISTEXECUTORHISTORYRESPONSE._serialized_end=2473
+  _LISTEVENTSREQUEST._serialized_start=2476
+  _LISTEVENTSREQUEST._serialized_end=2608
+  _LISTEVENTSRESPONSE._serialized_start=2610
+  _LISTEVENTSRESPONSE._serialized_end=2673
+  _HISTORYSERVICE._serialized_start=2676
+  _HISTORYSERVICE._serialized_end=3475
 # @@protoc_insertion_point(module_scope)

@@ -41,6 +41,11 @@ class SchedulerServiceStub(object):
         request_serializer=ballast_dot_v1_dot_scheduler__pb2.ListJobsRequest.SerializeToString,
         response_deserializer=ballast_dot_v1_dot_scheduler__pb2.ListJobsResponse.FromString,
         )
+    self.UnpersistDataset = channel.unary_unary(
+        '/ballast.v1.SchedulerService/UnpersistDataset',
+        request_serializer=ballast_dot_v1_dot_scheduler__pb2.UnpersistDatasetRequest.SerializeToString,
+        response_deserializer=ballast_dot_v1_dot_scheduler__pb2.UnpersistDatasetResponse.FromString,
+        )
     self.ListExecutors = channel.unary_unary(
         '/ballast.v1.SchedulerService/ListExecutors',
         request_serializer=ballast_dot_v1_dot_scheduler__pb2.ListExecutorsRequest.SerializeToString,
@@ -115,6 +120,13 @@ class SchedulerServiceServicer(object):
   def ListJobs(self, request, context):
     # missing associated documentation comment in .proto file
     pass
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
+  def UnpersistDataset(self, request, context):
+    """unpersist(): the application's cached partitions of the dataset are forgotten and their disk copies removed.
+    """
     context.set_code(grpc.StatusCode.UNIMPLEMENTED)
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
@@ -197,6 +209,11 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
           servicer.ListJobs,
           request_deserializer=ballast_dot_v1_dot_scheduler__pb2.ListJobsRequest.FromString,
           response_serializer=ballast_dot_v1_dot_scheduler__pb2.ListJobsResponse.SerializeToString,
+      ),
+      'UnpersistDataset': grpc.unary_unary_rpc_method_handler(
+          servicer.UnpersistDataset,
+          request_deserializer=ballast_dot_v1_dot_scheduler__pb2.UnpersistDatasetRequest.FromString,
+          response_serializer=ballast_dot_v1_dot_scheduler__pb2.UnpersistDatasetResponse.SerializeToString,
       ),
       'ListExecutors': grpc.unary_unary_rpc_method_handler(
           servicer.ListExecutors,

@@ -25,12 +25,12 @@ export async function jobs(opts: JsonFlag): Promise<void> {
   if (jobs.length === 0) print("no jobs");
 }
 
-/** Every page of ListJobs. */
-async function allJobs(client: InstanceType<typeof SchedulerServiceClient>): Promise<JobInfo[]> {
+/** Every page of ListJobs (of one application's jobs when `applicationId` is given). */
+export async function allJobs(client: InstanceType<typeof SchedulerServiceClient>, applicationId = ""): Promise<JobInfo[]> {
   const jobs: JobInfo[] = [];
   let pageToken = "";
   do {
-    const page = await call(client.listJobs.bind(client), { pageSize: 0, pageToken }, 10_000);
+    const page = await call(client.listJobs.bind(client), { pageSize: 0, pageToken, applicationId }, 10_000);
     jobs.push(...page.jobs);
     pageToken = page.nextPageToken;
   } while (pageToken);

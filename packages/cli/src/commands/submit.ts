@@ -9,6 +9,11 @@ import { outcomeJson, outcomeText, type JobOutcome } from "../outcome.js";
 import type { ApplicationOutcome } from "../application.js";
 import { applicationJson, applicationText } from "../applicationOutput.js";
 import { startJob, submitProgram } from "../submit.js";
+import { SchedulerConnection } from "@ballast/clients/scheduler";
+import { StagingClient } from "@ballast/clients/staging";
+import { bundlePathOf, loadBundle, type Bundle } from "../bundle.js";
+import { ExitError } from "../exit.js";
+import { recordedApplication } from "../resume.js";
 import { submitAddresses, type ClusterAddresses, type MasterFlags } from "./addresses.js";
 
 export interface SubmitFlags {
@@ -19,6 +24,8 @@ export interface SubmitFlags {
   detach?: boolean;
   /** Template of the printed trace link ({traceId}). */
   traceUrl?: string;
+  /** Resume this application: its finished actions are answered from their recorded results. */
+  appId?: string;
 }
 
 /** `ballast submit`: the job on an existing cluster; the exit code says how it ended. */
@@ -38,8 +45,34 @@ export async function run(jobFile: string, jobArgs: string[], opts: SubmitFlags 
   }
 }
 
-async function runSubmit(jobFile: string, jobArgs: string[], opts: SubmitFlags, addresses: ClusterAddresses): Promise<number> {
-  const options = { ...addresses, jobFile, args: jobArgs, files: opts.file, conf: opts.conf, json: opts.json };
+/**
+ * `ballast attach APP_ID`: resumes an application whose driver was lost,
+ * with the program and arguments its jobs were submitted with (the bundle
+ * is fetched from staging). Finished actions are not run again.
+ */
+export async function attach(applicationId: string, opts: Omit<SubmitFlags, "file" | "conf" | "appId"> & MasterFlags & { staging?: string }): Promise<number> {
+  const addresses = submitAddresses(opts);
+  const program = await applicationProgram(applicationId, addresses);
+  return runSubmit(program.bundle.path, program.args, { ...opts, file: [], conf: [], appId: applicationId }, addresses, program.bundle);
+}
+
+async function applicationProgram(applicationId: string, addresses: ClusterAddresses): Promise<{ bundle: Bundle; args: string[] }> {
+  const scheduler = new SchedulerConnection(addresses.scheduler.split(",").filter(Boolean));
+  const staging = new StagingClient(addresses.staging);
+  try {
+    const recorded = await recordedApplication(scheduler, applicationId);
+    if (!recorded.bundleDigest) throw new ExitError(`no application ${applicationId} on this cluster (ballast jobs lists the jobs it knows)`, 2);
+    const path = bundlePathOf(recorded.bundleDigest);
+    await staging.downloadToFile({ name: `bundles/${recorded.bundleDigest}.mjs` }, path);
+    return { bundle: await loadBundle(path, recorded.bundleDigest, `application ${applicationId}`), args: recorded.args };
+  } finally {
+    scheduler.close();
+    staging.close();
+  }
+}
+
+async function runSubmit(jobFile: string, jobArgs: string[], opts: SubmitFlags, addresses: ClusterAddresses, bundle?: Bundle): Promise<number> {
+  const options = { ...addresses, jobFile, args: jobArgs, files: opts.file, conf: opts.conf, json: opts.json, applicationId: opts.appId, bundle };
   try {
     if (opts.detach) return reportDetached(await startJob(options), opts.json, addresses.historyUrl);
     const interrupt = new SubmitInterrupt();

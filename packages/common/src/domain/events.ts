@@ -63,7 +63,7 @@ export interface TaskStart {
 /** What happened, one variant per payload of events.proto's Event. */
 export type EventBody =
   /** traceId is filled in by the scheduler's shell, which owns the spans. */
-  | { type: "jobSubmitted"; name: string; numStages: number; traceId?: string }
+  | { type: "jobSubmitted"; name: string; numStages: number; traceId?: string; applicationId?: string }
   | { type: "jobEnded"; status: JobStatus; error?: ErrorView; stats: JobStats }
   | { type: "stageSubmitted"; stageId: number; attempt: number; name: string; numTasks: number; partitions: number[]; parentStageIds: number[] }
   | { type: "stageEnded"; stageId: number; attempt: number; status: StageStatus; reason: string }

@@ -11,6 +11,8 @@ export interface JobStats {
   /** Sorted runs tasks' reduce-side operators spilled to local disk (past ballast.executor.memory), and their bytes. */
   spills: number;
   spilledBytes: number;
+  /** Partitions of persisted datasets tasks read from the cache instead of computing them. */
+  cachedPartitionsRead: number;
 }
 
 /** A fresh zero (callers count into it, so never a shared object). */
@@ -26,5 +28,6 @@ export function emptyStats(): JobStats {
     lostMapOutputs: 0,
     spills: 0,
     spilledBytes: 0,
+    cachedPartitionsRead: 0,
   };
 }

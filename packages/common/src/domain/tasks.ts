@@ -63,6 +63,45 @@ export interface TaskLaunch {
   sampleFor?: { shuffleIndex: number };
   shuffleReads: ShuffleReadSpec[];
   conf: Record<string, string>;
+  /** The application the job belongs to ("" for a job(...) file): cached partitions are its own. */
+  applicationId?: string;
+  /** Where the persisted datasets of the task's pipeline have cached partitions. */
+  cachedPartitions?: CachedPartitionLocation[];
+}
+
+/** A cached partition of a persisted dataset, as the scheduler's registry knows it. */
+export interface CachedPartitionLocation {
+  cacheKey: string;
+  partition: number;
+  /** Held in this executor's memory ("": in no executor's memory). */
+  memoryExecutorId: string;
+  /** Held by this shuffle service, which outlives executors ("": not on disk). */
+  diskShuffleAddress: string;
+}
+
+/** A partition of a persisted dataset an attempt computed and kept. */
+export interface CachedPartitionWrite {
+  cacheKey: string;
+  partition: number;
+  inMemory: boolean;
+  onDisk: boolean;
+  bytes: number;
+}
+
+/**
+ * Disk-level cached partitions live in the node's shuffle service as the map
+ * outputs of one pseudo shuffle per persisted dataset (map index = partition,
+ * one reduce partition), so they are stored, served and migrated on
+ * decommission like shuffle data, and outlive the executor that wrote them.
+ */
+export function cacheShuffleIdOf(applicationId: string, cacheKey: string): string {
+  return `cache-${applicationId}-${cacheKey}`;
+}
+
+/** The (application, cache key) of a pseudo shuffle id, or undefined for a job's own shuffle. */
+export function parseCacheShuffleId(shuffleId: string): { applicationId: string; cacheKey: string } | undefined {
+  const match = /^cache-(.+)-(ds\d+)$/.exec(shuffleId);
+  return match ? { applicationId: match[1]!, cacheKey: match[2]! } : undefined;
 }
 
 /**
@@ -121,6 +160,8 @@ export interface TaskMetrics {
   /** Sorted runs reduce-side operators wrote to local disk, and their bytes. */
   spills: number;
   spilledBytes: number;
+  /** Partitions of persisted datasets read from the cache instead of computed. */
+  cachedPartitionsRead?: number;
 }
 
 export function emptyMetrics(): TaskMetrics {
@@ -141,4 +182,6 @@ export interface TaskStatusUpdate {
   result?: TaskResult;
   failure?: ReportedTaskFailure;
   metrics?: TaskMetrics;
+  /** Partitions of persisted datasets this attempt computed and kept. */
+  cachedWrites?: CachedPartitionWrite[];
 }

@@ -30,6 +30,13 @@ export interface JobResultView {
 export interface JobView {
   jobId: string;
   name: string;
+  /** The driver program's application the job is an action of ("" for a job(...) file). */
+  applicationId: string;
+  /** Jobs of an application: which action of its program, called where. */
+  action?: { index: number; callSite: string };
+  /** The program's bundle and arguments (what `ballast attach` runs again). */
+  bundleDigest?: string;
+  args?: string[];
   status: JobStatus;
   submittedAtMs: number;
   finishedAtMs: number;

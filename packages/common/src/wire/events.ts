@@ -34,7 +34,7 @@ function withoutType<B extends EventBody>({ type: _type, ...fields }: B): Omit<B
 function bodyToWire(body: EventBody): WirePayload {
   switch (body.type) {
     case "jobSubmitted":
-      return { $case: "jobSubmitted", value: { ...withoutType(body), traceId: body.traceId ?? "" } };
+      return { $case: "jobSubmitted", value: { ...withoutType(body), traceId: body.traceId ?? "", applicationId: body.applicationId ?? "" } };
     case "jobEnded":
       return { $case: "jobEnded", value: { status: jobStatus.toWire(body.status), error: errorToWire(body.error), stats: statsToWire(body.stats) } };
     case "stageEnded":
@@ -63,6 +63,11 @@ function bodyFromWire(payload: WirePayload): EventBody {
     }
     case "executorAdded":
       return { type: "executorAdded", executor: executorDetailsFromWire(payload.value.executor) };
+    case "jobSubmitted": {
+      // A job(...) file's job belongs to no application: the field stays absent, as it was sent.
+      const { applicationId, ...value } = payload.value;
+      return { type: "jobSubmitted", ...value, ...(applicationId && { applicationId }) };
+    }
     case "exclusionChanged":
       return { type: "exclusionChanged", ...payload.value, scope: exclusionScopeFromWire(payload.value.scope) };
     default:

@@ -47,6 +47,11 @@ export function jobToWire(job: JobView): JobInfo {
   return {
     jobId: job.jobId,
     name: job.name,
+    applicationId: job.applicationId,
+    actionNumber: job.action ? job.action.index + 1 : 0,
+    actionCallSite: job.action?.callSite ?? "",
+    bundleDigest: job.bundleDigest ?? "",
+    args: [...(job.args ?? [])],
     status: jobStatus.toWire(job.status),
     submittedAtMs: job.submittedAtMs,
     finishedAtMs: job.finishedAtMs,
@@ -66,12 +71,16 @@ export function jobFromWire(job: JobInfo): JobView {
   const view: JobView = {
     jobId: job.jobId,
     name: job.name,
+    applicationId: job.applicationId,
     status: jobStatus.fromWire(job.status),
     submittedAtMs: job.submittedAtMs,
     finishedAtMs: job.finishedAtMs,
     stages: job.stages.map(stageFromWire),
     stats: statsFromWire(job.stats),
   };
+  if (job.actionNumber > 0) view.action = { index: job.actionNumber - 1, callSite: job.actionCallSite };
+  if (job.bundleDigest) view.bundleDigest = job.bundleDigest;
+  if (job.args.length > 0) view.args = [...job.args];
   if (job.error) view.error = errorFromWire(job.error);
   if (job.result) {
     const { action, partitionRecords, count, outputUri } = job.result;

@@ -29,6 +29,8 @@ export function launchToWire(task: TaskLaunch, traceparent: string, epoch: numbe
     conf: task.conf,
     traceparent,
     epoch,
+    applicationId: task.applicationId ?? "",
+    cachedPartitions: (task.cachedPartitions ?? []).map((location) => ({ ...location })),
   };
 }
 
@@ -54,6 +56,8 @@ export function launchFromWire(launch: LaunchTask): TracedTaskLaunch {
     shuffleReads: launch.shuffleReads.map((r) => ({ ...r, locations: r.locations.map((l) => ({ ...l })) })),
     conf: { ...launch.conf },
     traceparent: launch.traceparent,
+    ...(launch.applicationId && { applicationId: launch.applicationId }),
+    ...(launch.cachedPartitions.length > 0 && { cachedPartitions: launch.cachedPartitions.map((location) => ({ ...location })) }),
   };
 }
 
@@ -75,7 +79,8 @@ export function taskUpdateToWire(update: TaskStatusUpdate): TaskUpdate {
           fetch: failure.fetch ? { ...failure.fetch } : undefined,
         }
       : undefined,
-    metrics: update.metrics ? { ...update.metrics } : undefined,
+    metrics: update.metrics ? { ...update.metrics, cachedPartitionsRead: update.metrics.cachedPartitionsRead ?? 0 } : undefined,
+    cachedWrites: (update.cachedWrites ?? []).map((write) => ({ ...write })),
   };
 }
 
@@ -96,5 +101,6 @@ export function taskUpdateFromWire(update: TaskUpdate): TaskStatusUpdate {
       fetch: failure.fetch && { ...failure.fetch },
     },
     metrics: update.metrics && { ...update.metrics },
+    ...(update.cachedWrites.length > 0 && { cachedWrites: update.cachedWrites.map((write) => ({ ...write })) }),
   };
 }

@@ -35,6 +35,22 @@ export interface WorkerTaskRequest {
   blocks: Record<number, Uint8Array[]>;
   /** Reduce-side memory budget and this task's spill dir (the runner creates and removes it). */
   spill: { memoryLimit: number; dir: string };
+  /** Cached partitions of persisted datasets the task may read, by "<cacheKey>/<partition>" (absent: none). */
+  cached?: Record<string, Uint8Array>;
+}
+
+/** A partition of a persisted dataset the task computed, for the executor to keep. */
+export interface CacheBlockWrite {
+  cacheKey: string;
+  partition: number;
+  level: "memory" | "disk" | "memory_and_disk";
+  block: Uint8Array;
+}
+
+/** What the task did with cached partitions: how many it read, and what it computed to keep. */
+export interface CacheActivity {
+  reads: number;
+  writes: CacheBlockWrite[];
 }
 
 /** What a task spilled to disk. */
@@ -47,7 +63,7 @@ export interface SpillCounts {
 export type WorkerErrorKind = "user_error" | "nondeterministic_graph" | "invalid_bundle";
 
 export type WorkerTaskResponse =
-  | { type: "done"; taskId: string; output: PartitionOutput; inputBytes: number; spilled: SpillCounts }
+  | { type: "done"; taskId: string; output: PartitionOutput; inputBytes: number; spilled: SpillCounts; cache: CacheActivity }
   | { type: "failed"; taskId: string; errorKind: WorkerErrorKind; message: string; stack: string };
 
 /**

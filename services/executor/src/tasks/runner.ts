@@ -10,6 +10,7 @@ import { emptyMetrics, type TaskLaunch, type TaskMetrics, type TaskStatusUpdate,
 import { inputUrisOfPipeline } from "../core/pipeline.js";
 import { failure, TaskFailure } from "../core/task.js";
 import type { BundleCache } from "./bundles.js";
+import { blockKeyOf, type ExecutorPartitionCache } from "./partitionCache.js";
 import { commitTextPartition } from "./commit.js";
 import type { InputCache } from "./inputs.js";
 import type { ShufflePeer, StagingPeer } from "./peers.js";
@@ -34,6 +35,8 @@ export interface RunnerDeps {
   logger: Logger;
   /** Where tasks get their spill dirs (one each, removed when the task ends). */
   spillRoot: string;
+  /** Cached partitions of persisted datasets: gathered before a task, kept after it. */
+  cache: Pick<ExecutorPartitionCache, "blocksFor" | "keep">;
 }
 
 /** Results travel in one TaskUpdate message: keep room for the rest of it under the gRPC limit. */
@@ -93,6 +96,9 @@ export class TaskRunner {
       }),
     );
     metrics.shuffleBytesRead = fetched.bytes;
+    // Jobs of an application get a cache (possibly empty, so what they compute is kept); plain jobs none.
+    const cached = launch.applicationId ? await withSpan("cache.fetch", {}, () => this.deps.cache.blocksFor(launch)) : undefined;
+    if (cached && reducePartitions.size > reads.length) checkSkippedStagesCovered(launch, cached);
     signal.throwIfAborted();
     const spillDir = join(this.deps.spillRoot, encodeURIComponent(launch.taskId));
     const response = await withSpan("compute", { "dataset.id": launch.datasetId }, async () => {
@@ -113,6 +119,7 @@ export class TaskRunner {
           task: partitionTaskOf(launch),
           blocks,
           spill: { memoryLimit: conf["ballast.executor.memory"], dir: spillDir },
+          ...(cached && { cached }),
         },
         transfer,
       ).finally(() => rmSync(spillDir, { recursive: true, force: true }));
@@ -122,10 +129,13 @@ export class TaskRunner {
     if (response.type === "done") {
       metrics.spills = response.spilled.spills;
       metrics.spilledBytes = response.spilled.spilledBytes;
+      metrics.cachedPartitionsRead = response.cache.reads;
     }
     metrics.recordsOut = output.kind === "count" ? output.count : output.recordsOut;
     signal.throwIfAborted();
-    return this.deliver(launch, output, conf, metrics, signal);
+    const cachedWrites = response.type === "done" ? await this.deps.cache.keep(launch, response.cache.writes) : [];
+    const update = await this.deliver(launch, output, conf, metrics, signal);
+    return cachedWrites.length > 0 ? { ...update, cachedWrites } : update;
   }
 
   private async prepareInputs(launch: TaskLaunch): Promise<Record<string, string>> {
@@ -174,6 +184,20 @@ export class TaskRunner {
     const message = err instanceof WorkerCrashedError ? err.message : `executor error: ${describeError(err)}`;
     return { ...base, state: "failed", failure: { kind: "executorError", message, stack: err instanceof Error ? (err.stack ?? "") : "", errorKind: "executor_error" } };
   }
+}
+
+/**
+ * The job skipped the stages that compute a cached dataset (its shuffles are
+ * not in the launch): without every offered partition the task cannot compute
+ * it, so it fails as the executor's problem (retried) with the reason, rather
+ * than as a confusing missing shuffle inside user code.
+ */
+function checkSkippedStagesCovered(launch: TaskLaunch, cached: Record<string, Uint8Array>): void {
+  // Stages are skipped only for datasets wholly on disk: a disk copy that could not be fetched is what is missing.
+  const missing = (launch.cachedPartitions ?? []).filter((location) => location.diskShuffleAddress && !cached[blockKeyOf(location.cacheKey, location.partition)]);
+  if (missing.length === 0) return;
+  const names = missing.map((location) => `${location.cacheKey}/${location.partition}`).join(", ");
+  throw failure("executorError", `cached partition(s) ${names} of application ${launch.applicationId} could not be read, and this job skipped the stages that compute them: run the action again to recompute them`);
 }
 
 function partitionTaskOf(launch: TaskLaunch): PartitionTaskSpec {

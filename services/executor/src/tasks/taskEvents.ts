@@ -11,7 +11,7 @@
  * O_APPEND write.
  */
 import { appendFileSync } from "node:fs";
-import type { TaskLaunch, TaskState } from "@ballast/common/domain/tasks";
+import type { TaskLaunch, TaskState, TaskStatusUpdate } from "@ballast/common/domain/tasks";
 
 export interface TaskEvent {
   event: "start" | "end";
@@ -24,6 +24,9 @@ export interface TaskEvent {
   nodeId: string;
   executorId: string;
   at: number;
+  /** End of a job of an application: cached partitions it read, and partitions of persisted datasets it computed and kept. */
+  cachedRead?: number;
+  cachedKept?: number;
 }
 
 export class TaskEventLog {
@@ -32,9 +35,13 @@ export class TaskEventLog {
     private readonly identity: { nodeId: string; executorId: string },
   ) {}
 
-  record(event: TaskEvent["event"], launch: TaskLaunch, state: TaskState): void {
+  record(event: TaskEvent["event"], launch: TaskLaunch, state: TaskState, update?: TaskStatusUpdate): void {
     const { taskId, jobId, stageId, partition, attempt } = launch;
     const line: TaskEvent = { event, taskId, jobId, stageId, partition, attempt, state, ...this.identity, at: Date.now() };
+    if (update && launch.applicationId) {
+      line.cachedRead = update.metrics?.cachedPartitionsRead ?? 0;
+      line.cachedKept = update.cachedWrites?.length ?? 0;
+    }
     appendFileSync(this.path, `${JSON.stringify(line)}\n`);
   }
 }

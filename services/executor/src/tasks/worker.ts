@@ -8,7 +8,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parentPort } from "node:worker_threads";
 import { trimStack } from "../core/stack.js";
-import { prepareTransfer, type PartitionOutput, type SpillCounts, type WorkerErrorKind, type WorkerTaskRequest, type WorkerTaskResponse } from "./protocol.js";
+import { prepareTransfer, type CacheActivity, type CacheBlockWrite, type PartitionOutput, type SpillCounts, type WorkerErrorKind, type WorkerTaskRequest, type WorkerTaskResponse } from "./protocol.js";
 
 // Stack frames of user code point at their .ts files through the bundle's inline source map.
 process.setSourceMapsEnabled(true);
@@ -36,6 +36,10 @@ interface JobDefinitionLike {
 interface PartitionIOLike {
   readRange(uri: string, start: number, end: number): Uint8Array;
   shuffleBlocks(shuffleIndex: number): Uint8Array[];
+  cache?: {
+    read(cacheKey: string, partition: number): Uint8Array | undefined;
+    write(cacheKey: string, partition: number, level: CacheBlockWrite["level"], block: Uint8Array): void;
+  };
   spill?: { memoryLimit: number; dir: string; onSpill?(bytes: number): void };
 }
 
@@ -73,6 +77,9 @@ class LocalInputs implements PartitionIOLike {
   bytesRead = 0;
   readonly spilled: SpillCounts = { spills: 0, spilledBytes: 0 };
   readonly spill: NonNullable<PartitionIOLike["spill"]>;
+  /** Only jobs of an application keep partitions (the SDK computes without a cache otherwise). */
+  readonly cache?: NonNullable<PartitionIOLike["cache"]>;
+  readonly cacheActivity: CacheActivity = { reads: 0, writes: [] };
 
   constructor(private readonly request: WorkerTaskRequest) {
     this.spill = {
@@ -82,6 +89,17 @@ class LocalInputs implements PartitionIOLike {
         this.spilled.spilledBytes += bytes;
       },
     };
+    const offered = request.cached;
+    if (offered) {
+      this.cache = {
+        read: (cacheKey, partition) => {
+          const block = offered[`${cacheKey}/${partition}`];
+          if (block) this.cacheActivity.reads++;
+          return block;
+        },
+        write: (cacheKey, partition, level, block) => this.cacheActivity.writes.push({ cacheKey, partition, level, block }),
+      };
+    }
   }
 
   readRange(uri: string, start: number, end: number): Uint8Array {
@@ -127,11 +145,11 @@ class LocalInputs implements PartitionIOLike {
 const builtJobs = new Map<string, BuiltJobLike>();
 const MAX_BUILT_JOBS = 16;
 
-async function runTask(request: WorkerTaskRequest): Promise<{ output: PartitionOutput; inputBytes: number; spilled: SpillCounts }> {
+async function runTask(request: WorkerTaskRequest): Promise<{ output: PartitionOutput; inputBytes: number; spilled: SpillCounts; cache: CacheActivity }> {
   const built = await builtJobFor(request);
   const io = new LocalInputs(request);
   try {
-    return { output: built.runPartition(request.task, io), inputBytes: io.bytesRead, spilled: io.spilled };
+    return { output: built.runPartition(request.task, io), inputBytes: io.bytesRead, spilled: io.spilled, cache: io.cacheActivity };
   } finally {
     io.close();
   }
@@ -209,10 +227,11 @@ parentPort!.on("message", async (request: WorkerTaskRequest) => {
   let response: WorkerTaskResponse;
   let transfer: ArrayBuffer[] = [];
   try {
-    const { output, inputBytes, spilled } = await runTask(request);
+    const { output, inputBytes, spilled, cache } = await runTask(request);
     const prepared = prepareTransfer(outputViews(output));
     transfer = prepared.transfer;
-    response = { type: "done", taskId: request.taskId, output: withViews(output, prepared.views), inputBytes, spilled };
+    // Cache blocks are copied, not transferred: the output may share their buffers.
+    response = { type: "done", taskId: request.taskId, output: withViews(output, prepared.views), inputBytes, spilled, cache };
   } catch (err) {
     response = failureOf(request.taskId, err);
   }

@@ -36,6 +36,8 @@ export interface JobSummary {
   recovery: JobRecovery;
   error?: ErrorView;
   traceId: string;
+  /** The driver program's application the job is an action of ("" for a job(...) file). */
+  driverApplicationId: string;
 }
 
 export interface JobRecovery {

@@ -182,7 +182,8 @@ function jobView(app, job) {
         "<dt>Trace</dt><dd>" + (j.traceId ? '<a href="' + esc(TRACE_URL.split("{traceId}").join(enc(j.traceId))) + '">' + esc(j.traceId) + "</a>" : "") + "</dd>" +
         "<dt>Stats</dt><dd>" + esc(s.tasksLaunched) + " tasks, " + esc(s.taskAttemptsFailed) + " failed attempts, " + esc(s.stageAttempts) +
         " stage attempts, " + esc(s.recomputedTasks) + " recomputed, " + esc(s.lostMapOutputs) + " lost map outputs, input " +
-        esc(bytes(s.inputBytes)) + ", shuffle written " + esc(bytes(s.shuffleBytesWritten)) + "</dd>" +
+        esc(bytes(s.inputBytes)) + ", shuffle written " + esc(bytes(s.shuffleBytesWritten)) + ", " + esc(s.cachedPartitionsRead || 0) + " cached partitions read</dd>" +
+        (j.driverApplicationId ? "<dt>Application</dt><dd>" + esc(j.driverApplicationId) + "</dd>" : "") +
         "<dt>Recovery</dt><dd>" + esc(recoveryText(j.recovery) || "none") + "</dd></dl>" +
         (j.error ? "<h2>Error</h2><pre>" + esc(j.error.message) + (j.error.stack ? "\\n\\n" + esc(j.error.stack) : "") + "</pre>" : "") +
         "<h2>Timeline</h2>" + timeline(j, r[1].stages, r[2].tasks, r[4].events) +

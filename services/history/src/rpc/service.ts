@@ -30,7 +30,7 @@ export function historyServiceImplementation(history: History, logger?: Logger):
     }),
     listApplications: unary(async () => ({ applications: (await history.listApplications()).map(applicationToWire) })),
     getApplication: unary(async (request) => ({ application: applicationToWire(await history.getApplication(request.applicationId)) })),
-    listJobSummaries: unary(async (request) => ({ jobs: (await history.listJobs(request.applicationId)).map(jobToWire) })),
+    listJobSummaries: unary(async (request) => ({ jobs: (await history.listJobs(request.applicationId, request.driverApplicationId)).map(jobToWire) })),
     getJobSummary: unary(async (request) => ({ job: jobToWire(await history.getJob(request.applicationId, request.jobId)) })),
     listStages: unary(async (request) => ({ stages: (await history.listStages(request.applicationId, request.jobId)).map(stageToWire) })),
     listTasks: unary(async (request) => ({ tasks: (await history.listTasks(request.applicationId, request.jobId)).map(taskToWire) })),

@@ -34,6 +34,7 @@ export function jobToWire(job: JobSummary): WireJob {
     stats: statsToWire(job.stats),
     error: errorToWire(job.error),
     traceId: job.traceId,
+    driverApplicationId: job.driverApplicationId,
   };
 }
 

@@ -84,8 +84,12 @@ export class SqlHistoryStore implements HistoryStore {
     return row && toApplication(row);
   }
 
-  async listJobs(applicationId: string): Promise<JobSummary[]> {
-    const rows = await this.db.all(`SELECT * FROM jobs WHERE app_id = @app ORDER BY submitted_at_ms, job_id`, { app: applicationId });
+  async listJobs(applicationId: string, driverApplicationId = ""): Promise<JobSummary[]> {
+    const byDriver = driverApplicationId ? "AND driver_app_id = @driver" : "";
+    const rows = await this.db.all(`SELECT * FROM jobs WHERE app_id = @app ${byDriver} ORDER BY submitted_at_ms, job_id`, {
+      app: applicationId,
+      ...(driverApplicationId ? { driver: driverApplicationId } : {}),
+    });
     return rows.map(toJob);
   }
 
@@ -187,6 +191,7 @@ function toJob(row: Row): JobSummary {
     },
     error: parseJson<ErrorView>(row.error),
     traceId: row.trace_id,
+    driverApplicationId: row.driver_app_id,
   };
 }
 

@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS jobs (
   resubmitted_partitions BIGINT NOT NULL DEFAULT 0, task_resubmissions BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (app_id, job_id)
 );
+-- The driver program's application a job is an action of ('' for a job(...) file).
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS driver_app_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS jobs_by_driver_app ON jobs (app_id, driver_app_id);
 
 CREATE TABLE IF NOT EXISTS stages (
   app_id TEXT NOT NULL, job_id TEXT NOT NULL, stage_id BIGINT NOT NULL, attempt BIGINT NOT NULL,

@@ -45,7 +45,7 @@ export function createProjector(): Projector {
   const states = createExecutorStateRefresher();
 
   const jobSubmitted = run(
-    `UPDATE jobs SET name = @name, num_stages = @numStages, trace_id = @traceId, submitted_at_ms = @time,
+    `UPDATE jobs SET name = @name, num_stages = @numStages, trace_id = @traceId, driver_app_id = @driverAppId, submitted_at_ms = @time,
        ${guarded("status_seq", { status: "'running'" })}
      WHERE app_id = @app AND job_id = @job`,
   );
@@ -116,7 +116,7 @@ export function createProjector(): Projector {
 
   // Events that only live in the log (the UI reads them from there) have no entry.
   const appliers: { [T in EventBody["type"]]?: Apply<T> } = {
-    jobSubmitted: async (tx, p, b) => jobSubmitted(tx, { ...p, name: b.name, numStages: b.numStages, traceId: b.traceId ?? "" }),
+    jobSubmitted: async (tx, p, b) => jobSubmitted(tx, { ...p, name: b.name, numStages: b.numStages, traceId: b.traceId ?? "", driverAppId: b.applicationId ?? "" }),
     jobEnded: async (tx, p, b) => jobEnded(tx, { ...p, status: b.status, stats: json(b.stats), error: json(b.error) }),
     stageSubmitted: async (tx, p, b) => {
       const params = { ...p, stage: b.stageId, attempt: b.attempt };

@@ -157,4 +157,9 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   ALTER TABLE applications ADD COLUMN dead_letter_count INTEGER NOT NULL DEFAULT 0;
   `,
+  // Round 4: the driver program's application a job is an action of ('' for a job(...) file).
+  `
+  ALTER TABLE jobs ADD COLUMN driver_app_id TEXT NOT NULL DEFAULT '';
+  CREATE INDEX jobs_by_driver_app ON jobs (app_id, driver_app_id);
+  `,
 ];

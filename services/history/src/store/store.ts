@@ -55,7 +55,8 @@ export interface HistoryStore {
   listDeadLetters(applicationId: string): Promise<DeadLetter[]>;
   listApplications(): Promise<ApplicationSummary[]>;
   getApplication(applicationId: string): Promise<ApplicationSummary | undefined>;
-  listJobs(applicationId: string): Promise<JobSummary[]>;
+  /** With driverApplicationId: only the jobs of that driver program's application. */
+  listJobs(applicationId: string, driverApplicationId?: string): Promise<JobSummary[]>;
   getJob(applicationId: string, jobId: string): Promise<JobSummary | undefined>;
   listStages(applicationId: string, jobId: string): Promise<StageSummary[]>;
   listTasks(applicationId: string, jobId: string): Promise<TaskSummary[]>;

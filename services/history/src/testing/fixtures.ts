@@ -57,7 +57,7 @@ export function jobEvents(jobId = "job-1"): HistoryEvent[] {
     at(42, {
       type: "jobEnded",
       status: "succeeded",
-      stats: { tasksLaunched: 4, taskAttemptsFailed: 1, stageAttempts: 2, wallTimeMs: 32, shuffleBytesWritten: 1024, inputBytes: 4096, recomputedTasks: 0, lostMapOutputs: 0, spills: 0, spilledBytes: 0 },
+      stats: { tasksLaunched: 4, taskAttemptsFailed: 1, stageAttempts: 2, wallTimeMs: 32, shuffleBytesWritten: 1024, inputBytes: 4096, recomputedTasks: 0, lostMapOutputs: 0, spills: 0, spilledBytes: 0, cachedPartitionsRead: 0 },
     }),
     at(50, { type: "executorRemoved", executorId: "exec-2", reason: "heartbeat timeout" }, ""),
   ];

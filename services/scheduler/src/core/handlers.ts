@@ -4,6 +4,8 @@
  * change their own entity and raise events; the handlers here call them in
  * order, and drain() runs the queue in FIFO order until it is empty.
  */
+import { parseCacheShuffleId } from "@ballast/common/domain/tasks";
+import { dropDiskAt, dropExecutorMemory, repointDiskPartition } from "./cache.js";
 import { aliveExecutorsOf, isDecommissionAddress } from "./clusterQueries.js";
 import { jobSpanKey, raise, spanEvent, spanEventOnRunningJobs, type Ctx } from "./context.js";
 import { announceDecommissioned, countMigrated, expireDecommission, onNodeLost as stopDecommission, onNodeRevived } from "./decommission.js";
@@ -150,6 +152,7 @@ function onExecutorRegistered(ctx: Ctx, description: ExecutorDescription): void 
 
 /** The executor is lost and its tasks with it (resubmitted, not counted as failures). */
 function loseExecutor(ctx: Ctx, executorId: string, reason: string): void {
+  dropExecutorMemory(ctx.state, executorId);
   for (const taskId of markLost(ctx, executorId, reason)) loseTask(ctx, taskId, `executor ${executorId} lost: ${reason}`);
 }
 
@@ -172,19 +175,29 @@ function onNodeLost(ctx: Ctx, nodeId: string, shuffleAddress: string, reason: st
     spanEventOnRunningJobs(ctx, "nodeLost", { "ballast.node_id": nodeId, "ballast.reason": why });
   }
   unregisterOutputsAt(ctx, shuffleAddress, why);
+  dropDiskAt(ctx.state, shuffleAddress);
   enforceCap(ctx);
 }
 
 function onNodeDecommissioned(ctx: Ctx, nodeId: string, lostReason: string): void {
   const node = ctx.state.nodes.get(nodeId)!;
-  if (lostReason) unregisterOutputsAt(ctx, node.shuffleAddress, lostReason);
+  if (lostReason) {
+    unregisterOutputsAt(ctx, node.shuffleAddress, lostReason);
+    dropDiskAt(ctx.state, node.shuffleAddress);
+  }
   announceDecommissioned(ctx, node);
   enforceCap(ctx);
 }
 
 function onMapOutputMigrated(ctx: Ctx, input: Extract<Input, { type: "mapOutputMigrated" }>): void {
   const from = ctx.state.nodes.get(input.fromNodeId);
-  if (from && repointMigratedOutput(ctx, input, from.shuffleAddress)) countMigrated(from, input.bytes);
+  if (!from) return;
+  const cached = parseCacheShuffleId(input.shuffleId);
+  const to = { nodeId: input.newNodeId, shuffleAddress: input.newAddress };
+  const moved = cached
+    ? repointDiskPartition(ctx.state, cached.applicationId, cached.cacheKey, input.mapIndex, to)
+    : repointMigratedOutput(ctx, input, from.shuffleAddress);
+  if (moved) countMigrated(from, input.bytes);
 }
 
 // ------------------------------------------------------------------ timers

@@ -7,6 +7,7 @@ import { resolveConf, type Conf } from "@ballast/common/config";
 import { emptyStats } from "@ballast/common/domain/stats";
 import { planProblem, shuffleIdOf } from "@ballast/common/plan";
 import { emitEvent, jobSpanKey, markChanged, raise, spanEnd, spanStart, type Ctx } from "./context.js";
+import { wholeOnDisk } from "./cache.js";
 import { confProblem } from "./exclusionRules.js";
 import { planStages, type StagePlan } from "./planning.js";
 import type { JobState, ShuffleState, StageState } from "./state.js";
@@ -23,10 +24,11 @@ export function submitJob(ctx: Ctx, input: SubmitInput): void {
   const conf: Conf = confIssue ? state.conf : resolveConf(rawConf, {});
   const planIssue = planProblem(input.plan);
   const problem = planIssue ?? confIssue;
-  const stagePlans = problem ? [] : planStages(input.plan);
+  const stagePlans = problem ? [] : planStages(input.plan, (id) => wholeOnDisk(state, input.applicationId, input.plan, id));
   const job: JobState = {
     jobId: input.jobId,
     name: input.plan.jobName,
+    applicationId: input.applicationId ?? "",
     plan: input.plan,
     bundleDigest: input.bundleDigest,
     rawConf,
@@ -50,7 +52,7 @@ export function submitJob(ctx: Ctx, input: SubmitInput): void {
     "ballast.job_name": job.name,
     "ballast.num_stages": job.stages.length,
   }, input.traceparent ? { parentTraceparent: input.traceparent } : {});
-  emitEvent(ctx, job.jobId, { type: "jobSubmitted", name: job.name, numStages: job.stages.length });
+  emitEvent(ctx, job.jobId, { type: "jobSubmitted", name: job.name, numStages: job.stages.length, ...(job.applicationId && { applicationId: job.applicationId }) });
   markChanged(ctx, job.jobId);
   if (problem) {
     endJob(ctx, job, "failed", { kind: planIssue ? "invalidPlan" : "invalidConf", message: `Job ${job.jobId} cannot run: ${problem}`, stack: "" });

@@ -32,8 +32,10 @@ export interface StagePlan {
  * Stages in dependency order (parents before children, ids 0..n-1); the last
  * one is the result stage. A range-partitioned shuffle's map stage comes
  * right after its sample stage. Assumes planProblem(plan) is undefined.
+ * Datasets for which `cached` holds are read from the cache, whole: the
+ * stages and shuffles that would compute them are not planned.
  */
-export function planStages(plan: Plan): StagePlan[] {
+export function planStages(plan: Plan, cached: (datasetId: number) => boolean = () => false): StagePlan[] {
   const byId = new Map(plan.datasets.map((dataset) => [dataset.id, dataset]));
   const shufflesByChild = new Map<number, ShuffleDependency[]>();
   for (const shuffle of plan.shuffles) {
@@ -62,7 +64,7 @@ export function planStages(plan: Plan): StagePlan[] {
   const frameOf = (datasetId: number, shuffleWrite?: number): StageFrame => ({
     datasetId,
     shuffleWrite,
-    shuffleReads: pipelineShuffleReads(datasetId, byId, shufflesByChild),
+    shuffleReads: pipelineShuffleReads(datasetId, byId, shufflesByChild, cached),
     parentStageIds: [],
   });
 
@@ -104,6 +106,7 @@ function pipelineShuffleReads(
   datasetId: number,
   byId: Map<number, DatasetNode>,
   shufflesByChild: Map<number, ShuffleDependency[]>,
+  cached: (datasetId: number) => boolean,
 ): number[] {
   const reads = new Set<number>();
   const visited = new Set<number>();
@@ -112,6 +115,7 @@ function pipelineShuffleReads(
     const id = pending.pop()!;
     if (visited.has(id)) continue;
     visited.add(id);
+    if (cached(id)) continue; // read from the cache: nothing upstream of it is computed
     const shuffles = shufflesByChild.get(id) ?? [];
     for (const shuffle of shuffles) reads.add(shuffle.shuffleIndex);
     const shuffledParents = new Set(shuffles.map((shuffle) => shuffle.parentDatasetId));

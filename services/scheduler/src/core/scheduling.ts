@@ -7,6 +7,7 @@
  * An attempt that exclusions leave nowhere to run gets an unschedulable
  * timer (the job aborts when it fires).
  */
+import { memoryHoldersFor } from "./cache.js";
 import { hasUsableExecutor } from "./clusterQueries.js";
 import type { Ctx } from "./context.js";
 import { isTaskExcluded } from "./exclusionRules.js";
@@ -40,12 +41,18 @@ function launchFromAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: 
       attempt.queueHead++;
       continue;
     }
-    const executor = leastLoaded(allowed);
+    const executor = cacheHolder(ctx, job, stage, partition, allowed) ?? leastLoaded(allowed);
     if (!executor) return hasFreeSlot(ctx.state);
     attempt.queueHead++;
     launchTask(ctx, job, stage, attempt, partition, executor);
   }
   return hasFreeSlot(ctx.state);
+}
+
+/** An allowed executor with a free slot that holds in memory a cached partition the task reads (no waiting for a busy one). */
+function cacheHolder(ctx: Ctx, job: JobState, stage: StageState, partition: number, allowed: ExecutorState[]): ExecutorState | undefined {
+  const holders = new Set(memoryHoldersFor(ctx.state, job, stage, partition));
+  return holders.size === 0 ? undefined : leastLoaded(allowed.filter((executor) => holders.has(executor.description.executorId)));
 }
 
 /**

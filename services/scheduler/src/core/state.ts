@@ -171,9 +171,19 @@ export interface ShuffleState {
   readSpec?: ShuffleReadSpec;
 }
 
+/** Where one cached partition of a persisted dataset lives (cache.ts); "" where it does not. */
+export interface CachedPartitionState {
+  memoryExecutorId: string;
+  diskNodeId: string;
+  diskShuffleAddress: string;
+  bytes: number;
+}
+
 export interface JobState {
   jobId: string;
   name: string;
+  /** The driver program's application the job is an action of ("" for a job(...) file). */
+  applicationId: string;
   plan: Plan;
   bundleDigest: string;
   /** baseConf + the job's overrides, as sent to executors. */
@@ -206,7 +216,7 @@ export interface JobState {
  * the state's fields change: the shell then ignores older snapshots and
  * replays the full input log instead (the log is never truncated).
  */
-export const STATE_FORMAT = 3;
+export const STATE_FORMAT = 4;
 
 /**
  * What a timer does when it fires (timers.ts keeps them ordered; handlers.ts fires them):
@@ -258,6 +268,8 @@ export interface SchedulerState {
   timers: TimerEntry[];
   /** Shuffle addresses of nodes that went through decommission (fetch failures there are decommission's). */
   decommissionedAddresses: Set<string>;
+  /** The cache registry (cache.ts): "<applicationId>/<cacheKey>" -> partition -> where it lives. */
+  cache: Map<string, Map<number, CachedPartitionState>>;
 }
 
 export function createState(baseConf: Record<string, string> = {}): SchedulerState {
@@ -275,6 +287,7 @@ export function createState(baseConf: Record<string, string> = {}): SchedulerSta
     failoverSpanKeys: [],
     timers: [],
     decommissionedAddresses: new Set(),
+    cache: new Map(),
   };
 }
 

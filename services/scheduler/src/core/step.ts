@@ -8,6 +8,7 @@
  * the passes that run after every step (decommission drain and migration,
  * speculative copies, placement, then copies of slow tasks) see the settled state.
  */
+import { forgetDataset } from "./cache.js";
 import { flushChanged, newCtx, raise, type Ctx } from "./context.js";
 import { onCommitRequested } from "./commits.js";
 import { onDecommissionNode, onMigrationFinished, onRecommissionNode, reconcileDecommissions } from "./decommission.js";
@@ -47,6 +48,8 @@ function apply(ctx: Ctx, input: Input): void {
       return submitJob(ctx, input);
     case "cancelJob":
       return cancelJob(ctx, input.jobId, input.reason);
+    case "datasetUnpersisted":
+      return forgetDataset(ctx, input.applicationId, input.cacheKey);
     case "executorRegistered":
       return raise(ctx, { kind: "executorRegistered", description: input.executor });
     case "executorLost":

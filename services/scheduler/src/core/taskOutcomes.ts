@@ -4,6 +4,8 @@
  * commit denial or a foreign kill (neither is a failure), or a fetch failure
  * (handled by the dispatcher: it spans stages and the shuffle registry).
  */
+import type { CachedPartitionWrite } from "@ballast/common/domain/tasks";
+import { registerCachedWrites } from "./cache.js";
 import { isLeaving } from "./clusterQueries.js";
 import { onCommitDenied, releaseCommit } from "./commits.js";
 import { raise, spanEvent, stageSpanKey, type Ctx } from "./context.js";
@@ -20,6 +22,7 @@ export function onTaskUpdate(ctx: Ctx, input: TaskUpdate): void {
   const task = state.tasks.get(input.taskId);
   if (!task || task.executorId !== input.executorId) return; // unknown, ended, or from the wrong executor
   releaseSlot(state, task);
+  if (input.state === "succeeded" && input.cachedWrites?.length) registerCache(ctx, task.jobId, task.executorId, input.cachedWrites);
   if (task.abandoned) return;
   const scope = scopeOf(state, task);
   retire(scope);
@@ -27,10 +30,20 @@ export function onTaskUpdate(ctx: Ctx, input: TaskUpdate): void {
     scope.job.stats.inputBytes += input.metrics.inputBytes;
     scope.job.stats.spills += input.metrics.spills;
     scope.job.stats.spilledBytes += input.metrics.spilledBytes;
+    scope.job.stats.cachedPartitionsRead += input.metrics.cachedPartitionsRead ?? 0;
   }
   const durationMs = input.metrics?.durationMs ?? ctx.now - task.launchedAtMs;
   if (input.state === "succeeded") onTaskSucceeded(ctx, scope, input, durationMs);
   else onTaskFailed(ctx, scope, input.failure ?? missingFailure(input.state), durationMs);
+}
+
+/** What the attempt kept is there whether or not the job still wants the attempt (abandoned, raced). */
+function registerCache(ctx: Ctx, jobId: string, executorId: string, writes: CachedPartitionWrite[]): void {
+  const job = ctx.state.jobs.get(jobId);
+  const executor = ctx.state.executors.get(executorId);
+  if (!job || !executor?.alive) return;
+  const { nodeId, shuffleAddress } = executor.description;
+  registerCachedWrites(ctx.state, job.applicationId, { executorId, nodeId, shuffleAddress }, writes);
 }
 
 function missingFailure(state: TaskState): TaskFailure {

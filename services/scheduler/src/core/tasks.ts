@@ -5,6 +5,7 @@
  * between a task and its speculative copy. Owns the LiveTask records, the
  * executors' slot sets and the jobs' and stages' live-task counters.
  */
+import { cachedLocationsFor } from "./cache.js";
 import { releaseCommit } from "./commits.js";
 import { emitEvent, markChanged, spanEnd, spanEvent, spanStart, stageSpanKey, taskSpanKey, type Ctx } from "./context.js";
 import { requeue, setRunState } from "./partitionRuns.js";
@@ -41,7 +42,7 @@ export function launchTask(ctx: Ctx, job: JobState, stage: StageState, attempt: 
     "ballast.executor_id": executorId,
     "ballast.node_id": executor.description.nodeId,
   }, { parentKey: stageSpanKey(job.jobId, stage.stageId, attempt.attempt) });
-  ctx.out.push({ type: "launchTask", executorId, task: taskLaunch(identity, job, stage) });
+  ctx.out.push({ type: "launchTask", executorId, task: taskLaunch(ctx.state, identity, job, stage) });
   emitEvent(ctx, job.jobId, {
     type: "taskStarted",
     taskId,
@@ -56,7 +57,7 @@ export function launchTask(ctx: Ctx, job: JobState, stage: StageState, attempt: 
   return taskId;
 }
 
-function taskLaunch(identity: TaskIdentity, job: JobState, stage: StageState): TaskLaunch {
+function taskLaunch(state: SchedulerState, identity: TaskIdentity, job: JobState, stage: StageState): TaskLaunch {
   const launch: TaskLaunch = {
     ...identity,
     bundleDigest: job.bundleDigest,
@@ -65,6 +66,11 @@ function taskLaunch(identity: TaskIdentity, job: JobState, stage: StageState): T
     shuffleReads: stage.shuffleReads.map((index) => readSpec(job.shuffles[index]!)),
     conf: job.rawConf,
   };
+  if (job.applicationId) {
+    launch.applicationId = job.applicationId;
+    const cached = cachedLocationsFor(state, job, stage, identity.partition);
+    if (cached.length > 0) launch.cachedPartitions = cached;
+  }
   if (stage.shuffleWrite !== undefined) {
     const shuffle = job.shuffles[stage.shuffleWrite]!;
     launch.shuffleWrite = { shuffleIndex: shuffle.shuffleIndex, shuffleId: shuffle.shuffleId, numReducePartitions: shuffle.numReducePartitions };

@@ -11,7 +11,7 @@
  */
 import type { Plan } from "@ballast/common/plan";
 import type { HistoryEvent } from "@ballast/common/domain/events";
-import type { MapStatus, TaskFailure, TaskLaunch, TaskMetrics, TaskState } from "@ballast/common/domain/tasks";
+import type { CachedPartitionWrite, MapStatus, TaskFailure, TaskLaunch, TaskMetrics, TaskState } from "@ballast/common/domain/tasks";
 
 export type { ActionKind, Plan } from "@ballast/common/plan";
 export type {
@@ -55,8 +55,12 @@ export type Input =
       traceparent: string;
       /** The client's idempotency key (the shell dedupes retried submissions by it). */
       submissionId?: string;
+      /** The driver program's application the job is an action of (absent for a job(...) file). */
+      applicationId?: string;
     }
   | { type: "cancelJob"; jobId: string; reason: string }
+  /** unpersist(): forget the application's cached partitions of the dataset (cache.ts) and remove their disk copies. */
+  | { type: "datasetUnpersisted"; applicationId: string; cacheKey: string }
   | { type: "executorRegistered"; executor: ExecutorDescription }
   | { type: "executorLost"; executorId: string; reason: string }
   | { type: "heartbeat"; executorId: string; runningTaskIds: string[] }
@@ -71,6 +75,8 @@ export type Input =
       count?: number;
       failure?: TaskFailure;
       metrics?: TaskMetrics;
+      /** Partitions of persisted datasets the attempt kept (the cache registry records them). */
+      cachedWrites?: CachedPartitionWrite[];
     }
   /** An attempt asks to commit its output partition; answered by a commitDecision command. */
   | { type: "commitRequested"; taskId: string; requestId: string }

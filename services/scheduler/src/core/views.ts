@@ -62,6 +62,10 @@ function viewOfJob(state: SchedulerState, job: JobState): JobView {
   const view: JobView = {
     jobId: job.jobId,
     name: job.name,
+    applicationId: job.applicationId,
+    ...(job.plan.driver && { action: { index: job.plan.driver.actionIndex, callSite: job.plan.driver.callSite ?? "" } }),
+    bundleDigest: job.bundleDigest,
+    args: job.plan.args,
     status: job.status,
     submittedAtMs: job.submittedAtMs,
     finishedAtMs: job.finishedAtMs,

@@ -75,7 +75,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
       // A retry that arrived while we awaited the counter.
       const raced = request.submissionId ? shell.submittedHere(request.submissionId) : undefined;
       if (raced) return { jobId: raced };
-      shell.dispatch({ type: "jobSubmitted", jobId, plan, bundleDigest: request.bundleDigest, conf: { ...request.conf }, traceparent: traceparentOf(), submissionId: request.submissionId || undefined });
+      shell.dispatch({ type: "jobSubmitted", jobId, plan, bundleDigest: request.bundleDigest, conf: { ...request.conf }, traceparent: traceparentOf(), submissionId: request.submissionId || undefined, applicationId: request.applicationId || undefined });
       options.logger.info({ jobId, name: plan.jobName }, "job submitted");
       return { jobId };
     }),
@@ -86,7 +86,13 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
       if (job.status === "running") active().dispatch({ type: "cancelJob", jobId: job.jobId, reason: "cancelled by user" });
       return { job: jobToWire(requireJob(request.jobId)) };
     }),
-    listJobs: unary(async (request) => jobPage(active().jobs(), request)),
+    listJobs: unary(async (request) => jobPage(active().jobs().filter((job) => !request.applicationId || job.applicationId === request.applicationId), request)),
+    unpersistDataset: unary(async (request) => {
+      if (!request.applicationId || !request.cacheKey) throw new InvalidArgumentError("application_id and cache_key are required");
+      const before = active().cachedPartitions(request.applicationId, request.cacheKey);
+      active().dispatch({ type: "datasetUnpersisted", applicationId: request.applicationId, cacheKey: request.cacheKey });
+      return { partitions: before };
+    }),
     listExecutors: unary(async () => ({ executors: active().executors().map(executorToWire) })),
     listNodes: unary(async () => ({ nodes: active().nodes().map(nodeToWire) })),
     executorSession: (call) => runSession(options, active, call),

@@ -26,6 +26,7 @@ export function sessionMessageToInput(executorId: string, message: SessionMessag
         // The core decides by kind; the executor's errorKind is for its logs and the UI only.
         failure: failure && { kind: failure.kind, message: failure.message, stack: failure.stack, fetch: failure.fetch },
         metrics: update.metrics,
+        ...(update.cachedWrites && { cachedWrites: update.cachedWrites }),
       };
     }
     case "register":

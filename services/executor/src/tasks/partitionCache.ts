@@ -1,0 +1,102 @@
+/**
+ * The executor's side of persisted datasets. Before a task, the cached
+ * partitions the scheduler says its pipeline may read are gathered: from
+ * this executor's memory, or fetched from the shuffle service holding them
+ * on disk. After it, what the task computed for a persisted dataset is kept
+ * ("memory": here; "disk": in this node's shuffle service, as the map output
+ * of the dataset's pseudo shuffle, so it outlives this process) and reported
+ * for the scheduler's registry. A block that cannot be had is simply not
+ * offered: the task computes the partition from lineage instead.
+ */
+import type { Logger } from "@ballast/common/logging";
+import { describeError } from "@ballast/common/errors";
+import { cacheShuffleIdOf, type CachedPartitionWrite, type TaskLaunch } from "@ballast/common/domain/tasks";
+import type { ShufflePeer } from "./peers.js";
+import type { CacheBlockWrite } from "./protocol.js";
+
+/** Disk partitions are the only map output of their pseudo shuffle's map index: one attempt, one reduce partition. */
+const CACHE_ATTEMPT = 0;
+
+export interface PartitionCacheDeps {
+  nodeShuffle: Pick<ShufflePeer, "writeMapOutput">;
+  shuffleClientFor(address: string): Pick<ShufflePeer, "fetchBlocks">;
+  logger: Logger;
+}
+
+/** `${cacheKey}/${partition}`, as the task's worker looks blocks up. */
+export function blockKeyOf(cacheKey: string, partition: number): string {
+  return `${cacheKey}/${partition}`;
+}
+
+export class ExecutorPartitionCache {
+  /** "<applicationId>/<cacheKey>/<partition>" -> the partition's packed records. */
+  private readonly memory = new Map<string, Uint8Array>();
+
+  constructor(private readonly deps: PartitionCacheDeps) {}
+
+  get memoryPartitions(): number {
+    return this.memory.size;
+  }
+
+  /** The cached blocks the launch may read, by blockKeyOf. */
+  async blocksFor(launch: TaskLaunch): Promise<Record<string, Uint8Array>> {
+    const applicationId = launch.applicationId;
+    const blocks: Record<string, Uint8Array> = {};
+    if (!applicationId) return blocks;
+    const remote = new Map<string, Array<{ cacheKey: string; partition: number }>>();
+    for (const location of launch.cachedPartitions ?? []) {
+      const kept = this.memory.get(memoryKeyOf(applicationId, location.cacheKey, location.partition));
+      if (kept) blocks[blockKeyOf(location.cacheKey, location.partition)] = kept;
+      else if (location.diskShuffleAddress) {
+        const list = remote.get(location.diskShuffleAddress) ?? [];
+        list.push(location);
+        remote.set(location.diskShuffleAddress, list);
+      }
+    }
+    await Promise.all([...remote].map(([address, wanted]) => this.fetchInto(blocks, applicationId, address, wanted)));
+    return blocks;
+  }
+
+  /** Keeps what the task computed for persisted datasets; returns what to report. */
+  async keep(launch: TaskLaunch, writes: readonly CacheBlockWrite[]): Promise<CachedPartitionWrite[]> {
+    const applicationId = launch.applicationId;
+    if (!applicationId || writes.length === 0) return [];
+    return Promise.all(writes.map((write) => this.keepOne(applicationId, write)));
+  }
+
+  private async keepOne(applicationId: string, write: CacheBlockWrite): Promise<CachedPartitionWrite> {
+    const inMemory = write.level !== "disk";
+    let onDisk = write.level !== "memory";
+    if (inMemory) this.memory.set(memoryKeyOf(applicationId, write.cacheKey, write.partition), write.block);
+    if (onDisk) {
+      const ref = { shuffleId: cacheShuffleIdOf(applicationId, write.cacheKey), mapIndex: write.partition, attempt: CACHE_ATTEMPT };
+      try {
+        await this.deps.nodeShuffle.writeMapOutput(ref, [write.block]);
+      } catch (err) {
+        // Not kept on disk is not a task failure: a later task computes the partition again.
+        onDisk = false;
+        this.deps.logger.warn({ err: describeError(err), shuffleId: ref.shuffleId, partition: write.partition }, "could not keep a cached partition on disk");
+      }
+    }
+    return { cacheKey: write.cacheKey, partition: write.partition, inMemory, onDisk, bytes: write.block.byteLength };
+  }
+
+  private async fetchInto(
+    blocks: Record<string, Uint8Array>,
+    applicationId: string,
+    address: string,
+    wanted: Array<{ cacheKey: string; partition: number }>,
+  ): Promise<void> {
+    const requests = wanted.map((w) => ({ ref: { shuffleId: cacheShuffleIdOf(applicationId, w.cacheKey), mapIndex: w.partition, attempt: CACHE_ATTEMPT }, partition: 0 }));
+    try {
+      const fetched = await this.deps.shuffleClientFor(address).fetchBlocks(requests);
+      wanted.forEach((w, i) => (blocks[blockKeyOf(w.cacheKey, w.partition)] = fetched[i]!));
+    } catch (err) {
+      this.deps.logger.warn({ err: describeError(err), address, partitions: wanted.length }, "cached partitions unavailable: computing them from lineage");
+    }
+  }
+}
+
+function memoryKeyOf(applicationId: string, cacheKey: string, partition: number): string {
+  return `${applicationId}/${blockKeyOf(cacheKey, partition)}`;
+}

@@ -1,0 +1,159 @@
+import { describe, expect, it } from "vitest";
+import { persistedInPipeline } from "./cache.js";
+import { createState, jobView, step } from "./index.js";
+import { Harness, launchesIn } from "./testing/harness.js";
+import { singleStagePlan, twoStagePlan } from "./testing/plans.js";
+import type { Command, Input, Plan } from "./types.js";
+
+const APP = "app-1";
+
+/** The plan with dataset 1 persisted at `level` (key "ds1"). */
+function persisted(plan: Plan, level: "memory" | "disk" | "memory_and_disk", datasetId = 1): Plan {
+  return { ...plan, datasets: plan.datasets.map((d) => (d.id === datasetId ? { ...d, storageLevel: level, cacheKey: `ds${datasetId}` } : d)) };
+}
+
+function cluster(): Harness {
+  const h = new Harness();
+  h.addExecutor("e1", "n1", 2);
+  h.addExecutor("e2", "n2", 2);
+  return h;
+}
+
+function submitAction(h: Harness, jobId: string, plan: Plan): Command[] {
+  return h.send({ type: "jobSubmitted", jobId, plan, bundleDigest: "sha256:bundle", conf: {}, traceparent: "", applicationId: APP });
+}
+
+/** Answers every live task, each reporting it kept its ds1 partition (unless the launch offered it) and what it read. */
+function runKeeping(h: Harness): void {
+  while (h.live.size > 0) {
+    const [taskId, { executorId, task }] = h.live.entries().next().value!;
+    h.live.delete(taskId);
+    const offered = (task.cachedPartitions ?? []).some((l) => l.partition === task.partition && (l.diskShuffleAddress || l.memoryExecutorId === executorId));
+    const persistedDataset = task.plan.datasets.find((d) => d.cacheKey)!;
+    const executor = h.executors.get(executorId)!;
+    const update: Extract<Input, { type: "taskUpdate" }> = {
+      type: "taskUpdate", executorId, taskId, state: "succeeded",
+      metrics: { durationMs: 5, inputBytes: 0, shuffleBytesWritten: 0, shuffleBytesRead: 0, recordsOut: 1, spills: 0, spilledBytes: 0, cachedPartitionsRead: offered ? 1 : 0 },
+    };
+    if (!offered) {
+      const level = persistedDataset.storageLevel!;
+      const computesIt = persistedInPipeline(task.plan, task.datasetId).includes(persistedDataset);
+      if (computesIt) update.cachedWrites = [{ cacheKey: persistedDataset.cacheKey!, partition: task.partition, inMemory: level !== "disk", onDisk: level !== "memory", bytes: 64 }];
+    }
+    if (task.shuffleWrite) {
+      update.mapStatus = {
+        shuffleId: task.shuffleWrite.shuffleId, mapIndex: task.partition, attempt: task.attempt, shuffleAddress: executor.shuffleAddress,
+        nodeId: executor.nodeId, partitionSizes: new Array<number>(task.shuffleWrite.numReducePartitions).fill(10),
+      };
+    } else {
+      update.records = Uint8Array.of(task.partition);
+      update.count = 1;
+    }
+    h.send(update);
+  }
+}
+
+const offeredIn = (commands: Command[]) =>
+  launchesIn(commands).map(({ executorId, task }) => [task.partition, executorId, (task.cachedPartitions ?? []).map((l) => [l.partition, l.memoryExecutorId, l.diskShuffleAddress])]);
+
+describe("the cache registry", () => {
+  it("registers what the first action kept and offers it to the next action's tasks, in memory on the holder", () => {
+    const h = cluster();
+    submitAction(h, "a1", persisted(singleStagePlan(4), "memory"));
+    const holders = new Map([...h.live.values()].map(({ executorId, task }) => [task.partition, executorId]));
+    runKeeping(h);
+    expect(jobView(h.state, "a1")!.stats.cachedPartitionsRead).toBe(0);
+    const second = submitAction(h, "a2", persisted(twoStagePlan(4, 2), "memory"));
+    // Each map task goes to the executor holding its partition in memory, and is told so.
+    expect(offeredIn(second)).toEqual([0, 1, 2, 3].map((p) => [p, holders.get(p), [[p, holders.get(p), ""]]]));
+    runKeeping(h);
+    expect(jobView(h.state, "a2")).toMatchObject({ status: "succeeded", stats: { cachedPartitionsRead: 4 } });
+  });
+
+  it("an executor's loss drops its memory partitions and keeps disk ones; a node's loss drops its disk ones", () => {
+    const h = cluster();
+    submitAction(h, "a1", persisted(singleStagePlan(4), "memory_and_disk"));
+    runKeeping(h);
+    h.loseExecutor("e1");
+    const entries = () => [...(h.state.cache.get(`${APP}/ds1`)?.values() ?? [])];
+    expect(entries().map((e) => e.memoryExecutorId).filter(Boolean).every((id) => id === "e2")).toBe(true);
+    expect(entries().filter((e) => e.diskShuffleAddress === "n1:7337")).toHaveLength(2); // disk copies outlive e1
+    h.loseNode("n1");
+    expect(entries()).toHaveLength(2);
+    expect(entries().every((e) => e.memoryExecutorId === "e2" && e.diskShuffleAddress === "n2:7337")).toBe(true);
+    // The lost partitions are simply not offered: their tasks compute them again, only them.
+    const logged = h.log.length;
+    submitAction(h, "a2", persisted(singleStagePlan(4), "memory_and_disk"));
+    runKeeping(h);
+    const launches = offeredIn(h.log.slice(logged));
+    expect(launches).toHaveLength(4);
+    expect(launches.filter(([, , offered]) => (offered as unknown[]).length === 0)).toHaveLength(2);
+    expect(jobView(h.state, "a2")!.stats.cachedPartitionsRead).toBe(2);
+  });
+
+  it("a migrated disk partition is repointed to the peer that received it", () => {
+    const h = cluster();
+    submitAction(h, "a1", persisted(singleStagePlan(2), "disk"));
+    runKeeping(h);
+    const partition = [...h.state.cache.get(`${APP}/ds1`)!].find(([, e]) => e.diskNodeId === "n1")![0];
+    h.send({ type: "decommissionNode", nodeId: "n1", deadlineMs: 60_000, reason: "scale-in" });
+    h.send({ type: "mapOutputMigrated", fromNodeId: "n1", shuffleId: `cache-${APP}-ds1`, mapIndex: partition, attempt: 0, newAddress: "n2:7337", newNodeId: "n2", bytes: 64 });
+    expect(h.state.cache.get(`${APP}/ds1`)!.get(partition)).toMatchObject({ diskNodeId: "n2", diskShuffleAddress: "n2:7337" });
+  });
+
+  it("is rebuilt exactly by replaying the logged inputs (a failover's new leader adopts it)", () => {
+    const h = cluster();
+    submitAction(h, "a1", persisted(singleStagePlan(4), "disk"));
+    runKeeping(h);
+    const replayed = createState();
+    for (const { input, now } of h.inputs) step(replayed, input, now);
+    expect(replayed.cache).toEqual(h.state.cache);
+    expect(replayed.cache.get(`${APP}/ds1`)!.size).toBe(4);
+  });
+
+  it("keeps nothing for jobs that are not an application's actions", () => {
+    const h = cluster();
+    h.submit("plain", persisted(singleStagePlan(2), "memory"));
+    runKeeping(h);
+    expect(h.state.cache.size).toBe(0);
+  });
+});
+
+describe("unpersist", () => {
+  it("forgets the dataset's partitions and removes their disk copies from the shuffle services holding them", () => {
+    const h = cluster();
+    submitAction(h, "a1", persisted(singleStagePlan(4), "memory_and_disk"));
+    runKeeping(h);
+    const removed = h.send({ type: "datasetUnpersisted", applicationId: APP, cacheKey: "ds1" });
+    expect(h.state.cache.size).toBe(0);
+    expect(removed.filter((c) => c.type === "removeShuffles")).toEqual([
+      { type: "removeShuffles", jobId: "", shuffleIds: [`cache-${APP}-ds1`], shuffleAddresses: ["n1:7337", "n2:7337"] },
+    ]);
+    expect(h.send({ type: "datasetUnpersisted", applicationId: APP, cacheKey: "ds1" })).toEqual([]);
+  });
+});
+
+describe("planning over cached datasets", () => {
+  it("a later action over a dataset wholly on disk plans no stage that computes it", () => {
+    const h = cluster();
+    const plan = persisted(twoStagePlan(4, 2), "disk", 2); // the reduceByKey output is persisted
+    submitAction(h, "a1", plan);
+    runKeeping(h);
+    expect(jobView(h.state, "a1")!.stages).toHaveLength(2);
+    const second = submitAction(h, "a2", plan);
+    expect(jobView(h.state, "a2")!.stages.map((stage) => stage.name)).toEqual(["reduceByKey at job.ts:3"]);
+    expect(launchesIn(second).map(({ task }) => [task.shuffleReads.length, task.cachedPartitions?.map((l) => l.partition)])).toEqual([[0, [0]], [0, [1]]]);
+    runKeeping(h);
+    expect(jobView(h.state, "a2")).toMatchObject({ status: "succeeded", stats: { cachedPartitionsRead: 2, tasksLaunched: 2 } });
+  });
+
+  it("plans every stage again when a partition's disk copy is gone (memory copies never skip stages)", () => {
+    const h = cluster();
+    const plan = persisted(twoStagePlan(4, 2), "memory_and_disk", 2);
+    submitAction(h, "a1", plan);
+    runKeeping(h);
+    h.loseNode("n1");
+    submitAction(h, "a2", plan);
+    expect(jobView(h.state, "a2")!.stages).toHaveLength(2);
+  });
+});

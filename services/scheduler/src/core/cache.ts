@@ -1,0 +1,157 @@
+/**
+ * The cache registry: where the partitions of persisted datasets live, per
+ * application. Fed by task updates (an attempt reports what it kept), so a
+ * failover's new leader rebuilds it by replaying its log like everything
+ * else. A "memory" partition lives and dies with its executor; a "disk" one
+ * lives in its node's shuffle service (a pseudo shuffle, cacheShuffleIdOf)
+ * and dies only with that service, or moves with its migrated outputs.
+ */
+import { cacheShuffleIdOf, type CachedPartitionLocation, type CachedPartitionWrite } from "@ballast/common/domain/tasks";
+import type { Ctx } from "./context.js";
+import type { DatasetNode, Plan } from "@ballast/common/plan";
+import type { CachedPartitionState, JobState, SchedulerState, StageState } from "./state.js";
+
+export function cacheKeyOf(applicationId: string, cacheKey: string): string {
+  return `${applicationId}/${cacheKey}`;
+}
+
+/** Registers what an attempt on `executorId` (node `nodeId`, shuffle service `shuffleAddress`) kept. */
+export function registerCachedWrites(
+  state: SchedulerState,
+  applicationId: string,
+  where: { executorId: string; nodeId: string; shuffleAddress: string },
+  writes: readonly CachedPartitionWrite[],
+): void {
+  if (!applicationId) return;
+  for (const write of writes) {
+    const key = cacheKeyOf(applicationId, write.cacheKey);
+    let partitions = state.cache.get(key);
+    if (!partitions) state.cache.set(key, (partitions = new Map()));
+    const known = partitions.get(write.partition);
+    partitions.set(write.partition, {
+      // A newer copy wins where it exists; an older one keeps the level the new one lacks.
+      memoryExecutorId: write.inMemory ? where.executorId : (known?.memoryExecutorId ?? ""),
+      diskNodeId: write.onDisk ? where.nodeId : (known?.diskNodeId ?? ""),
+      diskShuffleAddress: write.onDisk ? where.shuffleAddress : (known?.diskShuffleAddress ?? ""),
+      bytes: write.bytes,
+    });
+  }
+}
+
+/** An application's cached datasets and where each partition lives, by cache key (views and RPC answers). */
+export function cachedDatasetsOf(state: SchedulerState, applicationId: string): Array<{ cacheKey: string; partitions: Array<CachedPartitionState & { partition: number }> }> {
+  const prefix = `${applicationId}/`;
+  return [...state.cache]
+    .filter(([key]) => key.startsWith(prefix))
+    .map(([key, partitions]) => ({
+      cacheKey: key.slice(prefix.length),
+      partitions: [...partitions].sort(([a], [b]) => a - b).map(([partition, entry]) => ({ partition, ...entry })),
+    }));
+}
+
+/**
+ * Every partition of the persisted dataset has a disk copy: a job can read it
+ * instead of planning the stages that compute it. Only disk copies count
+ * (they outlive executors, the common loss); a partition lost even so while
+ * the job runs fails its task, which cannot compute it without those stages.
+ */
+export function wholeOnDisk(state: SchedulerState, applicationId: string | undefined, plan: Plan, datasetId: number): boolean {
+  const dataset = plan.datasets.find((candidate) => candidate.id === datasetId);
+  if (!applicationId || !dataset?.cacheKey || dataset.numPartitions === 0) return false;
+  const partitions = state.cache.get(cacheKeyOf(applicationId, dataset.cacheKey));
+  if (!partitions || partitions.size < dataset.numPartitions) return false;
+  for (let p = 0; p < dataset.numPartitions; p++) if (!partitions.get(p)?.diskShuffleAddress) return false;
+  return true;
+}
+
+/** The executor is gone, and with it every partition it kept in memory. */
+export function dropExecutorMemory(state: SchedulerState, executorId: string): void {
+  dropWhere(state, (entry) => (entry.memoryExecutorId === executorId ? { ...entry, memoryExecutorId: "" } : entry));
+}
+
+/** The shuffle service at `shuffleAddress` is gone, and with it every disk partition it held. */
+export function dropDiskAt(state: SchedulerState, shuffleAddress: string): void {
+  dropWhere(state, (entry) => (entry.diskShuffleAddress === shuffleAddress ? { ...entry, diskNodeId: "", diskShuffleAddress: "" } : entry));
+}
+
+/** A disk partition migrated with its node's shuffle data (decommission): it now lives at the peer. */
+export function repointDiskPartition(
+  state: SchedulerState,
+  applicationId: string,
+  cacheKey: string,
+  partition: number,
+  to: { nodeId: string; shuffleAddress: string },
+): boolean {
+  const entry = state.cache.get(cacheKeyOf(applicationId, cacheKey))?.get(partition);
+  if (!entry || !entry.diskShuffleAddress) return false;
+  entry.diskNodeId = to.nodeId;
+  entry.diskShuffleAddress = to.shuffleAddress;
+  return true;
+}
+
+/** unpersist(): the registry forgets the dataset; the shuffle services holding its disk copies remove them. */
+export function forgetDataset(ctx: Ctx, applicationId: string, cacheKey: string): void {
+  const key = cacheKeyOf(applicationId, cacheKey);
+  const entries = ctx.state.cache.get(key);
+  if (!entries) return;
+  ctx.state.cache.delete(key);
+  const shuffleAddresses = [...new Set([...entries.values()].map((entry) => entry.diskShuffleAddress).filter(Boolean))].sort();
+  if (shuffleAddresses.length > 0) ctx.out.push({ type: "removeShuffles", jobId: "", shuffleIds: [cacheShuffleIdOf(applicationId, cacheKey)], shuffleAddresses });
+}
+
+function dropWhere(state: SchedulerState, update: (entry: CachedPartitionState) => CachedPartitionState): void {
+  for (const [key, partitions] of state.cache) {
+    for (const [partition, entry] of partitions) {
+      const kept = update(entry);
+      if (!kept.memoryExecutorId && !kept.diskShuffleAddress) partitions.delete(partition);
+      else partitions.set(partition, kept);
+    }
+    if (partitions.size === 0) state.cache.delete(key);
+  }
+}
+
+/**
+ * The cached partitions a task of `stage` may read: those of every persisted
+ * dataset its pipeline reaches (narrow parents, up to the shuffles it
+ * reads). A dataset with the stage's partition count is read partition for
+ * partition; any other (union, coalesce) may need all of its partitions.
+ */
+export function cachedLocationsFor(state: SchedulerState, job: JobState, stage: StageState, partition: number): CachedPartitionLocation[] {
+  if (!job.applicationId || state.cache.size === 0) return [];
+  const locations: CachedPartitionLocation[] = [];
+  for (const dataset of persistedInPipeline(job.plan, stage.datasetId)) {
+    const partitions = state.cache.get(cacheKeyOf(job.applicationId, dataset.cacheKey!));
+    if (!partitions) continue;
+    const wanted = dataset.numPartitions === stage.numPartitions ? [partition] : [...partitions.keys()].sort((a, b) => a - b);
+    for (const p of wanted) {
+      const entry = partitions.get(p);
+      if (entry) locations.push({ cacheKey: dataset.cacheKey!, partition: p, memoryExecutorId: entry.memoryExecutorId, diskShuffleAddress: entry.diskShuffleAddress });
+    }
+  }
+  return locations;
+}
+
+/** Executors holding in memory a cached partition the task would read (placement prefers them). */
+export function memoryHoldersFor(state: SchedulerState, job: JobState, stage: StageState, partition: number): string[] {
+  return cachedLocationsFor(state, job, stage, partition)
+    .map((location) => location.memoryExecutorId)
+    .filter(Boolean);
+}
+
+/** The persisted datasets a stage computing `datasetId` passes through (narrow parents, up to its shuffle reads). */
+export function persistedInPipeline(plan: Plan, datasetId: number): DatasetNode[] {
+  const byId = new Map(plan.datasets.map((dataset) => [dataset.id, dataset]));
+  const shuffled = new Set(plan.shuffles.map((shuffle) => `${shuffle.childDatasetId}<${shuffle.parentDatasetId}`));
+  const found: DatasetNode[] = [];
+  const visited = new Set<number>();
+  const pending = [datasetId];
+  while (pending.length > 0) {
+    const id = pending.pop()!;
+    if (visited.has(id)) continue;
+    visited.add(id);
+    const dataset = byId.get(id)!;
+    if (dataset.cacheKey) found.push(dataset);
+    for (const parent of dataset.parentIds) if (!shuffled.has(`${id}<${parent}`)) pending.push(parent);
+  }
+  return found;
+}
