@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { packageDir } from "./entry.js";
 import { toServiceError } from "./errors.js";
 import type { Logger } from "./logging.js";
+import { authInterceptor, channelCredentials, guardService, serverCredentials } from "./security.js";
 
 /** Largest message a service accepts; larger requests get RESOURCE_EXHAUSTED. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -86,7 +87,7 @@ export async function startGrpcServer(address: string, services: ServiceBinding[
   const server = new grpc.Server({ ...CHANNEL_OPTIONS, "grpc.max_concurrent_streams": 1000 });
   const statuses: Record<string, "SERVING"> = { "": "SERVING" };
   for (const service of services) {
-    server.addService(service.definition, service.implementation);
+    server.addService(service.definition, guardService(service.definition, service.implementation));
     statuses[service.name] = "SERVING";
   }
   const health = new HealthImplementation(statuses);
@@ -94,7 +95,7 @@ export async function startGrpcServer(address: string, services: ServiceBinding[
   // Each service reflects only what it serves (and health), with every file those depend on.
   new ReflectionService(loadReflectionRoot(), { services: [...services.map((s) => s.name), "grpc.health.v1.Health"] }).addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+    server.bindAsync(address, serverCredentials(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
   const host = address.slice(0, address.lastIndexOf(":"));
   logger?.info({ address: `${host}:${port}`, services: services.map((s) => s.name) }, "gRPC server listening");
@@ -180,9 +181,9 @@ const traceInterceptor: grpc.Interceptor = (options, nextCall) =>
 
 type ClientConstructor<C> = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => C;
 
-/** A client for one of the generated services, with trace propagation and Ballast's message limits. */
+/** A client for one of the generated services, with trace propagation, this process's credentials (security.ts) and Ballast's message limits. */
 export function createClient<C extends grpc.Client>(Ctor: ClientConstructor<C>, address: string): C {
-  return new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [traceInterceptor] });
+  return new Ctor(address, channelCredentials(), { ...CHANNEL_OPTIONS, interceptors: [traceInterceptor, authInterceptor] });
 }
 
 /** Calls a generated unary method as a promise, with a deadline. */
@@ -199,7 +200,7 @@ export function call<Req, Res>(
 /** Health-checks a service address; resolves true when it reports SERVING. */
 export async function isServing(address: string, deadlineMs = 1000): Promise<boolean> {
   const Health = grpc.makeGenericClientConstructor(healthServiceDefinition(), "grpc.health.v1.Health");
-  const client = new Health(address, grpc.credentials.createInsecure());
+  const client = new Health(address, channelCredentials());
   try {
     const res = await new Promise<{ status: number | string }>((resolve, reject) =>
       (client as any).check({ service: "" }, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err: Error | null, r: { status: number | string }) => (err ? reject(err) : resolve(r))),

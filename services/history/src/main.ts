@@ -11,13 +11,15 @@ import { stopOnSignals } from "@ballast/common/lifecycle";
 import { startHistoryService, type HistoryServiceOptions } from "./app.js";
 import { splitHostPort } from "./http/server.js";
 import { traceUrlTemplate } from "@ballast/common/traceLink";
+import { SECURITY_USAGE, serviceSecurityOrExit } from "@ballast/common/security";
 import { UsageError } from "@ballast/common/flags";
 
 const USAGE = `usage: history --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT] [--trace-url TEMPLATE]
   --address       gRPC address (env BALLAST_HISTORY_ADDRESS, default 127.0.0.1:18081)
   --http-address  JSON API and web UI (env BALLAST_HISTORY_HTTP_ADDRESS, default 127.0.0.1:18080)
   --data-dir      where history.sqlite is kept (env BALLAST_DATA_DIR, required)
-  --trace-url     the UI's trace links, {traceId} replaced (env BALLAST_TRACE_URL, default Jaeger's http://localhost:16686/trace/{traceId})`;
+  --trace-url     the UI's trace links, {traceId} replaced (env BALLAST_TRACE_URL, default Jaeger's http://localhost:16686/trace/{traceId})
+${SECURITY_USAGE}`;
 
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOptions | "help" {
@@ -58,7 +60,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOpt
 async function main(): Promise<void> {
   let options: HistoryServiceOptions | "help";
   try {
-    options = parseOptions(process.argv.slice(2), process.env);
+    options = parseOptions(serviceSecurityOrExit("history", process.argv.slice(2)), process.env);
   } catch (err) {
     process.stderr.write(`history: ${(err as Error).message} (see --help)\n`);
     process.exit(2);

@@ -2,9 +2,10 @@ import { parseArgs } from "node:util";
 import { createLogger } from "@ballast/common/logging";
 import { initTelemetry } from "@ballast/common/telemetry";
 import { stopOnSignals } from "@ballast/common/lifecycle";
+import { SECURITY_USAGE, serviceSecurityOrExit } from "@ballast/common/security";
 import { startStagingServer } from "./server.js";
 
-const USAGE = "usage: staging --data-dir DIR [--address HOST:PORT]";
+const USAGE = "usage: staging --data-dir DIR [--address HOST:PORT] [--secret-file FILE] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]";
 
 interface Flags {
   address: string;
@@ -21,7 +22,7 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     allowPositionals: false,
   });
   if (values.help) {
-    process.stderr.write(`${USAGE}\n`);
+    process.stderr.write(`${USAGE}\n${SECURITY_USAGE}\n`);
     process.exit(0);
   }
   const address = values.address ?? env.BALLAST_STAGING_ADDRESS ?? "127.0.0.1:10000";
@@ -38,7 +39,7 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
 async function main(): Promise<void> {
   let flags: Flags;
   try {
-    flags = parseFlags(process.argv.slice(2), process.env);
+    flags = parseFlags(serviceSecurityOrExit("staging", process.argv.slice(2)), process.env);
   } catch (err) {
     process.stderr.write(`staging: ${(err as Error).message} (${USAGE})\n`);
     process.exit(2);
