@@ -1,6 +1,6 @@
 import { credentials, Metadata, status, type Client } from "@grpc/grpc-js";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -15,6 +15,7 @@ import { ShuffleServiceClient } from "@ballast/gen/shuffle";
 import { StagingServiceClient } from "@ballast/gen/staging";
 import { freePort } from "@ballast/cli/cluster";
 import { REPO, startTestCluster, type TestCluster } from "../support/cluster.js";
+import { readCountsDir } from "../support/wordcount.js";
 
 /**
  * Authentication on a real cluster: each service refuses a call without a token (UNAUTHENTICATED),
@@ -166,6 +167,31 @@ describe("the secret and the CLI", () => {
     const denied = await cli(["recommission", "node-1", "--dir", cluster.dir], { BALLAST_TOKEN: token(USER) });
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toMatch(/user alice may not call ballast\.v1\.SchedulerService\/RecommissionNode/);
+  });
+
+  it("keeps users' staging apart on a real cluster: same names, own data, no reaching across", async () => {
+    const work = mkdtempSync(join(tmpdir(), "ballast-users-"));
+    try {
+      const wordsOf = { alice: "apple apple pear\n", bob: "plum\n" };
+      for (const [user, text] of Object.entries(wordsOf)) {
+        mkdirSync(join(work, user));
+        writeFileSync(join(work, user, "data.txt"), text);
+        const as = { BALLAST_USER: user };
+        const job = await cli(["submit", "--dir", cluster.dir, "--file", join(work, user, "data.txt"), "examples/wordcount.ts", "--", "--input", "staging://data.txt", "--output", "staging://wc"], as);
+        expect(job.code, job.stderr).toBe(0);
+      }
+      for (const user of ["alice", "bob"]) {
+        expect((await cli(["fetch", "--dir", cluster.dir, "staging://wc", join(work, user, "out")], { BALLAST_USER: user })).code).toBe(0);
+      }
+      expect(readCountsDir(join(work, "alice", "out")).counts).toEqual(new Map([["apple", 2], ["pear", 1]]));
+      expect(readCountsDir(join(work, "bob", "out")).counts).toEqual(new Map([["plum", 1]]));
+      // Carol has uploaded nothing: alice's data.txt is not hers to read.
+      const carol = await cli(["submit", "--dir", cluster.dir, "examples/wordcount.ts", "--", "--input", "staging://data.txt", "--output", "staging://wc"], { BALLAST_USER: "carol" });
+      expect(carol.code).not.toBe(0);
+      expect(carol.stderr).toMatch(/staging:\/\/data\.txt/);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it("a service started without a secret refuses to start, saying how; --insecure-no-auth serves anyone", async () => {

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
-import { ensureSecretFile, mintToken, readSecretFile } from "@ballast/common/auth";
+import { ensureSecretFile, mintToken, readSecretFile, type Identity } from "@ballast/common/auth";
+import { cliUser } from "@ballast/cli/credentials";
 import { configureSecurity } from "@ballast/common/security";
 
 const dir = mkdtempSync(join(tmpdir(), "ballast-secret-"));
@@ -19,3 +20,9 @@ const secret = readSecretFile(secretFile);
 configureSecurity({ secret, token: mintToken(secret, { role: "cluster" }) });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A token under this test file's secret. */
+export const testToken = (identity: Identity): string => mintToken(secret, identity);
+
+/** The token the `ballast` commands a test runs use: the user's (BALLAST_USER, else the login name). */
+export const cliUserToken = (): string => testToken({ role: "user", user: cliUser() });

@@ -357,7 +357,14 @@ export interface LaunchTask {
   /** The sending scheduler's epoch; executors reject launches from older epochs. */
   epoch: number;
   /** Set for sample tasks (then shuffle_write is unset and plan.action is not run). */
-  sampleFor: SampleFor | undefined;
+  sampleFor:
+    | SampleFor
+    | undefined;
+  /**
+   * The job's staging token (role job): the executor reads this job's inputs and commits its
+   * outputs with it, inside the submitting user's staging space. Empty for jobs the cluster submitted.
+   */
+  jobToken: string;
 }
 
 export interface LaunchTask_ConfEntry {
@@ -3530,6 +3537,7 @@ function createBaseLaunchTask(): LaunchTask {
     traceparent: "",
     epoch: 0,
     sampleFor: undefined,
+    jobToken: "",
   };
 }
 
@@ -3579,6 +3587,9 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     }
     if (message.sampleFor !== undefined) {
       SampleFor.encode(message.sampleFor, writer.uint32(122).fork()).join();
+    }
+    if (message.jobToken !== "") {
+      writer.uint32(130).string(message.jobToken);
     }
     return writer;
   },
@@ -3719,6 +3730,14 @@ export const LaunchTask: MessageFns<LaunchTask> = {
             message.sampleFor = SampleFor.decode(reader, reader.uint32());
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.jobToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3797,6 +3816,11 @@ export const LaunchTask: MessageFns<LaunchTask> = {
         : isSet(object.sample_for)
         ? SampleFor.fromJSON(object.sample_for)
         : undefined,
+      jobToken: isSet(object.jobToken)
+        ? globalThis.String(object.jobToken)
+        : isSet(object.job_token)
+        ? globalThis.String(object.job_token)
+        : "",
     };
   },
 
@@ -3853,6 +3877,9 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     if (message.sampleFor !== undefined) {
       obj.sampleFor = SampleFor.toJSON(message.sampleFor);
     }
+    if (message.jobToken !== "") {
+      obj.jobToken = message.jobToken;
+    }
     return obj;
   },
 
@@ -3888,6 +3915,7 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     message.sampleFor = (object.sampleFor !== undefined && object.sampleFor !== null)
       ? SampleFor.fromPartial(object.sampleFor)
       : undefined;
+    message.jobToken = object.jobToken ?? "";
     return message;
   },
 };

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { packageDir } from "./entry.js";
 import { toServiceError } from "./errors.js";
 import type { Logger } from "./logging.js";
-import { authInterceptor, channelCredentials, guardService, serverCredentials } from "./security.js";
+import { authInterceptor, channelCredentials, guardService, serverCredentials, tokenInterceptor } from "./security.js";
 
 /** Largest message a service accepts; larger requests get RESOURCE_EXHAUSTED. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -181,9 +181,13 @@ const traceInterceptor: grpc.Interceptor = (options, nextCall) =>
 
 type ClientConstructor<C> = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => C;
 
-/** A client for one of the generated services, with trace propagation, this process's credentials (security.ts) and Ballast's message limits. */
-export function createClient<C extends grpc.Client>(Ctor: ClientConstructor<C>, address: string): C {
-  return new Ctor(address, channelCredentials(), { ...CHANNEL_OPTIONS, interceptors: [traceInterceptor, authInterceptor] });
+/**
+ * A client for one of the generated services, with trace propagation, Ballast's message limits and
+ * this process's credentials (security.ts), or `token` instead of the process's (a job's).
+ */
+export function createClient<C extends grpc.Client>(Ctor: ClientConstructor<C>, address: string, token?: string): C {
+  const auth = token ? [tokenInterceptor(token), authInterceptor] : [authInterceptor];
+  return new Ctor(address, channelCredentials(), { ...CHANNEL_OPTIONS, interceptors: [traceInterceptor, ...auth] });
 }
 
 /** Calls a generated unary method as a promise, with a deadline. */

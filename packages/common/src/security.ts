@@ -68,11 +68,20 @@ export const authInterceptor: grpc.Interceptor = (options, nextCall) =>
     },
   });
 
-/** Metadata that makes one call with `token` instead of the process's own. */
-export function metadataWithToken(token: string | undefined): grpc.Metadata {
-  const metadata = new grpc.Metadata();
-  if (token) metadata.set("authorization", `Bearer ${token}`);
-  return metadata;
+/** Every call of a client carries `token` (placed before authInterceptor, which then leaves it be). */
+export const tokenInterceptor =
+  (token: string): grpc.Interceptor =>
+  (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set("authorization", `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
+
+/** The staging token of one user's job, for its launches; none when this process verifies no tokens. */
+export function jobTokenFor(user: string | undefined, jobId: string): string | undefined {
+  return user && current.secret ? mintToken(current.secret, { role: "job", user, jobId }) : undefined;
 }
 
 const callers = new WeakMap<object, Identity>();

@@ -72,6 +72,8 @@ export interface TaskLaunch {
  */
 export interface TracedTaskLaunch extends TaskLaunch {
   traceparent: string;
+  /** The job's own staging credentials (auth.ts, role job), minted by the scheduler's shell like the traceparent. */
+  jobToken?: string;
 }
 
 // ------------------------------------------------------------------ status

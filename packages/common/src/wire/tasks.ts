@@ -12,7 +12,7 @@ export const failureKind = enumMapping(WireFailureKind, "FAILURE_KIND_", FAILURE
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-export function launchToWire(task: TaskLaunch, traceparent: string, epoch: number): LaunchTask {
+export function launchToWire(task: TaskLaunch, traceparent: string, epoch: number, jobToken = ""): LaunchTask {
   return {
     taskId: task.taskId,
     jobId: task.jobId,
@@ -29,6 +29,7 @@ export function launchToWire(task: TaskLaunch, traceparent: string, epoch: numbe
     conf: task.conf,
     traceparent,
     epoch,
+    jobToken,
   };
 }
 
@@ -54,6 +55,7 @@ export function launchFromWire(launch: LaunchTask): TracedTaskLaunch {
     shuffleReads: launch.shuffleReads.map((r) => ({ ...r, locations: r.locations.map((l) => ({ ...l })) })),
     conf: { ...launch.conf },
     traceparent: launch.traceparent,
+    jobToken: launch.jobToken || undefined,
   };
 }
 

@@ -12,6 +12,7 @@ import { failure, TaskFailure } from "../core/task.js";
 import type { BundleCache } from "./bundles.js";
 import { commitTextPartition } from "./commit.js";
 import type { InputCache } from "./inputs.js";
+import { asJob } from "./jobStaging.js";
 import type { ShufflePeer, StagingPeer } from "./peers.js";
 import { prepareBlocksTransfer, type PartitionOutput, type PartitionTaskSpec, type WorkerTaskResponse } from "./protocol.js";
 import { shuffleReadsOf } from "ballast/planning";
@@ -51,7 +52,7 @@ export class TaskRunner {
   run(launch: TracedTaskLaunch, signal: AbortSignal): Promise<TaskStatusUpdate> {
     const attributes = { "task.id": launch.taskId, "job.id": launch.jobId, "stage.id": launch.stageId, "task.partition": launch.partition, "task.attempt": launch.attempt };
     const parent = contextFromTraceparent(launch.traceparent);
-    return withSpan("task.run", attributes, (span) => this.runInSpan(launch, signal, span), parent);
+    return asJob(launch.jobToken, () => withSpan("task.run", attributes, (span) => this.runInSpan(launch, signal, span), parent));
   }
 
   private async runInSpan(launch: TracedTaskLaunch, signal: AbortSignal, span: Span): Promise<TaskStatusUpdate> {
