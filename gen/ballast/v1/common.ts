@@ -260,6 +260,11 @@ export interface ShuffleDependency {
 export interface InputFile {
   uri: string;
   size: number;
+  /**
+   * staging:// inputs: the digest of the bytes the name pointed at when the job was submitted;
+   * the job reads exactly those bytes, whatever the name points at later.
+   */
+  sha256: string;
 }
 
 export interface Plan {
@@ -796,7 +801,7 @@ export const ShuffleDependency: MessageFns<ShuffleDependency> = {
 };
 
 function createBaseInputFile(): InputFile {
-  return { uri: "", size: 0 };
+  return { uri: "", size: 0, sha256: "" };
 }
 
 export const InputFile: MessageFns<InputFile> = {
@@ -806,6 +811,9 @@ export const InputFile: MessageFns<InputFile> = {
     }
     if (message.size !== 0) {
       writer.uint32(16).uint64(message.size);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(26).string(message.sha256);
     }
     return writer;
   },
@@ -839,6 +847,14 @@ export const InputFile: MessageFns<InputFile> = {
             message.size = longToNumber(reader.uint64());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -855,6 +871,7 @@ export const InputFile: MessageFns<InputFile> = {
     return {
       uri: isSet(object.uri) ? globalThis.String(object.uri) : "",
       size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
     };
   },
 
@@ -866,6 +883,9 @@ export const InputFile: MessageFns<InputFile> = {
     if (message.size !== 0) {
       obj.size = Math.round(message.size);
     }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
     return obj;
   },
 
@@ -876,6 +896,7 @@ export const InputFile: MessageFns<InputFile> = {
     const message = createBaseInputFile();
     message.uri = object.uri ?? "";
     message.size = object.size ?? 0;
+    message.sha256 = object.sha256 ?? "";
     return message;
   },
 };

@@ -131,7 +131,8 @@ export class TaskRunner {
 
   private async prepareInputs(launch: TaskLaunch): Promise<Record<string, string>> {
     const uris = inputUrisOfPipeline(launch.plan, launch.datasetId);
-    const paths = await Promise.all(uris.map((uri) => this.deps.inputs.localPath(uri)));
+    const pinned = new Map(launch.plan.inputs.map((input) => [input.uri, input.sha256]));
+    const paths = await Promise.all(uris.map((uri) => this.deps.inputs.localPath(uri, pinned.get(uri))));
     return Object.fromEntries(uris.map((uri, i) => [uri, paths[i]]));
   }
 
