@@ -212,7 +212,8 @@ export function readPem(path: string): Buffer {
 export function serviceSecurityOrExit(service: string, argv: string[]): string[] {
   try {
     const taken = takeSecurityFlags(argv, process.env);
-    configureServiceSecurity(taken.flags);
+    // --help answers without credentials.
+    if (!taken.argv.some((arg) => arg === "--help" || arg === "-h")) configureServiceSecurity(taken.flags);
     return taken.argv;
   } catch (err) {
     if (!(err instanceof AuthSetupError)) throw err;
