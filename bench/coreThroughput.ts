@@ -11,6 +11,7 @@ import { planToWire } from "@ballast/common/wire/plan";
 import { createState, step } from "@ballast/scheduler/core";
 import type { HistoryEvent, Input } from "@ballast/scheduler/core/types";
 import { SqliteSchedulerStore } from "@ballast/scheduler/store/sqliteSchedulerStore";
+import { benchSecurity } from "./support.js";
 
 function emptyTaskPlan(tasks: number): Plan {
   return {
@@ -75,6 +76,7 @@ export async function measureCoreThroughput(tasks: number): Promise<{ tasksPerSe
  */
 export async function measureSchedulerService(tasks: number, executors = 4, slots = 64, store?: string): Promise<{ tasksPerSecond: number }> {
   const dir = mkdtempSync(join(tmpdir(), "ballast-sched-bench-"));
+  benchSecurity();
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const child = spawn(process.execPath, ["--import", "tsx", "services/scheduler/src/main.ts", "--address", address, "--data-dir", dir], { stdio: "ignore", env: { ...process.env, BALLAST_LOG_LEVEL: "warn", ...(store ? { BALLAST_STORE: store } : {}) } });

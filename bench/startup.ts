@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { freePort } from "@ballast/cli/cluster";
 import { builtEntry } from "@ballast/common/entry";
 import { isServing } from "@ballast/common/grpc";
-import { row } from "./support.js";
+import { benchSecurity, row } from "./support.js";
 
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 5);
 const HELP_GOAL_MS = 150;
@@ -60,6 +60,7 @@ function accepts(address: string): Promise<boolean> {
 async function startService(name: string, args: string[], dataDir: string): Promise<Started> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
+  benchSecurity();
   const started = performance.now();
   const child = spawn(process.execPath, [builtEntry(`@ballast/${name}`), "--address", address, "--data-dir", dataDir, ...args], {
     stdio: "ignore",

@@ -5,6 +5,8 @@ import { pathToFileURL } from "node:url";
 import { startCluster, stopCluster, type ClusterDescription, type ClusterOptions } from "@ballast/cli/cluster";
 import type { JobOutcome } from "@ballast/cli/outcome";
 import { submitJob } from "@ballast/cli/submit";
+import { ensureSecretFile, mintToken, readSecretFile } from "@ballast/common/auth";
+import { configureSecurity } from "@ballast/common/security";
 import { generateCorpus } from "../scripts/corpus.js";
 
 export const BENCH_DIR = resolve(".bench");
@@ -23,9 +25,23 @@ export function benchCorpus(): string {
   return corpus;
 }
 
+/**
+ * Authentication is on in benchmarks as in production: one cluster secret in .bench/secret, in
+ * BALLAST_SECRET_FILE for the services a benchmark spawns, and this process calls as the cluster.
+ */
+export function benchSecurity(): void {
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const file = join(BENCH_DIR, "secret");
+  ensureSecretFile(file);
+  process.env.BALLAST_SECRET_FILE = file;
+  const secret = readSecretFile(file);
+  configureSecurity({ secret, token: mintToken(secret, { role: "cluster" }) });
+}
+
 export async function withCluster<T>(name: string, options: Partial<ClusterOptions>, body: (cluster: ClusterDescription) => Promise<T>): Promise<T> {
   const dir = join(BENCH_DIR, `cluster-${name}`);
   rmSync(dir, { recursive: true, force: true });
+  benchSecurity();
   const cluster = await startCluster({ nodes: 2, ports: "auto", ...options, dir });
   try {
     return await body(cluster);

@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startCluster, stopCluster } from "@ballast/cli/cluster";
+import { useCliCredentials } from "@ballast/cli/credentials";
 import { formatBytes, outcomeText } from "@ballast/cli/outcome";
 import { submitJob } from "@ballast/cli/submit";
 import { shutdownTelemetry } from "@ballast/common/telemetry";
@@ -19,6 +20,7 @@ async function demo(): Promise<number> {
   console.log(`generated ${formatBytes(size)} corpus at ${corpus}`);
   console.log("starting a local cluster: scheduler, staging, history, 2 nodes (executor + shuffle service each)...");
   const cluster = await startCluster({ dir: join(DIR, "cluster"), nodes: 2, ports: "auto" });
+  useCliCredentials(cluster.dir);
   try {
     const output = join(DIR, "wordcount-out");
     const outcome = await submitJob({

@@ -33,6 +33,6 @@ describe.skipIf(skipReason)(`Python client${skipReason ? ` (skipped: ${skipReaso
       timeout: 120_000,
     });
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/Ran 2 tests[\s\S]*OK/);
+    expect(run.stderr).toMatch(/Ran 3 tests[\s\S]*OK/);
   });
 });

@@ -4,6 +4,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SchedulerServiceClient } from "@ballast/gen/scheduler";
 import { call, createClient } from "@ballast/common/grpc";
+import { processSecurity } from "@ballast/common/security";
 import { REPO, startTestCluster, type TestCluster } from "../support/cluster.js";
 
 const exec = promisify(execFile);
@@ -30,7 +31,8 @@ async function codeOf(promise: Promise<unknown>): Promise<number> {
 }
 
 describe("every service answers health checks and reflection", () => {
-  it("lists its services through server reflection (buf curl)", async () => {
+  // Reflection and health need no token; every other method gets the cluster's (test/support/auth.ts).
+  it("lists its services through server reflection (buf curl), without a token", async () => {
     for (const service of cluster.services) {
       const { stdout } = await exec(`${REPO}/node_modules/.bin/buf`, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services", `http://${service.address}`], { cwd: REPO });
       expect(stdout).toContain("grpc.health.v1.Health");
@@ -49,11 +51,12 @@ describe("every service answers health checks and reflection", () => {
   };
   for (const reflectProtocol of ["grpc-v1", "grpc-v1alpha"]) {
     it(`calls a method of every service and health through reflection alone (${reflectProtocol})`, async () => {
-      const curl = (address: string, method: string) =>
-        exec(`${REPO}/node_modules/.bin/buf`, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--reflect-protocol", reflectProtocol, "-d", "{}", `http://${address}/${method}`], { cwd: REPO });
+      const curl = (address: string, method: string, headers: string[] = []) =>
+        exec(`${REPO}/node_modules/.bin/buf`, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--reflect-protocol", reflectProtocol, ...headers, "-d", "{}", `http://${address}/${method}`], { cwd: REPO });
+      const withToken = ["-H", `authorization: Bearer ${processSecurity().token}`];
       expect(cluster.services.map((s) => s.name).sort()).toEqual(Object.keys(methodOf).sort());
       for (const service of cluster.services) {
-        const { stdout } = await curl(service.address, methodOf[service.name]!);
+        const { stdout } = await curl(service.address, methodOf[service.name]!, withToken);
         expect(JSON.parse(stdout), `${service.name} answers ${methodOf[service.name]}`).toBeTypeOf("object");
         expect(JSON.parse((await curl(service.address, "grpc.health.v1.Health/Check")).stdout)).toEqual({ status: "SERVING" });
       }

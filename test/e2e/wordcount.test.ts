@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StagingClient } from "@ballast/clients/staging";
 import { lastJson, runCli, startTestCluster, type TestCluster } from "../support/cluster.js";
 import { parseCounts, prepareCorpus } from "../support/wordcount.js";
+import { cliUserToken } from "../support/auth.js";
 
 let cluster: TestCluster;
 let work: string;
@@ -44,7 +45,8 @@ describe("word count on a 2-node cluster", () => {
   it("reads an uploaded staging:// input and writes staging:// output", async () => {
     const res = await runCli(["submit", "--dir", cluster.dir, "--json", "--file", corpus, "examples/wordcount.ts", "--", "--input", "staging://corpus.txt", "--output", "staging://results/wc"]);
     expect(res.code, res.stderr).toBe(0);
-    const staging = new StagingClient(cluster.staging);
+    // The output is in the submitting user's staging space (the CLI submits as that user).
+    const staging = new StagingClient(cluster.staging, { token: cliUserToken() });
     try {
       const parts = (await staging.list("results/wc/")).map((b) => b.name).sort();
       expect(parts).toEqual(["results/wc/part-00000", "results/wc/part-00001", "results/wc/part-00002", "results/wc/part-00003"]);

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { clusterFile, stopCluster, type ClusterDescription, type ServiceName, type ServiceRecord } from "@ballast/cli/cluster";
+import { clusterFile, clusterSecret, stopCluster, type ClusterDescription, type ServiceName, type ServiceRecord } from "@ballast/cli/cluster";
 import { writeFileDurable } from "@ballast/common/durable";
 import { builtEntry } from "@ballast/common/entry";
 import { isServing } from "@ballast/common/grpc";
@@ -79,6 +79,8 @@ async function launchAll(dir: string, network: Network, postgres: HostPostgres, 
     staging: at(staging, 10000),
     history: at(history, 18081),
     historyHttp: at(history, 18080),
+    // Every service gets the cluster secret through BALLAST_SECRET_FILE (test/support/auth.ts), and DIR/secret holds it for the CLI.
+    secretFile: clusterSecret(dir, process.env.BALLAST_SECRET_FILE),
     services: [],
   };
   const plan = (name: ServiceName, host: Host, address: string, args: string[], env: Record<string, string> = {}, nodeId?: string): ServiceRecord => {

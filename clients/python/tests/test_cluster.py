@@ -8,7 +8,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ballast.v1 import common_pb2, scheduler_pb2  # noqa: E402
-from ballast_client import Cluster  # noqa: E402
+import grpc  # noqa: E402
+from ballast_client import Cluster, mint_token, read_secret  # noqa: E402
 
 
 # unittest runs methods by name: a, then b, so the node goes only once the job has ended.
@@ -18,6 +19,19 @@ class ClusterTest(unittest.TestCase):
 
     def tearDown(self):
         self.cluster.close()
+
+    def test_0_refuses_calls_without_the_right_token(self):
+        addresses = self.cluster.addresses
+        with Cluster(addresses, token="bt1.user.Zm9v.forged", patience_s=0) as stranger:
+            with self.assertRaises(grpc.RpcError) as refused:
+                stranger.list_nodes()
+            self.assertEqual(refused.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+        user_token = mint_token(read_secret(Path(os.environ["BALLAST_CLUSTER_DIR"], "secret")), "user", "alice")
+        with Cluster(addresses, token=user_token, operator_token=user_token) as alice:
+            self.assertEqual(len(alice.list_nodes()), 2)
+            with self.assertRaises(grpc.RpcError) as denied:
+                alice.decommission("node-1")
+            self.assertEqual(denied.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
 
     def test_a_watches_a_job_to_its_end(self):
         updates = list(self.cluster.watch(os.environ["BALLAST_JOB_ID"]))

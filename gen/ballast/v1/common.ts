@@ -101,6 +101,11 @@ export interface ShuffleDependency {
 export interface InputFile {
   uri: string;
   size: number;
+  /**
+   * staging:// inputs: the digest of the bytes the name pointed at when the job was submitted;
+   * the job reads exactly those bytes, whatever the name points at later.
+   */
+  sha256: string;
 }
 
 export interface Plan {
@@ -522,7 +527,7 @@ export const ShuffleDependency: MessageFns<ShuffleDependency> = {
 };
 
 function createBaseInputFile(): InputFile {
-  return { uri: "", size: 0 };
+  return { uri: "", size: 0, sha256: "" };
 }
 
 export const InputFile: MessageFns<InputFile> = {
@@ -532,6 +537,9 @@ export const InputFile: MessageFns<InputFile> = {
     }
     if (message.size !== 0) {
       writer.uint32(16).uint64(message.size);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(26).string(message.sha256);
     }
     return writer;
   },
@@ -563,6 +571,14 @@ export const InputFile: MessageFns<InputFile> = {
             }
 
             message.size = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sha256 = reader.string();
             continue;
           }
         }

@@ -325,6 +325,11 @@ export interface LaunchTask {
    */
   applicationId: string;
   cachedPartitions: CachedPartitionLocation[];
+  /**
+   * The job's staging token (role job): the executor reads this job's inputs and commits its
+   * outputs with it, inside the submitting user's staging space. Empty for jobs the cluster submitted.
+   */
+  jobToken: string;
 }
 
 export interface LaunchTask_ConfEntry {
@@ -2685,6 +2690,7 @@ function createBaseLaunchTask(): LaunchTask {
     sampleFor: undefined,
     applicationId: "",
     cachedPartitions: [],
+    jobToken: "",
   };
 }
 
@@ -2740,6 +2746,9 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     }
     for (const v of message.cachedPartitions) {
       CachedPartitionLocation.encode(v!, writer.uint32(138).fork()).join();
+    }
+    if (message.jobToken !== "") {
+      writer.uint32(146).string(message.jobToken);
     }
     return writer;
   },
@@ -2894,6 +2903,14 @@ export const LaunchTask: MessageFns<LaunchTask> = {
             }
 
             message.cachedPartitions.push(CachedPartitionLocation.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.jobToken = reader.string();
             continue;
           }
         }

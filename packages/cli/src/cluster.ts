@@ -1,12 +1,16 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, closeSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, closeSync } from "node:fs";
 import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
+import { ensureSecretFile } from "@ballast/common/auth";
 import { writeFileDurable } from "@ballast/common/durable";
 import { builtEntry } from "@ballast/common/entry";
 import { InvalidArgumentError } from "@ballast/common/errors";
 import { isServing } from "@ballast/common/grpc";
+import { configureSecurity, processSecurity } from "@ballast/common/security";
+import { issueCertificates } from "./certificates.js";
+import { tlsFlags, tlsOfDir } from "./tls.js";
 
 /**
  * Starts and stops a local cluster of real processes: scheduler, staging,
@@ -37,6 +41,10 @@ export interface ClusterDescription {
   staging: string;
   history: string;
   historyHttp: string;
+  /** The cluster secret every service verifies tokens with (mode 0600). */
+  secretFile: string;
+  /** Every service speaks (mutual) TLS with certificates from DIR/tls; history serves HTTPS. */
+  tls?: boolean;
   services: ServiceRecord[];
 }
 
@@ -56,6 +64,13 @@ export interface ClusterOptions {
   /** Extra environment for every service (e.g. fault hooks in tests). */
   env?: Record<string, string>;
   startTimeoutMs?: number;
+  /**
+   * Use this cluster secret (copied to DIR/secret) instead of a new random one; default
+   * BALLAST_SECRET_FILE, the secret the CLI would mint its tokens from. An existing DIR/secret is kept.
+   */
+  secretFile?: string;
+  /** Make a CA and per-service certificates (DIR/tls) and run every service over mutual TLS. */
+  tls?: boolean;
 }
 
 /** The built entry of a service, found through its package. */
@@ -89,6 +104,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterDesc
   if (existsSync(clusterFile(dir)) && anyAlive(readCluster(dir))) throw new InvalidArgumentError(`a cluster is already running in ${dir} (run \`ballast down --dir ${options.dir}\` first)`);
   if (options.slots !== undefined && (!Number.isInteger(options.slots) || options.slots < 1)) throw new InvalidArgumentError(`--slots must be a whole number of at least 1, got ${options.slots}`);
   mkdirSync(join(dir, "logs"), { recursive: true });
+  const secretFile = clusterSecret(dir, options.secretFile ?? (process.env.BALLAST_SECRET_FILE || undefined));
   const mode = options.ports ?? "default";
   const host = "127.0.0.1";
   const schedulerCount = options.schedulers ?? 1;
@@ -103,21 +119,23 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterDesc
   const conf = (options.schedulerConf ?? []).flatMap((c) => ["--conf", c]);
   // In the environment, not argv: the URL may carry a password. History keeps its logs there too.
   const storeEnv = options.store ? { ...env, BALLAST_STORE: options.store } : env;
+  const security = ["--secret-file", secretFile];
   const plans: ServiceRecord[] = [
-    record("history", dir, history, ["--address", history, "--http-address", historyHttp], storeEnv, undefined, historyHttp),
-    record("staging", dir, staging, ["--address", staging], env),
+    record("history", dir, history, ["--address", history, "--http-address", historyHttp, ...security], storeEnv, undefined, historyHttp),
+    record("staging", dir, staging, ["--address", staging, ...security], env),
     ...schedulerAddresses.map((address, i) => {
       const instance = schedulerCount > 1 ? `scheduler-${i + 1}` : undefined;
       // With PostgreSQL nothing but the database is shared, as on separate hosts; with SQLite
       // standbys share the leader's data directory (lease, event log). Each has its own log file.
       const dataDir = options.store && instance ? join(dir, instance) : undefined;
-      const s = record("scheduler", dir, address, ["--address", address, "--history", history, ...conf], storeEnv, undefined, undefined, dataDir);
+      const s = record("scheduler", dir, address, ["--address", address, "--history", history, ...conf, ...security], storeEnv, undefined, undefined, dataDir);
       if (instance) Object.assign(s, { instance, log: join(dir, "logs", `${instance}.log`) });
       return s;
     }),
   ];
-  const cluster: ClusterDescription = { dir, scheduler, staging, history, historyHttp, services: plans };
+  const cluster: ClusterDescription = { dir, scheduler, staging, history, historyHttp, secretFile, tls: options.tls, services: plans };
   for (let i = 1; i <= nodes; i++) plans.push(...(await nodeRecords(cluster, i, mode, options.slots ?? defaultSlots(nodes), env)));
+  if (options.tls) secureWithTls(cluster, plans, true);
   try {
     // Storage services first so the scheduler and executors find them up.
     await Promise.all(plans.filter((s) => s.name !== "executor" && s.name !== "scheduler").map((s) => launch(s, cluster, options.startTimeoutMs)));
@@ -130,14 +148,25 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterDesc
   return cluster;
 }
 
+/** DIR/secret: kept if there (clients minted tokens from it), else a copy of `from`, else 32 new random bytes. */
+export function clusterSecret(dir: string, from?: string): string {
+  const file = join(dir, "secret");
+  if (!existsSync(file) && from) {
+    copyFileSync(from, file);
+    chmodSync(file, 0o600);
+  }
+  ensureSecretFile(file);
+  return file;
+}
+
 /** The shuffle service and executor of node i, on loopback address 127.0.0.(i+1). */
 async function nodeRecords(cluster: ClusterDescription, i: number, mode: "default" | "auto", slots: number, env: Record<string, string>): Promise<ServiceRecord[]> {
   const nodeId = `node-${i}`;
   const nodeHost = `127.0.0.${i + 1}`;
   const shuffle = `${nodeHost}:${await portFor(mode, nodeHost, 7337)}`;
   const executorAddress = `${nodeHost}:${await portFor(mode, nodeHost, 7078)}`;
-  const executorArgs = ["--address", executorAddress, "--host", nodeHost, "--node-id", nodeId, "--scheduler", cluster.scheduler, "--shuffle", shuffle, "--staging", cluster.staging, "--slots", String(slots)];
-  return [record("shuffle", cluster.dir, shuffle, ["--address", shuffle, "--node-id", nodeId], env, nodeId), record("executor", cluster.dir, executorAddress, executorArgs, env, nodeId)];
+  const executorArgs = ["--address", executorAddress, "--host", nodeHost, "--node-id", nodeId, "--scheduler", cluster.scheduler, "--shuffle", shuffle, "--staging", cluster.staging, "--slots", String(slots), "--secret-file", cluster.secretFile];
+  return [record("shuffle", cluster.dir, shuffle, ["--address", shuffle, "--node-id", nodeId, "--secret-file", cluster.secretFile], env, nodeId), record("executor", cluster.dir, executorAddress, executorArgs, env, nodeId)];
 }
 
 /** Adds a fresh node (shuffle service + executor) to a running local cluster, as a scale-out would. */
@@ -147,10 +176,29 @@ export async function addNode(dir: string, options: { slots?: number; env?: Reco
   let i = 1;
   while (taken.has(`node-${i}`)) i++;
   const records = await nodeRecords(cluster, i, "auto", options.slots ?? 1, options.env ?? cluster.services[0]?.env ?? {});
+  if (cluster.tls) secureWithTls(cluster, records, false);
   cluster.services.push(...records);
   for (const service of records) await launch(service, cluster);
   return `node-${i}`;
 }
+
+/** The name of a service's log and certificate files: "scheduler", "scheduler-2", "node-1-shuffle". */
+const serviceId = (s: ServiceRecord) => (s.nodeId ? `${s.nodeId}-${s.name}` : (s.instance ?? s.name));
+
+/**
+ * Certificates for these services, each for the host it listens on, and their TLS flags; this
+ * process (the launcher, which health-checks them) then talks TLS too, with the CLI's client certificate.
+ */
+function secureWithTls(cluster: ClusterDescription, services: ServiceRecord[], withClient: boolean): void {
+  const hostOf = (address: string) => address.slice(0, address.lastIndexOf(":"));
+  const requests = services.map((s) => ({ id: serviceId(s), hosts: [hostOf(s.address)] }));
+  const issued = issueCertificates(cluster.dir, withClient ? [...requests, { id: "client", hosts: [] }] : requests);
+  for (const s of services) s.args.push(...tlsFlags(issued.get(serviceId(s))!));
+  configureSecurity({ ...processSecurity(), ...tlsOfDir(cluster.dir) });
+}
+
+/** How a browser reaches the history UI of a cluster. */
+export const historyUrlOf = (cluster: ClusterDescription) => `${cluster.tls ? "https" : "http"}://${cluster.historyHttp}`;
 
 function record(name: ServiceName, dir: string, address: string, args: string[], env: Record<string, string>, nodeId?: string, httpAddress?: string, ownDataDir?: string): ServiceRecord {
   const id = nodeId ? `${nodeId}-${name}` : name;

@@ -8,6 +8,8 @@ import { ExitError } from "./exit.js";
 
 const collect = (value: string, all: string[]) => [...all, value];
 const DEFAULT_DIR = ".ballast";
+/** Commands that act on the cluster itself and so need its own credentials (the secret), not a user's. */
+const OPERATOR_COMMANDS = new Set(["decommission", "recommission"]);
 
 const local = () => import("./commands/local.js");
 const submission = () => import("./commands/submit.js");
@@ -27,6 +29,12 @@ function jobOptions(command: Command): Command {
 
 export function buildProgram(): Command {
   const program = new Command("ballast").description("Ballast: a fault-tolerant distributed batch engine").exitOverride();
+  // Every command talking to a cluster carries its credentials (credentials.ts); `run` sets its own.
+  program.hook("preAction", async (_program, command) => {
+    if (command.name() === "run" || command.name() === "token") return;
+    const { useCliCredentials } = await import("./credentials.js");
+    useCliCredentials(command.opts().dir ?? DEFAULT_DIR, { operator: OPERATOR_COMMANDS.has(command.name()) });
+  });
   program
     .command("up")
     .description("start a local cluster (scheduler, staging, history, N nodes of executor + shuffle)")
@@ -36,6 +44,7 @@ export function buildProgram(): Command {
     .option("--ports <mode>", "default (Spark's ports) or auto (free ports)", "default")
     .option("--schedulers <n>", "schedulers sharing one store: one active, the rest standbys", "1")
     .option("--store <url>", "postgresql://USER[:PASS]@HOST:PORT/DB for the schedulers' state and history's event logs (env BALLAST_STORE; default: SQLite); each scheduler then has its own data directory", process.env.BALLAST_STORE)
+    .option("--tls", "make a CA and per-service certificates in DIR/tls and run every service over mutual TLS (history over HTTPS)", false)
     .action(async (opts) => (await local()).up(opts));
   program
     .command("down")
@@ -100,6 +109,13 @@ export function buildProgram(): Command {
   clusterOptions(program.command("recommission <node>"))
     .description("undo a decommission while the node is still up")
     .action(async (node, opts) => (await inspect()).recommission(node, opts));
+  program
+    .command("token")
+    .description("print a token minted from the cluster secret (--dir or BALLAST_SECRET_FILE), for BALLAST_TOKEN")
+    .option("--user <name>", "whose token (default BALLAST_USER, then the login name)")
+    .option("--cluster", "the cluster's own token instead: every call, operator commands included", false)
+    .option("--dir <dir>", "cluster directory", DEFAULT_DIR)
+    .action(async (opts) => (await import("./credentials.js")).printToken(opts));
   return program;
 }
 

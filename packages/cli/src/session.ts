@@ -64,16 +64,17 @@ export async function withSession<T>(options: SubmitOptions, body: (session: Ses
   const scheduler = new SchedulerConnection(options.scheduler.split(",").filter(Boolean));
   try {
     return await withSpan("ballast.submit", { "ballast.job_file": basename(options.jobFile) }, async (span) => {
-      const uploaded = new Map<string, number>();
+      // staging:// inputs as this submission found them: their sizes fix the splits, their digests the bytes read.
+      const uploaded = new Map<string, StagedInput>();
       for (const file of files) {
         const info = await staging.uploadFile(file, basename(file));
-        uploaded.set(`staging://${info.name}`, info.size);
+        uploaded.set(`staging://${info.name}`, info);
       }
       await staging.uploadFile(bundle.path, `bundles/${bundle.sha256}.mjs`);
       const submit = async (plan: Plan, applicationId = ""): Promise<string> => {
         // One id for every retry: a submission the scheduler logged before failing over is not run twice.
         const submissionId = randomUUID();
-        const request = { plan: planToWire(plan), bundleDigest: bundle.sha256, conf, submissionId, applicationId };
+        const request = { plan: planToWire(pinInputs(plan, uploaded)), bundleDigest: bundle.sha256, conf, submissionId, applicationId };
         options.hooks?.submitting?.();
         const { jobId } = await scheduler.withLeader((client) => call(client.submitJob.bind(client), request));
         options.hooks?.submitted?.(jobId, scheduler);
@@ -104,7 +105,17 @@ function checkLocalFile(path: string): string {
   return full;
 }
 
-async function inputSize(uri: string, uploaded: Map<string, number>, staging: StagingClient): Promise<number> {
+interface StagedInput {
+  size: number;
+  sha256: string;
+}
+
+/** The plan with each staging:// input pinned to the digest it had when this submission looked it up. */
+function pinInputs(plan: Plan, staged: Map<string, StagedInput>): Plan {
+  return { ...plan, inputs: plan.inputs.map((input) => (staged.has(input.uri) ? { ...input, sha256: staged.get(input.uri)!.sha256 } : input)) };
+}
+
+async function inputSize(uri: string, uploaded: Map<string, StagedInput>, staging: StagingClient): Promise<number> {
   if (uri.startsWith("file://")) {
     const path = fileURLToPath(uri);
     if (!existsSync(path) || !statSync(path).isFile()) throw new InvalidArgumentError(`input not found: ${uri}`);
@@ -112,9 +123,11 @@ async function inputSize(uri: string, uploaded: Map<string, number>, staging: St
   }
   if (uri.startsWith("staging://")) {
     const known = uploaded.get(uri);
-    if (known !== undefined) return known;
+    if (known !== undefined) return known.size;
     try {
-      return (await staging.stat({ name: uri.slice("staging://".length) })).size;
+      const info = await staging.stat({ name: uri.slice("staging://".length) });
+      uploaded.set(uri, info);
+      return info.size;
     } catch {
       throw new InvalidArgumentError(`input not found: ${uri} (upload it with --file)`);
     }

@@ -30,6 +30,7 @@ export class SchedulerConnection {
     while (!this.address) {
       this.address = await this.directory.findLeader(2000);
       if (this.address) break;
+      if (this.directory.refusal) throw this.directory.refusal;
       if (Date.now() + delay > deadline) throw new UnavailableError(`cannot reach a leading scheduler at ${this.directory.addresses.join(", ")}`);
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(2000, delay * 2);

@@ -21,6 +21,8 @@ export interface LeaderAnswer {
 export class SchedulerDirectory {
   private readonly clients = new Map<string, SchedulerServiceClient>();
   readonly addresses: string[];
+  /** The last answer that refused our credentials: asking again, or another scheduler, will not help. */
+  refusal?: Error;
 
   constructor(
     addresses: string[],
@@ -72,6 +74,7 @@ export class SchedulerDirectory {
       return { address, response: await call(client.getLeader.bind(client), {}, deadlineMs) };
     } catch (err) {
       if (isServiceError(err) && err.code === GrpcStatus.UNIMPLEMENTED) return { address, unimplemented: true };
+      if (isServiceError(err) && (err.code === GrpcStatus.UNAUTHENTICATED || err.code === GrpcStatus.PERMISSION_DENIED)) this.refusal = err;
       return { address, error: describeError(err) };
     }
   }

@@ -38,6 +38,8 @@ export interface StagingClientOptions {
   initialBackoffMs?: number;
   /** Deadline of unary calls; default 30s. Streams rely on keepalive instead. */
   deadlineMs?: number;
+  /** Call with this token instead of the process's (an executor acting for one job). */
+  token?: string;
   /** Observes each upload attempt and the offset it resumes from. */
   onUploadAttempt?: (attempt: { sha256: string; attempt: number; offset: number }) => void;
 }
@@ -47,10 +49,10 @@ const MAX_BACKOFF_MS = 5000;
 /** The staging service's client, used by the CLI (uploads) and executors (bundles, inputs, outputs). */
 export class StagingClient {
   private readonly client: StagingServiceClient;
-  private readonly options: Required<Omit<StagingClientOptions, "onUploadAttempt">> & Pick<StagingClientOptions, "onUploadAttempt">;
+  private readonly options: Required<Omit<StagingClientOptions, "onUploadAttempt" | "token">> & Pick<StagingClientOptions, "onUploadAttempt">;
 
   constructor(address: string, options: StagingClientOptions = {}) {
-    this.client = createClient(StagingServiceClient, address);
+    this.client = createClient(StagingServiceClient, address, options.token);
     this.options = { maxRetries: 5, initialBackoffMs: 300, deadlineMs: 30_000, ...options };
   }
 

@@ -103,8 +103,15 @@ function parseValue(key: string, spec: KeySpec, raw: string): number | boolean {
 }
 
 /** Validates user-supplied overrides; throws InvalidArgumentError naming the bad key. */
+/**
+ * Who submitted a job: set by the scheduler from the caller's token (never by the job), carried in
+ * the job's conf to its launches so each gets a staging token for that user's space. Not a setting.
+ */
+export const JOB_OWNER_KEY = "ballast.job.owner";
+
 export function validateConf(overrides: Record<string, string>): void {
   for (const [key, raw] of Object.entries(overrides)) {
+    if (key === JOB_OWNER_KEY) continue;
     const spec = (CONF_SCHEMA as Record<string, KeySpec>)[key];
     if (!spec) throw new InvalidArgumentError(`unknown configuration key: ${key}${suggestKey(key)}`);
     parseValue(key, spec, raw);
@@ -118,6 +125,7 @@ export function validateConf(overrides: Record<string, string>): void {
 export function validateJobConf(overrides: Record<string, string>): void {
   validateConf(overrides);
   for (const key of Object.keys(overrides)) {
+    if (key === JOB_OWNER_KEY) throw new InvalidArgumentError(`${key} is set by the scheduler from the submitter's token, not by a job`);
     if ((CONF_SCHEMA as Record<string, KeySpec>)[key]!.process) {
       throw new InvalidArgumentError(
         `${key} is a process setting, not a job's: set it where the scheduler starts (ballast-scheduler --conf ${key}=VALUE or ${envName(key)}=VALUE in its environment)`,

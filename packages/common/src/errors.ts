@@ -39,6 +39,13 @@ export class AlreadyExistsError extends BallastError {
   }
 }
 
+/** The caller is known but may not do this (staging outside its space, a job token listing). */
+export class PermissionDeniedError extends BallastError {
+  constructor(message: string) {
+    super(message, status.PERMISSION_DENIED, false);
+  }
+}
+
 /** The request conflicts with current state (e.g. resume at a wrong offset). */
 export class FailedPreconditionError extends BallastError {
   constructor(message: string) {

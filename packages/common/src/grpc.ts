@@ -4,6 +4,7 @@ import { toServiceError } from "./errors.js";
 import { HealthStatuses, ServingStatus } from "./health.js";
 import type { Logger } from "./logging.js";
 import { addReflection } from "./reflection.js";
+import { authInterceptor, channelCredentials, guardService, serverCredentials, tokenInterceptor } from "./security.js";
 
 export { isServing } from "./health.js";
 
@@ -43,13 +44,13 @@ export interface RunningServer {
 /** Starts a gRPC server with health checking and server reflection. `address` is host:port (port 0 picks one). */
 export async function startGrpcServer(address: string, services: ServiceBinding[], logger?: Logger): Promise<RunningServer> {
   const server = new grpc.Server({ ...CHANNEL_OPTIONS, "grpc.max_concurrent_streams": 1000 });
-  for (const service of services) server.addService(service.definition, service.implementation);
+  for (const service of services) server.addService(service.definition, guardService(service.definition, service.implementation));
   const health = new HealthStatuses(services.map((s) => s.name));
   health.addToServer(server);
   // Each service reflects only what it serves (and health), with every file those depend on.
   addReflection(server, [...services.map((s) => s.name), "grpc.health.v1.Health"]);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+    server.bindAsync(address, serverCredentials(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
   const host = address.slice(0, address.lastIndexOf(":"));
   logger?.info({ address: `${host}:${port}`, services: services.map((s) => s.name) }, "gRPC server listening");
@@ -135,9 +136,13 @@ const traceInterceptor: grpc.Interceptor = (options, nextCall) =>
 
 type ClientConstructor<C> = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => C;
 
-/** A client for one of the generated services, with trace propagation and Ballast's message limits. */
-export function createClient<C extends grpc.Client>(Ctor: ClientConstructor<C>, address: string): C {
-  return new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [traceInterceptor] });
+/**
+ * A client for one of the generated services, with trace propagation, Ballast's message limits and
+ * this process's credentials (security.ts), or `token` instead of the process's (a job's).
+ */
+export function createClient<C extends grpc.Client>(Ctor: ClientConstructor<C>, address: string, token?: string): C {
+  const auth = token ? [tokenInterceptor(token), authInterceptor] : [authInterceptor];
+  return new Ctor(address, channelCredentials(), { ...CHANNEL_OPTIONS, interceptors: [traceInterceptor, ...auth] });
 }
 
 /** Calls a generated unary method as a promise, with a deadline. */

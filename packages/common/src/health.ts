@@ -7,6 +7,7 @@ import {
   type HealthCheckResponse,
   type HealthServer,
 } from "@ballast/gen/grpc/health/v1/health";
+import { channelCredentials } from "./security.js";
 
 export { ServingStatus };
 type Watcher = (status: ServingStatus) => void;
@@ -67,7 +68,7 @@ export class HealthStatuses {
 
 /** Health-checks a service address; resolves true when it reports SERVING. */
 export async function isServing(address: string, deadlineMs = 1000): Promise<boolean> {
-  const client = new HealthClient(address, grpc.credentials.createInsecure());
+  const client = new HealthClient(address, channelCredentials());
   try {
     const response = await new Promise<HealthCheckResponse>((resolve, reject) =>
       client.check({ service: "" }, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res))),

@@ -49,6 +49,8 @@ export interface ShuffleDependency {
 export interface InputFile {
   uri: string;
   size: number;
+  /** staging:// inputs: pinned at submit, so the job reads exactly the bytes it was submitted with. */
+  sha256?: string;
 }
 
 export interface Plan {

@@ -6,7 +6,6 @@ import { withSpan } from "@ballast/common/telemetry";
 import { startGrpcServer, type RunningServer } from "@ballast/common/grpc";
 import type { Logger } from "@ballast/common/logging";
 import { ShuffleClient } from "@ballast/clients/shuffle";
-import { StagingClient } from "@ballast/clients/staging";
 import { sleep, type BackoffPolicy } from "@ballast/common/backoff";
 import { drainForDecommission, type DrainOutcome } from "./core/drain.js";
 import { nodeStateOf, requestDecommission } from "./rpc/nodes.js";
@@ -15,6 +14,7 @@ import { executorService, type ExecutorStatus } from "./rpc/statusService.js";
 import { BundleCache } from "./tasks/bundles.js";
 import { ExecutorPartitionCache } from "./tasks/partitionCache.js";
 import { InputCache } from "./tasks/inputs.js";
+import { JobScopedStaging } from "./tasks/jobStaging.js";
 import type { ShufflePeer, StagingPeer } from "./tasks/peers.js";
 import type { FaultHook } from "./tasks/faults.js";
 import { TaskRunner } from "./tasks/runner.js";
@@ -83,7 +83,7 @@ export class Executor {
     // Spill dirs of tasks a previous process left behind when it died: no task of theirs runs any more.
     const spillRoot = join(options.dataDir, "spill");
     rmSync(spillRoot, { recursive: true, force: true });
-    this.staging = options.staging ?? new StagingClient(options.stagingAddress);
+    this.staging = options.staging ?? new JobScopedStaging(options.stagingAddress);
     this.pool = new WorkerPool(options.slots, options.logger);
     this.bundles = new BundleCache(options.dataDir, this.staging);
     this.runner = new TaskRunner({

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Command } from "commander";
 import { resolve } from "node:path";
+import { SECURITY_USAGE, serviceSecurityOrExit } from "@ballast/common/security";
 import { checkAddress, parseCommand, parseFlagsOrExit, UsageError } from "@ballast/common/flags";
 import { createLogger } from "@ballast/common/logging";
 import { resolveConf } from "@ballast/common/config";
@@ -43,6 +44,7 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     .option("--address <host:port>", "ExecutorService listen address (env BALLAST_ADDRESS, default <host>:0)")
     .option("--data-dir <dir>", "bundle and input cache, temp files (env BALLAST_DATA_DIR, required)")
     .option("--decommission-wait <duration>", "on SIGTERM, how long to wait for the node's decommission before exiting (env BALLAST_DECOMMISSION_WAIT, default ballast.decommission.deadline, 120s)");
+  program.addHelpText("after", `\nSecurity:\n${SECURITY_USAGE}`);
   parseCommand(program, argv);
   const raw = program.opts<RawFlags>();
   const flag = (name: keyof RawFlags, envName: string) => raw[name] ?? env[envName];
@@ -101,7 +103,7 @@ function checkSlots(value: string): number {
 
 
 async function main(): Promise<void> {
-  const flags = parseFlagsOrExit("ballast-executor", () => parseFlags(process.argv, process.env));
+  const flags = parseFlagsOrExit("ballast-executor", () => parseFlags(serviceSecurityOrExit("ballast-executor", process.argv), process.env));
   await initTelemetry("ballast-executor");
   const logger = createLogger("executor", { nodeId: flags.nodeId, executorId: flags.executorId });
   guardProcess(logger);

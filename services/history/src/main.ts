@@ -16,6 +16,7 @@ import { splitHostPort } from "./http/server.js";
 import { openHistoryStore } from "./store/openStore.js";
 import type { HistoryStore } from "./store/store.js";
 import { traceUrlTemplate } from "@ballast/common/traceLink";
+import { SECURITY_USAGE, serviceSecurityOrExit } from "@ballast/common/security";
 import { UsageError } from "@ballast/common/flags";
 
 const USAGE = `usage: history (--data-dir DIR | --store URL) [--address HOST:PORT] [--http-address HOST:PORT] [--trace-url TEMPLATE] [--allowed-hosts NAMES]
@@ -25,7 +26,8 @@ const USAGE = `usage: history (--data-dir DIR | --store URL) [--address HOST:POR
   --store         postgresql://USER[:PASS]@HOST:PORT/DB: keep the event logs there instead (env BALLAST_STORE)
   --trace-url     the UI's trace links, {traceId} replaced (env BALLAST_TRACE_URL, default Jaeger's http://localhost:16686/trace/{traceId})
   --allowed-hosts comma-separated host names the UI answers to besides IP addresses, localhost and this
-                  machine's name (env BALLAST_HISTORY_ALLOWED_HOSTS); others get 403 (DNS rebinding)`;
+                  machine's name (env BALLAST_HISTORY_ALLOWED_HOSTS); others get 403 (DNS rebinding)
+${SECURITY_USAGE}`;
 
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "help" {
@@ -72,7 +74,7 @@ type Options = Omit<HistoryServiceOptions, "store"> & { storeUrl?: string };
 async function main(): Promise<void> {
   let options: Options | "help";
   try {
-    options = parseOptions(process.argv.slice(2), process.env);
+    options = parseOptions(serviceSecurityOrExit("history", process.argv.slice(2)), process.env);
   } catch (err) {
     process.stderr.write(`history: ${(err as Error).message} (see --help)\n`);
     process.exit(2);

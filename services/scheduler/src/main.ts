@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { confFromEnv, parseConfPairs, resolveConf } from "@ballast/common/config";
 import { describeError } from "@ballast/common/errors";
+import { SECURITY_USAGE, serviceSecurityOrExit } from "@ballast/common/security";
 import { startGrpcServer } from "@ballast/common/grpc";
 import { guardProcess } from "@ballast/common/lifecycle";
 import { createLogger, type Logger } from "@ballast/common/logging";
@@ -18,15 +19,16 @@ import type { SchedulerStore } from "./store/schedulerStore.js";
 
 const TICK_MS = 100;
 
-function parseFlags() {
+function parseFlags(argv: string[]) {
   const program = new Command("ballast-scheduler")
     .option("--address <host:port>", "gRPC address", process.env.BALLAST_SCHEDULER_ADDRESS ?? "127.0.0.1:7077")
     .option("--data-dir <dir>", "this scheduler's directory; with the SQLite store it holds the event log, snapshots and lease (shared by an active scheduler and its standbys)", process.env.BALLAST_DATA_DIR)
     .option("--store <url>", "postgresql://USER[:PASS]@HOST:PORT/DB: keep the lease, event log, snapshots and job records there (default: SQLite in --data-dir)", process.env.BALLAST_STORE)
     .option("--history <host:port>", "history service to ship events to", process.env.BALLAST_HISTORY_ADDRESS)
     .option("--conf <key=value>", "ballast.* setting for the scheduler and default for every job (over BALLAST_* variables)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .addHelpText("after", `\nSecurity:\n${SECURITY_USAGE}`)
     .exitOverride()
-    .parse();
+    .parse(argv);
   const opts = program.opts<{ address: string; dataDir?: string; store?: string; history?: string; conf: string[] }>();
   if (!opts.dataDir) throw new Error("--data-dir is required");
   // Every job's defaults: BALLAST_* variables, then --conf flags. They are resolved here, in the
@@ -39,7 +41,7 @@ function parseFlags() {
 
 /** One scheduler process: serves at once, leads once it holds the lease, steps down (exits) when it loses it. */
 async function main(): Promise<void> {
-  const flags = parseFlags();
+  const flags = parseFlags(serviceSecurityOrExit("ballast-scheduler", process.argv));
   await initTelemetry("ballast-scheduler");
   const logger = createLogger("scheduler");
   guardProcess(logger);

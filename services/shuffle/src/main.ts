@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
+import { SECURITY_USAGE, serviceSecurityOrExit } from "@ballast/common/security";
 import { checkAddress, parseCommand, parseFlagsOrExit, UsageError } from "@ballast/common/flags";
 import { createLogger } from "@ballast/common/logging";
 import { initTelemetry } from "@ballast/common/telemetry";
@@ -23,6 +24,7 @@ function parseFlags(argv: string[]): Flags {
     .option("--address <host:port>", `listen address (env BALLAST_SHUFFLE_ADDRESS, default ${DEFAULT_ADDRESS})`)
     .option("--data-dir <dir>", "where data files and the index live (env BALLAST_DATA_DIR, required)")
     .option("--node-id <id>", "this node's id, for logs (env BALLAST_NODE_ID, default the host name)");
+  program.addHelpText("after", `\nSecurity:\n${SECURITY_USAGE}`);
   parseCommand(program, argv);
   const options = program.opts<{ address?: string; dataDir?: string; nodeId?: string }>();
   const address = options.address ?? process.env.BALLAST_SHUFFLE_ADDRESS ?? DEFAULT_ADDRESS;
@@ -36,7 +38,7 @@ function parseFlags(argv: string[]): Flags {
 
 
 async function main(): Promise<void> {
-  const flags = parseFlagsOrExit("ballast-shuffle", () => parseFlags(process.argv));
+  const flags = parseFlagsOrExit("ballast-shuffle", () => parseFlags(serviceSecurityOrExit("ballast-shuffle", process.argv)));
   await initTelemetry("ballast-shuffle");
   const logger = createLogger("shuffle", { nodeId: flags.nodeId });
   guardProcess(logger);

@@ -2,10 +2,11 @@ import { parseArgs } from "node:util";
 import { createLogger } from "@ballast/common/logging";
 import { initTelemetry } from "@ballast/common/telemetry";
 import { guardProcess, stopOnSignals } from "@ballast/common/lifecycle";
+import { SECURITY_USAGE, serviceSecurityOrExit } from "@ballast/common/security";
 import { DEFAULT_UPLOAD_IDLE_TIMEOUT_MS } from "./rpc/staging-service.js";
 import { startStagingServer } from "./server.js";
 
-const USAGE = "usage: staging --data-dir DIR [--address HOST:PORT]";
+const USAGE = "usage: staging --data-dir DIR [--address HOST:PORT] [--secret-file FILE] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]";
 
 interface Flags {
   address: string;
@@ -23,7 +24,7 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     allowPositionals: false,
   });
   if (values.help) {
-    process.stderr.write(`${USAGE}\n`);
+    process.stderr.write(`${USAGE}\n${SECURITY_USAGE}\n`);
     process.exit(0);
   }
   const address = values.address ?? env.BALLAST_STAGING_ADDRESS ?? "127.0.0.1:10000";
@@ -42,7 +43,7 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
 async function main(): Promise<void> {
   let flags: Flags;
   try {
-    flags = parseFlags(process.argv.slice(2), process.env);
+    flags = parseFlags(serviceSecurityOrExit("staging", process.argv.slice(2)), process.env);
   } catch (err) {
     process.stderr.write(`staging: ${(err as Error).message} (${USAGE})\n`);
     process.exit(2);

@@ -1,4 +1,4 @@
-import { readCluster } from "../cluster.js";
+import { historyUrlOf, readCluster } from "../cluster.js";
 import { ExitError } from "../exit.js";
 
 export interface MasterFlags {
@@ -20,7 +20,7 @@ export function submitAddresses(opts: MasterFlags & { staging?: string }): Clust
     return { scheduler: opts.master, staging };
   }
   const cluster = readCluster(opts.dir);
-  return { scheduler: cluster.scheduler, staging: cluster.staging, historyUrl: `http://${cluster.historyHttp}` };
+  return { scheduler: cluster.scheduler, staging: cluster.staging, historyUrl: historyUrlOf(cluster) };
 }
 
 /** The scheduler addresses to try (active and standbys), from --master or the local cluster. */

@@ -1,4 +1,4 @@
-import { restartService, startCluster, stopCluster, type ServiceName } from "../cluster.js";
+import { historyUrlOf, restartService, startCluster, stopCluster, type ServiceName } from "../cluster.js";
 import { isPostgresUrl } from "@ballast/common/storeUrl";
 import { ExitError } from "../exit.js";
 
@@ -11,6 +11,7 @@ export interface UpFlags {
   ports: string;
   schedulers: string;
   store?: string;
+  tls?: boolean;
 }
 
 /** `ballast up`: a local cluster of real processes. */
@@ -18,9 +19,9 @@ export async function up(opts: UpFlags): Promise<void> {
   if (opts.ports !== "default" && opts.ports !== "auto") throw new ExitError(`--ports must be default or auto, got "${opts.ports}"`, 2);
   if (opts.store && !isPostgresUrl(opts.store)) throw new ExitError(`--store must be a postgresql:// URL, got "${opts.store}"`, 2);
   const slots = opts.slots === undefined ? undefined : Number(opts.slots);
-  const cluster = await startCluster({ dir: opts.dir, nodes: Number(opts.nodes), slots, ports: opts.ports, schedulers: Number(opts.schedulers), store: opts.store });
+  const cluster = await startCluster({ dir: opts.dir, nodes: Number(opts.nodes), slots, ports: opts.ports, schedulers: Number(opts.schedulers), store: opts.store, tls: opts.tls });
   const nodes = cluster.services.filter((s) => s.name === "executor").length;
-  process.stdout.write(`cluster up in ${cluster.dir}: scheduler ${cluster.scheduler}, staging ${cluster.staging}, history http://${cluster.historyHttp}, ${nodes} nodes\n`);
+  process.stdout.write(`cluster up in ${cluster.dir}: scheduler ${cluster.scheduler}, staging ${cluster.staging}, history ${historyUrlOf(cluster)}, ${nodes} nodes${cluster.tls ? ", mutual TLS (DIR/tls)" : ""}\n`);
 }
 
 /** `ballast down`. */

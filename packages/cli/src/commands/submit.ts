@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { shutdownTelemetry } from "@ballast/common/telemetry";
 import { traceLink, traceUrlTemplate } from "@ballast/common/traceLink";
 import { startCluster, stopCluster } from "../cluster.js";
+import { useCliCredentials } from "../credentials.js";
 import { INTERRUPTED_EXIT_CODE, SubmitInterrupt } from "../interrupt.js";
 import { outcomeJson, outcomeText, type JobOutcome } from "../outcome.js";
 import type { ApplicationOutcome } from "../application.js";
@@ -38,6 +39,7 @@ export async function run(jobFile: string, jobArgs: string[], opts: SubmitFlags 
   const dir = mkdtempSync(join(tmpdir(), "ballast-run-"));
   try {
     const cluster = await startCluster({ dir, nodes: Number(opts.nodes), ports: "auto" });
+    useCliCredentials(dir);
     return await runSubmit(jobFile, jobArgs, opts, { scheduler: cluster.scheduler, staging: cluster.staging });
   } finally {
     await stopCluster(dir);

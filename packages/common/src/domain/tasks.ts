@@ -111,6 +111,8 @@ export function parseCacheShuffleId(shuffleId: string): { applicationId: string;
  */
 export interface TracedTaskLaunch extends TaskLaunch {
   traceparent: string;
+  /** The job's own staging credentials (auth.ts, role job), minted by the scheduler's shell like the traceparent. */
+  jobToken?: string;
 }
 
 // ------------------------------------------------------------------ status

@@ -9,7 +9,8 @@ export const actionKind = enumMapping(WireAction, "ACTION_KIND_", ACTION_KINDS);
 export function planToWire(plan: Plan): WirePlan {
   const shuffles = plan.shuffles.map((shuffle) => ({ ...shuffle, rangePartitioned: shuffle.rangePartitioned ?? false }));
   const datasets = plan.datasets.map((dataset) => ({ ...dataset, storageLevel: dataset.storageLevel ?? "", cacheKey: dataset.cacheKey ?? "" }));
-  return { ...plan, datasets, shuffles, action: actionKind.toWire(plan.action), driver: plan.driver && { ...plan.driver, callSite: plan.driver.callSite ?? "" } };
+  const inputs = plan.inputs.map((input) => ({ uri: input.uri, size: input.size, sha256: input.sha256 ?? "" }));
+  return { ...plan, datasets, shuffles, inputs, action: actionKind.toWire(plan.action), driver: plan.driver && { ...plan.driver, callSite: plan.driver.callSite ?? "" } };
 }
 
 /** Converts and validates a plan from the wire (a client's or a launch's); a malformed plan is INVALID_ARGUMENT. */
@@ -24,7 +25,7 @@ export function planFromWire(wire: WirePlan | undefined): Plan {
     action: actionKind.fromWire(wire.action),
     outputUri: wire.outputUri,
     args: [...wire.args],
-    inputs: wire.inputs.map((i) => ({ ...i })),
+    inputs: wire.inputs.map(({ sha256, ...input }) => (sha256 ? { ...input, sha256 } : input)),
     graphHash: wire.graphHash,
     ...(wire.driver && { driver: driverFromWire(wire.driver) }),
   };

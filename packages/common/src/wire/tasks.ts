@@ -12,7 +12,7 @@ export const failureKind = enumMapping(WireFailureKind, "FAILURE_KIND_", FAILURE
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-export function launchToWire(task: TaskLaunch, traceparent: string, epoch: number): LaunchTask {
+export function launchToWire(task: TaskLaunch, traceparent: string, epoch: number, jobToken = ""): LaunchTask {
   return {
     taskId: task.taskId,
     jobId: task.jobId,
@@ -31,6 +31,7 @@ export function launchToWire(task: TaskLaunch, traceparent: string, epoch: numbe
     epoch,
     applicationId: task.applicationId ?? "",
     cachedPartitions: (task.cachedPartitions ?? []).map((location) => ({ ...location })),
+    jobToken,
   };
 }
 
@@ -58,6 +59,7 @@ export function launchFromWire(launch: LaunchTask): TracedTaskLaunch {
     traceparent: launch.traceparent,
     ...(launch.applicationId && { applicationId: launch.applicationId }),
     ...(launch.cachedPartitions.length > 0 && { cachedPartitions: launch.cachedPartitions.map((location) => ({ ...location })) }),
+    jobToken: launch.jobToken || undefined,
   };
 }
 

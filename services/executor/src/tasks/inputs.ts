@@ -26,9 +26,10 @@ export class InputCache {
     removeMatching(this.dir, (name) => name.includes(".tmp")); // downloads cut short by a crash
   }
 
-  async localPath(uri: string): Promise<string> {
+  /** `pinned`: the digest the job was submitted with (staging:// inputs), read whatever the name points at now. */
+  async localPath(uri: string, pinned?: string): Promise<string> {
     if (uri.startsWith("file://")) return this.localFile(uri);
-    if (uri.startsWith(STAGING_SCHEME)) return this.stagedFile(uri.slice(STAGING_SCHEME.length));
+    if (uri.startsWith(STAGING_SCHEME)) return this.stagedFile(uri.slice(STAGING_SCHEME.length), pinned);
     throw failure("userError", `unsupported input URI ${uri} (use file:///path or staging://name)`);
   }
 
@@ -43,9 +44,9 @@ export class InputCache {
     return path;
   }
 
-  private async stagedFile(name: string): Promise<string> {
-    const info = await this.staging.stat({ name }).catch((err) => {
-      if (isNotFound(err)) throw failure("userError", `input staging://${name} does not exist in staging (upload it with ballast submit --file)`);
+  private async stagedFile(name: string, pinned?: string): Promise<string> {
+    const info = await this.staging.stat(pinned ? { sha256: pinned } : { name }).catch((err) => {
+      if (isNotFound(err)) throw failure("userError", `input staging://${name}${pinned ? ` (as submitted, ${pinned})` : ""} does not exist in staging (upload it with ballast submit --file)`);
       throw err;
     });
     const path = join(this.dir, info.sha256);

@@ -13,6 +13,7 @@ import type { BundleCache } from "./bundles.js";
 import { blockKeyOf, type ExecutorPartitionCache } from "./partitionCache.js";
 import { commitTextPartition } from "./commit.js";
 import type { InputCache } from "./inputs.js";
+import { asJob } from "./jobStaging.js";
 import type { ShufflePeer, StagingPeer } from "./peers.js";
 import { prepareBlocksTransfer, type PartitionOutput, type PartitionTaskSpec, type WorkerTaskResponse } from "./protocol.js";
 import { shuffleReadsOf } from "ballast/planning";
@@ -54,7 +55,7 @@ export class TaskRunner {
   run(launch: TracedTaskLaunch, signal: AbortSignal): Promise<TaskStatusUpdate> {
     const attributes = { "task.id": launch.taskId, "job.id": launch.jobId, "stage.id": launch.stageId, "task.partition": launch.partition, "task.attempt": launch.attempt };
     const parent = contextFromTraceparent(launch.traceparent);
-    return withSpan("task.run", attributes, (span) => this.runInSpan(launch, signal, span), parent);
+    return asJob(launch.jobToken, () => withSpan("task.run", attributes, (span) => this.runInSpan(launch, signal, span), parent));
   }
 
   private async runInSpan(launch: TracedTaskLaunch, signal: AbortSignal, span: Span): Promise<TaskStatusUpdate> {
@@ -140,7 +141,8 @@ export class TaskRunner {
 
   private async prepareInputs(launch: TaskLaunch): Promise<Record<string, string>> {
     const uris = inputUrisOfPipeline(launch.plan, launch.datasetId);
-    const paths = await Promise.all(uris.map((uri) => this.deps.inputs.localPath(uri)));
+    const pinned = new Map(launch.plan.inputs.map((input) => [input.uri, input.sha256]));
+    const paths = await Promise.all(uris.map((uri) => this.deps.inputs.localPath(uri, pinned.get(uri))));
     return Object.fromEntries(uris.map((uri, i) => [uri, paths[i]]));
   }
 

@@ -143,5 +143,6 @@ export function launchOf(job: BundledJob, plan: Plan, options: LaunchOptions): L
     epoch: 0, // FakeScheduler.launch stamps its own epoch
     applicationId: "",
     cachedPartitions: [],
+    jobToken: "", // the executor then uses its own (the cluster's) credentials
   };
 }

@@ -1,4 +1,6 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { processSecurity } from "@ballast/common/security";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@ballast/common/logging";
 import type { History } from "../history.js";
@@ -8,7 +10,7 @@ import { handleApi } from "./routes.js";
 import { allowedHostNames, COMMON_HEADERS, contentSecurityPolicy, hostAllowed } from "./security.js";
 
 export interface RunningHttpServer {
-  /** http://host:port */
+  /** http://host:port, or https:// when the service has a TLS certificate */
   url: string;
   port: number;
   /** Stops accepting connections, lets running requests finish for up to graceMs, then cuts them. */
@@ -21,12 +23,15 @@ const API_PREFIX = "/api/v1";
 export async function startHttpServer(address: string, history: History, logger?: Logger, traceUrl?: string, allowedHosts: string[] = []): Promise<RunningHttpServer> {
   const page = historyPage(traceUrlTemplate(traceUrl));
   const site: Site = { page, csp: contentSecurityPolicy(page), hosts: allowedHostNames(allowedHosts) };
-  const server = createServer((request, response) => {
+  const handler: RequestListener = (request, response) => {
     serve(history, site, request, response).catch((err) => {
       logger?.error({ err, url: request.url }, "HTTP request failed");
       sendJson(response, 500, { error: `internal error: ${(err as Error)?.message ?? String(err)}` });
     });
-  });
+  };
+  // The gRPC server's certificate serves HTTPS too; browsers bring no client certificate, so none is asked.
+  const tls = processSecurity().tls;
+  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
   const { host, port } = splitHostPort(address);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -36,7 +41,7 @@ export async function startHttpServer(address: string, history: History, logger?
     });
   });
   const bound = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
+  const url = `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${bound}`;
   logger?.info({ url }, "HTTP server listening");
   const stop = (graceMs = 5000) =>
     new Promise<void>((resolve) => {

@@ -9,7 +9,9 @@ import {
   type WatchJobRequest,
   type WatchJobResponse,
 } from "@ballast/gen/scheduler";
-import { resolveConf, validateJobConf } from "@ballast/common/config";
+import { JOB_OWNER_KEY, resolveConf, validateJobConf } from "@ballast/common/config";
+import type { Identity } from "@ballast/common/auth";
+import { callerOf, jobTokenFor } from "@ballast/common/security";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, requireValid, UnavailableError, toServiceError } from "@ballast/common/errors";
 import { serverStream, unary, type ServiceBinding } from "@ballast/common/grpc";
 import { idProblem, optionalIdProblem } from "@ballast/common/limits";
@@ -61,7 +63,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
   };
 
   const implementation: SchedulerServiceServer = {
-    submitJob: unary(async (request) => {
+    submitJob: unary(async (request, call) => {
       requireValid(optionalIdProblem("submission_id", request.submissionId));
       const shell = active();
       validateJobConf(request.conf);
@@ -75,7 +77,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
       // A retry that arrived while we awaited the counter.
       const raced = request.submissionId ? shell.submittedHere(request.submissionId) : undefined;
       if (raced) return { jobId: raced };
-      shell.dispatch({ type: "jobSubmitted", jobId, plan, bundleDigest: request.bundleDigest, conf: { ...request.conf }, traceparent: traceparentOf(), submissionId: request.submissionId || undefined, applicationId: request.applicationId || undefined });
+      shell.dispatch({ type: "jobSubmitted", jobId, plan, bundleDigest: request.bundleDigest, conf: withOwner(request.conf, callerOf(call)), traceparent: traceparentOf(), submissionId: request.submissionId || undefined, applicationId: request.applicationId || undefined });
       options.logger.info({ jobId, name: plan.jobName }, "job submitted");
       return { jobId };
     }),
@@ -123,6 +125,11 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
   return withStrictDecoding({ name: "ballast.v1.SchedulerService", definition: SchedulerServiceService, implementation });
 }
 
+/** A user's job records who submitted it, so its tasks get that user's staging space; the cluster's jobs use all of staging. */
+function withOwner(conf: Record<string, string>, caller: Identity): Record<string, string> {
+  return caller.role === "user" ? { ...conf, [JOB_OWNER_KEY]: caller.user } : { ...conf };
+}
+
 /** Sends the job's view now and on every change until it ends or the client goes away. */
 function watchJob(shell: SchedulerShell, job: JobView, call: ServerWritableStream<WatchJobRequest, WatchJobResponse>): Promise<void> {
   return new Promise((resolve) => {
@@ -150,7 +157,7 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
   const { epoch } = options;
   const end = (code: number, message: string) => call.emit("error", Object.assign(new Error(message), { code, details: message }));
   const channel: ExecutorChannel = {
-    launch: (task, traceparent) => call.write({ message: { $case: "launchTask", value: launchToWire(task, traceparent, epoch()) } }),
+    launch: (task, traceparent) => call.write({ message: { $case: "launchTask", value: launchToWire(task, traceparent, epoch(), jobTokenFor(task.conf[JOB_OWNER_KEY], task.jobId)) } }),
     kill: (taskId, reason) => call.write({ message: { $case: "killTask", value: { taskId, reason, epoch: epoch() } } }),
     shutdown: (reason) => call.write({ message: { $case: "shutdown", value: { reason, epoch: epoch() } } }),
     close: (reason) => {

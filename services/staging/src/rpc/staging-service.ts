@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { CHUNK_BYTES, clientStream, serverStream, unary, type ServiceBinding } from "@ballast/common/grpc";
 import { DeadlineExceededError, InvalidArgumentError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
+import { callerOf } from "@ballast/common/security";
 import {
   StagingServiceService,
   type BlobInfo,
@@ -15,6 +16,7 @@ import {
 import { blobRefOf, resolveRange, validateSha256 } from "../core/names.js";
 import type { BlobStore, StoredBlob, UploadSink } from "../store/blob-store.js";
 import { withStrictDecoding } from "@ballast/common/wire/decode";
+import { scopedStore } from "../store/scoped-store.js";
 
 export interface StagingServiceOptions {
   logger?: Logger;
@@ -28,14 +30,16 @@ export const DEFAULT_UPLOAD_IDLE_TIMEOUT_MS = 60_000;
 
 /** The gRPC face of a BlobStore: wire messages in, domain calls, wire messages out. */
 export function stagingServiceBinding(store: BlobStore, options: StagingServiceOptions = {}): ServiceBinding {
+  // Each call sees the store as its caller may (scoped-store.ts): the cluster all of it, a user its own space.
+  const as = (call: object) => scopedStore(store, callerOf(call));
   const implementation: StagingServiceServer = {
-    upload: clientStream((call) => receiveUpload(store, call, options)),
-    getUploadStatus: unary(async (req) => store.uploadStatus(validateSha256(req.sha256))),
-    download: serverStream((req, call) => sendDownload(store, req, call)),
-    stat: unary(async (req) => ({ blob: toBlobInfo(await store.stat(blobRefOf(req.name, req.sha256))) })),
-    list: unary(async (req) => ({ blobs: (await store.list(req.prefix)).map(toBlobInfo) })),
-    delete: unary(async (req) => ({ deleted: await store.delete(req.name) })),
-    link: unary(async (req) => ({ blob: toBlobInfo(await store.link(req.name, req.sha256)) })),
+    upload: clientStream((call) => receiveUpload(as(call), call, options)),
+    getUploadStatus: unary(async (req, call) => as(call).uploadStatus(validateSha256(req.sha256))),
+    download: serverStream((req, call) => sendDownload(as(call), req, call)),
+    stat: unary(async (req, call) => ({ blob: toBlobInfo(await as(call).stat(blobRefOf(req.name, req.sha256))) })),
+    list: unary(async (req, call) => ({ blobs: (await as(call).list(req.prefix)).map(toBlobInfo) })),
+    delete: unary(async (req, call) => ({ deleted: await as(call).delete(req.name) })),
+    link: unary(async (req, call) => ({ blob: toBlobInfo(await as(call).link(req.name, req.sha256)) })),
   };
   return withStrictDecoding({ name: "ballast.v1.StagingService", definition: StagingServiceService, implementation });
 }

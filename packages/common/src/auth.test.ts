@@ -1,0 +1,85 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { AuthSetupError, ensureSecretFile, mayCall, METHOD_ACCESS, mintToken, readSecretFile, verifyToken, type Identity } from "./auth.js";
+import { packageDir } from "./entry.js";
+import { takeSecurityFlags } from "./security.js";
+
+const secret = Buffer.alloc(32, 1);
+const identities: Identity[] = [{ role: "cluster" }, { role: "user", user: "alice" }, { role: "job", user: "alice", jobId: "job-0001" }];
+
+describe("tokens", () => {
+  it("verify to the identity they were minted for", () => {
+    for (const identity of identities) expect(verifyToken(secret, mintToken(secret, identity))).toEqual(identity);
+  });
+
+  it("do not verify under another secret, altered, or malformed", () => {
+    const token = mintToken(secret, { role: "user", user: "alice" });
+    expect(verifyToken(Buffer.alloc(32, 2), token)).toBeUndefined();
+    // Claiming another user (or the cluster role) with alice's MAC.
+    const [version, , , mac] = token.split(".");
+    expect(verifyToken(secret, [version, "user", Buffer.from("bob").toString("base64url"), mac].join("."))).toBeUndefined();
+    expect(verifyToken(secret, [version, "cluster", Buffer.from("cluster").toString("base64url"), mac].join("."))).toBeUndefined();
+    for (const bad of ["", "x", "bt1.user.YWxpY2U", `${token}x`, token.replace(/^bt1/, "bt2")]) expect(verifyToken(secret, bad)).toBeUndefined();
+  });
+
+  it("refuse names that could be confused with a job scope", () => {
+    expect(() => mintToken(secret, { role: "user", user: "alice/job-1" })).toThrow(AuthSetupError);
+    expect(() => mintToken(secret, { role: "user", user: "" })).toThrow(AuthSetupError);
+  });
+});
+
+describe("the secret file", () => {
+  it("is 32 random bytes, mode 0600, kept once written", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ballast-auth-"));
+    try {
+      const file = join(dir, "secret");
+      ensureSecretFile(file);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const first = readSecretFile(file);
+      expect(first.length).toBe(32);
+      ensureSecretFile(file);
+      expect(readSecretFile(file)).toEqual(first);
+      expect(() => readSecretFile(join(dir, "missing"))).toThrow(/cannot read the cluster secret .*ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("METHOD_ACCESS", () => {
+  it("has an entry for every method of every service in gen/, and none for methods that do not exist", async () => {
+    const genDir = join(packageDir("@ballast/gen"), "ballast", "v1");
+    const paths: string[] = [];
+    for (const file of readdirSync(genDir).filter((f) => f.endsWith(".ts"))) {
+      const module = await import(`@ballast/gen/${file.replace(/\.ts$/, "")}`);
+      for (const [name, value] of Object.entries(module)) {
+        if (!name.endsWith("Service") || typeof value !== "object" || value === null) continue;
+        for (const method of Object.values(value as Record<string, { path?: string }>)) if (method.path) paths.push(method.path.slice(1));
+      }
+    }
+    expect(paths.length).toBeGreaterThan(30);
+    expect(paths.filter((p) => !(p in METHOD_ACCESS))).toEqual([]);
+    expect(Object.keys(METHOD_ACCESS).filter((p) => !paths.includes(p))).toEqual([]);
+  });
+
+  it("keeps internal calls to the cluster and job tokens to staging", () => {
+    const user = identities[1]!;
+    const job = identities[2]!;
+    for (const internal of ["SchedulerService/ExecutorSession", "SchedulerService/DecommissionNode", "ShuffleService/WriteMapOutput", "HistoryService/PublishEvents"]) {
+      expect(mayCall(user, METHOD_ACCESS[`ballast.v1.${internal}`]!)).toBe(false);
+      expect(mayCall({ role: "cluster" }, METHOD_ACCESS[`ballast.v1.${internal}`]!)).toBe(true);
+    }
+    for (const [path, access] of Object.entries(METHOD_ACCESS)) expect(mayCall(job, access), path).toBe(path.startsWith("ballast.v1.StagingService/"));
+  });
+});
+
+describe("security flags", () => {
+  it("are taken out of argv, over the environment's defaults", () => {
+    const { argv, flags } = takeSecurityFlags(["node", "main", "--address", "a:1", "--secret-file=/s", "--tls-cert", "/c", "--tls-key", "/k", "--insecure-no-auth"], { BALLAST_SECRET_FILE: "/env", BALLAST_TLS_CA: "/ca" });
+    expect(argv).toEqual(["node", "main", "--address", "a:1"]);
+    expect(flags).toEqual({ secretFile: "/s", insecureNoAuth: true, tlsCert: "/c", tlsKey: "/k", tlsCa: "/ca" });
+    expect(() => takeSecurityFlags(["--secret-file"], {})).toThrow(/--secret-file needs a file path/);
+  });
+});
