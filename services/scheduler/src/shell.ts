@@ -6,6 +6,7 @@ import type { Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, Tas
 import { serialize, deserialize } from "node:v8";
 import { describeError } from "@ballast/common/errors";
 import { GroupCommitter } from "./store/groupCommit.js";
+import { abortJobOutput, commitJobOutput } from "./outputCommit.js";
 import type { JobRecord, LogRecord, SchedulerStore } from "./store/schedulerStore.js";
 
 type SchedulerState = ReturnType<typeof createState>;
@@ -239,6 +240,10 @@ export class SchedulerShell {
         return this.notifyWatchers(command.jobId);
       case "removeShuffles":
         return this.effects.removeShuffles(command.shuffleIds, command.shuffleAddresses);
+      case "commitJobOutput":
+        return this.commitOutput(command);
+      case "abortJobOutput":
+        return this.abortOutput(command.jobId, command.outputUri);
       case "probeShuffleService":
         return this.effects.probeShuffleService(command.nodeId, command.shuffleAddress);
       case "migrateShuffle":
@@ -254,6 +259,26 @@ export class SchedulerShell {
         return;
       case "spanEnd":
         return this.endSpan(command.key, command.error);
+    }
+  }
+
+  /** Promotes the job's parts; the answer is a new input (dispatched after this command loop, never inside it). */
+  private commitOutput({ jobId, outputUri, parts }: Extract<Command, { type: "commitJobOutput" }>): void {
+    let error: string | undefined;
+    try {
+      commitJobOutput(outputUri, parts);
+    } catch (err) {
+      error = describeError(err);
+      this.logger.warn({ jobId, outputUri, err: error }, "job output commit failed");
+    }
+    setImmediate(() => this.dispatch(error === undefined ? { type: "jobOutputCommitted", jobId } : { type: "jobOutputCommitted", jobId, error }));
+  }
+
+  private abortOutput(jobId: string, outputUri: string): void {
+    try {
+      abortJobOutput(outputUri);
+    } catch (err) {
+      this.logger.warn({ jobId, outputUri, err: describeError(err) }, "could not remove a failed job's temporary output");
     }
   }
 

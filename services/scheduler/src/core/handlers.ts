@@ -80,7 +80,7 @@ function handleJobEvent(ctx: Ctx, job: JobState, event: Extract<InternalEvent, {
     case "mapOutputProduced":
       return registerMapOutput(ctx, job, job.stages[event.stageId]!, event.status);
     case "resultProduced":
-      return recordResult(ctx, job, job.stages[event.stageId]!, event.partition, event.records, event.count);
+      return recordResult(ctx, job, job.stages[event.stageId]!, event);
     case "fetchFailed":
       return onFetchFailed(ctx, event.task, event.failure);
     case "taskFailureCounted": {

@@ -151,7 +151,7 @@ export interface StageState {
   nextTaskAttempt: Uint32Array;
   runningTasks: number;
   /** Result and sample stages: per partition output. */
-  results?: Array<{ records?: Uint8Array; count: number } | undefined>;
+  results?: Array<{ records?: Uint8Array; count: number; taskId: string } | undefined>;
   resultsDone: number;
 }
 
@@ -193,6 +193,8 @@ export interface JobState {
   liveTasks: Set<string>;
   /** Set while fetch failures are being batched; when the resubmission fires. */
   resubmitAtMs?: number;
+  /** Result stage done, output commit (commitJobOutput) under way: the job ends when the shell answers. */
+  committing: boolean;
   /** "<stageId>:<partition>" -> the task id allowed to commit. */
   commitAuth: Map<string, string>;
   shuffleAddresses: Set<string>;
@@ -206,7 +208,7 @@ export interface JobState {
  * the state's fields change: the shell then ignores older snapshots and
  * replays the full input log instead (the log is never truncated).
  */
-export const STATE_FORMAT = 3;
+export const STATE_FORMAT = 4;
 
 /**
  * What a timer does when it fires (timers.ts keeps them ordered; handlers.ts fires them):

@@ -66,7 +66,7 @@ function onTaskSucceeded(ctx: Ctx, scope: TaskScope, input: TaskUpdate, duration
   }
   recordSuccess(ctx, scope, ctx.state.executors.get(task.executorId)!.description.nodeId, durationMs);
   killRacers(ctx, scope);
-  raise(ctx, { kind: "resultProduced", jobId: job.jobId, stageId: stage.stageId, partition: task.partition, records: input.records, count: input.count ?? 0 });
+  raise(ctx, { kind: "resultProduced", jobId: job.jobId, stageId: stage.stageId, partition: task.partition, taskId: task.taskId, records: input.records, count: input.count ?? 0 });
 }
 
 function recordSuccess(ctx: Ctx, scope: TaskScope, nodeId: string, durationMs: number): void {
