@@ -21,7 +21,8 @@ interface KeySpec {
 }
 
 export const CONF_SCHEMA = {
-  "ballast.task.maxFailures": { type: "int", default: "4", min: 1, doc: "attempts per task before the job aborts" },
+  "ballast.task.maxFailures": { type: "int", default: "4", min: 1, doc: "attempts per task before the job aborts; also how many executors may be lost under one task (it may be what kills them) before the job aborts" },
+  "ballast.task.timeout": { type: "duration", default: "0", min: 0, doc: "a task attempt running longer is killed and counted as a failure (retried, then the job aborts after maxFailures); 0: no limit" },
   "ballast.stage.maxConsecutiveAttempts": { type: "int", default: "4", min: 1, doc: "consecutive attempts of one stage before the job aborts" },
   "ballast.stage.ignoreDecommissionFetchFailure": { type: "bool", default: "true", doc: "fetch failures caused by decommission do not count as stage attempts" },
   "ballast.executor.heartbeatInterval": { type: "duration", default: "1s", min: 10, doc: "how often executors heartbeat" , process: true },

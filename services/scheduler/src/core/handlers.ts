@@ -29,6 +29,7 @@ import {
 } from "./stages.js";
 import { activeAttempt, isStageComplete, type JobState, type LiveTask, type StageState, type TimerEntry, type TimerKind } from "./state.js";
 import { isStillRegistered, scopeOf, shuffleById } from "./taskQueries.js";
+import { onTaskTimedOut } from "./taskOutcomes.js";
 import { abandonJobTasks, loseTask, onTaskVanished, resubmitTask } from "./tasks.js";
 import { parseStageTimerKey, takeDueTimer } from "./timers.js";
 import type { ExecutorDescription, Input, TaskFailure } from "./types.js";
@@ -53,7 +54,7 @@ function handle(ctx: Ctx, event: InternalEvent): void {
     case "executorRegistered":
       return onExecutorRegistered(ctx, event.description);
     case "executorLost":
-      loseExecutor(ctx, event.executorId, event.reason);
+      loseExecutor(ctx, event.executorId, event.reason, true);
       return enforceCap(ctx);
     case "nodeLost":
       return onNodeLost(ctx, event.nodeId, event.shuffleAddress, event.reason);
@@ -148,9 +149,15 @@ function onExecutorRegistered(ctx: Ctx, description: ExecutorDescription): void 
   enforceCap(ctx);
 }
 
-/** The executor is lost and its tasks with it (resubmitted, not counted as failures). */
-function loseExecutor(ctx: Ctx, executorId: string, reason: string): void {
-  for (const taskId of markLost(ctx, executorId, reason)) loseTask(ctx, taskId, `executor ${executorId} lost: ${reason}`);
+/**
+ * The executor is lost and its tasks with it (resubmitted, not counted as
+ * failures). Unless its node is lost or decommissioning (`mayBeTasks` false
+ * for a lost node), its tasks may have killed it: the losses are counted.
+ */
+function loseExecutor(ctx: Ctx, executorId: string, reason: string, mayBeTasks = false): void {
+  const node = ctx.state.nodes.get(ctx.state.executors.get(executorId)?.description.nodeId ?? "");
+  const suspect = mayBeTasks && node !== undefined && !node.lost && node.decommission === undefined;
+  for (const taskId of markLost(ctx, executorId, reason)) loseTask(ctx, taskId, `executor ${executorId} lost: ${reason}`, suspect);
 }
 
 /**
@@ -211,7 +218,7 @@ function fire(ctx: Ctx, { kind, key }: TimerEntry): void {
       const reason = expiryReason(ctx, ctx.state.executors.get(key)!);
       // Its stream may still look alive (a stopped process): make it re-register.
       ctx.out.push({ type: "closeSession", executorId: key, reason });
-      loseExecutor(ctx, key, reason);
+      loseExecutor(ctx, key, reason, true);
       return enforceCap(ctx);
     }
     case "executorExclusion":
@@ -230,6 +237,8 @@ function fire(ctx: Ctx, { kind, key }: TimerEntry): void {
     case "speculativeCopy":
     case "stragglerCopy":
       return; // the speculation passes after every step place the copies that are due
+    case "taskTimeout":
+      return onTaskTimedOut(ctx, key);
   }
 }
 

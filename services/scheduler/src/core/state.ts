@@ -86,6 +86,8 @@ export interface PartitionRun {
   state: "pending" | "running" | "done" | "idle" | "denied";
   /** Failures counted toward ballast.task.maxFailures in this stage attempt. */
   failures: number;
+  /** Executors lost under it in this stage attempt (not counting node loss or decommission): also bounded by maxFailures. */
+  losses: number;
   /** One entry per counted failure, oldest first (task-level exclusion). */
   failedExecutors: string[];
   failedNodes: string[];
@@ -218,7 +220,8 @@ export const STATE_FORMAT = 4;
  * decommissionDeadline: node `key`'s decommission expires;
  * resubmit: job `key`'s batching window for lost outputs closes;
  * speculativeCopy: a straggler on decommissioning node `key` is due a copy;
- * stragglerCopy: a slow task of job/stage `key` outruns the speculation threshold (ballast.speculation.*).
+ * stragglerCopy: a slow task of job/stage `key` outruns the speculation threshold (ballast.speculation.*);
+ * taskTimeout: task `key` has run for ballast.task.timeout.
  */
 export type TimerKind =
   | "heartbeat"
@@ -228,7 +231,8 @@ export type TimerKind =
   | "decommissionDeadline"
   | "resubmit"
   | "speculativeCopy"
-  | "stragglerCopy";
+  | "stragglerCopy"
+  | "taskTimeout";
 
 export interface TimerEntry {
   dueMs: number;
