@@ -244,6 +244,9 @@ export class SchedulerShell {
         return this.commitOutput(command);
       case "abortJobOutput":
         return this.abortOutput(command.jobId, command.outputUri);
+      case "jobEvicted":
+        this.jobRecords.delete(command.jobId); // the store keeps its submission id for dedupe
+        return;
       case "probeShuffleService":
         return this.effects.probeShuffleService(command.nodeId, command.shuffleAddress);
       case "migrateShuffle":

@@ -29,6 +29,7 @@ import {
 } from "./stages.js";
 import { activeAttempt, isStageComplete, type JobState, type LiveTask, type StageState, type TimerEntry, type TimerKind } from "./state.js";
 import { isStillRegistered, scopeOf, shuffleById } from "./taskQueries.js";
+import { onEvictionDue } from "./retention.js";
 import { onTaskTimedOut } from "./taskOutcomes.js";
 import { abandonJobTasks, loseTask, onTaskVanished, resubmitTask } from "./tasks.js";
 import { parseStageTimerKey, takeDueTimer } from "./timers.js";
@@ -239,6 +240,8 @@ function fire(ctx: Ctx, { kind, key }: TimerEntry): void {
       return; // the speculation passes after every step place the copies that are due
     case "taskTimeout":
       return onTaskTimedOut(ctx, key);
+    case "jobEviction":
+      return onEvictionDue(ctx, key);
   }
 }
 

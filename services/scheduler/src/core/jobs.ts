@@ -10,6 +10,7 @@ import { emitEvent, jobSpanKey, markChanged, raise, spanEnd, spanStart, type Ctx
 import { confProblem } from "./exclusionRules.js";
 import { planStages, type StagePlan } from "./planning.js";
 import type { JobState, ShuffleState, StageState } from "./state.js";
+import { retainEndedJob } from "./retention.js";
 import { clearTimer } from "./timers.js";
 import type { ErrorView, Input, JobStatus } from "./types.js";
 
@@ -191,4 +192,5 @@ export function closeJob(ctx: Ctx, job: JobState): void {
     ctx.out.push({ type: "abortJobOutput", jobId: job.jobId, outputUri: job.plan.outputUri });
   }
   markChanged(ctx, job.jobId);
+  retainEndedJob(ctx, job.jobId);
 }

@@ -221,7 +221,8 @@ export const STATE_FORMAT = 4;
  * resubmit: job `key`'s batching window for lost outputs closes;
  * speculativeCopy: a straggler on decommissioning node `key` is due a copy;
  * stragglerCopy: a slow task of job/stage `key` outruns the speculation threshold (ballast.speculation.*);
- * taskTimeout: task `key` has run for ballast.task.timeout.
+ * taskTimeout: task `key` has run for ballast.task.timeout;
+ * jobEviction: ended job `key` leaves the state (retention.ts).
  */
 export type TimerKind =
   | "heartbeat"
@@ -232,7 +233,8 @@ export type TimerKind =
   | "resubmit"
   | "speculativeCopy"
   | "stragglerCopy"
-  | "taskTimeout";
+  | "taskTimeout"
+  | "jobEviction";
 
 export interface TimerEntry {
   dueMs: number;
@@ -248,6 +250,8 @@ export interface SchedulerState {
   jobs: Map<string, JobState>;
   /** Running job ids, FIFO by submission. */
   runningJobs: Set<string>;
+  /** Ended job ids still held, oldest end first (retention.ts evicts them). */
+  endedJobs: string[];
   executors: Map<string, ExecutorState>;
   tasks: Map<string, LiveTask>;
   nodes: Map<string, NodeState>;
@@ -273,6 +277,7 @@ export function createState(baseConf: Record<string, string> = {}): SchedulerSta
     nowMs: 0,
     jobs: new Map(),
     runningJobs: new Set(),
+    endedJobs: [],
     executors: new Map(),
     tasks: new Map(),
     nodes: new Map(),

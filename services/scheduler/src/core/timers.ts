@@ -27,6 +27,7 @@ const RANK: Record<TimerKind, number> = {
   speculativeCopy: 6,
   stragglerCopy: 7,
   taskTimeout: 8,
+  jobEviction: 9,
 };
 
 function precedes(a: TimerEntry, b: TimerEntry): boolean {

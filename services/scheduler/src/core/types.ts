@@ -133,6 +133,8 @@ export type Command =
   | { type: "closeSession"; executorId: string; reason: string }
   /** killExcludedExecutors: ask the executor process to exit. */
   | { type: "shutdownExecutor"; executorId: string; reason: string }
+  /** The ended job left the scheduler's state (retention): the shell forgets its records of it too. */
+  | { type: "jobEvicted"; jobId: string }
   /** The job ended: its shuffle data may be removed from these services. */
   | { type: "removeShuffles"; jobId: string; shuffleIds: string[]; shuffleAddresses: string[] }
   /**
