@@ -207,8 +207,10 @@ export interface JobState {
 
 /**
  * The shape version of SchedulerState as snapshots store it. Bump it whenever
- * the state's fields change: the shell then ignores older snapshots and
- * replays the full input log instead (the log is never truncated).
+ * the state's fields change: the shell then ignores older snapshots. The log
+ * is compacted behind each snapshot, so a scheduler of a new format replays
+ * the full log only while no snapshot was taken; after one it starts empty
+ * (shell.ts says so in its log). Upgrade a drained cluster.
  */
 export const STATE_FORMAT = 4;
 
