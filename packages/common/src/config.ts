@@ -30,6 +30,8 @@ export const CONF_SCHEMA = {
   "ballast.scheduler.resubmitDelay": { type: "duration", default: "200ms", min: 0, doc: "fetch failures within this window are batched into one resubmission" },
   "ballast.scheduler.jobRetention": { type: "duration", default: "600s", min: 0, doc: "an ended job leaves the scheduler's memory this long after it ended (history keeps it)", process: true },
   "ballast.scheduler.retainedJobs": { type: "int", default: "200", min: 1, doc: "ended jobs the scheduler holds at most; beyond, the oldest leave at once (history keeps them)", process: true },
+  "ballast.history.retainedJobs": { type: "int", default: "0", min: 0, doc: "history keeps the newest this many ended jobs per application, with their events and projections (0: all)", process: true },
+  "ballast.history.retention": { type: "duration", default: "0", min: 0, doc: "history forgets ended jobs older than this, with their events and projections (0: never)", process: true },
   "ballast.scheduler.leaseTimeout": { type: "duration", default: "5s", min: 100, doc: "scheduler leadership lease" , process: true },
   "ballast.scheduler.recovery.executorReconnectTimeout": { type: "duration", default: "30s", min: 0, doc: "how long a recovering scheduler waits for executors" , process: true },
   "ballast.shuffle.io.maxRetries": { type: "int", default: "3", min: 0, doc: "fetch retries before FetchFailed" },

@@ -12,12 +12,16 @@ import { startHistoryService, type HistoryServiceOptions } from "./app.js";
 import { splitHostPort } from "./http/server.js";
 import { traceUrlTemplate } from "@ballast/common/traceLink";
 import { UsageError } from "@ballast/common/flags";
+import { resolveConf } from "@ballast/common/config";
+import type { RetentionPolicy } from "./store/store.js";
 
-const USAGE = `usage: history --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT] [--trace-url TEMPLATE]
+const USAGE = `usage: history --data-dir DIR [--address HOST:PORT] [--http-address HOST:PORT] [--trace-url TEMPLATE] [--retain-jobs N] [--retain-for DURATION]
   --address       gRPC address (env BALLAST_HISTORY_ADDRESS, default 127.0.0.1:18081)
   --http-address  JSON API and web UI (env BALLAST_HISTORY_HTTP_ADDRESS, default 127.0.0.1:18080)
   --data-dir      where history.sqlite is kept (env BALLAST_DATA_DIR, required)
-  --trace-url     the UI's trace links, {traceId} replaced (env BALLAST_TRACE_URL, default Jaeger's http://localhost:16686/trace/{traceId})`;
+  --trace-url     the UI's trace links, {traceId} replaced (env BALLAST_TRACE_URL, default Jaeger's http://localhost:16686/trace/{traceId})
+  --retain-jobs   keep the newest N ended jobs per application, forget older ones with their events (env BALLAST_HISTORY_RETAINEDJOBS, default 0: all)
+  --retain-for    forget ended jobs older than this, e.g. 7d as 168h (env BALLAST_HISTORY_RETENTION, default 0: never)`;
 
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOptions | "help" {
@@ -30,6 +34,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOpt
         "http-address": { type: "string" },
         "data-dir": { type: "string" },
         "trace-url": { type: "string" },
+        "retain-jobs": { type: "string" },
+        "retain-for": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -52,7 +58,20 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): HistoryServiceOpt
   }
   const traceUrl = traceUrlTemplate(values["trace-url"], env);
   if (!traceUrl.includes("{traceId}")) throw new UsageError(`--trace-url must contain {traceId}, got "${traceUrl}"`);
-  return { address, httpAddress, dataDir, traceUrl };
+  return { address, httpAddress, dataDir, traceUrl, retention: retentionOf(values["retain-jobs"], values["retain-for"], env) };
+}
+
+/** Flags over BALLAST_HISTORY_* variables, validated by the one config schema. */
+function retentionOf(jobs: string | undefined, age: string | undefined, env: NodeJS.ProcessEnv): RetentionPolicy {
+  const overrides: Record<string, string> = {};
+  if (jobs !== undefined) overrides["ballast.history.retainedJobs"] = jobs;
+  if (age !== undefined) overrides["ballast.history.retention"] = age;
+  try {
+    const conf = resolveConf(overrides, env);
+    return { keepJobs: conf["ballast.history.retainedJobs"], keepForMs: conf["ballast.history.retention"] };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 async function main(): Promise<void> {

@@ -19,7 +19,7 @@ import type {
 import { nodeFactsFromRow } from "./executor-states.js";
 import { createProjector, type Projector } from "./projections.js";
 import { MIGRATIONS } from "./schema.js";
-import type { EventCodec, HistoryStore, PublishResult } from "./store.js";
+import type { EventCodec, HistoryStore, PublishResult, RetentionPolicy } from "./store.js";
 
 type Row = Record<string, any>;
 
@@ -164,6 +164,25 @@ export class SqliteHistoryStore implements HistoryStore {
       .pluck()
       .all({ app: applicationId, after: query.afterSeq, limit: query.limit, ...(byJob ? { job: query.jobId } : {}) }) as Buffer[];
     return rows.map((payload) => this.codec.decode(payload));
+  }
+
+  async prune(policy: RetentionPolicy, nowMs: number): Promise<number> {
+    const endedBefore = policy.keepForMs > 0 ? nowMs - policy.keepForMs : -Infinity;
+    const keep = policy.keepJobs > 0 ? policy.keepJobs : Number.MAX_SAFE_INTEGER;
+    // Per application, ended jobs newest first: beyond `keep`, or ended before the cut-off, they go.
+    const doomed = this.sql(
+      `SELECT app_id, job_id FROM (SELECT app_id, job_id, ended_at_ms,
+         ROW_NUMBER() OVER (PARTITION BY app_id ORDER BY ended_at_ms DESC, job_id DESC) AS rank
+       FROM jobs WHERE status != 'running') WHERE rank > ? OR ended_at_ms < ?`,
+    ).all(keep, endedBefore) as Array<{ app_id: string; job_id: string }>;
+    this.db.transaction(() => {
+      for (const { app_id: app, job_id: job } of doomed) {
+        const events = this.sql("DELETE FROM events WHERE app_id = ? AND job_id = ?").run(app, job).changes;
+        this.sql("UPDATE applications SET event_count = event_count - ? WHERE app_id = ?").run(events, app);
+        for (const table of ["stages", "tasks", "jobs"]) this.sql(`DELETE FROM ${table} WHERE app_id = ? AND job_id = ?`).run(app, job);
+      }
+    })();
+    return doomed.length;
   }
 
   async close(): Promise<void> {
