@@ -38,6 +38,7 @@ export const CONF_SCHEMA = {
   "ballast.shuffle.io.retryWait": { type: "duration", default: "500ms", min: 0, doc: "first fetch retry backoff (doubles, with jitter)" },
   "ballast.shuffle.io.maxRetryWait": { type: "duration", default: "10s", min: 0, doc: "cap of the fetch retry backoff" },
   "ballast.executor.memory": { type: "bytes", default: "256m", min: 1, doc: "estimated bytes one task's reduce-side aggregation, groupByKey, join or sort holds before it spills sorted runs to the executor's local disk" },
+  "ballast.executor.cacheSize": { type: "bytes", default: "2g", min: 1, doc: "bytes each of an executor's disk caches (downloaded bundles, staged inputs) holds; least recently used files go first", process: true },
   "ballast.result.maxSize": { type: "bytes", default: "15m", min: 1, doc: "largest collect result a task may return (one gRPC message: at most 16m minus framing)" },
   "ballast.excludeOnFailure.enabled": { type: "bool", default: "true", doc: "exclude executors and nodes that keep failing tasks" },
   "ballast.excludeOnFailure.timeout": { type: "duration", default: "1h", min: 0, doc: "how long an exclusion lasts" },
