@@ -32,6 +32,8 @@ export const CONF_SCHEMA = {
   "ballast.scheduler.retainedJobs": { type: "int", default: "200", min: 1, doc: "ended jobs the scheduler holds at most; beyond, the oldest leave at once (history keeps them)", process: true },
   "ballast.history.retainedJobs": { type: "int", default: "0", min: 0, doc: "history keeps the newest this many ended jobs per application, with their events and projections (0: all)", process: true },
   "ballast.history.retention": { type: "duration", default: "0", min: 0, doc: "history forgets ended jobs older than this, with their events and projections (0: never)", process: true },
+  "ballast.staging.abandonedUploadTimeout": { type: "duration", default: "1h", min: 1, doc: "staging removes an upload nobody has written to for this long (never finished)", process: true },
+  "ballast.staging.unnamedBlobRetention": { type: "duration", default: "24h", min: 1, doc: "staging removes blobs no name points at (job bundles, a denied attempt's output) this long after they were stored", process: true },
   "ballast.scheduler.leaseTimeout": { type: "duration", default: "5s", min: 100, doc: "scheduler leadership lease" , process: true },
   "ballast.scheduler.recovery.executorReconnectTimeout": { type: "duration", default: "30s", min: 0, doc: "how long a recovering scheduler waits for executors" , process: true },
   "ballast.shuffle.io.maxRetries": { type: "int", default: "3", min: 0, doc: "fetch retries before FetchFailed" },
