@@ -1,4 +1,4 @@
-// `npm run bench [-- wordcount|store|startup|recovery|decommission|failover|sort|group|cache|all]`
+// `npm run bench [-- wordcount|store|startup|recovery|decommission|failover|sort|group|cache|endurance|all]`
 //   wordcount (default): 100 MB Zipf word count on a 2-node local cluster versus a plain
 //   single-process word count of the same file, executor peak RSS, scheduler throughput.
 //   store: scheduler-service throughput on SQLite and on PostgreSQL (also part of wordcount).
@@ -10,6 +10,7 @@ import { createTestDatabase, findTestPostgres } from "@ballast/common/testing/po
 import { measureCoreThroughput, measureSchedulerService } from "./coreThroughput.js";
 import { cacheBench } from "./cache.js";
 import { groupByKeyBench } from "./groupByKey.js";
+import { enduranceBench } from "./endurance.js";
 import { decommissionBench, failoverBench, recoveryBench } from "./scenarios.js";
 import { sortBench } from "./sort.js";
 import { startupBench } from "./startup.js";
@@ -77,12 +78,12 @@ async function storeBench(): Promise<void> {
   }
 }
 
-const MODES: Record<string, () => Promise<void>> = { wordcount: wordcountBench, store: storeBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench, group: groupByKeyBench, cache: cacheBench };
+const MODES: Record<string, () => Promise<void>> = { wordcount: wordcountBench, store: storeBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench, group: groupByKeyBench, cache: cacheBench, endurance: enduranceBench };
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? "wordcount";
   const selected = mode === "all" ? Object.values(MODES) : [MODES[mode]];
-  if (!selected[0]) throw new Error(`unknown benchmark "${mode}" (wordcount, store, startup, recovery, decommission, failover, sort, group, cache, all)`);
+  if (!selected[0]) throw new Error(`unknown benchmark "${mode}" (wordcount, store, startup, recovery, decommission, failover, sort, group, cache, endurance, all)`);
   for (const bench of selected) await bench!();
   await shutdownTelemetry();
 }

@@ -38,8 +38,8 @@ describe("word count on a 2-node cluster", () => {
     const counts = new Map<string, number>();
     for (const part of parts) parseCounts(readFileSync(join(out, part), "utf8"), counts);
     expect(counts).toEqual(expected);
-    const leftovers = existsSync(join(out, "_temporary")) ? readdirSync(join(out, "_temporary"), { recursive: true }).filter((f) => String(f).includes("part-")) : [];
-    expect(leftovers).toEqual([]);
+    expect(existsSync(join(out, "_SUCCESS"))).toBe(true);
+    expect(existsSync(join(out, "_temporary"))).toBe(false);
   });
 
   it("reads an uploaded staging:// input and writes staging:// output", async () => {

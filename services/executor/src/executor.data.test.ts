@@ -62,7 +62,7 @@ describe("executor data path", () => {
   });
 
   describe("saveAsTextFile commits exactly once", () => {
-    it("commits to a file:// directory when authorized and cleans up when denied", async () => {
+    it("leaves an authorized part under _temporary/<attempt>/ for the job commit and removes a denied one", async () => {
       const input = join(h.dir, "input.txt");
       writeFileSync(input, "alpha\nbeta\ngamma\ndelta\n");
       const outDir = join(h.dir, "out");
@@ -75,11 +75,12 @@ describe("executor data path", () => {
       h.scheduler.launch(launchOf(job, plan, { taskId: "text-1-denied", partition: 1 }));
       const [ok, denied] = await Promise.all([finalUpdate("text-0"), finalUpdate("text-1-denied")]);
       expect(ok.state).toBe(TaskState.TASK_STATE_SUCCEEDED);
-      expect(readFileSync(join(outDir, "part-00000"), "utf8")).toMatch(/^ALPHA\n/);
+      expect(readFileSync(join(outDir, "_temporary", "text-0", "part-00000"), "utf8")).toMatch(/^ALPHA\n/);
+      expect(existsSync(join(outDir, "part-00000"))).toBe(false); // promoted only at job commit
       expect(ok.metrics!.inputBytes).toBeGreaterThan(0);
       expect(denied.failure!.kind).toBe(FailureKind.FAILURE_KIND_COMMIT_DENIED);
       expect(existsSync(join(outDir, "part-00001"))).toBe(false);
-      expect(readdirSync(join(outDir, "_temporary"))).toEqual([]);
+      expect(readdirSync(join(outDir, "_temporary"))).toEqual(["text-0"]);
       expect(h.scheduler.commitRequests).toEqual(expect.arrayContaining(["text-0", "text-1-denied"]));
     });
 

@@ -1,3 +1,4 @@
+import { resolveConf } from "@ballast/common/config";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { TaskLaunch, TaskStatusUpdate, TracedTaskLaunch } from "@ballast/common/domain/tasks";
@@ -85,11 +86,12 @@ export class Executor {
     rmSync(spillRoot, { recursive: true, force: true });
     this.staging = options.staging ?? new JobScopedStaging(options.stagingAddress);
     this.pool = new WorkerPool(options.slots, options.logger);
-    this.bundles = new BundleCache(options.dataDir, this.staging);
+    const cacheBytes = resolveConf({}, process.env)["ballast.executor.cacheSize"];
+    this.bundles = new BundleCache(options.dataDir, this.staging, cacheBytes);
     this.runner = new TaskRunner({
       nodeId: options.nodeId,
       bundles: this.bundles,
-      inputs: new InputCache(options.dataDir, this.staging),
+      inputs: new InputCache(options.dataDir, this.staging, cacheBytes),
       pool: this.pool,
       nodeShuffle: this.shuffleClientFor(options.shuffleAddress),
       shuffleClientFor: (address) => this.shuffleClientFor(address),

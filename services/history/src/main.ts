@@ -18,8 +18,10 @@ import type { HistoryStore } from "./store/store.js";
 import { traceUrlTemplate } from "@ballast/common/traceLink";
 import { SECURITY_USAGE, serviceSecurityOrExit } from "@ballast/common/security";
 import { UsageError } from "@ballast/common/flags";
+import { resolveConf } from "@ballast/common/config";
+import type { RetentionPolicy } from "./store/store.js";
 
-const USAGE = `usage: history (--data-dir DIR | --store URL) [--address HOST:PORT] [--http-address HOST:PORT] [--trace-url TEMPLATE] [--allowed-hosts NAMES]
+const USAGE = `usage: history (--data-dir DIR | --store URL) [--address HOST:PORT] [--http-address HOST:PORT] [--trace-url TEMPLATE] [--allowed-hosts NAMES] [--retain-jobs N] [--retain-for DURATION]
   --address       gRPC address (env BALLAST_HISTORY_ADDRESS, default 127.0.0.1:18081)
   --http-address  JSON API and web UI (env BALLAST_HISTORY_HTTP_ADDRESS, default 127.0.0.1:18080)
   --data-dir      where history.sqlite is kept (env BALLAST_DATA_DIR; required without --store)
@@ -27,6 +29,8 @@ const USAGE = `usage: history (--data-dir DIR | --store URL) [--address HOST:POR
   --trace-url     the UI's trace links, {traceId} replaced (env BALLAST_TRACE_URL, default Jaeger's http://localhost:16686/trace/{traceId})
   --allowed-hosts comma-separated host names the UI answers to besides IP addresses, localhost and this
                   machine's name (env BALLAST_HISTORY_ALLOWED_HOSTS); others get 403 (DNS rebinding)
+  --retain-jobs   keep the newest N ended jobs per application, forget older ones with their events (env BALLAST_HISTORY_RETAINEDJOBS, default 0: all)
+  --retain-for    forget ended jobs older than this, e.g. 7d as 168h (env BALLAST_HISTORY_RETENTION, default 0: never)
 ${SECURITY_USAGE}`;
 
 
@@ -42,6 +46,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "help" 
         store: { type: "string" },
         "trace-url": { type: "string" },
         "allowed-hosts": { type: "string" },
+        "retain-jobs": { type: "string" },
+        "retain-for": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -66,7 +72,20 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "help" 
   const traceUrl = traceUrlTemplate(values["trace-url"], env);
   if (!traceUrl.includes("{traceId}")) throw new UsageError(`--trace-url must contain {traceId}, got "${traceUrl}"`);
   const allowedHosts = (values["allowed-hosts"] ?? env.BALLAST_HISTORY_ALLOWED_HOSTS ?? "").split(",").filter((h) => h.trim());
-  return { address, httpAddress, dataDir, storeUrl, traceUrl, allowedHosts };
+  return { address, httpAddress, dataDir, storeUrl, traceUrl, allowedHosts, retention: retentionOf(values["retain-jobs"], values["retain-for"], env) };
+}
+
+/** Flags over BALLAST_HISTORY_* variables, validated by the one config schema. */
+function retentionOf(jobs: string | undefined, age: string | undefined, env: NodeJS.ProcessEnv): RetentionPolicy {
+  const overrides: Record<string, string> = {};
+  if (jobs !== undefined) overrides["ballast.history.retainedJobs"] = jobs;
+  if (age !== undefined) overrides["ballast.history.retention"] = age;
+  try {
+    const conf = resolveConf(overrides, env);
+    return { keepJobs: conf["ballast.history.retainedJobs"], keepForMs: conf["ballast.history.retention"] };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 type Options = Omit<HistoryServiceOptions, "store"> & { storeUrl?: string };

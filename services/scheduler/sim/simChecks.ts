@@ -13,6 +13,7 @@ import { excludedNodeCount, maxExcludedNodes } from "../src/core/exclusionRules.
 import { activeAttempt, hasOutput, type SchedulerState } from "../src/core/state.js";
 import type { Command, HistoryEvent, Input, JobView, Plan, TaskLaunch } from "../src/core/types.js";
 import { executorViews, nextDueMs } from "../src/core/views.js";
+import { OutputCommitChecks } from "./simOutputChecks.js";
 
 export interface StepSnapshot {
   /** "<shuffleId>/<mapIndex>" -> where the registered output lived. */
@@ -31,6 +32,7 @@ export class SimChecks {
   readonly violations: string[] = [];
   /** Per range-partitioned shuffle id: the key sample its first map launch carried. */
   private readonly rangeSamplesSeen = new Map<string, string>();
+  private readonly outputCommits = new OutputCommitChecks((message) => this.violation(message));
 
   constructor(
     private readonly seed: number,
@@ -63,6 +65,7 @@ export class SimChecks {
       if (view.runningTasks > view.slots) this.violation(`executor ${view.executorId} runs ${view.runningTasks} > ${view.slots} tasks`);
     }
     this.checkCacheRegistry(state, commands);
+    this.outputCommits.after(commands);
     const job = state.jobs.get(this.jobId);
     let stageSucceeded = false;
     for (const command of commands) {
@@ -221,6 +224,7 @@ export class SimChecks {
    */
   outcome(view: JobView, plan: Plan, faults: number, maxConsecutive: number, fetchFailures: { plain: Set<string>; decommission: Set<string> }): void {
     if (view.status === "running") return this.violation("job still running at the end");
+    this.outputCommits.outcome(view, plan.action);
     if (view.status === "failed") {
       if (!view.error?.message || !["stageFailure", "userError", "executorError", "unschedulable"].includes(view.error.kind)) {
         this.violation(`job failed without a stated cause: ${JSON.stringify(view.error)}`);

@@ -152,6 +152,10 @@ export abstract class SimCluster {
         if (source?.service.address === command.shuffleAddress) this.migrate(source, command.peers);
         return;
       }
+      case "commitJobOutput":
+        // The shell promotes the parts; lost with a crashed scheduler (the next leader asks again).
+        this.at(20, () => this.toScheduler({ type: "jobOutputCommitted", jobId: command.jobId }));
+        return;
       default:
         return;
     }

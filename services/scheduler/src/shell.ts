@@ -6,6 +6,7 @@ import type { Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, Tas
 import { serialize, deserialize } from "node:v8";
 import { describeError, InvalidArgumentError } from "@ballast/common/errors";
 import { GroupCommitter } from "./store/groupCommit.js";
+import { abortJobOutput, commitJobOutput } from "./outputCommit.js";
 import type { JobRecord, LogRecord, Replay, SchedulerStore } from "./store/schedulerStore.js";
 
 type SchedulerState = ReturnType<typeof createState>;
@@ -115,6 +116,12 @@ export class SchedulerShell {
    */
   async recover(): Promise<{ inputs: number; jobs: number }> {
     const { snapshot, inputs, lastSeq } = await this.store.loadForReplay(STATE_FORMAT);
+    if (!snapshot && inputs.length > 0 && inputs[0]!.seq > 1) {
+      // The log is compacted behind snapshots of an older state format: a partial replay would be
+      // wrong, so this scheduler starts empty (history keeps the jobs; running ones must be resubmitted).
+      this.logger.warn({ firstSeq: inputs[0]!.seq, format: STATE_FORMAT }, "no snapshot of this state format and a compacted log: starting from an empty state");
+      inputs.length = 0;
+    }
     this.replay(snapshot?.state, inputs);
     this.lastSeq = lastSeq;
     this.rebase(serialize(this.state));
@@ -322,6 +329,13 @@ export class SchedulerShell {
         return this.notifyWatchers(command.jobId);
       case "removeShuffles":
         return this.effects.removeShuffles(command.shuffleIds, command.shuffleAddresses);
+      case "commitJobOutput":
+        return this.commitOutput(command);
+      case "abortJobOutput":
+        return this.abortOutput(command.jobId, command.outputUri);
+      case "jobEvicted":
+        this.jobRecords.delete(command.jobId); // the store keeps its submission id for dedupe
+        return;
       case "probeShuffleService":
         return this.effects.probeShuffleService(command.nodeId, command.shuffleAddress);
       case "migrateShuffle":
@@ -337,6 +351,26 @@ export class SchedulerShell {
         return;
       case "spanEnd":
         return this.endSpan(command.key, command.error);
+    }
+  }
+
+  /** Promotes the job's parts; the answer is a new input (dispatched after this command loop, never inside it). */
+  private commitOutput({ jobId, outputUri, parts }: Extract<Command, { type: "commitJobOutput" }>): void {
+    let error: string | undefined;
+    try {
+      commitJobOutput(outputUri, parts);
+    } catch (err) {
+      error = describeError(err);
+      this.logger.warn({ jobId, outputUri, err: error }, "job output commit failed");
+    }
+    setImmediate(() => this.dispatch(error === undefined ? { type: "jobOutputCommitted", jobId } : { type: "jobOutputCommitted", jobId, error }));
+  }
+
+  private abortOutput(jobId: string, outputUri: string): void {
+    try {
+      abortJobOutput(outputUri);
+    } catch (err) {
+      this.logger.warn({ jobId, outputUri, err: describeError(err) }, "could not remove a failed job's temporary output");
     }
   }
 

@@ -1,7 +1,10 @@
 import { startGrpcServer, type RunningServer } from "@ballast/common/grpc";
 import type { Logger } from "@ballast/common/logging";
 import { stagingServiceBinding } from "./rpc/staging-service.js";
+import { resolveConf } from "@ballast/common/config";
 import { LocalBlobStore } from "./store/local-blob-store.js";
+
+const GC_EVERY_MS = 60_000;
 
 export interface StagingServerOptions {
   /** host:port; port 0 picks a free one. */
@@ -24,11 +27,13 @@ export interface StagingServer {
 /** Opens the store (recovering from any crash) and serves it over gRPC. */
 export async function startStagingServer(options: StagingServerOptions): Promise<StagingServer> {
   const store = LocalBlobStore.open({ dataDir: options.dataDir, logger: options.logger });
+  const collector = startGarbageCollection(store, options.logger);
   let server: RunningServer;
   try {
     const binding = stagingServiceBinding(store, { logger: options.logger, chunkDelayMs: options.chunkDelayMs, uploadIdleTimeoutMs: options.uploadIdleTimeoutMs });
     server = await startGrpcServer(options.address, [binding], options.logger);
   } catch (err) {
+    clearInterval(collector);
     await store.close();
     throw err;
   }
@@ -36,8 +41,23 @@ export async function startStagingServer(options: StagingServerOptions): Promise
     address: server.address,
     store,
     async stop(graceMs?: number) {
+      clearInterval(collector);
       await server.stop(graceMs);
       await store.close();
     },
   };
+}
+
+/** Abandoned uploads and unnamed blobs go once a minute (ballast.staging.* from the environment). */
+function startGarbageCollection(store: LocalBlobStore, logger: Logger | undefined): NodeJS.Timeout {
+  const conf = resolveConf({}, process.env);
+  const policy = { abandonedUploadMs: conf["ballast.staging.abandonedUploadTimeout"], unnamedBlobMs: conf["ballast.staging.unnamedBlobRetention"] };
+  return setInterval(() => {
+    try {
+      const removed = store.collectGarbage(policy);
+      if (removed.uploads + removed.blobs > 0) logger?.info(removed, "staging removed abandoned uploads and unnamed blobs");
+    } catch (err) {
+      logger?.warn({ err: (err as Error).message }, "staging garbage collection failed");
+    }
+  }, GC_EVERY_MS).unref();
 }

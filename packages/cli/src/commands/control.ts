@@ -13,7 +13,7 @@ import { formatBytes, summarize } from "../outcome.js";
 import { ProgressView, stageLine } from "../progress.js";
 import { watchJob } from "../watch.js";
 import { schedulerAddresses, submitAddresses, type MasterFlags } from "./addresses.js";
-import { reportOutcome } from "./submit.js";
+import { jobLink, reportOutcome } from "./submit.js";
 
 type Scheduler = InstanceType<typeof SchedulerServiceClient>;
 const print = (line: string) => void process.stdout.write(`${line}\n`);
@@ -24,9 +24,15 @@ async function onJob<T>(jobId: string, opts: MasterFlags, fn: (client: Scheduler
   try {
     return await onLeader(schedulerAddresses(opts), fn, 15_000);
   } catch (err) {
-    if (isNotFound(err)) throw new ExitError(`the scheduler has no job ${jobId} (ballast jobs lists them)`, 2);
+    if (isNotFound(err)) throw new ExitError(notHeldMessage(jobId, tryHistoryUrl(opts)), 2);
     throw err;
   }
+}
+
+/** Ended jobs leave the scheduler after ballast.scheduler.jobRetention: history is where they are then. */
+function notHeldMessage(jobId: string, historyUrl: string | undefined): string {
+  const where = historyUrl ? `history keeps ended jobs: ${jobLink(historyUrl, jobId)}` : "history keeps ended jobs";
+  return `the scheduler has no job ${jobId} (ballast jobs lists them; an ended job leaves the scheduler after ballast.scheduler.jobRetention, and ${where})`;
 }
 
 /** `ballast cancel JOB`: 0 once the job is cancelled (or already was), 1 if it had already ended otherwise. */

@@ -25,6 +25,4 @@ const ERROR_KINDS: Record<FailureKind, string> = {
 };
 
 /** Part file name of a partition: part-00007. */
-export function partFileName(partition: number): string {
-  return `part-${String(partition).padStart(5, "0")}`;
-}
+export { partFileName } from "@ballast/common/jobOutput";

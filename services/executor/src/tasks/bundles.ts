@@ -2,30 +2,37 @@ import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { removeMatching } from "@ballast/common/durable";
 import { SingleFlight } from "../core/singleFlight.js";
+import { DiskLru } from "./diskLru.js";
 import type { StagingPeer } from "./peers.js";
 
 /**
  * Job bundles by sha256 digest in DATA_DIR/bundles/<digest>.mjs. Each digest
  * is downloaded once (the staging client writes to a temp name, verifies the
  * digest and renames, so a file present here is complete); concurrent tasks
- * of the same job share one download.
+ * of the same job share one download. Bounded by `maxBytes`, least recently used out.
  */
 export class BundleCache {
   private readonly dir: string;
   private readonly downloads = new SingleFlight<string>();
+  private readonly lru: DiskLru;
 
-  constructor(dataDir: string, private readonly staging: StagingPeer) {
+  constructor(dataDir: string, private readonly staging: StagingPeer, maxBytes = Infinity) {
     this.dir = join(dataDir, "bundles");
     mkdirSync(this.dir, { recursive: true });
     removeMatching(this.dir, (name) => name.includes(".tmp")); // downloads cut short by a crash
+    this.lru = new DiskLru(this.dir, maxBytes);
   }
 
   async pathOf(digest: string): Promise<string> {
     if (!/^[0-9a-f]{64}$/.test(digest)) throw new Error(`invalid bundle digest "${digest}"`);
     const path = join(this.dir, `${digest}.mjs`);
-    if (existsSync(path)) return path;
+    if (existsSync(path)) {
+      this.lru.touch(path);
+      return path;
+    }
     return this.downloads.run(digest, async () => {
       await this.staging.downloadToFile({ sha256: digest }, path);
+      this.lru.trim();
       return path;
     });
   }

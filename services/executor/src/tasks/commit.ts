@@ -1,8 +1,7 @@
-import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describeError, isRetryable } from "@ballast/common/errors";
-import { commitFile, writeFileDurable } from "@ballast/common/durable";
+import { writeFileDurable } from "@ballast/common/durable";
+import { attemptPartPath, discardAttempt } from "@ballast/common/jobOutput";
 import type { Logger } from "@ballast/common/logging";
 import { backoffDelay, sleep } from "@ballast/common/backoff";
 import { failure, partFileName } from "../core/task.js";
@@ -26,10 +25,12 @@ export interface CommitDeps {
 const AUTHORIZE_ATTEMPTS = 5;
 
 /**
- * Exactly-once output of a text partition: the attempt writes its data under a
- * temporary name, asks the scheduler for permission, and only then moves it to
- * part-NNNNN. A denied attempt removes what it wrote and fails with
- * commitDenied (another attempt of the partition committed).
+ * Exactly-once output of a text partition (task commit): the attempt writes its
+ * data under OUT/_temporary/<taskId>/part-NNNNN and asks the scheduler for
+ * permission. An authorized attempt leaves it there: the scheduler promotes it
+ * at job commit, once every partition is in (commons' jobOutput.ts). A denied
+ * attempt removes what it wrote and fails with commitDenied (another attempt of
+ * the partition committed, or the job is over).
  */
 export async function commitTextPartition(request: CommitRequest, deps: CommitDeps): Promise<void> {
   if (request.outputUri.startsWith("file://")) return commitToDirectory(request, deps);
@@ -39,15 +40,12 @@ export async function commitTextPartition(request: CommitRequest, deps: CommitDe
 
 async function commitToDirectory(request: CommitRequest, deps: CommitDeps): Promise<void> {
   const dir = fileURLToPath(request.outputUri);
-  const attemptDir = join(dir, "_temporary", request.taskId);
-  const name = partFileName(request.partition);
-  const tempPath = join(attemptDir, name);
   try {
-    writeFileDurable(tempPath, request.data);
+    writeFileDurable(attemptPartPath(dir, request.taskId, request.partition), request.data);
     await authorizeOrThrow(request.taskId, deps);
-    commitFile(tempPath, join(dir, name));
-  } finally {
-    rmSync(attemptDir, { recursive: true, force: true });
+  } catch (err) {
+    discardAttempt(dir, request.taskId);
+    throw err;
   }
 }
 

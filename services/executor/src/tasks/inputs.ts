@@ -5,6 +5,7 @@ import { status } from "@grpc/grpc-js";
 import { NotFoundError, isServiceError } from "@ballast/common/errors";
 import { removeMatching } from "@ballast/common/durable";
 import { SingleFlight } from "../core/singleFlight.js";
+import { DiskLru } from "./diskLru.js";
 import { failure } from "../core/task.js";
 import type { StagingPeer } from "./peers.js";
 
@@ -14,16 +15,19 @@ const STAGING_SCHEME = "staging://";
  * Maps input URIs to local files the worker can read ranges from: file://
  * paths are read in place; staging://name is downloaded once per blob into
  * DATA_DIR/inputs/<sha256> (content-addressed, so a re-upload under the same
- * name is fetched again while unchanged blobs are reused).
+ * name is fetched again while unchanged blobs are reused). Bounded by
+ * `maxBytes`, least recently used out.
  */
 export class InputCache {
   private readonly dir: string;
   private readonly downloads = new SingleFlight<string>();
+  private readonly lru: DiskLru;
 
-  constructor(dataDir: string, private readonly staging: StagingPeer) {
+  constructor(dataDir: string, private readonly staging: StagingPeer, maxBytes = Infinity) {
     this.dir = join(dataDir, "inputs");
     mkdirSync(this.dir, { recursive: true });
     removeMatching(this.dir, (name) => name.includes(".tmp")); // downloads cut short by a crash
+    this.lru = new DiskLru(this.dir, maxBytes);
   }
 
   /** `pinned`: the digest the job was submitted with (staging:// inputs), read whatever the name points at now. */
@@ -50,9 +54,13 @@ export class InputCache {
       throw err;
     });
     const path = join(this.dir, info.sha256);
-    if (existsSync(path)) return path;
+    if (existsSync(path)) {
+      this.lru.touch(path);
+      return path;
+    }
     return this.downloads.run(info.sha256, async () => {
       await this.staging.downloadToFile({ sha256: info.sha256 }, path);
+      this.lru.trim();
       return path;
     });
   }

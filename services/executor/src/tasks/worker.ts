@@ -141,7 +141,7 @@ class LocalInputs implements PartitionIOLike {
   }
 }
 
-/** Rebuilt graphs by bundle, args and inputs: every task of a job rebuilds the same one. */
+/** Rebuilt graphs by bundle, args and inputs (every task of a job rebuilds the same one), at most MAX_BUILT_JOBS, LRU. */
 const builtJobs = new Map<string, BuiltJobLike>();
 const MAX_BUILT_JOBS = 16;
 
@@ -158,7 +158,11 @@ async function runTask(request: WorkerTaskRequest): Promise<{ output: PartitionO
 async function builtJobFor(request: WorkerTaskRequest): Promise<BuiltJobLike> {
   const key = JSON.stringify([request.bundleDigest, request.graphHash, request.args, request.inputs]);
   const cached = builtJobs.get(key);
-  if (cached) return cached;
+  if (cached) {
+    builtJobs.delete(key); // re-inserted last: the map's order is least recently used first
+    builtJobs.set(key, cached);
+    return cached;
+  }
   const built = await buildAndCheck(request);
   if (builtJobs.size >= MAX_BUILT_JOBS) builtJobs.delete(builtJobs.keys().next().value!);
   builtJobs.set(key, built);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PublishedEvent as HistoryEvent } from "@ballast/common/domain/events";
 import { HISTORY_BACKENDS, useStores } from "../testing/backends.js";
-import { applicationEvents, shuffled, T0 } from "../testing/fixtures.js";
+import { applicationEvents, jobEvents, shuffled, T0 } from "../testing/fixtures.js";
 import type { HistoryStore } from "./store.js";
 
 /** The history store contract: every backend passes the same tests. */
@@ -117,6 +117,35 @@ describe.skipIf(!!backend.skip)(`history store contract: ${backend.name}${backen
     expect(await reopened.getJob("app-2", "job-1")).toBeUndefined();
     expect((await reopened.getJob("app-2", "job-9"))!.status).toBe("running");
     expect(await reopened.publish(APP, applicationEvents())).toEqual({ ackedSeq: 17, inserted: 0 });
+  });
+
+  // Retention: ended jobs beyond the newest N or older than D go.
+  /** Job `n` of the application: its events moved to their own seqs and n seconds later. */
+  const jobN = (n: number, ended = true) =>
+    jobEvents(`job-${n}`)
+      .filter((event) => ended || event.body.type !== "jobEnded")
+      .map((event, i) => {
+        const body = "taskId" in event.body ? { ...event.body, taskId: `j${n}-${event.body.taskId}` } : event.body;
+        return { ...event, body, seq: n * 100 + i, timeMs: event.timeMs + n * 1_000 } as typeof event;
+      });
+  const ids = async (store: HistoryStore) => (await store.listJobs(APP)).map((job) => job.jobId).sort();
+
+  it("forgets ended jobs beyond the newest N or older than D, with their events, stages and tasks; running jobs stay", async () => {
+    const store = await fresh();
+    await store.publish(APP, [...jobN(1), ...jobN(2), ...jobN(3), ...jobN(4, false)]);
+    const countBefore = (await store.getApplication(APP))!.eventCount;
+    expect(await store.prune({ keepJobs: 2, keepForMs: 0 }, T0 + 10_000)).toBe(1);
+    expect(await ids(store)).toEqual(["job-2", "job-3", "job-4"]);
+    expect(await store.listEvents(APP, { jobId: "job-1", afterSeq: 0, limit: 1000 })).toEqual([]);
+    expect(await store.listTasks(APP, "job-1")).toEqual([]);
+    expect(await store.listStages(APP, "job-1")).toEqual([]);
+    expect((await store.listTasks(APP, "job-2")).length).toBeGreaterThan(0);
+    expect((await store.getApplication(APP))!.eventCount).toBe(countBefore - jobN(1).filter((e) => e.jobId === "job-1").length);
+
+    // job-2 ended at T0 + 2,042 ms, job-3 at T0 + 3,042: a cut-off between them.
+    expect(await store.prune({ keepJobs: 0, keepForMs: 1_000 }, T0 + 3_542)).toBe(1);
+    expect(await ids(store)).toEqual(["job-3", "job-4"]);
+    expect(await store.prune({ keepJobs: 0, keepForMs: 0 }, T0 + 1e9)).toBe(0); // no bound: nothing goes
   });
 });
 }

@@ -16,7 +16,7 @@ import type {
 import { nodeFactsFromRow } from "./executor-states.js";
 import { createProjector } from "./projections.js";
 import { firstRow, type Row, type SqlDatabase } from "./sql.js";
-import type { DeadLetter, EventCodec, HistoryStore, PublishResult } from "./store.js";
+import type { DeadLetter, EventCodec, HistoryStore, PublishResult, RetentionPolicy } from "./store.js";
 
 const parseJson = <T>(text: string | null): T | undefined => (text === null ? undefined : (JSON.parse(text) as T));
 
@@ -145,6 +145,27 @@ export class SqlHistoryStore implements HistoryStore {
       jobsRecovered: row.jobs_recovered,
       leaderAddress: row.leader_address,
     }));
+  }
+
+  async prune(policy: RetentionPolicy, nowMs: number): Promise<number> {
+    // Ended before 0 (no age bound) matches nothing; no count bound keeps any number.
+    const before = policy.keepForMs > 0 ? nowMs - policy.keepForMs : 0;
+    const keep = policy.keepJobs > 0 ? policy.keepJobs : Number.MAX_SAFE_INTEGER;
+    // Per application, ended jobs newest first: beyond `keep`, or ended before the cut-off, they go.
+    const doomed = await this.db.all(
+      `SELECT app_id, job_id FROM (SELECT app_id, job_id, ended_at_ms,
+         ROW_NUMBER() OVER (PARTITION BY app_id ORDER BY ended_at_ms DESC, job_id DESC) AS job_rank
+       FROM jobs WHERE status != 'running') ranked WHERE job_rank > @keep OR ended_at_ms < @before`,
+      { keep, before },
+    );
+    await this.db.transaction(async (tx) => {
+      for (const { app_id: app, job_id: job } of doomed) {
+        const events = await tx.run(`DELETE FROM events WHERE app_id = @app AND job_id = @job`, { app, job });
+        await tx.run(`UPDATE applications SET event_count = event_count - @events WHERE app_id = @app`, { app, events });
+        for (const table of ["stages", "tasks", "jobs"]) await tx.run(`DELETE FROM ${table} WHERE app_id = @app AND job_id = @job`, { app, job });
+      }
+    });
+    return doomed.length;
   }
 
   async listEvents(applicationId: string, query: EventQuery): Promise<PublishedEvent[]> {

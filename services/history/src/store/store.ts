@@ -29,6 +29,14 @@ export interface DeadLetter {
   reason: string;
 }
 
+/** Which ended jobs history keeps (0: no bound of that kind); running jobs are always kept. */
+export interface RetentionPolicy {
+  /** The newest this many ended jobs per application. */
+  keepJobs: number;
+  /** Jobs that ended less than this long ago. */
+  keepForMs: number;
+}
+
 export interface PublishResult {
   /** The highest seq stored for the application after this call. */
   ackedSeq: number;
@@ -67,5 +75,7 @@ export interface HistoryStore {
   listFailovers(applicationId: string): Promise<FailoverSummary[]>;
   /** Events in seq order. */
   listEvents(applicationId: string, query: EventQuery): Promise<PublishedEvent[]>;
+  /** Deletes the ended jobs the policy no longer keeps, with their events, stages and tasks; returns how many. */
+  prune(policy: RetentionPolicy, nowMs: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -17,7 +17,7 @@ export function onCommitRequested(ctx: Ctx, taskId: string, requestId: string): 
 function authorizeCommit(state: SchedulerState, task: LiveTask): boolean {
   if (task.abandoned) return false;
   const { job, attempt } = scopeOf(state, task);
-  if (job.status !== "running" || attempt.status === "failed") return false;
+  if (job.status !== "running" || job.committing || attempt.status === "failed") return false;
   const key = commitKey(task.stageId, task.partition);
   const holder = job.commitAuth.get(key);
   if (holder !== undefined && holder !== task.taskId) return false;

@@ -31,6 +31,8 @@ import {
 } from "./stages.js";
 import { activeAttempt, isStageComplete, type JobState, type LiveTask, type StageState, type TimerEntry, type TimerKind } from "./state.js";
 import { isStillRegistered, scopeOf, shuffleById } from "./taskQueries.js";
+import { onEvictionDue } from "./retention.js";
+import { onTaskTimedOut } from "./taskOutcomes.js";
 import { abandonJobTasks, loseTask, onTaskVanished, resubmitTask } from "./tasks.js";
 import { parseStageTimerKey, takeDueTimer } from "./timers.js";
 import type { ExecutorDescription, Input, TaskFailure } from "./types.js";
@@ -55,7 +57,7 @@ function handle(ctx: Ctx, event: InternalEvent): void {
     case "executorRegistered":
       return onExecutorRegistered(ctx, event.description);
     case "executorLost":
-      loseExecutor(ctx, event.executorId, event.reason);
+      loseExecutor(ctx, event.executorId, event.reason, true);
       return enforceCap(ctx);
     case "nodeLost":
       return onNodeLost(ctx, event.nodeId, event.shuffleAddress, event.reason);
@@ -82,7 +84,7 @@ function handleJobEvent(ctx: Ctx, job: JobState, event: Extract<InternalEvent, {
     case "mapOutputProduced":
       return registerMapOutput(ctx, job, job.stages[event.stageId]!, event.status);
     case "resultProduced":
-      return recordResult(ctx, job, job.stages[event.stageId]!, event.partition, event.records, event.count);
+      return recordResult(ctx, job, job.stages[event.stageId]!, event);
     case "fetchFailed":
       return onFetchFailed(ctx, event.task, event.failure);
     case "taskFailureCounted": {
@@ -150,10 +152,16 @@ function onExecutorRegistered(ctx: Ctx, description: ExecutorDescription): void 
   enforceCap(ctx);
 }
 
-/** The executor is lost and its tasks with it (resubmitted, not counted as failures). */
-function loseExecutor(ctx: Ctx, executorId: string, reason: string): void {
+/**
+ * The executor is lost and its tasks with it (resubmitted, not counted as
+ * failures). Unless its node is lost or decommissioning (`mayBeTasks` false
+ * for a lost node), its tasks may have killed it: the losses are counted.
+ */
+function loseExecutor(ctx: Ctx, executorId: string, reason: string, mayBeTasks = false): void {
+  const node = ctx.state.nodes.get(ctx.state.executors.get(executorId)?.description.nodeId ?? "");
+  const suspect = mayBeTasks && node !== undefined && !node.lost && node.decommission === undefined;
   dropExecutorMemory(ctx.state, executorId);
-  for (const taskId of markLost(ctx, executorId, reason)) loseTask(ctx, taskId, `executor ${executorId} lost: ${reason}`);
+  for (const taskId of markLost(ctx, executorId, reason)) loseTask(ctx, taskId, `executor ${executorId} lost: ${reason}`, suspect);
 }
 
 /**
@@ -224,7 +232,7 @@ function fire(ctx: Ctx, { kind, key }: TimerEntry): void {
       const reason = expiryReason(ctx, ctx.state.executors.get(key)!);
       // Its stream may still look alive (a stopped process): make it re-register.
       ctx.out.push({ type: "closeSession", executorId: key, reason });
-      loseExecutor(ctx, key, reason);
+      loseExecutor(ctx, key, reason, true);
       return enforceCap(ctx);
     }
     case "executorExclusion":
@@ -243,6 +251,10 @@ function fire(ctx: Ctx, { kind, key }: TimerEntry): void {
     case "speculativeCopy":
     case "stragglerCopy":
       return; // the speculation passes after every step place the copies that are due
+    case "taskTimeout":
+      return onTaskTimedOut(ctx, key);
+    case "jobEviction":
+      return onEvictionDue(ctx, key);
   }
 }
 

@@ -17,7 +17,7 @@ export type InternalEvent =
   | { kind: "jobEnded"; jobId: string; reason: string }
   | { kind: "stageCompleted"; jobId: string; stageId: number }
   | { kind: "mapOutputProduced"; jobId: string; stageId: number; status: MapStatus }
-  | { kind: "resultProduced"; jobId: string; stageId: number; partition: number; records?: Uint8Array; count: number }
+  | { kind: "resultProduced"; jobId: string; stageId: number; partition: number; taskId: string; records?: Uint8Array; count: number }
   /** A task ended with a fetch failure (it is no longer live). */
   | { kind: "fetchFailed"; jobId: string; task: LiveTask; failure: TaskFailure }
   /** A user or executor error, counted toward exclusion. */

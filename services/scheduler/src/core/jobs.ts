@@ -11,6 +11,7 @@ import { wholeOnDisk } from "./cache.js";
 import { confProblem } from "./exclusionRules.js";
 import { planStages, type StagePlan } from "./planning.js";
 import type { JobState, ShuffleState, StageState } from "./state.js";
+import { retainEndedJob } from "./retention.js";
 import { clearTimer } from "./timers.js";
 import type { ErrorView, Input, JobStatus } from "./types.js";
 
@@ -42,6 +43,7 @@ export function submitJob(ctx: Ctx, input: SubmitInput): void {
     shuffles: newShuffles(input.jobId, input.plan.shuffles.length, stagePlans, input.plan.shuffles),
     activeStages: new Set(),
     liveTasks: new Set(),
+    committing: false,
     commitAuth: new Map(),
     shuffleAddresses: new Set(),
     stats: emptyStats(),
@@ -107,7 +109,42 @@ function newShuffles(
   return shuffles;
 }
 
+/**
+ * The result stage is complete. A saveAsTextFile job first commits its output
+ * job-wide (the shell promotes the committed attempts' parts, then answers
+ * with jobOutputCommitted); every other job succeeds at once.
+ */
 export function succeedJob(ctx: Ctx, job: JobState): void {
+  if (job.committing) return; // the commit is under way
+  if (job.plan.action !== "saveAsTextFile") return finishSuccess(ctx, job);
+  job.committing = true;
+  requestOutputCommit(ctx, job);
+  markChanged(ctx, job.jobId);
+}
+
+/** Sent again after a failover (the shell's commit is idempotent): the previous leader's may never have finished. */
+function requestOutputCommit(ctx: Ctx, job: JobState): void {
+  const parts = job.stages[job.resultStageId]!.results!.map((result) => result!.taskId);
+  ctx.out.push({ type: "commitJobOutput", jobId: job.jobId, outputUri: job.plan.outputUri, parts });
+}
+
+/** After a failover: the commits the previous leader started are carried out (again). */
+export function resumeOutputCommits(ctx: Ctx): void {
+  for (const jobId of ctx.state.runningJobs) {
+    const job = ctx.state.jobs.get(jobId)!;
+    if (job.committing) requestOutputCommit(ctx, job);
+  }
+}
+
+export function onOutputCommitted(ctx: Ctx, jobId: string, error: string | undefined): void {
+  const job = ctx.state.jobs.get(jobId);
+  if (job?.status !== "running" || !job.committing) return; // a duplicate answer (a re-sent commit)
+  job.committing = false;
+  if (error === undefined) return finishSuccess(ctx, job);
+  endJob(ctx, job, "failed", { kind: "outputCommitFailed", message: `Job ${jobId} could not commit its output to ${job.plan.outputUri}: ${error}`, stack: "" });
+}
+
+function finishSuccess(ctx: Ctx, job: JobState): void {
   const stage = job.stages[job.resultStageId]!;
   const results = stage.results!;
   // Each task's part is bounded by the executor; the whole answer must fit one JobInfo message too.
@@ -134,6 +171,7 @@ export function abortJob(ctx: Ctx, job: JobState, error: ErrorView): void {
 export function cancelJob(ctx: Ctx, jobId: string, reason: string): void {
   const job = ctx.state.jobs.get(jobId);
   if (job?.status !== "running") return; // unknown or already over: nothing to cancel
+  if (job.committing) return; // its output is being promoted: stopping halfway would leave it neither valid nor gone
   endJob(ctx, job, "cancelled", { kind: "cancelled", message: `Job ${jobId} cancelled: ${reason}`, stack: "" });
 }
 
@@ -158,5 +196,10 @@ export function closeJob(ctx: Ctx, job: JobState): void {
   if (shuffleIds.length > 0) {
     ctx.out.push({ type: "removeShuffles", jobId: job.jobId, shuffleIds, shuffleAddresses: [...job.shuffleAddresses].sort() });
   }
+  // Nothing was promoted (that happens only at commit): what the attempts left under _temporary goes.
+  if (status !== "succeeded" && job.plan.action === "saveAsTextFile" && job.plan.outputUri) {
+    ctx.out.push({ type: "abortJobOutput", jobId: job.jobId, outputUri: job.plan.outputUri });
+  }
   markChanged(ctx, job.jobId);
+  retainEndedJob(ctx, job.jobId);
 }

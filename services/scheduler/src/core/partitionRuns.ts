@@ -6,7 +6,7 @@
 import { activeAttempt, hasOutput, type JobState, type PartitionRun, type StageAttempt, type StageState } from "./state.js";
 
 export function newRun(): PartitionRun {
-  return { state: "pending", failures: 0, failedExecutors: [], failedNodes: [] };
+  return { state: "pending", failures: 0, losses: 0, failedExecutors: [], failedNodes: [] };
 }
 
 /** Puts a partition of a running attempt back in line (after a failure or loss); false if it needs no run. */

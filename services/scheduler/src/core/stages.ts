@@ -20,6 +20,9 @@ import {
 import { shuffleById } from "./taskQueries.js";
 import { clearTimer, setTimer, stageTimerKey } from "./timers.js";
 import type { Input, MapStatus } from "./types.js";
+import type { InternalEvent } from "./internalEvents.js";
+
+type ResultProduced = Extract<InternalEvent, { kind: "resultProduced" }>;
 
 /**
  * Makes progress toward the result stage (not yet complete): starts an
@@ -181,10 +184,11 @@ export function registerMapOutput(ctx: Ctx, job: JobState, stage: StageState, st
 }
 
 /** A result partition's output; the first one wins. */
-export function recordResult(ctx: Ctx, job: JobState, stage: StageState, partition: number, records: Uint8Array | undefined, count: number): void {
+export function recordResult(ctx: Ctx, job: JobState, stage: StageState, result: ResultProduced): void {
+  const { partition, records, count, taskId } = result;
   const results = stage.results!;
   if (results[partition]) return;
-  results[partition] = { records, count };
+  results[partition] = { records, count, taskId };
   stage.resultsDone++;
   stage.everSucceeded[partition] = 1;
   if (stage.resultsDone === stage.numPartitions) raise(ctx, { kind: "stageCompleted", jobId: job.jobId, stageId: stage.stageId });

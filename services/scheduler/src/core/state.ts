@@ -86,6 +86,8 @@ export interface PartitionRun {
   state: "pending" | "running" | "done" | "idle" | "denied";
   /** Failures counted toward ballast.task.maxFailures in this stage attempt. */
   failures: number;
+  /** Executors lost under it in this stage attempt (not counting node loss or decommission): also bounded by maxFailures. */
+  losses: number;
   /** One entry per counted failure, oldest first (task-level exclusion). */
   failedExecutors: string[];
   failedNodes: string[];
@@ -151,7 +153,7 @@ export interface StageState {
   nextTaskAttempt: Uint32Array;
   runningTasks: number;
   /** Result and sample stages: per partition output. */
-  results?: Array<{ records?: Uint8Array; count: number } | undefined>;
+  results?: Array<{ records?: Uint8Array; count: number; taskId: string } | undefined>;
   resultsDone: number;
 }
 
@@ -203,6 +205,8 @@ export interface JobState {
   liveTasks: Set<string>;
   /** Set while fetch failures are being batched; when the resubmission fires. */
   resubmitAtMs?: number;
+  /** Result stage done, output commit (commitJobOutput) under way: the job ends when the shell answers. */
+  committing: boolean;
   /** "<stageId>:<partition>" -> the task id allowed to commit. */
   commitAuth: Map<string, string>;
   shuffleAddresses: Set<string>;
@@ -213,10 +217,12 @@ export interface JobState {
 
 /**
  * The shape version of SchedulerState as snapshots store it. Bump it whenever
- * the state's fields change: the shell then ignores older snapshots and
- * replays the full input log instead (the log is never truncated).
+ * the state's fields change: the shell then ignores older snapshots. The log
+ * is compacted behind each snapshot, so a scheduler of a new format replays
+ * the full log only while no snapshot was taken; after one it starts empty
+ * (shell.ts says so in its log). Upgrade a drained cluster.
  */
-export const STATE_FORMAT = 4;
+export const STATE_FORMAT = 5;
 
 /**
  * What a timer does when it fires (timers.ts keeps them ordered; handlers.ts fires them):
@@ -226,7 +232,9 @@ export const STATE_FORMAT = 4;
  * decommissionDeadline: node `key`'s decommission expires;
  * resubmit: job `key`'s batching window for lost outputs closes;
  * speculativeCopy: a straggler on decommissioning node `key` is due a copy;
- * stragglerCopy: a slow task of job/stage `key` outruns the speculation threshold (ballast.speculation.*).
+ * stragglerCopy: a slow task of job/stage `key` outruns the speculation threshold (ballast.speculation.*);
+ * taskTimeout: task `key` has run for ballast.task.timeout;
+ * jobEviction: ended job `key` leaves the state (retention.ts).
  */
 export type TimerKind =
   | "heartbeat"
@@ -236,7 +244,9 @@ export type TimerKind =
   | "decommissionDeadline"
   | "resubmit"
   | "speculativeCopy"
-  | "stragglerCopy";
+  | "stragglerCopy"
+  | "taskTimeout"
+  | "jobEviction";
 
 export interface TimerEntry {
   dueMs: number;
@@ -252,6 +262,8 @@ export interface SchedulerState {
   jobs: Map<string, JobState>;
   /** Running job ids, FIFO by submission. */
   runningJobs: Set<string>;
+  /** Ended job ids still held, oldest end first (retention.ts evicts them). */
+  endedJobs: string[];
   executors: Map<string, ExecutorState>;
   tasks: Map<string, LiveTask>;
   nodes: Map<string, NodeState>;
@@ -279,6 +291,7 @@ export function createState(baseConf: Record<string, string> = {}): SchedulerSta
     nowMs: 0,
     jobs: new Map(),
     runningJobs: new Set(),
+    endedJobs: [],
     executors: new Map(),
     tasks: new Map(),
     nodes: new Map(),

@@ -15,7 +15,7 @@ import { onDecommissionNode, onMigrationFinished, onRecommissionNode, reconcileD
 import { awaitReconnect, onHeartbeat, touchExecutor } from "./executors.js";
 import { endFailoverSpans, startFailover } from "./failover.js";
 import { drain, fireDueTimers } from "./handlers.js";
-import { cancelJob, submitJob } from "./jobs.js";
+import { cancelJob, onOutputCommitted, resumeOutputCommits, submitJob } from "./jobs.js";
 import { schedule } from "./scheduling.js";
 import { refreshCopyTimers, speculateOffDecommissioning, speculateSlowTasks } from "./speculation.js";
 import type { SchedulerState } from "./state.js";
@@ -61,6 +61,8 @@ function apply(ctx: Ctx, input: Input): void {
       return onTaskUpdate(ctx, input);
     case "commitRequested":
       return onCommitRequested(ctx, input.taskId, input.requestId);
+    case "jobOutputCommitted":
+      return onOutputCommitted(ctx, input.jobId, input.error);
     case "tick":
       return; // time passed: the due timers fire next
     case "shuffleServiceLost":
@@ -75,6 +77,7 @@ function apply(ctx: Ctx, input: Input): void {
       return onMigrationFinished(ctx, input);
     case "recoveryStarted":
       startFailover(ctx, input);
+      resumeOutputCommits(ctx);
       return awaitReconnect(ctx);
   }
 }

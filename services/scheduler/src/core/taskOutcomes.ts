@@ -11,7 +11,7 @@ import { onCommitDenied, releaseCommit } from "./commits.js";
 import { raise, spanEvent, stageSpanKey, type Ctx } from "./context.js";
 import { requeue, setRunState } from "./partitionRuns.js";
 import { liveRacer, scopeOf, type TaskScope } from "./taskQueries.js";
-import { killRacers, releaseSlot, reportTaskEnd, resubmitTask, retire } from "./tasks.js";
+import { abandonTask, killRacers, releaseSlot, reportTaskEnd, resubmitTask, retire } from "./tasks.js";
 import type { ErrorView, Input, TaskFailure, TaskState } from "./types.js";
 
 type TaskUpdate = Extract<Input, { type: "taskUpdate" }>;
@@ -79,7 +79,7 @@ function onTaskSucceeded(ctx: Ctx, scope: TaskScope, input: TaskUpdate, duration
   }
   recordSuccess(ctx, scope, ctx.state.executors.get(task.executorId)!.description.nodeId, durationMs);
   killRacers(ctx, scope);
-  raise(ctx, { kind: "resultProduced", jobId: job.jobId, stageId: stage.stageId, partition: task.partition, records: input.records, count: input.count ?? 0 });
+  raise(ctx, { kind: "resultProduced", jobId: job.jobId, stageId: stage.stageId, partition: task.partition, taskId: task.taskId, records: input.records, count: input.count ?? 0 });
 }
 
 function recordSuccess(ctx: Ctx, scope: TaskScope, nodeId: string, durationMs: number): void {
@@ -114,8 +114,26 @@ function onTaskFailed(ctx: Ctx, scope: TaskScope, failure: TaskFailure, duration
   }
 }
 
-/** userError / executorError: retry elsewhere, abort after ballast.task.maxFailures. */
-function onCountedFailure(ctx: Ctx, scope: TaskScope, failure: TaskFailure): void {
+/**
+ * A task ran for ballast.task.timeout: it is killed (it holds its slot until
+ * the executor reports) and counted as a failure, so it is retried elsewhere
+ * and the job aborts after ballast.task.maxFailures.
+ */
+export function onTaskTimedOut(ctx: Ctx, taskId: string): void {
+  const task = ctx.state.tasks.get(taskId);
+  if (!task || task.abandoned) return;
+  const scope = scopeOf(ctx.state, task);
+  const timeoutMs = scope.job.conf["ballast.task.timeout"];
+  const error: ErrorView = { kind: "taskTimedOut", message: `task ${taskId} ran longer than ballast.task.timeout (${timeoutMs}ms) on executor ${task.executorId} and was killed`, stack: "" };
+  abandonTask(ctx, task, error.message, { state: "failed", error });
+  releaseCommit(scope);
+  if (liveRacer(ctx.state, scope) === undefined) setRunState(scope.attempt, task.partition, "idle");
+  scope.job.stats.taskAttemptsFailed++;
+  onCountedFailure(ctx, scope, error);
+}
+
+/** userError / executorError / a timeout: retry elsewhere, abort after ballast.task.maxFailures. */
+function onCountedFailure(ctx: Ctx, scope: TaskScope, failure: ErrorView): void {
   const { job, stage, attempt, task } = scope;
   if (attempt.status !== "running") return; // zombie: the next attempt owns the partition
   const run = attempt.runs.get(task.partition)!;

@@ -7,10 +7,11 @@
  */
 import { cachedLocationsFor } from "./cache.js";
 import { releaseCommit } from "./commits.js";
-import { emitEvent, markChanged, spanEnd, spanEvent, spanStart, stageSpanKey, taskSpanKey, type Ctx } from "./context.js";
+import { emitEvent, markChanged, raise, spanEnd, spanEvent, spanStart, stageSpanKey, taskSpanKey, type Ctx } from "./context.js";
 import { requeue, setRunState } from "./partitionRuns.js";
 import type { ExecutorState, JobState, LiveTask, SchedulerState, ShuffleState, StageAttempt, StageState } from "./state.js";
 import { liveRacer, scopeOf, type TaskScope } from "./taskQueries.js";
+import { clearTimer, setTimer } from "./timers.js";
 import type { ErrorView, ShuffleReadSpec, TaskIdentity, TaskLaunch, TaskState } from "./types.js";
 
 /** Launches a task of the partition; a speculative `copy` is never counted as a recomputation. Returns its id. */
@@ -29,6 +30,8 @@ export function launchTask(ctx: Ctx, job: JobState, stage: StageState, attempt: 
   });
   executor.running.add(taskId);
   job.liveTasks.add(taskId);
+  const timeoutMs = job.conf["ballast.task.timeout"];
+  if (timeoutMs > 0) setTimer(ctx.state, "taskTimeout", taskId, ctx.now + timeoutMs);
   stage.runningTasks++;
   job.stats.tasksLaunched++;
   if (stage.everSucceeded[partition] && !copy) job.stats.recomputedTasks++;
@@ -106,6 +109,7 @@ function readSpec(shuffle: ShuffleState): ShuffleReadSpec {
 
 /** The task no longer holds a slot on its executor. */
 export function releaseSlot(state: SchedulerState, task: LiveTask): void {
+  clearTimer(state, "taskTimeout", task.taskId);
   state.tasks.delete(task.taskId);
   state.executors.get(task.executorId)?.running.delete(task.taskId);
 }
@@ -132,11 +136,12 @@ export function reportTaskEnd(ctx: Ctx, task: LiveTask, state: TaskState, error?
 }
 
 /** We end a live task ourselves (job over, race lost): it holds its slot until the executor reports. */
-export function abandonTask(ctx: Ctx, task: LiveTask, reason: string): void {
+export function abandonTask(ctx: Ctx, task: LiveTask, reason: string, end: { state: TaskState; error: ErrorView } = { state: "killed", error: { kind: "killed", message: reason, stack: "" } }): void {
   task.abandoned = true;
+  clearTimer(ctx.state, "taskTimeout", task.taskId);
   retire(scopeOf(ctx.state, task));
   ctx.out.push({ type: "killTask", executorId: task.executorId, taskId: task.taskId, reason });
-  reportTaskEnd(ctx, task, "killed", { kind: "killed", message: reason, stack: "" });
+  reportTaskEnd(ctx, task, end.state, end.error);
 }
 
 /** The job is over: its tasks are killed (their slots stay taken until the executor reports) and no commit is authorized. */
@@ -145,8 +150,14 @@ export function abandonJobTasks(ctx: Ctx, job: JobState, reason: string): void {
   job.commitAuth.clear();
 }
 
-/** The task is gone with its executor (or the executor no longer runs it): resubmit it, not counted as a failure. */
-export function loseTask(ctx: Ctx, taskId: string, message: string): void {
+/**
+ * The task is gone with its executor (or the executor no longer runs it):
+ * resubmit it, not counted as a failure; but a lost executor that may be the
+ * task's doing (`suspect`: not a lost node, not decommission) counts toward
+ * the loss bound, so a task that crashes every executor it lands on fails its
+ * job instead of crash-looping the cluster.
+ */
+export function loseTask(ctx: Ctx, taskId: string, message: string, suspect = false): void {
   const task = ctx.state.tasks.get(taskId);
   if (!task) return;
   releaseSlot(ctx.state, task);
@@ -155,7 +166,24 @@ export function loseTask(ctx: Ctx, taskId: string, message: string): void {
   retire(scope);
   reportTaskEnd(ctx, task, "failed", { kind: "executorLost", message, stack: "" });
   releaseCommit(scope);
+  if (suspect) countLoss(ctx, scope, message);
   resubmitTask(ctx, scope, message);
+}
+
+/** Aborts the job once ballast.task.maxFailures executors were lost under the partition in this stage attempt. */
+function countLoss(ctx: Ctx, scope: TaskScope, message: string): void {
+  const { job, stage, attempt, task } = scope;
+  const run = attempt.status === "running" ? attempt.runs.get(task.partition) : undefined;
+  if (!run) return; // a zombie attempt's task: the running attempt owns the partition
+  run.losses++;
+  const max = job.conf["ballast.task.maxFailures"];
+  if (run.losses < max) return;
+  const what = `Task ${task.partition} of stage ${stage.stageId} was running on ${run.losses} executors that were lost (ballast.task.maxFailures = ${max})`;
+  raise(ctx, {
+    kind: "jobAbortRequested",
+    jobId: job.jobId,
+    error: { kind: "executorLost", message: `${what}; the task may be what kills them. Most recent: ${message}`, stack: "" },
+  });
 }
 
 /** The executor's heartbeat no longer lists the task: a killed one gives its slot back, a live one is lost. */

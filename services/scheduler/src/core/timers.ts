@@ -26,6 +26,8 @@ const RANK: Record<TimerKind, number> = {
   resubmit: 5,
   speculativeCopy: 6,
   stragglerCopy: 7,
+  taskTimeout: 8,
+  jobEviction: 9,
 };
 
 function precedes(a: TimerEntry, b: TimerEntry): boolean {

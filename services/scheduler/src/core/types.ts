@@ -80,6 +80,8 @@ export type Input =
     }
   /** An attempt asks to commit its output partition; answered by a commitDecision command. */
   | { type: "commitRequested"; taskId: string; requestId: string }
+  /** The shell carried out a commitJobOutput command: the job succeeds, or fails with `error` (its output left invalid). */
+  | { type: "jobOutputCommitted"; jobId: string; error?: string }
   /** Time passed: heartbeat timeouts, delayed resubmissions. The shell sends one every ~100ms. */
   | { type: "tick" }
   /**
@@ -116,6 +118,15 @@ export type Command =
   | { type: "launchTask"; executorId: string; task: TaskLaunch }
   | { type: "killTask"; executorId: string; taskId: string; reason: string }
   | { type: "commitDecision"; requestId: string; taskId: string; allowed: boolean }
+  /**
+   * Job-level output commit (saveAsTextFile): promote each partition's committed
+   * attempt output (`parts[p]` is its task id) from OUT/_temporary/<taskId>/ to OUT,
+   * write _SUCCESS, remove _temporary; answered by jobOutputCommitted. Idempotent:
+   * re-sent after a failover while the job is committing.
+   */
+  | { type: "commitJobOutput"; jobId: string; outputUri: string; parts: string[] }
+  /** A saveAsTextFile job failed or was cancelled: its attempts' uncommitted output goes (best effort). */
+  | { type: "abortJobOutput"; jobId: string; outputUri: string }
   /** Persist and ship to history. */
   | { type: "emitEvent"; event: HistoryEvent }
   /** The job's view changed (progress, end): push it to watchers. */
@@ -128,6 +139,8 @@ export type Command =
   | { type: "closeSession"; executorId: string; reason: string }
   /** killExcludedExecutors: ask the executor process to exit. */
   | { type: "shutdownExecutor"; executorId: string; reason: string }
+  /** The ended job left the scheduler's state (retention): the shell forgets its records of it too. */
+  | { type: "jobEvicted"; jobId: string }
   /** The job ended: its shuffle data may be removed from these services. */
   | { type: "removeShuffles"; jobId: string; shuffleIds: string[]; shuffleAddresses: string[] }
   /**

@@ -78,6 +78,9 @@ export class PostgresSchedulerStore implements SchedulerStore {
     await inTransaction(this.pool, async (client) => {
       await client.query("INSERT INTO snapshots (seq, state, format) VALUES ($1, $2, $3) ON CONFLICT (seq) DO UPDATE SET state = excluded.state, format = excluded.format", [seq, Buffer.from(state), format]);
       await client.query("DELETE FROM snapshots WHERE seq < (SELECT MIN(seq) FROM (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 2) AS newest)");
+      // Compaction: replay starts at the newest snapshot; its own input stays so the log's last seq stays known.
+      await client.query("DELETE FROM inputs WHERE seq < $1", [seq]);
+      await client.query("DELETE FROM events WHERE seq <= (SELECT value::bigint FROM meta WHERE key = 'published_seq')");
     });
   }
 

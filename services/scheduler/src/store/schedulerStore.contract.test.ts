@@ -137,8 +137,27 @@ for (const backend of BACKENDS) {
       expect(replay.snapshot?.seq).toBe(3);
       expect([...replay.snapshot!.state]).toEqual([3, 7]);
       expect(replay.inputs.map((i) => i.seq)).toEqual([4]);
+      expect(replay.lastSeq).toBe(4);
       expect((await store.loadForReplay(6)).snapshot).toBeUndefined();
-      expect((await store.loadForReplay(6)).inputs).toHaveLength(4);
+    });
+
+    it("compacts the input log and the published events behind each snapshot", async () => {
+      const store = await fresh();
+      const { lease } = await lead(store, "a");
+      const withEvent = (seq: number) => record(seq, { events: [{ type: "jobSubmitted", jobId: `job-${seq}`, timeMs: seq, name: "n", numStages: 1 }] });
+      await store.append([1, 2, 3, 4, 5].map(withEvent), lease.epoch);
+      await store.markPublished((await store.eventsAfter(0, 100))[2]!.seq);
+      await store.saveSnapshot(4, new Uint8Array([4]), 5);
+      // A compacted log only replays from the snapshot: the older inputs are gone, the snapshot's own stays.
+      expect((await store.loadForReplay(6)).inputs.map((i) => i.seq)).toEqual([4, 5]);
+      const replay = await store.loadForReplay(5);
+      expect([replay.snapshot?.seq, replay.inputs.map((i) => i.seq), replay.lastSeq]).toEqual([4, [5], 5]);
+      const unpublished = await store.eventsAfter(0, 100);
+      expect(unpublished.map((e) => e.event.jobId)).toEqual(["job-4", "job-5"]);
+      // Appends go on after a compaction; a retried batch that did commit is still a no-op.
+      await store.append([record(6)], lease.epoch);
+      await store.append([record(6)], lease.epoch);
+      expect((await store.loadForReplay(5)).inputs.map((i) => i.seq)).toEqual([5, 6]);
     });
 
     it("counts job numbers atomically and only moves the published mark forward", async () => {

@@ -46,7 +46,10 @@ export interface SchedulerStore {
    */
   append(records: LogRecord[], epoch: number): Promise<void>;
   loadForReplay(format: number): Promise<Replay>;
-  /** Keeps the two newest snapshots. */
+  /**
+   * Keeps the two newest snapshots and compacts behind this one: inputs before
+   * `seq` and events already published to history are deleted.
+   */
   saveSnapshot(seq: number, state: Uint8Array, format: number): Promise<void>;
   eventsAfter(seq: number, limit: number): Promise<Array<{ seq: number; event: HistoryEvent }>>;
   publishedSeq(): Promise<number>;

@@ -69,6 +69,9 @@ export class SqliteSchedulerStore implements SchedulerStore {
     this.db.transaction(() => {
       this.db.prepare("INSERT OR REPLACE INTO snapshots (seq, state, format) VALUES (?, ?, ?)").run(seq, state, format);
       this.db.prepare("DELETE FROM snapshots WHERE seq < (SELECT MIN(seq) FROM (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 2))").run();
+      // Compaction: replay starts at the newest snapshot; its own input stays so the log's last seq stays known.
+      this.db.prepare("DELETE FROM inputs WHERE seq < ?").run(seq);
+      this.db.prepare("DELETE FROM events WHERE seq <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_seq')").run();
     })();
   }
 

@@ -189,3 +189,35 @@ describe("LocalBlobStore", () => {
     expect((await store.list("out")).map((b) => b.name)).toEqual(["out/part-0", "out/part-1", "outside"]);
   });
 });
+
+describe("LocalBlobStore garbage collection", () => {
+  const HOUR = 3_600_000;
+
+  it("removes uploads left unfinished past the timeout and blobs no name points at past their retention", async () => {
+    const store = openStore();
+    const named = await put(store, randomBytes(10 * KIB), "inputs/kept.bin");
+    const unnamed = await put(store, randomBytes(10 * KIB));
+    const partial = randomBytes(200 * KIB);
+    const sink = await openSink(store, partial);
+    await sink.write(partial.subarray(0, 100 * KIB));
+    await sink.suspend(); // the client went away mid-upload
+    const now = Date.now();
+
+    expect(store.collectGarbage({ abandonedUploadMs: HOUR, unnamedBlobMs: HOUR }, now)).toEqual({ uploads: 0, blobs: 0 });
+    expect(store.collectGarbage({ abandonedUploadMs: HOUR, unnamedBlobMs: HOUR }, now + 2 * HOUR)).toEqual({ uploads: 1, blobs: 1 });
+    expect(await store.uploadStatus(sha256(partial))).toEqual({ committedOffset: 0, complete: false });
+    await expect(store.stat({ sha256: unnamed.sha256 })).rejects.toThrow(/no blob with sha256/);
+    expect(await store.stat({ name: "inputs/kept.bin" })).toEqual(named);
+    expect(await readAll(store, named.sha256, 0, named.size)).toHaveLength(named.size);
+  });
+
+  it("leaves an upload that is still being written alone", async () => {
+    const store = openStore();
+    const data = randomBytes(50 * KIB);
+    const sink = await openSink(store, data);
+    await sink.write(data.subarray(0, 10 * KIB));
+    expect(store.collectGarbage({ abandonedUploadMs: 1, unnamedBlobMs: HOUR }, Date.now() + HOUR).uploads).toBe(0);
+    await sink.write(data.subarray(10 * KIB));
+    expect((await sink.complete()).sha256).toBe(sha256(data));
+  });
+});

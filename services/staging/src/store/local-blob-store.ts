@@ -1,5 +1,5 @@
 import { open, type FileHandle } from "node:fs/promises";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DataLossError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
@@ -21,6 +21,11 @@ export interface LocalBlobStoreOptions {
 const DEFAULT_SYNC_EVERY_BYTES = 4 * 1024 * 1024;
 
 /** Blobs as files under DATA_DIR/blobs, metadata in DATA_DIR/staging.sqlite. */
+export interface GarbagePolicy {
+  abandonedUploadMs: number;
+  unnamedBlobMs: number;
+}
+
 export class LocalBlobStore implements BlobStore {
   private readonly activeUploads = new Set<string>();
 
@@ -115,6 +120,27 @@ export class LocalBlobStore implements BlobStore {
     if (!blob) throw new NotFoundError(`no blob with sha256 ${sha256}`);
     this.removeBlobFiles(this.metadata.linkName(name, sha256));
     return { name, ...blob };
+  }
+
+  /**
+   * Removes what nobody will read: uploads not written to for `policy.abandonedUploadMs`
+   * (never finished) and blobs without a name stored more than `policy.unnamedBlobMs` ago.
+   */
+  collectGarbage(policy: GarbagePolicy, nowMs = Date.now()): { uploads: number; blobs: number } {
+    let uploads = 0;
+    for (const { sha256 } of this.metadata.allUploads()) {
+      if (this.activeUploads.has(sha256)) continue;
+      const path = this.layout.partialPath(sha256);
+      const lastWriteMs = existsSync(path) ? statSync(path).mtimeMs : 0;
+      if (nowMs - lastWriteMs < policy.abandonedUploadMs) continue;
+      rmSync(path, { force: true });
+      this.metadata.deleteUpload(sha256);
+      uploads++;
+    }
+    const unnamed = this.metadata.unnamedBlobsBefore(nowMs - policy.unnamedBlobMs);
+    for (const sha256 of unnamed) this.metadata.forgetBlob(sha256);
+    this.removeBlobFiles(unnamed);
+    return { uploads, blobs: unnamed.length };
   }
 
   /** Closes the database once running uploads have settled (they commit their progress on the way out). */

@@ -70,6 +70,9 @@ export class StagingMetadata {
          ON CONFLICT (sha256) DO UPDATE SET size = excluded.size, committed_offset = excluded.committed_offset`,
       ),
       deleteUpload: db.prepare<[string]>("DELETE FROM uploads WHERE sha256 = ?"),
+      unnamedBefore: db.prepare<[number], { sha256: string }>(
+        "SELECT b.sha256 AS sha256 FROM blobs b WHERE b.created_at_ms < ? AND NOT EXISTS (SELECT 1 FROM names n WHERE n.sha256 = b.sha256)",
+      ),
     };
   }
 
@@ -127,6 +130,11 @@ export class StagingMetadata {
       this.statements.deleteName.run(name);
       return { deleted: true, unreferenced: this.dropIfUnnamed(previous.sha256) };
     })();
+  }
+
+  /** Blobs no name points at, stored before `ms`: a denied attempt's output, an old bundle. */
+  unnamedBlobsBefore(ms: number): string[] {
+    return this.statements.unnamedBefore.all(ms).map((row) => row.sha256);
   }
 
   /** Forgets a blob whose file is gone, with its names. */

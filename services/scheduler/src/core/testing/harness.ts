@@ -17,6 +17,8 @@ export class Harness {
   readonly inputs: Array<{ input: Input; now: number }> = [];
   /** Time spent inside step(), for the benchmark. */
   stepMs = 0;
+  /** Answer every commitJobOutput at once, as a shell whose commit succeeds (off: the test answers). */
+  answerOutputCommits = true;
 
   constructor(baseConf: Record<string, string> = {}) {
     this.state = createState(baseConf);
@@ -33,6 +35,10 @@ export class Harness {
       if (command.type === "killTask") this.live.delete(command.taskId);
     }
     this.log.push(...commands);
+    if (!this.answerOutputCommits) return commands;
+    for (const command of commands.filter((candidate) => candidate.type === "commitJobOutput")) {
+      commands.push(...this.send({ type: "jobOutputCommitted", jobId: command.jobId }));
+    }
     return commands;
   }
 
