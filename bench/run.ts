@@ -1,4 +1,5 @@
-// `npm run bench [-- wordcount|store|startup|recovery|decommission|failover|sort|group|all]`
+// `npm run bench [-- tasks|wordcount|store|startup|recovery|decommission|failover|sort|group|all]`
+//   tasks: 20,000 empty tasks end to end on 2 nodes, beside Dask distributed.
 //   wordcount (default): 100 MB Zipf word count on a 2-node local cluster versus a plain
 //   single-process word count of the same file, executor peak RSS, scheduler throughput.
 //   store: scheduler-service throughput on SQLite and on PostgreSQL (also part of wordcount).
@@ -11,10 +12,10 @@ import { measureCoreThroughput, measureSchedulerService } from "./coreThroughput
 import { groupByKeyBench } from "./groupByKey.js";
 import { decommissionBench, failoverBench, recoveryBench } from "./scenarios.js";
 import { sortBench } from "./sort.js";
+import { EMPTY_TASKS, emptyTasksBench } from "./tasks.js";
 import { startupBench } from "./startup.js";
 import { benchCorpus, peakRssBytes, quiet, row, seconds, withCluster, wordcount } from "./support.js";
 
-const EMPTY_TASKS = Number(process.env.BENCH_EMPTY_TASKS ?? 20_000);
 
 /** The baseline: stream the file once, split lines and words, count in a Map. */
 async function singleProcessWordCount(path: string): Promise<{ ms: number; words: number }> {
@@ -45,13 +46,6 @@ async function wordcountBench(): Promise<void> {
     row("shuffle bytes written", formatBytes(outcome.stats.shuffleBytesWritten));
     row("tasks", String(outcome.stats.tasksLaunched));
     for (const e of cluster.services.filter((s) => s.name === "executor")) row(`peak RSS ${e.nodeId} executor`, `${formatBytes(peakRssBytes(e.pid))}  (target < 512 MiB)`);
-
-    const started = performance.now();
-    const empty = await submitJob({ scheduler: cluster.scheduler, staging: cluster.staging, jobFile: "bench/jobs/empty-tasks.ts", files: [], conf: [], args: ["--tasks", String(EMPTY_TASKS)], json: false, progress: quiet });
-    const emptyMs = performance.now() - started;
-    if (!empty.ok) throw new Error(`empty-task job failed: ${empty.error?.message}`);
-    console.log(`\n== ${EMPTY_TASKS} empty tasks, end to end (real executors, worker threads, 2 slots on 2 cores)`);
-    row("wall time", `${seconds(emptyMs)}  (${Math.round(EMPTY_TASKS / (emptyMs / 1000))} tasks/s)`);
   });
   await storeBench();
   const core = await measureCoreThroughput(EMPTY_TASKS);
@@ -76,12 +70,12 @@ async function storeBench(): Promise<void> {
   }
 }
 
-const MODES: Record<string, () => Promise<void>> = { wordcount: wordcountBench, store: storeBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench, group: groupByKeyBench };
+const MODES: Record<string, () => Promise<void>> = { tasks: emptyTasksBench, wordcount: wordcountBench, store: storeBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench, group: groupByKeyBench };
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? "wordcount";
   const selected = mode === "all" ? Object.values(MODES) : [MODES[mode]];
-  if (!selected[0]) throw new Error(`unknown benchmark "${mode}" (wordcount, store, startup, recovery, decommission, failover, sort, group, all)`);
+  if (!selected[0]) throw new Error(`unknown benchmark "${mode}" (${Object.keys(MODES).join(", ")}, all)`);
   for (const bench of selected) await bench!();
   await shutdownTelemetry();
 }

@@ -203,7 +203,13 @@ export interface ExecutorSessionRequest {
   message: { $case: "register"; value: RegisterExecutor } | { $case: "heartbeat"; value: Heartbeat } | {
     $case: "taskUpdate";
     value: TaskUpdate;
-  } | undefined;
+  } | //
+  /** Several updates in one message: what finished in the same turn of the executor's loop. */
+  { $case: "taskUpdates"; value: TaskUpdates } | undefined;
+}
+
+export interface TaskUpdates {
+  updates: TaskUpdate[];
 }
 
 export interface RegisterExecutor {
@@ -287,7 +293,14 @@ export interface ExecutorSessionResponse {
     | { $case: "launchTask"; value: LaunchTask }
     | { $case: "killTask"; value: KillTask }
     | { $case: "shutdown"; value: ShutdownExecutor }
+    | //
+    /** Several launches in one message: what the scheduler decided in the same turn, in order. */
+    { $case: "launchTasks"; value: LaunchTasks }
     | undefined;
+}
+
+export interface LaunchTasks {
+  tasks: LaunchTask[];
 }
 
 /** The scheduler asks the executor process to exit (killExcludedExecutors). */
@@ -357,7 +370,14 @@ export interface LaunchTask {
   /** The sending scheduler's epoch; executors reject launches from older epochs. */
   epoch: number;
   /** Set for sample tasks (then shuffle_write is unset and plan.action is not run). */
-  sampleFor: SampleFor | undefined;
+  sampleFor:
+    | SampleFor
+    | undefined;
+  /**
+   * Set when an earlier launch of the same job on this session carried the plan and conf:
+   * both are left out and the executor uses the ones it kept for job_id (one copy per job).
+   */
+  planCached: boolean;
 }
 
 export interface LaunchTask_ConfEntry {
@@ -1421,6 +1441,9 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
       case "taskUpdate":
         TaskUpdate.encode(message.message.value, writer.uint32(26).fork()).join();
         break;
+      case "taskUpdates":
+        TaskUpdates.encode(message.message.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1462,6 +1485,14 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
             message.message = { $case: "taskUpdate", value: TaskUpdate.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = { $case: "taskUpdates", value: TaskUpdates.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1484,6 +1515,10 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
         ? { $case: "taskUpdate", value: TaskUpdate.fromJSON(object.taskUpdate) }
         : isSet(object.task_update)
         ? { $case: "taskUpdate", value: TaskUpdate.fromJSON(object.task_update) }
+        : isSet(object.taskUpdates)
+        ? { $case: "taskUpdates", value: TaskUpdates.fromJSON(object.taskUpdates) }
+        : isSet(object.task_updates)
+        ? { $case: "taskUpdates", value: TaskUpdates.fromJSON(object.task_updates) }
         : undefined,
     };
   },
@@ -1496,6 +1531,8 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
       obj.heartbeat = Heartbeat.toJSON(message.message.value);
     } else if (message.message?.$case === "taskUpdate") {
       obj.taskUpdate = TaskUpdate.toJSON(message.message.value);
+    } else if (message.message?.$case === "taskUpdates") {
+      obj.taskUpdates = TaskUpdates.toJSON(message.message.value);
     }
     return obj;
   },
@@ -1524,7 +1561,82 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
         }
         break;
       }
+      case "taskUpdates": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "taskUpdates", value: TaskUpdates.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseTaskUpdates(): TaskUpdates {
+  return { updates: [] };
+}
+
+export const TaskUpdates: MessageFns<TaskUpdates> = {
+  encode(message: TaskUpdates, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.updates) {
+      TaskUpdate.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskUpdates {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskUpdates();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.updates.push(TaskUpdate.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskUpdates {
+    return {
+      updates: globalThis.Array.isArray(object?.updates) ? object.updates.map((e: any) => TaskUpdate.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: TaskUpdates): unknown {
+    const obj: any = {};
+    if (message.updates?.length) {
+      obj.updates = message.updates.map((e) => TaskUpdate.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TaskUpdates>, I>>(base?: I): TaskUpdates {
+    return TaskUpdates.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskUpdates>, I>>(object: I): TaskUpdates {
+    const message = createBaseTaskUpdates();
+    message.updates = object.updates?.map((e) => TaskUpdate.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2743,6 +2855,9 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
       case "shutdown":
         ShutdownExecutor.encode(message.message.value, writer.uint32(34).fork()).join();
         break;
+      case "launchTasks":
+        LaunchTasks.encode(message.message.value, writer.uint32(42).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2792,6 +2907,14 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
             message.message = { $case: "shutdown", value: ShutdownExecutor.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = { $case: "launchTasks", value: LaunchTasks.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2820,6 +2943,10 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
         ? { $case: "killTask", value: KillTask.fromJSON(object.kill_task) }
         : isSet(object.shutdown)
         ? { $case: "shutdown", value: ShutdownExecutor.fromJSON(object.shutdown) }
+        : isSet(object.launchTasks)
+        ? { $case: "launchTasks", value: LaunchTasks.fromJSON(object.launchTasks) }
+        : isSet(object.launch_tasks)
+        ? { $case: "launchTasks", value: LaunchTasks.fromJSON(object.launch_tasks) }
         : undefined,
     };
   },
@@ -2834,6 +2961,8 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
       obj.killTask = KillTask.toJSON(message.message.value);
     } else if (message.message?.$case === "shutdown") {
       obj.shutdown = ShutdownExecutor.toJSON(message.message.value);
+    } else if (message.message?.$case === "launchTasks") {
+      obj.launchTasks = LaunchTasks.toJSON(message.message.value);
     }
     return obj;
   },
@@ -2868,7 +2997,82 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
         }
         break;
       }
+      case "launchTasks": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "launchTasks", value: LaunchTasks.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseLaunchTasks(): LaunchTasks {
+  return { tasks: [] };
+}
+
+export const LaunchTasks: MessageFns<LaunchTasks> = {
+  encode(message: LaunchTasks, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tasks) {
+      LaunchTask.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LaunchTasks {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLaunchTasks();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tasks.push(LaunchTask.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LaunchTasks {
+    return {
+      tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => LaunchTask.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: LaunchTasks): unknown {
+    const obj: any = {};
+    if (message.tasks?.length) {
+      obj.tasks = message.tasks.map((e) => LaunchTask.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LaunchTasks>, I>>(base?: I): LaunchTasks {
+    return LaunchTasks.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LaunchTasks>, I>>(object: I): LaunchTasks {
+    const message = createBaseLaunchTasks();
+    message.tasks = object.tasks?.map((e) => LaunchTask.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3530,6 +3734,7 @@ function createBaseLaunchTask(): LaunchTask {
     traceparent: "",
     epoch: 0,
     sampleFor: undefined,
+    planCached: false,
   };
 }
 
@@ -3579,6 +3784,9 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     }
     if (message.sampleFor !== undefined) {
       SampleFor.encode(message.sampleFor, writer.uint32(122).fork()).join();
+    }
+    if (message.planCached !== false) {
+      writer.uint32(160).bool(message.planCached);
     }
     return writer;
   },
@@ -3719,6 +3927,14 @@ export const LaunchTask: MessageFns<LaunchTask> = {
             message.sampleFor = SampleFor.decode(reader, reader.uint32());
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.planCached = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3797,6 +4013,11 @@ export const LaunchTask: MessageFns<LaunchTask> = {
         : isSet(object.sample_for)
         ? SampleFor.fromJSON(object.sample_for)
         : undefined,
+      planCached: isSet(object.planCached)
+        ? globalThis.Boolean(object.planCached)
+        : isSet(object.plan_cached)
+        ? globalThis.Boolean(object.plan_cached)
+        : false,
     };
   },
 
@@ -3853,6 +4074,9 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     if (message.sampleFor !== undefined) {
       obj.sampleFor = SampleFor.toJSON(message.sampleFor);
     }
+    if (message.planCached !== false) {
+      obj.planCached = message.planCached;
+    }
     return obj;
   },
 
@@ -3888,6 +4112,7 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     message.sampleFor = (object.sampleFor !== undefined && object.sampleFor !== null)
       ? SampleFor.fromPartial(object.sampleFor)
       : undefined;
+    message.planCached = object.planCached ?? false;
     return message;
   },
 };

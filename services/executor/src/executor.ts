@@ -29,6 +29,12 @@ export interface ExecutorOptions {
   nodeId: string;
   executorId: string;
   slots: number;
+  /**
+   * Tasks the scheduler may hand this executor beyond its slots; they wait in the worker pool's
+   * queue. Registration offers slots + queuedTasks, so the next tasks are already here when a
+   * short one ends (default 0).
+   */
+  queuedTasks?: number;
   /** The node's address, reported on registration. */
   host: string;
   /** Where ExecutorService listens (port 0 picks one). */
@@ -112,7 +118,7 @@ export class Executor {
         executorId: options.executorId,
         nodeId: options.nodeId,
         host: options.host,
-        slots: options.slots,
+        slots: options.slots + (options.queuedTasks ?? 0),
         shuffleAddress: options.shuffleAddress,
         executorAddress: executor.server.address,
       },

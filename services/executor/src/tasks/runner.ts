@@ -188,9 +188,18 @@ function partitionTaskOf(launch: TaskLaunch): PartitionTaskSpec {
   return task;
 }
 
+/** Resolved confs by the launch's conf object: the session's JobPlanCache gives every task of a job the same one. */
+const resolvedConfs = new WeakMap<Record<string, string>, Conf>();
+
 function confOf(launch: TaskLaunch): Conf {
+  let conf = resolvedConfs.get(launch.conf);
+  if (!conf) resolvedConfs.set(launch.conf, (conf = resolveConfOrFail(launch.conf)));
+  return conf;
+}
+
+function resolveConfOrFail(pairs: Record<string, string>): Conf {
   try {
-    return resolveConf(launch.conf);
+    return resolveConf(pairs);
   } catch (err) {
     throw failure("userError", describeError(err), { errorKind: "invalid_argument" });
   }

@@ -141,5 +141,6 @@ export function launchOf(job: BundledJob, plan: Plan, options: LaunchOptions): L
     conf: options.conf ?? {},
     traceparent: "",
     epoch: 0, // FakeScheduler.launch stamps its own epoch
+    planCached: false,
   };
 }

@@ -17,11 +17,11 @@ import { traceparentOf } from "@ballast/common/telemetry";
 import { jobToWire } from "@ballast/common/wire/jobs";
 import { planFromWire } from "@ballast/common/wire/plan";
 import { executorToWire, nodeToWire } from "@ballast/common/wire/resources";
-import { launchToWire } from "@ballast/common/wire/tasks";
 import { confProblem } from "../core/index.js";
 import type { JobView, NodeView } from "../core/types.js";
 import type { ExecutorChannel, SchedulerShell } from "../shell.js";
-import { sessionMessageToInput } from "./sessionInput.js";
+import { LaunchBatcher } from "./launchBatch.js";
+import { sessionMessagesToInputs } from "./sessionInput.js";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -139,11 +139,13 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
   let shell: SchedulerShell | undefined;
   const { epoch } = options;
   const end = (code: number, message: string) => call.emit("error", Object.assign(new Error(message), { code, details: message }));
+  const out = new LaunchBatcher((message) => call.write(message), epoch);
   const channel: ExecutorChannel = {
-    launch: (task, traceparent) => call.write({ message: { $case: "launchTask", value: launchToWire(task, traceparent, epoch()) } }),
-    kill: (taskId, reason) => call.write({ message: { $case: "killTask", value: { taskId, reason, epoch: epoch() } } }),
-    shutdown: (reason) => call.write({ message: { $case: "shutdown", value: { reason, epoch: epoch() } } }),
+    launch: (task, traceparent) => out.launch(task, traceparent),
+    kill: (taskId, reason) => out.write({ message: { $case: "killTask", value: { taskId, reason, epoch: epoch() } } }),
+    shutdown: (reason) => out.write({ message: { $case: "shutdown", value: { reason, epoch: epoch() } } }),
     close: (reason) => {
+      out.flush();
       detach();
       end(status.UNAVAILABLE, `session closed by the scheduler: ${reason}; register again`);
     },
@@ -173,7 +175,7 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
         return;
       }
       if (!executorId || !shell) throw new InvalidArgumentError("the first session message must be register");
-      shell.dispatch(sessionMessageToInput(executorId, message));
+      for (const input of sessionMessagesToInputs(executorId, message)) shell.dispatch(input);
     } catch (err) {
       logger.warn({ err: (err as Error).message, executorId }, "session refused or broken");
       lost(`session error: ${(err as Error).message}`);
