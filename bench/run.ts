@@ -1,52 +1,23 @@
-// `npm run bench [-- tasks|wordcount|store|startup|recovery|decommission|failover|sort|group|all]`
+// `npm run bench [-- tasks|wordcount|store|core|startup|recovery|decommission|failover|sort|group|memory|all]`
 //   tasks: 20,000 empty tasks end to end on 2 nodes, beside Dask distributed.
-//   wordcount (default): 100 MB Zipf word count on a 2-node local cluster versus a plain
-//   single-process word count of the same file, executor peak RSS, scheduler throughput.
-//   store: scheduler-service throughput on SQLite and on PostgreSQL (also part of wordcount).
-import { createReadStream, statSync } from "node:fs";
-import { formatBytes } from "@ballast/cli/outcome";
-import { submitJob } from "@ballast/cli/submit";
+//   wordcount (default): 100 MB Zipf word count on 2 nodes versus a single-process Node word
+//   count (job wall, CLI spawn to exit, a map task's MB/s) and Dask.
+//   sort: TeraSort 200 MB with its validator and Dask. memory: groupByKey, join, sort over 1 GB, peak RSS.
+//   store: scheduler-service throughput on SQLite and on PostgreSQL; core: the core alone too.
 import { shutdownTelemetry } from "@ballast/common/telemetry";
 import { createTestDatabase, findTestPostgres } from "@ballast/common/testing/postgres";
 import { measureCoreThroughput, measureSchedulerService } from "./coreThroughput.js";
 import { groupByKeyBench } from "./groupByKey.js";
+import { memoryBench } from "./memory.js";
 import { decommissionBench, failoverBench, recoveryBench } from "./scenarios.js";
 import { sortBench } from "./sort.js";
 import { EMPTY_TASKS, emptyTasksBench } from "./tasks.js";
 import { startupBench } from "./startup.js";
-import { benchCorpus, peakRssBytes, quiet, row, seconds, withCluster, wordcount } from "./support.js";
+import { wordcountBench } from "./wordcount.js";
+import { row } from "./support.js";
 
 
-/** The baseline: stream the file once, split lines and words, count in a Map. */
-async function singleProcessWordCount(path: string): Promise<{ ms: number; words: number }> {
-  const started = performance.now();
-  const counts = new Map<string, number>();
-  let carry = "";
-  for await (const chunk of createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 })) {
-    const text = carry + chunk;
-    const lastNewline = text.lastIndexOf("\n");
-    carry = text.slice(lastNewline + 1);
-    for (const line of text.slice(0, lastNewline).split("\n")) for (const w of line.split(" ")) if (w) counts.set(w, (counts.get(w) ?? 0) + 1);
-  }
-  for (const w of carry.split(" ")) if (w) counts.set(w, (counts.get(w) ?? 0) + 1);
-  return { ms: performance.now() - started, words: counts.size };
-}
-
-async function wordcountBench(): Promise<void> {
-  const corpus = benchCorpus();
-  const size = statSync(corpus).size;
-  const baseline = await singleProcessWordCount(corpus);
-  await withCluster("wordcount", { nodes: 2 }, async (cluster) => {
-    const { outcome, ms } = await wordcount(cluster, corpus, "wc-out");
-    console.log("\n== word count, 100 MB, 2 nodes (cluster already up; submit to result)");
-    row("corpus", `${formatBytes(size)} (${baseline.words} distinct words)`);
-    row("ballast wall time", `${seconds(ms)}  (${(size / 1024 ** 2 / (ms / 1000)).toFixed(1)} MB/s)`);
-    row("single-process wall time", `${seconds(baseline.ms)}  (${(size / 1024 ** 2 / (baseline.ms / 1000)).toFixed(1)} MB/s)`);
-    row("ratio ballast/single", `${(ms / baseline.ms).toFixed(2)}x  (target <= 1.0x)`);
-    row("shuffle bytes written", formatBytes(outcome.stats.shuffleBytesWritten));
-    row("tasks", String(outcome.stats.tasksLaunched));
-    for (const e of cluster.services.filter((s) => s.name === "executor")) row(`peak RSS ${e.nodeId} executor`, `${formatBytes(peakRssBytes(e.pid))}  (target < 512 MiB)`);
-  });
+async function coreBench(): Promise<void> {
   await storeBench();
   const core = await measureCoreThroughput(EMPTY_TASKS);
   console.log(`\n== scheduler core + SQLite input log alone, ${EMPTY_TASKS} tasks`);
@@ -70,7 +41,7 @@ async function storeBench(): Promise<void> {
   }
 }
 
-const MODES: Record<string, () => Promise<void>> = { tasks: emptyTasksBench, wordcount: wordcountBench, store: storeBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench, group: groupByKeyBench };
+const MODES: Record<string, () => Promise<void>> = { tasks: emptyTasksBench, wordcount: wordcountBench, store: storeBench, core: coreBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench, group: groupByKeyBench, memory: memoryBench };
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? "wordcount";
