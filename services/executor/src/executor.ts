@@ -88,6 +88,7 @@ export class Executor {
     // Spill dirs of tasks a previous process left behind when it died: no task of theirs runs any more.
     const spillRoot = join(options.dataDir, "spill");
     rmSync(spillRoot, { recursive: true, force: true });
+    mkdirSync(spillRoot, { recursive: true });
     this.staging = options.staging ?? new StagingClient(options.stagingAddress);
     this.pool = new WorkerPool(options.slots, options.logger);
     this.bundles = new BundleCache(options.dataDir, this.staging);

@@ -95,9 +95,12 @@ export class TaskRunner {
     metrics.shuffleBytesRead = fetched.bytes;
     signal.throwIfAborted();
     const spillDir = join(this.deps.spillRoot, encodeURIComponent(launch.taskId));
+    // Only reduce-side operators spill, and they read shuffles: other tasks (most tasks of a big
+    // job) skip the dir, whose mkdir and rmdir were the largest cost of an empty task here.
+    const maySpill = reads.length > 0;
     const response = await withSpan("compute", { "dataset.id": launch.datasetId }, async () => {
       const { blocks, transfer } = prepareBlocksTransfer(fetched.blocks);
-      mkdirSync(spillDir, { recursive: true });
+      if (maySpill) mkdirSync(spillDir, { recursive: true });
       // Spills never outlive their task: removed on success, failure, kill or worker crash alike.
       return this.deps.pool.run(
         {
@@ -115,7 +118,7 @@ export class TaskRunner {
           spill: { memoryLimit: conf["ballast.executor.memory"], dir: spillDir },
         },
         transfer,
-      ).finally(() => rmSync(spillDir, { recursive: true, force: true }));
+      ).finally(() => maySpill && rmSync(spillDir, { recursive: true, force: true }));
     });
     const output = outputOf(response);
     metrics.inputBytes = response.type === "done" ? response.inputBytes : 0;
