@@ -58,7 +58,7 @@ export async function wordcountBench(): Promise<void> {
     console.log("\n== word count 100 MB, 2 nodes");
     row("corpus", `${formatBytes(size)} (${baseline.words} distinct words)`);
     row("single-process Node", `${seconds(baseline.ms)}  (${singleMbPerSecond.toFixed(1)} MB/s)`);
-    row("ballast job wall (submit to result)", `${seconds(ms)}  (${(mb / (ms / 1000)).toFixed(1)} MB/s)`);
+    row("job wall, submit to result", `${seconds(ms)}  (${(mb / (ms / 1000)).toFixed(1)} MB/s)`);
     row("  ratio job/single", ratioRow(ms / baseline.ms, 0.5, "lower"));
     row("ballast submit, spawn to exit", seconds(cliMs));
     row("  ratio CLI/single", ratioRow(cliMs / baseline.ms, 0.6, "lower"));
