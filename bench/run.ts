@@ -1,7 +1,10 @@
-// `npm run bench [-- wordcount|store|startup|recovery|decommission|failover|sort|group|cache|endurance|all]`
-//   wordcount (default): 100 MB Zipf word count on a 2-node local cluster versus a plain
-//   single-process word count of the same file, executor peak RSS, scheduler throughput.
-//   store: scheduler-service throughput on SQLite and on PostgreSQL (also part of wordcount).
+// `npm run bench [-- tasks|wordcount|store|core|startup|recovery|decommission|failover|sort|group|memory|cache|endurance|all]`
+//   tasks: 20,000 empty tasks end to end on 2 nodes, beside Dask distributed.
+//   wordcount (default): 100 MB Zipf word count on 2 nodes versus a single-process Node word
+//   count (job wall, CLI spawn to exit, a map task's MB/s) and Dask.
+//   sort: TeraSort 200 MB with its validator and Dask. memory: groupByKey, join, sort over 1 GB, peak RSS.
+//   store: scheduler-service throughput on SQLite and on PostgreSQL; core: the core alone too.
+//   cache: persisted 100 MB dataset, three actions. endurance: 1,000 small jobs, scheduler RSS and store size.
 import { createReadStream, statSync } from "node:fs";
 import { formatBytes } from "@ballast/cli/outcome";
 import { submitJob } from "@ballast/cli/submit";
@@ -11,50 +14,16 @@ import { measureCoreThroughput, measureSchedulerService } from "./coreThroughput
 import { cacheBench } from "./cache.js";
 import { groupByKeyBench } from "./groupByKey.js";
 import { enduranceBench } from "./endurance.js";
+import { memoryBench } from "./memory.js";
 import { decommissionBench, failoverBench, recoveryBench } from "./scenarios.js";
 import { sortBench } from "./sort.js";
+import { EMPTY_TASKS, emptyTasksBench } from "./tasks.js";
 import { startupBench } from "./startup.js";
-import { benchCorpus, peakRssBytes, quiet, row, seconds, withCluster, wordcount } from "./support.js";
+import { wordcountBench } from "./wordcount.js";
+import { row } from "./support.js";
 
-const EMPTY_TASKS = Number(process.env.BENCH_EMPTY_TASKS ?? 20_000);
 
-/** The baseline: stream the file once, split lines and words, count in a Map. */
-async function singleProcessWordCount(path: string): Promise<{ ms: number; words: number }> {
-  const started = performance.now();
-  const counts = new Map<string, number>();
-  let carry = "";
-  for await (const chunk of createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 })) {
-    const text = carry + chunk;
-    const lastNewline = text.lastIndexOf("\n");
-    carry = text.slice(lastNewline + 1);
-    for (const line of text.slice(0, lastNewline).split("\n")) for (const w of line.split(" ")) if (w) counts.set(w, (counts.get(w) ?? 0) + 1);
-  }
-  for (const w of carry.split(" ")) if (w) counts.set(w, (counts.get(w) ?? 0) + 1);
-  return { ms: performance.now() - started, words: counts.size };
-}
-
-async function wordcountBench(): Promise<void> {
-  const corpus = benchCorpus();
-  const size = statSync(corpus).size;
-  const baseline = await singleProcessWordCount(corpus);
-  await withCluster("wordcount", { nodes: 2 }, async (cluster) => {
-    const { outcome, ms } = await wordcount(cluster, corpus, "wc-out");
-    console.log("\n== word count, 100 MB, 2 nodes (cluster already up; submit to result)");
-    row("corpus", `${formatBytes(size)} (${baseline.words} distinct words)`);
-    row("ballast wall time", `${seconds(ms)}  (${(size / 1024 ** 2 / (ms / 1000)).toFixed(1)} MB/s)`);
-    row("single-process wall time", `${seconds(baseline.ms)}  (${(size / 1024 ** 2 / (baseline.ms / 1000)).toFixed(1)} MB/s)`);
-    row("ratio ballast/single", `${(ms / baseline.ms).toFixed(2)}x  (target <= 1.0x)`);
-    row("shuffle bytes written", formatBytes(outcome.stats.shuffleBytesWritten));
-    row("tasks", String(outcome.stats.tasksLaunched));
-    for (const e of cluster.services.filter((s) => s.name === "executor")) row(`peak RSS ${e.nodeId} executor`, `${formatBytes(peakRssBytes(e.pid))}  (target < 512 MiB)`);
-
-    const started = performance.now();
-    const empty = await submitJob({ scheduler: cluster.scheduler, staging: cluster.staging, jobFile: "bench/jobs/empty-tasks.ts", files: [], conf: [], args: ["--tasks", String(EMPTY_TASKS)], json: false, progress: quiet });
-    const emptyMs = performance.now() - started;
-    if (!empty.ok) throw new Error(`empty-task job failed: ${empty.error?.message}`);
-    console.log(`\n== ${EMPTY_TASKS} empty tasks, end to end (real executors, worker threads, 2 slots on 2 cores)`);
-    row("wall time", `${seconds(emptyMs)}  (${Math.round(EMPTY_TASKS / (emptyMs / 1000))} tasks/s)`);
-  });
+async function coreBench(): Promise<void> {
   await storeBench();
   const core = await measureCoreThroughput(EMPTY_TASKS);
   console.log(`\n== scheduler core + SQLite input log alone, ${EMPTY_TASKS} tasks`);
@@ -78,12 +47,12 @@ async function storeBench(): Promise<void> {
   }
 }
 
-const MODES: Record<string, () => Promise<void>> = { wordcount: wordcountBench, store: storeBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench, group: groupByKeyBench, cache: cacheBench, endurance: enduranceBench };
+const MODES: Record<string, () => Promise<void>> = { tasks: emptyTasksBench, wordcount: wordcountBench, store: storeBench, core: coreBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench, group: groupByKeyBench, memory: memoryBench, cache: cacheBench, endurance: enduranceBench };
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? "wordcount";
   const selected = mode === "all" ? Object.values(MODES) : [MODES[mode]];
-  if (!selected[0]) throw new Error(`unknown benchmark "${mode}" (wordcount, store, startup, recovery, decommission, failover, sort, group, cache, endurance, all)`);
+  if (!selected[0]) throw new Error(`unknown benchmark "${mode}" (${Object.keys(MODES).join(", ")}, all)`);
   for (const bench of selected) await bench!();
   await shutdownTelemetry();
 }

@@ -1,12 +1,12 @@
 // `npm run bench -- sort`: TeraSort-style sort of 200 MB of 100-byte records on 2 nodes,
 // checked by the validator (globally sorted, complete), beside its goal (>= 3x faster than Dask).
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { formatBytes } from "@ballast/cli/outcome";
 import { submitJob } from "@ballast/cli/submit";
 import { partFileLines, RECORD_BYTES, validateSortedLines, writeTeraSortInput, type RecordSetSummary } from "../test/support/teraSort.js";
+import { daskOutputDir, runDask, versusDask } from "./peers.js";
 import { BENCH_DIR, quiet, row, seconds, withCluster } from "./support.js";
 
 const SORT_BYTES = 200 * 1024 * 1024;
@@ -33,15 +33,6 @@ function singleProcessSort(input: string, output: string): number {
   keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   writeFileSync(output, keyed.map((entry) => entry[1]).join("\n") + "\n");
   return performance.now() - started;
-}
-
-function daskAvailable(): boolean {
-  try {
-    execFileSync("python3", ["-c", "import distributed"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function sortBench(): Promise<void> {
@@ -73,7 +64,7 @@ export async function sortBench(): Promise<void> {
     row("single-process sort (for scale)", `${seconds(baselineMs)}  (ratio ballast/single ${(ms / baselineMs).toFixed(2)}x)`);
     row("shuffle bytes written", formatBytes(outcome.stats.shuffleBytesWritten));
     row("tasks", String(outcome.stats.tasksLaunched));
-    row("vs Dask distributed", daskAvailable() ? "installed but not measured yet (goal: >= 3x faster)" : "Dask absent here (python3 -c 'import distributed' fails); goal: >= 3x faster than Dask");
+    row("vs Dask distributed", versusDask(runDask("dask_sort.py", [path, daskOutputDir("sort"), String(SORT_PARTITIONS)], daskOutputDir("sort")), ms, 3));
     rmSync(output, { recursive: true, force: true });
     if (validation.firstDisorder || !complete) throw new Error("sort output failed validation");
   });

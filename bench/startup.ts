@@ -2,14 +2,14 @@
 // to SERVING on gRPC health. The median of several runs, since one start on a busy 2-core machine
 // says little.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { freePort } from "@ballast/cli/cluster";
 import { builtEntry } from "@ballast/common/entry";
 import { isServing } from "@ballast/common/grpc";
-import { benchSecurity, row } from "./support.js";
+import { benchSecurity, processCpuMs, row } from "./support.js";
 
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 5);
 const HELP_GOAL_MS = 150;
@@ -34,12 +34,6 @@ interface Started {
   ms: number;
   /** CPU time the process used until SERVING: what a quiet machine's wall time would be, near enough. */
   cpuMs: number;
-}
-
-/** User + system CPU time of a live process, from /proc (clock ticks of 10 ms). */
-function cpuMsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Whether something accepts TCP connections at host:port: a cheap probe that does not steal the starting process's CPU. */
@@ -73,7 +67,7 @@ async function startService(name: string, args: string[], dataDir: string): Prom
     await new Promise((r) => setTimeout(r, 2));
   }
   const ms = performance.now() - started;
-  return { child, address, ms, cpuMs: cpuMsOf(child.pid!) };
+  return { child, address, ms, cpuMs: processCpuMs(child.pid!) };
 }
 
 async function stop(child: ChildProcess): Promise<void> {

@@ -78,3 +78,16 @@ export function peakRssBytes(pid: number): number {
   const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
   return kb ? Number(kb) * 1024 : NaN;
 }
+
+/** User + system CPU time of a live process, from /proc (clock ticks of 10 ms); 0 once it is gone. */
+export function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time used so far by every process of a local cluster. */
+export const clusterCpuMs = (cluster: ClusterDescription) => cluster.services.reduce((sum, s) => sum + processCpuMs(s.pid), 0);

@@ -133,7 +133,13 @@ export interface ExecutorSessionRequest {
   message: { $case: "register"; value: RegisterExecutor } | { $case: "heartbeat"; value: Heartbeat } | {
     $case: "taskUpdate";
     value: TaskUpdate;
-  } | undefined;
+  } | //
+  /** Several updates in one message: what finished in the same turn of the executor's loop. */
+  { $case: "taskUpdates"; value: TaskUpdates } | undefined;
+}
+
+export interface TaskUpdates {
+  updates: TaskUpdate[];
 }
 
 export interface RegisterExecutor {
@@ -246,7 +252,14 @@ export interface ExecutorSessionResponse {
     | { $case: "launchTask"; value: LaunchTask }
     | { $case: "killTask"; value: KillTask }
     | { $case: "shutdown"; value: ShutdownExecutor }
+    | //
+    /** Several launches in one message: what the scheduler decided in the same turn, in order. */
+    { $case: "launchTasks"; value: LaunchTasks }
     | undefined;
+}
+
+export interface LaunchTasks {
+  tasks: LaunchTask[];
 }
 
 /** The scheduler asks the executor process to exit (killExcludedExecutors). */
@@ -330,6 +343,11 @@ export interface LaunchTask {
    * outputs with it, inside the submitting user's staging space. Empty for jobs the cluster submitted.
    */
   jobToken: string;
+  /**
+   * Set when an earlier launch of the same job on this session carried the plan and conf:
+   * both are left out and the executor uses the ones it kept for job_id (one copy per job).
+   */
+  planCached: boolean;
 }
 
 export interface LaunchTask_ConfEntry {
@@ -1199,6 +1217,9 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
       case "taskUpdate":
         TaskUpdate.encode(message.message.value, writer.uint32(26).fork()).join();
         break;
+      case "taskUpdates":
+        TaskUpdates.encode(message.message.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1238,6 +1259,60 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
             }
 
             message.message = { $case: "taskUpdate", value: TaskUpdate.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = { $case: "taskUpdates", value: TaskUpdates.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseTaskUpdates(): TaskUpdates {
+  return { updates: [] };
+}
+
+export const TaskUpdates: MessageFns<TaskUpdates> = {
+  encode(message: TaskUpdates, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.updates) {
+      TaskUpdate.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskUpdates {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskUpdates();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.updates.push(TaskUpdate.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -2212,6 +2287,9 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
       case "shutdown":
         ShutdownExecutor.encode(message.message.value, writer.uint32(34).fork()).join();
         break;
+      case "launchTasks":
+        LaunchTasks.encode(message.message.value, writer.uint32(42).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2259,6 +2337,60 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
             }
 
             message.message = { $case: "shutdown", value: ShutdownExecutor.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = { $case: "launchTasks", value: LaunchTasks.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLaunchTasks(): LaunchTasks {
+  return { tasks: [] };
+}
+
+export const LaunchTasks: MessageFns<LaunchTasks> = {
+  encode(message: LaunchTasks, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tasks) {
+      LaunchTask.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LaunchTasks {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLaunchTasks();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tasks.push(LaunchTask.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -2691,6 +2823,7 @@ function createBaseLaunchTask(): LaunchTask {
     applicationId: "",
     cachedPartitions: [],
     jobToken: "",
+    planCached: false,
   };
 }
 
@@ -2749,6 +2882,9 @@ export const LaunchTask: MessageFns<LaunchTask> = {
     }
     if (message.jobToken !== "") {
       writer.uint32(146).string(message.jobToken);
+    }
+    if (message.planCached !== false) {
+      writer.uint32(160).bool(message.planCached);
     }
     return writer;
   },
@@ -2911,6 +3047,14 @@ export const LaunchTask: MessageFns<LaunchTask> = {
             }
 
             message.jobToken = reader.string();
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.planCached = reader.bool();
             continue;
           }
         }

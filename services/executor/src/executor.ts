@@ -31,6 +31,12 @@ export interface ExecutorOptions {
   nodeId: string;
   executorId: string;
   slots: number;
+  /**
+   * Tasks the scheduler may hand this executor beyond its slots; they wait in the worker pool's
+   * queue. Registration offers slots + queuedTasks, so the next tasks are already here when a
+   * short one ends (default 0).
+   */
+  queuedTasks?: number;
   /** The node's address, reported on registration. */
   host: string;
   /** Where ExecutorService listens (port 0 picks one). */
@@ -84,6 +90,7 @@ export class Executor {
     // Spill dirs of tasks a previous process left behind when it died: no task of theirs runs any more.
     const spillRoot = join(options.dataDir, "spill");
     rmSync(spillRoot, { recursive: true, force: true });
+    mkdirSync(spillRoot, { recursive: true });
     this.staging = options.staging ?? new JobScopedStaging(options.stagingAddress);
     this.pool = new WorkerPool(options.slots, options.logger);
     const cacheBytes = resolveConf({}, process.env)["ballast.executor.cacheSize"];
@@ -120,7 +127,7 @@ export class Executor {
         executorId: options.executorId,
         nodeId: options.nodeId,
         host: options.host,
-        slots: options.slots,
+        slots: options.slots + (options.queuedTasks ?? 0),
         shuffleAddress: options.shuffleAddress,
         executorAddress: executor.server.address,
       },

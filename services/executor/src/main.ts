@@ -11,6 +11,9 @@ import { flushAndExit, guardProcess } from "@ballast/common/lifecycle";
 import { Executor, type ExecutorOptions } from "./executor.js";
 import { FaultHook, FaultSpecError, parseFaultSpec } from "./tasks/faults.js";
 
+/** Deep enough that empty tasks keep both sides busy through a few milliseconds of round trip. */
+const DEFAULT_QUEUED_TASKS = 16;
+
 type Flags = Omit<ExecutorOptions, "logger" | "reconnect" | "staging" | "shuffleClient" | "onShutdownRequested"> & {
   /** How long SIGTERM waits for the node's decommission before exiting. */
   decommissionWaitMs: number;
@@ -25,6 +28,7 @@ interface RawFlags {
   nodeId?: string;
   executorId?: string;
   slots?: string;
+  queue?: string;
   host?: string;
   address?: string;
   dataDir?: string;
@@ -40,6 +44,7 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     .option("--node-id <id>", "this node's id (env BALLAST_NODE_ID, required)")
     .option("--executor-id <id>", "executor id (env BALLAST_EXECUTOR_ID, default <node-id>-exec-<pid>-<start time>, unique across restarts)")
     .option("--slots <n>", "tasks run at once (env BALLAST_SLOTS, default: the machine's cores)")
+    .option("--queue <n>", `tasks accepted beyond --slots, queued here to hide the scheduler round trip of short tasks (env BALLAST_TASK_QUEUE, default ${DEFAULT_QUEUED_TASKS}; 0: one task per slot)`)
     .option("--host <host>", "the node's address, reported on register (env BALLAST_HOST, default 127.0.0.1)")
     .option("--address <host:port>", "ExecutorService listen address (env BALLAST_ADDRESS, default <host>:0)")
     .option("--data-dir <dir>", "bundle and input cache, temp files (env BALLAST_DATA_DIR, required)")
@@ -65,6 +70,7 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     // pid plus start time: an executor restarted on the same node (even with a recycled pid) is a new executor.
     executorId: flag("executorId", "BALLAST_EXECUTOR_ID") ?? `${nodeId}-exec-${process.pid}-${Date.now().toString(36)}`,
     slots: checkSlots(flag("slots", "BALLAST_SLOTS") ?? String(availableParallelism())),
+    queuedTasks: checkQueue(flag("queue", "BALLAST_TASK_QUEUE") ?? String(DEFAULT_QUEUED_TASKS)),
     host,
     address: checkAddress("--address", flag("address", "BALLAST_ADDRESS") ?? `${host}:0`),
     dataDir: resolve(required("dataDir", "--data-dir", "BALLAST_DATA_DIR")),
@@ -101,6 +107,10 @@ function checkSlots(value: string): number {
   return Number(value);
 }
 
+function checkQueue(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) > 1024) throw new UsageError(`--queue must be an integer from 0 to 1024, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
 
 async function main(): Promise<void> {
   const flags = parseFlagsOrExit("ballast-executor", () => parseFlags(serviceSecurityOrExit("ballast-executor", process.argv), process.env));

@@ -15,6 +15,7 @@ interface RetainedUpdate {
  */
 export class RetainedUpdates {
   private readonly entries = new Map<string, RetainedUpdate>();
+  private bytes = 0;
 
   constructor(
     private readonly logger: Logger,
@@ -27,8 +28,10 @@ export class RetainedUpdates {
   }
 
   add(update: TaskStatusUpdate): void {
-    this.entries.delete(update.taskId);
-    this.entries.set(update.taskId, { update, bytes: updateSizeEstimate(update) });
+    this.remove(update.taskId);
+    const entry = { update, bytes: updateSizeEstimate(update) };
+    this.entries.set(update.taskId, entry);
+    this.bytes += entry.bytes;
     this.prune();
   }
 
@@ -43,20 +46,29 @@ export class RetainedUpdates {
     return [...this.entries.values()].map((entry) => entry.update);
   }
 
-  /** Drops updates delivered long enough ago, then the oldest ones beyond the byte budget. */
+  /**
+   * Drops updates delivered long enough ago, then the oldest ones beyond the byte budget. Both
+   * walk from the oldest entry and stop at the first one to keep, so a busy executor pays for
+   * what it drops, not for everything it retains (updates are delivered about in the order added).
+   */
   private prune(): void {
     const cutoff = Date.now() - this.retainMs;
-    let bytes = 0;
     for (const [taskId, entry] of this.entries) {
-      if (entry.sentAt !== undefined && entry.sentAt < cutoff) this.entries.delete(taskId);
-      else bytes += entry.bytes;
+      if (entry.sentAt === undefined || entry.sentAt >= cutoff) break;
+      this.remove(taskId);
     }
-    for (const [taskId, entry] of this.entries) {
-      if (bytes <= this.maxBytes) break;
-      this.entries.delete(taskId);
-      bytes -= entry.bytes;
+    for (const [taskId] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.remove(taskId);
       this.logger.warn({ taskId }, "dropping a retained task result over the retention budget");
     }
+  }
+
+  private remove(taskId: string): void {
+    const entry = this.entries.get(taskId);
+    if (!entry) return;
+    this.entries.delete(taskId);
+    this.bytes -= entry.bytes;
   }
 }
 

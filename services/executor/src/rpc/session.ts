@@ -4,7 +4,8 @@ import { describeError, UnavailableError } from "@ballast/common/errors";
 import { call } from "@ballast/common/grpc";
 import type { TaskStatusUpdate, TracedTaskLaunch } from "@ballast/common/domain/tasks";
 import type { Logger } from "@ballast/common/logging";
-import { launchFromWire, taskUpdateToWire } from "@ballast/common/wire/tasks";
+import { JobPlanCache, launchFromWire, taskUpdateToWire } from "@ballast/common/wire/tasks";
+import type { LaunchTask, TaskUpdate } from "@ballast/gen/scheduler";
 import { backoffDelay, type BackoffPolicy } from "@ballast/common/backoff";
 import { EpochFence } from "../core/fencing.js";
 import { recordFenced } from "./fenced.js";
@@ -74,6 +75,11 @@ export class SchedulerSession {
   private readonly directory: SchedulerDirectory;
   private readonly fence = new EpochFence();
   private readonly retained: RetainedUpdates;
+  /** Each job's plan and conf, parsed once from the first launch that carries them. */
+  private readonly jobPlans = new JobPlanCache();
+  /** Updates of this event-loop turn, sent together (flushUpdates). */
+  private pendingUpdates: TaskStatusUpdate[] = [];
+  private flushScheduled = false;
   private stream?: SessionStream;
   private heartbeatTimer?: NodeJS.Timeout;
   private registerTimer?: NodeJS.Timeout;
@@ -102,13 +108,32 @@ export class SchedulerSession {
     return this.fence.highest;
   }
 
-  /** Sends a task state change now, or after the next registration when disconnected. */
+  /**
+   * Sends a task state change at the end of this event-loop turn, with the others of the turn
+   * in one message; or after the next registration when disconnected. A "running" update whose
+   * task already finished in the same turn is dropped: the final one says more.
+   */
   sendUpdate(update: TaskStatusUpdate): void {
-    const final = update.state !== "running";
-    if (final) this.retained.add(update);
+    if (update.state !== "running") this.retained.add(update);
     if (!this.connected) return; // running tasks are re-announced on registration and by heartbeats; final ones are retained
-    this.write({ message: { $case: "taskUpdate", value: taskUpdateToWire(update) } });
-    if (final) this.retained.markSent(update.taskId);
+    this.pendingUpdates.push(update);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushUpdates());
+    }
+  }
+
+  private flushUpdates(): void {
+    this.flushScheduled = false;
+    const updates = this.pendingUpdates;
+    this.pendingUpdates = [];
+    if (!this.connected || updates.length === 0) return; // finals stay retained for the next registration
+    const finished = new Set<string>();
+    for (const u of updates) if (u.state !== "running") finished.add(u.taskId);
+    const wire: TaskUpdate[] = [];
+    for (const u of updates) if (u.state !== "running" || !finished.has(u.taskId)) wire.push(taskUpdateToWire(u));
+    this.writeNow(wire.length === 1 ? { message: { $case: "taskUpdate", value: wire[0]! } } : { message: { $case: "taskUpdates", value: { updates: wire } } });
+    for (const taskId of finished) this.retained.markSent(taskId);
   }
 
   /** Asks the scheduler whether this task attempt may commit its output. */
@@ -130,6 +155,7 @@ export class SchedulerSession {
 
   /** Ends the session: pending writes are flushed, then the stream and channels close. */
   async close(): Promise<void> {
+    this.flushUpdates(); // the kills of a stopping executor go out before the stream ends
     this.closing = true;
     this.clearTimers();
     const stream = this.stream;
@@ -182,20 +208,12 @@ export class SchedulerSession {
       case "registerAck":
         this.onRegistered(stream, message.message.value.epoch, message.message.value.heartbeatIntervalMs);
         break;
-      case "launchTask": {
-        const wire = message.message.value;
-        if (!this.admit("launch", wire.epoch, { taskId: wire.taskId }, wire.traceparent)) return;
-        let launch: TracedTaskLaunch;
-        try {
-          launch = launchFromWire(wire);
-        } catch (err) {
-          this.options.logger.error({ taskId: wire.taskId, err: describeError(err) }, "invalid task launch");
-          if (wire.taskId) handlers.onInvalidLaunch(wire.taskId, describeError(err));
-          return;
-        }
-        handlers.onLaunch(launch);
+      case "launchTask":
+        this.onLaunch(message.message.value);
         break;
-      }
+      case "launchTasks":
+        for (const wire of message.message.value.tasks) this.onLaunch(wire);
+        break;
       case "killTask": {
         const { taskId, reason, epoch } = message.message.value;
         if (this.admit("kill", epoch, { taskId })) handlers.onKill(taskId, reason);
@@ -207,6 +225,19 @@ export class SchedulerSession {
         break;
       }
     }
+  }
+
+  private onLaunch(wire: LaunchTask): void {
+    if (!this.admit("launch", wire.epoch, { taskId: wire.taskId }, wire.traceparent)) return;
+    let launch: TracedTaskLaunch;
+    try {
+      launch = launchFromWire(wire, this.jobPlans);
+    } catch (err) {
+      this.options.logger.error({ taskId: wire.taskId, err: describeError(err) }, "invalid task launch");
+      if (wire.taskId) this.options.handlers.onInvalidLaunch(wire.taskId, describeError(err));
+      return;
+    }
+    this.options.handlers.onLaunch(launch);
   }
 
   /** Applies the epoch fence to a command, logging and tracing what it drops. */
@@ -256,8 +287,9 @@ export class SchedulerSession {
   }
 
   private resendRetained(): void {
+    this.pendingUpdates = []; // finals among them are retained, running ones re-announced by registration
     for (const update of this.retained.pending()) {
-      this.write({ message: { $case: "taskUpdate", value: taskUpdateToWire(update) } });
+      this.writeNow({ message: { $case: "taskUpdate", value: taskUpdateToWire(update) } });
       this.retained.markSent(update.taskId);
     }
   }
@@ -280,7 +312,13 @@ export class SchedulerSession {
     this.reconnectTimer = setTimeout(() => void this.dial(), delayMs);
   }
 
+  /** Sends a message after the updates queued before it, so the scheduler sees them in order. */
   private write(message: ExecutorSessionRequest): void {
+    this.flushUpdates();
+    this.writeNow(message);
+  }
+
+  private writeNow(message: ExecutorSessionRequest): void {
     try {
       this.stream?.write(message);
     } catch (err) {

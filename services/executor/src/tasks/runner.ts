@@ -40,6 +40,13 @@ export interface RunnerDeps {
   cache: Pick<ExecutorPartitionCache, "blocksFor" | "keep">;
 }
 
+/** When a task attempt started, and how long it waited in the worker pool's queue. */
+interface TaskClock {
+  startedAt: number;
+  queuedAt: number;
+  queuedMs: number;
+}
+
 /** Results travel in one TaskUpdate message: keep room for the rest of it under the gRPC limit. */
 const RESULT_WIRE_LIMIT = MAX_MESSAGE_BYTES - 64 * 1024;
 
@@ -59,23 +66,25 @@ export class TaskRunner {
   }
 
   private async runInSpan(launch: TracedTaskLaunch, signal: AbortSignal, span: Span): Promise<TaskStatusUpdate> {
-    const startedAt = Date.now();
     const metrics = emptyMetrics();
+    // A queued task's wait for a slot is not its duration (stage medians, MB/s): counted from when it reaches a worker.
+    const clock: TaskClock = { startedAt: Date.now(), queuedAt: 0, queuedMs: 0 };
     const logger = this.deps.logger.child({ taskId: launch.taskId });
     try {
-      const update = await this.execute(launch, signal, metrics, logger);
-      logger.info({ durationMs: Date.now() - startedAt }, "task succeeded");
-      return { ...update, metrics: { ...metrics, durationMs: Date.now() - startedAt } };
+      const update = await this.execute(launch, signal, metrics, logger, clock);
+      const durationMs = Date.now() - clock.startedAt - clock.queuedMs;
+      logger.info({ durationMs, queuedMs: clock.queuedMs }, "task succeeded");
+      return { ...update, metrics: { ...metrics, durationMs } };
     } catch (err) {
       const update = this.failedUpdate(launch, err, signal);
       span.setStatus({ code: SpanStatusCode.ERROR, message: update.failure?.message });
       span.setAttribute("task.outcome", update.failure?.kind ?? update.state);
       logger.warn({ state: update.state, kind: update.failure?.kind, err: update.failure?.message }, "task did not succeed");
-      return { ...update, metrics: { ...metrics, durationMs: Date.now() - startedAt } };
+      return { ...update, metrics: { ...metrics, durationMs: Date.now() - clock.startedAt - clock.queuedMs } };
     }
   }
 
-  private async execute(launch: TaskLaunch, signal: AbortSignal, metrics: TaskMetrics, logger: Logger): Promise<TaskStatusUpdate> {
+  private async execute(launch: TaskLaunch, signal: AbortSignal, metrics: TaskMetrics, logger: Logger, clock: TaskClock): Promise<TaskStatusUpdate> {
     await this.deps.beforeTask?.(launch, signal);
     const conf = confOf(launch);
     const bundlePath = await withSpan("bundle.fetch", { "bundle.digest": launch.bundleDigest }, async () => this.deps.bundles.pathOf(launch.bundleDigest));
@@ -102,9 +111,13 @@ export class TaskRunner {
     if (cached && reducePartitions.size > reads.length) checkSkippedStagesCovered(launch, cached);
     signal.throwIfAborted();
     const spillDir = join(this.deps.spillRoot, encodeURIComponent(launch.taskId));
+    // Only reduce-side operators spill, and they read shuffles: other tasks (most tasks of a big
+    // job) skip the dir, whose mkdir and rmdir were the largest cost of an empty task here.
+    const maySpill = reads.length > 0;
     const response = await withSpan("compute", { "dataset.id": launch.datasetId }, async () => {
       const { blocks, transfer } = prepareBlocksTransfer(fetched.blocks);
-      mkdirSync(spillDir, { recursive: true });
+      if (maySpill) mkdirSync(spillDir, { recursive: true });
+      clock.queuedAt = Date.now();
       // Spills never outlive their task: removed on success, failure, kill or worker crash alike.
       return this.deps.pool.run(
         {
@@ -123,7 +136,8 @@ export class TaskRunner {
           ...(cached && { cached }),
         },
         transfer,
-      ).finally(() => rmSync(spillDir, { recursive: true, force: true }));
+        () => (clock.queuedMs = Date.now() - clock.queuedAt),
+      ).finally(() => maySpill && rmSync(spillDir, { recursive: true, force: true }));
     });
     const output = outputOf(response);
     metrics.inputBytes = response.type === "done" ? response.inputBytes : 0;
@@ -214,9 +228,18 @@ function partitionTaskOf(launch: TaskLaunch): PartitionTaskSpec {
   return task;
 }
 
+/** Resolved confs by the launch's conf object: the session's JobPlanCache gives every task of a job the same one. */
+const resolvedConfs = new WeakMap<Record<string, string>, Conf>();
+
 function confOf(launch: TaskLaunch): Conf {
+  let conf = resolvedConfs.get(launch.conf);
+  if (!conf) resolvedConfs.set(launch.conf, (conf = resolveConfOrFail(launch.conf)));
+  return conf;
+}
+
+function resolveConfOrFail(pairs: Record<string, string>): Conf {
   try {
-    return resolveConf(launch.conf);
+    return resolveConf(pairs);
   } catch (err) {
     throw failure("userError", describeError(err), { errorKind: "invalid_argument" });
   }

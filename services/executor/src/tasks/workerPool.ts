@@ -21,6 +21,7 @@ export class TaskKilledError extends Error {
 interface Job {
   request: WorkerTaskRequest;
   transfer: ArrayBuffer[];
+  onStart?: () => void;
   resolve(response: WorkerTaskResponse): void;
   reject(err: Error): void;
 }
@@ -54,10 +55,11 @@ export class WorkerPool {
     while (this.slots.size < this.size) this.slots.add(this.spawn());
   }
 
-  run(request: WorkerTaskRequest, transfer: ArrayBuffer[] = []): Promise<WorkerTaskResponse> {
+  /** `onStart`: called when a worker takes the task (it may wait in the queue before). */
+  run(request: WorkerTaskRequest, transfer: ArrayBuffer[] = [], onStart?: () => void): Promise<WorkerTaskResponse> {
     if (this.closed) return Promise.reject(new WorkerCrashedError("the worker pool is closed"));
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, transfer, resolve, reject });
+      this.queue.push({ request, transfer, onStart, resolve, reject });
       this.dispatch();
     });
   }
@@ -95,6 +97,7 @@ export class WorkerPool {
       if (!slot) return;
       const job = this.queue.shift()!;
       slot.job = job;
+      job.onStart?.();
       slot.worker.postMessage(job.request, job.transfer);
     }
   }

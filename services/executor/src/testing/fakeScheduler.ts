@@ -148,6 +148,8 @@ export class FakeScheduler {
         call.write({ message: { $case: "registerAck", value: { epoch: this.epoch, heartbeatIntervalMs: this.heartbeatIntervalMs } } });
       } else if (message.$case === "heartbeat") {
         this.heartbeats.push({ at: Date.now(), runningTaskIds: message.value.runningTaskIds });
+      } else if (message.$case === "taskUpdates") {
+        this.updates.push(...message.value.updates);
       } else {
         this.updates.push(message.value);
       }

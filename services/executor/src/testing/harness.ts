@@ -144,5 +144,6 @@ export function launchOf(job: BundledJob, plan: Plan, options: LaunchOptions): L
     applicationId: "",
     cachedPartitions: [],
     jobToken: "", // the executor then uses its own (the cluster's) credentials
+    planCached: false,
   };
 }

@@ -20,12 +20,12 @@ import { traceparentOf } from "@ballast/common/telemetry";
 import { jobToWire } from "@ballast/common/wire/jobs";
 import { planFromWire } from "@ballast/common/wire/plan";
 import { executorToWire, nodeToWire } from "@ballast/common/wire/resources";
-import { launchToWire } from "@ballast/common/wire/tasks";
 import { confProblem } from "../core/index.js";
 import type { JobView, NodeView } from "../core/types.js";
 import type { ExecutorChannel, SchedulerShell } from "../shell.js";
 import { jobPage } from "./jobPages.js";
-import { registrationProblem, sessionMessageToInput } from "./sessionInput.js";
+import { LaunchBatcher } from "./launchBatch.js";
+import { registrationProblem, sessionMessagesToInputs } from "./sessionInput.js";
 import { withStrictDecoding } from "@ballast/common/wire/decode";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -156,11 +156,13 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
   let shell: SchedulerShell | undefined;
   const { epoch } = options;
   const end = (code: number, message: string) => call.emit("error", Object.assign(new Error(message), { code, details: message }));
+  const out = new LaunchBatcher((message) => call.write(message), epoch);
   const channel: ExecutorChannel = {
-    launch: (task, traceparent) => call.write({ message: { $case: "launchTask", value: launchToWire(task, traceparent, epoch(), jobTokenFor(task.conf[JOB_OWNER_KEY], task.jobId)) } }),
-    kill: (taskId, reason) => call.write({ message: { $case: "killTask", value: { taskId, reason, epoch: epoch() } } }),
-    shutdown: (reason) => call.write({ message: { $case: "shutdown", value: { reason, epoch: epoch() } } }),
+    launch: (task, traceparent) => out.launch(task, traceparent, jobTokenFor(task.conf[JOB_OWNER_KEY], task.jobId)),
+    kill: (taskId, reason) => out.write({ message: { $case: "killTask", value: { taskId, reason, epoch: epoch() } } }),
+    shutdown: (reason) => out.write({ message: { $case: "shutdown", value: { reason, epoch: epoch() } } }),
     close: (reason) => {
+      out.flush();
       detach();
       end(status.UNAVAILABLE, `session closed by the scheduler: ${reason}; register again`);
     },
@@ -193,7 +195,7 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
         return;
       }
       if (!executorId || !shell) throw new InvalidArgumentError("the first session message must be register");
-      shell.dispatch(sessionMessageToInput(executorId, message));
+      for (const input of sessionMessagesToInputs(executorId, message)) shell.dispatch(input);
     } catch (err) {
       logger.warn({ err: (err as Error).message, executorId }, "session refused or broken");
       lost(`session error: ${(err as Error).message}`);

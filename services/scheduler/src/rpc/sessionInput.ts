@@ -1,5 +1,6 @@
 // An executor's session messages as scheduler core inputs (the wire conversion itself is @ballast/common/wire/tasks).
-import type { ExecutorSessionRequest } from "@ballast/gen/scheduler";
+import type { ExecutorSessionRequest, TaskUpdate } from "@ballast/gen/scheduler";
+import type { TaskStatusUpdate } from "@ballast/common/domain/tasks";
 import { InvalidArgumentError } from "@ballast/common/errors";
 import { addressProblem, firstProblem, idProblem, integerProblem, LIMITS, nameProblem } from "@ballast/common/limits";
 import { taskUpdateFromWire } from "@ballast/common/wire/tasks";
@@ -7,28 +8,19 @@ import type { Input } from "../core/types.js";
 
 type SessionMessage = NonNullable<ExecutorSessionRequest["message"]>;
 
-/** Converts an executor's heartbeat or task update to a core input (registration is handled by the session). */
-export function sessionMessageToInput(executorId: string, message: SessionMessage): Input {
+/**
+ * Converts an executor's heartbeat or task updates to core inputs, in order (registration is
+ * handled by the session). "running" updates are left out: the core ignores them, and logging
+ * one input per task start would double the log's work for nothing.
+ */
+export function sessionMessagesToInputs(executorId: string, message: SessionMessage): Input[] {
   switch (message.$case) {
     case "heartbeat":
-      return { type: "heartbeat", executorId, runningTaskIds: [...message.value.runningTaskIds] };
-    case "taskUpdate": {
-      const update = taskUpdateFromWire(message.value);
-      const failure = update.failure;
-      return {
-        type: "taskUpdate",
-        executorId,
-        taskId: update.taskId,
-        state: update.state,
-        mapStatus: update.mapStatus,
-        records: update.result?.records,
-        count: update.result?.count,
-        // The core decides by kind; the executor's errorKind is for its logs and the UI only.
-        failure: failure && { kind: failure.kind, message: failure.message, stack: failure.stack, fetch: failure.fetch },
-        metrics: update.metrics,
-        ...(update.cachedWrites && { cachedWrites: update.cachedWrites }),
-      };
-    }
+      return [{ type: "heartbeat", executorId, runningTaskIds: [...message.value.runningTaskIds] }];
+    case "taskUpdate":
+      return finalUpdateInputs(executorId, [message.value]);
+    case "taskUpdates":
+      return finalUpdateInputs(executorId, message.value.updates);
     case "register":
       throw new InvalidArgumentError("executor is already registered on this session");
   }
@@ -55,4 +47,30 @@ export function registrationProblem(r: Registration): string | undefined {
     addressProblem("shuffle_address", r.shuffleAddress),
     ...r.runningTaskIds.map((id) => idProblem("running_task_ids[]", id)),
   );
+}
+
+function finalUpdateInputs(executorId: string, updates: TaskUpdate[]): Input[] {
+  const inputs: Input[] = [];
+  for (const wire of updates) {
+    const update = taskUpdateFromWire(wire);
+    if (update.state !== "running") inputs.push(taskUpdateInput(executorId, update));
+  }
+  return inputs;
+}
+
+function taskUpdateInput(executorId: string, update: TaskStatusUpdate): Input {
+  const failure = update.failure;
+  return {
+    type: "taskUpdate",
+    executorId,
+    taskId: update.taskId,
+    state: update.state,
+    mapStatus: update.mapStatus,
+    records: update.result?.records,
+    count: update.result?.count,
+    // The core decides by kind; the executor's errorKind is for its logs and the UI only.
+    failure: failure && { kind: failure.kind, message: failure.message, stack: failure.stack, fetch: failure.fetch },
+    metrics: update.metrics,
+    ...(update.cachedWrites && { cachedWrites: update.cachedWrites }),
+  };
 }

@@ -1,0 +1,35 @@
+// `npm run bench -- tasks`: 20,000 empty tasks through real executors on 2 nodes, submit to
+// exit, beside Dask distributed with 2 worker processes in the same run.
+// BENCH_CPU_PROF=DIR writes a CPU profile of every cluster process into DIR (bench/cpuProfile.cjs).
+import { resolve } from "node:path";
+import { submitJob } from "@ballast/cli/submit";
+import { runDask, versusDask } from "./peers.js";
+import { clusterCpuMs, quiet, row, seconds, withCluster } from "./support.js";
+
+export const EMPTY_TASKS = Number(process.env.BENCH_EMPTY_TASKS ?? 20_000);
+const GOAL_TASKS_PER_SECOND = 5_000;
+
+/** CPU profiles of the cluster's processes when BENCH_CPU_PROF names a directory. */
+export function profilingEnv(): Record<string, string> {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? { NODE_OPTIONS: `--require ${resolve("bench/cpuProfile.cjs")}`, BENCH_CPU_PROF: resolve(dir) } : {};
+}
+
+export async function emptyTasksBench(): Promise<void> {
+  const { ms, cpuMs } = await withCluster("tasks", { nodes: 2, env: profilingEnv() }, async (cluster) => {
+    const cpuBefore = clusterCpuMs(cluster);
+    const started = performance.now();
+    const outcome = await submitJob({ scheduler: cluster.scheduler, staging: cluster.staging, jobFile: "bench/jobs/empty-tasks.ts", files: [], conf: [], args: ["--tasks", String(EMPTY_TASKS)], json: false, progress: quiet });
+    if (!outcome.ok) throw new Error(`empty-task job failed: ${outcome.error?.message}`);
+    if (outcome.stats.tasksLaunched < EMPTY_TASKS) throw new Error(`only ${outcome.stats.tasksLaunched} of ${EMPTY_TASKS} tasks ran`);
+    return { ms: performance.now() - started, cpuMs: clusterCpuMs(cluster) - cpuBefore };
+  });
+  const perSecond = EMPTY_TASKS / (ms / 1000);
+  console.log(`\n== empty tasks, 2 nodes, end to end: ${EMPTY_TASKS} tasks, ballast submit to result (real executors, worker threads)`);
+  row("ballast wall time", `${seconds(ms)}  (${Math.round(perSecond)} tasks/s; goal >= ${GOAL_TASKS_PER_SECOND.toLocaleString("en")}: ${perSecond >= GOAL_TASKS_PER_SECOND ? "met" : "NOT met"})`);
+  // The machine is shared: CPU per task says what the cluster's processes did, whatever the load.
+  row("cluster CPU per task", `${((cpuMs * 1000) / EMPTY_TASKS).toFixed(0)} us (all services, user + system); ${Math.round(2000 / (cpuMs / EMPTY_TASKS))} tasks/s if 2 idle cores did only this`);
+  const dask = runDask("dask_empty_tasks.py", [String(EMPTY_TASKS)]);
+  row("Dask distributed, 2 processes", "missing" in dask ? dask.missing : `${seconds(dask.seconds * 1000)}  (${Math.round(EMPTY_TASKS / dask.seconds)} tasks/s)`);
+  row("ballast vs Dask", versusDask(dask, ms, 1).replace(/; goal.*$/, ""));
+}

@@ -1,0 +1,73 @@
+// `npm run bench -- wordcount`: the 100 MB Zipf word count on 2 nodes against a plain
+// single-process Node word count of the same file (job wall, and `ballast submit` as a user
+// runs it, process start to exit), a map task's MB/s against the single process's, and Dask.
+import { spawnSync } from "node:child_process";
+import { createReadStream, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { formatBytes } from "@ballast/cli/outcome";
+import { builtEntry } from "@ballast/common/entry";
+import { historyEvents } from "../test/support/faults.js";
+import { daskOutputDir, runDask, versusDask } from "./peers.js";
+import { BENCH_DIR, benchCorpus, peakRssBytes, row, seconds, withCluster, wordcount } from "./support.js";
+
+const MAP_PARTITIONS = 8; // examples/wordcount.ts: textFile(..., { minPartitions: 8 })
+
+/** The baseline: stream the file once, split lines and words, count in a Map. */
+export async function singleProcessWordCount(path: string): Promise<{ ms: number; words: number }> {
+  const started = performance.now();
+  const counts = new Map<string, number>();
+  let carry = "";
+  for await (const chunk of createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 })) {
+    const text = carry + chunk;
+    const lastNewline = text.lastIndexOf("\n");
+    carry = text.slice(lastNewline + 1);
+    for (const line of text.slice(0, lastNewline).split("\n")) for (const w of line.split(" ")) if (w) counts.set(w, (counts.get(w) ?? 0) + 1);
+  }
+  for (const w of carry.split(" ")) if (w) counts.set(w, (counts.get(w) ?? 0) + 1);
+  return { ms: performance.now() - started, words: counts.size };
+}
+
+/** `ballast submit --dir` in its own process, spawn to exit: what a user waits for. */
+function cliWordCount(clusterDir: string, corpus: string): number {
+  const output = join(BENCH_DIR, "wc-cli-out");
+  rmSync(output, { recursive: true, force: true });
+  const args = [builtEntry("@ballast/cli", "./bin"), "submit", "--dir", clusterDir, "examples/wordcount.ts", "--", "--input", pathToFileURL(corpus).href, "--output", pathToFileURL(output).href];
+  const started = performance.now();
+  const run = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 600_000 });
+  const ms = performance.now() - started;
+  rmSync(output, { recursive: true, force: true });
+  if (run.status !== 0) throw new Error(`ballast submit exited ${run.status}: ${run.stderr.trim().split("\n").at(-1)}`);
+  return ms;
+}
+
+const ratioRow = (ratio: number, goal: number, better: "lower" | "higher") =>
+  `${ratio.toFixed(2)}x  (goal ${better === "lower" ? "<=" : ">="} ${goal}x: ${(better === "lower" ? ratio <= goal : ratio >= goal) ? "met" : "NOT met"})`;
+
+export async function wordcountBench(): Promise<void> {
+  const corpus = benchCorpus();
+  const size = statSync(corpus).size;
+  const mb = size / 1024 ** 2;
+  const baseline = await singleProcessWordCount(corpus);
+  await withCluster("wordcount", { nodes: 2 }, async (cluster) => {
+    const { outcome, ms } = await wordcount(cluster, corpus, "wc-out");
+    const cliMs = cliWordCount(cluster.dir, corpus);
+    const mapMs = (await historyEvents(cluster, outcome.jobId)).filter((e) => e.type === "taskEnded" && e.stageId === 0 && e.state === "succeeded").map((e) => Number(e.durationMs));
+    const mapMbPerSecond = mb / MAP_PARTITIONS / (mapMs.reduce((a, b) => a + b, 0) / mapMs.length / 1000);
+    const singleMbPerSecond = mb / (baseline.ms / 1000);
+    console.log("\n== word count 100 MB, 2 nodes");
+    row("corpus", `${formatBytes(size)} (${baseline.words} distinct words)`);
+    row("single-process Node", `${seconds(baseline.ms)}  (${singleMbPerSecond.toFixed(1)} MB/s)`);
+    row("job wall, submit to result", `${seconds(ms)}  (${(mb / (ms / 1000)).toFixed(1)} MB/s)`);
+    row("  ratio job/single", ratioRow(ms / baseline.ms, 0.5, "lower"));
+    row("ballast submit, spawn to exit", seconds(cliMs));
+    row("  ratio CLI/single", ratioRow(cliMs / baseline.ms, 0.6, "lower"));
+    row("vs Dask distributed (CLI time)", versusDask(runDask("dask_wordcount.py", [corpus, daskOutputDir("wc")], daskOutputDir("wc")), cliMs, 5));
+    console.log("\n== a map task's MB/s (word count stage 0, one core each) vs the single process");
+    row("map task", `${mapMbPerSecond.toFixed(1)} MB/s (mean of ${mapMs.length} tasks)`);
+    row("  ratio map task/single", ratioRow(mapMbPerSecond / singleMbPerSecond, 0.8, "higher"));
+    row("shuffle bytes written", formatBytes(outcome.stats.shuffleBytesWritten));
+    row("tasks", String(outcome.stats.tasksLaunched));
+    for (const e of cluster.services.filter((s) => s.name === "executor")) row(`peak RSS ${e.nodeId} executor`, `${formatBytes(peakRssBytes(e.pid))}  (target < 512 MiB)`);
+  });
+}
