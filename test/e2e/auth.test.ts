@@ -72,7 +72,7 @@ const cases: Case[] = [
   {
     service: "scheduler",
     client: () => raw(SchedulerServiceClient, cluster.scheduler),
-    open: { method: "listJobs", request: {}, as: USER },
+    open: { method: "listJobs", request: { pageSize: 0, pageToken: "", applicationId: "" }, as: USER },
     internal: { method: "decommissionNode", request: { nodeId: "node-1", deadlineMs: 1000 }, denied: USER },
   },
   {

@@ -7,6 +7,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { expect } from "vitest";
 import { isServing } from "@ballast/common/grpc";
+import { authInterceptor, channelCredentials } from "@ballast/common/security";
 import { lastJson, runCli, startTestCluster, type TestCluster } from "../support/cluster.js";
 
 export type { TestCluster };
@@ -70,9 +71,12 @@ export const ABOVE_2_53 = 2n ** 60n;
 
 const identity = (b: Buffer) => b;
 
+/** A client for raw bytes, with this test process's (the cluster's) credentials: the cases test what comes after authentication. */
+const rawClient = (address: string) => new grpc.Client(address, channelCredentials(), { interceptors: [authInterceptor] });
+
 /** A unary call with raw request bytes to `path` ("/ballast.v1.X/Method"). */
 export function rawUnary(address: string, path: string, request: Buffer): Promise<Buffer> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const client = rawClient(address);
   return new Promise<Buffer>((resolve, reject) => {
     client.makeUnaryRequest(path, identity, identity, request, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (err, res) => {
       client.close();
@@ -83,14 +87,14 @@ export function rawUnary(address: string, path: string, request: Buffer): Promis
 
 /** A server-streaming call with raw request bytes; resolves with the messages when it ends well. */
 export function rawServerStream(address: string, path: string, request: Buffer): Promise<Buffer[]> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const client = rawClient(address);
   const stream = client.makeServerStreamRequest(path, identity, identity, request, new grpc.Metadata(), { deadline: Date.now() + 10_000 });
   return collect(stream, client);
 }
 
 /** A client- or bidi-streaming call that writes raw messages; resolves with what came back when it ends well. */
 export function rawStream(address: string, path: string, messages: Buffer[], kind: "client" | "bidi"): Promise<Buffer[]> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const client = rawClient(address);
   const options = { deadline: Date.now() + 10_000 };
   if (kind === "client") {
     return new Promise((resolve, reject) => {
