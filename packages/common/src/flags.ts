@@ -1,17 +1,39 @@
-import { CommanderError, type Command } from "commander";
+import { parseArgs } from "node:util";
 
 /** A mistake on a service's command line: reported in one line, exit code 2, no stack trace. */
 export class UsageError extends Error {}
 
-/** Parses argv with commander, turning its errors into UsageError (and --help into exit 0). */
-export function parseCommand(program: Command, argv: string[]): void {
-  program.exitOverride().configureOutput({ writeErr: () => undefined });
-  try {
-    program.parse(argv);
-  } catch (err) {
-    if (err instanceof CommanderError && err.exitCode === 0) process.exit(0); // --help
-    throw new UsageError((err as Error).message.replace(/^error: /, ""));
+/** One `--name <value>` flag of a service: its value's placeholder, its help line, whether it repeats. */
+export interface FlagDoc {
+  value: string;
+  help: string;
+  multiple?: true;
+}
+
+type FlagValues<F extends Record<string, FlagDoc>> = { [K in keyof F]?: F[K] extends { multiple: true } ? string[] : string };
+
+/**
+ * Parses a service's flags (argv without node and the script) with node:util: commander's module
+ * graph cost a service more start-up time than all of its flag handling. `--help` prints the
+ * usage and exits 0; a mistake is a UsageError.
+ */
+export function parseServiceFlags<F extends Record<string, FlagDoc>>(service: string, summary: string, flags: F, args: string[], footer = ""): FlagValues<F> {
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(usageOf(service, summary, flags, footer));
+    process.exit(0);
   }
+  const options = Object.fromEntries(Object.entries(flags).map(([name, doc]) => [name, { type: "string" as const, multiple: doc.multiple === true }]));
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as FlagValues<F>;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function usageOf(service: string, summary: string, flags: Record<string, FlagDoc>, footer: string): string {
+  const lines = Object.entries(flags).map(([name, doc]) => `  ${`--${name} <${doc.value}>`.padEnd(30)} ${doc.help}${doc.multiple ? " (repeatable)" : ""}`);
+  lines.push(`  ${"-h, --help".padEnd(30)} this help`);
+  return `usage: ${service} [options]\n\n${summary}\n\nOptions:\n${lines.join("\n")}\n${footer ? `\n${footer}\n` : ""}`;
 }
 
 /** Runs a flag parser; a UsageError is printed as `<service>: <message>` and exits 2. */

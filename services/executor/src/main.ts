@@ -1,8 +1,7 @@
 import { availableParallelism } from "node:os";
-import { Command } from "commander";
 import { resolve } from "node:path";
 import { SECURITY_USAGE, serviceSecurityOrExit } from "@ballast/common/security";
-import { checkAddress, parseCommand, parseFlagsOrExit, UsageError } from "@ballast/common/flags";
+import { checkAddress, parseFlagsOrExit, parseServiceFlags, UsageError, type FlagDoc } from "@ballast/common/flags";
 import { createLogger } from "@ballast/common/logging";
 import { resolveConf } from "@ballast/common/config";
 import { describeError } from "@ballast/common/errors";
@@ -19,46 +18,31 @@ type Flags = Omit<ExecutorOptions, "logger" | "reconnect" | "staging" | "shuffle
   decommissionWaitMs: number;
 };
 
-/** A bad flag value: reported on one line, exit status 2. */
+const FLAGS = {
+  scheduler: { value: "host:port,...", help: "scheduler addresses, active and standbys, comma-separated (env BALLAST_SCHEDULER_ADDRESSES or BALLAST_SCHEDULER, required)" },
+  shuffle: { value: "host:port", help: "this node's shuffle service (env BALLAST_SHUFFLE, required)" },
+  staging: { value: "host:port", help: "staging service (env BALLAST_STAGING, required)" },
+  "node-id": { value: "id", help: "this node's id (env BALLAST_NODE_ID, required)" },
+  "executor-id": { value: "id", help: "executor id (env BALLAST_EXECUTOR_ID, default <node-id>-exec-<pid>-<start time>, unique across restarts)" },
+  slots: { value: "n", help: "tasks run at once (env BALLAST_SLOTS, default: the machine's cores)" },
+  queue: { value: "n", help: `tasks accepted beyond --slots, queued here to hide the scheduler round trip of short tasks (env BALLAST_TASK_QUEUE, default ${DEFAULT_QUEUED_TASKS}; 0: one task per slot)` },
+  host: { value: "host", help: "the node's address, reported on register (env BALLAST_HOST, default 127.0.0.1)" },
+  address: { value: "host:port", help: "ExecutorService listen address (env BALLAST_ADDRESS, default <host>:0)" },
+  "data-dir": { value: "dir", help: "bundle and input cache, temp files (env BALLAST_DATA_DIR, required)" },
+  "decommission-wait": { value: "duration", help: "on SIGTERM, how long to wait for the node's decommission before exiting (env BALLAST_DECOMMISSION_WAIT, default ballast.decommission.deadline, 120s)" },
+} satisfies Record<string, FlagDoc>;
 
-interface RawFlags {
-  scheduler?: string;
-  shuffle?: string;
-  staging?: string;
-  nodeId?: string;
-  executorId?: string;
-  slots?: string;
-  queue?: string;
-  host?: string;
-  address?: string;
-  dataDir?: string;
-  decommissionWait?: string;
-}
+type FlagName = keyof typeof FLAGS;
 
 function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
-  const program = new Command("ballast-executor")
-    .description("Ballast executor: registers with the scheduler and runs tasks in worker threads")
-    .option("--scheduler <host:port,...>", "scheduler addresses, active and standbys, comma-separated (env BALLAST_SCHEDULER_ADDRESSES or BALLAST_SCHEDULER, required)")
-    .option("--shuffle <host:port>", "this node's shuffle service (env BALLAST_SHUFFLE, required)")
-    .option("--staging <host:port>", "staging service (env BALLAST_STAGING, required)")
-    .option("--node-id <id>", "this node's id (env BALLAST_NODE_ID, required)")
-    .option("--executor-id <id>", "executor id (env BALLAST_EXECUTOR_ID, default <node-id>-exec-<pid>-<start time>, unique across restarts)")
-    .option("--slots <n>", "tasks run at once (env BALLAST_SLOTS, default: the machine's cores)")
-    .option("--queue <n>", `tasks accepted beyond --slots, queued here to hide the scheduler round trip of short tasks (env BALLAST_TASK_QUEUE, default ${DEFAULT_QUEUED_TASKS}; 0: one task per slot)`)
-    .option("--host <host>", "the node's address, reported on register (env BALLAST_HOST, default 127.0.0.1)")
-    .option("--address <host:port>", "ExecutorService listen address (env BALLAST_ADDRESS, default <host>:0)")
-    .option("--data-dir <dir>", "bundle and input cache, temp files (env BALLAST_DATA_DIR, required)")
-    .option("--decommission-wait <duration>", "on SIGTERM, how long to wait for the node's decommission before exiting (env BALLAST_DECOMMISSION_WAIT, default ballast.decommission.deadline, 120s)");
-  program.addHelpText("after", `\nSecurity:\n${SECURITY_USAGE}`);
-  parseCommand(program, argv);
-  const raw = program.opts<RawFlags>();
-  const flag = (name: keyof RawFlags, envName: string) => raw[name] ?? env[envName];
-  const required = (name: keyof RawFlags, option: string, envName: string) => {
+  const raw = parseServiceFlags("ballast-executor", "Ballast executor: registers with the scheduler and runs tasks in worker threads", FLAGS, argv.slice(2), `Security:\n${SECURITY_USAGE}`);
+  const flag = (name: FlagName, envName: string) => raw[name] ?? env[envName];
+  const required = (name: FlagName, option: string, envName: string) => {
     const value = flag(name, envName)?.trim();
     if (!value) throw new UsageError(`${option} (or ${envName}) is required`);
     return value;
   };
-  const nodeId = required("nodeId", "--node-id", "BALLAST_NODE_ID");
+  const nodeId = required("node-id", "--node-id", "BALLAST_NODE_ID");
   const host = flag("host", "BALLAST_HOST") ?? "127.0.0.1";
   const schedulers = raw.scheduler ?? (env.BALLAST_SCHEDULER_ADDRESSES?.trim() || env.BALLAST_SCHEDULER);
   if (!schedulers?.trim()) throw new UsageError("--scheduler (or BALLAST_SCHEDULER_ADDRESSES) is required");
@@ -68,13 +52,13 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     stagingAddress: checkAddress("--staging", required("staging", "--staging", "BALLAST_STAGING")),
     nodeId,
     // pid plus start time: an executor restarted on the same node (even with a recycled pid) is a new executor.
-    executorId: flag("executorId", "BALLAST_EXECUTOR_ID") ?? `${nodeId}-exec-${process.pid}-${Date.now().toString(36)}`,
+    executorId: flag("executor-id", "BALLAST_EXECUTOR_ID") ?? `${nodeId}-exec-${process.pid}-${Date.now().toString(36)}`,
     slots: checkSlots(flag("slots", "BALLAST_SLOTS") ?? String(availableParallelism())),
     queuedTasks: checkQueue(flag("queue", "BALLAST_TASK_QUEUE") ?? String(DEFAULT_QUEUED_TASKS)),
     host,
     address: checkAddress("--address", flag("address", "BALLAST_ADDRESS") ?? `${host}:0`),
-    dataDir: resolve(required("dataDir", "--data-dir", "BALLAST_DATA_DIR")),
-    decommissionWaitMs: checkDuration(flag("decommissionWait", "BALLAST_DECOMMISSION_WAIT"), env),
+    dataDir: resolve(required("data-dir", "--data-dir", "BALLAST_DATA_DIR")),
+    decommissionWaitMs: checkDuration(flag("decommission-wait", "BALLAST_DECOMMISSION_WAIT"), env),
     taskEventsFile: env.BALLAST_TEST_TASK_EVENTS_FILE || undefined,
     faults: faultHookOf(env.BALLAST_TEST_FAULTS, nodeId),
   };
@@ -98,7 +82,6 @@ function faultHookOf(json: string | undefined, nodeId: string): FaultHook | unde
     throw err;
   }
 }
-
 
 function checkSlots(value: string): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || Number(value) > 256) {

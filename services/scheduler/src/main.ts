@@ -1,4 +1,3 @@
-import { Command } from "commander";
 import { confFromEnv, parseConfPairs, resolveConf } from "@ballast/common/config";
 import { describeError } from "@ballast/common/errors";
 import { SECURITY_USAGE, serviceSecurityOrExit } from "@ballast/common/security";
@@ -13,23 +12,33 @@ import { ShufflePeers } from "./rpc/peers.js";
 import { schedulerService } from "./rpc/service.js";
 import { SchedulerShell } from "./shell.js";
 import { retryWithBackoff } from "@ballast/common/backoff";
-import { UsageError } from "@ballast/common/flags";
+import { parseServiceFlags, UsageError } from "@ballast/common/flags";
 import { openSchedulerStore } from "./store/openStore.js";
 import type { SchedulerStore } from "./store/schedulerStore.js";
 
 const TICK_MS = 100;
 
 function parseFlags(argv: string[]) {
-  const program = new Command("ballast-scheduler")
-    .option("--address <host:port>", "gRPC address", process.env.BALLAST_SCHEDULER_ADDRESS ?? "127.0.0.1:7077")
-    .option("--data-dir <dir>", "this scheduler's directory; with the SQLite store it holds the event log, snapshots and lease (shared by an active scheduler and its standbys)", process.env.BALLAST_DATA_DIR)
-    .option("--store <url>", "postgresql://USER[:PASS]@HOST:PORT/DB: keep the lease, event log, snapshots and job records there (default: SQLite in --data-dir)", process.env.BALLAST_STORE)
-    .option("--history <host:port>", "history service to ship events to", process.env.BALLAST_HISTORY_ADDRESS)
-    .option("--conf <key=value>", "ballast.* setting for the scheduler and default for every job (over BALLAST_* variables)", (v: string, all: string[]) => [...all, v], [] as string[])
-    .addHelpText("after", `\nSecurity:\n${SECURITY_USAGE}`)
-    .exitOverride()
-    .parse(argv);
-  const opts = program.opts<{ address: string; dataDir?: string; store?: string; history?: string; conf: string[] }>();
+  const values = parseServiceFlags(
+    "ballast-scheduler",
+    "Ballast scheduler: plans jobs and schedules their tasks; one leads, standbys wait for its lease",
+    {
+      address: { value: "host:port", help: "gRPC address (env BALLAST_SCHEDULER_ADDRESS, default 127.0.0.1:7077)" },
+      "data-dir": { value: "dir", help: "this scheduler's directory; with the SQLite store it holds the event log, snapshots and lease (shared by an active scheduler and its standbys) (env BALLAST_DATA_DIR, required)" },
+      store: { value: "url", help: "postgresql://USER[:PASS]@HOST:PORT/DB: keep the lease, event log, snapshots and job records there (env BALLAST_STORE; default: SQLite in --data-dir)" },
+      history: { value: "host:port", help: "history service to ship events to (env BALLAST_HISTORY_ADDRESS)" },
+      conf: { value: "key=value", help: "ballast.* setting for the scheduler and default for every job (over BALLAST_* variables)", multiple: true },
+    },
+    argv.slice(2),
+    `Security:\n${SECURITY_USAGE}`,
+  );
+  const opts = {
+    address: values.address ?? process.env.BALLAST_SCHEDULER_ADDRESS ?? "127.0.0.1:7077",
+    dataDir: values["data-dir"] ?? process.env.BALLAST_DATA_DIR,
+    store: values.store ?? process.env.BALLAST_STORE,
+    history: values.history ?? process.env.BALLAST_HISTORY_ADDRESS,
+    conf: values.conf ?? [],
+  };
   if (!opts.dataDir) throw new Error("--data-dir is required");
   // Every job's defaults: BALLAST_* variables, then --conf flags. They are resolved here, in the
   // shell, because the core is pure and resolves job settings without the environment.

@@ -1,8 +1,7 @@
-import { Command } from "commander";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { SECURITY_USAGE, serviceSecurityOrExit } from "@ballast/common/security";
-import { checkAddress, parseCommand, parseFlagsOrExit, UsageError } from "@ballast/common/flags";
+import { checkAddress, parseFlagsOrExit, parseServiceFlags, UsageError } from "@ballast/common/flags";
 import { createLogger } from "@ballast/common/logging";
 import { initTelemetry } from "@ballast/common/telemetry";
 import { flushAndExit, guardProcess, stopOnSignals } from "@ballast/common/lifecycle";
@@ -16,26 +15,25 @@ interface Flags {
   nodeId: string;
 }
 
-/** A bad flag value: reported on one line, exit status 2. */
-
 function parseFlags(argv: string[]): Flags {
-  const program = new Command("ballast-shuffle")
-    .description("Ballast shuffle service: stores map outputs durably and serves their blocks")
-    .option("--address <host:port>", `listen address (env BALLAST_SHUFFLE_ADDRESS, default ${DEFAULT_ADDRESS})`)
-    .option("--data-dir <dir>", "where data files and the index live (env BALLAST_DATA_DIR, required)")
-    .option("--node-id <id>", "this node's id, for logs (env BALLAST_NODE_ID, default the host name)");
-  program.addHelpText("after", `\nSecurity:\n${SECURITY_USAGE}`);
-  parseCommand(program, argv);
-  const options = program.opts<{ address?: string; dataDir?: string; nodeId?: string }>();
+  const options = parseServiceFlags(
+    "ballast-shuffle",
+    "Ballast shuffle service: stores map outputs durably and serves their blocks",
+    {
+      address: { value: "host:port", help: `listen address (env BALLAST_SHUFFLE_ADDRESS, default ${DEFAULT_ADDRESS})` },
+      "data-dir": { value: "dir", help: "where data files and the index live (env BALLAST_DATA_DIR, required)" },
+      "node-id": { value: "id", help: "this node's id, for logs (env BALLAST_NODE_ID, default the host name)" },
+    },
+    argv.slice(2),
+    `Security:\n${SECURITY_USAGE}`,
+  );
   const address = options.address ?? process.env.BALLAST_SHUFFLE_ADDRESS ?? DEFAULT_ADDRESS;
-  const dataDir = options.dataDir ?? process.env.BALLAST_DATA_DIR;
-  const nodeId = options.nodeId ?? process.env.BALLAST_NODE_ID ?? hostname();
+  const dataDir = options["data-dir"] ?? process.env.BALLAST_DATA_DIR;
+  const nodeId = options["node-id"] ?? process.env.BALLAST_NODE_ID ?? hostname();
   if (!dataDir) throw new UsageError("--data-dir (or BALLAST_DATA_DIR) is required");
   if (!nodeId.trim()) throw new UsageError("--node-id must not be empty");
   return { address: checkAddress("--address", address), dataDir: resolve(dataDir), nodeId };
 }
-
-
 
 async function main(): Promise<void> {
   const flags = parseFlagsOrExit("ballast-shuffle", () => parseFlags(serviceSecurityOrExit("ballast-shuffle", process.argv)));
