@@ -10,8 +10,6 @@ import { flushAndExit, guardProcess } from "@ballast/common/lifecycle";
 import { Executor, type ExecutorOptions } from "./executor.js";
 import { FaultHook, FaultSpecError, parseFaultSpec } from "./tasks/faults.js";
 
-/** Deep enough that empty tasks keep both sides busy through a few milliseconds of round trip. */
-const DEFAULT_QUEUED_TASKS = 16;
 
 type Flags = Omit<ExecutorOptions, "logger" | "reconnect" | "staging" | "shuffleClient" | "onShutdownRequested"> & {
   /** How long SIGTERM waits for the node's decommission before exiting. */
@@ -25,7 +23,7 @@ const FLAGS = {
   "node-id": { value: "id", help: "this node's id (env BALLAST_NODE_ID, required)" },
   "executor-id": { value: "id", help: "executor id (env BALLAST_EXECUTOR_ID, default <node-id>-exec-<pid>-<start time>, unique across restarts)" },
   slots: { value: "n", help: "tasks run at once (env BALLAST_SLOTS, default: the machine's cores)" },
-  queue: { value: "n", help: `tasks accepted beyond --slots, queued here to hide the scheduler round trip of short tasks (env BALLAST_TASK_QUEUE, default ${DEFAULT_QUEUED_TASKS}; 0: one task per slot)` },
+  queue: { value: "n", help: `tasks accepted beyond --slots, queued here to hide the scheduler round trip of short tasks (env BALLAST_TASK_QUEUE, default: as many as --slots; 0: one task per slot)` },
   host: { value: "host", help: "the node's address, reported on register (env BALLAST_HOST, default 127.0.0.1)" },
   address: { value: "host:port", help: "ExecutorService listen address (env BALLAST_ADDRESS, default <host>:0)" },
   "data-dir": { value: "dir", help: "bundle and input cache, temp files (env BALLAST_DATA_DIR, required)" },
@@ -43,6 +41,7 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     return value;
   };
   const nodeId = required("node-id", "--node-id", "BALLAST_NODE_ID");
+  const slots = checkSlots(flag("slots", "BALLAST_SLOTS") ?? String(availableParallelism()));
   const host = flag("host", "BALLAST_HOST") ?? "127.0.0.1";
   const schedulers = raw.scheduler ?? (env.BALLAST_SCHEDULER_ADDRESSES?.trim() || env.BALLAST_SCHEDULER);
   if (!schedulers?.trim()) throw new UsageError("--scheduler (or BALLAST_SCHEDULER_ADDRESSES) is required");
@@ -53,8 +52,10 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     nodeId,
     // pid plus start time: an executor restarted on the same node (even with a recycled pid) is a new executor.
     executorId: flag("executor-id", "BALLAST_EXECUTOR_ID") ?? `${nodeId}-exec-${process.pid}-${Date.now().toString(36)}`,
-    slots: checkSlots(flag("slots", "BALLAST_SLOTS") ?? String(availableParallelism())),
-    queuedTasks: checkQueue(flag("queue", "BALLAST_TASK_QUEUE") ?? String(DEFAULT_QUEUED_TASKS)),
+    slots,
+    // One task waiting per slot hides the scheduler round trip; a deeper queue would pile work on
+    // whichever node registered first, and strand it there when another node joins or rejoins.
+    queuedTasks: checkQueue(flag("queue", "BALLAST_TASK_QUEUE") ?? String(slots)),
     host,
     address: checkAddress("--address", flag("address", "BALLAST_ADDRESS") ?? `${host}:0`),
     dataDir: resolve(required("data-dir", "--data-dir", "BALLAST_DATA_DIR")),
