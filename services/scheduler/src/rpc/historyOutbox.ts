@@ -1,6 +1,7 @@
 import { HistoryServiceClient } from "@ballast/gen/history";
 import type { Event as WireEvent } from "@ballast/gen/events";
-import { describeError, isRetryable } from "@ballast/common/errors";
+import { status } from "@grpc/grpc-js";
+import { describeError, isServiceError } from "@ballast/common/errors";
 import { call, createClient } from "@ballast/common/grpc";
 import { publishedEvent } from "@ballast/common/domain/events";
 import type { Logger } from "@ballast/common/logging";
@@ -74,18 +75,20 @@ export class HistoryOutbox {
    * events it cannot store as dead letters, so a refusal of the whole batch
    * (one that does not even decode) is rare: the events then go one by one,
    * and one refused alone is logged, counted and skipped, never resent forever.
+   * Only a refusal (INVALID_ARGUMENT) is a verdict on the events: any other
+   * failure (history's own store unreachable answers INTERNAL) is kept and resent.
    */
   private async publish(events: WireEvent[]): Promise<number> {
     try {
       return (await this.send(events)).ackedSeq;
     } catch (err) {
-      if (isRetryable(err)) throw err;
+      if (!isRefusal(err)) throw err;
     }
     for (const event of events) {
       try {
         await this.send([event]);
       } catch (err) {
-        if (isRetryable(err)) throw err;
+        if (!isRefusal(err)) throw err;
         this.skipped++;
         this.logger.error({ seq: event.seq, type: event.payload?.$case, err: describeError(err), skipped: this.skipped }, "history refused an event; it is skipped so the events behind it flow");
       }
@@ -103,3 +106,6 @@ export class HistoryOutbox {
     this.client.close();
   }
 }
+
+/** History refused the events themselves, not failed to take them. */
+const isRefusal = (err: unknown): boolean => isServiceError(err) && err.code === status.INVALID_ARGUMENT;
