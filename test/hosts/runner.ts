@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, expect } from "vitest";
 import { lastJson, spawnCli } from "../support/cluster.js";
-import { historyEvents, readTaskEvents, type TaskEvent } from "../support/faults.js";
+import { jobHistory, readTaskEvents, type TaskEvent } from "../support/faults.js";
 import { prepareCorpus, readCountsDir } from "../support/wordcount.js";
 import { startHostCluster, type HostCluster } from "./cluster.js";
 import { checkRun, type RunReport } from "./checker.js";
@@ -64,7 +64,8 @@ export function hostRunner(): (name: string, chaos: Chaos, options?: RunOptions)
       const summary = lastJson(res.stdout);
       const { counts, parts } = readCountsDir(out); // throws if a partition was committed twice
       expect(counts).toEqual(files.expected);
-      const report = checkRun(cluster, await historyEvents(cluster, ""), readTaskEvents(eventsFile), parts);
+      // History receives events asynchronously (the outbox retries through outages): wait for the end of the run's one job.
+      const report = checkRun(cluster, await jobHistory(cluster, ""), readTaskEvents(eventsFile), parts);
       failed = false;
       return { ...report, summary, tookMs: Date.now() - started };
     } finally {
