@@ -9,6 +9,7 @@
 import { cacheShuffleIdOf, type CachedPartitionLocation, type CachedPartitionWrite } from "@ballast/common/domain/tasks";
 import type { Ctx } from "./context.js";
 import type { DatasetNode, Plan } from "@ballast/common/plan";
+import { pipelineDatasets } from "./planning.js";
 import type { CachedPartitionState, JobState, SchedulerState, StageState } from "./state.js";
 
 export function cacheKeyOf(applicationId: string, cacheKey: string): string {
@@ -140,18 +141,5 @@ export function memoryHoldersFor(state: SchedulerState, job: JobState, stage: St
 
 /** The persisted datasets a stage computing `datasetId` passes through (narrow parents, up to its shuffle reads). */
 export function persistedInPipeline(plan: Plan, datasetId: number): DatasetNode[] {
-  const byId = new Map(plan.datasets.map((dataset) => [dataset.id, dataset]));
-  const shuffled = new Set(plan.shuffles.map((shuffle) => `${shuffle.childDatasetId}<${shuffle.parentDatasetId}`));
-  const found: DatasetNode[] = [];
-  const visited = new Set<number>();
-  const pending = [datasetId];
-  while (pending.length > 0) {
-    const id = pending.pop()!;
-    if (visited.has(id)) continue;
-    visited.add(id);
-    const dataset = byId.get(id)!;
-    if (dataset.cacheKey) found.push(dataset);
-    for (const parent of dataset.parentIds) if (!shuffled.has(`${id}<${parent}`)) pending.push(parent);
-  }
-  return found;
+  return pipelineDatasets(plan, datasetId).filter((dataset) => dataset.cacheKey);
 }

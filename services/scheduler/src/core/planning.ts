@@ -37,12 +37,7 @@ export interface StagePlan {
  */
 export function planStages(plan: Plan, cached: (datasetId: number) => boolean = () => false): StagePlan[] {
   const byId = new Map(plan.datasets.map((dataset) => [dataset.id, dataset]));
-  const shufflesByChild = new Map<number, ShuffleDependency[]>();
-  for (const shuffle of plan.shuffles) {
-    const list = shufflesByChild.get(shuffle.childDatasetId) ?? [];
-    list.push(shuffle);
-    shufflesByChild.set(shuffle.childDatasetId, list);
-  }
+  const shufflesByChild = shufflesByChildOf(plan);
   const stages: StagePlan[] = [];
   const mapStageOfShuffle = new Map<number, number>();
 
@@ -99,8 +94,8 @@ interface StageFrame {
 }
 
 /**
- * The shuffles a stage computing `datasetId` reads: walk narrow parents,
- * stop at parents reached through a shuffle dependency.
+ * The shuffles a stage computing `datasetId` reads: those its pipeline's
+ * datasets read, but none above a dataset read from the cache.
  */
 function pipelineShuffleReads(
   datasetId: number,
@@ -109,19 +104,46 @@ function pipelineShuffleReads(
   cached: (datasetId: number) => boolean,
 ): number[] {
   const reads = new Set<number>();
+  for (const dataset of walkPipeline(datasetId, byId, shufflesByChild, cached)) {
+    if (cached(dataset.id)) continue; // read from the cache: nothing upstream of it is computed
+    for (const shuffle of shufflesByChild.get(dataset.id) ?? []) reads.add(shuffle.shuffleIndex);
+  }
+  return [...reads].sort((a, b) => a - b);
+}
+
+/**
+ * The datasets a task computing `datasetId` runs through: it and the parents
+ * it reaches by narrow dependencies (a parent reached through a shuffle is
+ * another stage's). The walk lists, but does not go past, a dataset `stop`
+ * holds for.
+ */
+export function pipelineDatasets(plan: Plan, datasetId: number, stop: (datasetId: number) => boolean = () => false): DatasetNode[] {
+  return walkPipeline(datasetId, new Map(plan.datasets.map((dataset) => [dataset.id, dataset])), shufflesByChildOf(plan), stop);
+}
+
+function shufflesByChildOf(plan: Plan): Map<number, ShuffleDependency[]> {
+  const shufflesByChild = new Map<number, ShuffleDependency[]>();
+  for (const shuffle of plan.shuffles) {
+    const list = shufflesByChild.get(shuffle.childDatasetId) ?? [];
+    list.push(shuffle);
+    shufflesByChild.set(shuffle.childDatasetId, list);
+  }
+  return shufflesByChild;
+}
+
+function walkPipeline(datasetId: number, byId: Map<number, DatasetNode>, shufflesByChild: Map<number, ShuffleDependency[]>, stop: (datasetId: number) => boolean): DatasetNode[] {
+  const found: DatasetNode[] = [];
   const visited = new Set<number>();
   const pending = [datasetId];
   while (pending.length > 0) {
     const id = pending.pop()!;
     if (visited.has(id)) continue;
     visited.add(id);
-    if (cached(id)) continue; // read from the cache: nothing upstream of it is computed
-    const shuffles = shufflesByChild.get(id) ?? [];
-    for (const shuffle of shuffles) reads.add(shuffle.shuffleIndex);
-    const shuffledParents = new Set(shuffles.map((shuffle) => shuffle.parentDatasetId));
-    for (const parent of byId.get(id)!.parentIds) {
-      if (!shuffledParents.has(parent)) pending.push(parent);
-    }
+    const dataset = byId.get(id)!;
+    found.push(dataset);
+    if (stop(id)) continue;
+    const shuffledParents = new Set((shufflesByChild.get(id) ?? []).map((shuffle) => shuffle.parentDatasetId));
+    for (const parent of dataset.parentIds) if (!shuffledParents.has(parent)) pending.push(parent);
   }
-  return [...reads].sort((a, b) => a - b);
+  return found;
 }
