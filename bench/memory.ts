@@ -2,12 +2,10 @@
 // on 2 nodes, each job on a fresh cluster, with every executor's peak RSS beside the 768 MiB goal.
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { formatBytes } from "@ballast/cli/outcome";
-import { submitJob } from "@ballast/cli/submit";
 import { generateCorpus } from "../scripts/corpus.js";
 import { RECORD_BYTES, writeTeraSortInput } from "../test/support/teraSort.js";
-import { BENCH_DIR, peakRssBytes, quiet, row, seconds, withCluster } from "./support.js";
+import { BENCH_DIR, peakRssBytes, row, seconds, timedJob, withCluster } from "./support.js";
 
 const BYTES = parseSize(process.env.BENCH_MEMORY_BYTES ?? "1g");
 const GOAL_RSS = 768 * 1024 ** 2;
@@ -47,21 +45,11 @@ const CASES: MemoryCase[] = [
 async function runCase(c: MemoryCase): Promise<void> {
   const path = c.input();
   await withCluster(`memory-${c.name}`, { nodes: 2 }, async (cluster) => {
-    const output = join(BENCH_DIR, `memory-${c.name}-out`);
-    rmSync(output, { recursive: true, force: true });
     const started = performance.now();
-    const outcome = await submitJob({
-      scheduler: cluster.scheduler,
-      staging: cluster.staging,
-      jobFile: c.jobFile,
-      files: [],
-      conf: [],
-      args: ["--input", pathToFileURL(path).href, ...(c.writesOutput ? ["--output", pathToFileURL(output).href] : []), ...c.args],
-      json: false,
-      progress: quiet,
-    }).catch((err: Error) => ({ ok: false as const, error: { message: err.message }, stats: undefined }));
-    const ms = performance.now() - started;
-    rmSync(output, { recursive: true, force: true });
+    const { outcome, ms, output } = await timedJob(cluster, { jobFile: c.jobFile, input: path, output: c.writesOutput ? `memory-${c.name}-out` : undefined, args: c.args }).catch(
+      (err: Error) => ({ outcome: { ok: false as const, error: { message: err.message }, stats: undefined }, ms: performance.now() - started, output: "" }),
+    );
+    if (output) rmSync(output, { recursive: true, force: true });
     const rss = cluster.services.filter((s) => s.name === "executor").map((e) => ({ node: e.nodeId, bytes: peakRssBytes(e.pid) }));
     console.log(`\n== ${c.name} over ${formatBytes(statSync(path).size)}, 2 nodes, default ballast.executor.memory`);
     row("outcome", outcome.ok ? `succeeded in ${seconds(ms)}` : `FAILED after ${seconds(ms)}: ${outcome.error?.message}`);

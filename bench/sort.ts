@@ -2,12 +2,10 @@
 // checked by the validator (globally sorted, complete), beside its goal (>= 3x faster than Dask).
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { formatBytes } from "@ballast/cli/outcome";
-import { submitJob } from "@ballast/cli/submit";
 import { partFileLines, RECORD_BYTES, validateSortedLines, writeTeraSortInput, type RecordSetSummary } from "../test/support/teraSort.js";
 import { daskOutputDir, runDask, versusDask } from "./peers.js";
-import { BENCH_DIR, quiet, row, seconds, withCluster } from "./support.js";
+import { BENCH_DIR, row, seconds, timedJob, withCluster } from "./support.js";
 
 const SORT_BYTES = 200 * 1024 * 1024;
 const SORT_PARTITIONS = 8;
@@ -41,20 +39,7 @@ export async function sortBench(): Promise<void> {
   const baselineMs = singleProcessSort(path, baselineOut);
   rmSync(baselineOut, { force: true });
   await withCluster("sort", { nodes: 2 }, async (cluster) => {
-    const output = join(BENCH_DIR, "sort-out");
-    rmSync(output, { recursive: true, force: true });
-    const started = performance.now();
-    const outcome = await submitJob({
-      scheduler: cluster.scheduler,
-      staging: cluster.staging,
-      jobFile: "examples/sort.ts",
-      files: [],
-      conf: [],
-      args: ["--input", pathToFileURL(path).href, "--output", pathToFileURL(output).href, "--partitions", String(SORT_PARTITIONS)],
-      json: false,
-      progress: quiet,
-    });
-    const ms = performance.now() - started;
+    const { outcome, ms, output } = await timedJob(cluster, { jobFile: "examples/sort.ts", input: path, output: "sort-out", args: ["--partitions", String(SORT_PARTITIONS)] });
     if (!outcome.ok) throw new Error(`sort failed: ${outcome.error?.message}`);
     const validation = validateSortedLines(partFileLines(output));
     const complete = validation.records === expected.records && validation.checksum === expected.checksum;

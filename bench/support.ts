@@ -50,22 +50,36 @@ export async function withCluster<T>(name: string, options: Partial<ClusterOptio
   }
 }
 
-/** Runs examples/wordcount.ts over the corpus; returns the outcome and the wall time (submit to result). */
-export async function wordcount(cluster: ClusterDescription, corpus: string, outName: string): Promise<{ outcome: JobOutcome; ms: number }> {
-  const output = join(BENCH_DIR, outName);
+/** A job file over one input, writing (when it writes) to BENCH_DIR/`output`. */
+export interface TimedJob {
+  jobFile: string;
+  input: string;
+  output?: string;
+  args?: string[];
+  conf?: string[];
+}
+
+/** Submits the job (its output directory emptied first) and times it, submit to result; a failed job is returned, not thrown. */
+export async function timedJob(cluster: ClusterDescription, job: TimedJob): Promise<{ outcome: JobOutcome; ms: number; output: string }> {
+  const output = join(BENCH_DIR, job.output ?? "unused-out");
   rmSync(output, { recursive: true, force: true });
   const started = performance.now();
   const outcome = await submitJob({
     scheduler: cluster.scheduler,
     staging: cluster.staging,
-    jobFile: "examples/wordcount.ts",
+    jobFile: job.jobFile,
     files: [],
-    conf: [],
-    args: ["--input", pathToFileURL(corpus).href, "--output", pathToFileURL(output).href],
+    conf: job.conf ?? [],
+    args: ["--input", pathToFileURL(job.input).href, ...(job.output ? ["--output", pathToFileURL(output).href] : []), ...(job.args ?? [])],
     json: false,
     progress: quiet,
   });
-  const ms = performance.now() - started;
+  return { outcome, ms: performance.now() - started, output };
+}
+
+/** Runs examples/wordcount.ts over the corpus; returns the outcome and the wall time (submit to result). */
+export async function wordcount(cluster: ClusterDescription, corpus: string, outName: string): Promise<{ outcome: JobOutcome; ms: number }> {
+  const { outcome, ms } = await timedJob(cluster, { jobFile: "examples/wordcount.ts", input: corpus, output: outName });
   if (!outcome.ok) throw new Error(`word count failed: ${outcome.error?.message}`);
   return { outcome, ms };
 }
