@@ -1,7 +1,7 @@
 // The scheduler's history outbox against a real history process: an event history refuses outright is skipped, never a wedge.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "@ballast/common/ports";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,15 +16,6 @@ import { SqliteSchedulerStore } from "@ballast/scheduler/store/sqliteSchedulerSt
 let dir: string;
 let history: ChildProcess;
 let address: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "ballast-outbox-"));

@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, closeSync } from "node:fs";
-import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { ensureSecretFile } from "@ballast/common/auth";
@@ -8,6 +7,7 @@ import { writeFileDurable } from "@ballast/common/durable";
 import { builtEntry } from "@ballast/common/entry";
 import { InvalidArgumentError } from "@ballast/common/errors";
 import { isServing } from "@ballast/common/grpc";
+import { freePort } from "@ballast/common/ports";
 import { configureSecurity, processSecurity } from "@ballast/common/security";
 import { issueCertificates } from "./certificates.js";
 import { tlsFlags, tlsOfDir } from "./tls.js";
@@ -77,17 +77,7 @@ export interface ClusterOptions {
 const mainOf = (name: ServiceName) => builtEntry(`@ballast/${name}`);
 export const clusterFile = (dir: string) => join(resolve(dir), "cluster.json");
 
-/** A port that was free a moment ago on `host`. */
-export function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((res, rej) => {
-    const server = createServer();
-    server.once("error", rej);
-    server.listen(0, host, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => res(port));
-    });
-  });
-}
+export { freePort };
 
 async function portFor(mode: "default" | "auto", host: string, fixed: number): Promise<number> {
   return mode === "auto" ? freePort(host) : fixed;

@@ -1,17 +1,10 @@
 // Helpers for tests that run the shuffle service as a real process.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { builtEntry } from "@ballast/common/entry";
 
 export const MAIN = builtEntry("@ballast/shuffle");
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from "@ballast/common/ports";
 
 /** Starts main.ts and resolves once it logs that it is listening (at info level, whatever the test run's level). */
 export async function startService(address: string, dataDir: string, nodeId = "node-a"): Promise<ChildProcess> {
