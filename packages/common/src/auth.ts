@@ -67,6 +67,8 @@ export const METHOD_ACCESS: Readonly<Record<string, Access>> = {
   "ballast.v1.StagingService/List": "staging",
   "ballast.v1.StagingService/Delete": "staging",
   "ballast.v1.StagingService/Link": "staging",
+  // Job output commit: only the scheduler promotes an output (a user could fake a job's _SUCCESS).
+  "ballast.v1.StagingService/Promote": "cluster",
   // Only the scheduler publishes events; forged history would mislead operators.
   "ballast.v1.HistoryService/PublishEvents": "cluster",
   "ballast.v1.HistoryService/ListApplications": "user",
@@ -149,6 +151,10 @@ function identityOf(role: Role, subject: string): Identity | undefined {
   const [user, jobId, ...rest] = subject.split("/");
   return user && jobId && rest.length === 0 && NAME.test(user) && NAME.test(jobId) ? { role, user, jobId } : undefined;
 }
+
+/** Where a user's staging space lives in the store: staging://NAME of user U is the name `users/U/NAME`. */
+export const USERS_ROOT = "users/";
+export const userSpacePrefix = (user: string): string => `${USERS_ROOT}${user}/`;
 
 /** The role an identity has, and whether it may make a call needing `access`. */
 export const mayCall = (identity: Identity, access: Access): boolean => ALLOWED[access].includes(identity.role);

@@ -27,6 +27,8 @@ export const LIMITS = {
   /** Arguments of one job, and their total length in characters. */
   args: 1_000,
   argsLength: 1_000_000,
+  /** Names one staging Promote binds: a job's output parts and its _SUCCESS marker. */
+  promoteBindings: 100_001,
   /** URIs (inputs, outputs). */
   uriLength: 4_096,
 } as const;

@@ -45,6 +45,9 @@ describe("planProblem", () => {
   it("names structural problems", () => {
     expect(planProblem(plan({ datasets: [] }))).toMatch(/no datasets/);
     expect(planProblem(plan({ finalDatasetId: 7 }))).toMatch(/final dataset 7/);
+    // Its commit replaces what is under the prefix: no prefix would be the submitter's whole space.
+    for (const outputUri of ["staging://", "staging:///"]) expect(planProblem(plan({ outputUri }))).toMatch(/needs a name to write under/);
+    expect(planProblem(plan({ outputUri: "staging://out" }))).toBeUndefined();
     expect(planProblem(plan({ shuffles: [{ shuffleIndex: 0, parentDatasetId: 0, childDatasetId: 1, numReducePartitions: 4 }] }))).toMatch(/4 reduce partitions/);
   });
 });

@@ -110,6 +110,8 @@ export function planProblem(plan: Plan, rules: PlanRules = {}): string | undefin
   if (plan.datasets.length === 0) return "plan has no datasets";
   const sizeProblem = planSizeProblem(plan);
   if (sizeProblem) return sizeProblem;
+  // Its job commit replaces everything under the prefix: an empty one would be the owner's whole space.
+  if (/^staging:\/*$/.test(plan.outputUri)) return `a staging:// output needs a name to write under (staging://out), got ${JSON.stringify(plan.outputUri)}`;
   const byId = new Map<number, DatasetNode>();
   for (const dataset of plan.datasets) {
     if (byId.has(dataset.id)) return `dataset ${dataset.id} appears twice`;

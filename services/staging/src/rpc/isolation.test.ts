@@ -100,4 +100,17 @@ describe("staging isolation", () => {
     const bobsJob = clientAs({ role: "job", user: "bob", jobId: "job-0002" });
     await expect(bobsJob.stat({ name: "in.txt" })).rejects.toMatchObject({ name: "NotFoundError" });
   });
+
+  it("only the cluster promotes: a user or a job cannot fake a job's commit", async () => {
+    const part = await alice().uploadBytes(Buffer.from("forged"), "fake/_temporary/t0/part-00000");
+    const promotion = { commitId: "", bindings: [{ name: "fake/part-00000", sourceName: "fake/_temporary/t0/part-00000" }], removePrefix: "fake/" };
+    await expect(alice().promote(promotion)).rejects.toMatchObject({ code: 7 });
+    await expect(clientAs({ role: "job", user: "alice", jobId: "job-0001" }).promote(promotion)).rejects.toMatchObject({ code: 7 });
+    await expect(alice().stat({ name: "fake/part-00000" })).rejects.toMatchObject({ name: "NotFoundError" });
+    // The scheduler's credentials promote in the owner's space, where the attempt named its part.
+    const cluster = clientAs({ role: "cluster" });
+    const asCluster = { commitId: "", bindings: [{ name: "users/alice/fake/part-00000", sourceName: "users/alice/fake/_temporary/t0/part-00000" }], removePrefix: "users/alice/fake/" };
+    expect(await cluster.promote(asCluster)).toEqual({ alreadyApplied: false, removed: 1 });
+    expect(await alice().list("fake/")).toEqual([expect.objectContaining({ name: "fake/part-00000", sha256: part.sha256 })]);
+  });
 });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Identity } from "@ballast/common/auth";
+import { userSpacePrefix, type Identity } from "@ballast/common/auth";
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from "@ballast/common/errors";
 import type { BlobRef, ByteRange } from "../core/names.js";
 import type { BlobStore, OpenedUpload, StoredBlob, UploadRequest, UploadSink, UploadStatus } from "./blob-store.js";
@@ -9,10 +9,10 @@ import type { BlobStore, OpenedUpload, StoredBlob, UploadRequest, UploadSink, Up
  * `users/<name>/…`, under names relative to it, so two users' `data.txt` are two blobs' names
  * and neither can reach the other's. Blobs are content-addressed and shared underneath, so a
  * digest is only usable by a caller who owns it: who uploaded those bytes (proving it by
- * sending them all) or was given a name for them. Ownership is a name, `.blobs/<sha256>`, in the
- * caller's space, hidden from List. A job's token sees its owner's space, read and commit only.
+ * sending them all; recorded as a name `.blobs/<sha256>` in its space, hidden from List) or
+ * holds a name for them in its space (the _SUCCESS the scheduler committed into its output).
+ * A job's token sees its owner's space, read and commit only.
  */
-export const USERS_ROOT = "users/";
 const OWNED = ".blobs/";
 
 interface Scope {
@@ -24,7 +24,7 @@ interface Scope {
 
 function scopeOf(identity: Identity): Scope | undefined {
   if (identity.role === "cluster") return undefined;
-  const prefix = `${USERS_ROOT}${identity.user}/`;
+  const prefix = userSpacePrefix(identity.user);
   return identity.role === "user" ? { prefix, manages: true, who: `user ${identity.user}` } : { prefix, manages: false, who: `job ${identity.user}/${identity.jobId}` };
 }
 
@@ -71,6 +71,10 @@ class ScopedStore implements BlobStore {
     return blobs.filter((b) => !b.name.startsWith(this.scope.prefix + OWNED)).map((b) => this.outside(b));
   }
 
+  async isNamedUnder(prefix: string, sha256: string): Promise<boolean> {
+    return this.store.isNamedUnder(this.scope.prefix + prefix, sha256);
+  }
+
   async delete(name: string): Promise<boolean> {
     this.mustManage("delete");
     return this.store.delete(this.inside(name));
@@ -79,6 +83,11 @@ class ScopedStore implements BlobStore {
   async link(name: string, sha256: string): Promise<StoredBlob> {
     if (!(await this.owns(sha256))) throw new NotFoundError(`no blob ${sha256}`);
     return this.outside(await this.store.link(this.inside(name), sha256));
+  }
+
+  async promote(): Promise<{ alreadyApplied: boolean; removed: number }> {
+    // The access table already keeps Promote to the cluster; a scoped caller never gets this far.
+    throw new PermissionDeniedError(`${this.scope.who} may not promote staging names (the scheduler commits job outputs)`);
   }
 
   async close(): Promise<void> {}
@@ -103,14 +112,16 @@ class ScopedStore implements BlobStore {
     return ref;
   }
 
+  /** Uploaded by this caller (its `.blobs/` name), or given a name in its space (a job output the scheduler committed there). */
   private async owns(sha256: string): Promise<boolean> {
-    return this.store.stat({ name: this.ownership(sha256) }).then(
+    const uploaded = await this.store.stat({ name: this.ownership(sha256) }).then(
       () => true,
       (err) => {
         if (err instanceof NotFoundError) return false;
         throw err;
       },
     );
+    return uploaded || this.store.isNamedUnder(this.scope.prefix, sha256);
   }
 
   private async linkAll(names: string[], sha256: string): Promise<StoredBlob> {
