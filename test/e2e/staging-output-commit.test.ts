@@ -66,7 +66,7 @@ describe("job-level output commit (staging://)", () => {
     expect(res.code, res.stderr).toBe(0);
     const jobId = lastJson(res.stdout).jobId as string;
     // A late attempt with the job's token names its part as an attempt does (its authorization came before a partition).
-    const zombie = new StagingClient(cluster.staging, { token: testToken({ role: "job", user: cliUser(), jobId }) });
+    const zombie = new StagingClient(cluster.staging, { token: testToken({ role: "job", user: cliUser(), jobId, grants: { read: [], names: [], write: "zombie" } }) });
     try {
       const blob = await zombie.uploadBytes(Buffer.from("zombie\n"));
       await zombie.link(`zombie/_temporary/${jobId}.1.0.0.9/part-00000`, blob.sha256);

@@ -29,6 +29,8 @@ export const LIMITS = {
   argsLength: 1_000_000,
   /** Names one staging Promote binds: a job's output parts and its _SUCCESS marker. */
   promoteBindings: 100_001,
+  /** Input files of one plan: each pinned digest rides in the job's staging token (auth.ts MAX_GRANTS). */
+  inputs: 256,
   /** URIs (inputs, outputs). */
   uriLength: 4_096,
 } as const;
