@@ -16,6 +16,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { LIMITS } from "./limits.js";
 
 export type Role = "cluster" | "user" | "job";
 
@@ -32,8 +33,8 @@ export interface JobGrants {
   write: string;
 }
 
-/** Digests and names one job token carries at most (it rides in every call's header): LIMITS.inputs and the bundle. */
-export const MAX_GRANTS = 257;
+/** Digests and names one job token carries at most (it rides in every call's header): a plan's inputs and its bundle. */
+export const MAX_GRANTS = LIMITS.inputs + 1;
 
 /**
  * What a method needs. "cluster": internal calls only; "user": users (and the
