@@ -50,8 +50,8 @@ async function commitToDirectory(request: CommitRequest, deps: CommitDeps): Prom
 }
 
 /**
- * The same protocol in staging's names: the bytes go up unnamed (invisible, and collected if never
- * named), and only an authorized attempt names them PREFIX/_temporary/<taskId>/part-NNNNN, which
+ * The same protocol in staging's names: the bytes go up without a name in the output (no reader
+ * of it sees them), and only an authorized attempt names them PREFIX/_temporary/<taskId>/part-NNNNN, which
  * the scheduler promotes at job commit. A denied attempt (a zombie after the job's end) names nothing.
  */
 async function commitToStaging(request: CommitRequest, deps: CommitDeps): Promise<void> {
