@@ -39,7 +39,7 @@ afterAll(async () => {
 
 const token = (identity: Identity) => mintToken(secret, identity);
 const USER: Identity = { role: "user", user: "alice" };
-const JOB: Identity = { role: "job", user: "alice", jobId: "job-0001" };
+const JOB: Identity = { role: "job", user: "alice", jobId: "job-0001", grants: { read: [], names: [], write: "" } };
 
 type Method = (request: object, metadata: Metadata, options: object, callback: (err: { code: number } | null) => void) => unknown;
 

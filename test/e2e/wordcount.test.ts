@@ -48,8 +48,10 @@ describe("word count on a 2-node cluster", () => {
     // The output is in the submitting user's staging space (the CLI submits as that user).
     const staging = new StagingClient(cluster.staging, { token: cliUserToken() });
     try {
-      const parts = (await staging.list("results/wc/")).map((b) => b.name).sort();
-      expect(parts).toEqual(["results/wc/part-00000", "results/wc/part-00001", "results/wc/part-00002", "results/wc/part-00003"]);
+      const names = (await staging.list("results/wc/")).map((b) => b.name).sort();
+      // Committed job-wide: the parts and _SUCCESS, no attempt's temporaries.
+      expect(names).toEqual(["results/wc/_SUCCESS", "results/wc/part-00000", "results/wc/part-00001", "results/wc/part-00002", "results/wc/part-00003"]);
+      const parts = names.filter((name) => name.includes("/part-"));
       const counts = new Map<string, number>();
       for (const name of parts) parseCounts(Buffer.from(await staging.downloadBytes({ name })).toString("utf8"), counts);
       expect(counts).toEqual(expected);

@@ -140,6 +140,12 @@ describe("staging: names, digests and numbers", () => {
     ["List with a prefix outside the name alphabet", () => call(staging.list.bind(staging), { prefix: "a b" }), status.INVALID_ARGUMENT, /invalid name prefix/],
     ["Delete without a name", () => call(staging.delete.bind(staging), { name: "" }), status.INVALID_ARGUMENT, /empty/],
     ["Link to a digest that is not sha256", () => call(staging.link.bind(staging), { name: "a", sha256: "zz" }), status.INVALID_ARGUMENT, /sha256/],
+    ["Promote with an empty remove prefix (a whole space)", () => call(staging.promote.bind(staging), { commitId: "", bindings: [], removePrefix: "" }), status.INVALID_ARGUMENT, /ending in '\/'/],
+    ["Promote with a remove prefix that escapes", () => call(staging.promote.bind(staging), { commitId: "", bindings: [], removePrefix: "../users/" }), status.INVALID_ARGUMENT, /segment not allowed/],
+    ["Promote of a binding with no source", () => call(staging.promote.bind(staging), { commitId: "", bindings: [{ name: "out/part-00000", sourceName: "", sha256: "" }], removePrefix: "out/" }), status.INVALID_ARGUMENT, /no source/],
+    ["Promote binding one name twice", () => call(staging.promote.bind(staging), { commitId: "", bindings: [{ name: "out/x", sourceName: "", sha256: SHA }, { name: "out/x", sourceName: "", sha256: SHA }], removePrefix: "out/" }), status.INVALID_ARGUMENT, /twice/],
+    ["Promote with an over-long commit id", () => call(staging.promote.bind(staging), { commitId: long(300), bindings: [], removePrefix: "out/" }), status.INVALID_ARGUMENT, /commit id is longer/],
+    ["Promote from a missing source", () => call(staging.promote.bind(staging), { commitId: "", bindings: [{ name: "out/part-00000", sourceName: "out/_temporary/none/part-00000", sha256: "" }], removePrefix: "out/" }), status.NOT_FOUND, /no such name/],
     ["GetUploadStatus of a bad digest", () => call(staging.getUploadStatus.bind(staging), { sha256: "X".repeat(64) }), status.INVALID_ARGUMENT, /sha256/],
     ["Download of a bad digest", () => streamed(staging.download({ name: "", sha256: "nope", offset: 0, length: 0 })), status.INVALID_ARGUMENT, /sha256/],
   ];

@@ -98,7 +98,7 @@ async function launchAll(dir: string, network: Network, postgres: HostPostgres, 
     launch(staging, plan("staging", staging, cluster.staging, ["--address", cluster.staging]), cluster),
   ]);
   // The first scheduler started leads; the second stands by on the same database.
-  for (const host of schedulerHosts) await launch(host, plan("scheduler", host, at(host, 7077), ["--address", at(host, 7077), "--history", cluster.history, ...conf], { BALLAST_STORE: postgres.url }), cluster);
+  for (const host of schedulerHosts) await launch(host, plan("scheduler", host, at(host, 7077), ["--address", at(host, 7077), "--history", cluster.history, "--staging", cluster.staging, ...conf], { BALLAST_STORE: postgres.url }), cluster);
   for (const host of nodeHosts) {
     const shuffle = at(host, 7337);
     const executor = at(host, 7078);

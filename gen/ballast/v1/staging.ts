@@ -108,6 +108,30 @@ export interface LinkResponse {
   blob: BlobInfo | undefined;
 }
 
+export interface NameBinding {
+  /** The name to point (e.g. "users/alice/out/part-00000"). */
+  name: string;
+  /** Exactly one of: the name whose blob it takes (e.g. ".../_temporary/<task>/part-00000"), */
+  sourceName: string;
+  /** or the digest of a stored blob. */
+  sha256: string;
+}
+
+export interface PromoteRequest {
+  /** Names this promotion once applied; empty: not recorded (an abort, naturally idempotent). */
+  commitId: string;
+  bindings: NameBinding[];
+  /** Every name under this prefix that no binding names is removed; must end with "/". */
+  removePrefix: string;
+}
+
+export interface PromoteResponse {
+  /** A previous call with this commit_id was applied; nothing changed now. */
+  alreadyApplied: boolean;
+  /** Names removed under remove_prefix. */
+  removed: number;
+}
+
 function createBaseUploadRequest(): UploadRequest {
   return { message: undefined };
 }
@@ -989,6 +1013,199 @@ export const LinkResponse: MessageFns<LinkResponse> = {
   },
 };
 
+function createBaseNameBinding(): NameBinding {
+  return { name: "", sourceName: "", sha256: "" };
+}
+
+export const NameBinding: MessageFns<NameBinding> = {
+  encode(message: NameBinding, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.sourceName !== "") {
+      writer.uint32(18).string(message.sourceName);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(26).string(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NameBinding {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNameBinding();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sourceName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePromoteRequest(): PromoteRequest {
+  return { commitId: "", bindings: [], removePrefix: "" };
+}
+
+export const PromoteRequest: MessageFns<PromoteRequest> = {
+  encode(message: PromoteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.commitId !== "") {
+      writer.uint32(10).string(message.commitId);
+    }
+    for (const v of message.bindings) {
+      NameBinding.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.removePrefix !== "") {
+      writer.uint32(26).string(message.removePrefix);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PromoteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePromoteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.commitId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.bindings.push(NameBinding.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.removePrefix = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePromoteResponse(): PromoteResponse {
+  return { alreadyApplied: false, removed: 0 };
+}
+
+export const PromoteResponse: MessageFns<PromoteResponse> = {
+  encode(message: PromoteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.alreadyApplied !== false) {
+      writer.uint32(8).bool(message.alreadyApplied);
+    }
+    if (message.removed !== 0) {
+      writer.uint32(16).uint32(message.removed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PromoteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePromoteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.alreadyApplied = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.removed = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /**
  * Content-addressed blob store for job bundles, input files and outputs.
  * A blob is identified by its sha256; names (like "inputs/corpus.txt") point
@@ -1064,6 +1281,21 @@ export const StagingServiceService = {
     responseSerialize: (value: LinkResponse): Buffer => Buffer.from(LinkResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LinkResponse => LinkResponse.decode(value),
   },
+  /**
+   * Job-level output commit, in one metadata transaction: points each binding's name at the
+   * blob its source names (or at a digest), then removes every other name under remove_prefix.
+   * Either all of it happens or none. Idempotent: a retry with the commit_id of an applied
+   * promotion changes nothing and answers already_applied. Cluster credentials only.
+   */
+  promote: {
+    path: "/ballast.v1.StagingService/Promote" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PromoteRequest): Buffer => Buffer.from(PromoteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PromoteRequest => PromoteRequest.decode(value),
+    responseSerialize: (value: PromoteResponse): Buffer => Buffer.from(PromoteResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PromoteResponse => PromoteResponse.decode(value),
+  },
 } as const;
 
 export interface StagingServiceServer extends UntypedServiceImplementation {
@@ -1077,6 +1309,13 @@ export interface StagingServiceServer extends UntypedServiceImplementation {
   delete: handleUnaryCall<DeleteRequest, DeleteResponse>;
   /** Points a name at an existing blob (used to commit job output). */
   link: handleUnaryCall<LinkRequest, LinkResponse>;
+  /**
+   * Job-level output commit, in one metadata transaction: points each binding's name at the
+   * blob its source names (or at a digest), then removes every other name under remove_prefix.
+   * Either all of it happens or none. Idempotent: a retry with the commit_id of an applied
+   * promotion changes nothing and answers already_applied. Cluster credentials only.
+   */
+  promote: handleUnaryCall<PromoteRequest, PromoteResponse>;
 }
 
 export interface StagingServiceClient extends Client {
@@ -1168,6 +1407,27 @@ export interface StagingServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LinkResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Job-level output commit, in one metadata transaction: points each binding's name at the
+   * blob its source names (or at a digest), then removes every other name under remove_prefix.
+   * Either all of it happens or none. Idempotent: a retry with the commit_id of an applied
+   * promotion changes nothing and answers already_applied. Cluster credentials only.
+   */
+  promote(
+    request: PromoteRequest,
+    callback: (error: ServiceError | null, response: PromoteResponse) => void,
+  ): ClientUnaryCall;
+  promote(
+    request: PromoteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PromoteResponse) => void,
+  ): ClientUnaryCall;
+  promote(
+    request: PromoteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PromoteResponse) => void,
   ): ClientUnaryCall;
 }
 

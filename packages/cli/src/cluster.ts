@@ -118,7 +118,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterDesc
       // With PostgreSQL nothing but the database is shared, as on separate hosts; with SQLite
       // standbys share the leader's data directory (lease, event log). Each has its own log file.
       const dataDir = options.store && instance ? join(dir, instance) : undefined;
-      const s = record("scheduler", dir, address, ["--address", address, "--history", history, ...conf, ...security], storeEnv, undefined, undefined, dataDir);
+      const s = record("scheduler", dir, address, ["--address", address, "--history", history, "--staging", staging, ...conf, ...security], storeEnv, undefined, undefined, dataDir);
       if (instance) Object.assign(s, { instance, log: join(dir, "logs", `${instance}.log`) });
       return s;
     }),

@@ -128,6 +128,15 @@ export class StagingClient {
     return fromWire((await this.unary(this.client.link, { name, sha256 })).blob);
   }
 
+  /**
+   * Job output commit (cluster credentials): points each binding's name at its source's blob and
+   * removes every other name under `removePrefix`, atomically; a retry of an applied `commitId` answers alreadyApplied.
+   */
+  async promote(request: { commitId: string; bindings: Array<{ name: string; sourceName?: string; sha256?: string }>; removePrefix: string }): Promise<{ alreadyApplied: boolean; removed: number }> {
+    const bindings = request.bindings.map((b) => ({ name: b.name, sourceName: b.sourceName ?? "", sha256: b.sha256 ?? "" }));
+    return this.unary(this.client.promote, { ...request, bindings });
+  }
+
   /** How much of an upload is committed (the offset to resume from). */
   async uploadStatus(sha256: string): Promise<{ committedOffset: number; complete: boolean }> {
     return this.unary(this.client.getUploadStatus, { sha256 });

@@ -1,13 +1,15 @@
+import { createHmac } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AuthSetupError, ensureSecretFile, mayCall, METHOD_ACCESS, mintToken, readSecretFile, verifyToken, type Identity } from "./auth.js";
 import { packageDir } from "./entry.js";
-import { takeSecurityFlags } from "./security.js";
+import { jobGrantsOf, takeSecurityFlags } from "./security.js";
+import type { Plan } from "./plan.js";
 
 const secret = Buffer.alloc(32, 1);
-const identities: Identity[] = [{ role: "cluster" }, { role: "user", user: "alice" }, { role: "job", user: "alice", jobId: "job-0001" }];
+const identities: Identity[] = [{ role: "cluster" }, { role: "user", user: "alice" }, { role: "job", user: "alice", jobId: "job-0001", grants: { read: ["a".repeat(64)], names: ["in.txt"], write: "out" } }];
 
 describe("tokens", () => {
   it("verify to the identity they were minted for", () => {
@@ -22,6 +24,29 @@ describe("tokens", () => {
     expect(verifyToken(secret, [version, "user", Buffer.from("bob").toString("base64url"), mac].join("."))).toBeUndefined();
     expect(verifyToken(secret, [version, "cluster", Buffer.from("cluster").toString("base64url"), mac].join("."))).toBeUndefined();
     for (const bad of ["", "x", "bt1.user.YWxpY2U", `${token}x`, token.replace(/^bt1/, "bt2")]) expect(verifyToken(secret, bad)).toBeUndefined();
+  });
+
+  it("carry a job's grants under the MAC: a job token without them, or with others, is no token", () => {
+    const job = identities[2] as Extract<Identity, { role: "job" }>;
+    const [version, role, , mac] = mintToken(secret, job).split(".");
+    const forged = (subject: string) => [version, role, Buffer.from(subject).toString("base64url"), mac].join(".");
+    expect(verifyToken(secret, forged("alice/job-0001"))).toBeUndefined();
+    expect(verifyToken(secret, forged(`alice/job-0001\n${JSON.stringify({ ...job.grants, names: ["other.txt"] })}`))).toBeUndefined();
+    // A token minted without grants (the old format) verifies to nothing either.
+    const old = (subject: string) => [version, role, Buffer.from(subject).toString("base64url"), createHmac("sha256", secret).update(`ballast-token\nbt1\njob\n${subject}`).digest("base64url")].join(".");
+    expect(verifyToken(secret, old(`alice/job-0001\n${JSON.stringify(job.grants)}`))).toEqual(job);
+    expect(verifyToken(secret, old("alice/job-0001"))).toBeUndefined();
+  });
+
+  it("of a job grant its bundle, its staging inputs (by pinned digest, else by name) and its output's temporaries", () => {
+    const plan = {
+      action: "saveAsTextFile",
+      outputUri: "staging://results/wc/",
+      inputs: [{ uri: "staging://corpus.txt", size: 3, sha256: "c".repeat(64) }, { uri: "staging://loose.txt", size: 1 }, { uri: "file:///data/x", size: 1 }],
+    } as Plan;
+    expect(jobGrantsOf(plan, "b".repeat(64))).toEqual({ read: ["b".repeat(64), "c".repeat(64)], names: ["loose.txt"], write: "results/wc" });
+    expect(jobGrantsOf({ ...plan, action: "collect", outputUri: "" }, "b".repeat(64)).write).toBe("");
+    expect(jobGrantsOf({ ...plan, outputUri: "file:///out" }, "b".repeat(64)).write).toBe("");
   });
 
   it("refuse names that could be confused with a job scope", () => {
@@ -67,11 +92,13 @@ describe("METHOD_ACCESS", () => {
   it("keeps internal calls to the cluster and job tokens to staging", () => {
     const user = identities[1]!;
     const job = identities[2]!;
-    for (const internal of ["SchedulerService/ExecutorSession", "SchedulerService/DecommissionNode", "ShuffleService/WriteMapOutput", "HistoryService/PublishEvents"]) {
+    for (const internal of ["SchedulerService/ExecutorSession", "SchedulerService/DecommissionNode", "ShuffleService/WriteMapOutput", "HistoryService/PublishEvents", "StagingService/Promote"]) {
       expect(mayCall(user, METHOD_ACCESS[`ballast.v1.${internal}`]!)).toBe(false);
       expect(mayCall({ role: "cluster" }, METHOD_ACCESS[`ballast.v1.${internal}`]!)).toBe(true);
     }
-    for (const [path, access] of Object.entries(METHOD_ACCESS)) expect(mayCall(job, access), path).toBe(path.startsWith("ballast.v1.StagingService/"));
+    // A job's token reaches staging only, and not the job commit, which is the scheduler's.
+    const jobReaches = (path: string) => path.startsWith("ballast.v1.StagingService/") && path !== "ballast.v1.StagingService/Promote";
+    for (const [path, access] of Object.entries(METHOD_ACCESS)) expect(mayCall(job, access), path).toBe(jobReaches(path));
   });
 });
 

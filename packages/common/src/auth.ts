@@ -7,7 +7,7 @@
  *
  *   cluster           the services themselves (and operators holding the secret): every call
  *   user:<name>       submit, watch, cancel and list jobs; its own staging space
- *   job:<user>/<job>  given to a job's tasks at launch: that job's staging inputs and outputs
+ *   job:<user>/<job>  given to a job's tasks at launch: that job's own staging inputs and output temporaries (JobGrants)
  *
  * METHOD_ACCESS says which calls each role may make; startGrpcServer refuses to
  * serve a method that has no entry, and auth.test.ts checks every method in gen/
@@ -16,10 +16,25 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { LIMITS } from "./limits.js";
 
 export type Role = "cluster" | "user" | "job";
 
-export type Identity = { role: "cluster" } | { role: "user"; user: string } | { role: "job"; user: string; jobId: string };
+export type Identity = { role: "cluster" } | { role: "user"; user: string } | { role: "job"; user: string; jobId: string; grants: JobGrants };
+
+/**
+ * What a job's token may do in its owner's staging space, signed into the token so staging
+ * needs no table of jobs: read the blobs of these digests (its bundle, its pinned inputs) and
+ * these names (inputs not pinned), and name its parts under `<write>/_temporary/` ("" : none).
+ */
+export interface JobGrants {
+  read: string[];
+  names: string[];
+  write: string;
+}
+
+/** Digests and names one job token carries at most (it rides in every call's header): a plan's inputs and its bundle. */
+export const MAX_GRANTS = LIMITS.inputs + 1;
 
 /**
  * What a method needs. "cluster": internal calls only; "user": users (and the
@@ -67,6 +82,8 @@ export const METHOD_ACCESS: Readonly<Record<string, Access>> = {
   "ballast.v1.StagingService/List": "staging",
   "ballast.v1.StagingService/Delete": "staging",
   "ballast.v1.StagingService/Link": "staging",
+  // Job output commit: only the scheduler promotes an output (a user could fake a job's _SUCCESS).
+  "ballast.v1.StagingService/Promote": "cluster",
   // Only the scheduler publishes events; forged history would mislead operators.
   "ballast.v1.HistoryService/PublishEvents": "cluster",
   "ballast.v1.HistoryService/ListApplications": "user",
@@ -107,9 +124,10 @@ export function readSecretFile(path: string): Buffer {
 /** A mistake in how a process was given its credentials (missing secret, bad token): one-line error. */
 export class AuthSetupError extends Error {}
 
+/** A job's subject is `user/job`, then a newline and its grants as JSON. */
 function subjectOf(identity: Identity): string {
   if (identity.role === "cluster") return "cluster";
-  return identity.role === "user" ? identity.user : `${identity.user}/${identity.jobId}`;
+  return identity.role === "user" ? identity.user : `${identity.user}/${identity.jobId}\n${JSON.stringify(identity.grants)}`;
 }
 
 function mac(secret: Buffer, role: Role, subject: string): string {
@@ -125,7 +143,10 @@ export function checkName(kind: string, name: string): string {
 /** The token of an identity under a secret: `bt1.<role>.<subject, base64url>.<hmac>`. */
 export function mintToken(secret: Buffer, identity: Identity): string {
   if (identity.role !== "cluster") checkName("user name", identity.user);
-  if (identity.role === "job") checkName("job id", identity.jobId);
+  if (identity.role === "job") {
+    checkName("job id", identity.jobId);
+    if (identity.grants.read.length + identity.grants.names.length > MAX_GRANTS) throw new AuthSetupError(`a job token grants at most ${MAX_GRANTS} digests and names`);
+  }
   const subject = subjectOf(identity);
   return [TOKEN_VERSION, identity.role, Buffer.from(subject).toString("base64url"), mac(secret, identity.role, subject)].join(".");
 }
@@ -146,12 +167,32 @@ export function verifyToken(secret: Buffer, token: string): Identity | undefined
 function identityOf(role: Role, subject: string): Identity | undefined {
   if (role === "cluster") return subject === "cluster" ? { role } : undefined;
   if (role === "user") return NAME.test(subject) ? { role, user: subject } : undefined;
-  const [user, jobId, ...rest] = subject.split("/");
-  return user && jobId && rest.length === 0 && NAME.test(user) && NAME.test(jobId) ? { role, user, jobId } : undefined;
+  const newline = subject.indexOf("\n");
+  const [user, jobId, ...rest] = subject.slice(0, newline < 0 ? undefined : newline).split("/");
+  const grants = newline < 0 ? undefined : grantsOf(subject.slice(newline + 1));
+  return user && jobId && grants && rest.length === 0 && NAME.test(user) && NAME.test(jobId) ? { role, user, jobId, grants } : undefined;
 }
+
+/** A token's grants, or undefined when they are not the shape mintToken writes (a token of an older version). */
+function grantsOf(json: string): JobGrants | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  const { read, names, write } = (value ?? {}) as Partial<JobGrants>;
+  const strings = (list: unknown): list is string[] => Array.isArray(list) && list.length <= MAX_GRANTS && list.every((item) => typeof item === "string");
+  return strings(read) && strings(names) && typeof write === "string" ? { read, names, write } : undefined;
+}
+
+/** Where a user's staging space lives in the store: staging://NAME of user U is the name `users/U/NAME`. */
+export const USERS_ROOT = "users/";
+export const userSpacePrefix = (user: string): string => `${USERS_ROOT}${user}/`;
 
 /** The role an identity has, and whether it may make a call needing `access`. */
 export const mayCall = (identity: Identity, access: Access): boolean => ALLOWED[access].includes(identity.role);
 
 /** For logs and errors: `cluster`, `user alice`, `job alice/job-0001`. */
-export const describeIdentity = (identity: Identity): string => (identity.role === "cluster" ? "cluster" : `${identity.role} ${subjectOf(identity)}`);
+export const describeIdentity = (identity: Identity): string =>
+  identity.role === "cluster" ? "cluster" : identity.role === "user" ? `user ${identity.user}` : `job ${identity.user}/${identity.jobId}`;

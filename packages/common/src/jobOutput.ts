@@ -63,3 +63,37 @@ export function discardAttempt(dir: string, taskId: string): void {
     // already gone, or another attempt is writing there: not ours to remove
   }
 }
+
+/**
+ * staging://PREFIX outputs keep the same layout in names (staging's names are its directories):
+ * attempts name their part PREFIX/_temporary/<taskId>/part-NNNNN, and the job commit is one
+ * StagingService.Promote. PREFIX may not be empty: its commit replaces everything under PREFIX/.
+ */
+export function stagingOutputPrefix(outputUri: string): string {
+  const prefix = outputUri.slice("staging://".length).replace(/\/+$/, "");
+  if (!outputUri.startsWith("staging://") || prefix === "") throw new Error(`a staging output needs a name to write under (staging://out), got ${JSON.stringify(outputUri)}`);
+  return prefix;
+}
+
+/** The name an attempt gives its partition in staging before the job commit. */
+export function attemptPartName(prefix: string, taskId: string, partition: number): string {
+  return `${prefix}/${TEMPORARY_DIR}/${taskId}/${partFileName(partition)}`;
+}
+
+/** What staging binds and removes to commit a job's output (names already in the store's own space). */
+export interface OutputPromotion {
+  bindings: Array<{ name: string; sourceName: string } | { name: string; sha256: string }>;
+  removePrefix: string;
+}
+
+/** The commit: each committed attempt's part to PREFIX/part-NNNNN, _SUCCESS to `markerSha256`; everything else under PREFIX/ goes. */
+export function stagingCommitPromotion(prefix: string, parts: string[], markerSha256: string): OutputPromotion {
+  const bindings: OutputPromotion["bindings"] = parts.map((taskId, partition) => ({ name: `${prefix}/${partFileName(partition)}`, sourceName: attemptPartName(prefix, taskId, partition) }));
+  bindings.push({ name: `${prefix}/${SUCCESS_MARKER}`, sha256: markerSha256 });
+  return { bindings, removePrefix: `${prefix}/` };
+}
+
+/** A failed or cancelled job: its attempts' temporary names go (nothing was promoted). */
+export function stagingAbortPromotion(prefix: string): OutputPromotion {
+  return { bindings: [], removePrefix: `${prefix}/${TEMPORARY_DIR}/` };
+}

@@ -27,6 +27,10 @@ export const LIMITS = {
   /** Arguments of one job, and their total length in characters. */
   args: 1_000,
   argsLength: 1_000_000,
+  /** Names one staging Promote binds: a job's output parts and its _SUCCESS marker. */
+  promoteBindings: 100_001,
+  /** Input files of one plan: each pinned digest rides in the job's staging token (auth.ts MAX_GRANTS). */
+  inputs: 256,
   /** URIs (inputs, outputs). */
   uriLength: 4_096,
 } as const;

@@ -40,11 +40,18 @@ describe("planProblem", () => {
     expect(planProblem(plan({ datasets: cyclic, shuffles: [], finalDatasetId: 0 }))).toMatch(/cycle/);
     expect(planProblem(plan({ datasets: chain(LIMITS.datasets + 1), shuffles: [], finalDatasetId: 0 }))).toMatch(/at most 10000/);
     expect(planProblem(plan({ jobName: "a\nb" }))).toMatch(/control character/);
+    // Each pinned input rides in the job's staging token.
+    const inputs = (n: number) => Array.from({ length: n }, (_, i) => ({ uri: `staging://in-${i}`, size: 1, sha256: "a".repeat(64) }));
+    expect(planProblem(plan({ inputs: inputs(LIMITS.inputs) }))).toBeUndefined();
+    expect(planProblem(plan({ inputs: inputs(LIMITS.inputs + 1) }))).toMatch(/257 input files; at most 256/);
   });
 
   it("names structural problems", () => {
     expect(planProblem(plan({ datasets: [] }))).toMatch(/no datasets/);
     expect(planProblem(plan({ finalDatasetId: 7 }))).toMatch(/final dataset 7/);
+    // Its commit replaces what is under the prefix: no prefix would be the submitter's whole space.
+    for (const outputUri of ["staging://", "staging:///"]) expect(planProblem(plan({ outputUri }))).toMatch(/needs a name to write under/);
+    expect(planProblem(plan({ outputUri: "staging://out" }))).toBeUndefined();
     expect(planProblem(plan({ shuffles: [{ shuffleIndex: 0, parentDatasetId: 0, childDatasetId: 1, numReducePartitions: 4 }] }))).toMatch(/4 reduce partitions/);
   });
 });

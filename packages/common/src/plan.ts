@@ -110,6 +110,8 @@ export function planProblem(plan: Plan, rules: PlanRules = {}): string | undefin
   if (plan.datasets.length === 0) return "plan has no datasets";
   const sizeProblem = planSizeProblem(plan);
   if (sizeProblem) return sizeProblem;
+  // Its job commit replaces everything under the prefix: an empty one would be the owner's whole space.
+  if (/^staging:\/*$/.test(plan.outputUri)) return `a staging:// output needs a name to write under (staging://out), got ${JSON.stringify(plan.outputUri)}`;
   const byId = new Map<number, DatasetNode>();
   for (const dataset of plan.datasets) {
     if (byId.has(dataset.id)) return `dataset ${dataset.id} appears twice`;
@@ -133,6 +135,7 @@ function planSizeProblem(plan: Plan): string | undefined {
   if (plan.shuffles.length > LIMITS.datasets) return `plan has ${plan.shuffles.length} shuffles; at most ${LIMITS.datasets} are allowed`;
   const partitions = plan.datasets.reduce((sum, d) => sum + (Number.isSafeInteger(d.numPartitions) ? d.numPartitions : 0), 0);
   if (partitions > LIMITS.planPartitions) return `plan has ${partitions} partitions in all; at most ${LIMITS.planPartitions} are allowed`;
+  if (plan.inputs.length > LIMITS.inputs) return `plan has ${plan.inputs.length} input files; at most ${LIMITS.inputs} are allowed`;
   if (plan.args.length > LIMITS.args) return `plan has ${plan.args.length} arguments; at most ${LIMITS.args} are allowed`;
   const argsLength = plan.args.reduce((sum, a) => sum + a.length, 0);
   if (argsLength > LIMITS.argsLength) return `the plan's arguments are ${argsLength} characters long; at most ${LIMITS.argsLength} are allowed`;

@@ -7,7 +7,9 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { readFileSync } from "node:fs";
-import { AuthSetupError, describeIdentity, mayCall, METHOD_ACCESS, mintToken, readSecretFile, verifyToken, type Identity } from "./auth.js";
+import { AuthSetupError, describeIdentity, mayCall, METHOD_ACCESS, mintToken, readSecretFile, verifyToken, type Identity, type JobGrants } from "./auth.js";
+import { stagingOutputPrefix } from "./jobOutput.js";
+import type { Plan } from "./plan.js";
 
 export interface TlsFiles {
   cert: Buffer;
@@ -79,10 +81,23 @@ export const tokenInterceptor =
       },
     });
 
-/** The staging token of one user's job, for its launches; none when this process verifies no tokens. */
-export function jobTokenFor(user: string | undefined, jobId: string): string | undefined {
-  return user && current.secret ? mintToken(current.secret, { role: "job", user, jobId }) : undefined;
+/** The staging token of one user's job, for its launches, granting just its own inputs and output; none when this process verifies no tokens. */
+export function jobTokenFor(user: string | undefined, job: { jobId: string; bundleDigest: string; plan: Plan }): string | undefined {
+  return user && current.secret ? mintToken(current.secret, { role: "job", user, jobId: job.jobId, grants: jobGrantsOf(job.plan, job.bundleDigest) }) : undefined;
 }
+
+/** What a job reads (its bundle, its staging:// inputs: by pinned digest, else by name) and where its attempts name their parts. */
+export function jobGrantsOf(plan: Plan, bundleDigest: string): JobGrants {
+  const staged = plan.inputs.filter((input) => input.uri.startsWith(STAGING));
+  const saves = plan.action === "saveAsTextFile" && plan.outputUri.startsWith(STAGING) && plan.outputUri.length > STAGING.length;
+  return {
+    read: [bundleDigest, ...staged.flatMap((input) => (input.sha256 ? [input.sha256] : []))],
+    names: staged.flatMap((input) => (input.sha256 ? [] : [input.uri.slice(STAGING.length)])),
+    write: saves ? stagingOutputPrefix(plan.outputUri) : "",
+  };
+}
+
+const STAGING = "staging://";
 
 const callers = new WeakMap<object, Identity>();
 

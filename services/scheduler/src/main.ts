@@ -11,6 +11,8 @@ import { HistoryOutbox } from "./rpc/historyOutbox.js";
 import { ShufflePeers } from "./rpc/peers.js";
 import { schedulerService } from "./rpc/service.js";
 import { SchedulerShell } from "./shell.js";
+import { JobOutputs } from "./outputCommit.js";
+import { StagingClient } from "@ballast/clients/staging";
 import { retryWithBackoff } from "@ballast/common/backoff";
 import { parseServiceFlags, UsageError } from "@ballast/common/flags";
 import { openSchedulerStore } from "./store/openStore.js";
@@ -27,6 +29,7 @@ function parseFlags(argv: string[]) {
       "data-dir": { value: "dir", help: "this scheduler's directory; with the SQLite store it holds the event log, snapshots and lease (shared by an active scheduler and its standbys) (env BALLAST_DATA_DIR, required)" },
       store: { value: "url", help: "postgresql://USER[:PASS]@HOST:PORT/DB: keep the lease, event log, snapshots and job records there (env BALLAST_STORE; default: SQLite in --data-dir)" },
       history: { value: "host:port", help: "history service to ship events to (env BALLAST_HISTORY_ADDRESS)" },
+      staging: { value: "host:port", help: "staging service where staging:// job outputs are committed (env BALLAST_STAGING_ADDRESS)" },
       conf: { value: "key=value", help: "ballast.* setting for the scheduler and default for every job (over BALLAST_* variables)", multiple: true },
     },
     argv.slice(2),
@@ -37,6 +40,7 @@ function parseFlags(argv: string[]) {
     dataDir: values["data-dir"] ?? process.env.BALLAST_DATA_DIR,
     store: values.store ?? process.env.BALLAST_STORE,
     history: values.history ?? process.env.BALLAST_HISTORY_ADDRESS,
+    staging: values.staging ?? process.env.BALLAST_STAGING_ADDRESS,
     conf: values.conf ?? [],
   };
   if (!opts.dataDir) throw new Error("--data-dir is required");
@@ -58,6 +62,7 @@ async function main(): Promise<void> {
   const store = await openStoreRetrying(flags.store, flags.dataDir, logger);
   let shell: SchedulerShell | undefined;
   let outbox: HistoryOutbox | undefined;
+  let staging: StagingClient | undefined;
   let ticker: NodeJS.Timeout | undefined;
   const aborted = new AbortController();
 
@@ -68,6 +73,7 @@ async function main(): Promise<void> {
     await leadership.release();
     await server.stop(1000);
     outbox?.close();
+    staging?.close();
     await store.close().catch(() => undefined);
     await shutdownTelemetry();
     process.exit(code);
@@ -104,6 +110,8 @@ async function main(): Promise<void> {
 
   const { downtimeMs } = await leadership.acquire(aborted.signal);
   outbox = flags.history ? new HistoryOutbox(store, flags.history, logger) : undefined;
+  // Cluster credentials (this process's): the job commit names outputs in their owners' spaces.
+  staging = flags.staging ? new StagingClient(flags.staging) : undefined;
   const peers = new ShufflePeers((input) => shell?.dispatchInternal(input), logger, leadership.epoch, conf["ballast.decommission.migrationParallelism"]);
   shell = new SchedulerShell(
     store,
@@ -115,6 +123,7 @@ async function main(): Promise<void> {
       migrateShuffle: (nodeId, address, targets) => peers.migrate(nodeId, address, targets),
       leaseLost: (reason) => leadership.lose(reason),
       mayAct: () => leadership.isLeader(),
+      outputs: new JobOutputs(staging, store.applicationId),
     },
     leadership.epoch,
     flags.baseConf,

@@ -6,7 +6,7 @@ import type { Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, Tas
 import { serialize, deserialize } from "node:v8";
 import { describeError, InvalidArgumentError } from "@ballast/common/errors";
 import { GroupCommitter } from "./store/groupCommit.js";
-import { abortJobOutput, commitJobOutput } from "./outputCommit.js";
+import { JobOutputs, type AbortOutputCommand, type CommitOutputCommand } from "./outputCommit.js";
 import type { JobRecord, LogRecord, Replay, SchedulerStore } from "./store/schedulerStore.js";
 
 type SchedulerState = ReturnType<typeof createState>;
@@ -53,6 +53,8 @@ export interface ShellEffects {
   leaseLost(reason: string): void;
   /** False while the lease is not surely ours (renewal overdue): commands wait, none is carried out. */
   mayAct?(): boolean;
+  /** Job output commits; default: file:// outputs only (no staging connection). */
+  outputs?: JobOutputs;
 }
 
 /** Telemetry runs as the core steps (the job's trace id goes into its events); everything else waits for durability. */
@@ -85,6 +87,7 @@ export class SchedulerShell {
   /** Durable inputs' commands not carried out yet (while the lease is not surely ours). */
   private readonly ready: Command[][] = [];
   private lastSeq = 0;
+  private readonly outputs: JobOutputs;
   /** Job records of this process, and those the log knew at recovery (spans after a failover). */
   private readonly jobRecords = new Map<string, JobRecord>();
   /**
@@ -104,6 +107,7 @@ export class SchedulerShell {
   ) {
     this.state = createState(baseConf);
     this.base = serialize(this.state);
+    this.outputs = effects.outputs ?? new JobOutputs(undefined, store.applicationId);
     this.committer = new GroupCommitter(store, epoch, logger, (err) => {
       this.stopped = true;
       this.effects.leaseLost(err.message);
@@ -332,7 +336,7 @@ export class SchedulerShell {
       case "commitJobOutput":
         return this.commitOutput(command);
       case "abortJobOutput":
-        return this.abortOutput(command.jobId, command.outputUri);
+        return this.abortOutput(command);
       case "jobEvicted":
         this.jobRecords.delete(command.jobId); // the store keeps its submission id for dedupe
         return;
@@ -355,23 +359,22 @@ export class SchedulerShell {
   }
 
   /** Promotes the job's parts; the answer is a new input (dispatched after this command loop, never inside it). */
-  private commitOutput({ jobId, outputUri, parts }: Extract<Command, { type: "commitJobOutput" }>): void {
-    let error: string | undefined;
-    try {
-      commitJobOutput(outputUri, parts);
-    } catch (err) {
-      error = describeError(err);
-      this.logger.warn({ jobId, outputUri, err: error }, "job output commit failed");
-    }
-    setImmediate(() => this.dispatch(error === undefined ? { type: "jobOutputCommitted", jobId } : { type: "jobOutputCommitted", jobId, error }));
+  private commitOutput(command: CommitOutputCommand): void {
+    const { jobId, outputUri } = command;
+    void this.outputs.commit(command).then(
+      () => setImmediate(() => this.dispatch({ type: "jobOutputCommitted", jobId })),
+      (err) => {
+        const error = describeError(err);
+        this.logger.warn({ jobId, outputUri, err: error }, "job output commit failed");
+        setImmediate(() => this.dispatch({ type: "jobOutputCommitted", jobId, error }));
+      },
+    );
   }
 
-  private abortOutput(jobId: string, outputUri: string): void {
-    try {
-      abortJobOutput(outputUri);
-    } catch (err) {
-      this.logger.warn({ jobId, outputUri, err: describeError(err) }, "could not remove a failed job's temporary output");
-    }
+  private abortOutput(command: AbortOutputCommand): void {
+    this.outputs.abort(command).catch((err) => {
+      this.logger.warn({ jobId: command.jobId, outputUri: command.outputUri, err: describeError(err) }, "could not remove a failed job's temporary output");
+    });
   }
 
   /** History links a job to its trace; only the shell knows span ids. */

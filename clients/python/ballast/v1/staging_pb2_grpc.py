@@ -51,6 +51,11 @@ class StagingServiceStub(object):
         request_serializer=ballast_dot_v1_dot_staging__pb2.LinkRequest.SerializeToString,
         response_deserializer=ballast_dot_v1_dot_staging__pb2.LinkResponse.FromString,
         )
+    self.Promote = channel.unary_unary(
+        '/ballast.v1.StagingService/Promote',
+        request_serializer=ballast_dot_v1_dot_staging__pb2.PromoteRequest.SerializeToString,
+        response_deserializer=ballast_dot_v1_dot_staging__pb2.PromoteResponse.FromString,
+        )
 
 
 class StagingServiceServicer(object):
@@ -108,6 +113,16 @@ class StagingServiceServicer(object):
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
 
+  def Promote(self, request, context):
+    """Job-level output commit, in one metadata transaction: points each binding's name at the
+    blob its source names (or at a digest), then removes every other name under remove_prefix.
+    Either all of it happens or none. Idempotent: a retry with the commit_id of an applied
+    promotion changes nothing and answers already_applied. Cluster credentials only.
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
 
 def add_StagingServiceServicer_to_server(servicer, server):
   rpc_method_handlers = {
@@ -145,6 +160,11 @@ def add_StagingServiceServicer_to_server(servicer, server):
           servicer.Link,
           request_deserializer=ballast_dot_v1_dot_staging__pb2.LinkRequest.FromString,
           response_serializer=ballast_dot_v1_dot_staging__pb2.LinkResponse.SerializeToString,
+      ),
+      'Promote': grpc.unary_unary_rpc_method_handler(
+          servicer.Promote,
+          request_deserializer=ballast_dot_v1_dot_staging__pb2.PromoteRequest.FromString,
+          response_serializer=ballast_dot_v1_dot_staging__pb2.PromoteResponse.SerializeToString,
       ),
   }
   generic_handler = grpc.method_handlers_generic_handler(

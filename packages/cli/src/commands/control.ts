@@ -6,6 +6,7 @@ import type { SchedulerServiceClient } from "@ballast/gen/scheduler";
 import type { JobView } from "@ballast/common/domain/views";
 import { isServiceError, NotFoundError } from "@ballast/common/errors";
 import { call } from "@ballast/common/grpc";
+import { SUCCESS_MARKER, TEMPORARY_DIR } from "@ballast/common/jobOutput";
 import { jobFromWire } from "@ballast/common/wire/jobs";
 import { ExitError } from "../exit.js";
 import { leaveWatchOnCtrlC } from "../interrupt.js";
@@ -92,6 +93,20 @@ function tryHistoryUrl(opts: MasterFlags): string | undefined {
 }
 
 /**
+ * A directory that is a job output (parts, or attempts' temporaries) is fetched only with its
+ * _SUCCESS, and without _temporary (a late zombie attempt's name): anything else is not an output to trust.
+ */
+function committedOutput<T>(uri: string, entries: Array<[BlobInfo, T]>, relative: (blob: BlobInfo) => string): Array<[BlobInfo, T]> {
+  const names = entries.map(([blob]) => relative(blob));
+  const temporary = (n: string) => n.startsWith(`${TEMPORARY_DIR}/`);
+  if (!names.some((n) => temporary(n) || /^part-\d+$/.test(n))) return entries;
+  if (!names.includes(SUCCESS_MARKER)) {
+    throw new ExitError(`${uri} is an incomplete job output: it has no ${SUCCESS_MARKER} (its job failed, was cancelled or has not committed yet); nothing fetched`, 1);
+  }
+  return entries.filter(([blob]) => !temporary(relative(blob)));
+}
+
+/**
  * `ballast fetch staging://NAME DEST`: one blob to DEST (or into DEST if it is a directory), or every
  * blob under NAME/ (a saveAsTextFile output) into the directory DEST, keeping their relative names.
  */
@@ -105,7 +120,8 @@ export async function fetch(uri: string, dest: string, opts: MasterFlags & { sta
       ? [[single, existsSync(dest) && statSync(dest).isDirectory() ? join(dest, basename(name)) : dest]]
       : (await staging.list(`${name}/`)).map((blob) => [blob, join(dest, blob.name.slice(name.length + 1))]);
     if (targets.length === 0) throw new ExitError(`nothing in staging at ${uri}`, 2);
-    for (const [blob, path] of targets) {
+    const files = single ? targets : committedOutput(uri, targets, (blob) => blob.name.slice(name.length + 1));
+    for (const [blob, path] of files) {
       await staging.downloadToFile({ name: blob.name }, path);
       print(`staging://${blob.name} -> ${path} (${formatBytes(blob.size)})`);
     }

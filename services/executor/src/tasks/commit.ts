@@ -1,10 +1,10 @@
 import { fileURLToPath } from "node:url";
 import { describeError, isRetryable } from "@ballast/common/errors";
 import { writeFileDurable } from "@ballast/common/durable";
-import { attemptPartPath, discardAttempt } from "@ballast/common/jobOutput";
+import { attemptPartName, attemptPartPath, discardAttempt, stagingOutputPrefix } from "@ballast/common/jobOutput";
 import type { Logger } from "@ballast/common/logging";
 import { backoffDelay, sleep } from "@ballast/common/backoff";
-import { failure, partFileName } from "../core/task.js";
+import { failure } from "../core/task.js";
 import type { StagingPeer } from "./peers.js";
 
 export interface CommitRequest {
@@ -49,12 +49,21 @@ async function commitToDirectory(request: CommitRequest, deps: CommitDeps): Prom
   }
 }
 
+/**
+ * The same protocol in staging's names: the bytes go up without a name in the output (no reader
+ * of it sees them), and only an authorized attempt names them PREFIX/_temporary/<taskId>/part-NNNNN, which
+ * the scheduler promotes at job commit. A denied attempt (a zombie after the job's end) names nothing.
+ */
 async function commitToStaging(request: CommitRequest, deps: CommitDeps): Promise<void> {
-  const prefix = request.outputUri.slice("staging://".length).replace(/\/+$/, "");
-  // Unnamed blobs are invisible to readers until linked; a denied attempt's blob has no name.
+  let prefix: string;
+  try {
+    prefix = stagingOutputPrefix(request.outputUri);
+  } catch (err) {
+    throw failure("userError", (err as Error).message);
+  }
   const blob = await deps.staging.uploadBytes(request.data);
   await authorizeOrThrow(request.taskId, deps);
-  await deps.staging.link(prefix ? `${prefix}/${partFileName(request.partition)}` : partFileName(request.partition), blob.sha256);
+  await deps.staging.link(attemptPartName(prefix, request.taskId, request.partition), blob.sha256);
 }
 
 /** Asks the scheduler, retrying a briefly unreachable scheduler with backoff; throws commitDenied when refused. */

@@ -1,6 +1,7 @@
 /**
  * A task reaches staging with its job's token (the scheduler puts it in the launch), so a job
- * reads only its submitter's inputs and commits into its submitter's space; jobs the cluster
+ * reads only its own bundle and inputs and names only its output's temporaries, in its
+ * submitter's space (the grants signed into the token, auth.ts JobGrants); jobs the cluster
  * submitted (no token) use the executor's own credentials. The runner runs each task inside
  * `asJob(token, ...)`; the staging peer the caches and committer hold picks the client of the
  * token in effect, so they need not know about tokens at all.

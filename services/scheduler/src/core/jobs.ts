@@ -3,7 +3,7 @@
  * Ending a job changes only the job and raises jobEnded; its stage attempts
  * and tasks are ended by that event's handler, which then calls closeJob.
  */
-import { resolveConf, type Conf } from "@ballast/common/config";
+import { JOB_OWNER_KEY, resolveConf, type Conf } from "@ballast/common/config";
 import { emptyStats } from "@ballast/common/domain/stats";
 import { planProblem, shuffleIdOf } from "@ballast/common/plan";
 import { emitEvent, jobSpanKey, markChanged, raise, spanEnd, spanStart, type Ctx } from "./context.js";
@@ -125,7 +125,13 @@ export function succeedJob(ctx: Ctx, job: JobState): void {
 /** Sent again after a failover (the shell's commit is idempotent): the previous leader's may never have finished. */
 function requestOutputCommit(ctx: Ctx, job: JobState): void {
   const parts = job.stages[job.resultStageId]!.results!.map((result) => result!.taskId);
-  ctx.out.push({ type: "commitJobOutput", jobId: job.jobId, outputUri: job.plan.outputUri, parts });
+  ctx.out.push({ type: "commitJobOutput", jobId: job.jobId, outputUri: job.plan.outputUri, parts, ...ownerOf(job) });
+}
+
+/** The submitter, for the commands that act on its staging space (none for a job the cluster submitted). */
+function ownerOf(job: JobState): { owner?: string } {
+  const owner = job.rawConf[JOB_OWNER_KEY];
+  return owner ? { owner } : {};
 }
 
 /** After a failover: the commits the previous leader started are carried out (again). */
@@ -198,7 +204,7 @@ export function closeJob(ctx: Ctx, job: JobState): void {
   }
   // Nothing was promoted (that happens only at commit): what the attempts left under _temporary goes.
   if (status !== "succeeded" && job.plan.action === "saveAsTextFile" && job.plan.outputUri) {
-    ctx.out.push({ type: "abortJobOutput", jobId: job.jobId, outputUri: job.plan.outputUri });
+    ctx.out.push({ type: "abortJobOutput", jobId: job.jobId, outputUri: job.plan.outputUri, ...ownerOf(job) });
   }
   markChanged(ctx, job.jobId);
   retainEndedJob(ctx, job.jobId);

@@ -122,11 +122,12 @@ export type Command =
    * Job-level output commit (saveAsTextFile): promote each partition's committed
    * attempt output (`parts[p]` is its task id) from OUT/_temporary/<taskId>/ to OUT,
    * write _SUCCESS, remove _temporary; answered by jobOutputCommitted. Idempotent:
-   * re-sent after a failover while the job is committing.
+   * re-sent after a failover while the job is committing. `owner`: who submitted the job (a
+   * staging:// output lives in that user's space); absent for jobs the cluster submitted.
    */
-  | { type: "commitJobOutput"; jobId: string; outputUri: string; parts: string[] }
+  | { type: "commitJobOutput"; jobId: string; outputUri: string; parts: string[]; owner?: string }
   /** A saveAsTextFile job failed or was cancelled: its attempts' uncommitted output goes (best effort). */
-  | { type: "abortJobOutput"; jobId: string; outputUri: string }
+  | { type: "abortJobOutput"; jobId: string; outputUri: string; owner?: string }
   /** Persist and ship to history. */
   | { type: "emitEvent"; event: HistoryEvent }
   /** The job's view changed (progress, end): push it to watchers. */

@@ -158,7 +158,7 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
   const end = (code: number, message: string) => call.emit("error", Object.assign(new Error(message), { code, details: message }));
   const out = new LaunchBatcher((message) => call.write(message), epoch);
   const channel: ExecutorChannel = {
-    launch: (task, traceparent) => out.launch(task, traceparent, jobTokenFor(task.conf[JOB_OWNER_KEY], task.jobId)),
+    launch: (task, traceparent) => out.launch(task, traceparent, jobTokenFor(task.conf[JOB_OWNER_KEY], task)),
     kill: (taskId, reason) => out.write({ message: { $case: "killTask", value: { taskId, reason, epoch: epoch() } } }),
     shutdown: (reason) => out.write({ message: { $case: "shutdown", value: { reason, epoch: epoch() } } }),
     close: (reason) => {

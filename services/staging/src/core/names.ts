@@ -1,5 +1,13 @@
 import { InvalidArgumentError } from "@ballast/common/errors";
 import { OutOfRangeError } from "@ballast/common/errors";
+import { idProblem, LIMITS } from "@ballast/common/limits";
+
+/** What a promotion binds and removes (the store's Promotion, checked here without the store). */
+export interface PromotionRequest {
+  commitId: string;
+  bindings: Array<{ name: string; sourceName: string } | { name: string; sha256: string }>;
+  removePrefix: string;
+}
 
 export const MAX_NAME_LENGTH = 512;
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
@@ -66,4 +74,26 @@ export function resolveRange(size: number, offset: number, length: number): Byte
     throw new OutOfRangeError(`range ${offset}+${length} is past the end of the blob (${size} bytes)`);
   }
   return { start: offset, end: offset + length };
+}
+
+/**
+ * A promotion's names are valid, at most LIMITS.promoteBindings of them, none twice, and its
+ * removal prefix is a whole directory ("out/", never "" or "out", which would reach other names).
+ */
+export function validatePromotion<P extends PromotionRequest>(promotion: P): P {
+  const idIssue = promotion.commitId === "" ? undefined : idProblem("commit id", promotion.commitId);
+  if (idIssue) throw new InvalidArgumentError(idIssue);
+  if (promotion.bindings.length > LIMITS.promoteBindings) {
+    throw new InvalidArgumentError(`a promotion binds at most ${LIMITS.promoteBindings} names, got ${promotion.bindings.length}`);
+  }
+  const names = new Set<string>();
+  for (const binding of promotion.bindings) {
+    if (names.has(validateName(binding.name))) throw new InvalidArgumentError(`a promotion binds ${JSON.stringify(binding.name)} twice`);
+    names.add(binding.name);
+    if ("sha256" in binding) validateSha256(binding.sha256);
+    else validateName(binding.sourceName);
+  }
+  if (!promotion.removePrefix.endsWith("/")) throw new InvalidArgumentError(`a promotion's remove prefix must be a directory ending in '/', got ${JSON.stringify(promotion.removePrefix.slice(0, 600))}`);
+  validateName(promotion.removePrefix.slice(0, -1));
+  return promotion;
 }

@@ -88,16 +88,44 @@ describe("staging isolation", () => {
     expect(Buffer.from(await b.downloadBytes({ sha256: first.sha256 })).equals(data)).toBe(true);
   });
 
-  it("a job's token reads its owner's inputs and commits outputs, but lists and deletes nothing", async () => {
+  it("a job's token reads exactly its inputs and names only its output's temporaries, and lists and deletes nothing", async () => {
     const input = await alice().uploadBytes(Buffer.from("input"), "in.txt");
-    const job = clientAs({ role: "job", user: "alice", jobId: "job-0001" });
-    expect(await job.stat({ name: "in.txt" })).toMatchObject({ sha256: input.sha256 });
+    const unpinned = await alice().uploadBytes(Buffer.from("unpinned input"), "named.txt");
+    const other = await alice().uploadBytes(Buffer.from("alice's other data"), "other.txt");
+    const job = clientAs({ role: "job", user: "alice", jobId: "job-0001", grants: { read: [input.sha256], names: ["named.txt"], write: "out" } });
+    expect(await job.stat({ sha256: input.sha256 })).toMatchObject({ sha256: input.sha256 });
+    expect(Buffer.from(await job.downloadBytes({ name: "named.txt" })).toString()).toBe("unpinned input");
+    // Another name, or digest, of the same space: refused, though alice's own token reads it.
+    await expect(job.stat({ name: "other.txt" })).rejects.toMatchObject({ code: 7, details: expect.stringMatching(/may not read name "other.txt"/) });
+    await expect(job.downloadBytes({ sha256: other.sha256 })).rejects.toMatchObject({ code: 7 });
+    await expect(job.stat({ name: "in.txt" })).rejects.toMatchObject({ code: 7 }); // pinned: by digest only
+    expect(await alice().stat({ name: "other.txt" })).toMatchObject({ sha256: other.sha256 });
+    // Its parts go under its output's _temporary/ and nowhere else.
     const part = await job.uploadBytes(Buffer.from("output"));
-    expect(await job.link("out/part-00000", part.sha256)).toMatchObject({ name: "out/part-00000" });
-    expect((await alice().stat({ name: "out/part-00000" })).sha256).toBe(part.sha256);
+    expect(await job.link("out/_temporary/t0/part-00000", part.sha256)).toMatchObject({ name: "out/_temporary/t0/part-00000" });
+    expect((await alice().stat({ name: "out/_temporary/t0/part-00000" })).sha256).toBe(part.sha256);
+    for (const name of ["out/part-00000", "out/_SUCCESS", "in.txt", "elsewhere/_temporary/t0/part-00000"]) {
+      await expect(job.link(name, part.sha256)).rejects.toMatchObject({ code: 7 });
+    }
+    await expect(job.uploadBytes(Buffer.from("overwrite"), "other.txt")).rejects.toMatchObject({ code: 7 });
+    expect(Buffer.from(await alice().downloadBytes({ name: "other.txt" })).toString()).toBe("alice's other data");
     await expect(job.list()).rejects.toMatchObject({ code: 7 });
     await expect(job.delete("in.txt")).rejects.toMatchObject({ code: 7 });
-    const bobsJob = clientAs({ role: "job", user: "bob", jobId: "job-0002" });
+    const bobsJob = clientAs({ role: "job", user: "bob", jobId: "job-0002", grants: { read: [input.sha256], names: ["in.txt"], write: "" } });
     await expect(bobsJob.stat({ name: "in.txt" })).rejects.toMatchObject({ name: "NotFoundError" });
+    await expect(bobsJob.stat({ sha256: input.sha256 })).rejects.toMatchObject({ name: "NotFoundError" });
+  });
+
+  it("only the cluster promotes: a user or a job cannot fake a job's commit", async () => {
+    const part = await alice().uploadBytes(Buffer.from("forged"), "fake/_temporary/t0/part-00000");
+    const promotion = { commitId: "", bindings: [{ name: "fake/part-00000", sourceName: "fake/_temporary/t0/part-00000" }], removePrefix: "fake/" };
+    await expect(alice().promote(promotion)).rejects.toMatchObject({ code: 7 });
+    await expect(clientAs({ role: "job", user: "alice", jobId: "job-0001", grants: { read: [], names: [], write: "fake" } }).promote(promotion)).rejects.toMatchObject({ code: 7 });
+    await expect(alice().stat({ name: "fake/part-00000" })).rejects.toMatchObject({ name: "NotFoundError" });
+    // The scheduler's credentials promote in the owner's space, where the attempt named its part.
+    const cluster = clientAs({ role: "cluster" });
+    const asCluster = { commitId: "", bindings: [{ name: "users/alice/fake/part-00000", sourceName: "users/alice/fake/_temporary/t0/part-00000" }], removePrefix: "users/alice/fake/" };
+    expect(await cluster.promote(asCluster)).toEqual({ alreadyApplied: false, removed: 1 });
+    expect(await alice().list("fake/")).toEqual([expect.objectContaining({ name: "fake/part-00000", sha256: part.sha256 })]);
   });
 });

@@ -9,12 +9,13 @@ import {
   type BlobInfo,
   type DownloadRequest,
   type DownloadResponse,
+  type NameBinding,
   type StagingServiceServer,
   type UploadRequest,
   type UploadResponse,
 } from "@ballast/gen/staging";
 import { blobRefOf, resolveRange, validateSha256 } from "../core/names.js";
-import type { BlobStore, StoredBlob, UploadSink } from "../store/blob-store.js";
+import type { Binding, BlobStore, StoredBlob, UploadSink } from "../store/blob-store.js";
 import { withStrictDecoding } from "@ballast/common/wire/decode";
 import { scopedStore } from "../store/scoped-store.js";
 
@@ -40,6 +41,7 @@ export function stagingServiceBinding(store: BlobStore, options: StagingServiceO
     list: unary(async (req, call) => ({ blobs: (await as(call).list(req.prefix)).map(toBlobInfo) })),
     delete: unary(async (req, call) => ({ deleted: await as(call).delete(req.name) })),
     link: unary(async (req, call) => ({ blob: toBlobInfo(await as(call).link(req.name, req.sha256)) })),
+    promote: unary(async (req, call) => as(call).promote({ commitId: req.commitId, bindings: req.bindings.map(bindingOf), removePrefix: req.removePrefix })),
   };
   return withStrictDecoding({ name: "ballast.v1.StagingService", definition: StagingServiceService, implementation });
 }
@@ -123,6 +125,14 @@ function writeWithBackpressure<T>(call: grpc.ServerWritableStream<unknown, T>, m
     call.on("cancelled", done);
     call.on("close", done);
   });
+}
+
+/** A wire binding names exactly one source: another name or a digest. */
+function bindingOf(binding: NameBinding): Binding {
+  if (binding.sourceName && binding.sha256) throw new InvalidArgumentError(`binding of ${JSON.stringify(binding.name.slice(0, 600))}: give a source name or a sha256, not both`);
+  if (binding.sha256) return { name: binding.name, sha256: binding.sha256 };
+  if (binding.sourceName) return { name: binding.name, sourceName: binding.sourceName };
+  throw new InvalidArgumentError(`binding of ${JSON.stringify(binding.name.slice(0, 600))} has no source name or sha256`);
 }
 
 function toBlobInfo(blob: StoredBlob): BlobInfo {

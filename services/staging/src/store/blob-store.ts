@@ -1,4 +1,7 @@
 import type { BlobRef, ByteRange } from "../core/names.js";
+import type { Promotion } from "./metadata.js";
+
+export type { Binding, Promotion } from "./metadata.js";
 
 /** A verified blob; `name` is "" when it was addressed by digest. */
 export interface StoredBlob {
@@ -53,11 +56,15 @@ export interface BlobStore {
   stat(ref: BlobRef): Promise<StoredBlob>;
   /** Bytes of a verified blob in chunks of at most `chunkBytes`. */
   read(sha256: string, range: ByteRange, chunkBytes: number): AsyncIterable<Uint8Array>;
+  /** Whether a name starting with `prefix` points at the blob (a caller given a name for it owns it). */
+  isNamedUnder(prefix: string, sha256: string): Promise<boolean>;
   /** Names starting with `prefix`, sorted. */
   list(prefix: string): Promise<StoredBlob[]>;
   /** Removes a name; the blob goes when no name points at it. False if the name did not exist. */
   delete(name: string): Promise<boolean>;
   /** Points `name` at an existing blob; NotFoundError if there is none. */
   link(name: string, sha256: string): Promise<StoredBlob>;
+  /** A job's output commit, all or nothing (StagingService.Promote); NotFoundError names a missing source. */
+  promote(promotion: Promotion): Promise<{ alreadyApplied: boolean; removed: number }>;
   close(): Promise<void>;
 }

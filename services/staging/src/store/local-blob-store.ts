@@ -4,10 +4,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { DataLossError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
 import { UploadBusyError } from "@ballast/common/errors";
-import { validateName, validatePrefix, validateSha256, type BlobRef, type ByteRange } from "../core/names.js";
+import { validateName, validatePrefix, validatePromotion, validateSha256, type BlobRef, type ByteRange } from "../core/names.js";
 import type { BlobStore, OpenedUpload, StoredBlob, UploadRequest, UploadStatus } from "./blob-store.js";
 import { DataLayout, isNotFound } from "./layout.js";
-import { StagingMetadata, type BlobRow } from "./metadata.js";
+import { StagingMetadata, type BlobRow, type Promotion } from "./metadata.js";
 import { recoverStore, type RecoveryReport } from "./recovery.js";
 import { LocalUploadSink } from "./upload-sink.js";
 
@@ -19,6 +19,8 @@ export interface LocalBlobStoreOptions {
 }
 
 const DEFAULT_SYNC_EVERY_BYTES = 4 * 1024 * 1024;
+/** How long an applied promotion is remembered: a scheduler retries its commit within minutes, not days. */
+const PROMOTION_MEMORY_MS = 7 * 24 * 3600_000;
 
 /** Blobs as files under DATA_DIR/blobs, metadata in DATA_DIR/staging.sqlite. */
 export interface GarbagePolicy {
@@ -108,6 +110,10 @@ export class LocalBlobStore implements BlobStore {
     return this.metadata.list(validatePrefix(prefix));
   }
 
+  async isNamedUnder(prefix: string, sha256: string): Promise<boolean> {
+    return this.metadata.isNamedUnder(validatePrefix(prefix), validateSha256(sha256));
+  }
+
   async delete(name: string): Promise<boolean> {
     const { deleted, unreferenced } = this.metadata.deleteName(validateName(name));
     this.removeBlobFiles(unreferenced);
@@ -120,6 +126,13 @@ export class LocalBlobStore implements BlobStore {
     if (!blob) throw new NotFoundError(`no blob with sha256 ${sha256}`);
     this.removeBlobFiles(this.metadata.linkName(name, sha256));
     return { name, ...blob };
+  }
+
+  async promote(promotion: Promotion): Promise<{ alreadyApplied: boolean; removed: number }> {
+    const outcome = this.metadata.promote(validatePromotion(promotion), Date.now());
+    if (outcome.alreadyApplied) return { alreadyApplied: true, removed: 0 };
+    this.removeBlobFiles(outcome.unreferenced);
+    return { alreadyApplied: false, removed: outcome.removed };
   }
 
   /**
@@ -137,6 +150,7 @@ export class LocalBlobStore implements BlobStore {
       this.metadata.deleteUpload(sha256);
       uploads++;
     }
+    this.metadata.forgetPromotionsBefore(nowMs - PROMOTION_MEMORY_MS);
     const unnamed = this.metadata.unnamedBlobsBefore(nowMs - policy.unnamedBlobMs);
     for (const sha256 of unnamed) this.metadata.forgetBlob(sha256);
     this.removeBlobFiles(unnamed);

@@ -1,3 +1,5 @@
+import { NotFoundError } from "@ballast/common/errors";
+import type { PromotionRequest } from "../core/names.js";
 import { openDatabase, type SqliteDatabase } from "@ballast/common/sqlite";
 
 const MIGRATIONS = [
@@ -16,7 +18,19 @@ const MIGRATIONS = [
      size INTEGER NOT NULL,
      committed_offset INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // Promotions applied (job output commits), by their caller's id: a retry is answered, not redone.
+  `CREATE TABLE promotions (
+     commit_id TEXT PRIMARY KEY,
+     applied_at_ms INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
+
+/** A job output commit: names pointed at other names' blobs (or digests), the rest of a directory removed. */
+export type Promotion = PromotionRequest;
+/** One name of a promotion and what it points at: another name's blob, or a digest. */
+export type Binding = Promotion["bindings"][number];
+
+export type PromotionOutcome = { alreadyApplied: true } | { alreadyApplied: false; removed: number; unreferenced: string[] };
 
 export interface BlobRow {
   sha256: string;
@@ -70,6 +84,12 @@ export class StagingMetadata {
          ON CONFLICT (sha256) DO UPDATE SET size = excluded.size, committed_offset = excluded.committed_offset`,
       ),
       deleteUpload: db.prepare<[string]>("DELETE FROM uploads WHERE sha256 = ?"),
+      namedUnder: db.prepare<[string, number, string], { found: number }>(
+        "SELECT 1 AS found FROM names WHERE sha256 = ? AND substr(name, 1, ?) = ? LIMIT 1",
+      ),
+      promotion: db.prepare<[string], { commitId: string }>("SELECT commit_id AS commitId FROM promotions WHERE commit_id = ?"),
+      recordPromotion: db.prepare<[string, number]>("INSERT INTO promotions (commit_id, applied_at_ms) VALUES (?, ?)"),
+      forgetPromotionsBefore: db.prepare<[number]>("DELETE FROM promotions WHERE applied_at_ms < ?"),
       unnamedBefore: db.prepare<[number], { sha256: string }>(
         "SELECT b.sha256 AS sha256 FROM blobs b WHERE b.created_at_ms < ? AND NOT EXISTS (SELECT 1 FROM names n WHERE n.sha256 = b.sha256)",
       ),
@@ -90,6 +110,11 @@ export class StagingMetadata {
 
   list(prefix: string): NamedBlobRow[] {
     return this.statements.listNamed.all(prefix.length, prefix);
+  }
+
+  /** Whether some name under `prefix` points at the blob. */
+  isNamedUnder(prefix: string, sha256: string): boolean {
+    return this.statements.namedUnder.get(sha256, prefix.length, prefix) !== undefined;
   }
 
   upload(sha256: string): UploadRow | undefined {
@@ -132,6 +157,31 @@ export class StagingMetadata {
     })();
   }
 
+  /**
+   * One transaction: every binding is resolved first (a missing source or blob throws and nothing
+   * changes), then the names are pointed, every other name under the prefix removed, and the
+   * promotion recorded under its commit id. Returns the digests left without a name (to remove).
+   */
+  promote(promotion: Promotion, nowMs: number): PromotionOutcome {
+    return this.db.transaction((): PromotionOutcome => {
+      if (promotion.commitId && this.statements.promotion.get(promotion.commitId)) return { alreadyApplied: true };
+      const targets = promotion.bindings.map((binding) => ({ name: binding.name, sha256: this.targetOf(binding) }));
+      const replaced = targets.flatMap(({ name, sha256 }) => this.repoint(name, sha256));
+      const bound = new Set(targets.map((target) => target.name));
+      const doomed = this.list(promotion.removePrefix).filter((row) => !bound.has(row.name));
+      for (const row of doomed) this.statements.deleteName.run(row.name);
+      if (promotion.commitId) this.statements.recordPromotion.run(promotion.commitId, nowMs);
+      // Only once every name is in place: a blob one binding moved a name off may be another's target.
+      const unreferenced = [...new Set([...replaced, ...doomed.map((row) => row.sha256)])].flatMap((sha256) => this.dropIfUnnamed(sha256));
+      return { alreadyApplied: false, removed: doomed.length, unreferenced };
+    })();
+  }
+
+  /** Promotion records older than `ms` (a retry comes within minutes of its first try). */
+  forgetPromotionsBefore(ms: number): void {
+    this.statements.forgetPromotionsBefore.run(ms);
+  }
+
   /** Blobs no name points at, stored before `ms`: a denied attempt's output, an old bundle. */
   unnamedBlobsBefore(ms: number): string[] {
     return this.statements.unnamedBefore.all(ms).map((row) => row.sha256);
@@ -149,11 +199,25 @@ export class StagingMetadata {
     this.db.close();
   }
 
+  private targetOf(binding: Binding): string {
+    if ("sha256" in binding) {
+      if (!this.statements.blob.get(binding.sha256)) throw new NotFoundError(`cannot point ${binding.name} at blob ${binding.sha256}: there is none`);
+      return binding.sha256;
+    }
+    const source = this.statements.nameTarget.get(binding.sourceName);
+    if (!source) throw new NotFoundError(`cannot point ${binding.name} at ${binding.sourceName}: there is no such name`);
+    return source.sha256;
+  }
+
   private pointName(name: string, sha256: string): string[] {
+    return this.repoint(name, sha256).flatMap((previous) => this.dropIfUnnamed(previous));
+  }
+
+  /** Points a name at a blob; returns the digest it pointed at before, if another. */
+  private repoint(name: string, sha256: string): string[] {
     const previous = this.statements.nameTarget.get(name);
     this.statements.upsertName.run(name, sha256);
-    if (!previous || previous.sha256 === sha256) return [];
-    return this.dropIfUnnamed(previous.sha256);
+    return previous && previous.sha256 !== sha256 ? [previous.sha256] : [];
   }
 
   private dropIfUnnamed(sha256: string): string[] {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { Identity } from "@ballast/common/auth";
+import { userSpacePrefix, type Identity, type JobGrants } from "@ballast/common/auth";
+import { TEMPORARY_DIR } from "@ballast/common/jobOutput";
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from "@ballast/common/errors";
 import type { BlobRef, ByteRange } from "../core/names.js";
 import type { BlobStore, OpenedUpload, StoredBlob, UploadRequest, UploadSink, UploadStatus } from "./blob-store.js";
@@ -9,10 +10,10 @@ import type { BlobStore, OpenedUpload, StoredBlob, UploadRequest, UploadSink, Up
  * `users/<name>/…`, under names relative to it, so two users' `data.txt` are two blobs' names
  * and neither can reach the other's. Blobs are content-addressed and shared underneath, so a
  * digest is only usable by a caller who owns it: who uploaded those bytes (proving it by
- * sending them all) or was given a name for them. Ownership is a name, `.blobs/<sha256>`, in the
- * caller's space, hidden from List. A job's token sees its owner's space, read and commit only.
+ * sending them all; recorded as a name `.blobs/<sha256>` in its space, hidden from List) or
+ * holds a name for them in its space (the _SUCCESS the scheduler committed into its output).
+ * A job's token sees its owner's space, read and commit only.
  */
-export const USERS_ROOT = "users/";
 const OWNED = ".blobs/";
 
 interface Scope {
@@ -20,12 +21,16 @@ interface Scope {
   /** May list and delete (a job's tasks only read inputs and commit outputs). */
   manages: boolean;
   who: string;
+  /** A job's token: exactly what it may read and name, inside the space. */
+  grants?: JobGrants;
 }
 
 function scopeOf(identity: Identity): Scope | undefined {
   if (identity.role === "cluster") return undefined;
-  const prefix = `${USERS_ROOT}${identity.user}/`;
-  return identity.role === "user" ? { prefix, manages: true, who: `user ${identity.user}` } : { prefix, manages: false, who: `job ${identity.user}/${identity.jobId}` };
+  const prefix = userSpacePrefix(identity.user);
+  return identity.role === "user"
+    ? { prefix, manages: true, who: `user ${identity.user}` }
+    : { prefix, manages: false, who: `job ${identity.user}/${identity.jobId}`, grants: identity.grants };
 }
 
 /** The store as `identity` may use it (the cluster: the store itself). */
@@ -48,6 +53,7 @@ class ScopedStore implements BlobStore {
   }
 
   async openUpload(request: UploadRequest): Promise<OpenedUpload> {
+    if (request.name) this.mustMayName(request.name);
     const names = [this.ownership(request.sha256), ...(request.name ? [this.inside(request.name)] : [])];
     const opened = await this.store.openUpload({ ...request, name: undefined });
     if (opened.kind === "open") return { kind: "open", sink: new LinkingSink(opened.sink, () => this.linkAll(names, request.sha256)) };
@@ -57,6 +63,7 @@ class ScopedStore implements BlobStore {
   }
 
   async stat(ref: BlobRef): Promise<StoredBlob> {
+    this.mustMayRead(ref);
     return this.outside(await this.store.stat(await this.resolve(ref)));
   }
 
@@ -71,14 +78,24 @@ class ScopedStore implements BlobStore {
     return blobs.filter((b) => !b.name.startsWith(this.scope.prefix + OWNED)).map((b) => this.outside(b));
   }
 
+  async isNamedUnder(prefix: string, sha256: string): Promise<boolean> {
+    return this.store.isNamedUnder(this.scope.prefix + prefix, sha256);
+  }
+
   async delete(name: string): Promise<boolean> {
     this.mustManage("delete");
     return this.store.delete(this.inside(name));
   }
 
   async link(name: string, sha256: string): Promise<StoredBlob> {
+    this.mustMayName(name);
     if (!(await this.owns(sha256))) throw new NotFoundError(`no blob ${sha256}`);
     return this.outside(await this.store.link(this.inside(name), sha256));
+  }
+
+  async promote(): Promise<{ alreadyApplied: boolean; removed: number }> {
+    // The access table already keeps Promote to the cluster; a scoped caller never gets this far.
+    throw new PermissionDeniedError(`${this.scope.who} may not promote staging names (the scheduler commits job outputs)`);
   }
 
   async close(): Promise<void> {}
@@ -103,20 +120,37 @@ class ScopedStore implements BlobStore {
     return ref;
   }
 
+  /** Uploaded by this caller (its `.blobs/` name), or given a name in its space (a job output the scheduler committed there). */
   private async owns(sha256: string): Promise<boolean> {
-    return this.store.stat({ name: this.ownership(sha256) }).then(
+    const uploaded = await this.store.stat({ name: this.ownership(sha256) }).then(
       () => true,
       (err) => {
         if (err instanceof NotFoundError) return false;
         throw err;
       },
     );
+    return uploaded || this.store.isNamedUnder(this.scope.prefix, sha256);
   }
 
   private async linkAll(names: string[], sha256: string): Promise<StoredBlob> {
     let blob: StoredBlob | undefined;
     for (const name of names) blob = await this.store.link(name, sha256);
     return this.outside(blob!);
+  }
+
+  /** A job reads its bundle and inputs: the digests and names its token grants, nothing else of the space. */
+  private mustMayRead(ref: BlobRef): void {
+    const grants = this.scope.grants;
+    if (!grants || ("name" in ref ? grants.names.includes(ref.name) : grants.read.includes(ref.sha256))) return;
+    const what = "name" in ref ? `name ${JSON.stringify(ref.name.slice(0, 600))}` : `blob ${ref.sha256}`;
+    throw new PermissionDeniedError(`${this.scope.who} may not read ${what}: it is not one of the job's inputs or its bundle`);
+  }
+
+  /** A job names only its attempts' parts, under its output's _temporary/ (the scheduler promotes them). */
+  private mustMayName(name: string): void {
+    const grants = this.scope.grants;
+    if (!grants || (grants.write !== "" && name.startsWith(`${grants.write}/${TEMPORARY_DIR}/`))) return;
+    throw new PermissionDeniedError(`${this.scope.who} may not name ${JSON.stringify(name.slice(0, 600))}: a job names only its output's ${TEMPORARY_DIR}/ parts`);
   }
 
   private mustManage(what: string): void {
