@@ -236,7 +236,8 @@ export class Executor {
     }
     const task: RunningTask = { launch, abort: new AbortController() };
     this.running.set(launch.taskId, task);
-    logger.info({ taskId: launch.taskId, jobId: launch.jobId, stageId: launch.stageId, partition: launch.partition }, "task launched");
+    // Per-task lines are debug: at thousands of tasks a second, info lines were a visible share of the main thread.
+    logger.debug({ taskId: launch.taskId, jobId: launch.jobId, stageId: launch.stageId, partition: launch.partition }, "task launched");
     this.report({ taskId: launch.taskId, state: "running" });
     this.recordTaskEvent("start", launch, "running");
     const settled = this.runner
