@@ -3,6 +3,21 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
 export type SqliteDatabase = Database.Database;
+export type SqliteStatement = Database.Statement;
+
+/**
+ * Prepared statements by SQL text, each prepared once: preparing parses and
+ * plans the SQL every time, and was a visible share of the scheduler's CPU
+ * when done per call on the history outbox's path.
+ */
+export function statementCache(db: SqliteDatabase): (sql: string) => SqliteStatement {
+  const statements = new Map<string, SqliteStatement>();
+  return (sql) => {
+    let statement = statements.get(sql);
+    if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+    return statement;
+  };
+}
 
 /**
  * Opens a SQLite database in WAL mode and applies `migrations` in order; the

@@ -1,4 +1,4 @@
-import { context, propagation, trace, type Context, type Span, SpanStatusCode, type Attributes } from "@opentelemetry/api";
+import { context, isSpanContextValid, propagation, trace, type Context, type Span, SpanStatusCode, type Attributes } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -47,6 +47,16 @@ export function traceparentOf(ctx: Context = context.active()): string {
   const carrier: Record<string, string> = {};
   propagation.inject(ctx, carrier);
   return carrier.traceparent ?? "";
+}
+
+/**
+ * The W3C traceparent of one span, formatted as the W3C propagator does (which this module
+ * installs), without building a context and a carrier: the scheduler stamps one on every launch.
+ */
+export function traceparentOfSpan(span: Span): string {
+  const spanContext = span.spanContext();
+  if (!isSpanContextValid(spanContext)) return "";
+  return `00-${spanContext.traceId}-${spanContext.spanId}-0${Number(spanContext.traceFlags).toString(16)}`;
 }
 
 /** A context whose parent span is the given traceparent (the active context when empty). */

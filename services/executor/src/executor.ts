@@ -236,8 +236,10 @@ export class Executor {
     }
     const task: RunningTask = { launch, abort: new AbortController() };
     this.running.set(launch.taskId, task);
-    logger.info({ taskId: launch.taskId, jobId: launch.jobId, stageId: launch.stageId, partition: launch.partition }, "task launched");
-    this.report({ taskId: launch.taskId, state: "running" });
+    // Per-task lines are debug: at thousands of tasks a second, info lines were a visible share of the main thread.
+    logger.debug({ taskId: launch.taskId, jobId: launch.jobId, stageId: launch.stageId, partition: launch.partition }, "task launched");
+    // No "running" update: the scheduler drops them unread (sessionInput), so one per task was a
+    // message it decoded for nothing; heartbeats and registration already name the tasks held here.
     this.recordTaskEvent("start", launch, "running");
     const settled = this.runner
       .run(launch, task.abort.signal)

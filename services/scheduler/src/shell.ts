@@ -1,6 +1,6 @@
 import { context, trace, SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { Logger } from "@ballast/common/logging";
-import { contextFromTraceparent, traceparentOf, tracer } from "@ballast/common/telemetry";
+import { contextFromTraceparent, traceparentOfSpan, tracer } from "@ballast/common/telemetry";
 import { cachedDatasetsOf, createState, STATE_FORMAT, executorViews, jobView, listJobs, nextDueMs, nodeViews, step } from "./core/index.js";
 import type { Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, TaskLaunch } from "./core/types.js";
 import { serialize, deserialize } from "node:v8";
@@ -392,7 +392,7 @@ export class SchedulerShell {
 
   private traceparentFor(key: string): string {
     const span = this.spans.get(key);
-    return span ? traceparentOf(trace.setSpan(context.active(), span)) : "";
+    return span ? traceparentOfSpan(span) : "";
   }
 
   private startSpan(command: Extract<Command, { type: "spanStart" }>): void {

@@ -17,7 +17,7 @@ import { asJob } from "./jobStaging.js";
 import type { ShufflePeer, StagingPeer } from "./peers.js";
 import { prepareBlocksTransfer, type PartitionOutput, type PartitionTaskSpec, type WorkerTaskResponse } from "./protocol.js";
 import { shuffleReadsOf } from "ballast/planning";
-import { fetchShuffleBlocks } from "./shuffleFetch.js";
+import { fetchShuffleBlocks, type FetchedBlocks } from "./shuffleFetch.js";
 import { TaskKilledError, WorkerCrashedError, type WorkerPool } from "./workerPool.js";
 
 export interface RunnerDeps {
@@ -47,6 +47,8 @@ interface TaskClock {
   queuedMs: number;
 }
 
+const NOTHING_FETCHED: FetchedBlocks = Object.freeze({ blocks: Object.freeze({}), bytes: 0 });
+
 /** Results travel in one TaskUpdate message: keep room for the rest of it under the gRPC limit. */
 const RESULT_WIRE_LIMIT = MAX_MESSAGE_BYTES - 64 * 1024;
 
@@ -73,7 +75,7 @@ export class TaskRunner {
     try {
       const update = await this.execute(launch, signal, metrics, logger, clock);
       const durationMs = Date.now() - clock.startedAt - clock.queuedMs;
-      logger.info({ durationMs, queuedMs: clock.queuedMs }, "task succeeded");
+      logger.debug({ durationMs, queuedMs: clock.queuedMs }, "task succeeded"); // failures stay at warn
       return { ...update, metrics: { ...metrics, durationMs } };
     } catch (err) {
       const update = this.failedUpdate(launch, err, signal);
@@ -93,7 +95,8 @@ export class TaskRunner {
     // Which shuffles this partition really reads, and which reduce partition of each (unions shift it).
     const reducePartitions = new Map(shuffleReadsOf(launch.plan, launch.datasetId, launch.partition).map((r) => [r.shuffleIndex, r.reducePartition]));
     const reads = launch.shuffleReads.filter((r) => reducePartitions.has(r.shuffleIndex));
-    const fetched = await withSpan("shuffle.fetch", { "shuffle.reads": reads.length }, (span) =>
+    // A task that reads no shuffle (most tasks of a wide job's map side) gets no empty fetch span.
+    const fetched = reads.length === 0 ? NOTHING_FETCHED : await withSpan("shuffle.fetch", { "shuffle.reads": reads.length }, (span) =>
       fetchShuffleBlocks({
         reads,
         partition: launch.partition,

@@ -1,6 +1,5 @@
 import { join } from "node:path";
-import type { Statement } from "better-sqlite3";
-import { openDatabase, type SqliteDatabase } from "@ballast/common/sqlite";
+import { openDatabase, statementCache, type SqliteDatabase } from "@ballast/common/sqlite";
 import { SqlHistoryStore } from "./historyStore.js";
 import { MIGRATIONS } from "./schema.js";
 import type { Params, Row, SqlDatabase, SqlSession } from "./sql.js";
@@ -12,20 +11,15 @@ import type { EventCodec } from "./store.js";
  * transactions are chained so that two publishes never interleave.
  */
 class SqliteSql implements SqlDatabase {
-  private readonly statements = new Map<string, Statement>();
+  /** A prepared statement, prepared once per SQL text. */
+  private readonly statement: ReturnType<typeof statementCache>;
   private last: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly db: SqliteDatabase) {
+    this.statement = statementCache(db);
     // The shared SQL uses PostgreSQL's names for the two-argument max and min.
     db.function("greatest", { deterministic: true }, (a, b) => ((a as number) >= (b as number) ? a : b));
     db.function("least", { deterministic: true }, (a, b) => ((a as number) <= (b as number) ? a : b));
-  }
-
-  /** A prepared statement, prepared once per SQL text. */
-  private statement(sql: string): Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
-    return statement;
   }
 
   async run(sql: string, params?: Params): Promise<number> {

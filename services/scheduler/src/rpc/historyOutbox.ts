@@ -11,6 +11,12 @@ import type { SchedulerStore } from "../store/schedulerStore.js";
 const BATCH = 500;
 const MIN_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 5_000;
+/**
+ * New events wait this long to be shipped together: a busy scheduler (two
+ * events per task) then makes a few large PublishEvents calls instead of
+ * many small ones, which were a tenth of its CPU at 20 ms.
+ */
+const COALESCE_MS = 100;
 
 /**
  * Ships the outbox of history events in seq order, at least once: an event
@@ -24,6 +30,8 @@ export class HistoryOutbox {
   private backoffMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The store's published_seq as this outbox last read or wrote it (re-read after an error). */
+  private published: number | undefined;
   /** Events history refused outright, skipped after logging. */
   skipped = 0;
 
@@ -42,7 +50,7 @@ export class HistoryOutbox {
       this.again = true;
       return;
     }
-    if (!this.timer) this.timer = setTimeout(() => void this.drain(), this.backoffMs || 20);
+    if (!this.timer) this.timer = setTimeout(() => void this.drain(), this.backoffMs || COALESCE_MS);
   }
 
   private async drain(): Promise<void> {
@@ -50,14 +58,18 @@ export class HistoryOutbox {
     this.running = true;
     try {
       for (;;) {
-        const batch = await this.store.eventsAfter(await this.store.publishedSeq(), BATCH);
+        this.published ??= await this.store.publishedSeq();
+        const batch = await this.store.eventsAfter(this.published, BATCH);
         if (batch.length === 0) break;
         const events = batch.map(({ seq, event }) => eventToWire(publishedEvent(seq, event)));
         const ackedSeq = await this.publish(events);
-        await this.store.markPublished(Math.min(ackedSeq, batch[batch.length - 1]!.seq));
+        const published = Math.min(ackedSeq, batch[batch.length - 1]!.seq);
+        await this.store.markPublished(published);
+        this.published = Math.max(this.published, published);
         this.backoffMs = 0;
       }
     } catch (err) {
+      this.published = undefined;
       this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, this.backoffMs * 2)) * (0.5 + Math.random() / 2);
       this.logger.warn({ err: describeError(err), retryInMs: Math.round(this.backoffMs) }, "history or the store unreachable; events kept in the outbox");
       this.again = true;

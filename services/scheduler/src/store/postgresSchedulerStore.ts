@@ -48,7 +48,7 @@ export class PostgresSchedulerStore implements SchedulerStore {
     if (records.length === 0) return;
     const events = records.flatMap((r) => r.events);
     const jobs = records.flatMap((r) => r.jobs);
-    const { rows } = await this.pool.query("SELECT ballast_append($1, $2, $3, $4, $5, $6, $7, $8, $9) AS outcome", [
+    const { rows } = await this.pool.query(named("ballast_append", "SELECT ballast_append($1, $2, $3, $4, $5, $6, $7, $8, $9) AS outcome", [
       epoch,
       records.map((r) => r.seq),
       records.map((r) => r.now),
@@ -58,7 +58,7 @@ export class PostgresSchedulerStore implements SchedulerStore {
       jobs.map((j) => j.jobId),
       jobs.map((j) => j.submissionId),
       jobs.map((j) => j.traceparent),
-    ]);
+    ]));
     if (rows[0].outcome === "fenced") throw new LeaseLostError(`the lease moved past epoch ${epoch}`);
   }
 
@@ -85,19 +85,22 @@ export class PostgresSchedulerStore implements SchedulerStore {
   }
 
   async eventsAfter(seq: number, limit: number) {
-    const { rows } = await this.pool.query("SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2", [seq, limit]);
+    const { rows } = await this.pool.query(named("ballast_events_after", "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2", [seq, limit]));
     return rows.map((r) => ({ seq: Number(r.seq), event: decodeEvent(r.body) }));
   }
 
   async publishedSeq(): Promise<number> {
-    const { rows } = await this.pool.query("SELECT value FROM meta WHERE key = 'published_seq'");
+    const { rows } = await this.pool.query(named("ballast_published_seq", "SELECT value FROM meta WHERE key = 'published_seq'", []));
     return Number(rows[0]?.value ?? "0");
   }
 
   async markPublished(seq: number): Promise<void> {
     await this.pool.query(
-      "INSERT INTO meta (key, value) VALUES ('published_seq', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value::bigint < excluded.value::bigint",
-      [String(seq)],
+      named(
+        "ballast_mark_published",
+        "INSERT INTO meta (key, value) VALUES ('published_seq', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value::bigint < excluded.value::bigint",
+        [String(seq)],
+      ),
     );
   }
 
@@ -142,4 +145,12 @@ class PostgresLease implements LeaseStore {
   async release(holder: string, epoch: number): Promise<void> {
     await this.pool.query("UPDATE lease SET expires_at = 0 WHERE id = 1 AND holder = $1 AND epoch = $2", [holder, epoch]);
   }
+}
+
+/**
+ * A named query, which pg prepares once per connection and then only binds:
+ * for the statements every batch runs (append, the history outbox's reads and marks).
+ */
+function named(name: string, text: string, values: unknown[]): { name: string; text: string; values: unknown[] } {
+  return { name, text, values };
 }

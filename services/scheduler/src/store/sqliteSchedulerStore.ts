@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import { openDatabase, type SqliteDatabase } from "@ballast/common/sqlite";
+import { openDatabase, statementCache, type SqliteDatabase } from "@ballast/common/sqlite";
 import { decideAcquire, decodeEvent, decodeLogged, encodeBody, encodeLogged } from "./codec.js";
 import { LeaseLostError, type AcquireResult, type LeaseRecord, type LeaseStore, type LogRecord, type Replay, type SchedulerStore } from "./schedulerStore.js";
 
@@ -26,11 +26,14 @@ export class SqliteSchedulerStore implements SchedulerStore {
   readonly applicationId: string;
   readonly lease: LeaseStore;
   private readonly db: SqliteDatabase;
+  /** Statements prepared once (the outbox reads and marks published_seq for every batch). */
+  private readonly sql: ReturnType<typeof statementCache>;
   private readonly appendInTransaction: (records: LogRecord[], epoch: number) => void;
   private readonly selectEvents;
 
   constructor(dataDir: string) {
     this.db = openDatabase(join(dataDir, "scheduler.sqlite"), MIGRATIONS);
+    this.sql = statementCache(this.db);
     // WAL with synchronous=NORMAL survives a process crash (our failure model)
     // while keeping one commit per batch cheap.
     this.db.pragma("synchronous = NORMAL");
@@ -51,7 +54,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
       }
     });
     this.selectEvents = this.db.prepare("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
-    this.lease = new SqliteLease(this.db);
+    this.lease = new SqliteLease(this.db, this.sql);
   }
 
   async append(records: LogRecord[], epoch: number): Promise<void> {
@@ -59,19 +62,19 @@ export class SqliteSchedulerStore implements SchedulerStore {
   }
 
   async loadForReplay(format: number): Promise<Replay> {
-    const snap = this.db.prepare("SELECT seq, state FROM snapshots WHERE format = ? ORDER BY seq DESC LIMIT 1").get(format) as { seq: number; state: Buffer } | undefined;
-    const rows = this.db.prepare("SELECT seq, now, body FROM inputs WHERE seq > ? ORDER BY seq").all(snap?.seq ?? 0) as Array<{ seq: number; now: number; body: Buffer }>;
-    const lastSeq = this.db.prepare("SELECT COALESCE(MAX(seq), 0) FROM inputs").pluck().get() as number;
+    const snap = this.sql("SELECT seq, state FROM snapshots WHERE format = ? ORDER BY seq DESC LIMIT 1").get(format) as { seq: number; state: Buffer } | undefined;
+    const rows = this.sql("SELECT seq, now, body FROM inputs WHERE seq > ? ORDER BY seq").all(snap?.seq ?? 0) as Array<{ seq: number; now: number; body: Buffer }>;
+    const lastSeq = this.sql("SELECT COALESCE(MAX(seq), 0) FROM inputs").pluck().get() as number;
     return { snapshot: snap, inputs: rows.map((r) => ({ seq: r.seq, now: r.now, ...decodeLogged(r.body) })), lastSeq };
   }
 
   async saveSnapshot(seq: number, state: Uint8Array, format: number): Promise<void> {
     this.db.transaction(() => {
-      this.db.prepare("INSERT OR REPLACE INTO snapshots (seq, state, format) VALUES (?, ?, ?)").run(seq, state, format);
-      this.db.prepare("DELETE FROM snapshots WHERE seq < (SELECT MIN(seq) FROM (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 2))").run();
+      this.sql("INSERT OR REPLACE INTO snapshots (seq, state, format) VALUES (?, ?, ?)").run(seq, state, format);
+      this.sql("DELETE FROM snapshots WHERE seq < (SELECT MIN(seq) FROM (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 2))").run();
       // Compaction: replay starts at the newest snapshot; its own input stays so the log's last seq stays known.
-      this.db.prepare("DELETE FROM inputs WHERE seq < ?").run(seq);
-      this.db.prepare("DELETE FROM events WHERE seq <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_seq')").run();
+      this.sql("DELETE FROM inputs WHERE seq < ?").run(seq);
+      this.sql("DELETE FROM events WHERE seq <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_seq')").run();
     })();
   }
 
@@ -85,20 +88,20 @@ export class SqliteSchedulerStore implements SchedulerStore {
   }
 
   async markPublished(seq: number): Promise<void> {
-    this.db.prepare("INSERT INTO meta (key, value) VALUES ('published_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)").run(String(seq));
+    this.sql("INSERT INTO meta (key, value) VALUES ('published_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)").run(String(seq));
   }
 
   async nextJobNumber(): Promise<number> {
-    const row = this.db.prepare("INSERT INTO meta (key, value) VALUES ('job_counter', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING value").get() as { value: string };
+    const row = this.sql("INSERT INTO meta (key, value) VALUES ('job_counter', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING value").get() as { value: string };
     return Number(row.value);
   }
 
   async jobForSubmission(submissionId: string): Promise<string | undefined> {
-    return (this.db.prepare("SELECT job_id FROM jobs WHERE submission_id = ?").get(submissionId) as { job_id: string } | undefined)?.job_id;
+    return (this.sql("SELECT job_id FROM jobs WHERE submission_id = ?").get(submissionId) as { job_id: string } | undefined)?.job_id;
   }
 
   async traceparentOfJob(jobId: string): Promise<string | undefined> {
-    return (this.db.prepare("SELECT traceparent FROM jobs WHERE job_id = ?").get(jobId) as { traceparent: string } | undefined)?.traceparent || undefined;
+    return (this.sql("SELECT traceparent FROM jobs WHERE job_id = ?").get(jobId) as { traceparent: string } | undefined)?.traceparent || undefined;
   }
 
   async close(): Promise<void> {
@@ -106,21 +109,24 @@ export class SqliteSchedulerStore implements SchedulerStore {
   }
 
   private meta(key: string): string | undefined {
-    return (this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined)?.value;
+    return (this.sql("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined)?.value;
   }
 
   /** Sets a value only if absent (two schedulers may start at once); returns the stored value. */
   private initMeta(key: string, value: string): string {
-    this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)").run(key, value);
+    this.sql("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)").run(key, value);
     return this.meta(key)!;
   }
 }
 
 class SqliteLease implements LeaseStore {
-  constructor(private readonly db: SqliteDatabase) {}
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly sql: ReturnType<typeof statementCache>,
+  ) {}
 
   private current(): LeaseRecord | undefined {
-    const row = this.db.prepare("SELECT holder, address, epoch, expires_at, renewed_at FROM lease WHERE id = 1").get() as
+    const row = this.sql("SELECT holder, address, epoch, expires_at, renewed_at FROM lease WHERE id = 1").get() as
       | { holder: string; address: string; epoch: number; expires_at: number; renewed_at: number }
       | undefined;
     return row && { holder: row.holder, address: row.address, epoch: row.epoch, expiresAtMs: row.expires_at, renewedAtMs: row.renewed_at };
@@ -132,8 +138,8 @@ class SqliteLease implements LeaseStore {
       const decision = decideAcquire(this.current(), holder, address, Date.now(), timeoutMs);
       if (!decision.acquired) return decision;
       const { epoch, expiresAtMs, renewedAtMs } = decision.lease;
-      this.db
-        .prepare("INSERT INTO lease (id, holder, address, epoch, expires_at, renewed_at) VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET holder = excluded.holder, address = excluded.address, epoch = excluded.epoch, expires_at = excluded.expires_at, renewed_at = excluded.renewed_at")
+      this
+        .sql("INSERT INTO lease (id, holder, address, epoch, expires_at, renewed_at) VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET holder = excluded.holder, address = excluded.address, epoch = excluded.epoch, expires_at = excluded.expires_at, renewed_at = excluded.renewed_at")
         .run(holder, address, epoch, expiresAtMs, renewedAtMs);
       return decision;
     }).immediate();
@@ -141,10 +147,10 @@ class SqliteLease implements LeaseStore {
 
   async renew(holder: string, epoch: number, timeoutMs: number): Promise<boolean> {
     const now = Date.now();
-    return this.db.prepare("UPDATE lease SET expires_at = ?, renewed_at = ? WHERE id = 1 AND holder = ? AND epoch = ?").run(now + timeoutMs, now, holder, epoch).changes === 1;
+    return this.sql("UPDATE lease SET expires_at = ?, renewed_at = ? WHERE id = 1 AND holder = ? AND epoch = ?").run(now + timeoutMs, now, holder, epoch).changes === 1;
   }
 
   async release(holder: string, epoch: number): Promise<void> {
-    this.db.prepare("UPDATE lease SET expires_at = 0 WHERE id = 1 AND holder = ? AND epoch = ?").run(holder, epoch);
+    this.sql("UPDATE lease SET expires_at = 0 WHERE id = 1 AND holder = ? AND epoch = ?").run(holder, epoch);
   }
 }
