@@ -8,6 +8,7 @@
  */
 import { step } from "../src/core/step.js";
 import { createState, type SchedulerState } from "../src/core/state.js";
+import type { CachedPartitionRef } from "@ballast/common/domain/tasks";
 import type { Command, Input, TaskLaunch } from "../src/core/types.js";
 import { SimChecks } from "./simChecks.js";
 import { JOB_ID, prng, type FaultKind, type Service, type SimNode, type SimOptions } from "./simModel.js";
@@ -82,10 +83,25 @@ export abstract class SimCluster {
   protected register(node: SimNode): void {
     node.session = !this.schedulerDown;
     if (!node.session) return;
+    const cachedPartitions = this.memoryHeldBy(node.executorId);
     this.send({
       type: "executorRegistered",
-      executor: { executorId: node.executorId, nodeId: node.nodeId, host: node.nodeId, slots: this.slots, shuffleAddress: node.service.address, runningTaskIds: this.tasksOf(node) },
+      executor: { executorId: node.executorId, nodeId: node.nodeId, host: node.nodeId, slots: this.slots, shuffleAddress: node.service.address, runningTaskIds: this.tasksOf(node), cachedPartitions },
     });
+    this.checkMemoryReconciled(node.executorId, cachedPartitions);
+  }
+
+  /** What the executor truly holds in memory (simExecutors.ts), as its registration reports it. */
+  protected abstract memoryHeldBy(executorId: string): CachedPartitionRef[];
+
+  /** Right after a registration, the registry names no memory copy on the executor that it did not report. */
+  private checkMemoryReconciled(executorId: string, reported: CachedPartitionRef[]): void {
+    const held = new Set(reported.map((ref) => `${ref.applicationId}/${ref.cacheKey}/${ref.partition}`));
+    for (const [key, partitions] of this.state.cache) {
+      for (const [partition, entry] of partitions) {
+        if (entry.memoryExecutorId === executorId && !held.has(`${key}/${partition}`)) this.checks.violation(`cached ${key}/${partition} registered in the memory of ${executorId}, which reported it does not hold it`);
+      }
+    }
   }
 
   /** Re-registers with its running tasks, then resends what it could not deliver. */

@@ -129,7 +129,74 @@ describe("unpersist", () => {
     expect(removed.filter((c) => c.type === "removeShuffles")).toEqual([
       { type: "removeShuffles", jobId: "", shuffleIds: [`cache-${APP}-ds1`], shuffleAddresses: ["n1:7337", "n2:7337"] },
     ]);
-    expect(h.send({ type: "datasetUnpersisted", applicationId: APP, cacheKey: "ds1" })).toEqual([]);
+    expect(h.send({ type: "datasetUnpersisted", applicationId: APP, cacheKey: "ds1" }).filter((c) => c.type === "removeShuffles")).toEqual([]);
+  });
+
+  it("tells every live executor to free the dataset's memory copies, even one the registry does not name", () => {
+    const h = cluster();
+    h.addExecutor("e3", "n3", 2);
+    h.loseExecutor("e3");
+    submitAction(h, "a1", persisted(singleStagePlan(2), "memory"));
+    runKeeping(h);
+    const freed = h.send({ type: "datasetUnpersisted", applicationId: APP, cacheKey: "ds1" }).filter((c) => c.type === "freeCachedDataset");
+    expect(freed).toEqual(["e1", "e2"].map((executorId) => ({ type: "freeCachedDataset", executorId, applicationId: APP, cacheKey: "ds1" })));
+  });
+});
+
+describe("memory copies an executor evicts or no longer holds", () => {
+  const holdersOf = (h: Harness) => [...(h.state.cache.get(`${APP}/ds1`) ?? new Map()).entries()].map(([p, e]) => [p, e.memoryExecutorId, e.diskShuffleAddress]).sort();
+  const ref = (partition: number) => ({ applicationId: APP, cacheKey: "ds1", partition, bytes: 64 });
+
+  it("an eviction drops only that executor's memory copy; a disk copy of the partition stays offered", () => {
+    const h = cluster();
+    submitAction(h, "a1", persisted(singleStagePlan(4), "memory_and_disk"));
+    runKeeping(h);
+    const before = holdersOf(h);
+    const onE1 = before.filter(([, executorId]) => executorId === "e1").map(([p]) => p as number);
+    expect(onE1.length).toBeGreaterThan(0);
+    h.send({ type: "cachedPartitionsDropped", executorId: "e1", partitions: onE1.map(ref) });
+    // e2 reporting e1's partitions changes nothing: they are not its copies.
+    h.send({ type: "cachedPartitionsDropped", executorId: "e2", partitions: onE1.map(ref) });
+    expect(holdersOf(h)).toEqual(before.map(([p, executorId, disk]) => [p, executorId === "e1" ? "" : executorId, disk]));
+  });
+
+  it("a partition evicted from memory and not on disk leaves the registry: the next action computes only it", () => {
+    const h = cluster();
+    submitAction(h, "a1", persisted(singleStagePlan(4), "memory"));
+    runKeeping(h);
+    const [evicted] = holdersOf(h)[0]! as [number, string];
+    const holder = holdersOf(h)[0]![1] as string;
+    h.send({ type: "cachedPartitionsDropped", executorId: holder, partitions: [ref(evicted)] });
+    expect(holdersOf(h).map(([p]) => p)).toEqual([0, 1, 2, 3].filter((p) => p !== evicted));
+    const second = submitAction(h, "a2", persisted(singleStagePlan(4), "memory"));
+    expect(launchesIn(second).filter(({ task }) => (task.cachedPartitions ?? []).length === 0).map(({ task }) => task.partition)).toEqual([evicted]);
+  });
+
+  it("a re-registration reconciles: copies it no longer reports go, copies the log missed are added", () => {
+    const h = cluster();
+    submitAction(h, "a1", persisted(singleStagePlan(4), "memory_and_disk"));
+    runKeeping(h);
+    const onE1 = holdersOf(h).filter(([, executorId]) => executorId === "e1").map(([p]) => p as number);
+    const [kept, ...forgotten] = onE1;
+    // e1 reconnects holding one of its partitions, plus one of another dataset the registry never heard of.
+    h.send({ type: "executorRegistered", executor: { ...h.executors.get("e1")!, cachedPartitions: [ref(kept!), { ...ref(7), cacheKey: "ds9" }] } });
+    const entries = h.state.cache.get(`${APP}/ds1`)!;
+    expect(entries.get(kept!)!.memoryExecutorId).toBe("e1");
+    for (const p of forgotten) expect(entries.get(p)).toMatchObject({ memoryExecutorId: "", diskNodeId: "n1" });
+    expect(h.state.cache.get(`${APP}/ds9`)!.get(7)).toEqual({ memoryExecutorId: "e1", diskNodeId: "", diskShuffleAddress: "", bytes: 64 });
+    // The description kept for the executor does not carry the report.
+    expect(h.state.executors.get("e1")!.description.cachedPartitions).toBeUndefined();
+  });
+
+  it("replaying the log rebuilds the reconciled registry exactly", () => {
+    const h = cluster();
+    submitAction(h, "a1", persisted(singleStagePlan(4), "memory"));
+    runKeeping(h);
+    h.send({ type: "cachedPartitionsDropped", executorId: "e2", partitions: [0, 1, 2, 3].map(ref) });
+    h.send({ type: "executorRegistered", executor: { ...h.executors.get("e1")!, cachedPartitions: [ref(3)] } });
+    const replayed = createState();
+    for (const { input, now } of h.inputs) step(replayed, input, now);
+    expect(replayed.cache).toEqual(h.state.cache);
   });
 });
 

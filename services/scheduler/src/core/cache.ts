@@ -6,11 +6,12 @@
  * lives in its node's shuffle service (a pseudo shuffle, cacheShuffleIdOf)
  * and dies only with that service, or moves with its migrated outputs.
  */
-import { cacheShuffleIdOf, type CachedPartitionLocation, type CachedPartitionWrite } from "@ballast/common/domain/tasks";
+import { cacheShuffleIdOf, type CachedPartitionLocation, type CachedPartitionRef, type CachedPartitionWrite } from "@ballast/common/domain/tasks";
 import type { Ctx } from "./context.js";
 import type { DatasetNode, Plan } from "@ballast/common/plan";
 import { pipelineDatasets } from "./planning.js";
 import type { CachedPartitionState, JobState, SchedulerState, StageState } from "./state.js";
+import type { ExecutorDescription } from "./types.js";
 
 export function cacheKeyOf(applicationId: string, cacheKey: string): string {
   return `${applicationId}/${cacheKey}`;
@@ -29,6 +30,7 @@ export function registerCachedWrites(
     let partitions = state.cache.get(key);
     if (!partitions) state.cache.set(key, (partitions = new Map()));
     const known = partitions.get(write.partition);
+    if (!write.inMemory && !write.onDisk && !known) continue; // kept nowhere: nothing to offer
     partitions.set(write.partition, {
       // A newer copy wins where it exists; an older one keeps the level the new one lacks.
       memoryExecutorId: write.inMemory ? where.executorId : (known?.memoryExecutorId ?? ""),
@@ -70,6 +72,47 @@ export function dropExecutorMemory(state: SchedulerState, executorId: string): v
   dropWhere(state, (entry) => (entry.memoryExecutorId === executorId ? { ...entry, memoryExecutorId: "" } : entry));
 }
 
+/** The executor evicted these memory copies (its cache budget): later tasks compute or fetch them instead. */
+export function dropEvictedMemory(state: SchedulerState, executorId: string, evicted: readonly CachedPartitionRef[]): void {
+  for (const ref of evicted) clearMemoryCopy(state, cacheKeyOf(ref.applicationId, ref.cacheKey), ref.partition, executorId);
+}
+
+/**
+ * An executor (re)registered with the memory copies it actually holds: the
+ * registry drops the ones it names this executor for and that it no longer
+ * has (evictions it could not report), and adds the ones the log missed
+ * (kept by a task whose update never reached a logged input).
+ */
+export function reconcileExecutorMemory(state: SchedulerState, executor: ExecutorDescription): void {
+  const executorId = executor.executorId;
+  const reported = executor.cachedPartitions ?? [];
+  const held = new Map(reported.map((ref) => [`${ref.partition}#${cacheKeyOf(ref.applicationId, ref.cacheKey)}`, ref]));
+  const gone: Array<[string, number]> = [];
+  for (const [key, partitions] of state.cache) {
+    for (const [partition, entry] of partitions) {
+      if (entry.memoryExecutorId === executorId && !held.has(`${partition}#${key}`)) gone.push([key, partition]);
+    }
+  }
+  for (const [key, partition] of gone) clearMemoryCopy(state, key, partition, executorId);
+  for (const ref of held.values()) {
+    const key = cacheKeyOf(ref.applicationId, ref.cacheKey);
+    let partitions = state.cache.get(key);
+    if (!partitions) state.cache.set(key, (partitions = new Map()));
+    const known = partitions.get(ref.partition);
+    partitions.set(ref.partition, { memoryExecutorId: executorId, diskNodeId: known?.diskNodeId ?? "", diskShuffleAddress: known?.diskShuffleAddress ?? "", bytes: ref.bytes });
+  }
+}
+
+/** The partition's memory copy on `executorId` is gone (a newer copy elsewhere stays); an entry left with no copy goes. */
+function clearMemoryCopy(state: SchedulerState, key: string, partition: number, executorId: string): void {
+  const partitions = state.cache.get(key);
+  const entry = partitions?.get(partition);
+  if (!partitions || entry?.memoryExecutorId !== executorId) return;
+  if (entry.diskShuffleAddress) partitions.set(partition, { ...entry, memoryExecutorId: "" });
+  else partitions.delete(partition);
+  if (partitions.size === 0) state.cache.delete(key);
+}
+
 /** The shuffle service at `shuffleAddress` is gone, and with it every disk partition it held. */
 export function dropDiskAt(state: SchedulerState, shuffleAddress: string): void {
   dropWhere(state, (entry) => (entry.diskShuffleAddress === shuffleAddress ? { ...entry, diskNodeId: "", diskShuffleAddress: "" } : entry));
@@ -90,8 +133,15 @@ export function repointDiskPartition(
   return true;
 }
 
-/** unpersist(): the registry forgets the dataset; the shuffle services holding its disk copies remove them. */
+/**
+ * unpersist(): the registry forgets the dataset; every live executor frees its
+ * memory copies (all of them are told: one may hold a copy the registry lost
+ * track of), and the shuffle services holding its disk copies remove them.
+ */
 export function forgetDataset(ctx: Ctx, applicationId: string, cacheKey: string): void {
+  for (const [executorId, executor] of ctx.state.executors) {
+    if (executor.alive) ctx.out.push({ type: "freeCachedDataset", executorId, applicationId, cacheKey });
+  }
   const key = cacheKeyOf(applicationId, cacheKey);
   const entries = ctx.state.cache.get(key);
   if (!entries) return;
