@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExecutorServiceClient, type GetExecutorStatusResponse } from "@ballast/gen/executor";
 import { call, createClient } from "@ballast/common/grpc";
 import { lastJson, spawnCli, startTestCluster, type TestCluster } from "../support/cluster.js";
-import { waitUntil } from "../support/faults.js";
+import { jobHistory, waitUntil } from "../support/faults.js";
 
 // Memory copies of a persisted dataset on a real cluster, under a cache budget
 // that holds one of its partitions per executor: the executors evict the
@@ -98,5 +98,13 @@ describe("memory copies of cached partitions under the executors' cache budget",
     const second = summary.jobs[1].stats;
     expect(second.cachedPartitionsRead).toBeLessThanOrEqual(2);
     expect(second.tasksLaunched).toBe(PARTITIONS);
+
+    // History shows where the first action left the dataset: the one partition each executor kept, of 8.
+    const firstJob = summary.jobs[0].jobId;
+    const cached = (await jobHistory(cluster, firstJob)).find((event) => event.type === "cachedDatasets");
+    expect(cached).toMatchObject({ applicationId: summary.applicationId, datasets: [{ level: "memory", numPartitions: PARTITIONS, partitionsHeld: 2 }] });
+    const holders = cached!.datasets[0].holders as Array<{ kind: string; partitions: number; bytes: number }>;
+    expect(holders.map((holder) => [holder.kind, holder.partitions])).toEqual([["memory", 1], ["memory", 1]]);
+    expect(holders.every((holder) => holder.bytes > 0 && holder.bytes <= BUDGET)).toBe(true);
   }, 400_000);
 });

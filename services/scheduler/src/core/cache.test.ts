@@ -119,6 +119,43 @@ describe("the cache registry", () => {
   });
 });
 
+describe("history's view of the cache", () => {
+  it("an application's job ends with its persisted datasets, partitions held of the total, bytes and holders, before its end", () => {
+    const h = cluster();
+    const plan = persisted(singleStagePlan(4), "memory_and_disk");
+    submitAction(h, "a1", plan);
+    runKeeping(h);
+    const events = h.log.flatMap((c) => (c.type === "emitEvent" && c.event.jobId === "a1" ? [c.event] : []));
+    const cached = events.find((e) => e.type === "cachedDatasets");
+    const held = [...h.state.cache.get(`${APP}/ds1`)!.values()];
+    const onE1 = held.filter((e) => e.memoryExecutorId === "e1").length;
+    const dataset = plan.datasets.find((d) => d.id === 1)!;
+    expect(cached).toMatchObject({
+      applicationId: APP,
+      datasets: [{
+        cacheKey: "ds1", name: `${dataset.op} at ${dataset.callSite}`, level: "memory_and_disk", numPartitions: 4, partitionsHeld: 4, bytes: 4 * 64,
+        holders: [
+          { kind: "disk", id: "n1", partitions: onE1, bytes: onE1 * 64 },
+          { kind: "disk", id: "n2", partitions: 4 - onE1, bytes: (4 - onE1) * 64 },
+          { kind: "memory", id: "e1", partitions: onE1, bytes: onE1 * 64 },
+          { kind: "memory", id: "e2", partitions: 4 - onE1, bytes: (4 - onE1) * 64 },
+        ],
+      }],
+    });
+    expect(events.indexOf(cached!)).toBe(events.findIndex((e) => e.type === "jobEnded") - 1);
+  });
+
+  it("a job that persists nothing, or belongs to no application, emits none", () => {
+    const h = cluster();
+    submitAction(h, "a1", singleStagePlan(2));
+    for (const taskId of [...h.live.keys()]) h.succeed(taskId);
+    h.submit("plain", persisted(singleStagePlan(2), "memory"));
+    runKeeping(h);
+    expect(["a1", "plain"].map((jobId) => jobView(h.state, jobId)!.status)).toEqual(["succeeded", "succeeded"]);
+    expect(h.log.some((c) => c.type === "emitEvent" && c.event.type === "cachedDatasets")).toBe(false);
+  });
+});
+
 describe("unpersist", () => {
   it("forgets the dataset's partitions and removes their disk copies from the shuffle services holding them", () => {
     const h = cluster();

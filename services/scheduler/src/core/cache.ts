@@ -12,6 +12,7 @@ import type { DatasetNode, Plan } from "@ballast/common/plan";
 import { pipelineDatasets } from "./planning.js";
 import type { CachedPartitionState, JobState, SchedulerState, StageState } from "./state.js";
 import type { ExecutorDescription } from "./types.js";
+import type { CachedDatasetInfo, EventBody } from "@ballast/common/domain/events";
 
 export function cacheKeyOf(applicationId: string, cacheKey: string): string {
   return `${applicationId}/${cacheKey}`;
@@ -50,6 +51,41 @@ export function cachedDatasetsOf(state: SchedulerState, applicationId: string): 
       cacheKey: key.slice(prefix.length),
       partitions: [...partitions].sort(([a], [b]) => a - b).map(([partition, entry]) => ({ partition, ...entry })),
     }));
+}
+
+/**
+ * History's view of a job's persisted datasets at its end: per dataset, how
+ * many partitions have a copy, their bytes, and who holds them (executors'
+ * memory, nodes' shuffle services). Undefined when the plan persists nothing.
+ */
+export function cachedDatasetsEvent(state: SchedulerState, job: JobState): Extract<EventBody, { type: "cachedDatasets" }> | undefined {
+  if (!job.applicationId) return undefined;
+  const datasets = job.plan.datasets.filter((dataset) => dataset.cacheKey).map((dataset): CachedDatasetInfo => {
+    const partitions = state.cache.get(cacheKeyOf(job.applicationId!, dataset.cacheKey!)) ?? new Map<number, CachedPartitionState>();
+    const holders = new Map<string, { kind: string; id: string; partitions: number; bytes: number }>();
+    const hold = (kind: string, id: string, bytes: number) => {
+      const holder = holders.get(`${kind}/${id}`) ?? { kind, id, partitions: 0, bytes: 0 };
+      holder.partitions++;
+      holder.bytes += bytes;
+      holders.set(`${kind}/${id}`, holder);
+    };
+    let bytes = 0;
+    for (const entry of partitions.values()) {
+      bytes += entry.bytes;
+      if (entry.memoryExecutorId) hold("memory", entry.memoryExecutorId, entry.bytes);
+      if (entry.diskNodeId) hold("disk", entry.diskNodeId, entry.bytes);
+    }
+    return {
+      cacheKey: dataset.cacheKey!,
+      name: `${dataset.op} at ${dataset.callSite}`,
+      level: dataset.storageLevel ?? "memory",
+      numPartitions: dataset.numPartitions,
+      partitionsHeld: partitions.size,
+      bytes,
+      holders: [...holders.values()].sort((a, b) => (a.kind === b.kind ? (a.id < b.id ? -1 : 1) : a.kind < b.kind ? -1 : 1)),
+    };
+  });
+  return datasets.length > 0 ? { type: "cachedDatasets", applicationId: job.applicationId, datasets } : undefined;
 }
 
 /**
