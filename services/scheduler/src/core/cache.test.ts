@@ -101,6 +101,16 @@ describe("the cache registry", () => {
     expect(h.state.cache.get(`${APP}/ds1`)!.get(partition)).toMatchObject({ diskNodeId: "n2", diskShuffleAddress: "n2:7337" });
   });
 
+  it("a node holding disk partitions, decommissioned while no job runs, migrates them instead of finishing at once", () => {
+    const h = cluster();
+    submitAction(h, "a1", persisted(singleStagePlan(2), "disk"));
+    runKeeping(h);
+    expect(jobView(h.state, "a1")!.status).toBe("succeeded");
+    const commands = h.send({ type: "decommissionNode", nodeId: "n1", deadlineMs: 60_000, reason: "scale-in" });
+    expect(commands.filter((c) => c.type === "migrateShuffle")).toEqual([{ type: "migrateShuffle", nodeId: "n1", shuffleAddress: "n1:7337", peers: [{ nodeId: "n2", shuffleAddress: "n2:7337" }] }]);
+    expect(h.state.nodes.get("n1")!.decommission!.phase).not.toBe("decommissioned");
+  });
+
   it("is rebuilt exactly by replaying the logged inputs (a failover's new leader adopts it)", () => {
     const h = cluster();
     submitAction(h, "a1", persisted(singleStagePlan(4), "disk"));

@@ -154,6 +154,13 @@ export function dropDiskAt(state: SchedulerState, shuffleAddress: string): void 
   dropWhere(state, (entry) => (entry.diskShuffleAddress === shuffleAddress ? { ...entry, diskNodeId: "", diskShuffleAddress: "" } : entry));
 }
 
+/** Cached partitions with a disk copy held by the shuffle service at `shuffleAddress`. */
+export function diskPartitionsAt(state: SchedulerState, shuffleAddress: string): number {
+  let count = 0;
+  for (const partitions of state.cache.values()) for (const entry of partitions.values()) if (entry.diskShuffleAddress === shuffleAddress) count++;
+  return count;
+}
+
 /** A disk partition migrated with its node's shuffle data (decommission): it now lives at the peer. */
 export function repointDiskPartition(
   state: SchedulerState,
