@@ -7,7 +7,8 @@ import { onLeader } from "@ballast/clients/scheduler";
 import { call } from "@ballast/common/grpc";
 import { NodeState } from "@ballast/gen/scheduler";
 import { lastJson, spawnCli, startTestCluster } from "../support/cluster.js";
-import { killNode, readTaskEvents, waitUntil, type TaskEvent } from "../support/faults.js";
+import { killNode, readTaskEvents, waitUntil } from "../support/faults.js";
+import { keptIn, succeededIn } from "../support/cached.js";
 import { prepareCorpus } from "../support/wordcount.js";
 
 // A node holding "disk" partitions of a persisted dataset is decommissioned
@@ -45,9 +46,6 @@ beforeAll(() => {
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const ends = (events: TaskEvent[], jobId: string) => events.filter((e) => e.event === "end" && e.state === "succeeded" && e.jobId === jobId);
-const kept = (events: TaskEvent[], jobId: string, nodeId?: string) =>
-  ends(events, jobId).filter((e) => !nodeId || e.nodeId === nodeId).reduce((sum, e) => sum + (e.cachedKept ?? 0), 0);
 
 describe("cached disk partitions on a decommissioned node", () => {
   it("migrate with its shuffle data: after the node is killed, later actions read them all and recompute none", async () => {
@@ -60,7 +58,7 @@ describe("cached disk partitions on a decommissioned node", () => {
       await waitUntil("the first action to finish", () => existsSync(`${gate}.ready`), 180_000);
 
       const firstJob = [...new Set(readTaskEvents(eventsFile).map((e) => e.jobId))][0]!;
-      const onNode1 = kept(readTaskEvents(eventsFile), firstJob, "node-1");
+      const onNode1 = keptIn(readTaskEvents(eventsFile), firstJob, "node-1");
       expect(onNode1).toBeGreaterThan(0); // node-1 holds some of the dataset on disk
       await onLeader(cluster.scheduler.split(","), (c) => call(c.decommissionNode.bind(c), { nodeId: "node-1", deadlineMs: 60_000 }));
       await waitUntil("node-1 decommissioned", async () => {
@@ -78,13 +76,13 @@ describe("cached disk partitions on a decommissioned node", () => {
       const events = readTaskEvents(eventsFile);
       const [first, second, distinct] = summary.jobs;
       expect(first.jobId).toBe(firstJob);
-      expect(kept(events, first.jobId)).toBe(PARTITIONS);
+      expect(keptIn(events, first.jobId)).toBe(PARTITIONS);
       for (const job of [second, distinct]) {
         expect(job.stats.cachedPartitionsRead).toBe(PARTITIONS);
-        expect(kept(events, job.jobId)).toBe(0); // nothing recomputed
+        expect(keptIn(events, job.jobId)).toBe(0); // nothing recomputed
         expect(job.stats.inputBytes).toBe(0);
         expect(job.stats.recomputedTasks).toBe(0);
-        expect(ends(events, job.jobId).some((e) => e.nodeId === "node-1")).toBe(false);
+        expect(succeededIn(events, job.jobId).some((e) => e.nodeId === "node-1")).toBe(false);
       }
     } finally {
       await cluster.stop();

@@ -169,6 +169,12 @@ export interface RegisterExecutor {
   lastEpoch: number;
   /** On reconnect: the cached partitions this executor holds in memory (the scheduler reconciles its registry). */
   cachedPartitions: CachedPartitionRef[];
+  /**
+   * The cached partitions its node's shuffle service holds on disk, when it could be asked
+   * (cached_on_disk_listed); the scheduler reconciles its registry's disk copies there.
+   */
+  cachedOnDisk: CachedPartitionRef[];
+  cachedOnDiskListed: boolean;
 }
 
 export interface Heartbeat {
@@ -1503,6 +1509,8 @@ function createBaseRegisterExecutor(): RegisterExecutor {
     runningTaskIds: [],
     lastEpoch: 0,
     cachedPartitions: [],
+    cachedOnDisk: [],
+    cachedOnDiskListed: false,
   };
 }
 
@@ -1534,6 +1542,12 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
     }
     for (const v of message.cachedPartitions) {
       CachedPartitionRef.encode(v!, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.cachedOnDisk) {
+      CachedPartitionRef.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.cachedOnDiskListed !== false) {
+      writer.uint32(88).bool(message.cachedOnDiskListed);
     }
     return writer;
   },
@@ -1621,6 +1635,22 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
             }
 
             message.cachedPartitions.push(CachedPartitionRef.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.cachedOnDisk.push(CachedPartitionRef.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.cachedOnDiskListed = reader.bool();
             continue;
           }
         }

@@ -143,6 +143,7 @@ export class Executor {
         onShutdown: (reason) => executor.onShutdown(reason),
         runningTaskIds: () => [...executor.running.keys()],
         cachedPartitions: () => executor.partitionCache.heldInMemory(),
+        cachedOnDisk: () => executor.partitionCache.heldOnDisk(),
         onFreeCachedDataset: (applicationId, cacheKey) => executor.freeCachedDataset(applicationId, cacheKey),
       },
       logger: options.logger,

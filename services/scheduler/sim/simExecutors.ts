@@ -38,6 +38,10 @@ export abstract class SimExecutors extends SimCluster {
     return [...(this.memoryCache.get(executorId) ?? [])].map(cachedRefOf);
   }
 
+  protected diskHeldBy(node: SimNode): CachedPartitionRef[] {
+    return [...node.service.blocks.keys()].filter((blockKey) => parseCacheShuffleId(blockKey.split("/")[0]!)).map(cachedRefOf);
+  }
+
   protected taskDurationMs(): number {
     const durationMs = 50 + this.random() * 350;
     const slowRate = this.options.slowTaskRate ?? 0;

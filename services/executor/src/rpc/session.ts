@@ -32,6 +32,8 @@ export interface SessionHandlers {
   runningTaskIds(): string[];
   /** Cached partitions held in memory, reported on every registration (the scheduler reconciles its registry). */
   cachedPartitions(): CachedPartitionRef[];
+  /** Cached partitions its node's shuffle service holds on disk; undefined when it cannot tell. */
+  cachedOnDisk(): Promise<CachedPartitionRef[] | undefined>;
   /** unpersist(): free the dataset's partitions held in memory. */
   onFreeCachedDataset(applicationId: string, cacheKey: string): void;
 }
@@ -199,6 +201,8 @@ export class SchedulerSession {
     if (this.closing) return;
     if (!address) return this.scheduleReconnect("no scheduler leader found");
     this.leaderAddress = address;
+    const cachedOnDisk = await this.options.handlers.cachedOnDisk();
+    if (this.closing) return;
     const stream = this.directory.clientFor(address).executorSession();
     this.stream = stream;
     stream.on("data", (message: ExecutorSessionResponse) => this.onMessage(stream, message));
@@ -206,8 +210,8 @@ export class SchedulerSession {
     stream.on("end", () => this.onBroken(stream, "scheduler ended the session"));
     const runningTaskIds = this.options.handlers.runningTaskIds();
     this.options.logger.info({ scheduler: address, runningTasks: runningTaskIds.length, lastEpoch: this.fence.highest }, "registering with scheduler");
-    const cachedPartitions = this.options.handlers.cachedPartitions();
-    stream.write({ message: { $case: "register", value: { ...this.options.registration, runningTaskIds, lastEpoch: this.fence.highest, cachedPartitions } } });
+    const cache = { cachedPartitions: this.options.handlers.cachedPartitions(), cachedOnDisk: cachedOnDisk ?? [], cachedOnDiskListed: cachedOnDisk !== undefined };
+    stream.write({ message: { $case: "register", value: { ...this.options.registration, runningTaskIds, lastEpoch: this.fence.highest, ...cache } } });
     this.registerTimer = setTimeout(() => {
       this.options.logger.warn({ timeoutMs: this.registerTimeoutMs, scheduler: address }, "scheduler did not acknowledge registration");
       stream.cancel();

@@ -13,7 +13,7 @@
  */
 import type { Logger } from "@ballast/common/logging";
 import { describeError } from "@ballast/common/errors";
-import { cacheShuffleIdOf, type CachedPartitionRef, type CachedPartitionWrite, type TaskLaunch } from "@ballast/common/domain/tasks";
+import { cacheShuffleIdOf, parseCacheShuffleId, type CachedPartitionRef, type CachedPartitionWrite, type TaskLaunch } from "@ballast/common/domain/tasks";
 import { MemoryBlocks } from "./memoryBlocks.js";
 import type { ShufflePeer } from "./peers.js";
 import type { CacheBlockWrite } from "./protocol.js";
@@ -21,8 +21,11 @@ import type { CacheBlockWrite } from "./protocol.js";
 /** Disk partitions are the only map output of their pseudo shuffle's map index: one attempt, one reduce partition. */
 const CACHE_ATTEMPT = 0;
 
+/** A registration waits this long at most for the node's shuffle service to list what it holds (a failover's reconnects must stay fast). */
+const LIST_TIMEOUT_MS = 1000;
+
 export interface PartitionCacheDeps {
-  nodeShuffle: Pick<ShufflePeer, "writeMapOutput">;
+  nodeShuffle: Pick<ShufflePeer, "writeMapOutput" | "listMapOutputs">;
   shuffleClientFor(address: string): Pick<ShufflePeer, "fetchBlocks">;
   logger: Logger;
   /** Bytes of memory copies held at most (ballast.executor.cacheMemory). */
@@ -51,6 +54,29 @@ export class ExecutorPartitionCache {
   /** What this executor holds in memory, reported when it (re)registers. */
   heldInMemory(): CachedPartitionRef[] {
     return this.memory.held();
+  }
+
+  /**
+   * What this node's shuffle service holds of persisted datasets, reported when
+   * this executor (re)registers; undefined when the service cannot be asked
+   * (the scheduler then keeps what it knows).
+   */
+  async heldOnDisk(): Promise<CachedPartitionRef[] | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${LIST_TIMEOUT_MS} ms`)), LIST_TIMEOUT_MS)));
+    try {
+      const outputs = await Promise.race([this.deps.nodeShuffle.listMapOutputs(), slow]);
+      return outputs.flatMap(({ ref, partitionSizes }) => {
+        const dataset = parseCacheShuffleId(ref.shuffleId);
+        if (!dataset || ref.attempt !== CACHE_ATTEMPT) return [];
+        return [{ ...dataset, partition: ref.mapIndex, bytes: partitionSizes.reduce((sum, size) => sum + size, 0) }];
+      });
+    } catch (err) {
+      this.deps.logger.warn({ err: describeError(err) }, "could not list the cached partitions of this node's shuffle service");
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** unpersist(): the scheduler forgot the dataset; its memory copies here go too. */

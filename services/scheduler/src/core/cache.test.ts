@@ -235,6 +235,29 @@ describe("memory copies an executor evicts or no longer holds", () => {
     expect(h.state.executors.get("e1")!.description.cachedPartitions).toBeUndefined();
   });
 
+  it("a registration with what its node's shuffle service holds reconciles the disk copies there", () => {
+    const h = cluster();
+    submitAction(h, "a1", persisted(singleStagePlan(4), "memory_and_disk"));
+    runKeeping(h);
+    const onN1 = holdersOf(h).filter(([, , disk]) => disk === "n1:7337").map(([p]) => p as number);
+    const [kept, ...lost] = onN1;
+    const e1 = { ...h.executors.get("e1")!, cachedPartitions: holdersOf(h).filter(([, executorId]) => executorId === "e1").map(([p]) => ref(p as number)) };
+    // n1's shuffle service restarted and kept only one of them; it also holds one the log never heard of (ds9/5).
+    h.send({ type: "executorRegistered", executor: { ...e1, cachedOnDisk: [ref(kept!), { ...ref(5), cacheKey: "ds9" }] } });
+    const entries = h.state.cache.get(`${APP}/ds1`)!;
+    expect(entries.get(kept!)).toMatchObject({ diskNodeId: "n1", diskShuffleAddress: "n1:7337" });
+    for (const p of lost) expect(entries.get(p)).toMatchObject({ diskNodeId: "", diskShuffleAddress: "", memoryExecutorId: "e1" }); // the memory copy stays
+    expect(h.state.cache.get(`${APP}/ds9`)!.get(5)).toEqual({ memoryExecutorId: "", diskNodeId: "n1", diskShuffleAddress: "n1:7337", bytes: 64 });
+    // A disk copy known elsewhere (migrated to a peer) is not pointed back at this node.
+    const onN2 = holdersOf(h).find(([, , disk]) => disk === "n2:7337")![0] as number;
+    h.send({ type: "executorRegistered", executor: { ...e1, cachedOnDisk: [ref(kept!), ref(onN2)] } });
+    expect(entries.get(onN2)).toMatchObject({ diskShuffleAddress: "n2:7337" });
+    // A registration that could not ask its shuffle service changes no disk copy.
+    const before = holdersOf(h);
+    h.send({ type: "executorRegistered", executor: e1 });
+    expect(holdersOf(h)).toEqual(before);
+  });
+
   it("replaying the log rebuilds the reconciled registry exactly", () => {
     const h = cluster();
     submitAction(h, "a1", persisted(singleStagePlan(4), "memory"));

@@ -27,11 +27,9 @@ export function registerCachedWrites(
 ): void {
   if (!applicationId) return;
   for (const write of writes) {
-    const key = cacheKeyOf(applicationId, write.cacheKey);
-    let partitions = state.cache.get(key);
-    if (!partitions) state.cache.set(key, (partitions = new Map()));
+    if (!write.inMemory && !write.onDisk) continue; // kept nowhere: nothing to offer
+    const partitions = partitionsOf(state, cacheKeyOf(applicationId, write.cacheKey));
     const known = partitions.get(write.partition);
-    if (!write.inMemory && !write.onDisk && !known) continue; // kept nowhere: nothing to offer
     partitions.set(write.partition, {
       // A newer copy wins where it exists; an older one keeps the level the new one lacks.
       memoryExecutorId: write.inMemory ? where.executorId : (known?.memoryExecutorId ?? ""),
@@ -131,12 +129,39 @@ export function reconcileExecutorMemory(state: SchedulerState, executor: Executo
   }
   for (const [key, partition] of gone) clearMemoryCopy(state, key, partition, executorId);
   for (const ref of held.values()) {
-    const key = cacheKeyOf(ref.applicationId, ref.cacheKey);
-    let partitions = state.cache.get(key);
-    if (!partitions) state.cache.set(key, (partitions = new Map()));
+    const partitions = partitionsOf(state, cacheKeyOf(ref.applicationId, ref.cacheKey));
     const known = partitions.get(ref.partition);
     partitions.set(ref.partition, { memoryExecutorId: executorId, diskNodeId: known?.diskNodeId ?? "", diskShuffleAddress: known?.diskShuffleAddress ?? "", bytes: ref.bytes });
   }
+}
+
+/**
+ * An executor (re)registered with what its node's shuffle service holds on
+ * disk: the registry drops the disk copies it names there that the service no
+ * longer has (restarted without its data) and adds the ones the log missed
+ * (partitions it knows no disk copy of).
+ * A registration that could not ask the service (no cachedOnDisk) changes nothing.
+ */
+export function reconcileNodeDisk(state: SchedulerState, executor: ExecutorDescription): void {
+  if (!executor.cachedOnDisk) return;
+  const address = executor.shuffleAddress;
+  const held = new Map(executor.cachedOnDisk.map((ref) => [`${ref.partition}#${cacheKeyOf(ref.applicationId, ref.cacheKey)}`, ref]));
+  dropWhere(state, (entry, key, partition) =>
+    entry.diskShuffleAddress === address && !held.has(`${partition}#${key}`) ? { ...entry, diskNodeId: "", diskShuffleAddress: "" } : entry,
+  );
+  for (const ref of held.values()) {
+    const partitions = partitionsOf(state, cacheKeyOf(ref.applicationId, ref.cacheKey));
+    const known = partitions.get(ref.partition);
+    if (known?.diskShuffleAddress) continue; // its copy here, or one migrated to a peer (this node may be going away)
+    partitions.set(ref.partition, { memoryExecutorId: known?.memoryExecutorId ?? "", diskNodeId: executor.nodeId, diskShuffleAddress: address, bytes: ref.bytes });
+  }
+}
+
+/** The dataset's partitions in the registry, an empty map added for a new one. */
+function partitionsOf(state: SchedulerState, key: string): Map<number, CachedPartitionState> {
+  let partitions = state.cache.get(key);
+  if (!partitions) state.cache.set(key, (partitions = new Map()));
+  return partitions;
 }
 
 /** The partition's memory copy on `executorId` is gone (a newer copy elsewhere stays); an entry left with no copy goes. */
@@ -193,10 +218,10 @@ export function forgetDataset(ctx: Ctx, applicationId: string, cacheKey: string)
   if (shuffleAddresses.length > 0) ctx.out.push({ type: "removeShuffles", jobId: "", shuffleIds: [cacheShuffleIdOf(applicationId, cacheKey)], shuffleAddresses });
 }
 
-function dropWhere(state: SchedulerState, update: (entry: CachedPartitionState) => CachedPartitionState): void {
+function dropWhere(state: SchedulerState, update: (entry: CachedPartitionState, key: string, partition: number) => CachedPartitionState): void {
   for (const [key, partitions] of state.cache) {
     for (const [partition, entry] of partitions) {
-      const kept = update(entry);
+      const kept = update(entry, key, partition);
       if (!kept.memoryExecutorId && !kept.diskShuffleAddress) partitions.delete(partition);
       else partitions.set(partition, kept);
     }

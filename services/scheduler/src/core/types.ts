@@ -42,6 +42,8 @@ export interface ExecutorDescription {
   runningTaskIds?: string[];
   /** The cached partitions it holds in memory (reconciled into the registry on every registration). */
   cachedPartitions?: CachedPartitionRef[];
+  /** The cached partitions its node's shuffle service holds on disk (absent: it could not tell). */
+  cachedOnDisk?: CachedPartitionRef[];
 }
 
 export type Input =

@@ -73,6 +73,7 @@ export function registrationProblem(r: Registration): string | undefined {
     addressProblem("shuffle_address", r.shuffleAddress),
     ...r.runningTaskIds.map((id) => idProblem("running_task_ids[]", id)),
     cachedPartitionsProblem("cached_partitions", r.cachedPartitions),
+    cachedPartitionsProblem("cached_on_disk", r.cachedOnDisk),
   );
 }
 
