@@ -180,6 +180,9 @@ const registration = (overrides: Partial<RegisterExecutor> = {}): RegisterExecut
   executorAddress: "",
   runningTaskIds: [],
   lastEpoch: 0,
+  cachedPartitions: [],
+  cachedOnDisk: [],
+  cachedOnDiskListed: false,
   ...overrides,
 });
 const register = (overrides: Partial<RegisterExecutor> = {}): ExecutorSessionRequest => ({ message: { $case: "register", value: registration(overrides) } });
@@ -200,6 +203,9 @@ describe("executor sessions refuse what they cannot hold, before attaching anyth
     ["a control character in host", [register({ host: "h\u0007" })], status.INVALID_ARGUMENT, /host .* control character/],
     ["thousands of running task ids", [register({ runningTaskIds: Array.from({ length: 5000 }, (_, i) => `t${i}`) })], status.INVALID_ARGUMENT, /running tasks/],
     ["an empty running task id", [register({ runningTaskIds: [""] })], status.INVALID_ARGUMENT, /running_task_ids\[\] is required/],
+    ["a cached partition of no application", [register({ cachedPartitions: [{ applicationId: "", cacheKey: "ds1", partition: 0, bytes: 1 }] })], status.INVALID_ARGUMENT, /cached_partitions\[\]\.application_id is required/],
+    ["a disk copy of no dataset", [register({ cachedOnDiskListed: true, cachedOnDisk: [{ applicationId: "app", cacheKey: "", partition: 0, bytes: 1 }] })], status.INVALID_ARGUMENT, /cached_on_disk\[\]\.cache_key is required/],
+    ["a cached partition beyond any dataset", [register({ cachedPartitions: [{ applicationId: "app", cacheKey: "ds1", partition: 4_000_000_000, bytes: 1 }] })], status.INVALID_ARGUMENT, /cached_partitions\[\]\.partition must be an integer/],
   ];
   it.each(refused)("refuses %s", async (_name, messages, code, details) => {
     const result = await session(messages);

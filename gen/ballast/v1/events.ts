@@ -33,6 +33,7 @@ export interface Event {
     | { $case: "decommissionChanged"; value: DecommissionChanged }
     | { $case: "shuffleMigrated"; value: ShuffleMigrated }
     | { $case: "schedulerFailover"; value: SchedulerFailover }
+    | { $case: "cachedDatasets"; value: CachedDatasets }
     | undefined;
 }
 
@@ -154,6 +155,38 @@ export interface SchedulerFailover {
   leaderAddress: string;
 }
 
+/**
+ * At the end of an application's job: the persisted datasets of its plan and
+ * where their cached partitions live, as the scheduler's registry knows it.
+ */
+export interface CachedDatasets {
+  applicationId: string;
+  datasets: CachedDatasetInfo[];
+}
+
+export interface CachedDatasetInfo {
+  /** DatasetNode.cache_key. */
+  cacheKey: string;
+  /** "<op> at <call site>" of the persisted dataset. */
+  name: string;
+  /** "memory", "disk" or "memory_and_disk". */
+  level: string;
+  numPartitions: number;
+  /** Partitions with at least one copy. */
+  partitionsHeld: number;
+  bytes: number;
+  holders: CachedHolder[];
+}
+
+/** Who holds some of a dataset's cached partitions. */
+export interface CachedHolder {
+  /** "memory" (id: an executor id) or "disk" (id: a node id, its shuffle service). */
+  kind: string;
+  id: string;
+  partitions: number;
+  bytes: number;
+}
+
 function createBaseEvent(): Event {
   return { seq: 0, timeMs: 0, jobId: "", payload: undefined };
 }
@@ -214,6 +247,9 @@ export const Event: MessageFns<Event> = {
         break;
       case "schedulerFailover":
         SchedulerFailover.encode(message.payload.value, writer.uint32(194).fork()).join();
+        break;
+      case "cachedDatasets":
+        CachedDatasets.encode(message.payload.value, writer.uint32(202).fork()).join();
         break;
     }
     return writer;
@@ -377,6 +413,14 @@ export const Event: MessageFns<Event> = {
             }
 
             message.payload = { $case: "schedulerFailover", value: SchedulerFailover.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.payload = { $case: "cachedDatasets", value: CachedDatasets.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -1684,6 +1728,254 @@ export const SchedulerFailover: MessageFns<SchedulerFailover> = {
             }
 
             message.leaderAddress = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCachedDatasets(): CachedDatasets {
+  return { applicationId: "", datasets: [] };
+}
+
+export const CachedDatasets: MessageFns<CachedDatasets> = {
+  encode(message: CachedDatasets, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
+    for (const v of message.datasets) {
+      CachedDatasetInfo.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CachedDatasets {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCachedDatasets();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.datasets.push(CachedDatasetInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCachedDatasetInfo(): CachedDatasetInfo {
+  return { cacheKey: "", name: "", level: "", numPartitions: 0, partitionsHeld: 0, bytes: 0, holders: [] };
+}
+
+export const CachedDatasetInfo: MessageFns<CachedDatasetInfo> = {
+  encode(message: CachedDatasetInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cacheKey !== "") {
+      writer.uint32(10).string(message.cacheKey);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.level !== "") {
+      writer.uint32(26).string(message.level);
+    }
+    if (message.numPartitions !== 0) {
+      writer.uint32(32).uint32(message.numPartitions);
+    }
+    if (message.partitionsHeld !== 0) {
+      writer.uint32(40).uint32(message.partitionsHeld);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(48).uint64(message.bytes);
+    }
+    for (const v of message.holders) {
+      CachedHolder.encode(v!, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CachedDatasetInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCachedDatasetInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cacheKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.level = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.numPartitions = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.partitionsHeld = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.holders.push(CachedHolder.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCachedHolder(): CachedHolder {
+  return { kind: "", id: "", partitions: 0, bytes: 0 };
+}
+
+export const CachedHolder: MessageFns<CachedHolder> = {
+  encode(message: CachedHolder, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.partitions !== 0) {
+      writer.uint32(24).uint32(message.partitions);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(32).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CachedHolder {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCachedHolder();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.partitions = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
             continue;
           }
         }

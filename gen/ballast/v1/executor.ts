@@ -35,6 +35,9 @@ export interface GetExecutorStatusResponse {
   schedulerEpoch: number;
   bundlesCached: number;
   tasksCompleted: number;
+  /** Cached partitions of persisted datasets held in this executor's memory, and their bytes. */
+  cachedPartitionsInMemory: number;
+  cachedBytesInMemory: number;
 }
 
 function createBaseGetExecutorStatusRequest(): GetExecutorStatusRequest {
@@ -82,6 +85,8 @@ function createBaseGetExecutorStatusResponse(): GetExecutorStatusResponse {
     schedulerEpoch: 0,
     bundlesCached: 0,
     tasksCompleted: 0,
+    cachedPartitionsInMemory: 0,
+    cachedBytesInMemory: 0,
   };
 }
 
@@ -110,6 +115,12 @@ export const GetExecutorStatusResponse: MessageFns<GetExecutorStatusResponse> = 
     }
     if (message.tasksCompleted !== 0) {
       writer.uint32(64).uint64(message.tasksCompleted);
+    }
+    if (message.cachedPartitionsInMemory !== 0) {
+      writer.uint32(72).uint64(message.cachedPartitionsInMemory);
+    }
+    if (message.cachedBytesInMemory !== 0) {
+      writer.uint32(80).uint64(message.cachedBytesInMemory);
     }
     return writer;
   },
@@ -189,6 +200,22 @@ export const GetExecutorStatusResponse: MessageFns<GetExecutorStatusResponse> = 
             }
 
             message.tasksCompleted = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.cachedPartitionsInMemory = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.cachedBytesInMemory = longToNumber(reader.uint64());
             continue;
           }
         }

@@ -135,7 +135,21 @@ export interface ExecutorSessionRequest {
     value: TaskUpdate;
   } | //
   /** Several updates in one message: what finished in the same turn of the executor's loop. */
-  { $case: "taskUpdates"; value: TaskUpdates } | undefined;
+  { $case: "taskUpdates"; value: TaskUpdates } | //
+  /** Cached partitions this executor no longer holds in memory (evicted under its cache budget). */
+  { $case: "cachedPartitionsDropped"; value: CachedPartitionsDropped } | undefined;
+}
+
+export interface CachedPartitionsDropped {
+  partitions: CachedPartitionRef[];
+}
+
+/** A partition of a persisted dataset held in an executor's memory, named across applications. */
+export interface CachedPartitionRef {
+  applicationId: string;
+  cacheKey: string;
+  partition: number;
+  bytes: number;
 }
 
 export interface TaskUpdates {
@@ -153,6 +167,14 @@ export interface RegisterExecutor {
   runningTaskIds: string[];
   /** The highest scheduler epoch this executor has seen (0 on first start). */
   lastEpoch: number;
+  /** On reconnect: the cached partitions this executor holds in memory (the scheduler reconciles its registry). */
+  cachedPartitions: CachedPartitionRef[];
+  /**
+   * The cached partitions its node's shuffle service holds on disk, when it could be asked
+   * (cached_on_disk_listed); the scheduler reconciles its registry's disk copies there.
+   */
+  cachedOnDisk: CachedPartitionRef[];
+  cachedOnDiskListed: boolean;
 }
 
 export interface Heartbeat {
@@ -255,7 +277,16 @@ export interface ExecutorSessionResponse {
     | //
     /** Several launches in one message: what the scheduler decided in the same turn, in order. */
     { $case: "launchTasks"; value: LaunchTasks }
+    | //
+    /** unpersist(): the executor frees the dataset's partitions held in its memory. */
+    { $case: "freeCachedDataset"; value: FreeCachedDataset }
     | undefined;
+}
+
+export interface FreeCachedDataset {
+  applicationId: string;
+  cacheKey: string;
+  epoch: number;
 }
 
 export interface LaunchTasks {
@@ -1220,6 +1251,9 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
       case "taskUpdates":
         TaskUpdates.encode(message.message.value, writer.uint32(34).fork()).join();
         break;
+      case "cachedPartitionsDropped":
+        CachedPartitionsDropped.encode(message.message.value, writer.uint32(42).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1267,6 +1301,142 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
             }
 
             message.message = { $case: "taskUpdates", value: TaskUpdates.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = {
+              $case: "cachedPartitionsDropped",
+              value: CachedPartitionsDropped.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCachedPartitionsDropped(): CachedPartitionsDropped {
+  return { partitions: [] };
+}
+
+export const CachedPartitionsDropped: MessageFns<CachedPartitionsDropped> = {
+  encode(message: CachedPartitionsDropped, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.partitions) {
+      CachedPartitionRef.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CachedPartitionsDropped {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCachedPartitionsDropped();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.partitions.push(CachedPartitionRef.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCachedPartitionRef(): CachedPartitionRef {
+  return { applicationId: "", cacheKey: "", partition: 0, bytes: 0 };
+}
+
+export const CachedPartitionRef: MessageFns<CachedPartitionRef> = {
+  encode(message: CachedPartitionRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
+    if (message.cacheKey !== "") {
+      writer.uint32(18).string(message.cacheKey);
+    }
+    if (message.partition !== 0) {
+      writer.uint32(24).uint32(message.partition);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(32).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CachedPartitionRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCachedPartitionRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cacheKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -1338,6 +1508,9 @@ function createBaseRegisterExecutor(): RegisterExecutor {
     executorAddress: "",
     runningTaskIds: [],
     lastEpoch: 0,
+    cachedPartitions: [],
+    cachedOnDisk: [],
+    cachedOnDiskListed: false,
   };
 }
 
@@ -1366,6 +1539,15 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
     }
     if (message.lastEpoch !== 0) {
       writer.uint32(64).uint64(message.lastEpoch);
+    }
+    for (const v of message.cachedPartitions) {
+      CachedPartitionRef.encode(v!, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.cachedOnDisk) {
+      CachedPartitionRef.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.cachedOnDiskListed !== false) {
+      writer.uint32(88).bool(message.cachedOnDiskListed);
     }
     return writer;
   },
@@ -1445,6 +1627,30 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
             }
 
             message.lastEpoch = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.cachedPartitions.push(CachedPartitionRef.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.cachedOnDisk.push(CachedPartitionRef.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.cachedOnDiskListed = reader.bool();
             continue;
           }
         }
@@ -2290,6 +2496,9 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
       case "launchTasks":
         LaunchTasks.encode(message.message.value, writer.uint32(42).fork()).join();
         break;
+      case "freeCachedDataset":
+        FreeCachedDataset.encode(message.message.value, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2345,6 +2554,82 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
             }
 
             message.message = { $case: "launchTasks", value: LaunchTasks.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.message = { $case: "freeCachedDataset", value: FreeCachedDataset.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseFreeCachedDataset(): FreeCachedDataset {
+  return { applicationId: "", cacheKey: "", epoch: 0 };
+}
+
+export const FreeCachedDataset: MessageFns<FreeCachedDataset> = {
+  encode(message: FreeCachedDataset, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
+    if (message.cacheKey !== "") {
+      writer.uint32(18).string(message.cacheKey);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(24).uint64(message.epoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FreeCachedDataset {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFreeCachedDataset();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cacheKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
             continue;
           }
         }

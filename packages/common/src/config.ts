@@ -41,6 +41,7 @@ export const CONF_SCHEMA = {
   "ballast.shuffle.io.maxRetryWait": { type: "duration", default: "10s", min: 0, doc: "cap of the fetch retry backoff" },
   "ballast.executor.memory": { type: "bytes", default: "256m", min: 1, doc: "estimated bytes one task's reduce-side aggregation, groupByKey, join or sort holds before it spills sorted runs to the executor's local disk" },
   "ballast.executor.cacheSize": { type: "bytes", default: "2g", min: 1, doc: "bytes each of an executor's disk caches (downloaded bundles, staged inputs) holds; least recently used files go first", process: true },
+  "ballast.executor.cacheMemory": { type: "bytes", default: "512m", min: 0, doc: "bytes of persisted partitions (\"memory\", \"memory_and_disk\") an executor holds in memory; beyond, the least recently used are evicted and reported (0: none kept)", process: true },
   "ballast.result.maxSize": { type: "bytes", default: "15m", min: 1, max: 15 * 1024 * 1024, doc: "largest collect result of a job, all its partitions together (it travels in one gRPC message of at most 16m)" },
   "ballast.excludeOnFailure.enabled": { type: "bool", default: "true", doc: "exclude executors and nodes that keep failing tasks" },
   "ballast.excludeOnFailure.timeout": { type: "duration", default: "1h", min: 0, doc: "how long an exclusion lasts" },

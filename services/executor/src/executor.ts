@@ -77,6 +77,7 @@ export class Executor {
   private readonly pool: WorkerPool;
   private readonly bundles: BundleCache;
   private readonly runner: TaskRunner;
+  private readonly partitionCache: ExecutorPartitionCache;
   private session!: SchedulerSession;
   private server!: RunningServer;
   private readonly taskEvents?: TaskEventLog;
@@ -93,8 +94,16 @@ export class Executor {
     mkdirSync(spillRoot, { recursive: true });
     this.staging = options.staging ?? new JobScopedStaging(options.stagingAddress);
     this.pool = new WorkerPool(options.slots, options.logger);
-    const cacheBytes = resolveConf({}, process.env)["ballast.executor.cacheSize"];
+    const processConf = resolveConf({}, process.env);
+    const cacheBytes = processConf["ballast.executor.cacheSize"];
     this.bundles = new BundleCache(options.dataDir, this.staging, cacheBytes);
+    this.partitionCache = new ExecutorPartitionCache({
+      nodeShuffle: this.shuffleClientFor(options.shuffleAddress),
+      shuffleClientFor: (address) => this.shuffleClientFor(address),
+      logger: options.logger,
+      memoryBudgetBytes: processConf["ballast.executor.cacheMemory"],
+      onEvicted: (partitions) => this.session?.sendCachedPartitionsDropped(partitions),
+    });
     this.runner = new TaskRunner({
       nodeId: options.nodeId,
       bundles: this.bundles,
@@ -107,11 +116,7 @@ export class Executor {
       authorizeCommit: (taskId) => this.session.authorizeCommit(taskId),
       logger: options.logger,
       spillRoot,
-      cache: new ExecutorPartitionCache({
-        nodeShuffle: this.shuffleClientFor(options.shuffleAddress),
-        shuffleClientFor: (address) => this.shuffleClientFor(address),
-        logger: options.logger,
-      }),
+      cache: this.partitionCache,
     });
     if (options.taskEventsFile) this.taskEvents = new TaskEventLog(options.taskEventsFile, { nodeId: options.nodeId, executorId: options.executorId });
     if (options.faults?.active) options.logger.warn({ faults: options.faults.spec }, "test fault hook active");
@@ -137,6 +142,9 @@ export class Executor {
         onKill: (taskId, reason) => executor.kill(taskId, reason),
         onShutdown: (reason) => executor.onShutdown(reason),
         runningTaskIds: () => [...executor.running.keys()],
+        cachedPartitions: () => executor.partitionCache.heldInMemory(),
+        cachedOnDisk: () => executor.partitionCache.heldOnDisk(),
+        onFreeCachedDataset: (applicationId, cacheKey) => executor.freeCachedDataset(applicationId, cacheKey),
       },
       logger: options.logger,
       reconnect: options.reconnect,
@@ -160,7 +168,14 @@ export class Executor {
       schedulerEpoch: this.session?.epoch ?? 0,
       bundlesCached: this.bundles.cachedCount,
       tasksCompleted: this.tasksCompleted,
+      cachedPartitionsInMemory: this.partitionCache.memoryHeld.partitions,
+      cachedBytesInMemory: this.partitionCache.memoryHeld.bytes,
     };
+  }
+
+  private freeCachedDataset(applicationId: string, cacheKey: string): void {
+    const freed = this.partitionCache.freeDataset(applicationId, cacheKey);
+    this.options.logger.info({ applicationId, cacheKey, freed }, "unpersisted: freed cached partitions from memory");
   }
 
   /**

@@ -5,7 +5,7 @@
 import { diamondPlan, joinPlan, sortPlan, threeStagePlan, twoStagePlan } from "../src/core/testing/plans.js";
 import { simulate, type FaultKind, type SimOptions } from "./sim.js";
 
-const ALL_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "twoNodesLost", "corruptBlock", "sigstop", "decommission", "schedulerCrash"];
+const ALL_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "twoNodesLost", "corruptBlock", "sigstop", "decommission", "schedulerCrash", "cacheEviction"];
 
 export function scenarioFor(seed: number): SimOptions {
   if (seed % 10 === 7) return decommissionStorm(seed);

@@ -21,7 +21,7 @@ describe("seeded simulation", () => {
     // The persisted dataset is registered, and recomputed tasks after faults read it instead of computing it.
     expect(summary.cache.registeredAtEnd).toBeGreaterThan(600);
     expect(summary.cache.read).toBeGreaterThan(50);
-    for (const kind of ["executorKill", "nodeLoss", "twoNodesLost", "corruptBlock", "sigstop", "decommission", "schedulerCrash"] as const) {
+    for (const kind of ["executorKill", "nodeLoss", "twoNodesLost", "corruptBlock", "sigstop", "decommission", "schedulerCrash", "cacheEviction"] as const) {
       expect(summary.faults[kind] ?? 0, kind).toBeGreaterThan(50);
     }
   });

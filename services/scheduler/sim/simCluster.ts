@@ -7,7 +7,8 @@
  * faults (simFaults.ts) build on it; sim.ts runs it.
  */
 import { step } from "../src/core/step.js";
-import { createState, type SchedulerState } from "../src/core/state.js";
+import { createState, type CachedPartitionState, type SchedulerState } from "../src/core/state.js";
+import type { CachedPartitionRef } from "@ballast/common/domain/tasks";
 import type { Command, Input, TaskLaunch } from "../src/core/types.js";
 import { SimChecks } from "./simChecks.js";
 import { JOB_ID, prng, type FaultKind, type Service, type SimNode, type SimOptions } from "./simModel.js";
@@ -82,10 +83,32 @@ export abstract class SimCluster {
   protected register(node: SimNode): void {
     node.session = !this.schedulerDown;
     if (!node.session) return;
+    const cachedPartitions = this.memoryHeldBy(node.executorId);
+    const cachedOnDisk = node.service.up ? this.diskHeldBy(node) : undefined;
     this.send({
       type: "executorRegistered",
-      executor: { executorId: node.executorId, nodeId: node.nodeId, host: node.nodeId, slots: this.slots, shuffleAddress: node.service.address, runningTaskIds: this.tasksOf(node) },
+      executor: {
+        executorId: node.executorId, nodeId: node.nodeId, host: node.nodeId, slots: this.slots, shuffleAddress: node.service.address, runningTaskIds: this.tasksOf(node),
+        cachedPartitions, ...(cachedOnDisk && { cachedOnDisk }),
+      },
     });
+    this.checkReconciled((entry) => entry.memoryExecutorId === node.executorId, cachedPartitions, `the memory of ${node.executorId}`);
+    if (cachedOnDisk) this.checkReconciled((entry) => entry.diskShuffleAddress === node.service.address, cachedOnDisk, `shuffle service ${node.service.address}`);
+  }
+
+  /** What the executor truly holds in memory (simExecutors.ts), as its registration reports it. */
+  protected abstract memoryHeldBy(executorId: string): CachedPartitionRef[];
+  /** What the node's shuffle service truly holds of cached datasets, as a registration reports it. */
+  protected abstract diskHeldBy(node: SimNode): CachedPartitionRef[];
+
+  /** Right after a registration, the registry names no copy at the reporting holder that it did not report. */
+  private checkReconciled(at: (entry: CachedPartitionState) => boolean, reported: CachedPartitionRef[], holder: string): void {
+    const held = new Set(reported.map((ref) => `${ref.applicationId}/${ref.cacheKey}/${ref.partition}`));
+    for (const [key, partitions] of this.state.cache) {
+      for (const [partition, entry] of partitions) {
+        if (at(entry) && !held.has(`${key}/${partition}`)) this.checks.violation(`cached ${key}/${partition} registered in ${holder}, which reported it does not hold it`);
+      }
+    }
   }
 
   /** Re-registers with its running tasks, then resends what it could not deliver. */

@@ -5,7 +5,7 @@
  * commit first for saveAsTextFile), and report back to the scheduler.
  * Some tasks may be stragglers (slowTaskRate), to exercise speculative copies.
  */
-import { cacheShuffleIdOf, emptyMetrics, type CachedPartitionWrite, type TaskMetrics } from "@ballast/common/domain/tasks";
+import { cacheShuffleIdOf, emptyMetrics, parseCacheShuffleId, type CachedPartitionRef, type CachedPartitionWrite, type TaskMetrics } from "@ballast/common/domain/tasks";
 import { persistedInPipeline } from "../src/core/cache.js";
 import type { FetchFailure, TaskFailure, TaskLaunch } from "../src/core/types.js";
 import { SimCluster } from "./simCluster.js";
@@ -23,9 +23,24 @@ function cacheFields(cache: CacheUse): { metrics?: TaskMetrics; cachedWrites?: C
   };
 }
 
+/** A memory block key (`<cache shuffle id>/<partition>/0`) as an executor names it to the scheduler. */
+export function cachedRefOf(blockKey: string): CachedPartitionRef {
+  const [shuffleId, partition] = blockKey.split("/");
+  const { applicationId, cacheKey } = parseCacheShuffleId(shuffleId!)!;
+  return { applicationId, cacheKey, partition: Number(partition), bytes: 8 };
+}
+
 export abstract class SimExecutors extends SimCluster {
   /** The truth about executors' memory: executor id -> cached blocks it holds (a restarted executor has a new id, and nothing). */
   protected readonly memoryCache = new Map<string, Set<string>>();
+
+  protected memoryHeldBy(executorId: string): CachedPartitionRef[] {
+    return [...(this.memoryCache.get(executorId) ?? [])].map(cachedRefOf);
+  }
+
+  protected diskHeldBy(node: SimNode): CachedPartitionRef[] {
+    return [...node.service.blocks.keys()].filter((blockKey) => parseCacheShuffleId(blockKey.split("/")[0]!)).map(cachedRefOf);
+  }
 
   protected taskDurationMs(): number {
     const durationMs = 50 + this.random() * 350;

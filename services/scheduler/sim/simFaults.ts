@@ -1,14 +1,16 @@
 /**
  * Fault injection: executor deaths, node losses (one or two at once, found
  * by the probe), corrupt blocks, stopped executors (SIGSTOP), decommissions
- * (the node goes away after its deadline), and scheduler crashes (the state
- * rebuilt by replaying the inputs must equal the state before the crash).
+ * (the node goes away after its deadline), scheduler crashes (the state
+ * rebuilt by replaying the inputs must equal the state before the crash), and
+ * memory copies of cached partitions evicted (reported, or silently: the next
+ * registration's report must put the registry right).
  */
 import { isDeepStrictEqual } from "node:util";
 import { step } from "../src/core/step.js";
 import { createState } from "../src/core/state.js";
 import type { FaultKind, SimNode } from "./simModel.js";
-import { SimExecutors } from "./simExecutors.js";
+import { cachedRefOf, SimExecutors } from "./simExecutors.js";
 
 export abstract class SimFaults extends SimExecutors {
   /** A fault of this kind on a random healthy node (a scheduler crash needs none). */
@@ -37,7 +39,19 @@ export abstract class SimFaults extends SimExecutors {
         return this.decommission(node!);
       case "schedulerCrash":
         return this.crashScheduler();
+      case "cacheEviction":
+        return this.evictCached(node!);
     }
+  }
+
+  /** The executor evicts one memory copy; half the time its report is lost with a broken stream. */
+  protected evictCached(node: SimNode): void {
+    const held = this.memoryCache.get(node.executorId);
+    const blockKeys = [...(held ?? [])];
+    if (!held || blockKeys.length === 0) return;
+    const blockKey = blockKeys[Math.floor(this.random() * blockKeys.length)]!;
+    held.delete(blockKey);
+    if (this.random() < 0.5) this.fromExecutor(node, node.executorId, { type: "cachedPartitionsDropped", executorId: node.executorId, partitions: [cachedRefOf(blockKey)] });
   }
 
   /** The executor process dies; with `nodeLost` its shuffle service and data too. It comes back as a new executor id. */

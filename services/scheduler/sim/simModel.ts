@@ -6,7 +6,7 @@
 import type { Command, Input, JobView, Plan } from "../src/core/types.js";
 import { seededRandom } from "@ballast/common/seededRandom";
 
-export type FaultKind = "executorKill" | "nodeLoss" | "twoNodesLost" | "corruptBlock" | "sigstop" | "decommission" | "schedulerCrash";
+export type FaultKind = "executorKill" | "nodeLoss" | "twoNodesLost" | "corruptBlock" | "sigstop" | "decommission" | "schedulerCrash" | "cacheEviction";
 
 export interface SimOptions {
   seed: number;

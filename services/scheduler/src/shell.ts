@@ -37,6 +37,8 @@ export interface ExecutorChannel {
   close(reason: string): void;
   /** Asks the executor process to exit. */
   shutdown(reason: string): void;
+  /** unpersist(): the executor frees the dataset's partitions held in its memory. */
+  freeCachedDataset(applicationId: string, cacheKey: string): void;
 }
 
 /** Side effects outside the state machine; their outcomes come back as inputs. */
@@ -348,6 +350,8 @@ export class SchedulerShell {
         return this.withChannel(command.executorId, (ch) => ch.close(command.reason));
       case "shutdownExecutor":
         return this.withChannel(command.executorId, (ch) => ch.shutdown(command.reason));
+      case "freeCachedDataset":
+        return this.withChannel(command.executorId, (ch) => ch.freeCachedDataset(command.applicationId, command.cacheKey));
       case "spanStart":
         return this.startSpan(command);
       case "spanEvent":

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from ballast.v1 import common_pb2 as ballast_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62\x61llast/v1/events.proto\x12\nballast.v1\x1a\x17\x62\x61llast/v1/common.proto\"\xec\x08\n\x05\x45vent\x12\x10\n\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x17\n\x07time_ms\x18\x02 \x01(\x03R\x06timeMs\x12\x15\n\x06job_id\x18\x03 \x01(\tR\x05jobId\x12?\n\rjob_submitted\x18\n \x01(\x0b\x32\x18.ballast.v1.JobSubmittedH\x00R\x0cjobSubmitted\x12\x33\n\tjob_ended\x18\x0b \x01(\x0b\x32\x14.ballast.v1.JobEndedH\x00R\x08jobEnded\x12\x45\n\x0fstage_submitted\x18\x0c \x01(\x0b\x32\x1a.ballast.v1.StageSubmittedH\x00R\x0estageSubmitted\x12\x39\n\x0bstage_ended\x18\r \x01(\x0b\x32\x16.ballast.v1.StageEndedH\x00R\nstageEnded\x12<\n\x0ctask_started\x18\x0e \x01(\x0b\x32\x17.ballast.v1.TaskStartedH\x00R\x0btaskStarted\x12\x36\n\ntask_ended\x18\x0f \x01(\x0b\x32\x15.ballast.v1.TaskEndedH\x00R\ttaskEnded\x12\x42\n\x0e\x65xecutor_added\x18\x10 \x01(\x0b\x32\x19.ballast.v1.ExecutorAddedH\x00R\rexecutorAdded\x12H\n\x10\x65xecutor_removed\x18\x11 \x01(\x0b\x32\x1b.ballast.v1.ExecutorRemovedH\x00R\x0f\x65xecutorRemoved\x12\x46\n\x10map_outputs_lost\x18\x12 \x01(\x0b\x32\x1a.ballast.v1.MapOutputsLostH\x00R\x0emapOutputsLost\x12K\n\x11stage_resubmitted\x18\x13 \x01(\x0b\x32\x1c.ballast.v1.StageResubmittedH\x00R\x10stageResubmitted\x12H\n\x10task_resubmitted\x18\x14 \x01(\x0b\x32\x1b.ballast.v1.TaskResubmittedH\x00R\x0ftaskResubmitted\x12K\n\x11\x65xclusion_changed\x18\x15 \x01(\x0b\x32\x1c.ballast.v1.ExclusionChangedH\x00R\x10\x65xclusionChanged\x12T\n\x14\x64\x65\x63ommission_changed\x18\x16 \x01(\x0b\x32\x1f.ballast.v1.DecommissionChangedH\x00R\x13\x64\x65\x63ommissionChanged\x12H\n\x10shuffle_migrated\x18\x17 \x01(\x0b\x32\x1b.ballast.v1.ShuffleMigratedH\x00R\x0fshuffleMigrated\x12N\n\x12scheduler_failover\x18\x18 \x01(\x0b\x32\x1d.ballast.v1.SchedulerFailoverH\x00R\x11schedulerFailoverB\t\n\x07payload\"\x83\x01\n\x0cJobSubmitted\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n\nnum_stages\x18\x02 \x01(\rR\tnumStages\x12\x19\n\x08trace_id\x18\x03 \x01(\tR\x07traceId\x12%\n\x0e\x61pplication_id\x18\x04 \x01(\tR\rapplicationId\"\x92\x01\n\x08JobEnded\x12-\n\x06status\x18\x01 \x01(\x0e\x32\x15.ballast.v1.JobStatusR\x06status\x12+\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x15.ballast.v1.ErrorInfoR\x05\x65rror\x12*\n\x05stats\x18\x03 \x01(\x0b\x32\x14.ballast.v1.JobStatsR\x05stats\"\xc0\x01\n\x0eStageSubmitted\x12\x19\n\x08stage_id\x18\x01 \x01(\rR\x07stageId\x12\x18\n\x07\x61ttempt\x18\x02 \x01(\rR\x07\x61ttempt\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12\x1b\n\tnum_tasks\x18\x04 \x01(\rR\x08numTasks\x12\x1e\n\npartitions\x18\x05 \x03(\rR\npartitions\x12(\n\x10parent_stage_ids\x18\x06 \x03(\rR\x0eparentStageIds\"\x8a\x01\n\nStageEnded\x12\x19\n\x08stage_id\x18\x01 \x01(\rR\x07stageId\x12\x18\n\x07\x61ttempt\x18\x02 \x01(\rR\x07\x61ttempt\x12/\n\x06status\x18\x03 \x01(\x0e\x32\x17.ballast.v1.StageStatusR\x06status\x12\x16\n\x06reason\x18\x04 \x01(\tR\x06reason\"\xd8\x01\n\x0bTaskStarted\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x19\n\x08stage_id\x18\x02 \x01(\rR\x07stageId\x12#\n\rstage_attempt\x18\x03 \x01(\rR\x0cstageAttempt\x12\x1c\n\tpartition\x18\x04 \x01(\rR\tpartition\x12\x18\n\x07\x61ttempt\x18\x05 \x01(\rR\x07\x61ttempt\x12\x1f\n\x0b\x65xecutor_id\x18\x06 \x01(\tR\nexecutorId\x12\x17\n\x07node_id\x18\x07 \x01(\tR\x06nodeId\"\xf9\x01\n\tTaskEnded\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x19\n\x08stage_id\x18\x02 \x01(\rR\x07stageId\x12\x1c\n\tpartition\x18\x03 \x01(\rR\tpartition\x12+\n\x05state\x18\x04 \x01(\x0e\x32\x15.ballast.v1.TaskStateR\x05state\x12+\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x15.ballast.v1.ErrorInfoR\x05\x65rror\x12\x1f\n\x0b\x64uration_ms\x18\x06 \x01(\x04R\ndurationMs\x12\x1f\n\x0b\x65xecutor_id\x18\x07 \x01(\tR\nexecutorId\"E\n\rExecutorAdded\x12\x34\n\x08\x65xecutor\x18\x01 \x01(\x0b\x32\x18.ballast.v1.ExecutorInfoR\x08\x65xecutor\"J\n\x0f\x45xecutorRemoved\x12\x1f\n\x0b\x65xecutor_id\x18\x01 \x01(\tR\nexecutorId\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"\x83\x01\n\x0eMapOutputsLost\x12\x19\n\x08stage_id\x18\x01 \x01(\rR\x07stageId\x12\x1d\n\nshuffle_id\x18\x02 \x01(\tR\tshuffleId\x12\x1f\n\x0bmap_indexes\x18\x03 \x03(\rR\nmapIndexes\x12\x16\n\x06reason\x18\x04 \x01(\tR\x06reason\"e\n\x10StageResubmitted\x12\x19\n\x08stage_id\x18\x01 \x01(\rR\x07stageId\x12\x1e\n\npartitions\x18\x02 \x03(\rR\npartitions\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\"{\n\x0fTaskResubmitted\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x19\n\x08stage_id\x18\x02 \x01(\rR\x07stageId\x12\x1c\n\tpartition\x18\x03 \x01(\rR\tpartition\x12\x16\n\x06reason\x18\x04 \x01(\tR\x06reason\"\xc5\x01\n\x10\x45xclusionChanged\x12\x14\n\x05scope\x18\x01 \x01(\tR\x05scope\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id\x12\x1a\n\x08\x65xcluded\x18\x03 \x01(\x08R\x08\x65xcluded\x12\x19\n\x08until_ms\x18\x04 \x01(\x03R\x07untilMs\x12\x16\n\x06reason\x18\x05 \x01(\tR\x06reason\x12!\n\x0cstage_scoped\x18\x06 \x01(\x08R\x0bstageScoped\x12\x19\n\x08stage_id\x18\x07 \x01(\rR\x07stageId\"}\n\x13\x44\x65\x63ommissionChanged\x12\x17\n\x07node_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n\x05phase\x18\x02 \x01(\tR\x05phase\x12\x1f\n\x0b\x64\x65\x61\x64line_ms\x18\x03 \x01(\x03R\ndeadlineMs\x12\x16\n\x06reason\x18\x04 \x01(\tR\x06reason\"\xd8\x01\n\x0fShuffleMigrated\x12\x17\n\x07node_id\x18\x01 \x01(\tR\x06nodeId\x12\x18\n\x07outputs\x18\x02 \x01(\rR\x07outputs\x12\x14\n\x05\x62ytes\x18\x03 \x01(\x04R\x05\x62ytes\x12\x1f\n\x0b\x64uration_ms\x18\x04 \x01(\x04R\ndurationMs\x12)\n\x10target_addresses\x18\x05 \x01(\tR\x0ftargetAddresses\x12\x30\n\x14outputs_not_migrated\x18\x06 \x01(\rR\x12outputsNotMigrated\"\x98\x01\n\x11SchedulerFailover\x12\x14\n\x05\x65poch\x18\x01 \x01(\x04R\x05\x65poch\x12\x1f\n\x0b\x64owntime_ms\x18\x02 \x01(\x04R\ndowntimeMs\x12%\n\x0ejobs_recovered\x18\x03 \x01(\rR\rjobsRecovered\x12%\n\x0eleader_address\x18\x04 \x01(\tR\rleaderAddressb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62\x61llast/v1/events.proto\x12\nballast.v1\x1a\x17\x62\x61llast/v1/common.proto\"\xb3\t\n\x05\x45vent\x12\x10\n\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x17\n\x07time_ms\x18\x02 \x01(\x03R\x06timeMs\x12\x15\n\x06job_id\x18\x03 \x01(\tR\x05jobId\x12?\n\rjob_submitted\x18\n \x01(\x0b\x32\x18.ballast.v1.JobSubmittedH\x00R\x0cjobSubmitted\x12\x33\n\tjob_ended\x18\x0b \x01(\x0b\x32\x14.ballast.v1.JobEndedH\x00R\x08jobEnded\x12\x45\n\x0fstage_submitted\x18\x0c \x01(\x0b\x32\x1a.ballast.v1.StageSubmittedH\x00R\x0estageSubmitted\x12\x39\n\x0bstage_ended\x18\r \x01(\x0b\x32\x16.ballast.v1.StageEndedH\x00R\nstageEnded\x12<\n\x0ctask_started\x18\x0e \x01(\x0b\x32\x17.ballast.v1.TaskStartedH\x00R\x0btaskStarted\x12\x36\n\ntask_ended\x18\x0f \x01(\x0b\x32\x15.ballast.v1.TaskEndedH\x00R\ttaskEnded\x12\x42\n\x0e\x65xecutor_added\x18\x10 \x01(\x0b\x32\x19.ballast.v1.ExecutorAddedH\x00R\rexecutorAdded\x12H\n\x10\x65xecutor_removed\x18\x11 \x01(\x0b\x32\x1b.ballast.v1.ExecutorRemovedH\x00R\x0f\x65xecutorRemoved\x12\x46\n\x10map_outputs_lost\x18\x12 \x01(\x0b\x32\x1a.ballast.v1.MapOutputsLostH\x00R\x0emapOutputsLost\x12K\n\x11stage_resubmitted\x18\x13 \x01(\x0b\x32\x1c.ballast.v1.StageResubmittedH\x00R\x10stageResubmitted\x12H\n\x10task_resubmitted\x18\x14 \x01(\x0b\x32\x1b.ballast.v1.TaskResubmittedH\x00R\x0ftaskResubmitted\x12K\n\x11\x65xclusion_changed\x18\x15 \x01(\x0b\x32\x1c.ballast.v1.ExclusionChangedH\x00R\x10\x65xclusionChanged\x12T\n\x14\x64\x65\x63ommission_changed\x18\x16 \x01(\x0b\x32\x1f.ballast.v1.DecommissionChangedH\x00R\x13\x64\x65\x63ommissionChanged\x12H\n\x10shuffle_migrated\x18\x17 \x01(\x0b\x32\x1b.ballast.v1.ShuffleMigratedH\x00R\x0fshuffleMigrated\x12N\n\x12scheduler_failover\x18\x18 \x01(\x0b\x32\x1d.ballast.v1.SchedulerFailoverH\x00R\x11schedulerFailover\x12\x45\n\x0f\x63\x61\x63hed_datasets\x18\x19 \x01(\x0b\x32\x1a.ballast.v1.CachedDatasetsH\x00R\x0e\x63\x61\x63hedDatasetsB\t\n\x07payload\"\x83\x01\n\x0cJobSubmitted\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n\nnum_stages\x18\x02 \x01(\rR\tnumStages\x12\x19\n\x08trace_id\x18\x03 \x01(\tR\x07traceId\x12%\n\x0e\x61pplication_id\x18\x04 \x01(\tR\rapplicationId\"\x92\x01\n\x08JobEnded\x12-\n\x06status\x18\x01 \x01(\x0e\x32\x15.ballast.v1.JobStatusR\x06status\x12+\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x15.ballast.v1.ErrorInfoR\x05\x65rror\x12*\n\x05stats\x18\x03 \x01(\x0b\x32\x14.ballast.v1.JobStatsR\x05stats\"\xc0\x01\n\x0eStageSubmitted\x12\x19\n\x08stage_id\x18\x01 \x01(\rR\x07stageId\x12\x18\n\x07\x61ttempt\x18\x02 \x01(\rR\x07\x61ttempt\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12\x1b\n\tnum_tasks\x18\x04 \x01(\rR\x08numTasks\x12\x1e\n\npartitions\x18\x05 \x03(\rR\npartitions\x12(\n\x10parent_stage_ids\x18\x06 \x03(\rR\x0eparentStageIds\"\x8a\x01\n\nStageEnded\x12\x19\n\x08stage_id\x18\x01 \x01(\rR\x07stageId\x12\x18\n\x07\x61ttempt\x18\x02 \x01(\rR\x07\x61ttempt\x12/\n\x06status\x18\x03 \x01(\x0e\x32\x17.ballast.v1.StageStatusR\x06status\x12\x16\n\x06reason\x18\x04 \x01(\tR\x06reason\"\xd8\x01\n\x0bTaskStarted\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x19\n\x08stage_id\x18\x02 \x01(\rR\x07stageId\x12#\n\rstage_attempt\x18\x03 \x01(\rR\x0cstageAttempt\x12\x1c\n\tpartition\x18\x04 \x01(\rR\tpartition\x12\x18\n\x07\x61ttempt\x18\x05 \x01(\rR\x07\x61ttempt\x12\x1f\n\x0b\x65xecutor_id\x18\x06 \x01(\tR\nexecutorId\x12\x17\n\x07node_id\x18\x07 \x01(\tR\x06nodeId\"\xf9\x01\n\tTaskEnded\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x19\n\x08stage_id\x18\x02 \x01(\rR\x07stageId\x12\x1c\n\tpartition\x18\x03 \x01(\rR\tpartition\x12+\n\x05state\x18\x04 \x01(\x0e\x32\x15.ballast.v1.TaskStateR\x05state\x12+\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x15.ballast.v1.ErrorInfoR\x05\x65rror\x12\x1f\n\x0b\x64uration_ms\x18\x06 \x01(\x04R\ndurationMs\x12\x1f\n\x0b\x65xecutor_id\x18\x07 \x01(\tR\nexecutorId\"E\n\rExecutorAdded\x12\x34\n\x08\x65xecutor\x18\x01 \x01(\x0b\x32\x18.ballast.v1.ExecutorInfoR\x08\x65xecutor\"J\n\x0f\x45xecutorRemoved\x12\x1f\n\x0b\x65xecutor_id\x18\x01 \x01(\tR\nexecutorId\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"\x83\x01\n\x0eMapOutputsLost\x12\x19\n\x08stage_id\x18\x01 \x01(\rR\x07stageId\x12\x1d\n\nshuffle_id\x18\x02 \x01(\tR\tshuffleId\x12\x1f\n\x0bmap_indexes\x18\x03 \x03(\rR\nmapIndexes\x12\x16\n\x06reason\x18\x04 \x01(\tR\x06reason\"e\n\x10StageResubmitted\x12\x19\n\x08stage_id\x18\x01 \x01(\rR\x07stageId\x12\x1e\n\npartitions\x18\x02 \x03(\rR\npartitions\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\"{\n\x0fTaskResubmitted\x12\x17\n\x07task_id\x18\x01 \x01(\tR\x06taskId\x12\x19\n\x08stage_id\x18\x02 \x01(\rR\x07stageId\x12\x1c\n\tpartition\x18\x03 \x01(\rR\tpartition\x12\x16\n\x06reason\x18\x04 \x01(\tR\x06reason\"\xc5\x01\n\x10\x45xclusionChanged\x12\x14\n\x05scope\x18\x01 \x01(\tR\x05scope\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id\x12\x1a\n\x08\x65xcluded\x18\x03 \x01(\x08R\x08\x65xcluded\x12\x19\n\x08until_ms\x18\x04 \x01(\x03R\x07untilMs\x12\x16\n\x06reason\x18\x05 \x01(\tR\x06reason\x12!\n\x0cstage_scoped\x18\x06 \x01(\x08R\x0bstageScoped\x12\x19\n\x08stage_id\x18\x07 \x01(\rR\x07stageId\"}\n\x13\x44\x65\x63ommissionChanged\x12\x17\n\x07node_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n\x05phase\x18\x02 \x01(\tR\x05phase\x12\x1f\n\x0b\x64\x65\x61\x64line_ms\x18\x03 \x01(\x03R\ndeadlineMs\x12\x16\n\x06reason\x18\x04 \x01(\tR\x06reason\"\xd8\x01\n\x0fShuffleMigrated\x12\x17\n\x07node_id\x18\x01 \x01(\tR\x06nodeId\x12\x18\n\x07outputs\x18\x02 \x01(\rR\x07outputs\x12\x14\n\x05\x62ytes\x18\x03 \x01(\x04R\x05\x62ytes\x12\x1f\n\x0b\x64uration_ms\x18\x04 \x01(\x04R\ndurationMs\x12)\n\x10target_addresses\x18\x05 \x01(\tR\x0ftargetAddresses\x12\x30\n\x14outputs_not_migrated\x18\x06 \x01(\rR\x12outputsNotMigrated\"\x98\x01\n\x11SchedulerFailover\x12\x14\n\x05\x65poch\x18\x01 \x01(\x04R\x05\x65poch\x12\x1f\n\x0b\x64owntime_ms\x18\x02 \x01(\x04R\ndowntimeMs\x12%\n\x0ejobs_recovered\x18\x03 \x01(\rR\rjobsRecovered\x12%\n\x0eleader_address\x18\x04 \x01(\tR\rleaderAddress\"r\n\x0e\x43\x61\x63hedDatasets\x12%\n\x0e\x61pplication_id\x18\x01 \x01(\tR\rapplicationId\x12\x39\n\x08\x64\x61tasets\x18\x02 \x03(\x0b\x32\x1d.ballast.v1.CachedDatasetInfoR\x08\x64\x61tasets\"\xf4\x01\n\x11\x43\x61\x63hedDatasetInfo\x12\x1b\n\tcache_key\x18\x01 \x01(\tR\x08\x63\x61\x63heKey\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n\x05level\x18\x03 \x01(\tR\x05level\x12%\n\x0enum_partitions\x18\x04 \x01(\rR\rnumPartitions\x12\'\n\x0fpartitions_held\x18\x05 \x01(\rR\x0epartitionsHeld\x12\x14\n\x05\x62ytes\x18\x06 \x01(\x04R\x05\x62ytes\x12\x32\n\x07holders\x18\x07 \x03(\x0b\x32\x18.ballast.v1.CachedHolderR\x07holders\"h\n\x0c\x43\x61\x63hedHolder\x12\x12\n\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id\x12\x1e\n\npartitions\x18\x03 \x01(\rR\npartitions\x12\x14\n\x05\x62ytes\x18\x04 \x01(\x04R\x05\x62ytesb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ballast.v1.events_pb2', globals())
@@ -22,35 +22,41 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   _EVENT._serialized_start=65
-  _EVENT._serialized_end=1197
-  _JOBSUBMITTED._serialized_start=1200
-  _JOBSUBMITTED._serialized_end=1331
-  _JOBENDED._serialized_start=1334
-  _JOBENDED._serialized_end=1480
-  _STAGESUBMITTED._serialized_start=1483
-  _STAGESUBMITTED._serialized_end=1675
-  _STAGEENDED._serialized_start=1678
-  _STAGEENDED._serialized_end=1816
-  _TASKSTARTED._serialized_start=1819
-  _TASKSTARTED._serialized_end=2035
-  _TASKENDED._serialized_start=2038
-  _TASKENDED._serialized_end=2287
-  _EXECUTORADDED._serialized_start=2289
-  _EXECUTORADDED._serialized_end=2358
-  _EXECUTORREMOVED._serialized_start=2360
-  _EXECUTORREMOVED._serialized_end=2434
-  _MAPOUTPUTSLOST._serialized_start=2437
-  _MAPOUTPUTSLOST._serialized_end=2568
-  _STAGERESUBMITTED._serialized_start=2570
-  _STAGERESUBMITTED._serialized_end=2671
-  _TASKRESUBMITTED._serialized_start=2673
-  _TASKRESUBMITTED._serialized_end=2796
-  _EXCLUSIONCHANGED._serialized_start=2799
-  _EXCLUSIONCHANGED._serialized_end=2996
-  _DECOMMISSIONCHANGED._serialized_start=2998
-  _DECOMMISSIONCHANGED._serialized_end=3123
-  _SHUFFLEMIGRATED._serialized_start=3126
-  _SHUFFLEMIGRATED._serialized_end=3342
-  _SCHEDULERFAILOVER._serialized_start=3345
-  _SCHEDULERFAILOVER._serialized_end=3497
+  _EVENT._serialized_end=1268
+  _JOBSUBMITTED._serialized_start=1271
+  _JOBSUBMITTED._serialized_end=1402
+  _JOBENDED._serialized_start=1405
+  _JOBENDED._serialized_end=1551
+  _STAGESUBMITTED._serialized_start=1554
+  _STAGESUBMITTED._serialized_end=1746
+  _STAGEENDED._serialized_start=1749
+  _STAGEENDED._serialized_end=1887
+  _TASKSTARTED._serialized_start=1890
+  _TASKSTARTED._serialized_end=2106
+  _TASKENDED._serialized_start=2109
+  _TASKENDED._serialized_end=2358
+  _EXECUTORADDED._serialized_start=2360
+  _EXECUTORADDED._serialized_end=2429
+  _EXECUTORREMOVED._serialized_start=2431
+  _EXECUTORREMOVED._serialized_end=2505
+  _MAPOUTPUTSLOST._serialized_start=2508
+  _MAPOUTPUTSLOST._serialized_end=2639
+  _STAGERESUBMITTED._serialized_start=2641
+  _STAGERESUBMITTED._serialized_end=2742
+  _TASKRESUBMITTED._serialized_start=2744
+  _TASKRESUBMITTED._serialized_end=2867
+  _EXCLUSIONCHANGED._serialized_start=2870
+  _EXCLUSIONCHANGED._serialized_end=3067
+  _DECOMMISSIONCHANGED._serialized_start=3069
+  _DECOMMISSIONCHANGED._serialized_end=3194
+  _SHUFFLEMIGRATED._serialized_start=3197
+  _SHUFFLEMIGRATED._serialized_end=3413
+  _SCHEDULERFAILOVER._serialized_start=3416
+  _SCHEDULERFAILOVER._serialized_end=3568
+  _CACHEDDATASETS._serialized_start=3570
+  _CACHEDDATASETS._serialized_end=3684
+  _CACHEDDATASETINFO._serialized_start=3687
+  _CACHEDDATASETINFO._serialized_end=3931
+  _CACHEDHOLDER._serialized_start=3933
+  _CACHEDHOLDER._serialized_end=4037
 # @@protoc_insertion_point(module_scope)

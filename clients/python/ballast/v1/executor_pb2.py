@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x62\x61llast/v1/executor.proto\x12\nballast.v1\"\x1a\n\x18GetExecutorStatusRequest\"\xac\x02\n\x19GetExecutorStatusResponse\x12\x1f\n\x0b\x65xecutor_id\x18\x01 \x01(\tR\nexecutorId\x12\x17\n\x07node_id\x18\x02 \x01(\tR\x06nodeId\x12\x14\n\x05slots\x18\x03 \x01(\rR\x05slots\x12(\n\x10running_task_ids\x18\x04 \x03(\tR\x0erunningTaskIds\x12\x1c\n\tconnected\x18\x05 \x01(\x08R\tconnected\x12\'\n\x0fscheduler_epoch\x18\x06 \x01(\x04R\x0eschedulerEpoch\x12%\n\x0e\x62undles_cached\x18\x07 \x01(\x04R\rbundlesCached\x12\'\n\x0ftasks_completed\x18\x08 \x01(\x04R\x0etasksCompleted2s\n\x0f\x45xecutorService\x12`\n\x11GetExecutorStatus\x12$.ballast.v1.GetExecutorStatusRequest\x1a%.ballast.v1.GetExecutorStatusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x62\x61llast/v1/executor.proto\x12\nballast.v1\"\x1a\n\x18GetExecutorStatusRequest\"\xa0\x03\n\x19GetExecutorStatusResponse\x12\x1f\n\x0b\x65xecutor_id\x18\x01 \x01(\tR\nexecutorId\x12\x17\n\x07node_id\x18\x02 \x01(\tR\x06nodeId\x12\x14\n\x05slots\x18\x03 \x01(\rR\x05slots\x12(\n\x10running_task_ids\x18\x04 \x03(\tR\x0erunningTaskIds\x12\x1c\n\tconnected\x18\x05 \x01(\x08R\tconnected\x12\'\n\x0fscheduler_epoch\x18\x06 \x01(\x04R\x0eschedulerEpoch\x12%\n\x0e\x62undles_cached\x18\x07 \x01(\x04R\rbundlesCached\x12\'\n\x0ftasks_completed\x18\x08 \x01(\x04R\x0etasksCompleted\x12=\n\x1b\x63\x61\x63hed_partitions_in_memory\x18\t \x01(\x04R\x18\x63\x61\x63hedPartitionsInMemory\x12\x33\n\x16\x63\x61\x63hed_bytes_in_memory\x18\n \x01(\x04R\x13\x63\x61\x63hedBytesInMemory2s\n\x0f\x45xecutorService\x12`\n\x11GetExecutorStatus\x12$.ballast.v1.GetExecutorStatusRequest\x1a%.ballast.v1.GetExecutorStatusResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ballast.v1.executor_pb2', globals())
@@ -23,7 +23,7 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _GETEXECUTORSTATUSREQUEST._serialized_start=41
   _GETEXECUTORSTATUSREQUEST._serialized_end=67
   _GETEXECUTORSTATUSRESPONSE._serialized_start=70
-  _GETEXECUTORSTATUSRESPONSE._serialized_end=370
-  _EXECUTORSERVICE._serialized_start=372
-  _EXECUTORSERVICE._serialized_end=487
+  _GETEXECUTORSTATUSRESPONSE._serialized_end=486
+  _EXECUTORSERVICE._serialized_start=488
+  _EXECUTORSERVICE._serialized_end=603
 # @@protoc_insertion_point(module_scope)

@@ -60,6 +60,20 @@ export interface TaskStart {
   nodeId: string;
 }
 
+/** A persisted dataset of an application's job and where its cached partitions live (CachedDatasets). */
+export interface CachedDatasetInfo {
+  cacheKey: string;
+  /** "<op> at <call site>". */
+  name: string;
+  level: string;
+  numPartitions: number;
+  /** Partitions with at least one copy. */
+  partitionsHeld: number;
+  bytes: number;
+  /** By kind, then id: "memory" holders are executors, "disk" ones nodes. */
+  holders: Array<{ kind: string; id: string; partitions: number; bytes: number }>;
+}
+
 /** What happened, one variant per payload of events.proto's Event. */
 export type EventBody =
   /** traceId is filled in by the scheduler's shell, which owns the spans. */
@@ -88,7 +102,8 @@ export type EventBody =
   /** phase: one of DECOMMISSION_PHASES (history keeps others, from a newer scheduler, but they change no state). */
   | { type: "decommissionChanged"; nodeId: string; phase: string; deadlineMs: number; reason: string }
   | { type: "shuffleMigrated"; nodeId: string; outputs: number; bytes: number; durationMs: number; targetAddresses: string; outputsNotMigrated: number }
-  | { type: "schedulerFailover"; epoch: number; downtimeMs: number; jobsRecovered: number; leaderAddress: string };
+  | { type: "schedulerFailover"; epoch: number; downtimeMs: number; jobsRecovered: number; leaderAddress: string }
+  | { type: "cachedDatasets"; applicationId: string; datasets: CachedDatasetInfo[] };
 
 export type EventType = EventBody["type"];
 

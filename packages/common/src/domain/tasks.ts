@@ -88,6 +88,14 @@ export interface CachedPartitionWrite {
   bytes: number;
 }
 
+/** A partition of a persisted dataset held in an executor's memory, named across applications (evictions, reconnect reports). */
+export interface CachedPartitionRef {
+  applicationId: string;
+  cacheKey: string;
+  partition: number;
+  bytes: number;
+}
+
 /**
  * Disk-level cached partitions live in the node's shuffle service as the map
  * outputs of one pseudo shuffle per persisted dataset (map index = partition,

@@ -2,7 +2,7 @@ import type { ClientDuplexStream } from "@grpc/grpc-js";
 import type { SchedulerServiceClient, ExecutorSessionRequest, ExecutorSessionResponse } from "@ballast/gen/scheduler";
 import { describeError, UnavailableError } from "@ballast/common/errors";
 import { call } from "@ballast/common/grpc";
-import type { TaskStatusUpdate, TracedTaskLaunch } from "@ballast/common/domain/tasks";
+import type { CachedPartitionRef, TaskStatusUpdate, TracedTaskLaunch } from "@ballast/common/domain/tasks";
 import type { Logger } from "@ballast/common/logging";
 import { JobPlanCache, launchFromWire, taskUpdateToWire } from "@ballast/common/wire/tasks";
 import type { LaunchTask, TaskUpdate } from "@ballast/gen/scheduler";
@@ -30,6 +30,12 @@ export interface SessionHandlers {
   onShutdown(reason: string): void;
   /** Every task the executor holds, running or queued. */
   runningTaskIds(): string[];
+  /** Cached partitions held in memory, reported on every registration (the scheduler reconciles its registry). */
+  cachedPartitions(): CachedPartitionRef[];
+  /** Cached partitions its node's shuffle service holds on disk; undefined when it cannot tell. */
+  cachedOnDisk(): Promise<CachedPartitionRef[] | undefined>;
+  /** unpersist(): free the dataset's partitions held in memory. */
+  onFreeCachedDataset(applicationId: string, cacheKey: string): void;
 }
 
 export interface SessionOptions {
@@ -79,6 +85,8 @@ export class SchedulerSession {
   private readonly jobPlans = new JobPlanCache();
   /** Updates of this event-loop turn, sent together (flushUpdates). */
   private pendingUpdates: TaskStatusUpdate[] = [];
+  /** Evictions while disconnected: sent after the retained updates, which may still register those partitions. */
+  private pendingDrops: CachedPartitionRef[] = [];
   private flushScheduled = false;
   private stream?: SessionStream;
   private heartbeatTimer?: NodeJS.Timeout;
@@ -101,6 +109,16 @@ export class SchedulerSession {
 
   start(): void {
     void this.dial();
+  }
+
+  /** Cached partitions evicted from memory: the scheduler stops offering them. */
+  sendCachedPartitionsDropped(partitions: CachedPartitionRef[]): void {
+    if (!this.connected) {
+      this.pendingDrops.push(...partitions);
+      return;
+    }
+    this.flushUpdates(); // updates that registered these partitions go first
+    this.writeNow({ message: { $case: "cachedPartitionsDropped", value: { partitions } } });
   }
 
   /** The highest scheduler epoch seen on any message. */
@@ -183,6 +201,8 @@ export class SchedulerSession {
     if (this.closing) return;
     if (!address) return this.scheduleReconnect("no scheduler leader found");
     this.leaderAddress = address;
+    const cachedOnDisk = await this.options.handlers.cachedOnDisk();
+    if (this.closing) return;
     const stream = this.directory.clientFor(address).executorSession();
     this.stream = stream;
     stream.on("data", (message: ExecutorSessionResponse) => this.onMessage(stream, message));
@@ -190,7 +210,8 @@ export class SchedulerSession {
     stream.on("end", () => this.onBroken(stream, "scheduler ended the session"));
     const runningTaskIds = this.options.handlers.runningTaskIds();
     this.options.logger.info({ scheduler: address, runningTasks: runningTaskIds.length, lastEpoch: this.fence.highest }, "registering with scheduler");
-    stream.write({ message: { $case: "register", value: { ...this.options.registration, runningTaskIds, lastEpoch: this.fence.highest } } });
+    const cache = { cachedPartitions: this.options.handlers.cachedPartitions(), cachedOnDisk: cachedOnDisk ?? [], cachedOnDiskListed: cachedOnDisk !== undefined };
+    stream.write({ message: { $case: "register", value: { ...this.options.registration, runningTaskIds, lastEpoch: this.fence.highest, ...cache } } });
     this.registerTimer = setTimeout(() => {
       this.options.logger.warn({ timeoutMs: this.registerTimeoutMs, scheduler: address }, "scheduler did not acknowledge registration");
       stream.cancel();
@@ -222,6 +243,11 @@ export class SchedulerSession {
       case "shutdown": {
         const { reason, epoch } = message.message.value;
         if (this.admit("shutdown", epoch, { reason })) handlers.onShutdown(reason);
+        break;
+      }
+      case "freeCachedDataset": {
+        const { applicationId, cacheKey, epoch } = message.message.value;
+        if (this.admit("freeCachedDataset", epoch, { applicationId, cacheKey })) handlers.onFreeCachedDataset(applicationId, cacheKey);
         break;
       }
     }
@@ -263,6 +289,9 @@ export class SchedulerSession {
     this.options.logger.info({ epoch, scheduler: this.leaderAddress, heartbeatIntervalMs: this.heartbeatIntervalMs, reconnected }, "registered with scheduler");
     this.sendHeartbeat();
     this.resendRetained();
+    const drops = this.pendingDrops;
+    this.pendingDrops = [];
+    if (drops.length > 0) this.sendCachedPartitionsDropped(drops);
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), this.heartbeatIntervalMs);
   }

@@ -11,6 +11,8 @@ export interface ExecutorStatus {
   schedulerEpoch: number;
   bundlesCached: number;
   tasksCompleted: number;
+  cachedPartitionsInMemory: number;
+  cachedBytesInMemory: number;
 }
 
 /** ExecutorService: the executor's own status, for operators and tests. */

@@ -6,21 +6,32 @@
  * ("memory": here; "disk": in this node's shuffle service, as the map output
  * of the dataset's pseudo shuffle, so it outlives this process) and reported
  * for the scheduler's registry. A block that cannot be had is simply not
- * offered: the task computes the partition from lineage instead.
+ * offered: the task computes the partition from lineage instead. Memory copies
+ * live under a budget (MemoryBlocks); the ones evicted for a new block and the
+ * ones unpersist() frees leave the registry through `onEvicted` and the
+ * scheduler's own bookkeeping respectively.
  */
 import type { Logger } from "@ballast/common/logging";
 import { describeError } from "@ballast/common/errors";
-import { cacheShuffleIdOf, type CachedPartitionWrite, type TaskLaunch } from "@ballast/common/domain/tasks";
+import { cacheShuffleIdOf, parseCacheShuffleId, type CachedPartitionRef, type CachedPartitionWrite, type TaskLaunch } from "@ballast/common/domain/tasks";
+import { MemoryBlocks } from "./memoryBlocks.js";
 import type { ShufflePeer } from "./peers.js";
 import type { CacheBlockWrite } from "./protocol.js";
 
 /** Disk partitions are the only map output of their pseudo shuffle's map index: one attempt, one reduce partition. */
 const CACHE_ATTEMPT = 0;
 
+/** A registration waits this long at most for the node's shuffle service to list what it holds (a failover's reconnects must stay fast). */
+const LIST_TIMEOUT_MS = 1000;
+
 export interface PartitionCacheDeps {
-  nodeShuffle: Pick<ShufflePeer, "writeMapOutput">;
+  nodeShuffle: Pick<ShufflePeer, "writeMapOutput" | "listMapOutputs">;
   shuffleClientFor(address: string): Pick<ShufflePeer, "fetchBlocks">;
   logger: Logger;
+  /** Bytes of memory copies held at most (ballast.executor.cacheMemory). */
+  memoryBudgetBytes: number;
+  /** Memory copies evicted to make room: the scheduler must stop offering them. */
+  onEvicted(partitions: CachedPartitionRef[]): void;
 }
 
 /** `${cacheKey}/${partition}`, as the task's worker looks blocks up. */
@@ -29,13 +40,48 @@ export function blockKeyOf(cacheKey: string, partition: number): string {
 }
 
 export class ExecutorPartitionCache {
-  /** "<applicationId>/<cacheKey>/<partition>" -> the partition's packed records. */
-  private readonly memory = new Map<string, Uint8Array>();
+  private readonly memory: MemoryBlocks;
 
-  constructor(private readonly deps: PartitionCacheDeps) {}
+  constructor(private readonly deps: PartitionCacheDeps) {
+    this.memory = new MemoryBlocks(deps.memoryBudgetBytes);
+  }
 
-  get memoryPartitions(): number {
-    return this.memory.size;
+  /** Partitions and bytes held in memory (executor status). */
+  get memoryHeld(): { partitions: number; bytes: number } {
+    return { partitions: this.memory.size, bytes: this.memory.bytes };
+  }
+
+  /** What this executor holds in memory, reported when it (re)registers. */
+  heldInMemory(): CachedPartitionRef[] {
+    return this.memory.held();
+  }
+
+  /**
+   * What this node's shuffle service holds of persisted datasets, reported when
+   * this executor (re)registers; undefined when the service cannot be asked
+   * (the scheduler then keeps what it knows).
+   */
+  async heldOnDisk(): Promise<CachedPartitionRef[] | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${LIST_TIMEOUT_MS} ms`)), LIST_TIMEOUT_MS)));
+    try {
+      const outputs = await Promise.race([this.deps.nodeShuffle.listMapOutputs(), slow]);
+      return outputs.flatMap(({ ref, partitionSizes }) => {
+        const dataset = parseCacheShuffleId(ref.shuffleId);
+        if (!dataset || ref.attempt !== CACHE_ATTEMPT) return [];
+        return [{ ...dataset, partition: ref.mapIndex, bytes: partitionSizes.reduce((sum, size) => sum + size, 0) }];
+      });
+    } catch (err) {
+      this.deps.logger.warn({ err: describeError(err) }, "could not list the cached partitions of this node's shuffle service");
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** unpersist(): the scheduler forgot the dataset; its memory copies here go too. */
+  freeDataset(applicationId: string, cacheKey: string): number {
+    return this.memory.freeDataset(applicationId, cacheKey);
   }
 
   /** The cached blocks the launch may read, by blockKeyOf. */
@@ -45,7 +91,7 @@ export class ExecutorPartitionCache {
     if (!applicationId) return blocks;
     const remote = new Map<string, Array<{ cacheKey: string; partition: number }>>();
     for (const location of launch.cachedPartitions ?? []) {
-      const kept = this.memory.get(memoryKeyOf(applicationId, location.cacheKey, location.partition));
+      const kept = this.memory.get(applicationId, location.cacheKey, location.partition);
       if (kept) blocks[blockKeyOf(location.cacheKey, location.partition)] = kept;
       else if (location.diskShuffleAddress) {
         const list = remote.get(location.diskShuffleAddress) ?? [];
@@ -61,13 +107,13 @@ export class ExecutorPartitionCache {
   async keep(launch: TaskLaunch, writes: readonly CacheBlockWrite[]): Promise<CachedPartitionWrite[]> {
     const applicationId = launch.applicationId;
     if (!applicationId || writes.length === 0) return [];
-    return Promise.all(writes.map((write) => this.keepOne(applicationId, write)));
+    const kept = await Promise.all(writes.map((write) => this.keepOne(applicationId, write)));
+    return kept.filter((write) => write.inMemory || write.onDisk); // kept nowhere: nothing to register
   }
 
   private async keepOne(applicationId: string, write: CacheBlockWrite): Promise<CachedPartitionWrite> {
-    const inMemory = write.level !== "disk";
+    const inMemory = write.level !== "disk" && this.keepInMemory(applicationId, write);
     let onDisk = write.level !== "memory";
-    if (inMemory) this.memory.set(memoryKeyOf(applicationId, write.cacheKey, write.partition), write.block);
     if (onDisk) {
       const ref = { shuffleId: cacheShuffleIdOf(applicationId, write.cacheKey), mapIndex: write.partition, attempt: CACHE_ATTEMPT };
       try {
@@ -79,6 +125,15 @@ export class ExecutorPartitionCache {
       }
     }
     return { cacheKey: write.cacheKey, partition: write.partition, inMemory, onDisk, bytes: write.block.byteLength };
+  }
+
+  private keepInMemory(applicationId: string, write: CacheBlockWrite): boolean {
+    const { kept, evicted } = this.memory.put({ applicationId, cacheKey: write.cacheKey, partition: write.partition, bytes: write.block.byteLength }, write.block);
+    if (evicted.length > 0) {
+      this.deps.logger.info({ evicted: evicted.length, heldBytes: this.memory.bytes }, "evicted cached partitions from memory");
+      this.deps.onEvicted(evicted);
+    }
+    return kept;
   }
 
   private async fetchInto(
@@ -95,8 +150,4 @@ export class ExecutorPartitionCache {
       this.deps.logger.warn({ err: describeError(err), address, partitions: wanted.length }, "cached partitions unavailable: computing them from lineage");
     }
   }
-}
-
-function memoryKeyOf(applicationId: string, cacheKey: string, partition: number): string {
-  return `${applicationId}/${blockKeyOf(cacheKey, partition)}`;
 }

@@ -28,5 +28,7 @@ export interface ShufflePeer {
   readonly address: string;
   writeMapOutput(ref: MapOutputRef, partitions: Uint8Array[]): Promise<number[]>;
   fetchBlocks(blocks: Array<{ ref: MapOutputRef; partition: number }>, deadlineMs?: number): Promise<Uint8Array[]>;
+  /** Every map output the service holds (of one shuffle when `shuffleId` is given). */
+  listMapOutputs(shuffleId?: string): Promise<Array<{ ref: MapOutputRef; partitionSizes: number[] }>>;
   close(): void;
 }

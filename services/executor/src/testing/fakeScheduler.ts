@@ -9,6 +9,7 @@ import { status as GrpcStatus, type ServerDuplexStream } from "@grpc/grpc-js";
 import {
   NodeState,
   SchedulerServiceService,
+  type CachedPartitionRef,
   type DecommissionNodeRequest,
   type ExecutorSessionRequest,
   type ExecutorSessionResponse,
@@ -32,6 +33,8 @@ export class FakeScheduler {
   readonly registrations: RegisterExecutor[] = [];
   readonly heartbeats: ReceivedHeartbeat[] = [];
   readonly updates: TaskUpdate[] = [];
+  /** Memory copies executors reported evicted. */
+  readonly cachedPartitionsDropped: CachedPartitionRef[] = [];
   readonly commitRequests: string[] = [];
   readonly decommissionRequests: DecommissionNodeRequest[] = [];
   /** Session attempts this scheduler turned away as a standby. */
@@ -150,6 +153,8 @@ export class FakeScheduler {
         this.heartbeats.push({ at: Date.now(), runningTaskIds: message.value.runningTaskIds });
       } else if (message.$case === "taskUpdates") {
         this.updates.push(...message.value.updates);
+      } else if (message.$case === "cachedPartitionsDropped") {
+        this.cachedPartitionsDropped.push(...message.value.partitions);
       } else {
         this.updates.push(message.value);
       }

@@ -1,5 +1,5 @@
 import type { EventBody, EventType, PublishedEvent } from "@ballast/common/domain/events";
-import { idProblem, integerProblem, nameProblem } from "@ballast/common/limits";
+import { idProblem, integerProblem, LIMITS, nameProblem } from "@ballast/common/limits";
 
 /**
  * Checks on what publishers and readers send. Each returns a message naming
@@ -20,6 +20,7 @@ const JOB_SCOPED: ReadonlySet<EventType> = new Set<EventType>([
   "mapOutputsLost",
   "stageResubmitted",
   "taskResubmitted",
+  "cachedDatasets",
 ]);
 
 /**
@@ -65,7 +66,24 @@ function checkBody(body: EventBody): string | undefined {
       return checkId("node_id", body.nodeId) ?? (body.phase === "" ? "phase is required" : undefined);
     case "shuffleMigrated":
       return checkId("node_id", body.nodeId);
+    case "cachedDatasets":
+      return cachedDatasetsProblem(body);
     default:
       return undefined;
   }
+}
+
+/** What a cachedDatasets event names is stored and shown: ids and names under the shared limits, a bounded list. */
+function cachedDatasetsProblem(body: Extract<EventBody, { type: "cachedDatasets" }>): string | undefined {
+  if (body.datasets.length > LIMITS.datasets) return `datasets has ${body.datasets.length} entries; at most ${LIMITS.datasets} are allowed`;
+  for (const dataset of body.datasets) {
+    const problem =
+      checkId("datasets[].cache_key", dataset.cacheKey) ??
+      nameProblem("datasets[].name", dataset.name, LIMITS.nameLength * 2) ??
+      nameProblem("datasets[].level", dataset.level) ??
+      (dataset.holders.length > LIMITS.partitions ? `datasets[].holders has ${dataset.holders.length} entries; at most ${LIMITS.partitions} are allowed` : undefined) ??
+      dataset.holders.map((holder) => checkId("datasets[].holders[].id", holder.id) ?? nameProblem("datasets[].holders[].kind", holder.kind)).find(Boolean);
+    if (problem) return problem;
+  }
+  return checkId("application_id", body.applicationId);
 }

@@ -7,7 +7,9 @@ import { startHistoryService, type RunningHistoryService } from "../app.js";
 import { History } from "../history.js";
 import { wireEventCodec } from "../rpc/eventCodec.js";
 import { SqliteHistoryStore } from "../store/sqlite-store.js";
-import { applicationEvents, recoveryEvents } from "../testing/fixtures.js";
+import type { PublishedEvent as HistoryEvent } from "@ballast/common/domain/events";
+import { emptyStats } from "@ballast/common/domain/stats";
+import { applicationEvents, recoveryEvents, T0 } from "../testing/fixtures.js";
 import { HISTORY_PAGE, historyPage } from "./page.js";
 import { handleApi } from "./routes.js";
 
@@ -61,6 +63,35 @@ describe("JSON API routes", () => {
   });
 });
 
+describe("cached datasets of a driver application's job", () => {
+  const CACHE_APP = "cache-app";
+  const datasets = [
+    {
+      cacheKey: "ds3", name: "filter at explore.ts:5", level: "memory_and_disk", numPartitions: 4, partitionsHeld: 3, bytes: 300,
+      holders: [{ kind: "disk", id: "node-1", partitions: 3, bytes: 300 }, { kind: "memory", id: "exec-1", partitions: 2, bytes: 200 }],
+    },
+  ];
+  const at = (seq: number, jobId: string, body: HistoryEvent["body"]): HistoryEvent => ({ seq, timeMs: T0 + seq, jobId, body });
+
+  beforeAll(async () => {
+    const published = await history.publish(CACHE_APP, [
+      at(1, "job-c", { type: "jobSubmitted", name: "count", numStages: 1, applicationId: "app-explore" }),
+      at(2, "job-c", { type: "cachedDatasets", applicationId: "app-explore", datasets }),
+      at(3, "job-c", { type: "jobEnded", status: "succeeded", stats: { ...emptyStats() } }),
+      at(4, "job-plain", { type: "jobSubmitted", name: "plain", numStages: 1 }),
+      // A holder without an id names nothing history can show: refused, kept as a dead letter.
+      at(5, "job-plain", { type: "cachedDatasets", applicationId: "app-explore", datasets: [{ ...datasets[0]!, holders: [{ kind: "memory", id: "", partitions: 1, bytes: 1 }] }] }),
+    ]);
+    expect(published.deadLetters.map((d) => [d.seq, d.reason])).toEqual([[5, expect.stringMatching(/holders\[\]\.id is required/)]]);
+  });
+
+  it("the JSON API answers the datasets and where their partitions live, as the job's end left them", async () => {
+    expect(await api(`/applications/${CACHE_APP}/jobs/job-c/cached-datasets`)).toEqual({ status: 200, body: { applicationId: "app-explore", datasets } });
+    expect(await api(`/applications/${CACHE_APP}/jobs/job-plain/cached-datasets`)).toEqual({ status: 200, body: { applicationId: "", datasets: [] } });
+    expect((await api(`/applications/${CACHE_APP}/jobs/nope/cached-datasets`)).status).toBe(404);
+  });
+});
+
 describe("web UI", () => {
   /** Runs the page's script against the real server with a minimal DOM; returns the rendered HTML of a hash route. */
   async function render(hash: string): Promise<string> {
@@ -108,6 +139,16 @@ describe("web UI", () => {
     expect(recoveringJob.match(/<tr class="recovery">/g)).toHaveLength(4); // lost outputs, two resubmissions, a stage exclusion
     expect(recoveringJob).toContain('mapOutputsLost <span class="mark">lost outputs</span>');
     expect(await render(`#/app/nope`)).toContain("unknown application &quot;nope&quot;"); // escaped, like every value
+  });
+
+  it("shows a job's cached datasets: level, partitions held of the total, size and holders", async () => {
+    const jobView = await render("#/app/cache-app/job/job-c");
+    expect(jobView).toContain("<h2>Cached datasets</h2>");
+    expect(jobView).toContain("filter at explore.ts:5");
+    expect(jobView).toContain("3 / 4");
+    expect(jobView).toContain("node node-1 (disk): 3, ");
+    expect(jobView).toContain("executor exec-1 (memory): 2, ");
+    expect(await render(`#/app/${encodeURIComponent(APP)}/job/job-1`)).not.toContain("Cached datasets");
   });
 
   it("links a job's trace id, from a configurable template (Jaeger's by default)", async () => {

@@ -186,6 +186,7 @@ function jobView(app, job) {
         (j.driverApplicationId ? "<dt>Application</dt><dd>" + esc(j.driverApplicationId) + "</dd>" : "") +
         "<dt>Recovery</dt><dd>" + esc(recoveryText(j.recovery) || "none") + "</dd></dl>" +
         (j.error ? "<h2>Error</h2><pre>" + esc(j.error.message) + (j.error.stack ? "\\n\\n" + esc(j.error.stack) : "") + "</pre>" : "") +
+        cachedDatasetsSection(r[3].events) +
         "<h2>Timeline</h2>" + timeline(j, r[1].stages, r[2].tasks, r[4].events) +
         "<h2>Stages</h2>" + table(r[1].stages, [
           ["Stage", function (x) { return esc(x.stageId); }, "num"],
@@ -214,6 +215,21 @@ function jobView(app, job) {
           ["Details", function (e) { return '<span class="muted">' + esc(details(e)) + "</span>"; }],
         ], "No events.", function (e) { return RECOVERY_MARKS[e.type] ? "recovery" : ""; });
     });
+}
+
+/** The application's persisted datasets as the job's end left them (its last cachedDatasets event), or nothing. */
+function cachedDatasetsSection(events) {
+  var last = events.filter(function (e) { return e.type === "cachedDatasets"; }).pop();
+  if (!last) return "";
+  return "<h2>Cached datasets</h2>" + table(last.datasets, [
+    ["Dataset", function (d) { return esc(d.name) + ' <span class="muted">' + esc(d.cacheKey) + "</span>"; }],
+    ["Level", function (d) { return esc(d.level); }],
+    ["Partitions held", function (d) { return esc(d.partitionsHeld + " / " + d.numPartitions); }, "num"],
+    ["Size", function (d) { return esc(bytes(d.bytes)); }, "num"],
+    ["Where", function (d) {
+      return d.holders.map(function (h) { return esc((h.kind === "memory" ? "executor " : "node ") + h.id + " (" + h.kind + "): " + h.partitions + ", " + bytes(h.bytes)); }).join("<br>");
+    }],
+  ], "No persisted datasets.");
 }
 
 ${TIMELINE_SCRIPT}

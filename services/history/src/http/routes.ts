@@ -1,4 +1,4 @@
-import type { PublishedEvent } from "@ballast/common/domain/events";
+import type { CachedDatasetInfo, PublishedEvent } from "@ballast/common/domain/events";
 import { InvalidArgumentError, NotFoundError } from "@ballast/common/errors";
 import { MAX_EVENT_LIMIT, type History } from "../history.js";
 
@@ -26,6 +26,7 @@ const ROUTES: Route[] = [
   route("applications/:app/jobs/:job", async (h, [app, job]) => ({ job: await h.getJob(app!, job!) })),
   route("applications/:app/jobs/:job/stages", async (h, [app, job]) => ({ stages: await h.listStages(app!, job!) })),
   route("applications/:app/jobs/:job/tasks", async (h, [app, job]) => ({ tasks: await h.listTasks(app!, job!) })),
+  route("applications/:app/jobs/:job/cached-datasets", async (h, [app, job]) => cachedDatasetsOf(h, app!, job!)),
   route("jobs/:job", async (h, [job]) => ({ applicationId: await h.findJobApplication(job!) })),
   route("applications/:app/executors", async (h, [app]) => ({ executors: await h.listExecutors(app!) })),
   route("applications/:app/nodes", async (h, [app]) => ({ nodes: await h.listNodes(app!) })),
@@ -39,6 +40,22 @@ const ROUTES: Route[] = [
     return { events: (await h.listEvents(app!, options)).map(eventToJson) };
   }),
 ];
+
+/**
+ * The persisted datasets of a driver application's job and where their cached
+ * partitions live, as the scheduler reported them when the job ended (its
+ * last cachedDatasets event; none for a job that persists nothing).
+ */
+async function cachedDatasetsOf(h: History, app: string, job: string): Promise<{ applicationId: string; datasets: CachedDatasetInfo[] }> {
+  let found: Extract<PublishedEvent["body"], { type: "cachedDatasets" }> | undefined;
+  for (let afterSeq = 0; ; ) {
+    const page = await h.listEvents(app, { jobId: job, afterSeq, limit: MAX_EVENT_LIMIT });
+    for (const event of page) if (event.body.type === "cachedDatasets") found = event.body;
+    if (page.length < MAX_EVENT_LIMIT) break;
+    afterSeq = page[page.length - 1]!.seq;
+  }
+  return { applicationId: found?.applicationId ?? "", datasets: found?.datasets ?? [] };
+}
 
 /** A query parameter that must be an integer in [min, max] when present. */
 function integerParam(query: URLSearchParams, name: string, min: number, max: number): number | undefined {

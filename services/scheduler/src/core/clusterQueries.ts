@@ -4,6 +4,7 @@
  * Changes nothing; every module may use it.
  */
 import { resolveResourceState, type StateClaims, type StateWithReason } from "@ballast/common/domain/states";
+import { diskPartitionsAt } from "./cache.js";
 import type { ExecutorState, NodeState, SchedulerState } from "./state.js";
 import type { ExecutorView, MapStatus } from "./types.js";
 
@@ -115,9 +116,10 @@ export function isAt(status: MapStatus, shuffleAddress: string): boolean {
   return status.shuffleAddress === shuffleAddress;
 }
 
-/** Registered outputs of running jobs still held by the node. */
+/** Registered outputs of running jobs, and cached disk partitions, still held by the node. */
 export function outputsOnNode(state: SchedulerState, node: NodeState): number {
-  let count = 0;
+  // Cached disk partitions are outputs too (of their pseudo shuffles): with no job running, they alone must migrate.
+  let count = diskPartitionsAt(state, node.shuffleAddress);
   for (const jobId of state.runningJobs) {
     for (const shuffle of state.jobs.get(jobId)!.shuffles) {
       for (const status of shuffle?.outputs ?? []) if (status && isAt(status, node.shuffleAddress)) count++;

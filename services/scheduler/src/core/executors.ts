@@ -134,7 +134,8 @@ export function awaitReconnect(ctx: Ctx): void {
 }
 
 /** The registration's task list is reconciled at once, not kept. */
+/** What a registration reports (its tasks, its cached partitions) is reconciled, not kept. */
 function withoutTasks(description: ExecutorDescription): ExecutorDescription {
-  const { runningTaskIds: _reconciled, ...rest } = description;
+  const { runningTaskIds: _reconciled, cachedPartitions: _memoryReconciled, cachedOnDisk: _diskReconciled, ...rest } = description;
   return rest;
 }

@@ -5,7 +5,7 @@
  * order, and drain() runs the queue in FIFO order until it is empty.
  */
 import { parseCacheShuffleId } from "@ballast/common/domain/tasks";
-import { dropDiskAt, dropExecutorMemory, repointDiskPartition } from "./cache.js";
+import { dropDiskAt, dropExecutorMemory, reconcileExecutorMemory, reconcileNodeDisk, repointDiskPartition } from "./cache.js";
 import { aliveExecutorsOf, isDecommissionAddress } from "./clusterQueries.js";
 import { jobSpanKey, raise, spanEvent, spanEventOnRunningJobs, type Ctx } from "./context.js";
 import { announceDecommissioned, countMigrated, expireDecommission, onNodeLost as stopDecommission, onNodeRevived } from "./decommission.js";
@@ -149,6 +149,8 @@ function onExecutorRegistered(ctx: Ctx, description: ExecutorDescription): void 
   onNodeRevived(ctx, node, wasLost, fresh);
   if (wasLost) spanEventOnRunningJobs(ctx, "nodeRejoined", { "ballast.node_id": node.nodeId });
   registerExecutor(ctx, description);
+  reconcileExecutorMemory(ctx.state, description);
+  reconcileNodeDisk(ctx.state, description);
   enforceCap(ctx);
 }
 

@@ -7,7 +7,7 @@ import { JOB_OWNER_KEY, resolveConf, type Conf } from "@ballast/common/config";
 import { emptyStats } from "@ballast/common/domain/stats";
 import { planProblem, shuffleIdOf } from "@ballast/common/plan";
 import { emitEvent, jobSpanKey, markChanged, raise, spanEnd, spanStart, type Ctx } from "./context.js";
-import { wholeOnDisk } from "./cache.js";
+import { cachedDatasetsEvent, wholeOnDisk } from "./cache.js";
 import { confProblem } from "./exclusionRules.js";
 import { planStages, type StagePlan } from "./planning.js";
 import type { JobState, ShuffleState, StageState } from "./state.js";
@@ -196,6 +196,8 @@ function endJob(ctx: Ctx, job: JobState, status: Exclude<JobStatus, "running">, 
 /** After its attempts and tasks are ended: the job's end is announced and its shuffle data released. */
 export function closeJob(ctx: Ctx, job: JobState): void {
   const { status, error } = job;
+  const cached = cachedDatasetsEvent(ctx.state, job);
+  if (cached) emitEvent(ctx, job.jobId, cached); // before its end: history has it when it shows the job ended
   emitEvent(ctx, job.jobId, error ? { type: "jobEnded", status, error, stats: { ...job.stats } } : { type: "jobEnded", status, stats: { ...job.stats } });
   spanEnd(ctx, jobSpanKey(job.jobId), error?.message);
   const shuffleIds = job.shuffles.flatMap((shuffle) => (shuffle ? [shuffle.shuffleId] : []));

@@ -8,7 +8,7 @@
  * the passes that run after every step (decommission drain and migration,
  * speculative copies, placement, then copies of slow tasks) see the settled state.
  */
-import { forgetDataset } from "./cache.js";
+import { dropEvictedMemory, forgetDataset } from "./cache.js";
 import { flushChanged, newCtx, raise, type Ctx } from "./context.js";
 import { onCommitRequested } from "./commits.js";
 import { onDecommissionNode, onMigrationFinished, onRecommissionNode, reconcileDecommissions } from "./decommission.js";
@@ -56,6 +56,9 @@ function apply(ctx: Ctx, input: Input): void {
       return raise(ctx, { kind: "executorLost", executorId: input.executorId, reason: input.reason });
     case "heartbeat":
       return onHeartbeat(ctx, input.executorId, input.runningTaskIds);
+    case "cachedPartitionsDropped":
+      touchExecutor(ctx, input.executorId);
+      return dropEvictedMemory(ctx.state, input.executorId, input.partitions);
     case "taskUpdate":
       touchExecutor(ctx, input.executorId);
       return onTaskUpdate(ctx, input);

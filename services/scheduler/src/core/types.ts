@@ -11,7 +11,7 @@
  */
 import type { Plan } from "@ballast/common/plan";
 import type { HistoryEvent } from "@ballast/common/domain/events";
-import type { CachedPartitionWrite, MapStatus, TaskFailure, TaskLaunch, TaskMetrics, TaskState } from "@ballast/common/domain/tasks";
+import type { CachedPartitionRef, CachedPartitionWrite, MapStatus, TaskFailure, TaskLaunch, TaskMetrics, TaskState } from "@ballast/common/domain/tasks";
 
 export type { ActionKind, Plan } from "@ballast/common/plan";
 export type {
@@ -40,6 +40,10 @@ export interface ExecutorDescription {
   shuffleAddress: string;
   /** On reconnect after a scheduler failover: the tasks still running there. */
   runningTaskIds?: string[];
+  /** The cached partitions it holds in memory (reconciled into the registry on every registration). */
+  cachedPartitions?: CachedPartitionRef[];
+  /** The cached partitions its node's shuffle service holds on disk (absent: it could not tell). */
+  cachedOnDisk?: CachedPartitionRef[];
 }
 
 export type Input =
@@ -64,6 +68,8 @@ export type Input =
   | { type: "executorRegistered"; executor: ExecutorDescription }
   | { type: "executorLost"; executorId: string; reason: string }
   | { type: "heartbeat"; executorId: string; runningTaskIds: string[] }
+  /** The executor evicted these memory copies (its cache budget). */
+  | { type: "cachedPartitionsDropped"; executorId: string; partitions: CachedPartitionRef[] }
   | {
       type: "taskUpdate";
       executorId: string;
@@ -140,6 +146,8 @@ export type Command =
   | { type: "closeSession"; executorId: string; reason: string }
   /** killExcludedExecutors: ask the executor process to exit. */
   | { type: "shutdownExecutor"; executorId: string; reason: string }
+  /** unpersist(): the executor frees the dataset's memory copies. */
+  | { type: "freeCachedDataset"; executorId: string; applicationId: string; cacheKey: string }
   /** The ended job left the scheduler's state (retention): the shell forgets its records of it too. */
   | { type: "jobEvicted"; jobId: string }
   /** The job ended: its shuffle data may be removed from these services. */

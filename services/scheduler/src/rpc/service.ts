@@ -25,7 +25,7 @@ import type { JobView, NodeView } from "../core/types.js";
 import type { ExecutorChannel, SchedulerShell } from "../shell.js";
 import { jobPage } from "./jobPages.js";
 import { LaunchBatcher } from "./launchBatch.js";
-import { registrationProblem, sessionMessagesToInputs } from "./sessionInput.js";
+import { cachedPartitionRefsFromWire, registrationProblem, sessionMessagesToInputs } from "./sessionInput.js";
 import { withStrictDecoding } from "@ballast/common/wire/decode";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -161,6 +161,7 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
     launch: (task, traceparent) => out.launch(task, traceparent, jobTokenFor(task.conf[JOB_OWNER_KEY], task)),
     kill: (taskId, reason) => out.write({ message: { $case: "killTask", value: { taskId, reason, epoch: epoch() } } }),
     shutdown: (reason) => out.write({ message: { $case: "shutdown", value: { reason, epoch: epoch() } } }),
+    freeCachedDataset: (applicationId, cacheKey) => out.write({ message: { $case: "freeCachedDataset", value: { applicationId, cacheKey, epoch: epoch() } } }),
     close: (reason) => {
       out.flush();
       detach();
@@ -190,7 +191,7 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
         executorId = r.executorId;
         shell.attachExecutor(r.executorId, channel);
         call.write({ message: { $case: "registerAck", value: { epoch: epoch(), heartbeatIntervalMs: options.heartbeatIntervalMs } } });
-        shell.dispatch({ type: "executorRegistered", executor: { executorId: r.executorId, nodeId: r.nodeId, host: r.host, slots: r.slots, shuffleAddress: r.shuffleAddress, runningTaskIds: [...r.runningTaskIds] } });
+        shell.dispatch({ type: "executorRegistered", executor: { executorId: r.executorId, nodeId: r.nodeId, host: r.host, slots: r.slots, shuffleAddress: r.shuffleAddress, runningTaskIds: [...r.runningTaskIds], cachedPartitions: cachedPartitionRefsFromWire(r.cachedPartitions), ...(r.cachedOnDiskListed && { cachedOnDisk: cachedPartitionRefsFromWire(r.cachedOnDisk) }) } });
         logger.info({ executorId: r.executorId, nodeId: r.nodeId, running: r.runningTaskIds.length }, "executor registered");
         return;
       }

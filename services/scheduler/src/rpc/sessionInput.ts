@@ -1,6 +1,6 @@
 // An executor's session messages as scheduler core inputs (the wire conversion itself is @ballast/common/wire/tasks).
-import type { ExecutorSessionRequest, TaskUpdate } from "@ballast/gen/scheduler";
-import type { TaskStatusUpdate } from "@ballast/common/domain/tasks";
+import type { CachedPartitionRef as WireCachedPartitionRef, ExecutorSessionRequest, TaskUpdate } from "@ballast/gen/scheduler";
+import type { CachedPartitionRef, TaskStatusUpdate } from "@ballast/common/domain/tasks";
 import { InvalidArgumentError } from "@ballast/common/errors";
 import { addressProblem, firstProblem, idProblem, integerProblem, LIMITS, nameProblem } from "@ballast/common/limits";
 import { taskUpdateFromWire } from "@ballast/common/wire/tasks";
@@ -21,9 +21,35 @@ export function sessionMessagesToInputs(executorId: string, message: SessionMess
       return finalUpdateInputs(executorId, [message.value]);
     case "taskUpdates":
       return finalUpdateInputs(executorId, message.value.updates);
+    case "cachedPartitionsDropped": {
+      const partitions = message.value.partitions;
+      const problem = cachedPartitionsProblem("cached_partitions_dropped.partitions", partitions);
+      if (problem) throw new InvalidArgumentError(problem);
+      return partitions.length === 0 ? [] : [{ type: "cachedPartitionsDropped", executorId, partitions: cachedPartitionRefsFromWire(partitions) }];
+    }
     case "register":
       throw new InvalidArgumentError("executor is already registered on this session");
   }
+}
+
+/** Most cached partitions one message may name: every partition of a plan's datasets. */
+const MAX_CACHED_PARTITIONS = LIMITS.planPartitions;
+
+export function cachedPartitionRefsFromWire(refs: readonly WireCachedPartitionRef[]): CachedPartitionRef[] {
+  return refs.map(({ applicationId, cacheKey, partition, bytes }) => ({ applicationId, cacheKey, partition, bytes }));
+}
+
+function cachedPartitionsProblem(what: string, refs: readonly WireCachedPartitionRef[]): string | undefined {
+  if (refs.length > MAX_CACHED_PARTITIONS) return `${what} names ${refs.length} partitions; at most ${MAX_CACHED_PARTITIONS} are allowed`;
+  for (const ref of refs) {
+    const problem = firstProblem(
+      idProblem(`${what}[].application_id`, ref.applicationId),
+      idProblem(`${what}[].cache_key`, ref.cacheKey),
+      integerProblem(`${what}[].partition`, ref.partition, 0, LIMITS.partitions - 1),
+    );
+    if (problem) return problem;
+  }
+  return undefined;
 }
 
 type Registration = Extract<SessionMessage, { $case: "register" }>["value"];
@@ -46,6 +72,8 @@ export function registrationProblem(r: Registration): string | undefined {
     integerProblem("slots", r.slots, 1, LIMITS.slots),
     addressProblem("shuffle_address", r.shuffleAddress),
     ...r.runningTaskIds.map((id) => idProblem("running_task_ids[]", id)),
+    cachedPartitionsProblem("cached_partitions", r.cachedPartitions),
+    cachedPartitionsProblem("cached_on_disk", r.cachedOnDisk),
   );
 }
 
