@@ -7,6 +7,8 @@ import { lastJson, runCli, startTestCluster, type TestCluster } from "../support
 
 let cluster: TestCluster;
 let work: string;
+/** The --json summary of the explore run, attached to again later. */
+let finished: any;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "ballast-apps-"));
@@ -49,6 +51,24 @@ describe("applications on a 2-node cluster", () => {
       expect(job.stats.tasksLaunched).toBeGreaterThan(0);
     }
     expect(new Set(summary.jobs.map((job: { jobId: string }) => job.jobId)).size).toBe(3);
+    finished = summary;
+  });
+
+  it("`ballast attach` of a succeeded application answers every action from the scheduler's record: the same result, no job run", async () => {
+    const jobsBefore = lastJson((await runCli(["jobs", "--dir", cluster.dir, "--json"])).stdout).length;
+    const res = await runCli(["attach", finished.applicationId, "--dir", cluster.dir, "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain(`application ${finished.applicationId}, 3 finished action(s) answered from their recorded results`);
+    const summary = lastJson(res.stdout);
+    expect(summary.result).toEqual(finished.result);
+    expect(summary.jobs.map((job: { jobId: string }) => job.jobId)).toEqual(finished.jobs.map((job: { jobId: string }) => job.jobId));
+    expect(lastJson((await runCli(["jobs", "--dir", cluster.dir, "--json"])).stdout).length).toBe(jobsBefore);
+  });
+
+  it("`ballast attach` of an unknown application says there is none", async () => {
+    const res = await runCli(["attach", "app-none", "--dir", cluster.dir]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("no application app-none on this cluster");
   });
 
   it("a program's own error ends the application with a clear message, not a stack trace of ours", async () => {
@@ -60,5 +80,9 @@ describe("applications on a 2-node cluster", () => {
     expect(summary.status).toBe("failed");
     expect(summary.error.message).toBe("first() of an empty dataset has no result");
     expect(res.stderr).not.toMatch(/at .*packages\/sdk/);
+    // The scheduler recorded how it ended: attach says so instead of running it again.
+    const attached = await runCli(["attach", summary.applicationId, "--dir", cluster.dir]);
+    expect(attached.code).toBe(1);
+    expect(attached.stderr).toContain(`application ${summary.applicationId} failed: first() of an empty dataset has no result; submit its program again to rerun it`);
   });
 });

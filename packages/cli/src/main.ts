@@ -66,7 +66,7 @@ export function buildProgram(): Command {
     .option("--app-id <id>", "resume this application (app(...)): finished actions return their recorded results, a running one is rejoined")
     .action(async (job, args, opts) => void (process.exitCode = await (await submission()).submit(job, args, opts)));
   clusterOptions(program.command("attach <applicationId>"))
-    .description("resume an application whose driver was lost: its program runs again, finished actions are not rerun")
+    .description("resume an application whose driver was lost: its program runs again with its args and --conf, finished actions are not rerun")
     .option("--staging <host:port>", "staging address (with --master)")
     .option("--json", "end with one JSON line, as submit --json", false)
     .action(async (applicationId, opts) => void (process.exitCode = await (await submission()).attach(applicationId, opts)));

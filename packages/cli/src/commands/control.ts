@@ -4,7 +4,7 @@ import { SchedulerConnection, onLeader } from "@ballast/clients/scheduler";
 import { StagingClient, type BlobInfo } from "@ballast/clients/staging";
 import type { SchedulerServiceClient } from "@ballast/gen/scheduler";
 import type { JobView } from "@ballast/common/domain/views";
-import { isServiceError, NotFoundError } from "@ballast/common/errors";
+import { isNotFound } from "@ballast/common/errors";
 import { call } from "@ballast/common/grpc";
 import { jobFromWire } from "@ballast/common/wire/jobs";
 import { ExitError } from "../exit.js";
@@ -17,7 +17,6 @@ import { jobLink, reportOutcome } from "./submit.js";
 
 type Scheduler = InstanceType<typeof SchedulerServiceClient>;
 const print = (line: string) => void process.stdout.write(`${line}\n`);
-const isNotFound = (err: unknown) => err instanceof NotFoundError || (isServiceError(err) && err.code === 5);
 
 /** One call about a job on the leading scheduler; an unknown job id is the user's mistake (exit 2). */
 async function onJob<T>(jobId: string, opts: MasterFlags, fn: (client: Scheduler) => Promise<T>): Promise<T> {
