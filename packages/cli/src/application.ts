@@ -11,7 +11,7 @@ import { JobFileError, userFrames } from "./bundle.js";
 import { summarize, type JobOutcome } from "./outcome.js";
 import { ProgressView } from "./progress.js";
 import { ExitError } from "./exit.js";
-import { rawResultOf, requireApplicationRecord, recordedApplication, type RecordedApplication } from "./resume.js";
+import { applicationRecord, rawResultOf, requireApplicationRecord, recordedApplication, type RecordedApplication } from "./resume.js";
 import { MissingSize, type Session, type SubmitOptions } from "./session.js";
 import { watchJob } from "./watch.js";
 
@@ -90,7 +90,7 @@ export async function runApplication(session: Session, options: SubmitOptions): 
     } catch (err) {
       if (err instanceof MissingSize) sizes.set(err.uri, await session.inputSize(err.uri));
       else if (err instanceof ActionJobFailed) return await finish({ status: err.outcome.status, ok: false, error: { message: err.message, stack: "" } });
-      else return await finish({ status: "failed", ok: false, error: programError(err) });
+      else return await finish((await endedElsewhere(session, applicationId)) ?? { status: "failed", ok: false, error: programError(err) });
     }
   }
 }
@@ -106,6 +106,13 @@ async function resumable(scheduler: Session["scheduler"], applicationId: string)
     throw new ExitError(`application ${applicationId} ${application.status}: ${application.error?.message ?? "no reason given"}; submit its program again to rerun it`, 1);
   }
   return recordedApplication(application);
+}
+
+/** The application was ended from outside (`ballast cancel APP_ID`): the program stops with its recorded end, not as its own error. */
+async function endedElsewhere(session: Session, applicationId: string): Promise<Partial<ApplicationOutcome> | undefined> {
+  const application = await applicationRecord(session.scheduler, applicationId).catch(() => undefined);
+  if (!application || application.status === "running") return undefined;
+  return { status: application.status, ok: false, error: { message: application.error?.message ?? `application ${application.status}`, stack: "" } };
 }
 
 /** The scheduler starts the record's retention. If it cannot be told, the record stays running: `ballast attach` can still end it. */

@@ -78,9 +78,9 @@ export function buildProgram(): Command {
     .description("reattach to a job: live progress to its end, then its result (Ctrl-C leaves it running)")
     .option("--json", "end with one JSON line, as submit --json", false)
     .action(async (jobId, opts) => void (process.exitCode = await (await control()).watch(jobId, opts)));
-  clusterOptions(program.command("cancel <jobId>"))
-    .description("cancel a running job")
-    .action(async (jobId, opts) => void (process.exitCode = await (await control()).cancel(jobId, opts)));
+  clusterOptions(program.command("cancel <id>"))
+    .description("cancel a running job, or an application (APP_ID: its running job too, and it submits no more)")
+    .action(async (id, opts) => void (process.exitCode = await (await control()).cancel(id, opts)));
   clusterOptions(program.command("fetch <uri> <dest>"))
     .description("download staging://NAME (a file, or every file of an output directory) to DEST")
     .option("--staging <host:port>", "staging address (with --master)")

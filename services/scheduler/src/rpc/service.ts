@@ -68,6 +68,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
       const plan = planFromWire(request.plan);
       requireBundleDigest(request.bundleDigest);
       requireJobConf(request.conf, options.baseConf);
+      refuseEndedApplication(shell, request.applicationId);
       const existing = await shell.jobForSubmission(request.submissionId);
       if (existing) return { jobId: existing };
       const jobId = await options.newJobId();
@@ -121,6 +122,14 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
     }),
   };
   return withStrictDecoding({ name: "ballast.v1.SchedulerService", definition: SchedulerServiceService, implementation });
+}
+
+/** A cancelled (or otherwise ended) application takes no new jobs: its driver must not go on. */
+function refuseEndedApplication(shell: SchedulerShell, applicationId: string): void {
+  const application = applicationId ? shell.application(applicationId) : undefined;
+  if (application && application.status !== "running") {
+    throw new FailedPreconditionError(`application ${applicationId} is ${application.status}${application.error ? ` (${application.error.message})` : ""}; it takes no new jobs`);
+  }
 }
 
 /** A user's job records who submitted it, so its tasks get that user's staging space; the cluster's jobs use all of staging. */
