@@ -160,6 +160,12 @@ describe("cached partitions of persisted datasets on a cluster", () => {
         expect(job.stats.cachedPartitionsRead).toBe(PARTITIONS);
         expect(keptOf(events, job.jobId)).toBe(0);
       }
+      // The application's record came through the failover too (the new leader rebuilt it from the log):
+      // attach answers every action from it, running no job.
+      const attached = await runCli(["attach", summary.applicationId, "--dir", cluster.dir, "--json"]);
+      expect(attached.code, attached.stderr).toBe(0);
+      expect(lastJson(attached.stdout).result).toEqual(summary.result);
+      expect(new Set(readTaskEvents(join(cluster.dir, "task-events.jsonl")).map((event) => event.jobId)).size).toBe(summary.jobs.length);
     });
   });
 });
