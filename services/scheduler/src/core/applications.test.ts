@@ -65,6 +65,14 @@ describe("the application record", () => {
     expect(recorded.stages).toEqual([]);
   });
 
+  it("keeps results within ballast.scheduler.applicationResults; an action beyond it is not recorded", () => {
+    const h = cluster({ "ballast.scheduler.applicationResults": "2", "ballast.scheduler.jobRetention": "1s" });
+    register(h);
+    for (const index of [0, 1, 2]) runAction(h, `j${index}`, index); // 1 byte of records each
+    h.tick(1_000);
+    expect(applicationView(h.state, APP)!.actions.map((job) => job.jobId)).toEqual(["j0", "j1"]);
+  });
+
   it("a resubmitted action (after a failed job) shows its latest job", () => {
     const h = cluster();
     register(h);

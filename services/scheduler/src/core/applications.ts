@@ -28,6 +28,7 @@ export function registerApplication(ctx: Ctx, input: Registration): void {
     registeredAtMs: ctx.now,
     finishedAtMs: 0,
     actions: new Map(),
+    recordedBytes: 0,
   });
 }
 
@@ -59,11 +60,25 @@ export function recordActionSubmitted(state: SchedulerState, job: JobState): voi
   if (record) record.application.actions.set(record.actionIndex, { jobId: job.jobId });
 }
 
-/** closeJob: the action's job ended; its view is kept as it ended (its stages left out: nothing reads them again). */
+/**
+ * closeJob: the action's job ended; its view is kept as it ended (its stages
+ * left out: nothing reads them again), while the application's kept results
+ * stay within ballast.scheduler.applicationResults. Beyond, the action is
+ * not recorded: a resumed driver reruns it (and what follows).
+ */
 export function recordActionEnded(state: SchedulerState, job: JobState): void {
   const record = runningApplicationOf(state, job);
-  const action = record?.application.actions.get(record.actionIndex);
-  if (action?.jobId === job.jobId) action.ended = { ...viewOfJob(state, job), stages: [] };
+  if (!record) return;
+  const { application, actionIndex } = record;
+  const action = application.actions.get(actionIndex);
+  if (action?.jobId !== job.jobId) return;
+  const bytes = (job.result?.partitionRecords ?? []).reduce((sum, records) => sum + records.byteLength, 0);
+  if (application.recordedBytes + bytes > state.conf["ballast.scheduler.applicationResults"]) {
+    application.actions.delete(actionIndex);
+    return;
+  }
+  application.recordedBytes += bytes;
+  action.ended = { ...viewOfJob(state, job), stages: [] };
 }
 
 function runningApplicationOf(state: SchedulerState, job: JobState): { application: ApplicationState; actionIndex: number } | undefined {
@@ -76,7 +91,7 @@ function runningApplicationOf(state: SchedulerState, job: JobState): { applicati
 export function applicationView(state: SchedulerState, applicationId: string): ApplicationView | undefined {
   const application = state.applications.get(applicationId);
   if (!application) return undefined;
-  const { actions, error, ...fields } = application;
+  const { actions, error, recordedBytes: _bytes, ...fields } = application;
   const view: ApplicationView = { ...fields, args: [...fields.args], conf: { ...fields.conf }, actions: actionViews(state, actions) };
   if (error) view.error = { ...error };
   return view;

@@ -197,6 +197,8 @@ export interface ActionRecord {
 export interface ApplicationState extends Omit<ApplicationView, "actions"> {
   /** By action index (a Map: a client's index cannot make a sparse array huge). */
   actions: Map<number, ActionRecord>;
+  /** Collected bytes of the ended views kept, bounded by ballast.scheduler.applicationResults. */
+  recordedBytes: number;
 }
 
 export interface JobState {
