@@ -108,10 +108,14 @@ async function resumable(scheduler: Session["scheduler"], applicationId: string)
   return recordedApplication(application);
 }
 
-/** The application was ended from outside (`ballast cancel APP_ID`): the program stops with its recorded end, not as its own error. */
+/**
+ * The application was ended from outside (`ballast cancel APP_ID`): the program stops with its
+ * recorded end, not as its own error. (A succeeded one was over before this replay began: its
+ * replay's errors are its own, a non-deterministic program's among them.)
+ */
 async function endedElsewhere(session: Session, applicationId: string): Promise<Partial<ApplicationOutcome> | undefined> {
   const application = await applicationRecord(session.scheduler, applicationId).catch(() => undefined);
-  if (!application || application.status === "running") return undefined;
+  if (!application || application.status === "running" || application.status === "succeeded") return undefined;
   return { status: application.status, ok: false, error: { message: application.error?.message ?? `application ${application.status}`, stack: "" } };
 }
 
