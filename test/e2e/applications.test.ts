@@ -3,10 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lastJson, runCli, startTestCluster, type TestCluster } from "../support/cluster.js";
+import { lastJson, runCli, spawnCli, startTestCluster, type TestCluster } from "../support/cluster.js";
 
 let cluster: TestCluster;
 let work: string;
+/** The --json summary of the explore run, attached to again later. */
+let finished: any;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "ballast-apps-"));
@@ -49,6 +51,56 @@ describe("applications on a 2-node cluster", () => {
       expect(job.stats.tasksLaunched).toBeGreaterThan(0);
     }
     expect(new Set(summary.jobs.map((job: { jobId: string }) => job.jobId)).size).toBe(3);
+    finished = summary;
+  });
+
+  it("`ballast attach` of a succeeded application answers every action from the scheduler's record: the same result, no job run", async () => {
+    const jobsBefore = lastJson((await runCli(["jobs", "--dir", cluster.dir, "--json"])).stdout).length;
+    const res = await runCli(["attach", finished.applicationId, "--dir", cluster.dir, "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain(`application ${finished.applicationId}, 3 finished action(s) answered from their recorded results`);
+    const summary = lastJson(res.stdout);
+    expect(summary.result).toEqual(finished.result);
+    expect(summary.jobs.map((job: { jobId: string }) => job.jobId)).toEqual(finished.jobs.map((job: { jobId: string }) => job.jobId));
+    expect(lastJson((await runCli(["jobs", "--dir", cluster.dir, "--json"])).stdout).length).toBe(jobsBefore);
+  });
+
+  it("`ballast attach` of an unknown application says there is none", async () => {
+    const res = await runCli(["attach", "app-none", "--dir", cluster.dir]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("no application app-none on this cluster");
+  });
+
+  it("`ballast cancel APP_ID` cancels the application and its running job; its driver stops, and attach says it was cancelled", async () => {
+    const gate = join(work, "cancel.gate");
+    const file = join(work, "held.ts");
+    writeFileSync(file, `import { existsSync } from "node:fs";
+import { app } from "ballast";
+const cell = new Int32Array(new SharedArrayBuffer(4));
+export default app("held", async (ctx) => {
+  const first = await ctx.parallelize([1, 2, 3], 1).count();
+  const held = await ctx.parallelize([1, 2, 3], 1).mapPartitions((records) => {
+    while (!existsSync(${JSON.stringify(gate)})) Atomics.wait(cell, 0, 0, 50);
+    return records;
+  }).count();
+  return { first, held, after: await ctx.parallelize([1], 1).count() };
+});
+`);
+    const driver = spawnCli(["submit", "--dir", cluster.dir, "--json", file]);
+    await driver.waitFor(/action #2 \(count\): submitted (\S+)/, 120_000);
+    const [, applicationId] = /application (app-\S+)/.exec(driver.output().stderr)!;
+    const cancelled = await runCli(["cancel", applicationId!, "--dir", cluster.dir]);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout).toContain(`${applicationId} cancelled`);
+    writeFileSync(gate, "");
+    const res = await driver.done;
+    expect(res.code).toBe(1);
+    const summary = lastJson(res.stdout);
+    expect(summary.status).toBe("cancelled");
+    expect(summary.jobs.map((job: { status: string }) => job.status)).toEqual(["succeeded", "cancelled"]);
+    const attached = await runCli(["attach", applicationId!, "--dir", cluster.dir]);
+    expect(attached.code).toBe(1);
+    expect(attached.stderr).toContain(`application ${applicationId} cancelled: cancelled by user`);
   });
 
   it("a program's own error ends the application with a clear message, not a stack trace of ours", async () => {
@@ -60,5 +112,9 @@ describe("applications on a 2-node cluster", () => {
     expect(summary.status).toBe("failed");
     expect(summary.error.message).toBe("first() of an empty dataset has no result");
     expect(res.stderr).not.toMatch(/at .*packages\/sdk/);
+    // The scheduler recorded how it ended: attach says so instead of running it again.
+    const attached = await runCli(["attach", summary.applicationId, "--dir", cluster.dir]);
+    expect(attached.code).toBe(1);
+    expect(attached.stderr).toContain(`application ${summary.applicationId} failed: first() of an empty dataset has no result; submit its program again to rerun it`);
   });
 });

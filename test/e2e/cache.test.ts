@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lastJson, spawnCli, startTestCluster, type TestCluster } from "../support/cluster.js";
+import { lastJson, runCli, spawnCli, startTestCluster, type TestCluster } from "../support/cluster.js";
 import { leaderOf } from "../support/failover.js";
 import { killAndWait, readTaskEvents, service, waitUntil, type TaskEvent } from "../support/faults.js";
 import { prepareCorpus } from "../support/wordcount.js";
@@ -86,13 +86,13 @@ const endsOf = (events: TaskEvent[], jobId: string) => events.filter((e) => e.ev
 const readsOf = (events: TaskEvent[], jobId: string) => endsOf(events, jobId).reduce((sum, e) => sum + (e.cachedRead ?? 0), 0);
 const keptOf = (events: TaskEvent[], jobId: string) => endsOf(events, jobId).reduce((sum, e) => sum + (e.cachedKept ?? 0), 0);
 
-async function withCluster<T>(name: string, options: { schedulers?: number }, body: (cluster: TestCluster) => Promise<T>): Promise<T> {
+async function withCluster<T>(name: string, options: { schedulers?: number; schedulerConf?: string[] }, body: (cluster: TestCluster) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(work, `${name}-`));
   const cluster = await startTestCluster({
     nodes: 2,
     slots: 2,
     schedulers: options.schedulers ?? 1,
-    schedulerConf: ["ballast.scheduler.leaseTimeout=2s", "ballast.scheduler.recovery.executorReconnectTimeout=5s", "ballast.executor.heartbeatTimeout=3s"],
+    schedulerConf: ["ballast.scheduler.leaseTimeout=2s", "ballast.scheduler.recovery.executorReconnectTimeout=5s", "ballast.executor.heartbeatTimeout=3s", ...(options.schedulerConf ?? [])],
     env: { BALLAST_TEST_TASK_EVENTS_FILE: join(dir, "task-events.jsonl") },
     dir,
   });
@@ -160,13 +160,20 @@ describe("cached partitions of persisted datasets on a cluster", () => {
         expect(job.stats.cachedPartitionsRead).toBe(PARTITIONS);
         expect(keptOf(events, job.jobId)).toBe(0);
       }
+      // The application's record came through the failover too (the new leader rebuilt it from the log):
+      // attach answers every action from it, running no job.
+      const attached = await runCli(["attach", summary.applicationId, "--dir", cluster.dir, "--json"]);
+      expect(attached.code, attached.stderr).toBe(0);
+      expect(lastJson(attached.stdout).result).toEqual(summary.result);
+      expect(new Set(readTaskEvents(join(cluster.dir, "task-events.jsonl")).map((event) => event.jobId)).size).toBe(summary.jobs.length);
     });
   });
 });
 
 describe("a driver program that survives its client", () => {
-  it("SIGKILLed `ballast submit`, resumed with `ballast attach`: no finished job rerun, the same result", async () => {
-    await withCluster("attach", {}, async (cluster) => {
+  it("SIGKILLed `ballast submit`, resumed with `ballast attach` after its finished jobs left the scheduler: no finished job rerun, the same result", async () => {
+    // Ended jobs leave the scheduler after 1 s: the finished actions' results must come from the application's record.
+    await withCluster("attach", { schedulerConf: ["ballast.scheduler.jobRetention=1s"] }, async (cluster) => {
       const gatePath = join(work, "attach.gate");
       const args = ["submit", "--dir", cluster.dir, "--json", join(work, "cached.ts"), "--", "--input", pathToFileURL(corpus).href, "--level", "disk", "--gate", gatePath];
       const first = spawnCli(args);
@@ -177,6 +184,10 @@ describe("a driver program that survives its client", () => {
       first.child.kill("SIGKILL");
       await first.done;
       writeFileSync(`${gatePath}.go`, "");
+      await waitUntil("the finished jobs to leave the scheduler", async () => {
+        const listed = lastJson((await runCli(["jobs", "--dir", cluster.dir, "--json"])).stdout) as Array<{ jobId: string }>;
+        return !listed.some((job) => finishedJobs.includes(job.jobId));
+      }, 30_000);
 
       const attached = await spawnCli(["attach", applicationId, "--dir", cluster.dir, "--json"]).done;
       expect(attached.code, attached.stderr).toBe(0);

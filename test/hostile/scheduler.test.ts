@@ -1,7 +1,7 @@
 // Hostile input to the scheduler: numbers, ids, plans, executor sessions and results, against a real cluster.
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ActionKind, type DatasetNode, type Plan } from "@ballast/gen/common";
+import { ActionKind, JobStatus, type DatasetNode, type Plan } from "@ballast/gen/common";
 import { SchedulerServiceClient, type ExecutorSessionRequest, type ExecutorSessionResponse, type RegisterExecutor } from "@ballast/gen/scheduler";
 import { call, createClient, isServing } from "@ballast/common/grpc";
 import { LIMITS } from "@ballast/common/limits";
@@ -66,6 +66,38 @@ describe("empty, over-long and control-character ids are INVALID_ARGUMENT", () =
   ];
   it.each(cases)("%s", async (_name, request, code, details) => {
     await expectStatus(request(), code, details);
+  });
+});
+
+// ------------------------------------------------------------ applications
+
+const registerApplication = (extra: { applicationId?: string; name?: string; bundleDigest?: string; args?: string[]; conf?: Record<string, string> } = {}) =>
+  call(scheduler.registerApplication.bind(scheduler), { applicationId: "app-hostile", name: "hostile", bundleDigest: DIGEST, args: [], conf: {}, ...extra });
+
+describe("application records refuse what they cannot hold, before anything is logged", () => {
+  const cases: Array<[string, () => Promise<unknown>, number, RegExp]> = [
+    ["RegisterApplication without application_id", () => registerApplication({ applicationId: "" }), status.INVALID_ARGUMENT, /application_id is required/],
+    ["RegisterApplication with a newline in application_id", () => registerApplication({ applicationId: "app\nforged" }), status.INVALID_ARGUMENT, /control character/],
+    ["RegisterApplication with a 201-character name", () => registerApplication({ name: long(201) }), status.INVALID_ARGUMENT, /name is longer than 200/],
+    ["RegisterApplication with a bundle digest that is not sha256", () => registerApplication({ bundleDigest: "../../etc/passwd" }), status.INVALID_ARGUMENT, /bundle_digest/],
+    ["RegisterApplication with too many arguments", () => registerApplication({ args: Array.from({ length: LIMITS.args + 1 }, () => "a") }), status.INVALID_ARGUMENT, /arguments; at most/],
+    ["RegisterApplication with an unknown conf key", () => registerApplication({ conf: { "ballast.nope": "1" } }), status.INVALID_ARGUMENT, /ballast.nope/],
+    ["RegisterApplication setting a process conf key", () => registerApplication({ conf: { "ballast.scheduler.applicationRetention": "1s" } }), status.INVALID_ARGUMENT, /process setting/],
+    ["GetApplicationRecord of an unknown application", () => call(scheduler.getApplicationRecord.bind(scheduler), { applicationId: "app-nope" }), status.NOT_FOUND, /unknown application/],
+    ["FinishApplication of an unknown application", () => call(scheduler.finishApplication.bind(scheduler), { applicationId: "app-nope", status: JobStatus.JOB_STATUS_SUCCEEDED, errorMessage: "" }), status.NOT_FOUND, /unknown application/],
+  ];
+  it.each(cases)("%s", async (_name, request, code, details) => {
+    await expectStatus(request(), code, details);
+  });
+
+  it("a registered application refuses a finish as RUNNING, or with an over-long or unknown status", async () => {
+    await registerApplication();
+    const finish = (statusValue: number, errorMessage = "") => call(scheduler.finishApplication.bind(scheduler), { applicationId: "app-hostile", status: statusValue, errorMessage });
+    await expectStatus(finish(JobStatus.JOB_STATUS_RUNNING), status.INVALID_ARGUMENT, /SUCCEEDED, FAILED or CANCELLED/);
+    await expectStatus(finish(99), status.INVALID_ARGUMENT, /unknown/);
+    await expectStatus(finish(JobStatus.JOB_STATUS_FAILED, long(LIMITS.messageLength + 1)), status.INVALID_ARGUMENT, /error_message is longer/);
+    const { application } = await call(scheduler.getApplicationRecord.bind(scheduler), { applicationId: "app-hostile" });
+    expect(application?.status).toBe(JobStatus.JOB_STATUS_RUNNING);
   });
 });
 

@@ -22,7 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ErrorInfo, ExecutorInfo, JobInfo, Plan, TaskState } from "./common.js";
+import { ErrorInfo, ExecutorInfo, JobInfo, JobStatus, Plan, TaskState } from "./common.js";
 
 export const protobufPackage = "ballast.v1";
 
@@ -120,6 +120,72 @@ export interface UnpersistDatasetRequest {
 export interface UnpersistDatasetResponse {
   /** How many cached partitions the registry forgot. */
   partitions: number;
+}
+
+export interface RegisterApplicationRequest {
+  applicationId: string;
+  name: string;
+  /** The program's bundle in staging (bundles/<digest>.mjs). */
+  bundleDigest: string;
+  args: string[];
+  /** The ballast.* overrides every action's job is submitted with (`ballast attach` reuses them). */
+  conf: { [key: string]: string };
+}
+
+export interface RegisterApplicationRequest_ConfEntry {
+  key: string;
+  value: string;
+}
+
+export interface RegisterApplicationResponse {
+  application: ApplicationRecord | undefined;
+}
+
+export interface GetApplicationRecordRequest {
+  applicationId: string;
+}
+
+export interface GetApplicationRecordResponse {
+  application: ApplicationRecord | undefined;
+}
+
+export interface FinishApplicationRequest {
+  applicationId: string;
+  /** SUCCEEDED, FAILED or CANCELLED. */
+  status: JobStatus;
+  /** Why it did not succeed (empty when it did). */
+  errorMessage: string;
+}
+
+export interface FinishApplicationResponse {
+  application: ApplicationRecord | undefined;
+}
+
+export interface ApplicationRecord {
+  applicationId: string;
+  name: string;
+  /** Who registered it (empty for the cluster's own). */
+  user: string;
+  bundleDigest: string;
+  args: string[];
+  conf: { [key: string]: string };
+  /** RUNNING until the driver program finishes. */
+  status: JobStatus;
+  registeredAtMs: number;
+  finishedAtMs: number;
+  error:
+    | ErrorInfo
+    | undefined;
+  /**
+   * Each action's latest job, in action order: a running one as it is now, an ended one as
+   * it ended (with its result and stats, kept after the job itself left the scheduler).
+   */
+  actions: JobInfo[];
+}
+
+export interface ApplicationRecord_ConfEntry {
+  key: string;
+  value: string;
 }
 
 export interface ListExecutorsRequest {
@@ -1136,6 +1202,636 @@ export const UnpersistDatasetResponse: MessageFns<UnpersistDatasetResponse> = {
             }
 
             message.partitions = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRegisterApplicationRequest(): RegisterApplicationRequest {
+  return { applicationId: "", name: "", bundleDigest: "", args: [], conf: {} };
+}
+
+export const RegisterApplicationRequest: MessageFns<RegisterApplicationRequest> = {
+  encode(message: RegisterApplicationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.bundleDigest !== "") {
+      writer.uint32(26).string(message.bundleDigest);
+    }
+    for (const v of message.args) {
+      writer.uint32(34).string(v!);
+    }
+    globalThis.Object.entries(message.conf).forEach(([key, value]: [string, string]) => {
+      RegisterApplicationRequest_ConfEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterApplicationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegisterApplicationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.bundleDigest = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.args.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = RegisterApplicationRequest_ConfEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.conf[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRegisterApplicationRequest_ConfEntry(): RegisterApplicationRequest_ConfEntry {
+  return { key: "", value: "" };
+}
+
+export const RegisterApplicationRequest_ConfEntry: MessageFns<RegisterApplicationRequest_ConfEntry> = {
+  encode(message: RegisterApplicationRequest_ConfEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterApplicationRequest_ConfEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegisterApplicationRequest_ConfEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRegisterApplicationResponse(): RegisterApplicationResponse {
+  return { application: undefined };
+}
+
+export const RegisterApplicationResponse: MessageFns<RegisterApplicationResponse> = {
+  encode(message: RegisterApplicationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.application !== undefined) {
+      ApplicationRecord.encode(message.application, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterApplicationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegisterApplicationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.application = ApplicationRecord.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetApplicationRecordRequest(): GetApplicationRecordRequest {
+  return { applicationId: "" };
+}
+
+export const GetApplicationRecordRequest: MessageFns<GetApplicationRecordRequest> = {
+  encode(message: GetApplicationRecordRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetApplicationRecordRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetApplicationRecordRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetApplicationRecordResponse(): GetApplicationRecordResponse {
+  return { application: undefined };
+}
+
+export const GetApplicationRecordResponse: MessageFns<GetApplicationRecordResponse> = {
+  encode(message: GetApplicationRecordResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.application !== undefined) {
+      ApplicationRecord.encode(message.application, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetApplicationRecordResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetApplicationRecordResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.application = ApplicationRecord.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseFinishApplicationRequest(): FinishApplicationRequest {
+  return { applicationId: "", status: 0, errorMessage: "" };
+}
+
+export const FinishApplicationRequest: MessageFns<FinishApplicationRequest> = {
+  encode(message: FinishApplicationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
+    if (message.status !== 0) {
+      writer.uint32(16).int32(message.status);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(26).string(message.errorMessage);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FinishApplicationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFinishApplicationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseFinishApplicationResponse(): FinishApplicationResponse {
+  return { application: undefined };
+}
+
+export const FinishApplicationResponse: MessageFns<FinishApplicationResponse> = {
+  encode(message: FinishApplicationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.application !== undefined) {
+      ApplicationRecord.encode(message.application, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FinishApplicationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFinishApplicationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.application = ApplicationRecord.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseApplicationRecord(): ApplicationRecord {
+  return {
+    applicationId: "",
+    name: "",
+    user: "",
+    bundleDigest: "",
+    args: [],
+    conf: {},
+    status: 0,
+    registeredAtMs: 0,
+    finishedAtMs: 0,
+    error: undefined,
+    actions: [],
+  };
+}
+
+export const ApplicationRecord: MessageFns<ApplicationRecord> = {
+  encode(message: ApplicationRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.user !== "") {
+      writer.uint32(26).string(message.user);
+    }
+    if (message.bundleDigest !== "") {
+      writer.uint32(34).string(message.bundleDigest);
+    }
+    for (const v of message.args) {
+      writer.uint32(42).string(v!);
+    }
+    globalThis.Object.entries(message.conf).forEach(([key, value]: [string, string]) => {
+      ApplicationRecord_ConfEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    if (message.status !== 0) {
+      writer.uint32(56).int32(message.status);
+    }
+    if (message.registeredAtMs !== 0) {
+      writer.uint32(64).int64(message.registeredAtMs);
+    }
+    if (message.finishedAtMs !== 0) {
+      writer.uint32(72).int64(message.finishedAtMs);
+    }
+    if (message.error !== undefined) {
+      ErrorInfo.encode(message.error, writer.uint32(82).fork()).join();
+    }
+    for (const v of message.actions) {
+      JobInfo.encode(v!, writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApplicationRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApplicationRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.bundleDigest = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.args.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = ApplicationRecord_ConfEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.conf[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.registeredAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.finishedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.error = ErrorInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.actions.push(JobInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseApplicationRecord_ConfEntry(): ApplicationRecord_ConfEntry {
+  return { key: "", value: "" };
+}
+
+export const ApplicationRecord_ConfEntry: MessageFns<ApplicationRecord_ConfEntry> = {
+  encode(message: ApplicationRecord_ConfEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApplicationRecord_ConfEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApplicationRecord_ConfEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
             continue;
           }
         }
@@ -4184,6 +4880,46 @@ export const SchedulerServiceService = {
       Buffer.from(UnpersistDatasetResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UnpersistDatasetResponse => UnpersistDatasetResponse.decode(value),
   },
+  /**
+   * A driver program (app(...)) registers its application before its first action: the
+   * scheduler keeps its program, arguments, conf and each action's result durably, beyond
+   * job retention, until the application ends plus ballast.scheduler.applicationRetention.
+   * Registering an id that exists returns the existing application unchanged.
+   */
+  registerApplication: {
+    path: "/ballast.v1.SchedulerService/RegisterApplication" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RegisterApplicationRequest): Buffer =>
+      Buffer.from(RegisterApplicationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RegisterApplicationRequest => RegisterApplicationRequest.decode(value),
+    responseSerialize: (value: RegisterApplicationResponse): Buffer =>
+      Buffer.from(RegisterApplicationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RegisterApplicationResponse => RegisterApplicationResponse.decode(value),
+  },
+  getApplicationRecord: {
+    path: "/ballast.v1.SchedulerService/GetApplicationRecord" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetApplicationRecordRequest): Buffer =>
+      Buffer.from(GetApplicationRecordRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetApplicationRecordRequest => GetApplicationRecordRequest.decode(value),
+    responseSerialize: (value: GetApplicationRecordResponse): Buffer =>
+      Buffer.from(GetApplicationRecordResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetApplicationRecordResponse => GetApplicationRecordResponse.decode(value),
+  },
+  /** The driver program ended (returned or threw): the application's retention starts. */
+  finishApplication: {
+    path: "/ballast.v1.SchedulerService/FinishApplication" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FinishApplicationRequest): Buffer =>
+      Buffer.from(FinishApplicationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FinishApplicationRequest => FinishApplicationRequest.decode(value),
+    responseSerialize: (value: FinishApplicationResponse): Buffer =>
+      Buffer.from(FinishApplicationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FinishApplicationResponse => FinishApplicationResponse.decode(value),
+  },
   listExecutors: {
     path: "/ballast.v1.SchedulerService/ListExecutors" as const,
     requestStream: false as const,
@@ -4278,6 +5014,16 @@ export interface SchedulerServiceServer extends UntypedServiceImplementation {
   listJobs: handleUnaryCall<ListJobsRequest, ListJobsResponse>;
   /** unpersist(): the application's cached partitions of the dataset are forgotten and their disk copies removed. */
   unpersistDataset: handleUnaryCall<UnpersistDatasetRequest, UnpersistDatasetResponse>;
+  /**
+   * A driver program (app(...)) registers its application before its first action: the
+   * scheduler keeps its program, arguments, conf and each action's result durably, beyond
+   * job retention, until the application ends plus ballast.scheduler.applicationRetention.
+   * Registering an id that exists returns the existing application unchanged.
+   */
+  registerApplication: handleUnaryCall<RegisterApplicationRequest, RegisterApplicationResponse>;
+  getApplicationRecord: handleUnaryCall<GetApplicationRecordRequest, GetApplicationRecordResponse>;
+  /** The driver program ended (returned or threw): the application's retention starts. */
+  finishApplication: handleUnaryCall<FinishApplicationRequest, FinishApplicationResponse>;
   listExecutors: handleUnaryCall<ListExecutorsRequest, ListExecutorsResponse>;
   /**
    * An executor registers first, then sends heartbeats and task updates;
@@ -4381,6 +5127,58 @@ export interface SchedulerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UnpersistDatasetResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A driver program (app(...)) registers its application before its first action: the
+   * scheduler keeps its program, arguments, conf and each action's result durably, beyond
+   * job retention, until the application ends plus ballast.scheduler.applicationRetention.
+   * Registering an id that exists returns the existing application unchanged.
+   */
+  registerApplication(
+    request: RegisterApplicationRequest,
+    callback: (error: ServiceError | null, response: RegisterApplicationResponse) => void,
+  ): ClientUnaryCall;
+  registerApplication(
+    request: RegisterApplicationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RegisterApplicationResponse) => void,
+  ): ClientUnaryCall;
+  registerApplication(
+    request: RegisterApplicationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RegisterApplicationResponse) => void,
+  ): ClientUnaryCall;
+  getApplicationRecord(
+    request: GetApplicationRecordRequest,
+    callback: (error: ServiceError | null, response: GetApplicationRecordResponse) => void,
+  ): ClientUnaryCall;
+  getApplicationRecord(
+    request: GetApplicationRecordRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetApplicationRecordResponse) => void,
+  ): ClientUnaryCall;
+  getApplicationRecord(
+    request: GetApplicationRecordRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetApplicationRecordResponse) => void,
+  ): ClientUnaryCall;
+  /** The driver program ended (returned or threw): the application's retention starts. */
+  finishApplication(
+    request: FinishApplicationRequest,
+    callback: (error: ServiceError | null, response: FinishApplicationResponse) => void,
+  ): ClientUnaryCall;
+  finishApplication(
+    request: FinishApplicationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FinishApplicationResponse) => void,
+  ): ClientUnaryCall;
+  finishApplication(
+    request: FinishApplicationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FinishApplicationResponse) => void,
   ): ClientUnaryCall;
   listExecutors(
     request: ListExecutorsRequest,

@@ -10,7 +10,8 @@ import type { JobStatus } from "@ballast/common/domain/states";
 import { JobFileError, userFrames } from "./bundle.js";
 import { summarize, type JobOutcome } from "./outcome.js";
 import { ProgressView } from "./progress.js";
-import { rawResultOf, recordedApplication } from "./resume.js";
+import { ExitError } from "./exit.js";
+import { applicationRecord, rawResultOf, requireApplicationRecord, recordedApplication, type RecordedApplication } from "./resume.js";
 import { MissingSize, type Session, type SubmitOptions } from "./session.js";
 import { watchJob } from "./watch.js";
 
@@ -45,7 +46,8 @@ export async function runApplication(session: Session, options: SubmitOptions): 
   const applicationId = options.applicationId ?? `app-${randomUUID()}`;
   const startedAt = Date.now();
   const definition = session.bundle.definition as AppDefinition;
-  const previous = options.applicationId ? await recordedApplication(session.scheduler, applicationId) : undefined;
+  const previous = options.applicationId ? await resumable(session.scheduler, applicationId) : undefined;
+  if (!previous) await session.registerApplication(applicationId, definition.name, options.args);
   const jobs: JobOutcome[] = [...(previous?.jobs ?? [])];
   const recorded: RawActionResult[] = [...(previous?.results ?? [])];
   const sizes = new Map<string, number>();
@@ -72,9 +74,11 @@ export async function runApplication(session: Session, options: SubmitOptions): 
     recorded.push(raw);
     return raw;
   };
-  const finish = (fields: Partial<ApplicationOutcome>): ApplicationOutcome => ({
-    applicationId, status: "succeeded", ok: true, jobs, clientWallTimeMs: Date.now() - startedAt, traceId: session.traceId, ...fields,
-  });
+  const finish = async (fields: Partial<ApplicationOutcome>): Promise<ApplicationOutcome> => {
+    const outcome: ApplicationOutcome = { applicationId, status: "succeeded", ok: true, jobs, clientWallTimeMs: Date.now() - startedAt, traceId: session.traceId, ...fields };
+    if (previous?.application.status !== "succeeded") await reportEnd(session, outcome, progress);
+    return outcome;
+  };
   // textFile needs its input's size synchronously: when one is missing, fetch it and run the
   // program again, answering the actions already run from their recorded results (nothing reruns).
   for (;;) {
@@ -82,12 +86,46 @@ export async function runApplication(session: Session, options: SubmitOptions): 
       const inputSize = (uri: string): number => sizes.get(uri) ?? fail(new MissingSize(uri));
       const result = await definition.run({ args: options.args, inputSize, recorded: [...recorded], recordedCallSites: previous?.callSites, runJob, unpersist });
       await Promise.all(unpersisting.splice(0));
-      return finish({ result });
+      return await finish({ result });
     } catch (err) {
       if (err instanceof MissingSize) sizes.set(err.uri, await session.inputSize(err.uri));
-      else if (err instanceof ActionJobFailed) return finish({ status: err.outcome.status, ok: false, error: { message: err.message, stack: "" } });
-      else return finish({ status: "failed", ok: false, error: programError(err) });
+      else if (err instanceof ActionJobFailed) return await finish({ status: err.outcome.status, ok: false, error: { message: err.message, stack: "" } });
+      else return await finish((await endedElsewhere(session, applicationId)) ?? { status: "failed", ok: false, error: programError(err) });
     }
+  }
+}
+
+/**
+ * The scheduler's record of an application to resume: a running one (its
+ * driver was lost) or a succeeded one (every action answered from its
+ * recorded result); a failed or cancelled one is over.
+ */
+async function resumable(scheduler: Session["scheduler"], applicationId: string): Promise<RecordedApplication> {
+  const application = await requireApplicationRecord(scheduler, applicationId);
+  if (application.status === "failed" || application.status === "cancelled") {
+    throw new ExitError(`application ${applicationId} ${application.status}: ${application.error?.message ?? "no reason given"}; submit its program again to rerun it`, 1);
+  }
+  return recordedApplication(application);
+}
+
+/**
+ * The application was ended from outside (`ballast cancel APP_ID`): the program stops with its
+ * recorded end, not as its own error. (A succeeded one was over before this replay began: its
+ * replay's errors are its own, a non-deterministic program's among them.)
+ */
+async function endedElsewhere(session: Session, applicationId: string): Promise<Partial<ApplicationOutcome> | undefined> {
+  const application = await applicationRecord(session.scheduler, applicationId).catch(() => undefined);
+  if (!application || application.status === "running" || application.status === "succeeded") return undefined;
+  return { status: application.status, ok: false, error: { message: application.error?.message ?? `application ${application.status}`, stack: "" } };
+}
+
+/** The scheduler starts the record's retention. If it cannot be told, the record stays running: `ballast attach` can still end it. */
+async function reportEnd(session: Session, outcome: ApplicationOutcome, progress: NodeJS.WritableStream): Promise<void> {
+  const status = outcome.status === "running" ? "failed" : outcome.status;
+  try {
+    await session.finishApplication(outcome.applicationId, status, outcome.error?.message ?? "");
+  } catch (err) {
+    progress.write(`warning: could not record the end of application ${outcome.applicationId}: ${(err as Error).message}\n`);
   }
 }
 

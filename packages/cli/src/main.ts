@@ -66,7 +66,7 @@ export function buildProgram(): Command {
     .option("--app-id <id>", "resume this application (app(...)): finished actions return their recorded results, a running one is rejoined")
     .action(async (job, args, opts) => void (process.exitCode = await (await submission()).submit(job, args, opts)));
   clusterOptions(program.command("attach <applicationId>"))
-    .description("resume an application whose driver was lost: its program runs again, finished actions are not rerun")
+    .description("resume an application whose driver was lost: its program runs again with its args and --conf, finished actions are not rerun")
     .option("--staging <host:port>", "staging address (with --master)")
     .option("--json", "end with one JSON line, as submit --json", false)
     .action(async (applicationId, opts) => void (process.exitCode = await (await submission()).attach(applicationId, opts)));
@@ -78,9 +78,9 @@ export function buildProgram(): Command {
     .description("reattach to a job: live progress to its end, then its result (Ctrl-C leaves it running)")
     .option("--json", "end with one JSON line, as submit --json", false)
     .action(async (jobId, opts) => void (process.exitCode = await (await control()).watch(jobId, opts)));
-  clusterOptions(program.command("cancel <jobId>"))
-    .description("cancel a running job")
-    .action(async (jobId, opts) => void (process.exitCode = await (await control()).cancel(jobId, opts)));
+  clusterOptions(program.command("cancel <id>"))
+    .description("cancel a running job, or an application (APP_ID: its running job too, and it submits no more)")
+    .action(async (id, opts) => void (process.exitCode = await (await control()).cancel(id, opts)));
   clusterOptions(program.command("fetch <uri> <dest>"))
     .description("download staging://NAME (a file, or every file of an output directory) to DEST")
     .option("--staging <host:port>", "staging address (with --master)")

@@ -1,15 +1,18 @@
 /**
- * What the scheduler recorded of an application, for resuming it: its jobs
- * by action, the results of the actions that finished (the scheduler keeps
- * them durably, in its log), and the job of the next action if it is still
+ * What the scheduler recorded of an application, for resuming it: its
+ * program, arguments and conf, each action's latest job, the results of the
+ * actions that finished (kept in the application's durable record, beyond
+ * their jobs' retention), and the job of the next action if it is still
  * running (rejoined, not resubmitted). Replaying the program answers the
  * finished actions from these results without running their jobs again.
  */
 import type { RawActionResult } from "ballast";
 import type { SchedulerConnection } from "@ballast/clients/scheduler";
-import type { JobView } from "@ballast/common/domain/views";
-import { jobFromWire } from "@ballast/common/wire/jobs";
-import { allJobs } from "./commands/inspect.js";
+import type { ApplicationView } from "@ballast/common/domain/views";
+import { isNotFound } from "@ballast/common/errors";
+import { call } from "@ballast/common/grpc";
+import { applicationFromWire } from "@ballast/common/wire/applications";
+import { ExitError } from "./exit.js";
 import { summarize, type JobOutcome } from "./outcome.js";
 
 export interface RecordedApplication {
@@ -21,32 +24,46 @@ export interface RecordedApplication {
   jobs: JobOutcome[];
   /** The job of action n, still running: the replay rejoins it. */
   running?: { actionIndex: number; jobId: string };
-  /** The program the application runs (the first job's bundle and arguments). */
-  bundleDigest: string;
-  args: string[];
+  /** The scheduler's record: the program (bundle digest), its arguments and conf, its state. */
+  application: ApplicationView;
 }
 
-export async function recordedApplication(scheduler: SchedulerConnection, applicationId: string): Promise<RecordedApplication> {
-  const jobs = await scheduler.withLeader((client) => allJobs(client, applicationId));
-  const views = jobs.map(jobFromWire).filter((view) => view.action !== undefined);
-  const recorded: RecordedApplication = { results: [], callSites: [], jobs: [], bundleDigest: views[0]?.bundleDigest ?? "", args: views[0]?.args ?? [] };
-  for (let index = 0; ; index++) {
-    const attempts = views.filter((view) => view.action!.index === index);
-    const succeeded = attempts.filter((view) => view.status === "succeeded").pop();
-    if (succeeded) {
-      const outcome = summarize(succeeded, 0);
+/** The scheduler's record of the application; undefined when it has none (never registered, or past its retention). */
+export async function applicationRecord(scheduler: SchedulerConnection, applicationId: string): Promise<ApplicationView | undefined> {
+  try {
+    const { application } = await scheduler.withLeader((client) => call(client.getApplicationRecord.bind(client), { applicationId }));
+    return application && applicationFromWire(application);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The record, or an exit with the reason there is none. */
+export async function requireApplicationRecord(scheduler: SchedulerConnection, applicationId: string): Promise<ApplicationView> {
+  const application = await applicationRecord(scheduler, applicationId);
+  if (application) return application;
+  throw new ExitError(`no application ${applicationId} on this cluster (never registered, or ended longer ago than ballast.scheduler.applicationRetention)`, 2);
+}
+
+export function recordedApplication(application: ApplicationView): RecordedApplication {
+  const recorded: RecordedApplication = { results: [], callSites: [], jobs: [], application };
+  for (const [index, view] of application.actions.entries()) {
+    if (view.action?.index !== index) return recorded; // a gap: the replay goes on from there
+    if (view.status === "succeeded") {
+      const outcome = summarize(view, 0);
       recorded.results.push(rawResultOf(outcome));
-      recorded.callSites.push(succeeded.action!.callSite);
+      recorded.callSites.push(view.action.callSite);
       recorded.jobs.push(outcome);
       continue;
     }
-    const running = attempts.find((view: JobView) => view.status === "running");
-    if (running) {
-      recorded.running = { actionIndex: index, jobId: running.jobId };
-      recorded.callSites.push(running.action!.callSite);
+    if (view.status === "running") {
+      recorded.running = { actionIndex: index, jobId: view.jobId };
+      recorded.callSites.push(view.action.callSite);
     }
     return recorded;
   }
+  return recorded;
 }
 
 /** What an action's job returned, as the driver program's replay takes it. */

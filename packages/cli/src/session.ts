@@ -15,6 +15,8 @@ import { call } from "@ballast/common/grpc";
 import type { Plan } from "@ballast/common/plan";
 import { initTelemetry, withSpan } from "@ballast/common/telemetry";
 import { planToWire } from "@ballast/common/wire/plan";
+import { jobStatus } from "@ballast/common/wire/jobs";
+import type { JobStatus } from "@ballast/common/domain/states";
 import { bundleJob, type Bundle } from "./bundle.js";
 
 export interface SubmitOptions {
@@ -52,6 +54,10 @@ export interface Session {
   submit(plan: Plan, applicationId?: string): Promise<string>;
   /** unpersist() in an application: the cluster forgets the dataset's cached partitions. */
   unpersist(applicationId: string, cacheKey: string): Promise<void>;
+  /** A new application: the scheduler records its program, arguments and this submission's conf (what `attach` runs again). */
+  registerApplication(applicationId: string, name: string, args: string[]): Promise<void>;
+  /** The driver program ended: the scheduler's record of it is kept for ballast.scheduler.applicationRetention more. */
+  finishApplication(applicationId: string, status: Exclude<JobStatus, "running">, errorMessage: string): Promise<void>;
 }
 
 /** Bundles and uploads, then runs `body` inside the submission's span (the trace every job of it continues). */
@@ -83,8 +89,15 @@ export async function withSession<T>(options: SubmitOptions, body: (session: Ses
       const unpersist = async (applicationId: string, cacheKey: string): Promise<void> => {
         await scheduler.withLeader((client) => call(client.unpersistDataset.bind(client), { applicationId, cacheKey }));
       };
+      const registerApplication = async (applicationId: string, name: string, args: string[]): Promise<void> => {
+        await scheduler.withLeader((client) => call(client.registerApplication.bind(client), { applicationId, name, bundleDigest: bundle.sha256, args, conf }));
+      };
+      const finishApplication = async (applicationId: string, status: Exclude<JobStatus, "running">, errorMessage: string): Promise<void> => {
+        await scheduler.withLeader((client) => call(client.finishApplication.bind(client), { applicationId, status: jobStatus.toWire(status), errorMessage }));
+      };
       const traceId = span.spanContext().traceId;
-      return await body({ bundle, scheduler, traceId, submit, unpersist, inputSize: (uri) => inputSize(uri, uploaded, staging) });
+      const applications = { registerApplication, finishApplication };
+      return await body({ bundle, scheduler, traceId, submit, unpersist, ...applications, inputSize: (uri) => inputSize(uri, uploaded, staging) });
     });
   } finally {
     staging.close();

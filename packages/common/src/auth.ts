@@ -58,6 +58,10 @@ export const METHOD_ACCESS: Readonly<Record<string, Access>> = {
   "ballast.v1.SchedulerService/CancelJob": "user",
   "ballast.v1.SchedulerService/ListJobs": "user",
   "ballast.v1.SchedulerService/UnpersistDataset": "user",
+  // Applications: a driver program records itself, and `ballast attach` reads it back.
+  "ballast.v1.SchedulerService/RegisterApplication": "user",
+  "ballast.v1.SchedulerService/GetApplicationRecord": "user",
+  "ballast.v1.SchedulerService/FinishApplication": "user",
   "ballast.v1.SchedulerService/GetLeader": "user",
   // Read-only views of the cluster, shown by `ballast executors` / `ballast nodes`.
   "ballast.v1.SchedulerService/ListExecutors": "user",

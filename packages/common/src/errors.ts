@@ -108,6 +108,11 @@ export function isServiceError(err: unknown): err is ServiceError {
   return typeof err === "object" && err !== null && "code" in err && typeof (err as ServiceError).code === "number" && "details" in err;
 }
 
+/** NOT_FOUND, thrown here or answered by a service. */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof NotFoundError || (isServiceError(err) && err.code === status.NOT_FOUND);
+}
+
 const RETRYABLE_CODES = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED, status.ABORTED]);
 
 /** grpc-js's RESOURCE_EXHAUSTED for a message over the size limit: the same answer is as large next time. */

@@ -33,6 +33,8 @@ export const LIMITS = {
   inputs: 256,
   /** URIs (inputs, outputs). */
   uriLength: 4_096,
+  /** Error messages a client reports (an application's failure). */
+  messageLength: 10_000,
 } as const;
 
 /** ASCII and Unicode control characters break log lines, URLs and terminal output. */
@@ -65,6 +67,14 @@ export function integerProblem(what: string, value: number, min: number, max: nu
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     return max === Number.MAX_SAFE_INTEGER ? `${what} must be an integer >= ${min}, got ${value}` : `${what} must be an integer in [${min}, ${max}], got ${value}`;
   }
+  return undefined;
+}
+
+/** A program's arguments (a plan's, an application's): bounded in number and in total length. */
+export function argsProblem(owner: string, args: readonly string[]): string | undefined {
+  if (args.length > LIMITS.args) return `${owner} has ${args.length} arguments; at most ${LIMITS.args} are allowed`;
+  const length = args.reduce((sum, arg) => sum + arg.length, 0);
+  if (length > LIMITS.argsLength) return `${owner}'s arguments are ${length} characters long; at most ${LIMITS.argsLength} are allowed`;
   return undefined;
 }
 

@@ -4,7 +4,7 @@
  * scheduler core and the executor. User functions are never in it: the
  * executor rebuilds the same graph from the bundle and checks graphHash.
  */
-import { firstProblem, integerProblem, LIMITS, nameProblem } from "./limits.js";
+import { argsProblem, firstProblem, integerProblem, LIMITS, nameProblem } from "./limits.js";
 
 export const ACTION_KINDS = ["collect", "count", "saveAsTextFile"] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
@@ -136,10 +136,8 @@ function planSizeProblem(plan: Plan): string | undefined {
   const partitions = plan.datasets.reduce((sum, d) => sum + (Number.isSafeInteger(d.numPartitions) ? d.numPartitions : 0), 0);
   if (partitions > LIMITS.planPartitions) return `plan has ${partitions} partitions in all; at most ${LIMITS.planPartitions} are allowed`;
   if (plan.inputs.length > LIMITS.inputs) return `plan has ${plan.inputs.length} input files; at most ${LIMITS.inputs} are allowed`;
-  if (plan.args.length > LIMITS.args) return `plan has ${plan.args.length} arguments; at most ${LIMITS.args} are allowed`;
-  const argsLength = plan.args.reduce((sum, a) => sum + a.length, 0);
-  if (argsLength > LIMITS.argsLength) return `the plan's arguments are ${argsLength} characters long; at most ${LIMITS.argsLength} are allowed`;
   return firstProblem(
+    argsProblem("the plan", plan.args),
     nameProblem("job name", plan.jobName),
     nameProblem("output URI", plan.outputUri, LIMITS.uriLength),
     integerProblem("final dataset id", plan.finalDatasetId, 0),

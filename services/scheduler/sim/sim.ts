@@ -8,11 +8,14 @@
  * the very same state, then recoveryStarted and executors reconnecting).
  * Straggling tasks on a decommissioning node get speculative copies, and
  * with ballast.speculation.enabled (some scenarios) slow tasks anywhere do.
+ * The job is action #1 of a registered application, whose record must show
+ * the job as it ended, whatever crashed on the way.
  * Invariants (simChecks.ts) are checked after every step; a seed reproduces exactly.
  * The cluster model is in simCluster.ts, task execution in simExecutors.ts,
  * faults in simFaults.ts.
  */
 import type { Command, Plan } from "../src/core/types.js";
+import { applicationView } from "../src/core/applications.js";
 import { jobView } from "../src/core/views.js";
 import { DEFAULT_FAULTS, HEARTBEAT_MS, JOB_ID, SIM_APP, TICK_MS, type SimOptions, type SimResult } from "./simModel.js";
 import { SimFaults } from "./simFaults.js";
@@ -26,7 +29,8 @@ export function simulate(options: SimOptions): SimResult {
 class Simulation extends SimFaults {
   run(): SimResult {
     for (const node of this.nodes) this.register(node);
-    const plan = withPersistedDataset(this.options.plan, this.options.seed);
+    const plan = { ...withPersistedDataset(this.options.plan, this.options.seed), driver: { actionIndex: 0, recordedResults: "", callSite: "sim.ts:1" } };
+    this.send({ type: "applicationRegistered", applicationId: SIM_APP, name: "sim", user: "", bundleDigest: "sha256:sim", args: [], conf: {} });
     this.send({ type: "jobSubmitted", jobId: JOB_ID, plan, bundleDigest: "sha256:sim", conf: {}, traceparent: "", applicationId: SIM_APP });
     this.at(TICK_MS, () => this.tickLoop());
     this.at(HEARTBEAT_MS, () => this.heartbeatLoop());
@@ -44,11 +48,21 @@ class Simulation extends SimFaults {
     const view = jobView(this.state, JOB_ID)!;
     if (this.options.mustSucceed && view.status !== "succeeded") this.checks.violation(`the job must succeed but ${view.status}: ${view.error?.message}`);
     this.checks.outcome(view, this.options.plan, this.faultsInjected, this.state.conf["ballast.stage.maxConsecutiveAttempts"], this.fetchFailures);
-    return {
+    const result: SimResult = {
       view, violations: this.checks.violations, faultsInjected: this.faultsInjected, faultCounts: this.faultCounts,
       steps: this.steps, endTimeMs: this.now, commands: this.commands, copies: copiesIn(this.commands),
       cachedPartitions: [...this.state.cache.values()].reduce((sum, partitions) => sum + partitions.size, 0),
     };
+    this.outliveJobRetention(); // after the figures: executors go quiet meanwhile (they would be lost)
+    this.checks.applicationRecord(applicationView(this.state, SIM_APP), view);
+    return result;
+  }
+
+  /** Time passes beyond ballast.scheduler.jobRetention: the ended job leaves the state, its application's record stays. */
+  private outliveJobRetention(): void {
+    if (this.schedulerDown) return;
+    this.now += this.state.conf["ballast.scheduler.jobRetention"] + TICK_MS;
+    this.send({ type: "tick" });
   }
 
   private tickLoop(): void {

@@ -11,7 +11,7 @@
  */
 import { excludedNodeCount, maxExcludedNodes } from "../src/core/exclusionRules.js";
 import { activeAttempt, hasOutput, type SchedulerState } from "../src/core/state.js";
-import type { Command, HistoryEvent, Input, JobView, Plan, TaskLaunch } from "../src/core/types.js";
+import type { ApplicationView, Command, HistoryEvent, Input, JobView, Plan, TaskLaunch } from "../src/core/types.js";
 import { executorViews, nextDueMs } from "../src/core/views.js";
 import { OutputCommitChecks } from "./simOutputChecks.js";
 
@@ -222,6 +222,16 @@ export class SimChecks {
    * Succeeded: the exact result, attempts bounded. Failed: a stated cause,
    * and never a stage abort caused by a decommissioned node's fetch failures.
    */
+  /** The application's record (kept apart from the job, and rebuilt by replay after a crash) shows the job as it ended. */
+  applicationRecord(application: ApplicationView | undefined, view: JobView): void {
+    const recorded = application?.actions[0];
+    if (!recorded) return this.violation("the application's record lost its action");
+    if (recorded.jobId !== view.jobId || recorded.status !== view.status) {
+      return this.violation(`the application's record shows ${recorded.jobId} ${recorded.status}, the job is ${view.jobId} ${view.status}`);
+    }
+    if (view.status === "succeeded" && JSON.stringify(recorded.result) !== JSON.stringify(view.result)) this.violation("the application's recorded result differs from the job's");
+  }
+
   outcome(view: JobView, plan: Plan, faults: number, maxConsecutive: number, fetchFailures: { plain: Set<string>; decommission: Set<string> }): void {
     if (view.status === "running") return this.violation("job still running at the end");
     this.outputCommits.outcome(view, plan.action);

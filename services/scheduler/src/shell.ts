@@ -1,8 +1,8 @@
 import { context, trace, SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { Logger } from "@ballast/common/logging";
 import { contextFromTraceparent, traceparentOfSpan, tracer } from "@ballast/common/telemetry";
-import { cachedDatasetsOf, createState, STATE_FORMAT, executorViews, jobView, listJobs, nextDueMs, nodeViews, step } from "./core/index.js";
-import type { Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, TaskLaunch } from "./core/types.js";
+import { applicationView, cachedDatasetsOf, createState, STATE_FORMAT, executorViews, jobView, listJobs, nextDueMs, nodeViews, step } from "./core/index.js";
+import type { ApplicationView, Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, TaskLaunch } from "./core/types.js";
 import { serialize, deserialize } from "node:v8";
 import { describeError, InvalidArgumentError } from "@ballast/common/errors";
 import { GroupCommitter } from "./store/groupCommit.js";
@@ -292,6 +292,10 @@ export class SchedulerShell {
 
   jobs(): JobView[] {
     return listJobs(this.state);
+  }
+
+  application(applicationId: string): ApplicationView | undefined {
+    return applicationView(this.state, applicationId);
   }
 
   executors(): ExecutorView[] {

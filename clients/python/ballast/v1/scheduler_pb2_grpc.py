@@ -46,6 +46,21 @@ class SchedulerServiceStub(object):
         request_serializer=ballast_dot_v1_dot_scheduler__pb2.UnpersistDatasetRequest.SerializeToString,
         response_deserializer=ballast_dot_v1_dot_scheduler__pb2.UnpersistDatasetResponse.FromString,
         )
+    self.RegisterApplication = channel.unary_unary(
+        '/ballast.v1.SchedulerService/RegisterApplication',
+        request_serializer=ballast_dot_v1_dot_scheduler__pb2.RegisterApplicationRequest.SerializeToString,
+        response_deserializer=ballast_dot_v1_dot_scheduler__pb2.RegisterApplicationResponse.FromString,
+        )
+    self.GetApplicationRecord = channel.unary_unary(
+        '/ballast.v1.SchedulerService/GetApplicationRecord',
+        request_serializer=ballast_dot_v1_dot_scheduler__pb2.GetApplicationRecordRequest.SerializeToString,
+        response_deserializer=ballast_dot_v1_dot_scheduler__pb2.GetApplicationRecordResponse.FromString,
+        )
+    self.FinishApplication = channel.unary_unary(
+        '/ballast.v1.SchedulerService/FinishApplication',
+        request_serializer=ballast_dot_v1_dot_scheduler__pb2.FinishApplicationRequest.SerializeToString,
+        response_deserializer=ballast_dot_v1_dot_scheduler__pb2.FinishApplicationResponse.FromString,
+        )
     self.ListExecutors = channel.unary_unary(
         '/ballast.v1.SchedulerService/ListExecutors',
         request_serializer=ballast_dot_v1_dot_scheduler__pb2.ListExecutorsRequest.SerializeToString,
@@ -126,6 +141,30 @@ class SchedulerServiceServicer(object):
 
   def UnpersistDataset(self, request, context):
     """unpersist(): the application's cached partitions of the dataset are forgotten and their disk copies removed.
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
+  def RegisterApplication(self, request, context):
+    """A driver program (app(...)) registers its application before its first action: the
+    scheduler keeps its program, arguments, conf and each action's result durably, beyond
+    job retention, until the application ends plus ballast.scheduler.applicationRetention.
+    Registering an id that exists returns the existing application unchanged.
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
+  def GetApplicationRecord(self, request, context):
+    # missing associated documentation comment in .proto file
+    pass
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
+  def FinishApplication(self, request, context):
+    """The driver program ended (returned or threw): the application's retention starts.
     """
     context.set_code(grpc.StatusCode.UNIMPLEMENTED)
     context.set_details('Method not implemented!')
@@ -214,6 +253,21 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
           servicer.UnpersistDataset,
           request_deserializer=ballast_dot_v1_dot_scheduler__pb2.UnpersistDatasetRequest.FromString,
           response_serializer=ballast_dot_v1_dot_scheduler__pb2.UnpersistDatasetResponse.SerializeToString,
+      ),
+      'RegisterApplication': grpc.unary_unary_rpc_method_handler(
+          servicer.RegisterApplication,
+          request_deserializer=ballast_dot_v1_dot_scheduler__pb2.RegisterApplicationRequest.FromString,
+          response_serializer=ballast_dot_v1_dot_scheduler__pb2.RegisterApplicationResponse.SerializeToString,
+      ),
+      'GetApplicationRecord': grpc.unary_unary_rpc_method_handler(
+          servicer.GetApplicationRecord,
+          request_deserializer=ballast_dot_v1_dot_scheduler__pb2.GetApplicationRecordRequest.FromString,
+          response_serializer=ballast_dot_v1_dot_scheduler__pb2.GetApplicationRecordResponse.SerializeToString,
+      ),
+      'FinishApplication': grpc.unary_unary_rpc_method_handler(
+          servicer.FinishApplication,
+          request_deserializer=ballast_dot_v1_dot_scheduler__pb2.FinishApplicationRequest.FromString,
+          response_serializer=ballast_dot_v1_dot_scheduler__pb2.FinishApplicationResponse.SerializeToString,
       ),
       'ListExecutors': grpc.unary_unary_rpc_method_handler(
           servicer.ListExecutors,

@@ -3,11 +3,12 @@ import { basename, join } from "node:path";
 import { SchedulerConnection, onLeader } from "@ballast/clients/scheduler";
 import { StagingClient, type BlobInfo } from "@ballast/clients/staging";
 import type { SchedulerServiceClient } from "@ballast/gen/scheduler";
-import type { JobView } from "@ballast/common/domain/views";
-import { isServiceError, NotFoundError } from "@ballast/common/errors";
+import type { ApplicationView, JobView } from "@ballast/common/domain/views";
+import { isNotFound } from "@ballast/common/errors";
 import { call } from "@ballast/common/grpc";
 import { SUCCESS_MARKER, TEMPORARY_DIR } from "@ballast/common/jobOutput";
-import { jobFromWire } from "@ballast/common/wire/jobs";
+import { applicationFromWire } from "@ballast/common/wire/applications";
+import { jobFromWire, jobStatus } from "@ballast/common/wire/jobs";
 import { ExitError } from "../exit.js";
 import { leaveWatchOnCtrlC } from "../interrupt.js";
 import { formatBytes, summarize } from "../outcome.js";
@@ -18,7 +19,6 @@ import { jobLink, reportOutcome } from "./submit.js";
 
 type Scheduler = InstanceType<typeof SchedulerServiceClient>;
 const print = (line: string) => void process.stdout.write(`${line}\n`);
-const isNotFound = (err: unknown) => err instanceof NotFoundError || (isServiceError(err) && err.code === 5);
 
 /** One call about a job on the leading scheduler; an unknown job id is the user's mistake (exit 2). */
 async function onJob<T>(jobId: string, opts: MasterFlags, fn: (client: Scheduler) => Promise<T>): Promise<T> {
@@ -36,16 +36,31 @@ function notHeldMessage(jobId: string, historyUrl: string | undefined): string {
   return `the scheduler has no job ${jobId} (ballast jobs lists them; an ended job leaves the scheduler after ballast.scheduler.jobRetention, and ${where})`;
 }
 
-/** `ballast cancel JOB`: 0 once the job is cancelled (or already was), 1 if it had already ended otherwise. */
-export async function cancel(jobId: string, opts: MasterFlags): Promise<number> {
-  const { job } = await onJob(jobId, opts, (c) => call(c.cancelJob.bind(c), { jobId }, 10_000));
-  const status = jobFromWire(job!).status;
+/**
+ * `ballast cancel ID`, a job's or an application's id: 0 once it is cancelled (or already was), 1
+ * if it had already ended otherwise. An application's running job is cancelled with it, and it
+ * takes no new ones.
+ */
+export async function cancel(id: string, opts: MasterFlags): Promise<number> {
+  const application = await onLeader(schedulerAddresses(opts), (c) => cancelApplication(c, id), 15_000);
+  const { status } = application ?? jobFromWire((await onJob(id, opts, (c) => call(c.cancelJob.bind(c), { jobId: id }, 10_000))).job!);
   if (status === "cancelled" || status === "running") {
-    print(`${jobId} cancelled`);
+    print(`${id} cancelled`);
     return 0;
   }
-  process.stderr.write(`ballast: ${jobId} had already ${status}; nothing to cancel\n`);
+  process.stderr.write(`ballast: ${id} had already ${status}; nothing to cancel\n`);
   return 1;
+}
+
+/** Cancels the application `id`, if there is one, and returns its record. */
+async function cancelApplication(client: Scheduler, id: string): Promise<ApplicationView | undefined> {
+  try {
+    const request = { applicationId: id, status: jobStatus.toWire("cancelled"), errorMessage: "cancelled by user" };
+    return applicationFromWire((await call(client.finishApplication.bind(client), request, 10_000)).application!);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }
 
 /** `ballast status JOB`: state, each stage's progress, stats; exit 0 whatever the job's state. */

@@ -13,8 +13,7 @@ import { startJob, submitProgram } from "../submit.js";
 import { SchedulerConnection } from "@ballast/clients/scheduler";
 import { StagingClient } from "@ballast/clients/staging";
 import { bundlePathOf, loadBundle, type Bundle } from "../bundle.js";
-import { ExitError } from "../exit.js";
-import { recordedApplication } from "../resume.js";
+import { requireApplicationRecord } from "../resume.js";
 import { submitAddresses, type ClusterAddresses, type MasterFlags } from "./addresses.js";
 
 export interface SubmitFlags {
@@ -49,24 +48,24 @@ export async function run(jobFile: string, jobArgs: string[], opts: SubmitFlags 
 
 /**
  * `ballast attach APP_ID`: resumes an application whose driver was lost,
- * with the program and arguments its jobs were submitted with (the bundle
- * is fetched from staging). Finished actions are not run again.
+ * with the program, arguments and `--conf` it was registered with (the
+ * bundle is fetched from staging). Finished actions are not run again.
  */
 export async function attach(applicationId: string, opts: Omit<SubmitFlags, "file" | "conf" | "appId"> & MasterFlags & { staging?: string }): Promise<number> {
   const addresses = submitAddresses(opts);
   const program = await applicationProgram(applicationId, addresses);
-  return runSubmit(program.bundle.path, program.args, { ...opts, file: [], conf: [], appId: applicationId }, addresses, program.bundle);
+  return runSubmit(program.bundle.path, program.args, { ...opts, file: [], conf: program.conf, appId: applicationId }, addresses, program.bundle);
 }
 
-async function applicationProgram(applicationId: string, addresses: ClusterAddresses): Promise<{ bundle: Bundle; args: string[] }> {
+async function applicationProgram(applicationId: string, addresses: ClusterAddresses): Promise<{ bundle: Bundle; args: string[]; conf: string[] }> {
   const scheduler = new SchedulerConnection(addresses.scheduler.split(",").filter(Boolean));
   const staging = new StagingClient(addresses.staging);
   try {
-    const recorded = await recordedApplication(scheduler, applicationId);
-    if (!recorded.bundleDigest) throw new ExitError(`no application ${applicationId} on this cluster (ballast jobs lists the jobs it knows)`, 2);
-    const path = bundlePathOf(recorded.bundleDigest);
-    await staging.downloadToFile({ name: `bundles/${recorded.bundleDigest}.mjs` }, path);
-    return { bundle: await loadBundle(path, recorded.bundleDigest, `application ${applicationId}`), args: recorded.args };
+    const application = await requireApplicationRecord(scheduler, applicationId);
+    const path = bundlePathOf(application.bundleDigest);
+    await staging.downloadToFile({ name: `bundles/${application.bundleDigest}.mjs` }, path);
+    const conf = Object.entries(application.conf).map(([key, value]) => `${key}=${value}`);
+    return { bundle: await loadBundle(path, application.bundleDigest, `application ${applicationId}`), args: application.args, conf };
   } finally {
     scheduler.close();
     staging.close();

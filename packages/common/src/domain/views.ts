@@ -46,6 +46,22 @@ export interface JobView {
   result?: JobResultView;
 }
 
+/** A driver program's application as the scheduler records it (what `ballast attach` runs again, and each action's job). */
+export interface ApplicationView {
+  applicationId: string;
+  name: string;
+  user: string;
+  bundleDigest: string;
+  args: string[];
+  conf: Record<string, string>;
+  status: JobStatus;
+  registeredAtMs: number;
+  finishedAtMs: number;
+  error?: ErrorView;
+  /** Each action's latest job in action order: a running one as it is now, an ended one as it ended (no stages). */
+  actions: JobView[];
+}
+
 export interface ExecutorView extends ExecutorDetails {
   alive: boolean;
   runningTasks: number;

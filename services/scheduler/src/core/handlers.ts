@@ -5,6 +5,7 @@
  * order, and drain() runs the queue in FIFO order until it is empty.
  */
 import { parseCacheShuffleId } from "@ballast/common/domain/tasks";
+import { evictApplication } from "./applications.js";
 import { dropDiskAt, dropExecutorMemory, reconcileExecutorMemory, reconcileNodeDisk, repointDiskPartition } from "./cache.js";
 import { aliveExecutorsOf, isDecommissionAddress } from "./clusterQueries.js";
 import { jobSpanKey, raise, spanEvent, spanEventOnRunningJobs, type Ctx } from "./context.js";
@@ -257,6 +258,8 @@ function fire(ctx: Ctx, { kind, key }: TimerEntry): void {
       return onTaskTimedOut(ctx, key);
     case "jobEviction":
       return onEvictionDue(ctx, key);
+    case "applicationEviction":
+      return evictApplication(ctx, key);
   }
 }
 

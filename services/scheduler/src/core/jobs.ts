@@ -7,6 +7,7 @@ import { JOB_OWNER_KEY, resolveConf, type Conf } from "@ballast/common/config";
 import { emptyStats } from "@ballast/common/domain/stats";
 import { planProblem, shuffleIdOf } from "@ballast/common/plan";
 import { emitEvent, jobSpanKey, markChanged, raise, spanEnd, spanStart, type Ctx } from "./context.js";
+import { recordActionEnded, recordActionSubmitted } from "./applications.js";
 import { cachedDatasetsEvent, wholeOnDisk } from "./cache.js";
 import { confProblem } from "./exclusionRules.js";
 import { planStages, type StagePlan } from "./planning.js";
@@ -49,6 +50,7 @@ export function submitJob(ctx: Ctx, input: SubmitInput): void {
     stats: emptyStats(),
   };
   state.jobs.set(job.jobId, job);
+  recordActionSubmitted(state, job);
   spanStart(ctx, jobSpanKey(job.jobId), `job ${job.name}`, {
     "ballast.job_id": job.jobId,
     "ballast.job_name": job.name,
@@ -209,5 +211,6 @@ export function closeJob(ctx: Ctx, job: JobState): void {
     ctx.out.push({ type: "abortJobOutput", jobId: job.jobId, outputUri: job.plan.outputUri, ...ownerOf(job) });
   }
   markChanged(ctx, job.jobId);
+  recordActionEnded(ctx.state, job);
   retainEndedJob(ctx, job.jobId);
 }

@@ -5,6 +5,7 @@
  */
 import { resolveConf, type Conf } from "@ballast/common/config";
 import type {
+  ApplicationView,
   ErrorView,
   ExecutorDescription,
   JobStats,
@@ -181,6 +182,25 @@ export interface CachedPartitionState {
   bytes: number;
 }
 
+/** One action of an application: its latest job, and that job's view as it ended (kept after the job is evicted). */
+export interface ActionRecord {
+  jobId: string;
+  /** Set when the job ended; its stages are left out (only the result, stats and error are needed again). */
+  ended?: JobView;
+}
+
+/**
+ * A driver program's application (applications.ts): what `ballast attach`
+ * needs to run it again, and every action's recorded result, held until the
+ * application ends plus ballast.scheduler.applicationRetention.
+ */
+export interface ApplicationState extends Omit<ApplicationView, "actions"> {
+  /** By action index (a Map: a client's index cannot make a sparse array huge). */
+  actions: Map<number, ActionRecord>;
+  /** Collected bytes of the ended views kept, bounded by ballast.scheduler.applicationResults. */
+  recordedBytes: number;
+}
+
 export interface JobState {
   jobId: string;
   name: string;
@@ -222,7 +242,7 @@ export interface JobState {
  * the full log only while no snapshot was taken; after one it starts empty
  * (shell.ts says so in its log). Upgrade a drained cluster.
  */
-export const STATE_FORMAT = 5;
+export const STATE_FORMAT = 6;
 
 /**
  * What a timer does when it fires (timers.ts keeps them ordered; handlers.ts fires them):
@@ -234,7 +254,8 @@ export const STATE_FORMAT = 5;
  * speculativeCopy: a straggler on decommissioning node `key` is due a copy;
  * stragglerCopy: a slow task of job/stage `key` outruns the speculation threshold (ballast.speculation.*);
  * taskTimeout: task `key` has run for ballast.task.timeout;
- * jobEviction: ended job `key` leaves the state (retention.ts).
+ * jobEviction: ended job `key` leaves the state (retention.ts);
+ * applicationEviction: ended application `key` leaves the state (applications.ts).
  */
 export type TimerKind =
   | "heartbeat"
@@ -246,7 +267,8 @@ export type TimerKind =
   | "speculativeCopy"
   | "stragglerCopy"
   | "taskTimeout"
-  | "jobEviction";
+  | "jobEviction"
+  | "applicationEviction";
 
 export interface TimerEntry {
   dueMs: number;
@@ -282,6 +304,8 @@ export interface SchedulerState {
   decommissionedAddresses: Set<string>;
   /** The cache registry (cache.ts): "<applicationId>/<cacheKey>" -> partition -> where it lives. */
   cache: Map<string, Map<number, CachedPartitionState>>;
+  /** Driver programs' applications by id (applications.ts), outliving their jobs. */
+  applications: Map<string, ApplicationState>;
 }
 
 export function createState(baseConf: Record<string, string> = {}): SchedulerState {
@@ -301,6 +325,7 @@ export function createState(baseConf: Record<string, string> = {}): SchedulerSta
     timers: [],
     decommissionedAddresses: new Set(),
     cache: new Map(),
+    applications: new Map(),
   };
 }
 

@@ -8,6 +8,7 @@
  * the passes that run after every step (decommission drain and migration,
  * speculative copies, placement, then copies of slow tasks) see the settled state.
  */
+import { finishApplication, registerApplication } from "./applications.js";
 import { dropEvictedMemory, forgetDataset } from "./cache.js";
 import { flushChanged, newCtx, raise, type Ctx } from "./context.js";
 import { onCommitRequested } from "./commits.js";
@@ -48,6 +49,11 @@ function apply(ctx: Ctx, input: Input): void {
       return submitJob(ctx, input);
     case "cancelJob":
       return cancelJob(ctx, input.jobId, input.reason);
+    case "applicationRegistered":
+      return registerApplication(ctx, input);
+    case "applicationFinished":
+      for (const jobId of finishApplication(ctx, input)) cancelJob(ctx, jobId, `application ${input.applicationId} cancelled`);
+      return;
     case "datasetUnpersisted":
       return forgetDataset(ctx, input.applicationId, input.cacheKey);
     case "executorRegistered":

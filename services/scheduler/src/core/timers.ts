@@ -28,6 +28,7 @@ const RANK: Record<TimerKind, number> = {
   stragglerCopy: 7,
   taskTimeout: 8,
   jobEviction: 9,
+  applicationEviction: 10,
 };
 
 function precedes(a: TimerEntry, b: TimerEntry): boolean {

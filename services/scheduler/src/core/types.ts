@@ -11,6 +11,8 @@
  */
 import type { Plan } from "@ballast/common/plan";
 import type { HistoryEvent } from "@ballast/common/domain/events";
+import type { JobStatus } from "@ballast/common/domain/states";
+import type { ApplicationView } from "@ballast/common/domain/views";
 import type { CachedPartitionRef, CachedPartitionWrite, MapStatus, TaskFailure, TaskLaunch, TaskMetrics, TaskState } from "@ballast/common/domain/tasks";
 
 export type { ActionKind, Plan } from "@ballast/common/plan";
@@ -28,7 +30,7 @@ export type {
 export type { ErrorView, HistoryEvent } from "@ballast/common/domain/events";
 export type { JobStats } from "@ballast/common/domain/stats";
 export type { JobStatus, ResourceState, StageStatus } from "@ballast/common/domain/states";
-export type { ExecutorView, JobView, NodeView, StageView } from "@ballast/common/domain/views";
+export type { ApplicationView, ExecutorView, JobView, NodeView, StageView } from "@ballast/common/domain/views";
 
 // ---------------------------------------------------------------- inputs
 
@@ -63,6 +65,10 @@ export type Input =
       applicationId?: string;
     }
   | { type: "cancelJob"; jobId: string; reason: string }
+  /** A driver program registered its application (applications.ts); registering an id again changes nothing. */
+  | ({ type: "applicationRegistered" } & Pick<ApplicationView, "applicationId" | "name" | "user" | "bundleDigest" | "args" | "conf">)
+  /** Its driver program ended: its retention starts; a cancelled one's running jobs are cancelled with it. */
+  | { type: "applicationFinished"; applicationId: string; status: Exclude<JobStatus, "running">; error: string }
   /** unpersist(): forget the application's cached partitions of the dataset (cache.ts) and remove their disk copies. */
   | { type: "datasetUnpersisted"; applicationId: string; cacheKey: string }
   | { type: "executorRegistered"; executor: ExecutorDescription }

@@ -57,7 +57,7 @@ function viewOfNode(state: SchedulerState, node: NodeState): NodeView {
   };
 }
 
-function viewOfJob(state: SchedulerState, job: JobState): JobView {
+export function viewOfJob(state: SchedulerState, job: JobState): JobView {
   const wallTimeMs = job.status === "running" ? Math.max(0, state.nowMs - job.submittedAtMs) : job.stats.wallTimeMs;
   const view: JobView = {
     jobId: job.jobId,

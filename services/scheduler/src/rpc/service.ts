@@ -9,7 +9,7 @@ import {
   type WatchJobRequest,
   type WatchJobResponse,
 } from "@ballast/gen/scheduler";
-import { JOB_OWNER_KEY, resolveConf, validateJobConf } from "@ballast/common/config";
+import { JOB_OWNER_KEY, resolveConf } from "@ballast/common/config";
 import type { Identity } from "@ballast/common/auth";
 import { callerOf, jobTokenFor } from "@ballast/common/security";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, requireValid, UnavailableError, toServiceError } from "@ballast/common/errors";
@@ -20,15 +20,14 @@ import { traceparentOf } from "@ballast/common/telemetry";
 import { jobToWire } from "@ballast/common/wire/jobs";
 import { planFromWire } from "@ballast/common/wire/plan";
 import { executorToWire, nodeToWire } from "@ballast/common/wire/resources";
-import { confProblem } from "../core/index.js";
 import type { JobView, NodeView } from "../core/types.js";
 import type { ExecutorChannel, SchedulerShell } from "../shell.js";
+import { applicationHandlers } from "./applications.js";
+import { requireBundleDigest, requireJobConf } from "./checks.js";
 import { jobPage } from "./jobPages.js";
 import { LaunchBatcher } from "./launchBatch.js";
 import { cachedPartitionRefsFromWire, registrationProblem, sessionMessagesToInputs } from "./sessionInput.js";
 import { withStrictDecoding } from "@ballast/common/wire/decode";
-
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 export interface SchedulerServiceOptions {
   /** The shell while this scheduler leads; undefined on a standby. */
@@ -66,11 +65,10 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
     submitJob: unary(async (request, call) => {
       requireValid(optionalIdProblem("submission_id", request.submissionId));
       const shell = active();
-      validateJobConf(request.conf);
       const plan = planFromWire(request.plan);
-      if (!SHA256_HEX.test(request.bundleDigest)) throw new InvalidArgumentError("bundle_digest must be a sha256 hex digest");
-      const problem = confProblem({ ...options.baseConf, ...request.conf });
-      if (problem) throw new InvalidArgumentError(problem);
+      requireBundleDigest(request.bundleDigest);
+      requireJobConf(request.conf, options.baseConf);
+      refuseEndedApplication(shell, request.applicationId);
       const existing = await shell.jobForSubmission(request.submissionId);
       if (existing) return { jobId: existing };
       const jobId = await options.newJobId();
@@ -95,6 +93,7 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
       active().dispatch({ type: "datasetUnpersisted", applicationId: request.applicationId, cacheKey: request.cacheKey });
       return { partitions: before };
     }),
+    ...applicationHandlers(active, options.baseConf),
     listExecutors: unary(async () => ({ executors: active().executors().map(executorToWire) })),
     listNodes: unary(async () => ({ nodes: active().nodes().map(nodeToWire) })),
     executorSession: (call) => runSession(options, active, call),
@@ -123,6 +122,14 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
     }),
   };
   return withStrictDecoding({ name: "ballast.v1.SchedulerService", definition: SchedulerServiceService, implementation });
+}
+
+/** A cancelled (or otherwise ended) application takes no new jobs: its driver must not go on. */
+function refuseEndedApplication(shell: SchedulerShell, applicationId: string): void {
+  const application = applicationId ? shell.application(applicationId) : undefined;
+  if (application && application.status !== "running") {
+    throw new FailedPreconditionError(`application ${applicationId} is ${application.status}${application.error ? ` (${application.error.message})` : ""}; it takes no new jobs`);
+  }
 }
 
 /** A user's job records who submitted it, so its tasks get that user's staging space; the cluster's jobs use all of staging. */
