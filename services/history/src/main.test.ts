@@ -10,6 +10,7 @@ import { call } from "@ballast/common/grpc";
 import { eventToWire } from "@ballast/common/wire/events";
 import { applicationEvents } from "./testing/fixtures.js";
 import { HISTORY_MAIN as MAIN, killHard, startHistoryProcess, type RunningHistoryProcess } from "./testing/process.js";
+import { userHeaders } from "./testing/tokens.js";
 
 const APP = "app-e2e";
 
@@ -28,7 +29,7 @@ async function startHistory(): Promise<RunningHistoryProcess> {
 }
 
 async function getJson(url: string): Promise<{ status: number; body: any }> {
-  const response = await fetch(url);
+  const response = await fetch(url, { headers: userHeaders() });
   return { status: response.status, body: await response.json() };
 }
 

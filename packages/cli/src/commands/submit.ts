@@ -16,6 +16,7 @@ import { bundlePathOf, loadBundle, type Bundle } from "../bundle.js";
 import { ExitError } from "../exit.js";
 import { recordedApplication } from "../resume.js";
 import { submitAddresses, type ClusterAddresses, type MasterFlags } from "./addresses.js";
+import { jobLink } from "../historyLink.js";
 
 export interface SubmitFlags {
   file: string[];
@@ -95,9 +96,6 @@ async function runSubmit(jobFile: string, jobArgs: string[], opts: SubmitFlags, 
     await shutdownTelemetry();
   }
 }
-
-/** The page of a job in the history UI. */
-export const jobLink = (historyUrl: string, jobId: string) => `${historyUrl}/#/job/${encodeURIComponent(jobId)}`;
 
 /** Prints how a watched job ended (`submit` and `watch`); the exit code is 0 only if it succeeded. */
 export function reportOutcome(outcome: JobOutcome, json: boolean, historyUrl?: string): number {
