@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobStatus } from "@ballast/gen/common";
 import type { Event } from "@ballast/gen/events";
 import { HistoryServiceClient } from "@ballast/gen/history";
+import { allEvents } from "@ballast/clients/history";
 import { call, createClient } from "@ballast/common/grpc";
 import { LOGIN_TICKET_TTL_MS, mintTimedToken, mintToken } from "@ballast/common/auth";
 import { historyHeaders, testToken } from "../support/auth.js";
@@ -36,7 +37,7 @@ const taskStarted = (seq: number, overrides: { jobId?: string; taskId?: string; 
 const jobSubmitted = (seq: number, name: string): Event => ({ seq, timeMs: 1_000, jobId: "job-1", payload: { $case: "jobSubmitted", value: { name, numStages: 1, traceId: "", applicationId: "" } } });
 const publish = (applicationId: string, events: Event[]) => call(history.publishEvents.bind(history), { applicationId, events });
 const application = async () => (await call(history.getApplication.bind(history), { applicationId: APP })).application!;
-const storedSeqs = async () => (await call(history.listEvents.bind(history), { applicationId: APP, jobId: "", afterSeq: 0, limit: 0 })).events.map((e) => e.seq);
+const storedSeqs = async () => (await allEvents(history, APP)).map((e) => e.seq);
 
 describe("what cannot even be keyed refuses the batch with INVALID_ARGUMENT", () => {
   const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
@@ -46,7 +47,12 @@ describe("what cannot even be keyed refuses the batch with INVALID_ARGUMENT", ()
     ["an event with seq 0", () => publish(APP, [taskStarted(0)]), /seq must be > 0/],
     ["GetApplication with an over-long id", () => call(history.getApplication.bind(history), { applicationId: long(400) }), /longer than 200/],
     ["GetJobSummary with a newline in job_id", () => call(history.getJobSummary.bind(history), { applicationId: APP, jobId: "a\nb" }), /control character/],
-    ["ListEvents with a limit above the maximum", () => call(history.listEvents.bind(history), { applicationId: APP, jobId: "", afterSeq: 0, limit: 100_000 }), /limit must be between/],
+    ["ListEvents with a page_size above the maximum", () => call(history.listEvents.bind(history), { applicationId: APP, jobId: "", afterSeq: 0, limit: 0, pageSize: 10_001, pageToken: "" }), /page_size must be/],
+    ["ListEvents with a page_token that is no seq", () => call(history.listEvents.bind(history), { applicationId: APP, jobId: "", afterSeq: 0, limit: 0, pageSize: 0, pageToken: "1e9" }), /page_token "1e9" is not from a previous page/],
+    ["ListEvents with a page_token above 2^53", () => call(history.listEvents.bind(history), { applicationId: APP, jobId: "", afterSeq: 0, limit: 0, pageSize: 0, pageToken: "9007199254740993" }), /page_token/],
+    ["ListTasks with a page_size above the maximum", () => call(history.listTasks.bind(history), { applicationId: APP, jobId: "job-1", pageSize: 10_001, pageToken: "" }), /page_size must be/],
+    ["ListTasks with a page_token of no task", () => call(history.listTasks.bind(history), { applicationId: APP, jobId: "job-1", pageSize: 0, pageToken: long(300) }), /page_token "x+" is not from a previous page/],
+    ["ListEvents with a limit above the maximum", () => call(history.listEvents.bind(history), { applicationId: APP, jobId: "", afterSeq: 0, limit: 100_000, pageSize: 0, pageToken: "" }), /limit must be between/],
   ];
   it.each(cases)("%s", async (_name, request, details) => {
     await publish(APP, [taskStarted(1)]); // the application exists for the lookups
