@@ -75,7 +75,10 @@ describe("job control from the command line", () => {
 
     for (const command of ["cancel", "status", "watch"]) {
       const unknown = await runCli([command, "job-9999", ...dirFlag()]);
-      expect([unknown.code, unknown.stderr], command).toEqual([2, `ballast: the scheduler has no job job-9999 (ballast jobs lists them; an ended job leaves the scheduler after ballast.scheduler.jobRetention, and history keeps ended jobs: http://${cluster.historyHttp}/#/job/job-9999)\n`]);
+      expect(unknown.code, command).toBe(2);
+      const message = `ballast: the scheduler has no job job-9999 (ballast jobs lists them; an ended job leaves the scheduler after ballast.scheduler.jobRetention, and history keeps ended jobs: http://${cluster.historyHttp}/login?job=job-9999&ticket=`;
+      expect(unknown.stderr.startsWith(message), unknown.stderr).toBe(true);
+      expect(unknown.stderr).toMatch(/&ticket=bt1t\.login\.[^\s)]+\)\n$/);
     }
   });
 
