@@ -62,7 +62,7 @@ function report(figures: Figures[], elapsedMs: number): void {
   row("SQLite file (db + WAL)", figures.map((f) => formatBytes(f.sqliteBytes).padStart(12)).join("") + "   flat");
   row("input log rows", figures.map((f) => String(f.inputRows).padStart(12)).join("") + "   flat (compacted every 5,000)");
   row("outbox event rows", figures.map((f) => String(f.eventRows).padStart(12)).join("") + "   flat");
-  row("job records (dedupe)", figures.map((f) => String(f.jobRows).padStart(12)).join("") + "   grows (one row per job)");
+  row("job records (dedupe)", figures.map((f) => String(f.jobRows).padStart(12)).join("") + "   flat (only jobs still held)");
   const [first, last] = [figures[0], figures.at(-1)];
   if (first && last && last !== first) row(`RSS ratio ${last.jobs}/${first.jobs} jobs`, `${(last.rssBytes / first.rssBytes).toFixed(2)}x  (goal ~1.0x)`);
 }

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startCluster, stopCluster } from "@ballast/cli/cluster";
 import { useCliCredentials } from "@ballast/cli/credentials";
+import { jobLink } from "@ballast/cli/historyLink";
 import { formatBytes, outcomeText } from "@ballast/cli/outcome";
 import { submitJob } from "@ballast/cli/submit";
 import { shutdownTelemetry } from "@ballast/common/telemetry";
@@ -36,7 +37,8 @@ async function demo(): Promise<number> {
     if (!outcome.ok) return 1;
     console.log("\ntop 10 words:");
     for (const [word, count] of topWords(output, 10)) console.log(`  ${word.padEnd(12)} ${count}`);
-    console.log(`\nhistory: http://${cluster.historyHttp}/  (JSON: http://${cluster.historyHttp}/api/v1/applications)`);
+    const historyUrl = `http://${cluster.historyHttp}`;
+    console.log(`\nhistory: ${jobLink(historyUrl, outcome.jobId)}\n  (JSON: curl -H "authorization: Bearer $(npx ballast token)" ${historyUrl}/api/v1/applications)`);
     console.log("(the cluster stops now; `npx ballast up` keeps one running)");
     return 0;
   } finally {

@@ -30,7 +30,7 @@ describe("job control from the command line", () => {
     const jobId = jobIdIn(detached.stdout);
     expect(detached.stdout).toContain(`ballast watch ${jobId}`);
     const link = /history: (\S+)/.exec(detached.stdout)![1]!;
-    expect(link).toBe(`http://${cluster.historyHttp}/#/job/${jobId}`);
+    expect(link).toMatch(new RegExp(`^http://${cluster.historyHttp}/login\\?job=${jobId}&ticket=bt1t\\.login\\.`));
 
     const status = await runCli(["status", jobId, ...dirFlag()]);
     expect(status.code, status.stderr).toBe(0);
@@ -44,9 +44,19 @@ describe("job control from the command line", () => {
     expect(watched.stdout).toMatch(new RegExp(`^2\\njob ${jobId} succeeded`));
     expect(await statusOf(jobId)).toBe("succeeded");
 
-    // The link's job route resolves the application that holds the job.
-    const found = await (await fetch(`http://${cluster.historyHttp}/api/v1/jobs/${jobId}`)).json();
-    expect(found.applicationId).toBeTruthy();
+    // The printed link, and a fresh one from `ballast history-link`, log the user in and open the job's page,
+    // whose job route resolves the application that holds the job.
+    const fresh = await runCli(["history-link", jobId, ...dirFlag()]);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    for (const url of [link, fresh.stdout.trim()]) {
+      const login = await fetch(url, { redirect: "manual" });
+      expect(login.status).toBe(303);
+      expect(login.headers.get("location")).toBe(`/#/job/${jobId}`);
+      const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+      const found = await (await fetch(`http://${cluster.historyHttp}/api/v1/jobs/${jobId}`, { headers: { cookie } })).json();
+      expect(found.applicationId).toBeTruthy();
+    }
+    expect((await fetch(`http://${cluster.historyHttp}/api/v1/jobs/${jobId}`)).status).toBe(401);
   });
 
   it("cancels a running job; says so for a finished or unknown one", async () => {
@@ -65,7 +75,10 @@ describe("job control from the command line", () => {
 
     for (const command of ["cancel", "status", "watch"]) {
       const unknown = await runCli([command, "job-9999", ...dirFlag()]);
-      expect([unknown.code, unknown.stderr], command).toEqual([2, `ballast: the scheduler has no job job-9999 (ballast jobs lists them; an ended job leaves the scheduler after ballast.scheduler.jobRetention, and history keeps ended jobs: http://${cluster.historyHttp}/#/job/job-9999)\n`]);
+      expect(unknown.code, command).toBe(2);
+      const message = `ballast: the scheduler has no job job-9999 (ballast jobs lists them; an ended job leaves the scheduler after ballast.scheduler.jobRetention, and history keeps ended jobs: http://${cluster.historyHttp}/login?job=job-9999&ticket=`;
+      expect(unknown.stderr.startsWith(message), unknown.stderr).toBe(true);
+      expect(unknown.stderr).toMatch(/&ticket=bt1t\.login\.[^\s)]+\)\n$/);
     }
   });
 

@@ -4,7 +4,7 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { mintToken, readSecretFile } from "@ballast/common/auth";
+import { mintTimedToken, mintToken, readSecretFile } from "@ballast/common/auth";
 import { isServing } from "@ballast/common/grpc";
 import { configureSecurity, processSecurity } from "@ballast/common/security";
 import { SchedulerServiceClient } from "@ballast/gen/scheduler";
@@ -79,7 +79,8 @@ describe("a cluster over mutual TLS", () => {
   it("serves the history UI over HTTPS, verified against the cluster's CA", async () => {
     const url = `https://${readClusterJson().historyHttp}/api/v1/applications`;
     const body = await new Promise<string>((resolve, reject) => {
-      request(url, { ca: pem("ca.pem") }, (res) => {
+      const authorization = `Bearer ${mintToken(readSecretFile(join(dir, "secret")), { role: "user", user: "alice" })}`;
+      request(url, { ca: pem("ca.pem"), headers: { authorization } }, (res) => {
         let text = "";
         res.on("data", (d) => (text += d));
         res.on("end", () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`HTTP ${res.statusCode}: ${text}`))));
@@ -88,5 +89,19 @@ describe("a cluster over mutual TLS", () => {
         .end();
     });
     expect(JSON.parse(body)).toBeTypeOf("object");
+  });
+
+  it("marks history's session cookie Secure over HTTPS", async () => {
+    const token = mintToken(readSecretFile(join(dir, "secret")), { role: "user", user: "alice" });
+    const url = `https://${readClusterJson().historyHttp}/login?ticket=${mintTimedToken(token, "login", Date.now() + 60_000)}`;
+    const cookie = await new Promise<string>((resolve, reject) => {
+      request(url, { ca: pem("ca.pem") }, (res) => {
+        res.resume();
+        res.on("end", () => (res.statusCode === 303 ? resolve(String(res.headers["set-cookie"])) : reject(new Error(`HTTP ${res.statusCode}`))));
+      })
+        .on("error", reject)
+        .end();
+    });
+    expect(cookie).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
   });
 });

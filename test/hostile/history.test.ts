@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobStatus } from "@ballast/gen/common";
 import type { Event } from "@ballast/gen/events";
 import { HistoryServiceClient } from "@ballast/gen/history";
+import { allEvents } from "@ballast/clients/history";
 import { call, createClient } from "@ballast/common/grpc";
+import { LOGIN_TICKET_TTL_MS, mintTimedToken, mintToken } from "@ballast/common/auth";
+import { historyHeaders, testToken } from "../support/auth.js";
 import { ABOVE_2_53, expectClusterHealthy, expectStatus, pb, rawUnary, startHostileCluster, type TestCluster } from "./support.js";
 
 let cluster: TestCluster;
@@ -34,7 +37,7 @@ const taskStarted = (seq: number, overrides: { jobId?: string; taskId?: string; 
 const jobSubmitted = (seq: number, name: string): Event => ({ seq, timeMs: 1_000, jobId: "job-1", payload: { $case: "jobSubmitted", value: { name, numStages: 1, traceId: "", applicationId: "" } } });
 const publish = (applicationId: string, events: Event[]) => call(history.publishEvents.bind(history), { applicationId, events });
 const application = async () => (await call(history.getApplication.bind(history), { applicationId: APP })).application!;
-const storedSeqs = async () => (await call(history.listEvents.bind(history), { applicationId: APP, jobId: "", afterSeq: 0, limit: 0 })).events.map((e) => e.seq);
+const storedSeqs = async () => (await allEvents(history, APP)).map((e) => e.seq);
 
 describe("what cannot even be keyed refuses the batch with INVALID_ARGUMENT", () => {
   const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
@@ -44,7 +47,12 @@ describe("what cannot even be keyed refuses the batch with INVALID_ARGUMENT", ()
     ["an event with seq 0", () => publish(APP, [taskStarted(0)]), /seq must be > 0/],
     ["GetApplication with an over-long id", () => call(history.getApplication.bind(history), { applicationId: long(400) }), /longer than 200/],
     ["GetJobSummary with a newline in job_id", () => call(history.getJobSummary.bind(history), { applicationId: APP, jobId: "a\nb" }), /control character/],
-    ["ListEvents with a limit above the maximum", () => call(history.listEvents.bind(history), { applicationId: APP, jobId: "", afterSeq: 0, limit: 100_000 }), /limit must be between/],
+    ["ListEvents with a page_size above the maximum", () => call(history.listEvents.bind(history), { applicationId: APP, jobId: "", afterSeq: 0, limit: 0, pageSize: 10_001, pageToken: "" }), /page_size must be/],
+    ["ListEvents with a page_token that is no seq", () => call(history.listEvents.bind(history), { applicationId: APP, jobId: "", afterSeq: 0, limit: 0, pageSize: 0, pageToken: "1e9" }), /page_token "1e9" is not from a previous page/],
+    ["ListEvents with a page_token above 2^53", () => call(history.listEvents.bind(history), { applicationId: APP, jobId: "", afterSeq: 0, limit: 0, pageSize: 0, pageToken: "9007199254740993" }), /page_token/],
+    ["ListTasks with a page_size above the maximum", () => call(history.listTasks.bind(history), { applicationId: APP, jobId: "job-1", pageSize: 10_001, pageToken: "" }), /page_size must be/],
+    ["ListTasks with a page_token of no task", () => call(history.listTasks.bind(history), { applicationId: APP, jobId: "job-1", pageSize: 0, pageToken: long(300) }), /page_token "x+" is not from a previous page/],
+    ["ListEvents with a limit above the maximum", () => call(history.listEvents.bind(history), { applicationId: APP, jobId: "", afterSeq: 0, limit: 100_000, pageSize: 0, pageToken: "" }), /limit must be between/],
   ];
   it.each(cases)("%s", async (_name, request, details) => {
     await publish(APP, [taskStarted(1)]); // the application exists for the lookups
@@ -121,11 +129,14 @@ interface HttpAnswer {
   body: string;
 }
 
-/** A raw HTTP request, so the Host header is whatever the test says (fetch would not let it be forged). */
-function get(path: string, options: { host?: string; method?: string } = {}): Promise<HttpAnswer> {
+/**
+ * A raw HTTP request, so the Host header is whatever the test says (fetch would not let it be forged).
+ * It carries a user's token unless `headers` are given.
+ */
+function get(path: string, options: { host?: string; method?: string; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
   const [hostname, port] = [cluster.historyHttp.slice(0, cluster.historyHttp.lastIndexOf(":")), Number(cluster.historyHttp.slice(cluster.historyHttp.lastIndexOf(":") + 1))];
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ hostname, port, path, method: options.method ?? "GET", headers: options.host === undefined ? {} : { host: options.host }, setHost: options.host === undefined }, (res) => {
+    const req = httpRequest({ hostname, port, path, method: options.method ?? "GET", headers: { ...(options.headers ?? historyHeaders()), ...(options.host === undefined ? {} : { host: options.host }) }, setHost: options.host === undefined }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk) => (body += chunk));
@@ -181,6 +192,61 @@ describe("the HTTP face refuses foreign hosts and sends its defences", () => {
   it("refuses other methods with 405", async () => {
     expect((await get("/api/v1/applications", { method: "DELETE" })).status).toBe(405);
     expect((await get("/api/v1/applications", { method: "POST" })).status).toBe(405);
+  });
+});
+
+describe("the HTTP API refuses strangers and bad credentials, and never echoes them", () => {
+  const alice = testToken({ role: "user", user: "alice" });
+  const ticket = (token: string, ttlMs: number) => mintTimedToken(token, "login", Date.now() + ttlMs);
+  const refused: Array<[string, Record<string, string>, number]> = [
+    ["no credentials", {}, 401],
+    ["an empty bearer", { authorization: "Bearer " }, 401],
+    ["a scheme other than Bearer", { authorization: `Basic ${Buffer.from(`alice:${alice}`).toString("base64")}` }, 401],
+    ["two tokens in one header", { authorization: `Bearer ${alice} ${alice}` }, 401],
+    ["a token from another cluster", { authorization: `Bearer ${mintToken(Buffer.alloc(32, 9), { role: "cluster" })}` }, 401],
+    ["a token with a forged role", { authorization: `Bearer ${alice.replace(".user.", ".cluster.")}` }, 401],
+    ["an 8 KiB token", { authorization: `Bearer ${"A".repeat(8192)}` }, 401],
+    ["a login ticket as bearer", { authorization: `Bearer ${ticket(alice, 60_000)}` }, 401],
+    ["a job's token", { authorization: `Bearer ${testToken({ role: "job", user: "alice", jobId: "job-1", grants: { read: [], names: [], write: "" } })}` }, 403],
+    ["a garbage cookie", { cookie: "ballast_session=%%%; ballast_session" }, 401],
+    ["the raw token as cookie", { cookie: `ballast_session=${alice}` }, 401],
+    ["a ticket as cookie", { cookie: `ballast_session=${ticket(alice, 60_000)}` }, 401],
+    ["an expired session", { cookie: `ballast_session=${mintTimedToken(alice, "session", Date.now() - 1)}` }, 401],
+    ["a session lasting a year", { cookie: `ballast_session=${mintTimedToken(alice, "session", Date.now() + 365 * 86_400_000)}` }, 401],
+  ];
+  it.each(refused)("%s -> %i", async (_name, headers, expected) => {
+    const res = await get(`/api/v1/applications/${APP}/events`, { headers });
+    expect(res.status).toBe(expected);
+    for (const value of Object.values(headers)) if (value.length > 12) expect(res.body).not.toContain(value.replace(/^Bearer /, ""));
+  });
+
+  const logins: Array<[string, string]> = [
+    ["no ticket", "/login"],
+    ["an empty ticket", "/login?ticket="],
+    ["a garbage ticket", "/login?ticket=%00%ff"],
+    ["a ticket of another cluster", `/login?ticket=${ticket(mintToken(Buffer.alloc(32, 9), { role: "user", user: "alice" }), 60_000)}`],
+    ["an expired ticket", `/login?ticket=${ticket(alice, -1)}`],
+    ["a ticket lasting longer than a login link may", `/login?ticket=${ticket(alice, LOGIN_TICKET_TTL_MS + 60_000)}`],
+    ["a job's ticket", `/login?ticket=${ticket(testToken({ role: "job", user: "a", jobId: "j", grants: { read: [], names: [], write: "" } }), 60_000)}`],
+    ["a 64 KiB ticket", `/login?ticket=${"A".repeat(65_536)}`],
+  ];
+  it.each(logins)("login with %s -> 401, no cookie", async (_name, path) => {
+    const res = await get(path, { headers: {} });
+    expect([401, 431]).toContain(res.status);
+    expect(res.headers["set-cookie"]).toBeUndefined();
+  });
+
+  it("a login redirects only within this site, whatever the job parameter says", async () => {
+    for (const job of ["//evil.example", "https://evil.example/", "\\\\evil.example", "x\r\nSet-Cookie: a=b"]) {
+      const res = await get(`/login?job=${encodeURIComponent(job)}&ticket=${ticket(alice, 60_000)}`, { headers: {} });
+      expect(res.status).toBe(303);
+      expect(String(res.headers.location)).toMatch(/^\/#\/job\/[^/\\\s]*$/);
+      expect(String(res.headers["set-cookie"])).toMatch(/^ballast_session=/);
+    }
+  });
+
+  it("the health endpoint answers anyone", async () => {
+    expect((await get("/healthz", { headers: {} })).status).toBe(200);
   });
 });
 

@@ -26,3 +26,6 @@ export const testToken = (identity: Identity): string => mintToken(secret, ident
 
 /** The token the `ballast` commands a test runs use: the user's (BALLAST_USER, else the login name). */
 export const cliUserToken = (): string => testToken({ role: "user", user: cliUser() });
+
+/** Headers that let a test read history's HTTP API as the CLI's user (any user reads all of history). */
+export const historyHeaders = (identity: Identity = { role: "user", user: cliUser() }): Record<string, string> => ({ authorization: `Bearer ${testToken(identity)}` });

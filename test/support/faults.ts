@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { isAlive, type ClusterDescription, type ServiceRecord } from "@ballast/cli/cluster";
+import { mintToken, readSecretFile } from "@ballast/common/auth";
 
 /** One line of the executors' test task-events file (BALLAST_TEST_TASK_EVENTS_FILE). */
 export interface TaskEvent {
@@ -49,11 +50,13 @@ export function killNode(cluster: ClusterDescription, nodeId: string): void {
 /** Events from the history service's JSON API (flattened: {seq, type, ...fields}): the job's, or all with jobId "". */
 export async function historyEvents(cluster: ClusterDescription, jobId: string): Promise<Array<Record<string, any>>> {
   const base = `http://${cluster.historyHttp}/api/v1/applications`;
-  const apps = (await (await fetch(base)).json()) as { applications: Array<{ applicationId: string }> };
+  // The cluster's own token, from its secret: benches use this too, outside a test's set-up.
+  const headers = { authorization: `Bearer ${mintToken(readSecretFile(cluster.secretFile), { role: "cluster" })}` };
+  const apps = (await (await fetch(base, { headers })).json()) as { applications: Array<{ applicationId: string }> };
   const events: Array<Record<string, any>> = [];
   for (const app of apps.applications) {
     const filter = jobId ? `job=${encodeURIComponent(jobId)}&` : "";
-    const res = await fetch(`${base}/${app.applicationId}/events?${filter}limit=10000`);
+    const res = await fetch(`${base}/${app.applicationId}/events?${filter}limit=10000`, { headers });
     if (res.ok) events.push(...((await res.json()) as { events: Array<Record<string, any>> }).events);
   }
   return events;

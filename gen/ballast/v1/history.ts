@@ -127,10 +127,19 @@ export interface TaskSummary {
 export interface ListTasksRequest {
   applicationId: string;
   jobId: string;
+  /**
+   * At most this many tasks per answer: 0 means 1000, at most 10000. A page also ends
+   * before it grows past half a message.
+   */
+  pageSize: number;
+  /** From the previous answer's next_page_token; empty for the first page. */
+  pageToken: string;
 }
 
 export interface ListTasksResponse {
   tasks: TaskSummary[];
+  /** Empty on the last page; otherwise send it as page_token for the next. */
+  nextPageToken: string;
 }
 
 export interface ListExecutorHistoryRequest {
@@ -144,12 +153,23 @@ export interface ListExecutorHistoryResponse {
 export interface ListEventsRequest {
   applicationId: string;
   jobId: string;
+  /** The first page starts after this seq (a page_token continues instead). */
   afterSeq: number;
+  /** The page size of older clients, used when page_size is 0. */
   limit: number;
+  /**
+   * At most this many events per answer: 0 means limit, then 1000; at most 10000. A page also
+   * ends before it grows past half a message.
+   */
+  pageSize: number;
+  /** From the previous answer's next_page_token; empty for the first page. */
+  pageToken: string;
 }
 
 export interface ListEventsResponse {
   events: Event[];
+  /** Empty on the last page; otherwise send it as page_token for the next. */
+  nextPageToken: string;
 }
 
 function createBasePublishEventsRequest(): PublishEventsRequest {
@@ -1251,7 +1271,7 @@ export const TaskSummary: MessageFns<TaskSummary> = {
 };
 
 function createBaseListTasksRequest(): ListTasksRequest {
-  return { applicationId: "", jobId: "" };
+  return { applicationId: "", jobId: "", pageSize: 0, pageToken: "" };
 }
 
 export const ListTasksRequest: MessageFns<ListTasksRequest> = {
@@ -1261,6 +1281,12 @@ export const ListTasksRequest: MessageFns<ListTasksRequest> = {
     }
     if (message.jobId !== "") {
       writer.uint32(18).string(message.jobId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(24).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(34).string(message.pageToken);
     }
     return writer;
   },
@@ -1294,6 +1320,22 @@ export const ListTasksRequest: MessageFns<ListTasksRequest> = {
             message.jobId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1308,13 +1350,16 @@ export const ListTasksRequest: MessageFns<ListTasksRequest> = {
 };
 
 function createBaseListTasksResponse(): ListTasksResponse {
-  return { tasks: [] };
+  return { tasks: [], nextPageToken: "" };
 }
 
 export const ListTasksResponse: MessageFns<ListTasksResponse> = {
   encode(message: ListTasksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.tasks) {
       TaskSummary.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -1338,6 +1383,14 @@ export const ListTasksResponse: MessageFns<ListTasksResponse> = {
             }
 
             message.tasks.push(TaskSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
             continue;
           }
         }
@@ -1446,7 +1499,7 @@ export const ListExecutorHistoryResponse: MessageFns<ListExecutorHistoryResponse
 };
 
 function createBaseListEventsRequest(): ListEventsRequest {
-  return { applicationId: "", jobId: "", afterSeq: 0, limit: 0 };
+  return { applicationId: "", jobId: "", afterSeq: 0, limit: 0, pageSize: 0, pageToken: "" };
 }
 
 export const ListEventsRequest: MessageFns<ListEventsRequest> = {
@@ -1462,6 +1515,12 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
     }
     if (message.limit !== 0) {
       writer.uint32(32).uint32(message.limit);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(40).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(50).string(message.pageToken);
     }
     return writer;
   },
@@ -1511,6 +1570,22 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
             message.limit = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1525,13 +1600,16 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
 };
 
 function createBaseListEventsResponse(): ListEventsResponse {
-  return { events: [] };
+  return { events: [], nextPageToken: "" };
 }
 
 export const ListEventsResponse: MessageFns<ListEventsResponse> = {
   encode(message: ListEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.events) {
       Event.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -1555,6 +1633,14 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
             }
 
             message.events.push(Event.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
             continue;
           }
         }

@@ -110,6 +110,12 @@ export function buildProgram(): Command {
     .description("undo a decommission while the node is still up")
     .action(async (node, opts) => (await inspect()).recommission(node, opts));
   program
+    .command("history-link <jobId>")
+    .description("print a link that opens the job's page in the history UI for you (it logs in with a ticket good for 15 minutes)")
+    .option("--history <url>", "history's web address, http(s)://HOST:PORT (default: the cluster in --dir)")
+    .option("--dir <dir>", "local cluster directory", DEFAULT_DIR)
+    .action(async (jobId, opts) => (await import("./historyLink.js")).printHistoryLink(jobId, opts));
+  program
     .command("token")
     .description("print a token minted from the cluster secret (--dir or BALLAST_SECRET_FILE), for BALLAST_TOKEN")
     .option("--user <name>", "whose token (default BALLAST_USER, then the login name)")

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { AuthSetupError, ensureSecretFile, mayCall, METHOD_ACCESS, mintToken, readSecretFile, verifyToken, type Identity } from "./auth.js";
+import { AuthSetupError, ensureSecretFile, mayCall, METHOD_ACCESS, mintTimedToken, mintToken, readSecretFile, verifyTimedToken, verifyToken, type Identity } from "./auth.js";
 import { packageDir } from "./entry.js";
 import { jobGrantsOf, takeSecurityFlags } from "./security.js";
 import type { Plan } from "./plan.js";
@@ -52,6 +52,30 @@ describe("tokens", () => {
   it("refuse names that could be confused with a job scope", () => {
     expect(() => mintToken(secret, { role: "user", user: "alice/job-1" })).toThrow(AuthSetupError);
     expect(() => mintToken(secret, { role: "user", user: "" })).toThrow(AuthSetupError);
+  });
+});
+
+describe("timed tokens (history's login links and sessions)", () => {
+  const now = 1_000_000;
+  const alice = mintToken(secret, { role: "user", user: "alice" });
+
+  it("verify, without the secret to mint them, for their purpose until they expire", () => {
+    const ticket = mintTimedToken(alice, "login", now + 60_000);
+    expect(verifyTimedToken(secret, ticket, "login", now, 60_000)).toEqual({ role: "user", user: "alice" });
+    expect(verifyTimedToken(secret, ticket, "login", now + 60_000, 60_000)).toBeUndefined(); // expired
+    expect(verifyTimedToken(secret, ticket, "session", now, 60_000)).toBeUndefined(); // another purpose
+    expect(verifyTimedToken(secret, ticket, "login", now, 59_999)).toBeUndefined(); // lasts longer than allowed
+    expect(verifyTimedToken(Buffer.alloc(32, 2), ticket, "login", now, 60_000)).toBeUndefined();
+    expect(verifyToken(secret, ticket)).toBeUndefined(); // a ticket is no token
+  });
+
+  it("cannot be altered to another identity, expiry or purpose", () => {
+    const parts = mintTimedToken(alice, "login", now + 60_000).split(".");
+    const altered = (index: number, value: string) => parts.map((p, i) => (i === index ? value : p)).join(".");
+    for (const forged of [altered(1, "session"), altered(2, "cluster"), altered(3, Buffer.from("bob").toString("base64url")), altered(4, String(now + 30_000)), altered(5, "x")]) {
+      expect(verifyTimedToken(secret, forged, "login", now, 60_000), forged).toBeUndefined();
+    }
+    expect(() => mintTimedToken("not a token", "login", now)).toThrow(AuthSetupError);
   });
 });
 

@@ -162,10 +162,14 @@ export function verifyToken(secret: Buffer, token: string): Identity | undefined
   const [, role, encodedSubject, given] = parts as [string, string, string, string];
   if (role !== "cluster" && role !== "user" && role !== "job") return undefined;
   const subject = Buffer.from(encodedSubject, "base64url").toString();
-  const expected = Buffer.from(mac(secret, role, subject));
+  return sameMac(given, mac(secret, role, subject)) ? identityOf(role, subject) : undefined;
+}
+
+/** Constant-time comparison of a presented MAC with the expected one. */
+function sameMac(given: string, expected: string): boolean {
   const actual = Buffer.from(given);
-  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return undefined;
-  return identityOf(role, subject);
+  const wanted = Buffer.from(expected);
+  return actual.length === wanted.length && timingSafeEqual(actual, wanted);
 }
 
 function identityOf(role: Role, subject: string): Identity | undefined {
@@ -200,3 +204,46 @@ export const mayCall = (identity: Identity, access: Access): boolean => ALLOWED[
 /** For logs and errors: `cluster`, `user alice`, `job alice/job-0001`. */
 export const describeIdentity = (identity: Identity): string =>
   identity.role === "cluster" ? "cluster" : identity.role === "user" ? `user ${identity.user}` : `job ${identity.user}/${identity.jobId}`;
+
+/**
+ * What a timed credential is for. A "login" ticket rides in a link (`ballast history-link`)
+ * and lives minutes; a "session" is the history UI's HttpOnly cookie and lives hours.
+ * The purpose is under the MAC, so neither passes for the other.
+ */
+export type TimedPurpose = "login" | "session";
+
+const TIMED_VERSION = "bt1t";
+
+/** How long a login link stays good: long enough to click, short enough that one found in a scrollback is stale. */
+export const LOGIN_TICKET_TTL_MS = 15 * 60_000;
+
+/**
+ * A credential proving the identity of `token` until `expiresAtMs`: `bt1t.<purpose>.<role>.<subject>.<expiry>.<mac>`.
+ * Its MAC is keyed by the token itself, not the secret, so the holder of a user token (who
+ * has no secret) can mint login tickets for itself, and the server, which can re-mint any
+ * token from the secret, can check them. A leaked ticket expires; the token never leaves.
+ */
+export function mintTimedToken(token: string, purpose: TimedPurpose, expiresAtMs: number): string {
+  const parts = token.split(".");
+  if (parts.length !== 4 || parts[0] !== TOKEN_VERSION) throw new AuthSetupError("not a Ballast token (bt1.<role>.<subject>.<mac>)");
+  const [, role, subject] = parts as [string, string, string, string];
+  const expiry = String(Math.floor(expiresAtMs));
+  return [TIMED_VERSION, purpose, role, subject, expiry, timedMac(token, purpose, expiry)].join(".");
+}
+
+/** The identity a timed credential proves at `nowMs`, or undefined when forged, expired, of another purpose, or lasting past `maxTtlMs`. */
+export function verifyTimedToken(secret: Buffer, credential: string, purpose: TimedPurpose, nowMs: number, maxTtlMs: number): Identity | undefined {
+  const parts = credential.split(".");
+  if (parts.length !== 6 || parts[0] !== TIMED_VERSION || parts[1] !== purpose) return undefined;
+  const [, , role, encodedSubject, expiry, given] = parts as [string, string, string, string, string, string];
+  const expiresAt = /^\d{1,15}$/.test(expiry) ? Number(expiry) : NaN;
+  if (!(expiresAt > nowMs && expiresAt <= nowMs + maxTtlMs)) return undefined;
+  if (role !== "cluster" && role !== "user" && role !== "job") return undefined;
+  const identity = identityOf(role, Buffer.from(encodedSubject, "base64url").toString());
+  if (!identity) return undefined;
+  return sameMac(given, timedMac(mintToken(secret, identity), purpose, expiry)) ? identity : undefined;
+}
+
+function timedMac(token: string, purpose: TimedPurpose, expiry: string): string {
+  return createHmac("sha256", token).update(`ballast-timed\n${TIMED_VERSION}\n${purpose}\n${expiry}`).digest("base64url");
+}

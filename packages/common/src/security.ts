@@ -42,8 +42,11 @@ export const processSecurity = (): Readonly<ProcessSecurity> => current;
 const NO_SECRET =
   "no cluster secret: pass --secret-file FILE (or BALLAST_SECRET_FILE; `ballast up` writes DIR/secret), or --insecure-no-auth to serve every caller without authentication";
 
-/** The credentials a process's servers use; with neither a secret nor --insecure-no-auth, a server does not start. */
-function serverAuth(): { secret?: Buffer } {
+/**
+ * The credentials a process's servers (gRPC and history's HTTP) verify callers with; none under
+ * --insecure-no-auth. With neither a secret nor --insecure-no-auth, a server does not start.
+ */
+export function serverAuth(): { secret?: Buffer } {
   if (current.insecureNoAuth) return {};
   if (!current.secret) throw new AuthSetupError(NO_SECRET);
   return { secret: current.secret };

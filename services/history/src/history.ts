@@ -15,6 +15,12 @@ import type { DeadLetter, HistoryStore, PublishResult } from "./store/store.js";
 export const DEFAULT_EVENT_LIMIT = 1000;
 export const MAX_EVENT_LIMIT = 10_000;
 
+export interface EventOptions {
+  jobId?: string;
+  afterSeq?: number;
+  limit?: number;
+}
+
 /**
  * What both front doors (gRPC in rpc/, JSON in http/) do: validate, then ask
  * the store, turning unknown ids into NotFoundError and bad input into
@@ -109,7 +115,16 @@ export class History {
   }
 
   /** Events after `afterSeq` in seq order, at most `limit` (0 means the default); only `jobId`'s when given. */
-  async listEvents(applicationId: string, options: { jobId?: string; afterSeq?: number; limit?: number }): Promise<PublishedEvent[]> {
+  listEvents(applicationId: string, options: EventOptions): Promise<PublishedEvent[]> {
+    return this.readEvents(applicationId, options, 0);
+  }
+
+  /** listEvents with one event beyond `limit` when there is one: a pager's look-ahead, to know whether another page follows. */
+  listEventsAndOneMore(applicationId: string, options: EventOptions): Promise<PublishedEvent[]> {
+    return this.readEvents(applicationId, options, 1);
+  }
+
+  private async readEvents(applicationId: string, options: EventOptions, lookAhead: number): Promise<PublishedEvent[]> {
     const { jobId = "", afterSeq = 0, limit = 0 } = options;
     if (jobId !== "") await this.getJob(applicationId, jobId);
     else await this.getApplication(applicationId);
@@ -117,7 +132,7 @@ export class History {
     if (!Number.isSafeInteger(limit) || limit < 0 || limit > MAX_EVENT_LIMIT) {
       throw new InvalidArgumentError(`limit must be between 1 and ${MAX_EVENT_LIMIT} (0 means ${DEFAULT_EVENT_LIMIT})`);
     }
-    return this.store.listEvents(applicationId, { jobId, afterSeq, limit: limit || DEFAULT_EVENT_LIMIT });
+    return this.store.listEvents(applicationId, { jobId, afterSeq, limit: (limit || DEFAULT_EVENT_LIMIT) + lookAhead });
   }
 
   close(): Promise<void> {

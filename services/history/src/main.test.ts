@@ -6,10 +6,12 @@ import { status } from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
 import { JobStatus, TaskState } from "@ballast/gen/common";
 import { HistoryServiceClient } from "@ballast/gen/history";
+import { allEvents, allTasks } from "@ballast/clients/history";
 import { call } from "@ballast/common/grpc";
 import { eventToWire } from "@ballast/common/wire/events";
 import { applicationEvents } from "./testing/fixtures.js";
 import { HISTORY_MAIN as MAIN, killHard, startHistoryProcess, type RunningHistoryProcess } from "./testing/process.js";
+import { userHeaders } from "./testing/tokens.js";
 
 const APP = "app-e2e";
 
@@ -28,7 +30,7 @@ async function startHistory(): Promise<RunningHistoryProcess> {
 }
 
 async function getJson(url: string): Promise<{ status: number; body: any }> {
-  const response = await fetch(url);
+  const response = await fetch(url, { headers: userHeaders() });
   return { status: response.status, body: await response.json() };
 }
 
@@ -57,10 +59,10 @@ describe("history process", () => {
 
     const { application } = await call(client.getApplication.bind(client), { applicationId: APP });
     expect(application).toMatchObject({ applicationId: APP, eventCount: 17, jobCount: 1 });
-    const { events } = await call(client.listEvents.bind(client), { applicationId: APP, jobId: "", afterSeq: 0, limit: 0 });
+    const events = await allEvents(client, APP);
     expect(events.map((e) => e.seq)).toEqual(batch.map((e) => e.seq));
     expect(events).toEqual(batch);
-    const page = await call(client.listEvents.bind(client), { applicationId: APP, jobId: "job-1", afterSeq: 10, limit: 2 });
+    const page = await call(client.listEvents.bind(client), { applicationId: APP, jobId: "job-1", afterSeq: 10, limit: 2, pageSize: 0, pageToken: "" });
     expect(page.events.map((e) => e.seq)).toEqual([11, 12]);
 
     const { job } = await call(client.getJobSummary.bind(client), { applicationId: APP, jobId: "job-1" });
@@ -70,7 +72,17 @@ describe("history process", () => {
     expect(jobs.map((j) => j.jobId)).toEqual(["job-1"]);
     const { stages } = await call(client.listStages.bind(client), { applicationId: APP, jobId: "job-1" });
     expect(stages.map((s) => [s.stageId, s.numTasks])).toEqual([[0, 2], [1, 1]]);
-    const { tasks } = await call(client.listTasks.bind(client), { applicationId: APP, jobId: "job-1" });
+    const tasks = await allTasks(client, APP, "job-1");
+    // Pages of one follow each other to the same lists; the last page's token is empty.
+    expect(await allTasks(client, APP, "job-1", 1)).toEqual(tasks);
+    expect(tasks.length).toBeGreaterThan(2);
+    expect(await allEvents(client, APP, { pageSize: 4 })).toEqual(batch);
+    expect((await allEvents(client, APP, { jobId: "job-1", afterSeq: 10, pageSize: 3 })).map((e) => e.seq)).toEqual(batch.filter((e) => e.jobId === "job-1" && e.seq > 10).map((e) => e.seq));
+    const firstTasks = await call(client.listTasks.bind(client), { applicationId: APP, jobId: "job-1", pageSize: 2, pageToken: "" });
+    expect(firstTasks.tasks).toEqual(tasks.slice(0, 2));
+    expect(firstTasks.nextPageToken).toBe(tasks[1]!.taskId);
+    const lastEvents = await call(client.listEvents.bind(client), { applicationId: APP, jobId: "", afterSeq: 0, limit: 0, pageSize: batch.length, pageToken: "" });
+    expect(lastEvents.nextPageToken).toBe("");
     expect(tasks.filter((t) => t.state === TaskState.TASK_STATE_FAILED).map((t) => t.taskId)).toEqual(["t-0-1-0"]);
     const { executors } = await call(client.listExecutorHistory.bind(client), { applicationId: APP });
     expect(executors.map((e) => [e.executorId, e.alive, e.state, e.stateReason])).toEqual([
@@ -112,8 +124,8 @@ describe("history process", () => {
     expect((await call(client.getApplication.bind(client), { applicationId: APP })).application!.deadLetterCount).toBe(3);
     expect(await codeOf(call(client.getApplication.bind(client), { applicationId: "nope" }))).toBe(status.NOT_FOUND);
     expect(await codeOf(call(client.getJobSummary.bind(client), { applicationId: APP, jobId: "nope" }))).toBe(status.NOT_FOUND);
-    expect(await codeOf(call(client.listTasks.bind(client), { applicationId: APP, jobId: "nope" }))).toBe(status.NOT_FOUND);
-    expect(await codeOf(call(client.listEvents.bind(client), { applicationId: APP, jobId: "", afterSeq: 0, limit: 100_000 }))).toBe(status.INVALID_ARGUMENT);
+    expect(await codeOf(call(client.listTasks.bind(client), { applicationId: APP, jobId: "nope", pageSize: 0, pageToken: "" }))).toBe(status.NOT_FOUND);
+    expect(await codeOf(call(client.listEvents.bind(client), { applicationId: APP, jobId: "", afterSeq: 0, limit: 100_000, pageSize: 0, pageToken: "" }))).toBe(status.INVALID_ARGUMENT);
     expect(await getJson(`${api}/nope`)).toEqual({ status: 404, body: { error: 'unknown application "nope"' } });
     expect((await getJson(`${api}/${APP}/jobs/nope/stages`)).status).toBe(404);
     expect((await getJson(`${api}/${APP}/events?limit=abc`)).status).toBe(400);

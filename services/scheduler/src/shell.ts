@@ -188,7 +188,10 @@ export class SchedulerShell {
     for (const command of commands) {
       if (SPAN_COMMANDS.has(command.type)) this.execute(command);
       else if (command.type === "emitEvent" && record) record.events.push(this.withTraceId(command.event));
-      else deferred.push(command);
+      else {
+        if (command.type === "jobEvicted" && record) (record.forgetJobs ??= []).push(command.jobId);
+        deferred.push(command);
+      }
     }
     // The snapshot holds the state after input `seq` (taken now: the state moves on), so replay resumes right after it.
     if (record) this.sinceBase.push({ input, now });
@@ -344,7 +347,7 @@ export class SchedulerShell {
       case "abortJobOutput":
         return this.abortOutput(command);
       case "jobEvicted":
-        this.jobRecords.delete(command.jobId); // the store keeps its submission id for dedupe
+        this.jobRecords.delete(command.jobId); // the store forgot its record with the input that evicted it
         return;
       case "probeShuffleService":
         return this.effects.probeShuffleService(command.nodeId, command.shuffleAddress);

@@ -15,7 +15,8 @@ import { formatBytes, summarize } from "../outcome.js";
 import { ProgressView, stageLine } from "../progress.js";
 import { watchJob } from "../watch.js";
 import { schedulerAddresses, submitAddresses, type MasterFlags } from "./addresses.js";
-import { jobLink, reportOutcome } from "./submit.js";
+import { jobLink } from "../historyLink.js";
+import { reportOutcome } from "./submit.js";
 
 type Scheduler = InstanceType<typeof SchedulerServiceClient>;
 const print = (line: string) => void process.stdout.write(`${line}\n`);

@@ -2,6 +2,7 @@ import type { JobInfo } from "@ballast/gen/common";
 import type { SchedulerServiceClient } from "@ballast/gen/scheduler";
 import { onLeader } from "@ballast/clients/scheduler";
 import { resolveConf } from "@ballast/common/config";
+import { allPages } from "@ballast/common/paging";
 import { call } from "@ballast/common/grpc";
 import { jobStatus } from "@ballast/common/wire/jobs";
 import { nodeStateName } from "@ballast/common/wire/resources";
@@ -27,14 +28,10 @@ export async function jobs(opts: JsonFlag): Promise<void> {
 
 /** Every page of ListJobs (of one application's jobs when `applicationId` is given). */
 export async function allJobs(client: InstanceType<typeof SchedulerServiceClient>, applicationId = ""): Promise<JobInfo[]> {
-  const jobs: JobInfo[] = [];
-  let pageToken = "";
-  do {
+  return allPages(async (pageToken) => {
     const page = await call(client.listJobs.bind(client), { pageSize: 0, pageToken, applicationId }, 10_000);
-    jobs.push(...page.jobs);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return jobs;
+    return { items: page.jobs, nextPageToken: page.nextPageToken };
+  });
 }
 
 /** `ballast executors`. */

@@ -15,6 +15,7 @@ import { StagingClient } from "@ballast/clients/staging";
 import { bundlePathOf, loadBundle, type Bundle } from "../bundle.js";
 import { requireApplicationRecord } from "../resume.js";
 import { submitAddresses, type ClusterAddresses, type MasterFlags } from "./addresses.js";
+import { jobLink } from "../historyLink.js";
 
 export interface SubmitFlags {
   file: string[];
@@ -94,9 +95,6 @@ async function runSubmit(jobFile: string, jobArgs: string[], opts: SubmitFlags, 
     await shutdownTelemetry();
   }
 }
-
-/** The page of a job in the history UI. */
-export const jobLink = (historyUrl: string, jobId: string) => `${historyUrl}/#/job/${encodeURIComponent(jobId)}`;
 
 /** Prints how a watched job ended (`submit` and `watch`); the exit code is 0 only if it succeeded. */
 export function reportOutcome(outcome: JobOutcome, json: boolean, historyUrl?: string): number {

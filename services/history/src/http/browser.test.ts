@@ -5,6 +5,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call } from "@ballast/common/grpc";
 import { eventToWire } from "@ballast/common/wire/events";
+import { LOGIN_TICKET_TTL_MS, mintTimedToken } from "@ballast/common/auth";
+import { testToken } from "../testing/tokens.js";
 import { applicationEvents, recoveryEvents } from "../testing/fixtures.js";
 import { killHard, startHistoryProcess, type RunningHistoryProcess } from "../testing/process.js";
 
@@ -40,6 +42,12 @@ async function loadPlaywright(): Promise<Playwright | string> {
   }
 }
 
+/** A login link as `ballast history-link` prints it: a short-lived ticket the server swaps for a cookie. */
+function loginLink(baseUrl: string, jobId?: string): string {
+  const ticket = mintTimedToken(testToken({ role: "user", user: "alice" }), "login", Date.now() + LOGIN_TICKET_TTL_MS);
+  return `${baseUrl}/login?${jobId ? `job=${jobId}&` : ""}ticket=${ticket}`;
+}
+
 const playwright = await loadPlaywright();
 const skipReason = typeof playwright === "string" ? playwright : undefined;
 
@@ -68,7 +76,11 @@ describe.skipIf(skipReason)(`history UI in Chromium${skipReason ? ` (skipped: ${
     const page = await browser!.newPage();
     const pageErrors: string[] = [];
     page.on("pageerror", (err) => pageErrors.push(err.message));
+    // Without a session the page says how to get one; the login link then opens it.
     await page.goto(`${history!.httpUrl}/`);
+    await page.getByText("ballast history-link").waitFor();
+    await page.goto(loginLink(history!.httpUrl));
+    expect(page.url()).toBe(`${history!.httpUrl}/`); // the ticket is gone from the address
 
     await page.getByRole("link", { name: APP }).click();
     await page.getByRole("heading", { name: "Nodes" }).waitFor();
@@ -98,8 +110,9 @@ describe.skipIf(skipReason)(`history UI in Chromium${skipReason ? ` (skipped: ${
     const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
     const pageErrors: string[] = [];
     page.on("pageerror", (err) => pageErrors.push(err.message));
-    // The link `ballast submit` prints: only the job id.
-    await page.goto(`${history!.httpUrl}/#/job/job-2`);
+    // The link `ballast submit` prints: the job id, through a login.
+    await page.goto(loginLink(history!.httpUrl, "job-2"));
+    expect(page.url()).toBe(`${history!.httpUrl}/#/job/job-2`);
     await page.locator("svg.timeline").waitFor();
     for (const type of ["executorRemoved", "mapOutputsLost", "taskResubmitted", "stageResubmitted", "exclusionChanged", "decommissionChanged", "shuffleMigrated", "schedulerFailover"]) {
       const box = await page.locator(`svg.timeline g.marker-${type} line`).first().boundingBox();

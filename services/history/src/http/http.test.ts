@@ -12,6 +12,8 @@ import { emptyStats } from "@ballast/common/domain/stats";
 import { applicationEvents, recoveryEvents, T0 } from "../testing/fixtures.js";
 import { HISTORY_PAGE, historyPage } from "./page.js";
 import { handleApi } from "./routes.js";
+import { testToken, userHeaders } from "../testing/tokens.js";
+import { mintTimedToken, mintToken } from "@ballast/common/auth";
 
 const APP = "team/app 1"; // needs URL encoding: a slash and a space
 const dataDir = mkdtempSync(join(tmpdir(), "history-http-"));
@@ -101,7 +103,7 @@ describe("web UI", () => {
       document: { getElementById: () => view, hidden: true, addEventListener: () => undefined },
       location: { hash },
       window: { addEventListener: () => undefined },
-      fetch: (path: string) => fetch(`${service.httpUrl}/${path}`),
+      fetch: (path: string) => fetch(`${service.httpUrl}/${path}`, { headers: userHeaders() }),
       setInterval: () => 0,
       Promise,
       Date,
@@ -181,5 +183,75 @@ describe("web UI", () => {
     expect(jobView).toContain(`href="#/app/${encodeURIComponent(APP)}"`); // the crumbs name its application
     expect(jobView).toContain("<h2>Stages</h2>");
     expect(await render("#/job/nope")).toContain("no application has a job &quot;nope&quot;");
+  });
+});
+
+describe("authentication", () => {
+  const alice = testToken({ role: "user", user: "alice" });
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${service.httpUrl}${path}`, { headers, redirect: "manual" });
+  const loginPath = (ticket: string) => `/login?job=job-2&ticket=${encodeURIComponent(ticket)}`;
+
+  it("answers 401 without credentials or with a token of another cluster, and says how to log in", async () => {
+    const otherCluster = mintToken(Buffer.alloc(32, 7), { role: "user", user: "alice" });
+    for (const headers of [{}, bearer(otherCluster), bearer("nonsense"), { authorization: `Basic ${alice}` }]) {
+      const response = await get("/api/v1/applications", headers);
+      expect(response.status).toBe(401);
+      expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      const text = await response.text();
+      expect(text).toMatch(/ballast history-link/);
+      expect(text).not.toContain(otherCluster); // a presented credential is never echoed
+    }
+  });
+
+  it("lets users and the cluster read every application, and refuses a job's token with 403", async () => {
+    for (const identity of [{ role: "user", user: "alice" }, { role: "user", user: "bob" }, { role: "cluster" }] as const) {
+      expect((await get("/api/v1/applications", bearer(testToken(identity)))).status).toBe(200);
+    }
+    const response = await get("/api/v1/applications", bearer(testToken({ role: "job", user: "alice", jobId: "job-1", grants: { read: [], names: [], write: "" } })));
+    expect(response.status).toBe(403);
+    expect((await response.json()).error).toMatch(/job alice\/job-1 may not read history/);
+  });
+
+  it("keeps the health endpoint and the page shell open", async () => {
+    expect(await (await get("/healthz")).json()).toEqual({ status: "serving" });
+    expect((await get("/")).status).toBe(200);
+  });
+
+  it("swaps a login link's ticket for an HttpOnly SameSite=Strict session cookie and redirects it out of the address", async () => {
+    const ticket = mintTimedToken(alice, "login", Date.now() + 60_000);
+    const response = await get(loginPath(ticket));
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/#/job/job-2");
+    const cookie = response.headers.get("set-cookie")!;
+    expect(cookie).toMatch(/^ballast_session=bt1t\.session\.[^;]+; Path=\/; Max-Age=28800; HttpOnly; SameSite=Strict$/); // no Secure over plain HTTP
+    expect(cookie).not.toContain(ticket);
+    expect(await response.text()).not.toContain(ticket);
+    const session = cookie.split(";")[0]!;
+    expect((await get(`/api/v1/applications/${encodeURIComponent(APP)}/jobs/job-2`, { cookie: `other=1; ${session}` })).status).toBe(200);
+
+    const out = await get("/logout", { cookie: session });
+    expect(out.status).toBe(303);
+    expect(out.headers.get("set-cookie")).toMatch(/^ballast_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict$/);
+  });
+
+  it("refuses expired, forged or misused tickets and sessions, without echoing them", async () => {
+    const expired = mintTimedToken(alice, "login", Date.now() - 1);
+    const tooLong = mintTimedToken(alice, "login", Date.now() + 24 * 3_600_000);
+    const session = mintTimedToken(alice, "session", Date.now() + 60_000);
+    const jobTicket = mintTimedToken(testToken({ role: "job", user: "alice", jobId: "job-1", grants: { read: [], names: [], write: "" } }), "login", Date.now() + 60_000);
+    for (const ticket of [expired, tooLong, session, jobTicket, alice, "", "bt1t.login.x"]) {
+      const response = await get(loginPath(ticket));
+      expect(response.status, ticket).toBe(401);
+      expect(response.headers.get("set-cookie")).toBeNull();
+      const text = await response.text();
+      expect(text).toMatch(/invalid or has expired/);
+      if (ticket) expect(text).not.toContain(ticket);
+    }
+    const ticket = mintTimedToken(alice, "login", Date.now() + 60_000);
+    for (const cookie of [`ballast_session=${ticket}`, `ballast_session=${alice}`, `ballast_session=${mintTimedToken(alice, "session", Date.now() - 1)}`]) {
+      expect((await get("/api/v1/applications", { cookie })).status, cookie).toBe(401);
+    }
+    expect((await get("/api/v1/applications", bearer(ticket))).status).toBe(401); // a ticket is no bearer token
   });
 });

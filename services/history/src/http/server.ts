@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { processSecurity } from "@ballast/common/security";
+import { processSecurity, serverAuth } from "@ballast/common/security";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@ballast/common/logging";
 import type { History } from "../history.js";
 import { traceUrlTemplate } from "@ballast/common/traceLink";
 import { historyPage } from "./page.js";
+import { authenticateRequest, clearSessionCookie, login } from "./access.js";
 import { handleApi } from "./routes.js";
 import { allowedHostNames, COMMON_HEADERS, contentSecurityPolicy, hostAllowed } from "./security.js";
 
@@ -22,15 +23,16 @@ const API_PREFIX = "/api/v1";
 /** Serves the JSON API under /api/v1 and the web UI at / on `address` (host:port; port 0 picks one). */
 export async function startHttpServer(address: string, history: History, logger?: Logger, traceUrl?: string, allowedHosts: string[] = []): Promise<RunningHttpServer> {
   const page = historyPage(traceUrlTemplate(traceUrl));
-  const site: Site = { page, csp: contentSecurityPolicy(page), hosts: allowedHostNames(allowedHosts) };
+  // The gRPC server's certificate serves HTTPS too; browsers bring no client certificate, so none is asked.
+  const tls = processSecurity().tls;
+  const site: Site = { page, csp: contentSecurityPolicy(page), hosts: allowedHostNames(allowedHosts), secret: serverAuth().secret, https: Boolean(tls) };
   const handler: RequestListener = (request, response) => {
     serve(history, site, request, response).catch((err) => {
-      logger?.error({ err, url: request.url }, "HTTP request failed");
+      // The path only: a query may hold a login ticket, which never goes to a log.
+      logger?.error({ err, path: request.url?.split("?")[0] }, "HTTP request failed");
       sendJson(response, 500, { error: `internal error: ${(err as Error)?.message ?? String(err)}` });
     });
   };
-  // The gRPC server's certificate serves HTTPS too; browsers bring no client certificate, so none is asked.
-  const tls = processSecurity().tls;
   const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
   const { host, port } = splitHostPort(address);
   await new Promise<void>((resolve, reject) => {
@@ -60,6 +62,10 @@ interface Site {
   page: string;
   csp: string;
   hosts: ReadonlySet<string>;
+  /** Verifies callers; none under --insecure-no-auth. */
+  secret?: Buffer;
+  /** Served over TLS: the session cookie is Secure. */
+  https: boolean;
 }
 
 async function serve(history: History, site: Site, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -71,15 +77,38 @@ async function serve(history: History, site: Site, request: IncomingMessage, res
     return sendJson(response, 405, { error: `method ${request.method} not allowed` });
   }
   const url = new URL(request.url ?? "/", "http://history.invalid");
+  if (url.pathname === "/healthz") return sendJson(response, 200, { status: "serving" });
+  // The page holds no data, only the code that fetches it from the API, so it loads for anyone
+  // and tells a visitor without a session how to get one.
   if (url.pathname === "/" || url.pathname === "/index.html") {
     response.setHeader("Content-Security-Policy", site.csp);
     return send(response, 200, "text/html; charset=utf-8", site.page);
   }
+  if (url.pathname === "/login") return serveLogin(site, url.searchParams, response);
+  if (url.pathname === "/logout") return redirect(response, "/", clearSessionCookie(site.https));
   if (url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`)) {
+    const check = authenticateRequest(request.headers, site.secret, Date.now());
+    if ("error" in check) {
+      if (check.status === 401) response.setHeader("WWW-Authenticate", 'Bearer realm="ballast history"');
+      return sendJson(response, check.status, { error: check.error });
+    }
     const result = await handleApi(history, url.pathname.slice(API_PREFIX.length), url.searchParams);
     return sendJson(response, result.status, result.body);
   }
   sendJson(response, 404, { error: `not found: ${url.pathname}` });
+}
+
+function serveLogin(site: Site, query: URLSearchParams, response: ServerResponse): void {
+  const result = login(query, site.secret, Date.now(), site.https);
+  if ("error" in result) return sendJson(response, result.status, { error: result.error });
+  redirect(response, result.location, result.setCookie);
+}
+
+/** 303 to a path on this site, setting a cookie on the way. */
+function redirect(response: ServerResponse, location: string, setCookie: string): void {
+  response.setHeader("Set-Cookie", setCookie);
+  response.setHeader("Location", location);
+  send(response, 303, "text/plain; charset=utf-8", `see ${location}`);
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {

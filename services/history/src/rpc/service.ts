@@ -1,5 +1,6 @@
-import type { Event as WireEvent } from "@ballast/gen/events";
-import { HistoryServiceService, type HistoryServiceServer } from "@ballast/gen/history";
+import { Event as WireEvent } from "@ballast/gen/events";
+import { HistoryServiceService, TaskSummary, type HistoryServiceServer } from "@ballast/gen/history";
+import { badPageToken, fillPage, indexAfter, pageSizeOf, type PageItemCodec, type PageSizes } from "@ballast/common/paging";
 import type { PublishedEvent } from "@ballast/common/domain/events";
 import { InvalidArgumentError } from "@ballast/common/errors";
 import { unary, type ServiceBinding } from "@ballast/common/grpc";
@@ -8,7 +9,8 @@ import type { Logger } from "@ballast/common/logging";
 import { withSpan } from "@ballast/common/telemetry";
 import { eventFromWire, eventToWire } from "@ballast/common/wire/events";
 import { executorToWire } from "@ballast/common/wire/resources";
-import type { History } from "../history.js";
+import type { TaskSummary as DomainTaskSummary } from "../core/summaries.js";
+import { DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT, type History } from "../history.js";
 import type { DeadLetter } from "../store/store.js";
 import { applicationToWire, jobToWire, stageToWire, taskToWire } from "./summaries.js";
 
@@ -33,13 +35,44 @@ export function historyServiceImplementation(history: History, logger?: Logger):
     listJobSummaries: unary(async (request) => ({ jobs: (await history.listJobs(request.applicationId, request.driverApplicationId)).map(jobToWire) })),
     getJobSummary: unary(async (request) => ({ job: jobToWire(await history.getJob(request.applicationId, request.jobId)) })),
     listStages: unary(async (request) => ({ stages: (await history.listStages(request.applicationId, request.jobId)).map(stageToWire) })),
-    listTasks: unary(async (request) => ({ tasks: (await history.listTasks(request.applicationId, request.jobId)).map(taskToWire) })),
+    listTasks: unary(async (request) => {
+      const size = pageSizeOf(request.pageSize, TASK_PAGE_SIZES);
+      const tasks = await history.listTasks(request.applicationId, request.jobId);
+      const page = fillPage(tasks, indexAfter(tasks, request.pageToken, TASK_PAGES.keyOf), size, TASK_PAGES);
+      return { tasks: page.items, nextPageToken: page.nextPageToken };
+    }),
     listExecutorHistory: unary(async (request) => ({ executors: (await history.listExecutors(request.applicationId)).map(executorToWire) })),
     listEvents: unary(async (request) => {
-      const { applicationId, jobId, afterSeq, limit } = request;
-      return { events: (await history.listEvents(applicationId, { jobId, afterSeq, limit })).map(eventToWire) };
+      const { applicationId, jobId } = request;
+      // page_size is checked here; an older client's limit, by History as ever.
+      const limit = request.pageSize ? pageSizeOf(request.pageSize, EVENT_PAGE_SIZES) : request.limit;
+      const afterSeq = request.pageToken ? seqOfPageToken(request.pageToken) : request.afterSeq;
+      const events = await history.listEventsAndOneMore(applicationId, { jobId, afterSeq, limit });
+      const page = fillPage(events, 0, limit || DEFAULT_EVENT_LIMIT, EVENT_PAGES);
+      return { events: page.items, nextPageToken: page.nextPageToken };
     }),
   };
+}
+
+const TASK_PAGE_SIZES: PageSizes = { default: 1000, max: 10_000 };
+const TASK_PAGES: PageItemCodec<DomainTaskSummary, TaskSummary> = {
+  toWire: taskToWire,
+  encodedBytes: (task) => TaskSummary.encode(task).finish().length,
+  keyOf: (task) => task.taskId,
+};
+
+const EVENT_PAGE_SIZES: PageSizes = { default: DEFAULT_EVENT_LIMIT, max: MAX_EVENT_LIMIT };
+/** An event page's token is the seq of its last event: the next page starts after it. */
+const EVENT_PAGES: PageItemCodec<PublishedEvent, WireEvent> = {
+  toWire: eventToWire,
+  encodedBytes: (event) => WireEvent.encode(event).finish().length,
+  keyOf: (event) => String(event.seq),
+};
+
+function seqOfPageToken(pageToken: string): number {
+  const seq = /^\d{1,16}$/.test(pageToken) ? Number(pageToken) : NaN;
+  if (!Number.isSafeInteger(seq)) throw badPageToken(pageToken);
+  return seq;
 }
 
 export function historyServiceBinding(history: History, logger?: Logger): ServiceBinding {

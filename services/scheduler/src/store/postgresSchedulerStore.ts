@@ -48,7 +48,7 @@ export class PostgresSchedulerStore implements SchedulerStore {
     if (records.length === 0) return;
     const events = records.flatMap((r) => r.events);
     const jobs = records.flatMap((r) => r.jobs);
-    const { rows } = await this.pool.query(named("ballast_append", "SELECT ballast_append($1, $2, $3, $4, $5, $6, $7, $8, $9) AS outcome", [
+    const { rows } = await this.pool.query(named("ballast_append", "SELECT ballast_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS outcome", [
       epoch,
       records.map((r) => r.seq),
       records.map((r) => r.now),
@@ -58,6 +58,7 @@ export class PostgresSchedulerStore implements SchedulerStore {
       jobs.map((j) => j.jobId),
       jobs.map((j) => j.submissionId),
       jobs.map((j) => j.traceparent),
+      records.flatMap((r) => r.forgetJobs ?? []),
     ]));
     if (rows[0].outcome === "fenced") throw new LeaseLostError(`the lease moved past epoch ${epoch}`);
   }

@@ -21,8 +21,11 @@ CREATE OR REPLACE FUNCTION ballast_now_ms() RETURNS bigint LANGUAGE sql STABLE A
 -- check hold until COMMIT: a standby's takeover (UPDATE of that row) waits for
 -- an append in flight, or the append waits for the takeover and then sees the
 -- new epoch. Either way nothing of an old epoch lands after a new leader read the log.
+-- p_forgotten_jobs: jobs the batch evicted, whose records go with it. (The version without
+-- it stays defined for a scheduler of the previous release still running beside this one.)
 CREATE OR REPLACE FUNCTION ballast_append(p_epoch bigint, p_seqs bigint[], p_nows bigint[], p_bodies bytea[],
-    p_event_jobs text[], p_event_bodies bytea[], p_job_ids text[], p_submissions text[], p_traceparents text[])
+    p_event_jobs text[], p_event_bodies bytea[], p_job_ids text[], p_submissions text[], p_traceparents text[],
+    p_forgotten_jobs text[])
   RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
   current_epoch bigint;
@@ -36,6 +39,7 @@ BEGIN
     SELECT j, b FROM unnest(p_event_jobs, p_event_bodies) WITH ORDINALITY AS e(j, b, n) ORDER BY n;
   INSERT INTO jobs (job_id, submission_id, traceparent)
     SELECT j, nullif(s, ''), t FROM unnest(p_job_ids, p_submissions, p_traceparents) AS r(j, s, t) ON CONFLICT DO NOTHING;
+  DELETE FROM jobs WHERE job_id = ANY(p_forgotten_jobs);
   RETURN 'appended';
 END $$;
 `;

@@ -77,6 +77,28 @@ for (const backend of BACKENDS) {
       expect(again.applicationId).toBe(store.applicationId);
     });
 
+    it("forgets an evicted job's record with the input that evicted it, so the table holds only held jobs", async () => {
+      const store = await fresh();
+      const { lease } = await lead(store, "a");
+      const jobs = ["j1", "j2", "j3"].map((jobId) => ({ jobId, submissionId: `sub-${jobId}`, traceparent: `tp-${jobId}` }));
+      await store.append([record(1, { jobs: jobs.slice(0, 2) }), record(2, { jobs: [jobs[2]!] })], lease.epoch);
+      // One batch evicts j1; the next evicts j3 together with a job submitted and evicted in that same batch.
+      await store.append([record(3, { forgetJobs: ["j1"] })], lease.epoch);
+      await store.append([record(4, { jobs: [{ jobId: "j4", submissionId: "sub-j4", traceparent: "tp-j4" }] }), record(5, { forgetJobs: ["j3", "j4"] })], lease.epoch);
+      const again = await open();
+      for (const gone of ["j1", "j3", "j4"]) {
+        expect(await again.jobForSubmission(`sub-${gone}`), gone).toBeUndefined();
+        expect(await again.traceparentOfJob(gone), gone).toBeUndefined();
+      }
+      expect(await again.jobForSubmission("sub-j2")).toBe("j2");
+      expect(await again.traceparentOfJob("j2")).toBe("tp-j2");
+      // A deposed leader's append forgets nothing.
+      await store.lease.release("a", lease.epoch);
+      await lead(again, "b");
+      await expect(store.append([record(6, { forgetJobs: ["j2"] })], lease.epoch)).rejects.toThrow(LeaseLostError);
+      expect(await again.jobForSubmission("sub-j2")).toBe("j2");
+    });
+
     it("keeps a rejected input marked as such, so replay can skip it", async () => {
       const store = await fresh();
       const { lease } = await lead(store, "a");

@@ -10,6 +10,11 @@ export interface LogRecord {
   events: HistoryEvent[];
   /** A submitted job's client submission id and trace context, kept outside the replayed state. */
   jobs: JobRecord[];
+  /**
+   * Jobs the input evicted from the state (retention): their records are deleted in the same
+   * transaction, so the table holds only the jobs the scheduler still holds, not one row per job ever.
+   */
+  forgetJobs?: string[];
   /** Set when the core threw on the input: why. Kept in the log for the record, skipped on replay. */
   rejected?: string;
 }

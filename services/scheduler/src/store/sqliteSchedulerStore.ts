@@ -43,6 +43,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
     const insertInput = this.db.prepare("INSERT INTO inputs (seq, now, body) VALUES (?, ?, ?)");
     const insertEvent = this.db.prepare("INSERT INTO events (job_id, body) VALUES (?, ?)");
     const insertJob = this.db.prepare("INSERT OR IGNORE INTO jobs (job_id, submission_id, traceparent) VALUES (?, ?, ?)");
+    const deleteJob = this.db.prepare("DELETE FROM jobs WHERE job_id = ?");
     this.appendInTransaction = this.db.transaction((records: LogRecord[], epoch: number) => {
       // The epoch check makes the log itself the fence: a deposed leader cannot append.
       if (epochNow.get() !== epoch) throw new LeaseLostError(`the lease moved past epoch ${epoch}`);
@@ -51,6 +52,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
         insertInput.run(r.seq, r.now, encodeLogged(r));
         for (const event of r.events) insertEvent.run(event.jobId, encodeBody(event));
         for (const job of r.jobs) insertJob.run(job.jobId, job.submissionId || null, job.traceparent);
+        for (const jobId of r.forgetJobs ?? []) deleteJob.run(jobId);
       }
     });
     this.selectEvents = this.db.prepare("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
