@@ -28,5 +28,6 @@ export interface ShufflePeer {
   readonly address: string;
   writeMapOutput(ref: MapOutputRef, partitions: Uint8Array[]): Promise<number[]>;
   fetchBlocks(blocks: Array<{ ref: MapOutputRef; partition: number }>, deadlineMs?: number): Promise<Uint8Array[]>;
+  streamBlocks(blocks: Array<{ ref: MapOutputRef; partition: number }>, onBlock: (index: number, block: Uint8Array) => void | Promise<void>, deadlineMs?: number): Promise<void>;
   close(): void;
 }
