@@ -40,6 +40,7 @@ export const CONF_SCHEMA = {
   "ballast.shuffle.io.retryWait": { type: "duration", default: "500ms", min: 0, doc: "first fetch retry backoff (doubles, with jitter)" },
   "ballast.shuffle.io.maxRetryWait": { type: "duration", default: "10s", min: 0, doc: "cap of the fetch retry backoff" },
   "ballast.executor.memory": { type: "bytes", default: "256m", min: 1, doc: "estimated bytes one task's reduce-side aggregation, groupByKey, join or sort holds before it spills sorted runs to the executor's local disk" },
+  "ballast.executor.totalMemory": { type: "bytes", default: "768m", min: 320 * 1024 * 1024, doc: "memory of one executor process: 256m for its main thread, the rest split among its slots' worker heaps, each of which caps its tasks' ballast.executor.memory at half its size", process: true },
   "ballast.executor.cacheSize": { type: "bytes", default: "2g", min: 1, doc: "bytes each of an executor's disk caches (downloaded bundles, staged inputs) holds; least recently used files go first", process: true },
   "ballast.result.maxSize": { type: "bytes", default: "15m", min: 1, max: 15 * 1024 * 1024, doc: "largest collect result of a job, all its partitions together (it travels in one gRPC message of at most 16m)" },
   "ballast.excludeOnFailure.enabled": { type: "bool", default: "true", doc: "exclude executors and nodes that keep failing tasks" },

@@ -20,6 +20,7 @@ import type { ShufflePeer, StagingPeer } from "./tasks/peers.js";
 import type { FaultHook } from "./tasks/faults.js";
 import { TaskRunner } from "./tasks/runner.js";
 import { TaskEventLog } from "./tasks/taskEvents.js";
+import { memorySizing } from "./tasks/memorySizing.js";
 import { WorkerPool } from "./tasks/workerPool.js";
 
 export interface ExecutorOptions {
@@ -92,8 +93,11 @@ export class Executor {
     rmSync(spillRoot, { recursive: true, force: true });
     mkdirSync(spillRoot, { recursive: true });
     this.staging = options.staging ?? new JobScopedStaging(options.stagingAddress);
-    this.pool = new WorkerPool(options.slots, options.logger);
-    const cacheBytes = resolveConf({}, process.env)["ballast.executor.cacheSize"];
+    const processConf = resolveConf({}, process.env);
+    const sizing = memorySizing(processConf["ballast.executor.totalMemory"], options.slots);
+    options.logger.info({ totalMemory: processConf["ballast.executor.totalMemory"], slots: options.slots, ...sizing }, "memory shared among the task workers");
+    this.pool = new WorkerPool(options.slots, options.logger, undefined, sizing.workerHeapBytes);
+    const cacheBytes = processConf["ballast.executor.cacheSize"];
     this.bundles = new BundleCache(options.dataDir, this.staging, cacheBytes);
     this.runner = new TaskRunner({
       nodeId: options.nodeId,
@@ -107,6 +111,7 @@ export class Executor {
       authorizeCommit: (taskId) => this.session.authorizeCommit(taskId),
       logger: options.logger,
       spillRoot,
+      taskMemoryCap: sizing.taskMemoryCap,
       cache: new ExecutorPartitionCache({
         nodeShuffle: this.shuffleClientFor(options.shuffleAddress),
         shuffleClientFor: (address) => this.shuffleClientFor(address),

@@ -37,6 +37,8 @@ export interface RunnerDeps {
   logger: Logger;
   /** Where tasks get their spill dirs (one each, removed when the task ends). */
   spillRoot: string;
+  /** The most a task's ballast.executor.memory may be here (half its worker's heap: memorySizing). */
+  taskMemoryCap: number;
   /** Cached partitions of persisted datasets: gathered before a task, kept after it. */
   cache: Pick<ExecutorPartitionCache, "blocksFor" | "keep">;
 }
@@ -129,7 +131,7 @@ export class TaskRunner {
 
   private async fetchAndRun(launch: TaskLaunch, prepared: PreparedTask, signal: AbortSignal, metrics: TaskMetrics, logger: Logger, clock: TaskClock): Promise<TaskStatusUpdate> {
     const { reads, reducePartitions, spillDir, conf } = prepared;
-    const memoryLimit = conf["ballast.executor.memory"];
+    const memoryLimit = Math.min(conf["ballast.executor.memory"], this.deps.taskMemoryCap);
     const fetched = await withSpan("shuffle.fetch", { "shuffle.reads": reads.length }, (span) =>
       fetchShuffleBlocks({
         reads,
