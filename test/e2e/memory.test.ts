@@ -23,7 +23,7 @@ async function groupLarge(conf: string[]): Promise<{ jobId: string; records: [st
 }
 
 describe("reduce-side memory", () => {
-  // At 1m a task also keeps only 256 KiB of fetched blocks in memory: the rest wait in its spill dir.
+  // At 1m a task also keeps only 128 KiB of fetched blocks in memory: the rest wait in its spill dir.
   it("a groupByKey with ballast.executor.memory=1m spills, gives the same output, and leaves no spill files", async () => {
     const inMemory = await groupLarge([]);
     expect(inMemory.stats.spills).toBe(0);
