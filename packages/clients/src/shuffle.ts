@@ -154,20 +154,42 @@ export class ShuffleClient {
 
   /** Like fetchBlock for several blocks of this service in one stream; resolves in request order. */
   async fetchBlocks(blocks: BlockRequest[], deadlineMs = DEFAULT_FETCH_DEADLINE_MS): Promise<Uint8Array[]> {
-    if (blocks.length === 0) return [];
+    const fetched: Uint8Array[] = [];
+    await this.streamBlocks(blocks, (_index, block) => void fetched.push(block), deadlineMs);
+    return fetched;
+  }
+
+  /**
+   * Like fetchBlocks, but hands each verified block to `onBlock` (in request
+   * order) as soon as it is complete, and keeps none: the stream is not read
+   * further until `onBlock` resolves, so a caller that writes blocks away holds
+   * one block and the stream's flow-control window, whatever the total.
+   */
+  async streamBlocks(blocks: BlockRequest[], onBlock: (index: number, block: Uint8Array) => void | Promise<void>, deadlineMs = DEFAULT_FETCH_DEADLINE_MS): Promise<void> {
+    if (blocks.length === 0) return;
     const stream = this.client.fetchBlocks(
       { blocks: blocks.map((b) => ({ mapOutput: { ...b.ref }, partition: b.partition })) },
       { deadline: Date.now() + deadlineMs },
     );
     const assembler = new BlockAssembler(blocks.length);
+    let callerFailed = false; // the caller's own failure (a full disk) is not the service's fault
     try {
-      for await (const response of stream) assembler.add(response.blockIndex, response.data, response.last, response.size, response.crc32);
+      for await (const response of stream) {
+        const block = assembler.add(response.blockIndex, response.data, response.last, response.size, response.crc32);
+        if (!block) continue;
+        try {
+          await onBlock(assembler.current - 1, block);
+        } catch (err) {
+          callerFailed = true;
+          throw err;
+        }
+      }
       assembler.finish();
     } catch (err) {
       stream.cancel();
+      if (callerFailed) throw err;
       throw this.fetchErrorOf(err, blocks[Math.min(assembler.current, blocks.length - 1)]!);
     }
-    return assembler.blocks;
   }
 
   async listMapOutputs(shuffleId?: string): Promise<MapOutputListing[]> {
@@ -278,33 +300,33 @@ class CorruptStreamError extends Error {}
 
 /** Puts FetchBlocks chunks back together and checks every block against its size and CRC-32. */
 class BlockAssembler {
-  readonly blocks: Uint8Array[] = [];
+  /** Blocks completed so far (the index of the one being assembled). */
+  current = 0;
   private pieces: Uint8Array[] = [];
   private received = 0;
   private crc = 0;
 
   constructor(private readonly expected: number) {}
 
-  get current(): number {
-    return this.blocks.length;
-  }
-
-  add(blockIndex: number, data: Uint8Array, last: boolean, size: number, crc: number): void {
+  /** Adds a chunk; returns the block it completes, verified, if it is the block's last. */
+  add(blockIndex: number, data: Uint8Array, last: boolean, size: number, crc: number): Uint8Array | undefined {
     if (blockIndex !== this.current) throw new CorruptStreamError(`got a chunk of block ${blockIndex} while block ${this.current} was incomplete`);
     this.pieces.push(data);
     this.received += data.length;
     this.crc = crc32(data, this.crc);
-    if (!last) return;
+    if (!last) return undefined;
     if (this.received !== size) throw new CorruptStreamError(`received ${this.received} bytes, the block has ${size}`);
     if (this.crc !== crc) throw new CorruptStreamError(`CRC-32 mismatch: computed ${hex(this.crc)}, stored ${hex(crc)}`);
-    this.blocks.push(this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces));
+    const block = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces);
     this.pieces = [];
     this.received = 0;
     this.crc = 0;
+    this.current++;
+    return block;
   }
 
   finish(): void {
-    if (this.blocks.length !== this.expected) throw new CorruptStreamError(`stream ended after ${this.blocks.length} of ${this.expected} blocks`);
+    if (this.current !== this.expected) throw new CorruptStreamError(`stream ended after ${this.current} of ${this.expected} blocks`);
   }
 }
 

@@ -32,7 +32,7 @@ export interface WideBehavior {
    */
   mapSideWriter(parentPosition: number, numReducePartitions: number, rangeSamples?: readonly Uint8Array[]): ShuffleWriter;
   /** Reduce side: merge the fetched blocks of every parent's shuffle. */
-  reduce(blocksOf: (parentPosition: number) => Uint8Array[], sink: Sink, spill?: SpillSpace): void;
+  reduce(blocksOf: (parentPosition: number) => Iterable<Uint8Array>, sink: Sink, spill?: SpillSpace): void;
   /**
    * Range-partitioned ops (sortBy): the checked sort key of a map-side
    * record. Its presence makes the shuffle range partitioned, and sample tasks

@@ -80,7 +80,8 @@ export interface PartitionIO {
   /** Bytes [start, end) of an input file (the host clamps end to the file size). Synchronous. */
   readRange(uri: string, start: number, end: number): Uint8Array;
   /** Every fetched block of this task's reduce partition for a shuffle (one per map output). */
-  shuffleBlocks(shuffleIndex: number): Uint8Array[];
+  /** The fetched blocks of a shuffle, in map index order; may read them lazily (iterate once per call). */
+  shuffleBlocks(shuffleIndex: number): Iterable<Uint8Array>;
   /** The application's cached partitions of persisted datasets; absent where the host keeps none. */
   cache?: PartitionCache;
   /** Where reduce-side operators may spill; without it they keep everything in memory. */

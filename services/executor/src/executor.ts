@@ -20,6 +20,7 @@ import type { ShufflePeer, StagingPeer } from "./tasks/peers.js";
 import type { FaultHook } from "./tasks/faults.js";
 import { TaskRunner } from "./tasks/runner.js";
 import { TaskEventLog } from "./tasks/taskEvents.js";
+import { memorySizing } from "./tasks/memorySizing.js";
 import { WorkerPool } from "./tasks/workerPool.js";
 
 export interface ExecutorOptions {
@@ -93,8 +94,10 @@ export class Executor {
     rmSync(spillRoot, { recursive: true, force: true });
     mkdirSync(spillRoot, { recursive: true });
     this.staging = options.staging ?? new JobScopedStaging(options.stagingAddress);
-    this.pool = new WorkerPool(options.slots, options.logger);
     const processConf = resolveConf({}, process.env);
+    const sizing = memorySizing(processConf["ballast.executor.totalMemory"], options.slots, processConf["ballast.executor.cacheMemory"]);
+    options.logger.info({ totalMemory: processConf["ballast.executor.totalMemory"], slots: options.slots, ...sizing }, "memory shared among the task workers");
+    this.pool = new WorkerPool(options.slots, options.logger, undefined, sizing.workerHeapBytes);
     const cacheBytes = processConf["ballast.executor.cacheSize"];
     this.bundles = new BundleCache(options.dataDir, this.staging, cacheBytes);
     this.partitionCache = new ExecutorPartitionCache({
@@ -116,6 +119,7 @@ export class Executor {
       authorizeCommit: (taskId) => this.session.authorizeCommit(taskId),
       logger: options.logger,
       spillRoot,
+      taskMemoryCap: sizing.taskMemoryCap,
       cache: this.partitionCache,
     });
     if (options.taskEventsFile) this.taskEvents = new TaskEventLog(options.taskEventsFile, { nodeId: options.nodeId, executorId: options.executorId });

@@ -70,27 +70,42 @@ export class PartitionedWriter implements ShuffleWriter {
   }
 }
 
+/**
+ * Distinct keys a map task combines in memory before it writes their values out and starts over:
+ * the reduce side merges partial values of a key anyway, so this bounds the map side's memory
+ * (some 50 MB of small keys) at the cost of less combining for inputs of very many keys.
+ */
+export const MAX_COMBINED_KEYS = 1 << 18;
+
 /** Combines values per key in memory before writing (reduceByKey, aggregateByKey, distinct). */
 export class CombiningWriter<V, C> implements ShuffleWriter {
-  private readonly combined = new KeyedMap<C>();
+  private combined = new KeyedMap<C>();
+  private readonly writer: PartitionedWriter;
 
   constructor(
-    private readonly numPartitions: number,
+    numPartitions: number,
     private readonly op: string,
     private readonly create: (value: V) => C,
     private readonly mergeValue: (combined: C, value: V) => C,
     /** Picks key and value from a record; default: the record is a pair. */
     private readonly split: (record: unknown, op: string) => readonly [unknown, unknown] = expectPair,
-  ) {}
+  ) {
+    this.writer = new PartitionedWriter(numPartitions, op);
+  }
 
   add: Sink = (record) => {
     const pair = this.split(record, this.op);
     this.combined.merge(pair[0], pair[1] as V, this.create, this.mergeValue);
+    if (this.combined.size >= MAX_COMBINED_KEYS) this.writeCombined();
   };
 
   finish(): { partitions: Uint8Array[]; recordsOut: number } {
-    const writer = new PartitionedWriter(this.numPartitions, this.op);
-    this.combined.forEach((key, value) => writer.addPair(key, [key, value]));
-    return writer.finish();
+    this.writeCombined();
+    return this.writer.finish();
+  }
+
+  private writeCombined(): void {
+    this.combined.forEach((key, value) => this.writer.addPair(key, [key, value]));
+    this.combined = new KeyedMap<C>();
   }
 }

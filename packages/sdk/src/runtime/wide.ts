@@ -13,14 +13,14 @@ type Pair = [unknown, unknown];
 type Merge = (a: unknown, b: unknown) => unknown;
 const identity = <T>(value: T): T => value;
 
-function forEachPairIn(blocks: Uint8Array[], visit: (key: unknown, value: unknown) => void): void {
+function forEachPairIn(blocks: Iterable<Uint8Array>, visit: (key: unknown, value: unknown) => void): void {
   for (const block of blocks) {
     forEachRecordIn(block, (record) => visit((record as Pair)[0], (record as Pair)[1]));
   }
 }
 
 /** Reduce side shared by ops that merge values per key, then emit [key, merged]. */
-function mergeByKey<C>(blocks: Uint8Array[], ops: MergeOps<C>, sink: Sink, spill: SpillSpace | undefined): void {
+function mergeByKey<C>(blocks: Iterable<Uint8Array>, ops: MergeOps<C>, sink: Sink, spill: SpillSpace | undefined): void {
   const merged = new SpillingKeyedMerge(ops, spill);
   forEachPairIn(blocks, (key, value) => merged.add(key, value));
   merged.forEach((key, value) => sink([key, value]));
@@ -125,7 +125,7 @@ export function joinBehavior(kind: "join" | "leftOuterJoin"): WideBehavior {
 }
 
 /** Values of each key per side: [key, [leftValues, rightValues]], keys of either side. */
-function groupBothSides(blocksOf: (parentPosition: number) => Uint8Array[]): KeyedMap<[unknown[], unknown[]]> {
+function groupBothSides(blocksOf: (parentPosition: number) => Iterable<Uint8Array>): KeyedMap<[unknown[], unknown[]]> {
   const groups = new KeyedMap<[unknown[], unknown[]]>();
   for (const side of [0, 1] as const) {
     forEachPairIn(blocksOf(side), (key, value) => {

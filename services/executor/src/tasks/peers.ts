@@ -30,5 +30,6 @@ export interface ShufflePeer {
   fetchBlocks(blocks: Array<{ ref: MapOutputRef; partition: number }>, deadlineMs?: number): Promise<Uint8Array[]>;
   /** Every map output the service holds (of one shuffle when `shuffleId` is given). */
   listMapOutputs(shuffleId?: string): Promise<Array<{ ref: MapOutputRef; partitionSizes: number[] }>>;
+  streamBlocks(blocks: Array<{ ref: MapOutputRef; partition: number }>, onBlock: (index: number, block: Uint8Array) => void | Promise<void>, deadlineMs?: number): Promise<void>;
   close(): void;
 }

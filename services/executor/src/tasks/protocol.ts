@@ -4,6 +4,7 @@
  * carries its own copy of the SDK, so nothing here may depend on one copy.
  */
 import type { DriverPosition, InputFile } from "@ballast/common/plan";
+import type { FetchedBlock } from "./fetchedBlocks.js";
 
 export interface PartitionTaskSpec {
   datasetId: number;
@@ -31,8 +32,8 @@ export interface WorkerTaskRequest {
   /** Input URI -> local file the worker reads ranges from. */
   localPaths: Record<string, string>;
   task: PartitionTaskSpec;
-  /** Fetched blocks of this task's reduce partition, per shuffle index, in map index order. */
-  blocks: Record<number, Uint8Array[]>;
+  /** Fetched blocks of this task's reduce partition, per shuffle index, in map index order: in memory, or where on disk. */
+  blocks: Record<number, FetchedBlock[]>;
   /** Reduce-side memory budget and this task's spill dir (the runner creates and removes it). */
   spill: { memoryLimit: number; dir: string };
   /** Cached partitions of persisted datasets the task may read, by "<cacheKey>/<partition>" (absent: none). */
@@ -83,15 +84,13 @@ export function prepareTransfer(views: Uint8Array[]): { views: Uint8Array[]; tra
   return { views: prepared, transfer: [...transfer] };
 }
 
-/** prepareTransfer for fetched blocks grouped by shuffle index. */
-export function prepareBlocksTransfer(blocks: Record<number, Uint8Array[]>): { blocks: Record<number, Uint8Array[]>; transfer: ArrayBuffer[] } {
+/** prepareTransfer for the in-memory ones of fetched blocks grouped by shuffle index (those on disk travel as their place). */
+export function prepareBlocksTransfer(blocks: Record<number, FetchedBlock[]>): { blocks: Record<number, FetchedBlock[]>; transfer: ArrayBuffer[] } {
   const entries = Object.entries(blocks);
-  const { views, transfer } = prepareTransfer(entries.flatMap(([, list]) => list));
-  const prepared: Record<number, Uint8Array[]> = {};
+  const inMemory = entries.flatMap(([, list]) => list.filter((block) => block instanceof Uint8Array));
+  const { views, transfer } = prepareTransfer(inMemory);
+  const prepared: Record<number, FetchedBlock[]> = {};
   let next = 0;
-  for (const [index, list] of entries) {
-    prepared[Number(index)] = views.slice(next, next + list.length);
-    next += list.length;
-  }
+  for (const [index, list] of entries) prepared[Number(index)] = list.map((block) => (block instanceof Uint8Array ? views[next++] : block));
   return { blocks: prepared, transfer };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Span } from "@opentelemetry/api";
@@ -8,6 +8,7 @@ import { ShuffleClient } from "@ballast/clients/shuffle";
 import { startShuffleServer, type ShuffleServer } from "@ballast/shuffle/server";
 import type { ShuffleReadSpec } from "@ballast/common/domain/tasks";
 import { TaskFailure } from "../core/task.js";
+import { FetchedBlockStore, readFetchedBlocks, type FetchedBlock } from "./fetchedBlocks.js";
 import { fetchShuffleBlocks, type FetchOptions } from "./shuffleFetch.js";
 
 const logger = createLogger("executor-test");
@@ -55,10 +56,24 @@ describe("fetchShuffleBlocks", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  const decoded = (blocks: FetchedBlock[]) => [...readFetchedBlocks(blocks)].map((b) => new TextDecoder().decode(b));
+
   it("fetches the task's reduce partition from every map output, in map order", async () => {
     const fetched = await fetchShuffleBlocks(options(readOf(server.address, 2)));
-    expect(fetched.blocks[0].map((b) => new TextDecoder().decode(b))).toEqual(["m0p1", "m1p1!"]);
-    expect(fetched.bytes).toBe(9);
+    expect(fetched.blocks[0].every((block) => block instanceof Uint8Array)).toBe(true);
+    expect(decoded(fetched.blocks[0])).toEqual(["m0p1", "m1p1!"]);
+    expect(fetched).toMatchObject({ bytes: 9, bytesOnDisk: 0 });
+  });
+
+  it("writes the blocks past the store's memory budget to its dir, read back in map order", async () => {
+    const read = readOf(server.address, 2);
+    const storeDir = mkdtempSync(join(dir, "store-"));
+    const fetched = await fetchShuffleBlocks(options(read, { store: new FetchedBlockStore([read], 4, storeDir) }));
+    expect(fetched.blocks[0][0]).toBeInstanceOf(Uint8Array); // "m0p1" fits the 4 bytes
+    expect(fetched.blocks[0][1]).toEqual({ path: join(storeDir, "fetched-blocks"), offset: 0, length: 5 });
+    expect(readdirSync(storeDir)).toEqual(["fetched-blocks"]);
+    expect(decoded(fetched.blocks[0])).toEqual(["m0p1", "m1p1!"]);
+    expect(fetched).toMatchObject({ bytes: 9, bytesOnDisk: 5 });
   });
 
   it("fails at once with a fetch failure naming a missing map output, without retrying", async () => {

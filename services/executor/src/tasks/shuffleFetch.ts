@@ -6,6 +6,7 @@ import { backoffDelay, sleep } from "@ballast/common/backoff";
 import { groupBlocksByAddress, missingLocations, type BlockRequest } from "../core/fetchPlan.js";
 import type { ShuffleReadSpec } from "@ballast/common/domain/tasks";
 import { failure } from "../core/task.js";
+import { FetchedBlockStore, type FetchedBlock } from "./fetchedBlocks.js";
 import type { MapOutputRef, ShufflePeer } from "./peers.js";
 
 export interface FetchRetryPolicy {
@@ -21,7 +22,9 @@ export interface FetchOptions {
   /** Per shuffle index, the reduce partition to fetch when it differs from `partition` (a union above a wide dataset). */
   reducePartitions?: ReadonlyMap<number, number>;
   policy: FetchRetryPolicy;
-  clientFor(address: string): Pick<ShufflePeer, "fetchBlocks">;
+  clientFor(address: string): Pick<ShufflePeer, "streamBlocks">;
+  /** Where fetched blocks go as they arrive (default: all in memory). */
+  store?: FetchedBlockStore;
   logger: Logger;
   span?: Span;
   signal?: AbortSignal;
@@ -29,9 +32,11 @@ export interface FetchOptions {
 }
 
 export interface FetchedBlocks {
-  /** Per shuffle index, one block per map output in map index order. */
-  blocks: Record<number, Uint8Array[]>;
+  /** Per shuffle index, one block per map output in map index order (in memory or in the store's file). */
+  blocks: Record<number, FetchedBlock[]>;
   bytes: number;
+  /** Of `bytes`, what went to disk. */
+  bytesOnDisk: number;
 }
 
 type FetchErrorKind = "unreachable" | "missing" | "corrupt";
@@ -44,47 +49,48 @@ interface ClassifiedError {
 
 /**
  * Fetches this task's reduce partition from every map output, one stream per
- * shuffle service, all services in parallel. A failed fetch from a service is
- * retried with exponential backoff and jitter (ballast.shuffle.io.*); a
- * missing block is not retried (waiting will not bring it back). When retries
- * run out the task fails with a FetchFailure naming the map output, so the
- * scheduler can unregister it (or the whole node when unreachable).
+ * shuffle service, all services in parallel, each block handed to the store
+ * as it completes (the stream waits while it is written away). A failed fetch
+ * from a service is retried for the blocks it had not delivered yet, with
+ * exponential backoff and jitter (ballast.shuffle.io.*); a missing block is
+ * not retried (waiting will not bring it back). When retries run out the task
+ * fails with a FetchFailure naming the map output, so the scheduler can
+ * unregister it (or the whole node when unreachable).
  */
 export async function fetchShuffleBlocks(options: FetchOptions): Promise<FetchedBlocks> {
   const missing = missingLocations(options.reads);
   if (missing.length > 0) throw failure("executorError", `task launched without locations for ${missing.join(", ")}`);
-  const blocks: Record<number, Uint8Array[]> = {};
-  for (const read of options.reads) blocks[read.shuffleIndex] = new Array(read.numMaps);
+  const store = options.store ?? new FetchedBlockStore(options.reads, Infinity, "");
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-  let bytes = 0;
   try {
-    await Promise.all(
-      [...groupBlocksByAddress(options.reads)].map(async ([address, requests]) => {
-        const fetched = await fetchFromService(address, requests, options, signal);
-        requests.forEach((request, i) => {
-          blocks[request.shuffleIndex][request.location.mapIndex] = fetched[i];
-          bytes += fetched[i].byteLength;
-        });
-      }),
-    );
+    await Promise.all([...groupBlocksByAddress(options.reads)].map(([address, requests]) => fetchFromService(address, requests, options, store, signal)));
   } finally {
     stop.abort(new Error("fetch of this task ended")); // stops the retry loops of other services once one has failed
+    await store.close();
   }
-  return { blocks, bytes };
+  return { blocks: store.blocks, bytes: store.bytes, bytesOnDisk: store.bytesOnDisk };
 }
 
-async function fetchFromService(address: string, requests: BlockRequest[], options: FetchOptions, signal: AbortSignal): Promise<Uint8Array[]> {
+async function fetchFromService(address: string, requests: BlockRequest[], options: FetchOptions, store: FetchedBlockStore, signal: AbortSignal): Promise<void> {
   const client = options.clientFor(address);
-  const wanted = requests.map((r) => ({ ref: refOf(r), partition: options.reducePartitions?.get(r.shuffleIndex) ?? options.partition }));
+  let pending = requests;
   for (let retry = 0; ; retry++) {
     signal.throwIfAborted();
+    const wanted = pending.map((r) => ({ ref: refOf(r), partition: options.reducePartitions?.get(r.shuffleIndex) ?? options.partition }));
+    let delivered = 0;
     try {
-      return await client.fetchBlocks(wanted);
+      await client.streamBlocks(wanted, async (index, block) => {
+        signal.throwIfAborted();
+        await store.keep(pending[index].shuffleIndex, pending[index].location.mapIndex, block);
+        delivered = index + 1;
+      });
+      return;
     } catch (err) {
       signal.throwIfAborted();
+      pending = pending.slice(delivered);
       const classified = classify(err);
-      if (classified.kind === "missing" || retry >= options.policy.maxRetries) throw fetchFailure(address, requests, classified, retry);
+      if (classified.kind === "missing" || retry >= options.policy.maxRetries) throw fetchFailure(address, pending, classified, retry);
       const delayMs = backoffDelay(retry + 1, { initialMs: options.policy.retryWaitMs, maxMs: options.policy.maxRetryWaitMs }, options.random);
       const details = { address, attempt: retry + 1, maxRetries: options.policy.maxRetries, delayMs, kind: classified.kind, error: classified.message };
       options.logger.warn(details, "shuffle fetch failed; retrying");

@@ -8,6 +8,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parentPort } from "node:worker_threads";
 import { trimStack } from "../core/stack.js";
+import { readFetchedBlocks } from "./fetchedBlocks.js";
 import { prepareTransfer, type CacheActivity, type CacheBlockWrite, type PartitionOutput, type SpillCounts, type WorkerErrorKind, type WorkerTaskRequest, type WorkerTaskResponse } from "./protocol.js";
 
 // Stack frames of user code point at their .ts files through the bundle's inline source map.
@@ -35,7 +36,7 @@ interface JobDefinitionLike {
 
 interface PartitionIOLike {
   readRange(uri: string, start: number, end: number): Uint8Array;
-  shuffleBlocks(shuffleIndex: number): Uint8Array[];
+  shuffleBlocks(shuffleIndex: number): Iterable<Uint8Array>;
   cache?: {
     read(cacheKey: string, partition: number): Uint8Array | undefined;
     write(cacheKey: string, partition: number, level: CacheBlockWrite["level"], block: Uint8Array): void;
@@ -117,10 +118,11 @@ class LocalInputs implements PartitionIOLike {
     return filled === bytes.length ? bytes : bytes.subarray(0, filled);
   }
 
-  shuffleBlocks(shuffleIndex: number): Uint8Array[] {
+  /** Read as the merge goes: blocks the fetch wrote to disk come into memory one at a time. */
+  shuffleBlocks(shuffleIndex: number): Iterable<Uint8Array> {
     const blocks = this.request.blocks[shuffleIndex];
     if (!blocks) throw new Error(`this task has no fetched blocks for shuffle ${shuffleIndex}`);
-    return blocks;
+    return { [Symbol.iterator]: () => readFetchedBlocks(blocks) };
   }
 
   close(): void {

@@ -63,6 +63,16 @@ describe("WorkerPool", () => {
     expect(response.type).toBe("done");
   });
 
+  it("caps each worker's heap: a task past it fails alone as a crash, and the next task runs", async () => {
+    const capped = new WorkerPool(1, createLogger("executor-test"), undefined, 64 * 1024 * 1024);
+    try {
+      await expect(capped.run(await request("hog-1", "hog"))).rejects.toThrow(/memory limit/);
+      expect((await capped.run(await request("ok-4", "ok"))).type).toBe("done");
+    } finally {
+      await capped.close();
+    }
+  });
+
   it("kills a busy task on request and frees its slot", async () => {
     const spinning = pool.run(await request("spin-1", "spin", 0, ["--spinMs", "60000"]));
     await new Promise((resolve) => setTimeout(resolve, 300));

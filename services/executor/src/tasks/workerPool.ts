@@ -48,6 +48,8 @@ export class WorkerPool {
     private readonly size: number,
     private readonly logger: Logger,
     private readonly entry: URL = DEFAULT_ENTRY,
+    /** Old-generation cap of each worker's heap (memorySizing); default: V8's own. */
+    private readonly heapBytes?: number,
   ) {}
 
   /** Starts all workers now so the first tasks do not pay for thread start-up. */
@@ -105,7 +107,8 @@ export class WorkerPool {
   private spawn(): Slot {
     // A larger young generation: record pipelines allocate many short-lived tuples, and
     // the default semi-space makes the scavenger a large share of task time.
-    const worker = new Worker(this.entry, { resourceLimits: { maxYoungGenerationSizeMb: 48 } });
+    const heapCap = this.heapBytes === undefined ? {} : { maxOldGenerationSizeMb: Math.ceil(this.heapBytes / 2 ** 20) };
+    const worker = new Worker(this.entry, { resourceLimits: { maxYoungGenerationSizeMb: 48, ...heapCap } });
     const slot: Slot = { worker };
     worker.on("message", (response: WorkerTaskResponse) => {
       const job = slot.job;

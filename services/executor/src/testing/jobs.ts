@@ -57,7 +57,9 @@ export default job("modes", (ctx) => {
       const until = Date.now() + spinMs;
       while (Date.now() < until) {}
       if (mode === "crash") process.exit(7);
-      return items;
+      const kept: Array<{ i: number; s: string }> = [];
+      if (mode === "hog") for (let i = 0; i < 8_000_000; i++) kept.push({ i, s: "x" + i }); // some 400 MB, all alive
+      return kept.length > 0 ? items.concat([kept.length]) : items;
     })
     .map((x) => check(x, mode))
     .collect();

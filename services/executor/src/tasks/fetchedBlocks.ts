@@ -1,0 +1,89 @@
+/**
+ * Where a reduce task's fetched shuffle blocks wait for its worker. The first
+ * blocks stay in memory, up to a byte budget; the rest are appended to one
+ * file in the task's spill dir as they arrive (Spark's fetch-to-disk), so a
+ * partition larger than memory is never held whole: the fetch holds one block
+ * per stream, and the worker reads the file back one block at a time while it
+ * merges (readFetchedBlocks). The file goes with the spill dir when the task ends.
+ */
+import { closeSync, openSync, readSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+
+/** A block the fetch wrote to disk: `length` bytes at `offset` of `path`. */
+export interface BlockOnDisk {
+  path: string;
+  offset: number;
+  length: number;
+}
+
+export type FetchedBlock = Uint8Array | BlockOnDisk;
+
+export class FetchedBlockStore {
+  /** Per shuffle index, one block per map output in map index order. */
+  readonly blocks: Record<number, FetchedBlock[]> = {};
+  bytes = 0;
+  bytesOnDisk = 0;
+  private bytesInMemory = 0;
+  private file: Promise<FileHandle> | undefined;
+  private readonly path: string;
+
+  /** `dir` (the task's spill dir) must exist before a block goes to disk. */
+  constructor(reads: ReadonlyArray<{ shuffleIndex: number; numMaps: number }>, private readonly memoryBytes: number, dir: string) {
+    for (const read of reads) this.blocks[read.shuffleIndex] = new Array(read.numMaps);
+    this.path = join(dir, "fetched-blocks");
+  }
+
+  /** Keeps a block; resolves once it is in memory or written (so the fetch reads on only then). */
+  async keep(shuffleIndex: number, mapIndex: number, block: Uint8Array): Promise<void> {
+    this.bytes += block.byteLength;
+    if (this.bytesInMemory + block.byteLength <= this.memoryBytes) {
+      this.bytesInMemory += block.byteLength;
+      this.blocks[shuffleIndex][mapIndex] = block;
+      return;
+    }
+    // Offsets are taken before the await: streams of several services append at once.
+    const offset = this.bytesOnDisk;
+    this.bytesOnDisk += block.byteLength;
+    this.file ??= open(this.path, "w");
+    const handle = await this.file;
+    for (let written = 0; written < block.byteLength; ) {
+      written += (await handle.write(block, written, block.byteLength - written, offset + written)).bytesWritten;
+    }
+    this.blocks[shuffleIndex][mapIndex] = { path: this.path, offset, length: block.byteLength };
+  }
+
+  /** Closes the file (its blocks stay readable by path); safe to call more than once. */
+  async close(): Promise<void> {
+    const file = this.file;
+    this.file = undefined;
+    if (file) await (await file).close();
+  }
+}
+
+/** The blocks in order, those on disk read when reached: one at a time in memory, for a synchronous merge. */
+export function* readFetchedBlocks(blocks: readonly FetchedBlock[]): Generator<Uint8Array> {
+  let fd: number | undefined;
+  try {
+    for (const block of blocks) {
+      if (block instanceof Uint8Array) {
+        yield block;
+        continue;
+      }
+      fd ??= openSync(block.path, "r");
+      yield readExactly(fd, block);
+    }
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function readExactly(fd: number, block: BlockOnDisk): Uint8Array {
+  const bytes = new Uint8Array(block.length);
+  for (let filled = 0; filled < bytes.length; ) {
+    const n = readSync(fd, bytes, filled, bytes.length - filled, block.offset + filled);
+    if (n === 0) throw new Error(`fetched block file ${block.path} ends before byte ${block.offset + block.length}`);
+    filled += n;
+  }
+  return bytes;
+}
