@@ -38,11 +38,18 @@ export function benchSecurity(): void {
   configureSecurity({ secret, token: mintToken(secret, { role: "cluster" }) });
 }
 
+/** CPU profiles of the cluster's processes when BENCH_CPU_PROF names a directory (bench/cpuProfile.cjs). */
+function profilingEnv(): Record<string, string> {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? { NODE_OPTIONS: `--require ${resolve("bench/cpuProfile.cjs")}`, BENCH_CPU_PROF: resolve(dir) } : {};
+}
+
+/** A fresh local cluster for one benchmark (profiled when BENCH_CPU_PROF is set), stopped after `body`. */
 export async function withCluster<T>(name: string, options: Partial<ClusterOptions>, body: (cluster: ClusterDescription) => Promise<T>): Promise<T> {
   const dir = join(BENCH_DIR, `cluster-${name}`);
   rmSync(dir, { recursive: true, force: true });
   benchSecurity();
-  const cluster = await startCluster({ nodes: 2, ports: "auto", ...options, dir });
+  const cluster = await startCluster({ nodes: 2, ports: "auto", ...options, env: { ...options.env, ...profilingEnv() }, dir });
   try {
     return await body(cluster);
   } finally {
@@ -101,6 +108,12 @@ export function processCpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** User + system CPU time of this process since `before` (a process.cpuUsage() reading). */
+export function cpuMsSince(before: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
 }
 
 /** CPU time used so far by every process of a local cluster. */
