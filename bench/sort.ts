@@ -4,8 +4,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { formatBytes } from "@ballast/cli/outcome";
 import { partFileLines, RECORD_BYTES, validateSortedLines, writeTeraSortInput, type RecordSetSummary } from "../test/support/teraSort.js";
+import { jobHistory } from "../test/support/faults.js";
 import { daskOutputDir, runDask, versusDask } from "./peers.js";
-import { BENCH_DIR, clusterCpuMs, cpuMsSince, row, seconds, timedJob, withCluster } from "./support.js";
+import { BENCH_DIR, clusterCpuMs, cpuMsSince, row, seconds, stageTimeline, timedJob, withCluster } from "./support.js";
 
 const SORT_BYTES = 200 * 1024 * 1024;
 const SORT_PARTITIONS = 8;
@@ -52,6 +53,7 @@ export async function sortBench(): Promise<void> {
     row("single-process sort (for scale)", `${seconds(baseline.ms)}  (ratio ballast/single ${(ms / baseline.ms).toFixed(2)}x)`);
     // The machine is shared: CPU time says what the work cost, whatever the load did to the wall.
     row("cluster CPU for the job", `${seconds(jobCpuMs)}  (all services; single process ${seconds(baseline.cpuMs)} CPU, ratio ${(jobCpuMs / baseline.cpuMs).toFixed(2)}x)`);
+    for (const line of stageTimeline(await jobHistory(cluster, outcome.jobId))) row("  timeline", line);
     row("shuffle bytes written", formatBytes(outcome.stats.shuffleBytesWritten));
     row("tasks", String(outcome.stats.tasksLaunched));
     row("vs Dask distributed", versusDask(runDask("dask_sort.py", [path, daskOutputDir("sort"), String(SORT_PARTITIONS)], daskOutputDir("sort")), ms, 3));

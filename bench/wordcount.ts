@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { formatBytes } from "@ballast/cli/outcome";
 import { builtEntry } from "@ballast/common/entry";
-import { historyEvents } from "../test/support/faults.js";
+import { jobHistory } from "../test/support/faults.js";
 import { daskOutputDir, runDask, versusDask } from "./peers.js";
-import { BENCH_DIR, benchCorpus, clusterCpuMs, cpuMsSince, peakRssBytes, row, seconds, withCluster, wordcount } from "./support.js";
+import { BENCH_DIR, benchCorpus, clusterCpuMs, cpuMsSince, peakRssBytes, row, seconds, stageTimeline, withCluster, wordcount } from "./support.js";
 
 const MAP_PARTITIONS = 8; // examples/wordcount.ts: textFile(..., { minPartitions: 8 })
 
@@ -55,7 +55,8 @@ export async function wordcountBench(): Promise<void> {
     const { outcome, ms } = await wordcount(cluster, corpus, "wc-out");
     const jobCpuMs = clusterCpuMs(cluster) - cpuBefore;
     const cliMs = cliWordCount(cluster.dir, corpus);
-    const mapMs = (await historyEvents(cluster, outcome.jobId)).filter((e) => e.type === "taskEnded" && e.stageId === 0 && e.state === "succeeded").map((e) => Number(e.durationMs));
+    const events = await jobHistory(cluster, outcome.jobId);
+    const mapMs = events.filter((e) => e.type === "taskEnded" && e.stageId === 0 && e.state === "succeeded").map((e) => Number(e.durationMs));
     const mapMbPerSecond = mb / MAP_PARTITIONS / (mapMs.reduce((a, b) => a + b, 0) / mapMs.length / 1000);
     const singleMbPerSecond = mb / (baseline.ms / 1000);
     console.log("\n== word count 100 MB, 2 nodes");
@@ -65,6 +66,7 @@ export async function wordcountBench(): Promise<void> {
     row("  ratio job/single", ratioRow(ms / baseline.ms, 0.5, "lower"));
     // The machine is shared: CPU time says what the work cost, whatever the load did to the wall.
     row("cluster CPU for the job", `${seconds(jobCpuMs)}  (all services; single process ${seconds(baseline.cpuMs)} CPU, ratio ${(jobCpuMs / baseline.cpuMs).toFixed(2)}x)`);
+    for (const line of stageTimeline(events)) row("  timeline", line);
     row("ballast submit, spawn to exit", seconds(cliMs));
     row("  ratio CLI/single", ratioRow(cliMs / baseline.ms, 0.6, "lower"));
     row("vs Dask distributed (CLI time)", versusDask(runDask("dask_wordcount.py", [corpus, daskOutputDir("wc")], daskOutputDir("wc")), cliMs, 5));
