@@ -12,11 +12,12 @@ if (dir) {
   session.post("Profiler.enable");
   session.post("Profiler.setSamplingInterval", { interval: 500 });
   session.post("Profiler.start");
+  let window = 0;
   const write = () =>
     // The same-thread session answers synchronously, so the profile is written before the exit.
     session.post("Profiler.stop", (err, result) => {
-      if (!err) writeFileSync(join(dir, `${process.argv[1].split("/").slice(-3).join("_")}-${process.pid}-${threadId}.cpuprofile`), JSON.stringify(result.profile));
-      if (threadId !== 0) session.post("Profiler.start"); // the next window (the last one written wins)
+      if (!err) writeFileSync(join(dir, `${process.argv[1].split("/").slice(-3).join("_")}-${process.pid}-${threadId}${threadId !== 0 ? `-w${window++}` : ""}.cpuprofile`), JSON.stringify(result.profile));
+      if (threadId !== 0) session.post("Profiler.start"); // the next window, in its own file
     });
   process.on("exit", write);
   // Task workers are terminated rather than exiting: write theirs every few seconds instead.

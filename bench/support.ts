@@ -38,11 +38,18 @@ export function benchSecurity(): void {
   configureSecurity({ secret, token: mintToken(secret, { role: "cluster" }) });
 }
 
+/** CPU profiles of the cluster's processes when BENCH_CPU_PROF names a directory (bench/cpuProfile.cjs). */
+function profilingEnv(): Record<string, string> {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? { NODE_OPTIONS: `--require ${resolve("bench/cpuProfile.cjs")}`, BENCH_CPU_PROF: resolve(dir) } : {};
+}
+
+/** A fresh local cluster for one benchmark (profiled when BENCH_CPU_PROF is set), stopped after `body`. */
 export async function withCluster<T>(name: string, options: Partial<ClusterOptions>, body: (cluster: ClusterDescription) => Promise<T>): Promise<T> {
   const dir = join(BENCH_DIR, `cluster-${name}`);
   rmSync(dir, { recursive: true, force: true });
   benchSecurity();
-  const cluster = await startCluster({ nodes: 2, ports: "auto", ...options, dir });
+  const cluster = await startCluster({ nodes: 2, ports: "auto", ...options, env: { ...options.env, ...profilingEnv() }, dir });
   try {
     return await body(cluster);
   } finally {
@@ -101,6 +108,30 @@ export function processCpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * Where a job's wall time went, from its history events: each stage's start and end after
+ * the job was submitted, and the sum of its tasks' run times (what the slots were busy with).
+ */
+export function stageTimeline(events: Array<Record<string, any>>): string[] {
+  const submitted = events.find((e) => e.type === "jobSubmitted");
+  if (!submitted) return ["no jobSubmitted event in history"];
+  const at = (e: Record<string, any> | undefined) => (e ? `+${seconds(Number(e.timeMs) - Number(submitted.timeMs))}` : "?");
+  const stages = [...new Set(events.filter((e) => e.type === "stageSubmitted").map((e) => Number(e.stageId)))].sort((a, b) => a - b);
+  const lines = stages.map((stage) => {
+    const started = events.find((e) => e.type === "stageSubmitted" && Number(e.stageId) === stage);
+    const ended = events.filter((e) => e.type === "stageEnded" && Number(e.stageId) === stage).at(-1);
+    const taskMs = events.filter((e) => e.type === "taskEnded" && Number(e.stageId) === stage).reduce((sum, e) => sum + Number(e.durationMs), 0);
+    return `stage ${stage} (${started?.name ?? "?"}): ${at(started)} to ${at(ended)}, tasks ${seconds(taskMs)} in all`;
+  });
+  return [...lines, `job ended ${at(events.find((e) => e.type === "jobEnded"))}`];
+}
+
+/** User + system CPU time of this process since `before` (a process.cpuUsage() reading). */
+export function cpuMsSince(before: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
 }
 
 /** CPU time used so far by every process of a local cluster. */

@@ -1,7 +1,5 @@
 // `npm run bench -- tasks`: 20,000 empty tasks through real executors on 2 nodes, submit to
 // exit, beside Dask distributed with 2 worker processes in the same run.
-// BENCH_CPU_PROF=DIR writes a CPU profile of every cluster process into DIR (bench/cpuProfile.cjs).
-import { resolve } from "node:path";
 import { submitJob } from "@ballast/cli/submit";
 import { runDask, versusDask } from "./peers.js";
 import { clusterCpuMs, quiet, row, seconds, withCluster } from "./support.js";
@@ -9,14 +7,8 @@ import { clusterCpuMs, quiet, row, seconds, withCluster } from "./support.js";
 export const EMPTY_TASKS = Number(process.env.BENCH_EMPTY_TASKS ?? 20_000);
 const GOAL_TASKS_PER_SECOND = 5_000;
 
-/** CPU profiles of the cluster's processes when BENCH_CPU_PROF names a directory. */
-export function profilingEnv(): Record<string, string> {
-  const dir = process.env.BENCH_CPU_PROF;
-  return dir ? { NODE_OPTIONS: `--require ${resolve("bench/cpuProfile.cjs")}`, BENCH_CPU_PROF: resolve(dir) } : {};
-}
-
 export async function emptyTasksBench(): Promise<void> {
-  const { ms, cpuMs } = await withCluster("tasks", { nodes: 2, env: profilingEnv() }, async (cluster) => {
+  const { ms, cpuMs } = await withCluster("tasks", { nodes: 2 }, async (cluster) => {
     const cpuBefore = clusterCpuMs(cluster);
     const started = performance.now();
     const outcome = await submitJob({ scheduler: cluster.scheduler, staging: cluster.staging, jobFile: "bench/jobs/empty-tasks.ts", files: [], conf: [], args: ["--tasks", String(EMPTY_TASKS)], json: false, progress: quiet });

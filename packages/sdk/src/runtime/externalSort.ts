@@ -13,7 +13,12 @@ export class ExternalSorter<T> {
   private bytes = 0;
   private readonly runs: SpillRuns | undefined;
 
-  constructor(private readonly compare: (a: T, b: T) => number, private readonly space?: SpillSpace) {
+  constructor(
+    private readonly compare: (a: T, b: T) => number,
+    private readonly space?: SpillSpace,
+    /** Sorts a buffer stably in `compare` order (default Array#sort; sortBy packs string keys instead). */
+    private readonly sortBuffer: (records: T[]) => T[] = (records) => records.sort(compare),
+  ) {
     this.runs = space && new SpillRuns(space);
   }
 
@@ -42,7 +47,7 @@ export class ExternalSorter<T> {
   }
 
   private takeSorted(): T[] {
-    const sorted = this.buffer.sort(this.compare); // Array#sort is stable
+    const sorted = this.sortBuffer(this.buffer);
     this.buffer = [];
     this.bytes = 0;
     return sorted;

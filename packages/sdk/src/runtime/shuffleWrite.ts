@@ -7,7 +7,13 @@ import type { ShuffleWriter, Sink } from "../graph.js";
 import { concatChunks, packRecords } from "./codec.js";
 import { KeyedMap, partitionOf } from "./keys.js";
 
-const RECORDS_PER_CHUNK = 8192;
+/**
+ * Records buffered per reduce partition before they are packed. Small enough that buffered
+ * records die young (8192 kept ~65k records alive across 8 partitions, promoted and
+ * collected by the old generation: a sort map task took ~35% longer), large enough that
+ * msgpackr's per-call setup stays negligible.
+ */
+const RECORDS_PER_CHUNK = 1024;
 
 export function expectPair(record: unknown, op: string): readonly [unknown, unknown] {
   if (!Array.isArray(record) || record.length !== 2) {

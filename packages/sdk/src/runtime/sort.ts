@@ -9,11 +9,13 @@
 import type { Sink, WideBehavior } from "../graph.js";
 import { forEachRecordIn } from "./codec.js";
 import { ExternalSorter } from "./externalSort.js";
+import { sortByStringPrefix } from "./prefixSort.js";
 import { rangeBounds, rangeIndex } from "./rangePartitioner.js";
 import { expectPair, PartitionedWriter } from "./shuffleWrite.js";
 import { checkSortKey, sortOrder } from "./sortOrder.js";
 
 type Pair = readonly [unknown, unknown];
+const keyOfPair = (pair: Pair): unknown => pair[0];
 
 export interface SortSpec {
   op: "sortBy" | "sortByKey";
@@ -44,7 +46,9 @@ export function sortBehavior(spec: SortSpec): WideBehavior {
     },
     reduce(blocksOf, sink: Sink, spill) {
       // Stable, runs included: equal keys keep their fetch order.
-      const sorter = new ExternalSorter<Pair>((a, b) => compare(a[0], b[0]), spill);
+      const comparePairs = (a: Pair, b: Pair): number => compare(a[0], b[0]);
+      const sortPairs = (pairs: Pair[]): Pair[] => sortByStringPrefix(pairs, keyOfPair, comparePairs, !spec.ascending) ?? pairs.sort(comparePairs);
+      const sorter = new ExternalSorter<Pair>(comparePairs, spill, sortPairs);
       for (const block of blocksOf(0)) forEachRecordIn(block, (record) => sorter.add(record as Pair));
       sorter.forEach((pair) => sink(spec.emit(pair)));
     },
