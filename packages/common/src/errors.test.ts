@@ -10,7 +10,7 @@ beforeAll(async () => {
   // An answer over the message limit: grpc-js refuses to send it.
   const oversized = Array.from({ length: 17 }, () => "x".repeat(1024 * 1024));
   const implementation = {
-    getExecutorStatus: unary(() => ({ executorId: "e", nodeId: "n", slots: 1, runningTaskIds: oversized, connected: true, schedulerEpoch: 1, bundlesCached: 0, tasksCompleted: 0 })),
+    getExecutorStatus: unary(() => ({ executorId: "e", nodeId: "n", slots: 1, runningTaskIds: oversized, connected: true, schedulerEpoch: 1, bundlesCached: 0, tasksCompleted: 0, cachedPartitionsInMemory: 0, cachedBytesInMemory: 0 })),
   };
   server = await startGrpcServer("127.0.0.1:0", [{ name: "ballast.v1.ExecutorService", definition: ExecutorServiceService, implementation }]);
 });
