@@ -97,9 +97,10 @@ describe("executor data path", () => {
       const [ok, denied] = await Promise.all([finalUpdate("staged-0"), finalUpdate("staged-1")]);
       expect(ok.state).toBe(TaskState.TASK_STATE_SUCCEEDED);
       expect(denied.failure!.kind).toBe(FailureKind.FAILURE_KIND_COMMIT_DENIED);
-      const part = h.staging.blobs.get(h.staging.names.get("results/run1/part-00000")!)!;
+      // The authorized attempt names its part under _temporary (the scheduler promotes it at job commit); the denied one names nothing.
+      const part = h.staging.blobs.get(h.staging.names.get("results/run1/_temporary/staged-0/part-00000")!)!;
       expect(new TextDecoder().decode(part)).toMatch(/^ONE\n/);
-      expect(h.staging.names.has("results/run1/part-00001")).toBe(false);
+      expect([...h.staging.names.keys()].filter((name) => name.startsWith("results/run1/"))).toEqual(["results/run1/_temporary/staged-0/part-00000"]);
     });
   });
 });
