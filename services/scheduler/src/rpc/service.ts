@@ -65,9 +65,10 @@ export function schedulerService(options: SchedulerServiceOptions): ServiceBindi
     submitJob: unary(async (request, call) => {
       requireValid(optionalIdProblem("submission_id", request.submissionId));
       const shell = active();
+      // The conf first: a process setting in a job's --conf is named even when the rest is wrong too.
+      requireJobConf(request.conf, options.baseConf);
       const plan = planFromWire(request.plan);
       requireBundleDigest(request.bundleDigest);
-      requireJobConf(request.conf, options.baseConf);
       refuseEndedApplication(shell, request.applicationId);
       const existing = await shell.jobForSubmission(request.submissionId);
       if (existing) return { jobId: existing };
