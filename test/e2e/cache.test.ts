@@ -7,6 +7,7 @@ import { lastJson, runCli, spawnCli, startTestCluster, type TestCluster } from "
 import { leaderOf } from "../support/failover.js";
 import { killAndWait, readTaskEvents, service, waitUntil, type TaskEvent } from "../support/faults.js";
 import { prepareCorpus } from "../support/wordcount.js";
+import { GATE_SOURCE } from "../support/gate.js";
 
 // Cached partitions of persisted datasets on a real cluster: an application of
 // three actions over one persisted dataset (4 partitions of a 3 MB corpus),
@@ -29,16 +30,8 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Words persisted at --level; a second dataset over them cached in memory when --derived is set. */
 const PROGRAM = `
-import { existsSync, writeFileSync } from "node:fs";
 import { app } from "ballast";
-
-/** Waits for the test: writes <gate>.ready, then waits for <gate>.go (at once when replayed on an executor). */
-async function gate(path: string): Promise<void> {
-  if (!path) return;
-  writeFileSync(path + ".ready", "");
-  while (!existsSync(path + ".go")) await new Promise((r) => setTimeout(r, 50));
-}
-
+${GATE_SOURCE}
 export default app("cached", async (ctx) => {
   const words = ctx.textFile(ctx.arg("input"), { minPartitions: ${PARTITIONS} })
     .flatMap((line) => line.split(" ")).filter((w) => w.length > 0)

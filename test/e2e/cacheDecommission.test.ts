@@ -10,6 +10,7 @@ import { lastJson, spawnCli, startTestCluster } from "../support/cluster.js";
 import { killNode, readTaskEvents, waitUntil } from "../support/faults.js";
 import { keptIn, succeededIn } from "../support/cached.js";
 import { prepareCorpus } from "../support/wordcount.js";
+import { GATE_SOURCE } from "../support/gate.js";
 
 // A node holding "disk" partitions of a persisted dataset is decommissioned
 // between two actions, then killed: its cached partitions migrate with its
@@ -21,16 +22,14 @@ let corpus: string;
 let expected: Map<string, number>;
 
 const PROGRAM = `
-import { existsSync, writeFileSync } from "node:fs";
 import { app } from "ballast";
-
+${GATE_SOURCE}
 export default app("migrating", async (ctx) => {
   const words = ctx.textFile(ctx.arg("input"), { minPartitions: ${PARTITIONS} })
     .flatMap((line) => line.split(" ")).filter((w) => w.length > 0)
     .persist("disk");
   const first = await words.count();
-  writeFileSync(ctx.arg("gate") + ".ready", "");
-  while (!existsSync(ctx.arg("gate") + ".go")) await new Promise((r) => setTimeout(r, 50));
+  await gate(ctx.arg("gate"));
   const second = await words.count();
   const distinct = await words.distinct().count();
   return { first, second, distinct };

@@ -6,6 +6,7 @@ import { ExecutorServiceClient, type GetExecutorStatusResponse } from "@ballast/
 import { call, createClient } from "@ballast/common/grpc";
 import { lastJson, spawnCli, startTestCluster, type TestCluster } from "../support/cluster.js";
 import { jobHistory, waitUntil } from "../support/faults.js";
+import { GATE_SOURCE } from "../support/gate.js";
 
 // Memory copies of a persisted dataset on a real cluster, under a cache budget
 // that holds one of its partitions per executor: the executors evict the
@@ -17,14 +18,8 @@ const NUMBERS = 800_000;
 const BUDGET = 700_000;
 
 const PROGRAM = `
-import { existsSync, writeFileSync } from "node:fs";
 import { app } from "ballast";
-
-async function gate(path: string): Promise<void> {
-  writeFileSync(path + ".ready", "");
-  while (!existsSync(path + ".go")) await new Promise((r) => setTimeout(r, 50));
-}
-
+${GATE_SOURCE}
 export default app("evicting", async (ctx) => {
   const numbers = ctx.range(${NUMBERS}, ${PARTITIONS}).map((n) => n * 2).persist("memory");
   const first = await numbers.reduce((a, b) => a + b);

@@ -10,6 +10,7 @@ import { lastJson, spawnCli, startTestCluster } from "../support/cluster.js";
 import { killAndWait, readTaskEvents, service, waitUntil } from "../support/faults.js";
 import { keptIn } from "../support/cached.js";
 import { prepareCorpus } from "../support/wordcount.js";
+import { GATE_SOURCE } from "../support/gate.js";
 
 // The word counts (a shuffle's output) persisted on disk: a later action reads
 // them whole and plans no stage that computes them. node-1's shuffle service
@@ -24,17 +25,15 @@ let corpus: string;
 let expected: Map<string, number>;
 
 const PROGRAM = `
-import { existsSync, writeFileSync } from "node:fs";
 import { app } from "ballast";
-
+${GATE_SOURCE}
 export default app("reconnecting", async (ctx) => {
   const counts = ctx.textFile(ctx.arg("input"), { minPartitions: ${PARTITIONS} })
     .flatMap((line) => line.split(" ")).filter((w) => w.length > 0)
     .map((w) => [w, 1] as const).reduceByKey((a, b) => a + b)
     .persist("disk");
   const first = await counts.count();
-  writeFileSync(ctx.arg("gate") + ".ready", "");
-  while (!existsSync(ctx.arg("gate") + ".go")) await new Promise((r) => setTimeout(r, 50));
+  await gate(ctx.arg("gate"));
   const second = await counts.count();
   return { first, second };
 });
