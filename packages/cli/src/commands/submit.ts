@@ -15,6 +15,7 @@ import { StagingClient } from "@ballast/clients/staging";
 import { bundlePathOf, loadBundle, type Bundle } from "../bundle.js";
 import { requireApplicationRecord } from "../resume.js";
 import { followApplication } from "../follow.js";
+import { ExitError } from "../exit.js";
 import type { ApplicationView } from "@ballast/common/domain/views";
 import { submitAddresses, type ClusterAddresses, type MasterFlags } from "./addresses.js";
 import { jobLink } from "../historyLink.js";
@@ -67,7 +68,7 @@ export async function attach(applicationId: string, opts: AttachFlags): Promise<
   const addresses = submitAddresses(opts);
   if (opts.supervised) exitWithSupervisor();
   const application = await followIfDetached(applicationId, addresses, opts.supervised === true);
-  if (application && application.status !== "succeeded") return reportDetachedEnd(application, opts.json);
+  if (application && application.status !== "succeeded") reportDetachedEnd(application);
   const program = await applicationProgram(applicationId, addresses);
   return runSubmit(program.bundle.path, program.args, { ...opts, file: [], conf: program.conf, appId: applicationId }, addresses, program.bundle);
 }
@@ -84,13 +85,9 @@ async function followIfDetached(applicationId: string, addresses: ClusterAddress
   }
 }
 
-function reportDetachedEnd(application: ApplicationView, json: boolean): number {
-  const message = application.error?.message ?? `application ${application.status}`;
-  if (json) process.stdout.write(`${JSON.stringify({ applicationId: application.applicationId, status: application.status, error: { message, stack: "" } })}
-`);
-  else process.stdout.write(`application ${application.applicationId} ${application.status}: ${message}
-`);
-  return 1;
+/** A detached application that did not succeed: its recorded end, as attach says it of any ended application. */
+function reportDetachedEnd(application: ApplicationView): never {
+  throw new ExitError(`application ${application.applicationId} ${application.status}: ${application.error?.message ?? "no reason given"}`, 1);
 }
 
 /** The supervising executor holds our stdin: when it goes (however it dies), so does this driver. */
