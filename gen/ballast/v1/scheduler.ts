@@ -383,7 +383,16 @@ export interface ExecutorSessionResponse {
     | //
     /** Run a detached application's driver program as a child process. */
     { $case: "launchDriver"; value: LaunchDriver }
+    | //
+    /** Stop a driver process the scheduler no longer places here (it was placed again elsewhere). */
+    { $case: "stopDriver"; value: StopDriver }
     | undefined;
+}
+
+export interface StopDriver {
+  applicationId: string;
+  reason: string;
+  epoch: number;
 }
 
 export interface LaunchDriver {
@@ -3459,6 +3468,9 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
       case "launchDriver":
         LaunchDriver.encode(message.message.value, writer.uint32(58).fork()).join();
         break;
+      case "stopDriver":
+        StopDriver.encode(message.message.value, writer.uint32(66).fork()).join();
+        break;
     }
     return writer;
   },
@@ -3530,6 +3542,82 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
             }
 
             message.message = { $case: "launchDriver", value: LaunchDriver.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.message = { $case: "stopDriver", value: StopDriver.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseStopDriver(): StopDriver {
+  return { applicationId: "", reason: "", epoch: 0 };
+}
+
+export const StopDriver: MessageFns<StopDriver> = {
+  encode(message: StopDriver, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(24).uint64(message.epoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StopDriver {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStopDriver();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
             continue;
           }
         }

@@ -72,6 +72,12 @@ export class DriverProcesses {
     });
   }
 
+  /** The scheduler placed the driver elsewhere: this one stops (its exit is reported, and ignored as stale). */
+  stop(applicationId: string, reason: string): void {
+    const driver = this.running.get(applicationId);
+    if (driver) this.stopOne(applicationId, driver, reason);
+  }
+
   /** The executor stops: its drivers stop with it (the scheduler places them again). */
   stopAll(): void {
     for (const [applicationId, driver] of this.running) this.stopOne(applicationId, driver, "executor stopping");

@@ -159,6 +159,7 @@ export class Executor {
         cachedOnDisk: () => executor.partitionCache.heldOnDisk(),
         onFreeCachedDataset: (applicationId, cacheKey) => executor.freeCachedDataset(applicationId, cacheKey),
         onLaunchDriver: (applicationId, attempt, token) => executor.drivers.launch(applicationId, attempt, token),
+        onStopDriver: (applicationId, reason) => executor.drivers.stop(applicationId, reason),
         runningDrivers: () => executor.drivers.applicationIds(),
       },
       logger: options.logger,

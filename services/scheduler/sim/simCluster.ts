@@ -97,6 +97,9 @@ export abstract class SimCluster {
       },
     });
     this.checkReconciled((entry) => entry.memoryExecutorId === node.executorId, cachedPartitions, `the memory of ${node.executorId}`);
+    for (const applicationId of this.drivers.get(node.executorId) ?? []) {
+      if (this.state.applications.get(applicationId)?.driver?.executorId !== node.executorId) this.checks.violation(`${node.executorId} still runs a driver of ${applicationId} placed elsewhere after registering`);
+    }
     if (cachedOnDisk) this.checkReconciled((entry) => entry.diskShuffleAddress === node.service.address, cachedOnDisk, `shuffle service ${node.service.address}`);
   }
 
@@ -168,6 +171,9 @@ export abstract class SimCluster {
         if (!this.drivers.has(node.executorId)) this.drivers.set(node.executorId, new Set());
         this.drivers.get(node.executorId)!.add(command.applicationId);
         this.driverAttempts.set(command.applicationId, command.attempt);
+        return;
+      case "stopDriver":
+        if (node) this.drivers.get(node.executorId)?.delete(command.applicationId);
         return;
       case "closeSession":
         if (!node) return;

@@ -38,6 +38,8 @@ export interface SessionHandlers {
   onFreeCachedDataset(applicationId: string, cacheKey: string): void;
   /** Run a detached application's driver (attempt `attempt`) with the submitter's token. */
   onLaunchDriver(applicationId: string, attempt: number, token: string): void;
+  /** Stop the application's driver: the scheduler placed it elsewhere. */
+  onStopDriver(applicationId: string, reason: string): void;
   /** Applications whose driver runs here, reported on every registration. */
   runningDrivers(): string[];
 }
@@ -268,6 +270,11 @@ export class SchedulerSession {
       case "launchDriver": {
         const { applicationId, attempt, token, epoch } = message.message.value;
         if (this.admit("launchDriver", epoch, { applicationId })) handlers.onLaunchDriver(applicationId, attempt, token);
+        break;
+      }
+      case "stopDriver": {
+        const { applicationId, reason, epoch } = message.message.value;
+        if (this.admit("stopDriver", epoch, { applicationId })) handlers.onStopDriver(applicationId, reason);
         break;
       }
     }

@@ -87,6 +87,16 @@ describe("supervised drivers of detached applications", () => {
     expect(launches(h.send({ type: "executorRegistered", executor: { ...h.executors.get("e1")!, runningDrivers: [APP] } }))).toEqual([]);
   });
 
+  it("an executor lost while its driver ran, re-registering with it, is told to stop it: only the new attempt replays", () => {
+    const h = twoExecutors();
+    detached(h);
+    h.loseExecutor("e1", "heartbeat timeout (stopped)");
+    const commands = h.send({ type: "executorRegistered", executor: { ...h.executors.get("e1")!, runningDrivers: [APP] } });
+    expect(commandsIn(commands, "stopDriver")).toEqual([{ type: "stopDriver", executorId: "e1", applicationId: APP, reason: "placed on e2 since this executor was lost" }]);
+    expect(launches(commands)).toEqual([]);
+    expect(applicationView(h.state, APP)!.driver).toMatchObject({ executorId: "e2", attempt: 2 });
+  });
+
   it("replaying the inputs rebuilds the same placements, and the state survives a snapshot", () => {
     const h = twoExecutors();
     detached(h);

@@ -33,13 +33,22 @@ export function onDriverExited(ctx: Ctx, input: DriverExit): void {
 /**
  * An executor (re-)registered listing the drivers it runs: those believed
  * there that it does not run (a restarted process, a launch that never
- * arrived) are placed again, not counted as failures.
+ * arrived) are placed again, not counted as failures; those it runs but
+ * that are placed elsewhere now, or whose application ended (it was lost
+ * meanwhile, e.g. stopped or cut off), are stopped, so only one attempt replays.
  */
 export function reconcileDrivers(ctx: Ctx, description: ExecutorDescription): void {
   if (!description.runningDrivers) return;
+  const { executorId } = description;
   const running = new Set(description.runningDrivers);
   for (const application of supervised(ctx.state)) {
-    if (application.driver!.executorId === description.executorId && !running.has(application.applicationId)) application.driver!.executorId = "";
+    if (application.driver!.executorId === executorId && !running.has(application.applicationId)) application.driver!.executorId = "";
+  }
+  for (const applicationId of running) {
+    const application = ctx.state.applications.get(applicationId);
+    if (application?.status === "running" && application.driver?.executorId === executorId) continue;
+    const reason = application?.status === "running" ? `placed on ${application.driver?.executorId || "no executor yet"} since this executor was lost` : "its application is not running";
+    ctx.out.push({ type: "stopDriver", executorId, applicationId, reason });
   }
 }
 

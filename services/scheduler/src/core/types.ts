@@ -160,6 +160,8 @@ export type Command =
   | { type: "freeCachedDataset"; executorId: string; applicationId: string; cacheKey: string }
   /** Run the detached application's driver program on the executor, as `user` (its submitter; "" for the cluster's own). */
   | { type: "launchDriver"; executorId: string; applicationId: string; attempt: number; user: string }
+  /** Stop the driver process of the application on the executor: it is not (or no longer) placed there. */
+  | { type: "stopDriver"; executorId: string; applicationId: string; reason: string }
   /** The ended job left the scheduler's state (retention): the shell forgets its records of it too. */
   | { type: "jobEvicted"; jobId: string }
   /** The job ended: its shuffle data may be removed from these services. */

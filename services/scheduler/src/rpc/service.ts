@@ -171,6 +171,7 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
     shutdown: (reason) => out.write({ message: { $case: "shutdown", value: { reason, epoch: epoch() } } }),
     freeCachedDataset: (applicationId, cacheKey) => out.write({ message: { $case: "freeCachedDataset", value: { applicationId, cacheKey, epoch: epoch() } } }),
     launchDriver: (applicationId, attempt, user) => out.write({ message: { $case: "launchDriver", value: { applicationId, attempt, token: driverTokenFor(user) ?? "", epoch: epoch() } } }),
+    stopDriver: (applicationId, reason) => out.write({ message: { $case: "stopDriver", value: { applicationId, reason, epoch: epoch() } } }),
     close: (reason) => {
       out.flush();
       detach();
