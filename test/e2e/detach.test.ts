@@ -31,6 +31,11 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+function driverLog(applicationId: string, attempt: number): string {
+  const host = driverHost(applicationId, attempt);
+  return host ? readFileSync(join(host.dataDir, "drivers", `${applicationId}.${attempt}.log`), "utf8") : "";
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -83,11 +88,38 @@ describe("submit --detach: a supervised driver inside the cluster", () => {
     const second = driverHost(applicationId, 2);
     expect(second?.nodeId).toBeDefined();
     expect(second!.nodeId).not.toBe(host.nodeId);
-    const replayLog = readFileSync(join(second!.dataDir, "drivers", `${applicationId}.2.log`), "utf8");
+    const replayLog = driverLog(applicationId, 2);
     expect(replayLog).toContain(`application ${applicationId}, 1 finished action(s) answered from their recorded results`);
     expect(summary.jobs.map((job: { jobId: string }) => job.jobId)[0]).toBe(firstActionJobs[0]);
     expect((await jobIds()).filter((jobId) => !before.includes(jobId))).toEqual(summary.jobs.map((job: { jobId: string }) => job.jobId));
     expect(summary.jobs).toHaveLength(2);
+  });
+
+  it("cancel of a detached application stops its driver and its running job; attach says it was cancelled", async () => {
+    const held = join(work, "held.ts");
+    const release = join(work, "held.release");
+    writeFileSync(held, `import { existsSync } from "node:fs";
+import { app } from "ballast";
+const cell = new Int32Array(new SharedArrayBuffer(4));
+export default app("held", async (ctx) => ctx.parallelize([1, 2, 3], 1).mapPartitions((records) => {
+  while (!existsSync(${JSON.stringify(release)})) Atomics.wait(cell, 0, 0, 50);
+  return records;
+}).count());
+`);
+    const submitted = await runCli(["submit", "--detach", "--json", "--dir", cluster.dir, held]);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const { applicationId } = lastJson(submitted.stdout);
+    await waitUntil("the detached driver to submit its job", () => driverLog(applicationId, 1).includes("action #1"), 60_000);
+    const cancelled = await runCli(["cancel", applicationId, "--dir", cluster.dir]);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    const host = driverHost(applicationId, 1)!;
+    await waitUntil("the executor to stop the cancelled application's driver", () => readFileSync(host.log, "utf8").includes(`"applicationId":"${applicationId}","attempt":1,"why":"its application was cancelled"`), 20_000);
+    const jobs = lastJson((await runCli(["jobs", "--dir", cluster.dir, "--json"])).stdout) as Array<{ status: string }>;
+    expect(jobs.map((job) => job.status)).toContain("cancelled"); // the earlier tests cancel none
+    writeFileSync(release, "");
+    const attached = await runCli(["attach", applicationId, "--dir", cluster.dir]);
+    expect(attached.code).toBe(1);
+    expect(attached.stderr).toContain(`application ${applicationId} cancelled`);
   });
 
   it("attach of a detached application whose program failed says why", async () => {

@@ -97,6 +97,13 @@ describe("supervised drivers of detached applications", () => {
     expect(applicationView(h.state, APP)!.driver).toMatchObject({ executorId: "e2", attempt: 2 });
   });
 
+  it("cancelling a detached application stops its driver", () => {
+    const h = twoExecutors();
+    detached(h);
+    const commands = h.send({ type: "applicationFinished", applicationId: APP, status: "cancelled", error: "cancelled by user" });
+    expect(commandsIn(commands, "stopDriver")).toEqual([{ type: "stopDriver", executorId: "e1", applicationId: APP, reason: "its application was cancelled" }]);
+  });
+
   it("replaying the inputs rebuilds the same placements, and the state survives a snapshot", () => {
     const h = twoExecutors();
     detached(h);

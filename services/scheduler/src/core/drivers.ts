@@ -52,6 +52,12 @@ export function reconcileDrivers(ctx: Ctx, description: ExecutorDescription): vo
   }
 }
 
+/** `ballast cancel APP_ID` of a detached application: its driver stops now rather than at its next action. */
+export function stopCancelledDriver(ctx: Ctx, applicationId: string): void {
+  const executorId = ctx.state.applications.get(applicationId)?.driver?.executorId;
+  if (executorId) ctx.out.push({ type: "stopDriver", executorId, applicationId, reason: "its application was cancelled" });
+}
+
 /**
  * After every step: a driver whose executor is lost fails (and is placed
  * again, or the application fails); one waiting for an executor is placed

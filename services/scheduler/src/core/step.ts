@@ -9,7 +9,7 @@
  * speculative copies, placement, then copies of slow tasks) see the settled state.
  */
 import { finishApplication, registerApplication } from "./applications.js";
-import { onDriverExited, reconcileDrivers, startDriver, superviseDrivers } from "./drivers.js";
+import { onDriverExited, reconcileDrivers, startDriver, stopCancelledDriver, superviseDrivers } from "./drivers.js";
 import { dropEvictedMemory, forgetDataset } from "./cache.js";
 import { flushChanged, newCtx, raise, type Ctx } from "./context.js";
 import { onCommitRequested } from "./commits.js";
@@ -61,6 +61,7 @@ function apply(ctx: Ctx, input: Input): void {
       return onDriverExited(ctx, input);
     case "applicationFinished":
       for (const jobId of finishApplication(ctx, input)) cancelJob(ctx, jobId, `application ${input.applicationId} cancelled`);
+      if (input.status === "cancelled") stopCancelledDriver(ctx, input.applicationId);
       return;
     case "datasetUnpersisted":
       return forgetDataset(ctx, input.applicationId, input.cacheKey);
