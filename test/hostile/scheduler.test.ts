@@ -72,7 +72,7 @@ describe("empty, over-long and control-character ids are INVALID_ARGUMENT", () =
 // ------------------------------------------------------------ applications
 
 const registerApplication = (extra: { applicationId?: string; name?: string; bundleDigest?: string; args?: string[]; conf?: Record<string, string> } = {}) =>
-  call(scheduler.registerApplication.bind(scheduler), { applicationId: "app-hostile", name: "hostile", bundleDigest: DIGEST, args: [], conf: {}, ...extra });
+  call(scheduler.registerApplication.bind(scheduler), { applicationId: "app-hostile", name: "hostile", bundleDigest: DIGEST, args: [], conf: {}, detached: false, ...extra });
 
 describe("application records refuse what they cannot hold, before anything is logged", () => {
   const cases: Array<[string, () => Promise<unknown>, number, RegExp]> = [
@@ -215,6 +215,7 @@ const registration = (overrides: Partial<RegisterExecutor> = {}): RegisterExecut
   cachedPartitions: [],
   cachedOnDisk: [],
   cachedOnDiskListed: false,
+  runningDrivers: [],
   ...overrides,
 });
 const register = (overrides: Partial<RegisterExecutor> = {}): ExecutorSessionRequest => ({ message: { $case: "register", value: registration(overrides) } });

@@ -130,6 +130,11 @@ export interface RegisterApplicationRequest {
   args: string[];
   /** The ballast.* overrides every action's job is submitted with (`ballast attach` reuses them). */
   conf: { [key: string]: string };
+  /**
+   * Run the driver program inside the cluster (`ballast submit --detach`): the scheduler places
+   * it on an executor and places it again (it resumes by replay) when its host fails.
+   */
+  detached: boolean;
 }
 
 export interface RegisterApplicationRequest_ConfEntry {
@@ -181,11 +186,25 @@ export interface ApplicationRecord {
    * it ended (with its result and stats, kept after the job itself left the scheduler).
    */
   actions: JobInfo[];
+  /** Its driver runs inside the cluster (`submit --detach`); driver says where. */
+  detached: boolean;
+  driver: DriverInfo | undefined;
 }
 
 export interface ApplicationRecord_ConfEntry {
   key: string;
   value: string;
+}
+
+/** A detached application's supervised driver process. */
+export interface DriverInfo {
+  /** The executor running it (empty while no executor can take it). */
+  executorId: string;
+  /** Placements so far (1 for the first). */
+  attempt: number;
+  /** Crash exits and lost hosts counted toward ballast.driver.maxFailures. */
+  failures: number;
+  lastFailure: string;
 }
 
 export interface ListExecutorsRequest {
@@ -203,7 +222,17 @@ export interface ExecutorSessionRequest {
   /** Several updates in one message: what finished in the same turn of the executor's loop. */
   { $case: "taskUpdates"; value: TaskUpdates } | //
   /** Cached partitions this executor no longer holds in memory (evicted under its cache budget). */
-  { $case: "cachedPartitionsDropped"; value: CachedPartitionsDropped } | undefined;
+  { $case: "cachedPartitionsDropped"; value: CachedPartitionsDropped } | //
+  /** A supervised driver process this executor ran has exited. */
+  { $case: "driverExited"; value: DriverExited } | undefined;
+}
+
+export interface DriverExited {
+  applicationId: string;
+  attempt: number;
+  /** The process's exit code (-1 when a signal ended it). */
+  exitCode: number;
+  reason: string;
 }
 
 export interface CachedPartitionsDropped {
@@ -241,6 +270,11 @@ export interface RegisterExecutor {
    */
   cachedOnDisk: CachedPartitionRef[];
   cachedOnDiskListed: boolean;
+  /**
+   * Applications whose supervised driver process runs here (the scheduler places again those it
+   * believes here and are not).
+   */
+  runningDrivers: string[];
 }
 
 export interface Heartbeat {
@@ -346,7 +380,27 @@ export interface ExecutorSessionResponse {
     | //
     /** unpersist(): the executor frees the dataset's partitions held in its memory. */
     { $case: "freeCachedDataset"; value: FreeCachedDataset }
+    | //
+    /** Run a detached application's driver program as a child process. */
+    { $case: "launchDriver"; value: LaunchDriver }
+    | //
+    /** Stop a driver process the scheduler no longer places here (it was placed again elsewhere). */
+    { $case: "stopDriver"; value: StopDriver }
     | undefined;
+}
+
+export interface StopDriver {
+  applicationId: string;
+  reason: string;
+  epoch: number;
+}
+
+export interface LaunchDriver {
+  applicationId: string;
+  attempt: number;
+  /** The application's submitter's token, for the driver's calls (never the cluster's). */
+  token: string;
+  epoch: number;
 }
 
 export interface FreeCachedDataset {
@@ -1218,7 +1272,7 @@ export const UnpersistDatasetResponse: MessageFns<UnpersistDatasetResponse> = {
 };
 
 function createBaseRegisterApplicationRequest(): RegisterApplicationRequest {
-  return { applicationId: "", name: "", bundleDigest: "", args: [], conf: {} };
+  return { applicationId: "", name: "", bundleDigest: "", args: [], conf: {}, detached: false };
 }
 
 export const RegisterApplicationRequest: MessageFns<RegisterApplicationRequest> = {
@@ -1238,6 +1292,9 @@ export const RegisterApplicationRequest: MessageFns<RegisterApplicationRequest> 
     globalThis.Object.entries(message.conf).forEach(([key, value]: [string, string]) => {
       RegisterApplicationRequest_ConfEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
     });
+    if (message.detached !== false) {
+      writer.uint32(48).bool(message.detached);
+    }
     return writer;
   },
 
@@ -1295,6 +1352,14 @@ export const RegisterApplicationRequest: MessageFns<RegisterApplicationRequest> 
             if (entry5.value !== undefined) {
               message.conf[entry5.key] = entry5.value;
             }
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.detached = reader.bool();
             continue;
           }
         }
@@ -1632,6 +1697,8 @@ function createBaseApplicationRecord(): ApplicationRecord {
     finishedAtMs: 0,
     error: undefined,
     actions: [],
+    detached: false,
+    driver: undefined,
   };
 }
 
@@ -1669,6 +1736,12 @@ export const ApplicationRecord: MessageFns<ApplicationRecord> = {
     }
     for (const v of message.actions) {
       JobInfo.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.detached !== false) {
+      writer.uint32(96).bool(message.detached);
+    }
+    if (message.driver !== undefined) {
+      DriverInfo.encode(message.driver, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -1777,6 +1850,22 @@ export const ApplicationRecord: MessageFns<ApplicationRecord> = {
             message.actions.push(JobInfo.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.detached = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.driver = DriverInfo.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1832,6 +1921,85 @@ export const ApplicationRecord_ConfEntry: MessageFns<ApplicationRecord_ConfEntry
             }
 
             message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDriverInfo(): DriverInfo {
+  return { executorId: "", attempt: 0, failures: 0, lastFailure: "" };
+}
+
+export const DriverInfo: MessageFns<DriverInfo> = {
+  encode(message: DriverInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.executorId !== "") {
+      writer.uint32(10).string(message.executorId);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    if (message.failures !== 0) {
+      writer.uint32(24).uint32(message.failures);
+    }
+    if (message.lastFailure !== "") {
+      writer.uint32(34).string(message.lastFailure);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DriverInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDriverInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.executorId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.failures = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.lastFailure = reader.string();
             continue;
           }
         }
@@ -1950,6 +2118,9 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
       case "cachedPartitionsDropped":
         CachedPartitionsDropped.encode(message.message.value, writer.uint32(42).fork()).join();
         break;
+      case "driverExited":
+        DriverExited.encode(message.message.value, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2008,6 +2179,93 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
               $case: "cachedPartitionsDropped",
               value: CachedPartitionsDropped.decode(reader, reader.uint32()),
             };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.message = { $case: "driverExited", value: DriverExited.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDriverExited(): DriverExited {
+  return { applicationId: "", attempt: 0, exitCode: 0, reason: "" };
+}
+
+export const DriverExited: MessageFns<DriverExited> = {
+  encode(message: DriverExited, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    if (message.exitCode !== 0) {
+      writer.uint32(24).int32(message.exitCode);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DriverExited {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDriverExited();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
             continue;
           }
         }
@@ -2207,6 +2465,7 @@ function createBaseRegisterExecutor(): RegisterExecutor {
     cachedPartitions: [],
     cachedOnDisk: [],
     cachedOnDiskListed: false,
+    runningDrivers: [],
   };
 }
 
@@ -2244,6 +2503,9 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
     }
     if (message.cachedOnDiskListed !== false) {
       writer.uint32(88).bool(message.cachedOnDiskListed);
+    }
+    for (const v of message.runningDrivers) {
+      writer.uint32(98).string(v!);
     }
     return writer;
   },
@@ -2347,6 +2609,14 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
             }
 
             message.cachedOnDiskListed = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.runningDrivers.push(reader.string());
             continue;
           }
         }
@@ -3195,6 +3465,12 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
       case "freeCachedDataset":
         FreeCachedDataset.encode(message.message.value, writer.uint32(50).fork()).join();
         break;
+      case "launchDriver":
+        LaunchDriver.encode(message.message.value, writer.uint32(58).fork()).join();
+        break;
+      case "stopDriver":
+        StopDriver.encode(message.message.value, writer.uint32(66).fork()).join();
+        break;
     }
     return writer;
   },
@@ -3258,6 +3534,169 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
             }
 
             message.message = { $case: "freeCachedDataset", value: FreeCachedDataset.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.message = { $case: "launchDriver", value: LaunchDriver.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.message = { $case: "stopDriver", value: StopDriver.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseStopDriver(): StopDriver {
+  return { applicationId: "", reason: "", epoch: 0 };
+}
+
+export const StopDriver: MessageFns<StopDriver> = {
+  encode(message: StopDriver, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(24).uint64(message.epoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StopDriver {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStopDriver();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLaunchDriver(): LaunchDriver {
+  return { applicationId: "", attempt: 0, token: "", epoch: 0 };
+}
+
+export const LaunchDriver: MessageFns<LaunchDriver> = {
+  encode(message: LaunchDriver, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applicationId !== "") {
+      writer.uint32(10).string(message.applicationId);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    if (message.token !== "") {
+      writer.uint32(26).string(message.token);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(32).uint64(message.epoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LaunchDriver {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLaunchDriver();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.applicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
             continue;
           }
         }

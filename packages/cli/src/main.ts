@@ -3,7 +3,7 @@
  * esbuild, telemetry, the cluster launcher) is imported when the command runs, so `--help` and
  * mistakes answer at once.
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { ExitError } from "./exit.js";
 
 const collect = (value: string, all: string[]) => [...all, value];
@@ -61,14 +61,15 @@ export function buildProgram(): Command {
     .description("bundle, upload and run a job on a cluster; args after -- go to the job")
     .option("--staging <host:port>", "staging address (with --master)")
     .option("--json", "end with one JSON line: job id, status, result, stats", false)
-    .option("--detach", "return once the scheduler has the job (then: ballast watch/status/cancel JOB)", false)
+    .option("--detach", "return once the scheduler has the job (then: ballast watch/status/cancel JOB); an application's driver then runs in the cluster (ballast attach APP_ID follows it)", false)
     .option("--trace-url <template>", "trace link printed at the end, {traceId} replaced (default BALLAST_TRACE_URL, then Jaeger's)")
     .option("--app-id <id>", "resume this application (app(...)): finished actions return their recorded results, a running one is rejoined")
     .action(async (job, args, opts) => void (process.exitCode = await (await submission()).submit(job, args, opts)));
   clusterOptions(program.command("attach <applicationId>"))
-    .description("resume an application whose driver was lost: its program runs again with its args and --conf, finished actions are not rerun")
+    .description("resume an application whose driver was lost: its program runs again with its args and --conf, finished actions are not rerun; a detached one is followed to its end")
     .option("--staging <host:port>", "staging address (with --master)")
     .option("--json", "end with one JSON line, as submit --json", false)
+    .addOption(new Option("--supervised", "run as a detached application's driver (the executor supervising it passes this)").hideHelp())
     .action(async (applicationId, opts) => void (process.exitCode = await (await submission()).attach(applicationId, opts)));
   clusterOptions(program.command("status <jobId>"))
     .description("a job's state, its stages' progress and its stats")

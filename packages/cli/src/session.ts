@@ -55,7 +55,8 @@ export interface Session {
   /** unpersist() in an application: the cluster forgets the dataset's cached partitions. */
   unpersist(applicationId: string, cacheKey: string): Promise<void>;
   /** A new application: the scheduler records its program, arguments and this submission's conf (what `attach` runs again). */
-  registerApplication(applicationId: string, name: string, args: string[]): Promise<void>;
+  /** detached: the scheduler runs the driver (`submit --detach`). */
+  registerApplication(applicationId: string, name: string, args: string[], detached?: boolean): Promise<void>;
   /** The driver program ended: the scheduler's record of it is kept for ballast.scheduler.applicationRetention more. */
   finishApplication(applicationId: string, status: Exclude<JobStatus, "running">, errorMessage: string): Promise<void>;
 }
@@ -89,8 +90,8 @@ export async function withSession<T>(options: SubmitOptions, body: (session: Ses
       const unpersist = async (applicationId: string, cacheKey: string): Promise<void> => {
         await scheduler.withLeader((client) => call(client.unpersistDataset.bind(client), { applicationId, cacheKey }));
       };
-      const registerApplication = async (applicationId: string, name: string, args: string[]): Promise<void> => {
-        await scheduler.withLeader((client) => call(client.registerApplication.bind(client), { applicationId, name, bundleDigest: bundle.sha256, args, conf }));
+      const registerApplication = async (applicationId: string, name: string, args: string[], detached = false): Promise<void> => {
+        await scheduler.withLeader((client) => call(client.registerApplication.bind(client), { applicationId, name, bundleDigest: bundle.sha256, args, conf, detached }));
       };
       const finishApplication = async (applicationId: string, status: Exclude<JobStatus, "running">, errorMessage: string): Promise<void> => {
         await scheduler.withLeader((client) => call(client.finishApplication.bind(client), { applicationId, status: jobStatus.toWire(status), errorMessage }));

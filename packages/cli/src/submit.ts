@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { JobDefinition } from "ballast";
 import type { Plan } from "@ballast/common/plan";
 import { runApplication, type ApplicationOutcome } from "./application.js";
@@ -25,9 +26,22 @@ export function submitJob(options: SubmitOptions): Promise<JobOutcome> {
   return withSession(options, (session) => submitAndWatch(session, options));
 }
 
-/** Like submitJob, but returns the job id as soon as the scheduler has the job (`submit --detach`). */
-export function startJob(options: SubmitOptions): Promise<string> {
-  return withSession(options, async (session) => (await submitPlanned(session, options)).jobId);
+export type Started = { kind: "job"; jobId: string } | { kind: "application"; applicationId: string };
+
+/**
+ * `submit --detach`: returns as soon as the scheduler has the work. A job is
+ * submitted; an application is registered detached, and the scheduler runs
+ * its driver program on an executor (its bundle is staged like any submit's).
+ */
+export function startProgram(options: SubmitOptions): Promise<Started> {
+  return withSession(options, async (session): Promise<Started> => {
+    const definition = session.bundle.definition;
+    if (definition.kind === "ballast-job") return { kind: "job", jobId: (await submitPlanned(session, options)).jobId };
+    if (options.applicationId) throw new JobFileError("--detach starts a new application; to follow a detached one: ballast attach APP_ID");
+    const applicationId = `app-${randomUUID()}`;
+    await session.registerApplication(applicationId, definition.name, options.args, true);
+    return { kind: "application", applicationId };
+  });
 }
 
 async function submitAndWatch(session: Session, options: SubmitOptions): Promise<JobOutcome> {
@@ -38,10 +52,7 @@ async function submitAndWatch(session: Session, options: SubmitOptions): Promise
 }
 
 async function submitPlanned(session: Session, options: SubmitOptions): Promise<{ jobId: string; submittedAt: number }> {
-  const definition = session.bundle.definition;
-  if (definition.kind !== "ballast-job") {
-    throw new JobFileError(`${options.jobFile} is an application (app(...)): --detach is not supported for applications yet`);
-  }
+  const definition = session.bundle.definition as JobDefinition;
   const plan = await buildPlan(definition, options.args, session.inputSize);
   const submittedAt = Date.now();
   return { jobId: await session.submit(plan), submittedAt };

@@ -32,6 +32,7 @@ export const CONF_SCHEMA = {
   "ballast.scheduler.retainedJobs": { type: "int", default: "200", min: 1, doc: "ended jobs the scheduler holds at most; beyond, the oldest leave at once (history keeps them)", process: true },
   "ballast.scheduler.applicationResults": { type: "bytes", default: "64m", min: 0, doc: "collected bytes of an application's finished actions its record keeps (an action beyond it is not recorded: a resumed driver reruns it)", process: true },
   "ballast.scheduler.applicationRetention": { type: "duration", default: "86400s", min: 0, doc: "an ended application (its program, conf and every action's recorded result) leaves the scheduler's memory this long after its driver finished", process: true },
+  "ballast.driver.maxFailures": { type: "int", default: "3", min: 1, doc: "a detached application's driver (`submit --detach`) is placed again after a crash exit or a lost host until it failed this often; then the application fails" },
   "ballast.history.retainedJobs": { type: "int", default: "0", min: 0, doc: "history keeps the newest this many ended jobs per application, with their events and projections (0: all)", process: true },
   "ballast.history.retention": { type: "duration", default: "0", min: 0, doc: "history forgets ended jobs older than this, with their events and projections (0: never)", process: true },
   "ballast.staging.abandonedUploadTimeout": { type: "duration", default: "1h", min: 1, doc: "staging removes an upload nobody has written to for this long (never finished)", process: true },

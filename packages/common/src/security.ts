@@ -89,6 +89,15 @@ export function jobTokenFor(user: string | undefined, job: { jobId: string; bund
   return user && current.secret ? mintToken(current.secret, { role: "job", user, jobId: job.jobId, grants: jobGrantsOf(job.plan, job.bundleDigest) }) : undefined;
 }
 
+/**
+ * The token a detached application's supervised driver calls with: its submitter's user token
+ * (what that user's own `ballast attach` would carry), never the cluster's; none for an
+ * application the cluster registered, or when this process verifies no tokens.
+ */
+export function driverTokenFor(user: string): string | undefined {
+  return user && current.secret ? mintToken(current.secret, { role: "user", user }) : undefined;
+}
+
 /** What a job reads (its bundle, its staging:// inputs: by pinned digest, else by name) and where its attempts name their parts. */
 export function jobGrantsOf(plan: Plan, bundleDigest: string): JobGrants {
   const staged = plan.inputs.filter((input) => input.uri.startsWith(STAGING));

@@ -8,6 +8,7 @@ import { startGrpcServer, type RunningServer } from "@ballast/common/grpc";
 import type { Logger } from "@ballast/common/logging";
 import { ShuffleClient } from "@ballast/clients/shuffle";
 import { sleep, type BackoffPolicy } from "@ballast/common/backoff";
+import { DriverProcesses } from "./drivers.js";
 import { drainForDecommission, type DrainOutcome } from "./core/drain.js";
 import { nodeStateOf, requestDecommission } from "./rpc/nodes.js";
 import { SchedulerSession } from "./rpc/session.js";
@@ -79,6 +80,7 @@ export class Executor {
   private readonly bundles: BundleCache;
   private readonly runner: TaskRunner;
   private readonly partitionCache: ExecutorPartitionCache;
+  private readonly drivers: DriverProcesses;
   private session!: SchedulerSession;
   private server!: RunningServer;
   private readonly taskEvents?: TaskEventLog;
@@ -122,6 +124,13 @@ export class Executor {
       taskMemoryCap: sizing.taskMemoryCap,
       cache: this.partitionCache,
     });
+    this.drivers = new DriverProcesses({
+      schedulerAddresses: options.schedulerAddresses,
+      stagingAddress: options.stagingAddress,
+      dataDir: options.dataDir,
+      logger: options.logger,
+      onExit: (exit) => this.session?.sendDriverExited(exit),
+    });
     if (options.taskEventsFile) this.taskEvents = new TaskEventLog(options.taskEventsFile, { nodeId: options.nodeId, executorId: options.executorId });
     if (options.faults?.active) options.logger.warn({ faults: options.faults.spec }, "test fault hook active");
   }
@@ -149,6 +158,9 @@ export class Executor {
         cachedPartitions: () => executor.partitionCache.heldInMemory(),
         cachedOnDisk: () => executor.partitionCache.heldOnDisk(),
         onFreeCachedDataset: (applicationId, cacheKey) => executor.freeCachedDataset(applicationId, cacheKey),
+        onLaunchDriver: (applicationId, attempt, token) => executor.drivers.launch(applicationId, attempt, token),
+        onStopDriver: (applicationId, reason) => executor.drivers.stop(applicationId, reason),
+        runningDrivers: () => executor.drivers.applicationIds(),
       },
       logger: options.logger,
       reconnect: options.reconnect,
@@ -223,6 +235,7 @@ export class Executor {
     if (this.stopping) return;
     this.stopping = true;
     this.drainAbort.abort(new Error("executor is stopping"));
+    this.drivers.stopAll();
     const settled = [...this.running.values()].map((task) => this.settledOf(task));
     for (const taskId of [...this.running.keys()]) this.kill(taskId, "executor is stopping");
     await this.pool.close();

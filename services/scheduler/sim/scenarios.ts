@@ -4,6 +4,7 @@
  */
 import { diamondPlan, joinPlan, sortPlan, threeStagePlan, twoStagePlan } from "../src/core/testing/plans.js";
 import { simulate, type FaultKind, type SimOptions } from "./sim.js";
+import type { Command } from "../src/core/types.js";
 
 const ALL_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "twoNodesLost", "corruptBlock", "sigstop", "decommission", "schedulerCrash", "cacheEviction"];
 
@@ -78,12 +79,23 @@ export interface SeedsSummary {
   /** Partitions of the persisted dataset read from the cache by recomputed tasks, and still registered at the end. */
   cache: { read: number; registeredAtEnd: number };
   faults: Partial<Record<FaultKind, number>>;
+  /** Driver launches of the detached application, those that placed it again (attempt > 1), and stale drivers stopped. */
+  drivers: { launched: number; placedAgain: number; stopped: number };
   /** Seed -> its violations. */
   failing: Map<number, string[]>;
 }
 
+function countDrivers(drivers: SeedsSummary["drivers"], commands: Command[]): void {
+  for (const command of commands) {
+    if (command.type === "launchDriver") {
+      drivers.launched++;
+      if (command.attempt > 1) drivers.placedAgain++;
+    } else if (command.type === "stopDriver") drivers.stopped++;
+  }
+}
+
 export function runSeeds(seeds: number[], scenario: (seed: number) => SimOptions = scenarioFor): SeedsSummary {
-  const summary: SeedsSummary = { runs: 0, succeeded: 0, failed: 0, steps: 0, copies: { launched: 0, won: 0 }, cache: { read: 0, registeredAtEnd: 0 }, faults: {}, failing: new Map() };
+  const summary: SeedsSummary = { runs: 0, succeeded: 0, failed: 0, steps: 0, copies: { launched: 0, won: 0 }, cache: { read: 0, registeredAtEnd: 0 }, faults: {}, drivers: { launched: 0, placedAgain: 0, stopped: 0 }, failing: new Map() };
   for (const seed of seeds) {
     let result;
     try {
@@ -99,6 +111,7 @@ export function runSeeds(seeds: number[], scenario: (seed: number) => SimOptions
     summary.copies.won += result.copies.won;
     summary.cache.read += result.view.stats.cachedPartitionsRead;
     summary.cache.registeredAtEnd += result.cachedPartitions;
+    countDrivers(summary.drivers, result.commands);
     if (result.view.status === "succeeded") summary.succeeded++;
     else summary.failed++;
     for (const [kind, count] of Object.entries(result.faultCounts)) {

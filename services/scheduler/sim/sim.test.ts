@@ -21,6 +21,9 @@ describe("seeded simulation", () => {
     // The persisted dataset is registered, and recomputed tasks after faults read it instead of computing it.
     expect(summary.cache.registeredAtEnd).toBeGreaterThan(600);
     expect(summary.cache.read).toBeGreaterThan(50);
+    // The detached application's driver is placed again after crashes and lost executors; a stale one is stopped.
+    expect(summary.drivers.placedAgain).toBeGreaterThan(300);
+    expect(summary.drivers.stopped).toBeGreaterThan(0);
     for (const kind of ["executorKill", "nodeLoss", "twoNodesLost", "corruptBlock", "sigstop", "decommission", "schedulerCrash", "cacheEviction"] as const) {
       expect(summary.faults[kind] ?? 0, kind).toBeGreaterThan(50);
     }

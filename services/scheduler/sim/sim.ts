@@ -30,9 +30,11 @@ class Simulation extends SimFaults {
   run(): SimResult {
     for (const node of this.nodes) this.register(node);
     const plan = { ...withPersistedDataset(this.options.plan, this.options.seed), driver: { actionIndex: 0, recordedResults: "", callSite: "sim.ts:1" } };
-    this.send({ type: "applicationRegistered", applicationId: SIM_APP, name: "sim", user: "", bundleDigest: "sha256:sim", args: [], conf: {} });
+    // Detached: the core supervises its driver through every fault (a high limit: the job's outcome is what the other checks judge).
+    this.send({ type: "applicationRegistered", applicationId: SIM_APP, name: "sim", user: "", bundleDigest: "sha256:sim", args: [], conf: { "ballast.driver.maxFailures": "1000" }, detached: true });
     this.send({ type: "jobSubmitted", jobId: JOB_ID, plan, bundleDigest: "sha256:sim", conf: {}, traceparent: "", applicationId: SIM_APP });
     this.at(TICK_MS, () => this.tickLoop());
+    this.at(this.random() * (this.options.faultWindowMs ?? 1500), () => this.crashDriver());
     this.at(HEARTBEAT_MS, () => this.heartbeatLoop());
     const kinds = this.options.faultKinds ?? DEFAULT_FAULTS;
     for (let i = 0; i < (this.options.faults ?? 3); i++) {
@@ -55,6 +57,7 @@ class Simulation extends SimFaults {
     };
     this.outliveJobRetention(); // after the figures: executors go quiet meanwhile (they would be lost)
     this.checks.applicationRecord(applicationView(this.state, SIM_APP), view);
+    if ((applicationView(this.state, SIM_APP)?.driver?.attempt ?? 0) < 1) this.checks.violation("the detached application's driver was never placed");
     return result;
   }
 
@@ -63,6 +66,15 @@ class Simulation extends SimFaults {
     if (this.schedulerDown) return;
     this.now += this.state.conf["ballast.scheduler.jobRetention"] + TICK_MS;
     this.send({ type: "tick" });
+  }
+
+  /** The driver process exits with an error: its executor reports it, the core places it again. */
+  private crashDriver(): void {
+    const node = this.nodes.find((candidate) => candidate.executorUp && this.drivers.get(candidate.executorId)?.has(SIM_APP));
+    if (!node) return;
+    this.drivers.get(node.executorId)!.delete(SIM_APP);
+    const attempt = this.driverAttempts.get(SIM_APP) ?? 0;
+    this.fromExecutor(node, node.executorId, { type: "driverExited", executorId: node.executorId, applicationId: SIM_APP, attempt, exitCode: 1, reason: "simulated crash" });
   }
 
   private tickLoop(): void {

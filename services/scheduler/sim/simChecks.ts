@@ -9,6 +9,7 @@
  * winner's output is registered, one registration per success), one key
  * sample per range-partitioned shuffle, and the job's outcome.
  */
+import { checkDrivers } from "./simDriverChecks.js";
 import { excludedNodeCount, maxExcludedNodes } from "../src/core/exclusionRules.js";
 import { activeAttempt, hasOutput, type SchedulerState } from "../src/core/state.js";
 import type { ApplicationView, Command, HistoryEvent, Input, JobView, Plan, TaskLaunch } from "../src/core/types.js";
@@ -65,6 +66,7 @@ export class SimChecks {
       if (view.runningTasks > view.slots) this.violation(`executor ${view.executorId} runs ${view.runningTasks} > ${view.slots} tasks`);
     }
     this.checkCacheRegistry(state, commands);
+    checkDrivers(state, (message) => this.violation(message));
     this.outputCommits.after(commands);
     const job = state.jobs.get(this.jobId);
     let stageSucceeded = false;

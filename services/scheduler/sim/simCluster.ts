@@ -24,6 +24,10 @@ export abstract class SimCluster {
   protected readonly inputs: Array<{ input: Input; now: number }> = [];
   protected readonly commands: Command[] = [];
   protected readonly decommissionedAddresses = new Set<string>();
+  /** Supervised driver processes: executor id -> the applications whose driver it runs (they die with the process). */
+  protected readonly drivers = new Map<string, Set<string>>();
+  /** The latest attempt launched per application (a crash reports it). */
+  protected readonly driverAttempts = new Map<string, number>();
   /** Fetch failures ("<shuffleId>/<mapIndex>/<address>") reported before / while their node was decommissioning. */
   protected readonly fetchFailures = { plain: new Set<string>(), decommission: new Set<string>() };
   protected readonly faultCounts: Partial<Record<FaultKind, number>> = {};
@@ -89,10 +93,13 @@ export abstract class SimCluster {
       type: "executorRegistered",
       executor: {
         executorId: node.executorId, nodeId: node.nodeId, host: node.nodeId, slots: this.slots, shuffleAddress: node.service.address, runningTaskIds: this.tasksOf(node),
-        cachedPartitions, ...(cachedOnDisk && { cachedOnDisk }),
+        cachedPartitions, ...(cachedOnDisk && { cachedOnDisk }), runningDrivers: [...(this.drivers.get(node.executorId) ?? [])],
       },
     });
     this.checkReconciled((entry) => entry.memoryExecutorId === node.executorId, cachedPartitions, `the memory of ${node.executorId}`);
+    for (const applicationId of this.drivers.get(node.executorId) ?? []) {
+      if (this.state.applications.get(applicationId)?.driver?.executorId !== node.executorId) this.checks.violation(`${node.executorId} still runs a driver of ${applicationId} placed elsewhere after registering`);
+    }
     if (cachedOnDisk) this.checkReconciled((entry) => entry.diskShuffleAddress === node.service.address, cachedOnDisk, `shuffle service ${node.service.address}`);
   }
 
@@ -158,6 +165,16 @@ export abstract class SimCluster {
         this.at(1, () => this.fromExecutor(entry.node, entry.executorId, { type: "taskUpdate", executorId: entry.executorId, taskId: command.taskId, state: "killed" }));
         return;
       }
+      case "launchDriver":
+        if (!node?.executorUp) return; // the process is gone: its registration will not list it
+        if (!node.session) this.checks.violation(`driver of ${command.applicationId} launched on ${node.executorId}, which has not (re-)registered`);
+        if (!this.drivers.has(node.executorId)) this.drivers.set(node.executorId, new Set());
+        this.drivers.get(node.executorId)!.add(command.applicationId);
+        this.driverAttempts.set(command.applicationId, command.attempt);
+        return;
+      case "stopDriver":
+        if (node) this.drivers.get(node.executorId)?.delete(command.applicationId);
+        return;
       case "closeSession":
         if (!node) return;
         node.session = false;

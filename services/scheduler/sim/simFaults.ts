@@ -62,6 +62,7 @@ export abstract class SimFaults extends SimExecutors {
     node.deferred = [];
     node.buffered = [];
     for (const taskId of this.tasksOf(node)) this.running.delete(taskId);
+    this.drivers.delete(node.executorId); // its driver processes die with it
     if (nodeLost) {
       node.service.up = false;
       node.service.blocks.clear();

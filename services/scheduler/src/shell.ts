@@ -39,6 +39,10 @@ export interface ExecutorChannel {
   shutdown(reason: string): void;
   /** unpersist(): the executor frees the dataset's partitions held in its memory. */
   freeCachedDataset(applicationId: string, cacheKey: string): void;
+  /** Runs a detached application's driver program there, as its submitter `user`. */
+  launchDriver(applicationId: string, attempt: number, user: string): void;
+  /** Stops the application's driver process there. */
+  stopDriver(applicationId: string, reason: string): void;
 }
 
 /** Side effects outside the state machine; their outcomes come back as inputs. */
@@ -359,6 +363,10 @@ export class SchedulerShell {
         return this.withChannel(command.executorId, (ch) => ch.shutdown(command.reason));
       case "freeCachedDataset":
         return this.withChannel(command.executorId, (ch) => ch.freeCachedDataset(command.applicationId, command.cacheKey));
+      case "launchDriver":
+        return this.withChannel(command.executorId, (ch) => ch.launchDriver(command.applicationId, command.attempt, command.user));
+      case "stopDriver":
+        return this.withChannel(command.executorId, (ch) => ch.stopDriver(command.applicationId, command.reason));
       case "spanStart":
         return this.startSpan(command);
       case "spanEvent":

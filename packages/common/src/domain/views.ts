@@ -60,6 +60,20 @@ export interface ApplicationView {
   error?: ErrorView;
   /** Each action's latest job in action order: a running one as it is now, an ended one as it ended (no stages). */
   actions: JobView[];
+  /** Its driver runs inside the cluster, supervised by the scheduler (`submit --detach`). */
+  detached: boolean;
+  /** Where that driver runs and how often it failed (detached applications only). */
+  driver?: DriverView;
+}
+
+export interface DriverView {
+  /** "" while no executor can take it. */
+  executorId: string;
+  /** Placements so far. */
+  attempt: number;
+  /** Crash exits and lost hosts, toward ballast.driver.maxFailures. */
+  failures: number;
+  lastFailure: string;
 }
 
 export interface ExecutorView extends ExecutorDetails {

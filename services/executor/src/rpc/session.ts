@@ -5,7 +5,7 @@ import { call } from "@ballast/common/grpc";
 import type { CachedPartitionRef, TaskStatusUpdate, TracedTaskLaunch } from "@ballast/common/domain/tasks";
 import type { Logger } from "@ballast/common/logging";
 import { JobPlanCache, launchFromWire, taskUpdateToWire } from "@ballast/common/wire/tasks";
-import type { LaunchTask, TaskUpdate } from "@ballast/gen/scheduler";
+import type { DriverExited, LaunchTask, TaskUpdate } from "@ballast/gen/scheduler";
 import { backoffDelay, type BackoffPolicy } from "@ballast/common/backoff";
 import { EpochFence } from "../core/fencing.js";
 import { recordFenced } from "./fenced.js";
@@ -36,6 +36,12 @@ export interface SessionHandlers {
   cachedOnDisk(): Promise<CachedPartitionRef[] | undefined>;
   /** unpersist(): free the dataset's partitions held in memory. */
   onFreeCachedDataset(applicationId: string, cacheKey: string): void;
+  /** Run a detached application's driver (attempt `attempt`) with the submitter's token. */
+  onLaunchDriver(applicationId: string, attempt: number, token: string): void;
+  /** Stop the application's driver: the scheduler placed it elsewhere. */
+  onStopDriver(applicationId: string, reason: string): void;
+  /** Applications whose driver runs here, reported on every registration. */
+  runningDrivers(): string[];
 }
 
 export interface SessionOptions {
@@ -87,6 +93,7 @@ export class SchedulerSession {
   private pendingUpdates: TaskStatusUpdate[] = [];
   /** Evictions while disconnected: sent after the retained updates, which may still register those partitions. */
   private pendingDrops: CachedPartitionRef[] = [];
+  private readonly pendingDriverExits: DriverExited[] = [];
   private flushScheduled = false;
   private stream?: SessionStream;
   private heartbeatTimer?: NodeJS.Timeout;
@@ -112,6 +119,15 @@ export class SchedulerSession {
   }
 
   /** Cached partitions evicted from memory: the scheduler stops offering them. */
+  /** A driver's exit, sent once connected (an exit while disconnected waits for the next registration). */
+  sendDriverExited(exit: DriverExited): void {
+    if (!this.connected) {
+      this.pendingDriverExits.push(exit);
+      return;
+    }
+    this.writeNow({ message: { $case: "driverExited", value: exit } });
+  }
+
   sendCachedPartitionsDropped(partitions: CachedPartitionRef[]): void {
     if (!this.connected) {
       this.pendingDrops.push(...partitions);
@@ -211,7 +227,8 @@ export class SchedulerSession {
     const runningTaskIds = this.options.handlers.runningTaskIds();
     this.options.logger.info({ scheduler: address, runningTasks: runningTaskIds.length, lastEpoch: this.fence.highest }, "registering with scheduler");
     const cache = { cachedPartitions: this.options.handlers.cachedPartitions(), cachedOnDisk: cachedOnDisk ?? [], cachedOnDiskListed: cachedOnDisk !== undefined };
-    stream.write({ message: { $case: "register", value: { ...this.options.registration, runningTaskIds, lastEpoch: this.fence.highest, ...cache } } });
+    const runningDrivers = this.options.handlers.runningDrivers();
+    stream.write({ message: { $case: "register", value: { ...this.options.registration, runningTaskIds, lastEpoch: this.fence.highest, ...cache, runningDrivers } } });
     this.registerTimer = setTimeout(() => {
       this.options.logger.warn({ timeoutMs: this.registerTimeoutMs, scheduler: address }, "scheduler did not acknowledge registration");
       stream.cancel();
@@ -248,6 +265,16 @@ export class SchedulerSession {
       case "freeCachedDataset": {
         const { applicationId, cacheKey, epoch } = message.message.value;
         if (this.admit("freeCachedDataset", epoch, { applicationId, cacheKey })) handlers.onFreeCachedDataset(applicationId, cacheKey);
+        break;
+      }
+      case "launchDriver": {
+        const { applicationId, attempt, token, epoch } = message.message.value;
+        if (this.admit("launchDriver", epoch, { applicationId })) handlers.onLaunchDriver(applicationId, attempt, token);
+        break;
+      }
+      case "stopDriver": {
+        const { applicationId, reason, epoch } = message.message.value;
+        if (this.admit("stopDriver", epoch, { applicationId })) handlers.onStopDriver(applicationId, reason);
         break;
       }
     }
@@ -292,6 +319,7 @@ export class SchedulerSession {
     const drops = this.pendingDrops;
     this.pendingDrops = [];
     if (drops.length > 0) this.sendCachedPartitionsDropped(drops);
+    for (const exit of this.pendingDriverExits.splice(0)) this.sendDriverExited(exit);
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), this.heartbeatIntervalMs);
   }

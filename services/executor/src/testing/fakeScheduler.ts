@@ -11,6 +11,7 @@ import {
   SchedulerServiceService,
   type CachedPartitionRef,
   type DecommissionNodeRequest,
+  type DriverExited,
   type ExecutorSessionRequest,
   type ExecutorSessionResponse,
   type GetLeaderResponse,
@@ -35,6 +36,7 @@ export class FakeScheduler {
   readonly updates: TaskUpdate[] = [];
   /** Memory copies executors reported evicted. */
   readonly cachedPartitionsDropped: CachedPartitionRef[] = [];
+  readonly driverExits: DriverExited[] = [];
   readonly commitRequests: string[] = [];
   readonly decommissionRequests: DecommissionNodeRequest[] = [];
   /** Session attempts this scheduler turned away as a standby. */
@@ -155,6 +157,8 @@ export class FakeScheduler {
         this.updates.push(...message.value.updates);
       } else if (message.$case === "cachedPartitionsDropped") {
         this.cachedPartitionsDropped.push(...message.value.partitions);
+      } else if (message.$case === "driverExited") {
+        this.driverExits.push(message.value);
       } else {
         this.updates.push(message.value);
       }

@@ -14,7 +14,7 @@ function cluster(conf: Record<string, string> = {}): Harness {
 }
 
 function register(h: Harness, conf: Record<string, string> = {}): void {
-  h.send({ type: "applicationRegistered", applicationId: APP, name: "explore", user: "ada", bundleDigest: "d".repeat(64), args: ["--input", "x"], conf });
+  h.send({ type: "applicationRegistered", applicationId: APP, name: "explore", user: "ada", bundleDigest: "d".repeat(64), args: ["--input", "x"], conf, detached: false });
 }
 
 /** Action `index` of the application, as the driver's replay would plan it. */
@@ -50,7 +50,7 @@ describe("the application record", () => {
     const h = cluster();
     register(h);
     runAction(h, "j0", 0);
-    h.send({ type: "applicationRegistered", applicationId: APP, name: "other", user: "eve", bundleDigest: "e".repeat(64), args: [], conf: {} });
+    h.send({ type: "applicationRegistered", applicationId: APP, name: "other", user: "eve", bundleDigest: "e".repeat(64), args: [], conf: {}, detached: false });
     expect(applicationView(h.state, APP)).toMatchObject({ name: "explore", user: "ada", actions: [{ jobId: "j0" }] });
   });
 
@@ -121,7 +121,7 @@ describe("the application record", () => {
       inputs.push(input);
       return input;
     };
-    h.send(record({ type: "applicationRegistered", applicationId: APP, name: "explore", user: "", bundleDigest: "d".repeat(64), args: [], conf: {} }));
+    h.send(record({ type: "applicationRegistered", applicationId: APP, name: "explore", user: "", bundleDigest: "d".repeat(64), args: [], conf: {}, detached: false }));
     h.send(record({ type: "jobSubmitted", jobId: "j0", plan: actionPlan(0), bundleDigest: "d".repeat(64), conf: {}, traceparent: "", applicationId: APP }));
     const fromSnapshot = deserialize(serialize(h.state)) as SchedulerState;
     expect(applicationView(fromSnapshot, APP)).toEqual(applicationView(h.state, APP));

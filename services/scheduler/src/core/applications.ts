@@ -15,9 +15,10 @@ import { viewOfJob } from "./views.js";
 type Registration = Extract<Input, { type: "applicationRegistered" }>;
 type Finish = Extract<Input, { type: "applicationFinished" }>;
 
-export function registerApplication(ctx: Ctx, input: Registration): void {
-  if (ctx.state.applications.has(input.applicationId)) return; // a retried or replayed registration
-  ctx.state.applications.set(input.applicationId, {
+/** Returns the new record; undefined when the id was registered already. */
+export function registerApplication(ctx: Ctx, input: Registration): ApplicationState | undefined {
+  if (ctx.state.applications.has(input.applicationId)) return undefined; // a retried or replayed registration
+  const application: ApplicationState = {
     applicationId: input.applicationId,
     name: input.name,
     user: input.user,
@@ -29,7 +30,10 @@ export function registerApplication(ctx: Ctx, input: Registration): void {
     finishedAtMs: 0,
     actions: new Map(),
     recordedBytes: 0,
-  });
+    detached: input.detached === true,
+  };
+  ctx.state.applications.set(input.applicationId, application);
+  return application;
 }
 
 /**
@@ -91,9 +95,10 @@ function runningApplicationOf(state: SchedulerState, job: JobState): { applicati
 export function applicationView(state: SchedulerState, applicationId: string): ApplicationView | undefined {
   const application = state.applications.get(applicationId);
   if (!application) return undefined;
-  const { actions, error, recordedBytes: _bytes, ...fields } = application;
+  const { actions, error, driver, recordedBytes: _bytes, ...fields } = application;
   const view: ApplicationView = { ...fields, args: [...fields.args], conf: { ...fields.conf }, actions: actionViews(state, actions) };
   if (error) view.error = { ...error };
+  if (driver) view.driver = { ...driver };
   return view;
 }
 

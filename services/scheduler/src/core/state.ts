@@ -242,7 +242,7 @@ export interface JobState {
  * the full log only while no snapshot was taken; after one it starts empty
  * (shell.ts says so in its log). Upgrade a drained cluster.
  */
-export const STATE_FORMAT = 6;
+export const STATE_FORMAT = 7;
 
 /**
  * What a timer does when it fires (timers.ts keeps them ordered; handlers.ts fires them):

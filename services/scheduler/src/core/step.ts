@@ -9,6 +9,7 @@
  * speculative copies, placement, then copies of slow tasks) see the settled state.
  */
 import { finishApplication, registerApplication } from "./applications.js";
+import { onDriverExited, reconcileDrivers, startDriver, stopCancelledDriver, superviseDrivers } from "./drivers.js";
 import { dropEvictedMemory, forgetDataset } from "./cache.js";
 import { flushChanged, newCtx, raise, type Ctx } from "./context.js";
 import { onCommitRequested } from "./commits.js";
@@ -35,6 +36,8 @@ export function step(state: SchedulerState, input: Input, now: number): Command[
   drain(ctx);
   fireDueTimers(ctx, tick); // a decommission that just finished may have opened a window with no delay
   speculateOffDecommissioning(ctx);
+  superviseDrivers(ctx);
+  drain(ctx);
   schedule(ctx);
   speculateSlowTasks(ctx);
   refreshCopyTimers(ctx);
@@ -49,14 +52,21 @@ function apply(ctx: Ctx, input: Input): void {
       return submitJob(ctx, input);
     case "cancelJob":
       return cancelJob(ctx, input.jobId, input.reason);
-    case "applicationRegistered":
-      return registerApplication(ctx, input);
+    case "applicationRegistered": {
+      const application = registerApplication(ctx, input);
+      if (application?.detached) startDriver(application);
+      return;
+    }
+    case "driverExited":
+      return onDriverExited(ctx, input);
     case "applicationFinished":
       for (const jobId of finishApplication(ctx, input)) cancelJob(ctx, jobId, `application ${input.applicationId} cancelled`);
+      if (input.status === "cancelled") stopCancelledDriver(ctx, input.applicationId);
       return;
     case "datasetUnpersisted":
       return forgetDataset(ctx, input.applicationId, input.cacheKey);
     case "executorRegistered":
+      reconcileDrivers(ctx, input.executor);
       return raise(ctx, { kind: "executorRegistered", description: input.executor });
     case "executorLost":
       return raise(ctx, { kind: "executorLost", executorId: input.executorId, reason: input.reason });

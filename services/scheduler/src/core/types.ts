@@ -46,6 +46,8 @@ export interface ExecutorDescription {
   cachedPartitions?: CachedPartitionRef[];
   /** The cached partitions its node's shuffle service holds on disk (absent: it could not tell). */
   cachedOnDisk?: CachedPartitionRef[];
+  /** Applications whose supervised driver runs there (absent: it could not tell). */
+  runningDrivers?: string[];
 }
 
 export type Input =
@@ -66,9 +68,11 @@ export type Input =
     }
   | { type: "cancelJob"; jobId: string; reason: string }
   /** A driver program registered its application (applications.ts); registering an id again changes nothing. */
-  | ({ type: "applicationRegistered" } & Pick<ApplicationView, "applicationId" | "name" | "user" | "bundleDigest" | "args" | "conf">)
+  | ({ type: "applicationRegistered" } & Pick<ApplicationView, "applicationId" | "name" | "user" | "bundleDigest" | "args" | "conf" | "detached">)
   /** Its driver program ended: its retention starts; a cancelled one's running jobs are cancelled with it. */
   | { type: "applicationFinished"; applicationId: string; status: Exclude<JobStatus, "running">; error: string }
+  /** A detached application's supervised driver process exited (drivers.ts). */
+  | { type: "driverExited"; executorId: string; applicationId: string; attempt: number; exitCode: number; reason: string }
   /** unpersist(): forget the application's cached partitions of the dataset (cache.ts) and remove their disk copies. */
   | { type: "datasetUnpersisted"; applicationId: string; cacheKey: string }
   | { type: "executorRegistered"; executor: ExecutorDescription }
@@ -154,6 +158,10 @@ export type Command =
   | { type: "shutdownExecutor"; executorId: string; reason: string }
   /** unpersist(): the executor frees the dataset's memory copies. */
   | { type: "freeCachedDataset"; executorId: string; applicationId: string; cacheKey: string }
+  /** Run the detached application's driver program on the executor, as `user` (its submitter; "" for the cluster's own). */
+  | { type: "launchDriver"; executorId: string; applicationId: string; attempt: number; user: string }
+  /** Stop the driver process of the application on the executor: it is not (or no longer) placed there. */
+  | { type: "stopDriver"; executorId: string; applicationId: string; reason: string }
   /** The ended job left the scheduler's state (retention): the shell forgets its records of it too. */
   | { type: "jobEvicted"; jobId: string }
   /** The job ended: its shuffle data may be removed from these services. */

@@ -29,8 +29,8 @@ export function applicationHandlers(active: () => SchedulerShell, baseConf: Reco
       requireBundleDigest(request.bundleDigest);
       requireJobConf(request.conf, baseConf);
       const caller = callerOf(call);
-      const { applicationId, name, bundleDigest, args, conf } = request;
-      active().dispatch({ type: "applicationRegistered", applicationId, name, user: caller.role === "user" ? caller.user : "", bundleDigest, args: [...args], conf: { ...conf } });
+      const { applicationId, name, bundleDigest, args, conf, detached } = request;
+      active().dispatch({ type: "applicationRegistered", applicationId, name, user: caller.role === "user" ? caller.user : "", bundleDigest, args: [...args], conf: { ...conf }, detached });
       return { application: applicationToWire(requireApplication(applicationId)) };
     }),
     getApplicationRecord: unary(async (request) => ({ application: applicationToWire(requireApplication(request.applicationId)) })),

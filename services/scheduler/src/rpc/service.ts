@@ -11,7 +11,7 @@ import {
 } from "@ballast/gen/scheduler";
 import { JOB_OWNER_KEY, resolveConf } from "@ballast/common/config";
 import type { Identity } from "@ballast/common/auth";
-import { callerOf, jobTokenFor } from "@ballast/common/security";
+import { callerOf, driverTokenFor, jobTokenFor } from "@ballast/common/security";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, requireValid, UnavailableError, toServiceError } from "@ballast/common/errors";
 import { serverStream, unary, type ServiceBinding } from "@ballast/common/grpc";
 import { idProblem, optionalIdProblem } from "@ballast/common/limits";
@@ -170,6 +170,8 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
     kill: (taskId, reason) => out.write({ message: { $case: "killTask", value: { taskId, reason, epoch: epoch() } } }),
     shutdown: (reason) => out.write({ message: { $case: "shutdown", value: { reason, epoch: epoch() } } }),
     freeCachedDataset: (applicationId, cacheKey) => out.write({ message: { $case: "freeCachedDataset", value: { applicationId, cacheKey, epoch: epoch() } } }),
+    launchDriver: (applicationId, attempt, user) => out.write({ message: { $case: "launchDriver", value: { applicationId, attempt, token: driverTokenFor(user) ?? "", epoch: epoch() } } }),
+    stopDriver: (applicationId, reason) => out.write({ message: { $case: "stopDriver", value: { applicationId, reason, epoch: epoch() } } }),
     close: (reason) => {
       out.flush();
       detach();
@@ -199,7 +201,7 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
         executorId = r.executorId;
         shell.attachExecutor(r.executorId, channel);
         call.write({ message: { $case: "registerAck", value: { epoch: epoch(), heartbeatIntervalMs: options.heartbeatIntervalMs } } });
-        shell.dispatch({ type: "executorRegistered", executor: { executorId: r.executorId, nodeId: r.nodeId, host: r.host, slots: r.slots, shuffleAddress: r.shuffleAddress, runningTaskIds: [...r.runningTaskIds], cachedPartitions: cachedPartitionRefsFromWire(r.cachedPartitions), ...(r.cachedOnDiskListed && { cachedOnDisk: cachedPartitionRefsFromWire(r.cachedOnDisk) }) } });
+        shell.dispatch({ type: "executorRegistered", executor: { executorId: r.executorId, nodeId: r.nodeId, host: r.host, slots: r.slots, shuffleAddress: r.shuffleAddress, runningTaskIds: [...r.runningTaskIds], cachedPartitions: cachedPartitionRefsFromWire(r.cachedPartitions), runningDrivers: [...r.runningDrivers], ...(r.cachedOnDiskListed && { cachedOnDisk: cachedPartitionRefsFromWire(r.cachedOnDisk) }) } });
         logger.info({ executorId: r.executorId, nodeId: r.nodeId, running: r.runningTaskIds.length }, "executor registered");
         return;
       }

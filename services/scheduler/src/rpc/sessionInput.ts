@@ -1,7 +1,7 @@
 // An executor's session messages as scheduler core inputs (the wire conversion itself is @ballast/common/wire/tasks).
 import type { CachedPartitionRef as WireCachedPartitionRef, ExecutorSessionRequest, TaskUpdate } from "@ballast/gen/scheduler";
 import type { CachedPartitionRef, TaskStatusUpdate } from "@ballast/common/domain/tasks";
-import { InvalidArgumentError } from "@ballast/common/errors";
+import { InvalidArgumentError, requireValid } from "@ballast/common/errors";
 import { addressProblem, firstProblem, idProblem, integerProblem, LIMITS, nameProblem } from "@ballast/common/limits";
 import { taskUpdateFromWire } from "@ballast/common/wire/tasks";
 import type { Input } from "../core/types.js";
@@ -26,6 +26,11 @@ export function sessionMessagesToInputs(executorId: string, message: SessionMess
       const problem = cachedPartitionsProblem("cached_partitions_dropped.partitions", partitions);
       if (problem) throw new InvalidArgumentError(problem);
       return partitions.length === 0 ? [] : [{ type: "cachedPartitionsDropped", executorId, partitions: cachedPartitionRefsFromWire(partitions) }];
+    }
+    case "driverExited": {
+      const { applicationId, attempt, exitCode, reason } = message.value;
+      requireValid(firstProblem(idProblem("driver_exited.application_id", applicationId), nameProblem("driver_exited.reason", reason, LIMITS.messageLength)));
+      return [{ type: "driverExited", executorId, applicationId, attempt, exitCode, reason }];
     }
     case "register":
       throw new InvalidArgumentError("executor is already registered on this session");
@@ -74,6 +79,8 @@ export function registrationProblem(r: Registration): string | undefined {
     ...r.runningTaskIds.map((id) => idProblem("running_task_ids[]", id)),
     cachedPartitionsProblem("cached_partitions", r.cachedPartitions),
     cachedPartitionsProblem("cached_on_disk", r.cachedOnDisk),
+    r.runningDrivers.length > MAX_RUNNING_TASK_IDS ? `register names ${r.runningDrivers.length} running drivers; at most ${MAX_RUNNING_TASK_IDS} are allowed` : undefined,
+    ...r.runningDrivers.map((id) => idProblem("running_drivers[]", id)),
   );
 }
 
