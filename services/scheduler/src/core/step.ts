@@ -10,6 +10,7 @@
  */
 import { finishApplication, registerApplication } from "./applications.js";
 import { dropEvictedMemory, forgetDataset } from "./cache.js";
+import { cacheShrank } from "./cachedStages.js";
 import { flushChanged, newCtx, raise, type Ctx } from "./context.js";
 import { onCommitRequested } from "./commits.js";
 import { onDecommissionNode, onMigrationFinished, onRecommissionNode, reconcileDecommissions } from "./decommission.js";
@@ -55,7 +56,8 @@ function apply(ctx: Ctx, input: Input): void {
       for (const jobId of finishApplication(ctx, input)) cancelJob(ctx, jobId, `application ${input.applicationId} cancelled`);
       return;
     case "datasetUnpersisted":
-      return forgetDataset(ctx, input.applicationId, input.cacheKey);
+      forgetDataset(ctx, input.applicationId, input.cacheKey);
+      return cacheShrank(ctx);
     case "executorRegistered":
       return raise(ctx, { kind: "executorRegistered", description: input.executor });
     case "executorLost":
@@ -64,7 +66,8 @@ function apply(ctx: Ctx, input: Input): void {
       return onHeartbeat(ctx, input.executorId, input.runningTaskIds);
     case "cachedPartitionsDropped":
       touchExecutor(ctx, input.executorId);
-      return dropEvictedMemory(ctx.state, input.executorId, input.partitions);
+      dropEvictedMemory(ctx.state, input.executorId, input.partitions);
+      return cacheShrank(ctx);
     case "taskUpdate":
       touchExecutor(ctx, input.executorId);
       return onTaskUpdate(ctx, input);
