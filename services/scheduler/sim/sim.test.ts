@@ -21,6 +21,8 @@ describe("seeded simulation", () => {
     // The persisted dataset is registered, and recomputed tasks after faults read it instead of computing it.
     expect(summary.cache.registeredAtEnd).toBeGreaterThan(600);
     expect(summary.cache.read).toBeGreaterThan(50);
+    // Warm-up seeds: a cached partition lost while a job skips the stages below it is recomputed from lineage.
+    expect(summary.cache.lostMidJob).toBeGreaterThan(5);
     for (const kind of ["executorKill", "nodeLoss", "twoNodesLost", "corruptBlock", "sigstop", "decommission", "schedulerCrash", "cacheEviction"] as const) {
       expect(summary.faults[kind] ?? 0, kind).toBeGreaterThan(50);
     }

@@ -9,6 +9,7 @@
  * winner's output is registered, one registration per success), one key
  * sample per range-partitioned shuffle, and the job's outcome.
  */
+import { neededParentIds } from "../src/core/cachedStages.js";
 import { excludedNodeCount, maxExcludedNodes } from "../src/core/exclusionRules.js";
 import { activeAttempt, hasOutput, type SchedulerState } from "../src/core/state.js";
 import type { ApplicationView, Command, HistoryEvent, Input, JobView, Plan, TaskLaunch } from "../src/core/types.js";
@@ -32,14 +33,16 @@ export class SimChecks {
   readonly violations: string[] = [];
   /** Per range-partitioned shuffle id: the key sample its first map launch carried. */
   private readonly rangeSamplesSeen = new Map<string, string>();
-  private readonly outputCommits = new OutputCommitChecks((message) => this.violation(message));
+  private readonly outputCommits: OutputCommitChecks;
 
   constructor(
     private readonly seed: number,
     private readonly jobId: string,
     private readonly clock: () => number,
     private readonly reallyLost: LossOracle,
-  ) {}
+  ) {
+    this.outputCommits = new OutputCommitChecks(jobId, (message) => this.violation(message));
+  }
 
   violation(message: string): void {
     if (this.violations.length < 20) this.violations.push(`seed ${this.seed} at ${this.clock()}ms: ${message}`);
@@ -213,8 +216,10 @@ export class SimChecks {
       this.violation(`launch ${task.taskId} on ${executorId}, excluded for stage ${task.stageId}`);
     }
     if (hasOutput(job, job.stages[task.stageId]!, task.partition)) this.violation(`launch ${task.taskId} for a partition that already has output`);
+    // A shuffle may be incomplete only when the stage skips its map stage (the cache holds what it would feed, whole).
+    const needed = new Set(neededParentIds(state, job, job.stages[task.stageId]!).map((id) => job.stages[id]!.shuffleWrite));
     for (const read of task.shuffleReads) {
-      if (read.locations.length !== read.numMaps) this.violation(`launch ${task.taskId} before shuffle ${read.shuffleId} is complete`);
+      if (read.locations.length !== read.numMaps && needed.has(read.shuffleIndex)) this.violation(`launch ${task.taskId} before shuffle ${read.shuffleId} is complete`);
     }
   }
 
@@ -223,8 +228,8 @@ export class SimChecks {
    * and never a stage abort caused by a decommissioned node's fetch failures.
    */
   /** The application's record (kept apart from the job, and rebuilt by replay after a crash) shows the job as it ended. */
-  applicationRecord(application: ApplicationView | undefined, view: JobView): void {
-    const recorded = application?.actions[0];
+  applicationRecord(application: ApplicationView | undefined, view: JobView, actionIndex: number): void {
+    const recorded = application?.actions[actionIndex];
     if (!recorded) return this.violation("the application's record lost its action");
     if (recorded.jobId !== view.jobId || recorded.status !== view.status) {
       return this.violation(`the application's record shows ${recorded.jobId} ${recorded.status}, the job is ${view.jobId} ${view.status}`);
