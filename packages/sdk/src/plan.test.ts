@@ -75,6 +75,10 @@ describe("plan", () => {
     expect(shuffleReadsOf(plan, finalId, 0)).toEqual([]);
     expect(shuffleReadsOf(plan, finalId, 3)).toEqual([{ shuffleIndex: 0, reducePartition: 1 }]);
     expect(shuffleReadsOf(plan, plan.shuffles[0]!.parentDatasetId, 1)).toEqual([]);
+    // A held (cached) partition of the reduced side stops the walk: its shuffle is not read.
+    const reducedId = plan.shuffles[0]!.childDatasetId;
+    expect(shuffleReadsOf(plan, finalId, 3, (id, p) => id === reducedId && p === 1)).toEqual([]);
+    expect(shuffleReadsOf(plan, finalId, 2, (id, p) => id === reducedId && p === 1)).toEqual([{ shuffleIndex: 0, reducePartition: 0 }]);
   });
 });
 

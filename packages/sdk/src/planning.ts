@@ -16,12 +16,20 @@ export interface ShuffleRead {
  * ops map partition p of a dataset to partition p of its parent, except union
  * (partitions of its parents one after another), so a task reads ONE reduce
  * partition of each shuffle of the wide dataset its narrow lineage reaches;
- * [] when that lineage ends at a source.
+ * [] when that lineage ends at a source, or at a partition `held` says the
+ * task has at hand (a cached partition of a persisted dataset: nothing above
+ * it is computed, so nothing above it is read).
  */
-export function shuffleReadsOf(plan: Plan, datasetId: number, partition: number): ShuffleRead[] {
+export function shuffleReadsOf(
+  plan: Plan,
+  datasetId: number,
+  partition: number,
+  held: (datasetId: number, partition: number) => boolean = () => false,
+): ShuffleRead[] {
   let dataset = datasetOf(plan, datasetId);
   let p = partition;
   for (;;) {
+    if (held(dataset.id, p)) return [];
     if (dataset.wide) {
       return plan.shuffles
         .filter((shuffle) => shuffle.childDatasetId === dataset.id)

@@ -12,6 +12,7 @@ export function scenarioFor(seed: number): SimOptions {
   if (seed % 10 === 7) return decommissionStorm(seed);
   if (seed % 10 === 3) return decommissionStragglers(seed);
   if (seed % 10 === 5) return speculatedStragglers(seed);
+  if (seed % 10 === 9) return cachedReread(seed);
   const plans = [threeStagePlan(12, 8, 4), twoStagePlan(10, 6, "saveAsTextFile"), joinPlan(8, 6, 4), diamondPlan(8, 6, 4), sortPlan(8, 6, 4)];
   return {
     seed,
@@ -70,14 +71,33 @@ function speculatedStragglers(seed: number): SimOptions {
   };
 }
 
+/**
+ * Action #1 of an application reads the first shuffle's output, cached whole
+ * by a fault-free action #0, so it skips the stages below it; executor
+ * deaths, node losses, evictions and crashes lose cached partitions while it
+ * runs, and the skipped stages must run again for exactly those.
+ */
+function cachedReread(seed: number): SimOptions {
+  const plans = [threeStagePlan(12, 8, 4), twoStagePlan(10, 6, "saveAsTextFile"), joinPlan(8, 6, 4), diamondPlan(8, 6, 4), sortPlan(8, 6, 4)];
+  return {
+    seed,
+    plan: plans[Math.floor(seed / 10) % plans.length]!,
+    nodes: 3 + (seed % 3),
+    faults: 1 + (seed % 4),
+    faultKinds: ["executorKill", "nodeLoss", "cacheEviction", "schedulerCrash", "corruptBlock", "decommission"],
+    faultWindowMs: 600,
+    warmUp: true,
+  };
+}
+
 export interface SeedsSummary {
   runs: number;
   succeeded: number;
   failed: number;
   steps: number;
   copies: { launched: number; won: number };
-  /** Partitions of the persisted dataset read from the cache by recomputed tasks, and still registered at the end. */
-  cache: { read: number; registeredAtEnd: number };
+  /** Partitions of the persisted dataset read from the cache, still registered at the end, and unreadable mid-job below skipped stages. */
+  cache: { read: number; registeredAtEnd: number; lostMidJob: number };
   faults: Partial<Record<FaultKind, number>>;
   /** Driver launches of the detached application, those that placed it again (attempt > 1), and stale drivers stopped. */
   drivers: { launched: number; placedAgain: number; stopped: number };
@@ -95,7 +115,7 @@ function countDrivers(drivers: SeedsSummary["drivers"], commands: Command[]): vo
 }
 
 export function runSeeds(seeds: number[], scenario: (seed: number) => SimOptions = scenarioFor): SeedsSummary {
-  const summary: SeedsSummary = { runs: 0, succeeded: 0, failed: 0, steps: 0, copies: { launched: 0, won: 0 }, cache: { read: 0, registeredAtEnd: 0 }, faults: {}, drivers: { launched: 0, placedAgain: 0, stopped: 0 }, failing: new Map() };
+  const summary: SeedsSummary = { runs: 0, succeeded: 0, failed: 0, steps: 0, copies: { launched: 0, won: 0 }, cache: { read: 0, registeredAtEnd: 0, lostMidJob: 0 }, faults: {}, drivers: { launched: 0, placedAgain: 0, stopped: 0 }, failing: new Map() };
   for (const seed of seeds) {
     let result;
     try {
@@ -112,6 +132,7 @@ export function runSeeds(seeds: number[], scenario: (seed: number) => SimOptions
     summary.cache.read += result.view.stats.cachedPartitionsRead;
     summary.cache.registeredAtEnd += result.cachedPartitions;
     countDrivers(summary.drivers, result.commands);
+    summary.cache.lostMidJob += result.cachedLostMidJob;
     if (result.view.status === "succeeded") summary.succeeded++;
     else summary.failed++;
     for (const [kind, count] of Object.entries(result.faultCounts)) {

@@ -10,6 +10,7 @@
  * sample per range-partitioned shuffle, and the job's outcome.
  */
 import { checkDrivers } from "./simDriverChecks.js";
+import { neededParentIds } from "../src/core/cachedStages.js";
 import { excludedNodeCount, maxExcludedNodes } from "../src/core/exclusionRules.js";
 import { activeAttempt, hasOutput, type SchedulerState } from "../src/core/state.js";
 import type { ApplicationView, Command, HistoryEvent, Input, JobView, Plan, TaskLaunch } from "../src/core/types.js";
@@ -33,14 +34,16 @@ export class SimChecks {
   readonly violations: string[] = [];
   /** Per range-partitioned shuffle id: the key sample its first map launch carried. */
   private readonly rangeSamplesSeen = new Map<string, string>();
-  private readonly outputCommits = new OutputCommitChecks((message) => this.violation(message));
+  private readonly outputCommits: OutputCommitChecks;
 
   constructor(
     private readonly seed: number,
     private readonly jobId: string,
     private readonly clock: () => number,
     private readonly reallyLost: LossOracle,
-  ) {}
+  ) {
+    this.outputCommits = new OutputCommitChecks(jobId, (message) => this.violation(message));
+  }
 
   violation(message: string): void {
     if (this.violations.length < 20) this.violations.push(`seed ${this.seed} at ${this.clock()}ms: ${message}`);
@@ -215,8 +218,10 @@ export class SimChecks {
       this.violation(`launch ${task.taskId} on ${executorId}, excluded for stage ${task.stageId}`);
     }
     if (hasOutput(job, job.stages[task.stageId]!, task.partition)) this.violation(`launch ${task.taskId} for a partition that already has output`);
+    // A shuffle may be incomplete only when the stage skips its map stage (the cache holds what it would feed, whole).
+    const needed = new Set(neededParentIds(state, job, job.stages[task.stageId]!).map((id) => job.stages[id]!.shuffleWrite));
     for (const read of task.shuffleReads) {
-      if (read.locations.length !== read.numMaps) this.violation(`launch ${task.taskId} before shuffle ${read.shuffleId} is complete`);
+      if (read.locations.length !== read.numMaps && needed.has(read.shuffleIndex)) this.violation(`launch ${task.taskId} before shuffle ${read.shuffleId} is complete`);
     }
   }
 
@@ -225,8 +230,8 @@ export class SimChecks {
    * and never a stage abort caused by a decommissioned node's fetch failures.
    */
   /** The application's record (kept apart from the job, and rebuilt by replay after a crash) shows the job as it ended. */
-  applicationRecord(application: ApplicationView | undefined, view: JobView): void {
-    const recorded = application?.actions[0];
+  applicationRecord(application: ApplicationView | undefined, view: JobView, actionIndex: number): void {
+    const recorded = application?.actions[actionIndex];
     if (!recorded) return this.violation("the application's record lost its action");
     if (recorded.jobId !== view.jobId || recorded.status !== view.status) {
       return this.violation(`the application's record shows ${recorded.jobId} ${recorded.status}, the job is ${view.jobId} ${view.status}`);
@@ -238,7 +243,7 @@ export class SimChecks {
     if (view.status === "running") return this.violation("job still running at the end");
     this.outputCommits.outcome(view, plan.action);
     if (view.status === "failed") {
-      if (!view.error?.message || !["stageFailure", "userError", "executorError", "unschedulable"].includes(view.error.kind)) {
+      if (!view.error?.message || !["stageFailure", "userError", "executorError", "executorLost", "unschedulable"].includes(view.error.kind)) {
         this.violation(`job failed without a stated cause: ${JSON.stringify(view.error)}`);
       }
       for (const line of view.error?.stack.split("\n") ?? []) {

@@ -35,7 +35,7 @@ console.log(
   `sim: ${summary.runs} seeds, ${summary.succeeded} succeeded, ${summary.failed} aborted with a stated cause, ` +
   `${summary.failing.size} with violations; ${summary.steps} steps in ${(performance.now() - started).toFixed(0)}ms; faults: ${faults}; ` +
   `speculative copies: ${summary.copies.launched} (${summary.copies.won} won); ` +
-  `cached partitions: ${summary.cache.read} read by recomputed tasks, ${summary.cache.registeredAtEnd} registered at the end; ` +
+  `cached partitions: ${summary.cache.read} read, ${summary.cache.registeredAtEnd} registered at the end, ${summary.cache.lostMidJob} unreadable mid-job below skipped stages (recomputed); ` +
   `drivers: ${summary.drivers.launched} launched, ${summary.drivers.placedAgain} placed again, ${summary.drivers.stopped} stale stopped`,
 );
 for (const [seed, violations] of summary.failing) {

@@ -7,6 +7,7 @@
  */
 import { cacheShuffleIdOf, emptyMetrics, parseCacheShuffleId, type CachedPartitionRef, type CachedPartitionWrite, type TaskMetrics } from "@ballast/common/domain/tasks";
 import { persistedInPipeline } from "../src/core/cache.js";
+import { pipelineDatasets } from "../src/core/planning.js";
 import type { FetchFailure, TaskFailure, TaskLaunch } from "../src/core/types.js";
 import { SimCluster } from "./simCluster.js";
 import type { SimNode } from "./simModel.js";
@@ -30,9 +31,17 @@ export function cachedRefOf(blockKey: string): CachedPartitionRef {
   return { applicationId, cacheKey, partition: Number(partition), bytes: 8 };
 }
 
+/** The shuffles a task reads to compute the dataset's partition (those of its narrow lineage's wide datasets). */
+function shufflesAbove(task: TaskLaunch, datasetId: number): number[] {
+  const lineage = new Set(pipelineDatasets(task.plan, datasetId).map((dataset) => dataset.id));
+  return task.plan.shuffles.filter((shuffle) => lineage.has(shuffle.childDatasetId)).map((shuffle) => shuffle.shuffleIndex);
+}
+
 export abstract class SimExecutors extends SimCluster {
   /** The truth about executors' memory: executor id -> cached blocks it holds (a restarted executor has a new id, and nothing). */
   protected readonly memoryCache = new Map<string, Set<string>>();
+  /** No bad node, no user errors (a warm-up action). */
+  protected faultFree = false;
 
   protected memoryHeldBy(executorId: string): CachedPartitionRef[] {
     return [...(this.memoryCache.get(executorId) ?? [])].map(cachedRefOf);
@@ -57,10 +66,12 @@ export abstract class SimExecutors extends SimCluster {
       return;
     }
     this.running.delete(taskId);
-    if ((this.options.badNode && node.index === 0) || this.random() < (this.options.userErrorRate ?? 0)) {
+    if (!this.faultFree && ((this.options.badNode && node.index === 0) || this.random() < (this.options.userErrorRate ?? 0))) {
       return this.report(node, executorId, taskId, { kind: "userError", message: "Error: disk I/O error", stack: "at job.ts:1" });
     }
-    const fetch = this.readShuffles(task);
+    const lostCopy = this.unreadableSkippedCopy(executorId, task);
+    if (lostCopy) return this.report(node, executorId, taskId, { kind: "fetchFailed", message: "cached partition unreadable, its stages skipped", stack: "", fetch: lostCopy });
+    const fetch = this.readShuffles(task, executorId);
     if (fetch) {
       const key = `${fetch.shuffleId}/${fetch.mapIndex}/${fetch.shuffleAddress}`;
       this.fetchFailures[this.decommissionedAddresses.has(fetch.shuffleAddress) ? "decommission" : "plain"].add(key);
@@ -84,11 +95,7 @@ export abstract class SimExecutors extends SimCluster {
     for (const dataset of persistedInPipeline(task.plan, task.datasetId)) {
       const cacheKey = dataset.cacheKey!;
       const blockKey = `${cacheShuffleIdOf(task.applicationId, cacheKey)}/${task.partition}/0`;
-      const offered = task.cachedPartitions?.find((location) => location.cacheKey === cacheKey && location.partition === task.partition);
-      const inMemory = offered?.memoryExecutorId === executorId && held.has(blockKey);
-      const onDisk = !!offered?.diskShuffleAddress && this.services.get(offered.diskShuffleAddress)?.up === true &&
-        this.services.get(offered.diskShuffleAddress)!.blocks.get(blockKey) === false;
-      if (inMemory || onDisk) {
+      if (this.readableCopy(executorId, task, cacheKey)) {
         use.metrics.cachedPartitionsRead!++;
         continue;
       }
@@ -100,9 +107,46 @@ export abstract class SimExecutors extends SimCluster {
     return use;
   }
 
+  /** The launch offers the task's partition of the persisted dataset where this executor can really read it. */
+  private readableCopy(executorId: string, task: TaskLaunch, cacheKey: string): boolean {
+    const blockKey = `${cacheShuffleIdOf(task.applicationId!, cacheKey)}/${task.partition}/0`;
+    const offered = task.cachedPartitions?.find((location) => location.cacheKey === cacheKey && location.partition === task.partition);
+    const inMemory = offered?.memoryExecutorId === executorId && this.memoryCache.get(executorId)?.has(blockKey) === true;
+    const service = offered?.diskShuffleAddress ? this.services.get(offered.diskShuffleAddress) : undefined;
+    return inMemory || (service?.up === true && service.blocks.get(blockKey) === false);
+  }
+
+  /** Shuffles the task reads to compute its partition: none above a persisted dataset it reads from the cache. */
+  private neededReads(task: TaskLaunch, executorId: string): TaskLaunch["shuffleReads"] {
+    if (!task.applicationId) return task.shuffleReads;
+    const covered = new Set<number>();
+    for (const dataset of persistedInPipeline(task.plan, task.datasetId)) {
+      if (this.readableCopy(executorId, task, dataset.cacheKey!)) for (const index of shufflesAbove(task, dataset.id)) covered.add(index);
+    }
+    return task.shuffleReads.filter((read) => !covered.has(read.shuffleIndex));
+  }
+
+  /**
+   * As the executor (runner.ts): a persisted partition it cannot read while
+   * the shuffles below it have no outputs (the job skipped their stages) is a
+   * FetchFailed of the cached partition.
+   */
+  private unreadableSkippedCopy(executorId: string, task: TaskLaunch): FetchFailure | undefined {
+    if (!task.applicationId) return undefined;
+    for (const dataset of persistedInPipeline(task.plan, task.datasetId)) {
+      if (this.readableCopy(executorId, task, dataset.cacheKey!)) continue;
+      const above = new Set(shufflesAbove(task, dataset.id));
+      if (!task.shuffleReads.some((read) => above.has(read.shuffleIndex) && read.locations.length < read.numMaps)) continue;
+      const offered = task.cachedPartitions?.find((location) => location.cacheKey === dataset.cacheKey && location.partition === task.partition);
+      return { shuffleId: cacheShuffleIdOf(task.applicationId, dataset.cacheKey!), mapIndex: task.partition, mapAttempt: 0, shuffleAddress: offered?.diskShuffleAddress ?? "", nodeId: "", serviceUnreachable: false };
+    }
+    return undefined;
+  }
+
   /** The first unreadable block, as the executor would report it after its retries. */
-  protected readShuffles(task: TaskLaunch): FetchFailure | undefined {
-    for (const read of task.shuffleReads) {
+  protected readShuffles(task: TaskLaunch, executorId: string): FetchFailure | undefined {
+    for (const read of this.neededReads(task, executorId)) {
+      if (read.locations.length < read.numMaps) this.checks.violation(`task ${task.taskId} computes from shuffle ${read.shuffleId} with ${read.locations.length} of ${read.numMaps} map outputs`);
       for (const location of read.locations) {
         const base = { shuffleId: read.shuffleId, mapIndex: location.mapIndex, mapAttempt: location.attempt, shuffleAddress: location.shuffleAddress, nodeId: location.nodeId };
         const service = this.services.get(location.shuffleAddress);

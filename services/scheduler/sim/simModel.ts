@@ -26,6 +26,12 @@ export interface SimOptions {
   mustSucceed?: boolean;
   conf?: Record<string, string>;
   maxTimeMs?: number;
+  /**
+   * A fault-free action #0 caches the first shuffle's output whole first, so
+   * the checked job skips the stages below it and its faults lose cached
+   * partitions mid-job (they must be recomputed from lineage, only them).
+   */
+  warmUp?: boolean;
 }
 
 export interface SimResult {
@@ -39,6 +45,8 @@ export interface SimResult {
   copies: { launched: number; won: number };
   /** Partitions of the persisted dataset in the cache registry at the end. */
   cachedPartitions: number;
+  /** Cached partitions a task could not read while its job skipped the stages below them (recomputed from lineage). */
+  cachedLostMidJob: number;
   /** Every command, for determinism checks. */
   commands: Command[];
 }
@@ -70,6 +78,8 @@ export interface SimNode {
 }
 
 export const JOB_ID = "sim";
+/** The fault-free action #0 of warm-up scenarios (SimOptions.warmUp). */
+export const WARM_UP_JOB_ID = "sim-warm-up";
 export const SIM_APP = "app-sim";
 export const TICK_MS = 100;
 export const HEARTBEAT_MS = 500;

@@ -13,13 +13,17 @@ export class OutputCommitChecks {
   private readonly authorized = new Map<number, Set<string>>();
   private jobCommitRequested = false;
 
-  constructor(private readonly violation: (message: string) => void) {}
+  constructor(
+    private readonly jobId: string,
+    private readonly violation: (message: string) => void,
+  ) {}
 
+  /** The checked job's commands only (a warm-up action before it commits its own output). */
   after(commands: Command[]): void {
     for (const command of commands) {
-      if (command.type === "launchTask") this.partitionOf.set(command.task.taskId, command.task.partition);
-      if (command.type === "commitDecision" && command.allowed) this.onAuthorized(command.taskId);
-      if (command.type === "commitJobOutput") this.onJobCommit(command.parts);
+      if (command.type === "launchTask" && command.task.jobId === this.jobId) this.partitionOf.set(command.task.taskId, command.task.partition);
+      if (command.type === "commitDecision" && command.allowed && this.partitionOf.has(command.taskId)) this.onAuthorized(command.taskId);
+      if (command.type === "commitJobOutput" && command.jobId === this.jobId) this.onJobCommit(command.parts);
     }
   }
 

@@ -6,7 +6,8 @@ import { MAX_MESSAGE_BYTES } from "@ballast/common/grpc";
 import { describeError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
 import { contextFromTraceparent, withSpan } from "@ballast/common/telemetry";
-import { emptyMetrics, type TaskLaunch, type TaskMetrics, type TaskStatusUpdate, type TracedTaskLaunch } from "@ballast/common/domain/tasks";
+import { cacheShuffleIdOf, emptyMetrics, type ShuffleReadSpec, type TaskLaunch, type TaskMetrics, type TaskStatusUpdate, type TracedTaskLaunch } from "@ballast/common/domain/tasks";
+import { missingLocations } from "../core/fetchPlan.js";
 import { inputUrisOfPipeline } from "../core/pipeline.js";
 import { failure, TaskFailure } from "../core/task.js";
 import type { BundleCache } from "./bundles.js";
@@ -43,7 +44,7 @@ export interface RunnerDeps {
   cache: Pick<ExecutorPartitionCache, "blocksFor" | "keep">;
 }
 
-/** What a task has before it fetches: its shuffle reads, spill dir, conf, bundle and local inputs. */
+/** What a task has before it fetches: its shuffle reads, spill dir, conf, bundle, local inputs and cached blocks. */
 interface PreparedTask {
   reads: TaskLaunch["shuffleReads"];
   reducePartitions: ReadonlyMap<number, number>;
@@ -51,6 +52,8 @@ interface PreparedTask {
   conf: Conf;
   bundlePath: string;
   localPaths: Record<string, string>;
+  /** Application jobs: the cached blocks gathered for it, by blockKeyOf. */
+  cached: Record<string, Uint8Array> | undefined;
 }
 
 /**
@@ -115,9 +118,13 @@ export class TaskRunner {
     const bundlePath = await withSpan("bundle.fetch", { "bundle.digest": launch.bundleDigest }, async () => this.deps.bundles.pathOf(launch.bundleDigest));
     const localPaths = await this.prepareInputs(launch);
     signal.throwIfAborted();
-    // Which shuffles this partition really reads, and which reduce partition of each (unions shift it).
-    const reducePartitions = new Map(shuffleReadsOf(launch.plan, launch.datasetId, launch.partition).map((r) => [r.shuffleIndex, r.reducePartition]));
+    // Jobs of an application get a cache (possibly empty, so what they compute is kept); plain jobs none.
+    const cached = launch.applicationId ? await withSpan("cache.fetch", {}, () => this.deps.cache.blocksFor(launch)) : undefined;
+    // Which shuffles this partition really reads (none above a cached partition it has), and which reduce partition of each (unions shift it).
+    const held = (datasetId: number, partition: number) => isHeld(launch, cached, datasetId, partition);
+    const reducePartitions = new Map(shuffleReadsOf(launch.plan, launch.datasetId, launch.partition, held).map((r) => [r.shuffleIndex, r.reducePartition]));
     const reads = launch.shuffleReads.filter((r) => reducePartitions.has(r.shuffleIndex));
+    if (cached) checkSkippedStagesCovered(launch, cached, reads);
     const spillDir = join(this.deps.spillRoot, encodeURIComponent(launch.taskId));
     // Only reduce-side operators spill (and fetched blocks past memory go there), and they read
     // shuffles: other tasks (most tasks of a big job) skip the dir, whose mkdir and rmdir were the
@@ -126,14 +133,14 @@ export class TaskRunner {
     if (maySpill) mkdirSync(spillDir, { recursive: true });
     try {
       // Spills never outlive their task: removed on success, failure, kill or worker crash alike.
-      return await this.fetchAndRun(launch, { reads, reducePartitions, spillDir, conf, bundlePath, localPaths }, signal, metrics, logger, clock);
+      return await this.fetchAndRun(launch, { reads, reducePartitions, spillDir, conf, bundlePath, localPaths, cached }, signal, metrics, logger, clock);
     } finally {
       if (maySpill) rmSync(spillDir, { recursive: true, force: true });
     }
   }
 
   private async fetchAndRun(launch: TaskLaunch, prepared: PreparedTask, signal: AbortSignal, metrics: TaskMetrics, logger: Logger, clock: TaskClock): Promise<TaskStatusUpdate> {
-    const { reads, reducePartitions, spillDir, conf } = prepared;
+    const { reads, reducePartitions, spillDir, conf, cached } = prepared;
     const memoryLimit = Math.min(conf["ballast.executor.memory"], this.deps.taskMemoryCap);
     // A task that reads no shuffle (most tasks of a wide job's map side) gets no empty fetch span.
     const fetched = reads.length === 0 ? NOTHING_FETCHED : await withSpan("shuffle.fetch", { "shuffle.reads": reads.length }, (span) =>
@@ -151,9 +158,6 @@ export class TaskRunner {
     );
     metrics.shuffleBytesRead = fetched.bytes;
     if (fetched.bytesOnDisk > 0) logger.info({ bytes: fetched.bytes, bytesOnDisk: fetched.bytesOnDisk }, "fetched blocks past memory written to the spill dir");
-    // Jobs of an application get a cache (possibly empty, so what they compute is kept); plain jobs none.
-    const cached = launch.applicationId ? await withSpan("cache.fetch", {}, () => this.deps.cache.blocksFor(launch)) : undefined;
-    if (cached && reducePartitions.size > reads.length) checkSkippedStagesCovered(launch, cached);
     signal.throwIfAborted();
     const response = await withSpan("compute", { "dataset.id": launch.datasetId }, async () => {
       const { blocks, transfer } = prepareBlocksTransfer(fetched.blocks);
@@ -241,18 +245,36 @@ export class TaskRunner {
   }
 }
 
+/** The task has partition `partition` of the dataset at hand: it is persisted and its block was read from the cache. */
+function isHeld(launch: TaskLaunch, cached: Record<string, Uint8Array> | undefined, datasetId: number, partition: number): boolean {
+  const cacheKey = cached && launch.plan.datasets[datasetId]?.cacheKey;
+  return !!cacheKey && cached[blockKeyOf(cacheKey, partition)] !== undefined;
+}
+
 /**
- * The job skipped the stages that compute a cached dataset (its shuffles are
- * not in the launch): without every offered partition the task cannot compute
- * it, so it fails as the executor's problem (retried) with the reason, rather
- * than as a confusing missing shuffle inside user code.
+ * The job skipped the stages below a cached dataset (their shuffles have no
+ * map outputs in the launch) and an offered partition of it could not be
+ * read (its executor died, its shuffle service is gone, or it is held in
+ * another executor's memory): the task fails as a FetchFailed of the cached
+ * partition (its pseudo shuffle, cacheShuffleIdOf, map index = partition), so
+ * the scheduler forgets that copy and runs the skipped stages, after which
+ * this partition alone is computed from lineage.
  */
-function checkSkippedStagesCovered(launch: TaskLaunch, cached: Record<string, Uint8Array>): void {
-  // Stages are skipped only for datasets wholly on disk: a disk copy that could not be fetched is what is missing.
-  const missing = (launch.cachedPartitions ?? []).filter((location) => location.diskShuffleAddress && !cached[blockKeyOf(location.cacheKey, location.partition)]);
-  if (missing.length === 0) return;
-  const names = missing.map((location) => `${location.cacheKey}/${location.partition}`).join(", ");
-  throw failure("executorError", `cached partition(s) ${names} of application ${launch.applicationId} could not be read, and this job skipped the stages that compute them: run the action again to recompute them`);
+function checkSkippedStagesCovered(launch: TaskLaunch, cached: Record<string, Uint8Array>, reads: ShuffleReadSpec[]): void {
+  if (missingLocations(reads).length === 0) return; // every shuffle it reads is there: it computes what it lacks
+  const lost = (launch.cachedPartitions ?? []).find((location) => !cached[blockKeyOf(location.cacheKey, location.partition)]);
+  if (!lost) return; // not a skipped stage's doing: the fetch reports the missing outputs itself
+  const where = lost.diskShuffleAddress ? `on disk at ${lost.diskShuffleAddress}` : `in the memory of executor ${lost.memoryExecutorId}`;
+  throw failure("fetchFailed", `cached partition ${lost.cacheKey}/${lost.partition} of application ${launch.applicationId}, held ${where}, could not be read, and this job skipped the stages that compute it`, {
+    fetch: {
+      shuffleId: cacheShuffleIdOf(launch.applicationId!, lost.cacheKey),
+      mapIndex: lost.partition,
+      mapAttempt: 0,
+      shuffleAddress: lost.diskShuffleAddress,
+      nodeId: "",
+      serviceUnreachable: false,
+    },
+  });
 }
 
 function partitionTaskOf(launch: TaskLaunch): PartitionTaskSpec {

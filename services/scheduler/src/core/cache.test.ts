@@ -1,57 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { persistedInPipeline } from "./cache.js";
 import { createState, jobView, step } from "./index.js";
-import { Harness, launchesIn } from "./testing/harness.js";
+import { APP, cluster, persisted, runKeeping, submitAction } from "./testing/cached.js";
+import { launchesIn, type Harness } from "./testing/harness.js";
 import { singleStagePlan, twoStagePlan } from "./testing/plans.js";
-import type { Command, Input, Plan } from "./types.js";
-
-const APP = "app-1";
-
-/** The plan with dataset 1 persisted at `level` (key "ds1"). */
-function persisted(plan: Plan, level: "memory" | "disk" | "memory_and_disk", datasetId = 1): Plan {
-  return { ...plan, datasets: plan.datasets.map((d) => (d.id === datasetId ? { ...d, storageLevel: level, cacheKey: `ds${datasetId}` } : d)) };
-}
-
-function cluster(): Harness {
-  const h = new Harness();
-  h.addExecutor("e1", "n1", 2);
-  h.addExecutor("e2", "n2", 2);
-  return h;
-}
-
-function submitAction(h: Harness, jobId: string, plan: Plan): Command[] {
-  return h.send({ type: "jobSubmitted", jobId, plan, bundleDigest: "sha256:bundle", conf: {}, traceparent: "", applicationId: APP });
-}
-
-/** Answers every live task, each reporting it kept its ds1 partition (unless the launch offered it) and what it read. */
-function runKeeping(h: Harness): void {
-  while (h.live.size > 0) {
-    const [taskId, { executorId, task }] = h.live.entries().next().value!;
-    h.live.delete(taskId);
-    const offered = (task.cachedPartitions ?? []).some((l) => l.partition === task.partition && (l.diskShuffleAddress || l.memoryExecutorId === executorId));
-    const persistedDataset = task.plan.datasets.find((d) => d.cacheKey)!;
-    const executor = h.executors.get(executorId)!;
-    const update: Extract<Input, { type: "taskUpdate" }> = {
-      type: "taskUpdate", executorId, taskId, state: "succeeded",
-      metrics: { durationMs: 5, inputBytes: 0, shuffleBytesWritten: 0, shuffleBytesRead: 0, recordsOut: 1, spills: 0, spilledBytes: 0, cachedPartitionsRead: offered ? 1 : 0 },
-    };
-    if (!offered) {
-      const level = persistedDataset.storageLevel!;
-      const computesIt = persistedInPipeline(task.plan, task.datasetId).includes(persistedDataset);
-      if (computesIt) update.cachedWrites = [{ cacheKey: persistedDataset.cacheKey!, partition: task.partition, inMemory: level !== "disk", onDisk: level !== "memory", bytes: 64 }];
-    }
-    if (task.shuffleWrite) {
-      update.mapStatus = {
-        shuffleId: task.shuffleWrite.shuffleId, mapIndex: task.partition, attempt: task.attempt, shuffleAddress: executor.shuffleAddress,
-        nodeId: executor.nodeId, partitionSizes: new Array<number>(task.shuffleWrite.numReducePartitions).fill(10),
-      };
-    } else {
-      update.records = Uint8Array.of(task.partition);
-      update.count = 1;
-    }
-    h.send(update);
-  }
-}
+import type { Command } from "./types.js";
 
 const offeredIn = (commands: Command[]) =>
   launchesIn(commands).map(({ executorId, task }) => [task.partition, executorId, (task.cachedPartitions ?? []).map((l) => [l.partition, l.memoryExecutorId, l.diskShuffleAddress])]);
@@ -267,30 +219,5 @@ describe("memory copies an executor evicts or no longer holds", () => {
     const replayed = createState();
     for (const { input, now } of h.inputs) step(replayed, input, now);
     expect(replayed.cache).toEqual(h.state.cache);
-  });
-});
-
-describe("planning over cached datasets", () => {
-  it("a later action over a dataset wholly on disk plans no stage that computes it", () => {
-    const h = cluster();
-    const plan = persisted(twoStagePlan(4, 2), "disk", 2); // the reduceByKey output is persisted
-    submitAction(h, "a1", plan);
-    runKeeping(h);
-    expect(jobView(h.state, "a1")!.stages).toHaveLength(2);
-    const second = submitAction(h, "a2", plan);
-    expect(jobView(h.state, "a2")!.stages.map((stage) => stage.name)).toEqual(["reduceByKey at job.ts:3"]);
-    expect(launchesIn(second).map(({ task }) => [task.shuffleReads.length, task.cachedPartitions?.map((l) => l.partition)])).toEqual([[0, [0]], [0, [1]]]);
-    runKeeping(h);
-    expect(jobView(h.state, "a2")).toMatchObject({ status: "succeeded", stats: { cachedPartitionsRead: 2, tasksLaunched: 2 } });
-  });
-
-  it("plans every stage again when a partition's disk copy is gone (memory copies never skip stages)", () => {
-    const h = cluster();
-    const plan = persisted(twoStagePlan(4, 2), "memory_and_disk", 2);
-    submitAction(h, "a1", plan);
-    runKeeping(h);
-    h.loseNode("n1");
-    submitAction(h, "a2", plan);
-    expect(jobView(h.state, "a2")!.stages).toHaveLength(2);
   });
 });

@@ -86,21 +86,6 @@ export function cachedDatasetsEvent(state: SchedulerState, job: JobState): Extra
   return datasets.length > 0 ? { type: "cachedDatasets", applicationId: job.applicationId, datasets } : undefined;
 }
 
-/**
- * Every partition of the persisted dataset has a disk copy: a job can read it
- * instead of planning the stages that compute it. Only disk copies count
- * (they outlive executors, the common loss); a partition lost even so while
- * the job runs fails its task, which cannot compute it without those stages.
- */
-export function wholeOnDisk(state: SchedulerState, applicationId: string | undefined, plan: Plan, datasetId: number): boolean {
-  const dataset = plan.datasets.find((candidate) => candidate.id === datasetId);
-  if (!applicationId || !dataset?.cacheKey || dataset.numPartitions === 0) return false;
-  const partitions = state.cache.get(cacheKeyOf(applicationId, dataset.cacheKey));
-  if (!partitions || partitions.size < dataset.numPartitions) return false;
-  for (let p = 0; p < dataset.numPartitions; p++) if (!partitions.get(p)?.diskShuffleAddress) return false;
-  return true;
-}
-
 /** The executor is gone, and with it every partition it kept in memory. */
 export function dropExecutorMemory(state: SchedulerState, executorId: string): void {
   dropWhere(state, (entry) => (entry.memoryExecutorId === executorId ? { ...entry, memoryExecutorId: "" } : entry));
@@ -248,13 +233,6 @@ export function cachedLocationsFor(state: SchedulerState, job: JobState, stage: 
     }
   }
   return locations;
-}
-
-/** Executors holding in memory a cached partition the task would read (placement prefers them). */
-export function memoryHoldersFor(state: SchedulerState, job: JobState, stage: StageState, partition: number): string[] {
-  return cachedLocationsFor(state, job, stage, partition)
-    .map((location) => location.memoryExecutorId)
-    .filter(Boolean);
 }
 
 /** The persisted datasets a stage computing `datasetId` passes through (narrow parents, up to its shuffle reads). */

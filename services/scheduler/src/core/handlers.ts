@@ -7,6 +7,7 @@
 import { parseCacheShuffleId } from "@ballast/common/domain/tasks";
 import { evictApplication } from "./applications.js";
 import { dropDiskAt, dropExecutorMemory, reconcileExecutorMemory, reconcileNodeDisk, repointDiskPartition } from "./cache.js";
+import { cacheShrank, onCachedPartitionUnreadable } from "./cachedStages.js";
 import { aliveExecutorsOf, isDecommissionAddress } from "./clusterQueries.js";
 import { jobSpanKey, raise, spanEvent, spanEventOnRunningJobs, type Ctx } from "./context.js";
 import { announceDecommissioned, countMigrated, expireDecommission, onNodeLost as stopDecommission, onNodeRevived } from "./decommission.js";
@@ -126,6 +127,7 @@ function onFetchFailed(ctx: Ctx, task: LiveTask, failure: TaskFailure): void {
     ? `FetchFailed(shuffle ${fetch.shuffleId}, map ${fetch.mapIndex}, ${fetch.shuffleAddress || "no location"}): ${failure.message}`
     : `FetchFailed: ${failure.message}`;
   spanEvent(ctx, jobSpanKey(job.jobId), "fetchFailed", { "ballast.task_id": task.taskId, "ballast.reason": cause });
+  if (fetch && parseCacheShuffleId(fetch.shuffleId)) return onCachedPartitionUnreadable(ctx, scope, fetch, cause);
   let newlyLost = 0;
   if (fetch?.serviceUnreachable) {
     const reason = `shuffle service ${fetch.shuffleAddress} (node ${fetch.nodeId || "unknown"}) unreachable; ${cause}`;
@@ -152,6 +154,7 @@ function onExecutorRegistered(ctx: Ctx, description: ExecutorDescription): void 
   registerExecutor(ctx, description);
   reconcileExecutorMemory(ctx.state, description);
   reconcileNodeDisk(ctx.state, description);
+  cacheShrank(ctx);
   enforceCap(ctx);
 }
 
@@ -164,6 +167,7 @@ function loseExecutor(ctx: Ctx, executorId: string, reason: string, mayBeTasks =
   const node = ctx.state.nodes.get(ctx.state.executors.get(executorId)?.description.nodeId ?? "");
   const suspect = mayBeTasks && node !== undefined && !node.lost && node.decommission === undefined;
   dropExecutorMemory(ctx.state, executorId);
+  cacheShrank(ctx);
   for (const taskId of markLost(ctx, executorId, reason)) loseTask(ctx, taskId, `executor ${executorId} lost: ${reason}`, suspect);
 }
 
@@ -187,6 +191,7 @@ function onNodeLost(ctx: Ctx, nodeId: string, shuffleAddress: string, reason: st
   }
   unregisterOutputsAt(ctx, shuffleAddress, why);
   dropDiskAt(ctx.state, shuffleAddress);
+  cacheShrank(ctx);
   enforceCap(ctx);
 }
 
@@ -195,6 +200,7 @@ function onNodeDecommissioned(ctx: Ctx, nodeId: string, lostReason: string): voi
   if (lostReason) {
     unregisterOutputsAt(ctx, node.shuffleAddress, lostReason);
     dropDiskAt(ctx.state, node.shuffleAddress);
+    cacheShrank(ctx);
   }
   announceDecommissioned(ctx, node);
   enforceCap(ctx);

@@ -8,7 +8,7 @@ import { emptyStats } from "@ballast/common/domain/stats";
 import { planProblem, shuffleIdOf } from "@ballast/common/plan";
 import { emitEvent, jobSpanKey, markChanged, raise, spanEnd, spanStart, type Ctx } from "./context.js";
 import { recordActionEnded, recordActionSubmitted } from "./applications.js";
-import { cachedDatasetsEvent, wholeOnDisk } from "./cache.js";
+import { cachedDatasetsEvent } from "./cache.js";
 import { confProblem } from "./exclusionRules.js";
 import { planStages, type StagePlan } from "./planning.js";
 import type { JobState, ShuffleState, StageState } from "./state.js";
@@ -26,7 +26,8 @@ export function submitJob(ctx: Ctx, input: SubmitInput): void {
   const conf: Conf = confIssue ? state.conf : resolveConf(rawConf, {});
   const planIssue = planProblem(input.plan);
   const problem = planIssue ?? confIssue;
-  const stagePlans = problem ? [] : planStages(input.plan, (id) => wholeOnDisk(state, input.applicationId, input.plan, id));
+  // The full stage graph, even below cached datasets: their stages are skipped while the cache holds them (cachedStages.ts).
+  const stagePlans = problem ? [] : planStages(input.plan);
   const job: JobState = {
     jobId: input.jobId,
     name: input.plan.jobName,

@@ -32,10 +32,10 @@ export interface StagePlan {
  * Stages in dependency order (parents before children, ids 0..n-1); the last
  * one is the result stage. A range-partitioned shuffle's map stage comes
  * right after its sample stage. Assumes planProblem(plan) is undefined.
- * Datasets for which `cached` holds are read from the cache, whole: the
- * stages and shuffles that would compute them are not planned.
+ * Cached datasets change nothing here: the stages below them are planned and
+ * skipped while the cache holds them (cachedStages.ts).
  */
-export function planStages(plan: Plan, cached: (datasetId: number) => boolean = () => false): StagePlan[] {
+export function planStages(plan: Plan): StagePlan[] {
   const byId = new Map(plan.datasets.map((dataset) => [dataset.id, dataset]));
   const shufflesByChild = shufflesByChildOf(plan);
   const stages: StagePlan[] = [];
@@ -59,7 +59,7 @@ export function planStages(plan: Plan, cached: (datasetId: number) => boolean = 
   const frameOf = (datasetId: number, shuffleWrite?: number): StageFrame => ({
     datasetId,
     shuffleWrite,
-    shuffleReads: pipelineShuffleReads(datasetId, byId, shufflesByChild, cached),
+    shuffleReads: pipelineShuffleReads(datasetId, byId, shufflesByChild),
     parentStageIds: [],
   });
 
@@ -93,19 +93,10 @@ interface StageFrame {
   parentStageIds: number[];
 }
 
-/**
- * The shuffles a stage computing `datasetId` reads: those its pipeline's
- * datasets read, but none above a dataset read from the cache.
- */
-function pipelineShuffleReads(
-  datasetId: number,
-  byId: Map<number, DatasetNode>,
-  shufflesByChild: Map<number, ShuffleDependency[]>,
-  cached: (datasetId: number) => boolean,
-): number[] {
+/** The shuffles a stage computing `datasetId` reads: those its pipeline's datasets read. */
+function pipelineShuffleReads(datasetId: number, byId: Map<number, DatasetNode>, shufflesByChild: Map<number, ShuffleDependency[]>): number[] {
   const reads = new Set<number>();
-  for (const dataset of walkPipeline(datasetId, byId, shufflesByChild, cached)) {
-    if (cached(dataset.id)) continue; // read from the cache: nothing upstream of it is computed
+  for (const dataset of walkPipeline(datasetId, byId, shufflesByChild, () => false)) {
     for (const shuffle of shufflesByChild.get(dataset.id) ?? []) reads.add(shuffle.shuffleIndex);
   }
   return [...reads].sort((a, b) => a - b);

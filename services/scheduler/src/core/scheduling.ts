@@ -7,12 +7,13 @@
  * An attempt that exclusions leave nowhere to run gets an unschedulable
  * timer (the job aborts when it fires).
  */
-import { memoryHoldersFor } from "./cache.js";
+import { cachedLocationsFor } from "./cache.js";
 import { hasUsableExecutor } from "./clusterQueries.js";
 import type { Ctx } from "./context.js";
 import { isTaskExcluded } from "./exclusionRules.js";
 import { allowedExecutors, hasFreeSlot, leastLoaded } from "./placement.js";
-import { activeAttempt, hasOutput, parentsComplete, type ExecutorState, type JobState, type StageAttempt, type StageState } from "./state.js";
+import { neededParentsComplete } from "./cachedStages.js";
+import { activeAttempt, hasOutput, type ExecutorState, type JobState, type StageAttempt, type StageState } from "./state.js";
 import { launchTask } from "./tasks.js";
 import { clearTimer, setTimer, stageTimerKey } from "./timers.js";
 
@@ -23,7 +24,7 @@ export function schedule(ctx: Ctx): void {
     const job = state.jobs.get(jobId)!;
     for (const stageId of job.activeStages) {
       const stage = job.stages[stageId]!;
-      if (!parentsComplete(job, stage)) continue; // held until lost parents are recomputed
+      if (!neededParentsComplete(state, job, stage)) continue; // held until lost parents (or ones a lost cached partition needs) are computed
       if (!launchFromAttempt(ctx, job, stage, activeAttempt(stage)!)) return;
     }
   }
@@ -35,24 +36,46 @@ function launchFromAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: 
   trackUnschedulable(ctx, job, stage, attempt, allowed.length);
   if (allowed.length === 0) return true;
   if (attempt.retries.length > 0 && !launchRetries(ctx, job, stage, attempt, allowed)) return false;
-  while (attempt.queueHead < attempt.queue.length) {
+  const waiting: number[] = [];
+  while (attempt.queueHead < attempt.queue.length && waiting.length < MAX_WAITING_FOR_HOLDERS) {
     const partition = attempt.queue[attempt.queueHead]!;
     if (!isLaunchable(job, stage, attempt, partition)) {
       attempt.queueHead++;
       continue;
     }
-    const executor = cacheHolder(ctx, job, stage, partition, allowed) ?? leastLoaded(allowed);
-    if (!executor) return hasFreeSlot(ctx.state);
+    const holders = cacheHolders(ctx, job, stage, partition, allowed);
+    const executor = leastLoaded(holders.all) ?? (holders.mustWait ? undefined : leastLoaded(allowed));
+    if (!executor && !holders.mustWait) break;
     attempt.queueHead++;
-    launchTask(ctx, job, stage, attempt, partition, executor);
+    if (executor) launchTask(ctx, job, stage, attempt, partition, executor);
+    else waiting.push(partition);
   }
+  // The partitions waiting for their busy holders go back to the head of the queue, in order (those places were consumed).
+  attempt.queueHead -= waiting.length;
+  waiting.forEach((partition, i) => (attempt.queue[attempt.queueHead + i] = partition));
   return hasFreeSlot(ctx.state);
 }
 
-/** An allowed executor with a free slot that holds in memory a cached partition the task reads (no waiting for a busy one). */
-function cacheHolder(ctx: Ctx, job: JobState, stage: StageState, partition: number, allowed: ExecutorState[]): ExecutorState | undefined {
-  const holders = new Set(memoryHoldersFor(ctx.state, job, stage, partition));
-  return holders.size === 0 ? undefined : leastLoaded(allowed.filter((executor) => holders.has(executor.description.executorId)));
+/**
+ * Partitions one pass skips while they wait for a busy executor holding their
+ * cached partition in memory, before it stops looking further down the queue
+ * (a pass stays O(executors + this), however long the queue).
+ */
+const MAX_WAITING_FOR_HOLDERS = 64;
+
+/**
+ * The allowed executors holding in memory a cached partition the task reads
+ * (placement prefers them). When one of them holds a copy that exists only
+ * in memory, the task waits for it: that copy cannot be read from elsewhere,
+ * and the job may have skipped the stages that would compute it.
+ */
+function cacheHolders(ctx: Ctx, job: JobState, stage: StageState, partition: number, allowed: ExecutorState[]): { all: ExecutorState[]; mustWait: boolean } {
+  const locations = cachedLocationsFor(ctx.state, job, stage, partition).filter((location) => location.memoryExecutorId);
+  if (locations.length === 0) return { all: [], mustWait: false };
+  const holders = new Set(locations.map((location) => location.memoryExecutorId));
+  const memoryOnly = new Set(locations.filter((location) => !location.diskShuffleAddress).map((location) => location.memoryExecutorId));
+  const all = allowed.filter((executor) => holders.has(executor.description.executorId));
+  return { all, mustWait: all.some((executor) => memoryOnly.has(executor.description.executorId)) };
 }
 
 /**

@@ -11,7 +11,8 @@
  * reached the node is decommissioned and its tasks are no longer raced.
  */
 import { aliveExecutorsOf } from "./clusterQueries.js";
-import { hasOutput, parentsComplete, type LiveTask, type NodeState, type SchedulerState, type StageAttempt } from "./state.js";
+import { neededParentsComplete } from "./cachedStages.js";
+import { hasOutput, type LiveTask, type NodeState, type SchedulerState, type StageAttempt } from "./state.js";
 import { liveRacer, scopeOf, type TaskScope } from "./taskQueries.js";
 
 /** Live tasks on decommissioning nodes that may still get a copy, with the time their copy is due. */
@@ -45,7 +46,7 @@ export function nextCopyDueByNode(state: SchedulerState): Map<string, number> {
 /** Running in a live attempt whose inputs are complete, without output and not already racing. */
 export function mayCopy(state: SchedulerState, scope: TaskScope): boolean {
   const { job, stage, attempt, task } = scope;
-  if (job.status !== "running" || attempt.status !== "running" || !parentsComplete(job, stage)) return false;
+  if (job.status !== "running" || attempt.status !== "running" || !neededParentsComplete(state, job, stage)) return false;
   return attempt.runs.get(task.partition)?.state === "running" && !liveRacer(state, scope) && !hasOutput(job, stage, task.partition);
 }
 

@@ -5,6 +5,7 @@
  * their attempts and the job's shuffles; a completed stage or a job to abort
  * is raised as an internal event.
  */
+import { neededParentIds } from "./cachedStages.js";
 import { isAt } from "./clusterQueries.js";
 import { emitEvent, jobSpanKey, markChanged, raise, spanEnd, spanEvent, spanStart, stageSpanKey, type Ctx } from "./context.js";
 import { newRun, requeue } from "./partitionRuns.js";
@@ -38,7 +39,7 @@ function submitStage(ctx: Ctx, job: JobState, stage: StageState, visited: Set<nu
   if (visited.has(stage.stageId) || isStageComplete(job, stage)) return;
   visited.add(stage.stageId);
   let parentsReady = true;
-  for (const parentId of stage.parentStageIds) {
+  for (const parentId of neededParentIds(ctx.state, job, stage)) {
     const parent = job.stages[parentId]!;
     if (isStageComplete(job, parent)) continue;
     parentsReady = false;

@@ -349,10 +349,6 @@ export function hasOutput(job: JobState, stage: StageState, partition: number): 
   return job.shuffles[stage.shuffleWrite]!.outputs[partition] !== undefined;
 }
 
-export function parentsComplete(job: JobState, stage: StageState): boolean {
-  return stage.parentStageIds.every((id) => isStageComplete(job, job.stages[id]!));
-}
-
 export function commitKey(stageId: number, partition: number): string {
   return `${stageId}:${partition}`;
 }

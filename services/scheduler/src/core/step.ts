@@ -11,6 +11,7 @@
 import { finishApplication, registerApplication } from "./applications.js";
 import { onDriverExited, reconcileDrivers, startDriver, stopCancelledDriver, superviseDrivers } from "./drivers.js";
 import { dropEvictedMemory, forgetDataset } from "./cache.js";
+import { cacheShrank } from "./cachedStages.js";
 import { flushChanged, newCtx, raise, type Ctx } from "./context.js";
 import { onCommitRequested } from "./commits.js";
 import { onDecommissionNode, onMigrationFinished, onRecommissionNode, reconcileDecommissions } from "./decommission.js";
@@ -64,7 +65,8 @@ function apply(ctx: Ctx, input: Input): void {
       if (input.status === "cancelled") stopCancelledDriver(ctx, input.applicationId);
       return;
     case "datasetUnpersisted":
-      return forgetDataset(ctx, input.applicationId, input.cacheKey);
+      forgetDataset(ctx, input.applicationId, input.cacheKey);
+      return cacheShrank(ctx);
     case "executorRegistered":
       reconcileDrivers(ctx, input.executor);
       return raise(ctx, { kind: "executorRegistered", description: input.executor });
@@ -74,7 +76,8 @@ function apply(ctx: Ctx, input: Input): void {
       return onHeartbeat(ctx, input.executorId, input.runningTaskIds);
     case "cachedPartitionsDropped":
       touchExecutor(ctx, input.executorId);
-      return dropEvictedMemory(ctx.state, input.executorId, input.partitions);
+      dropEvictedMemory(ctx.state, input.executorId, input.partitions);
+      return cacheShrank(ctx);
     case "taskUpdate":
       touchExecutor(ctx, input.executorId);
       return onTaskUpdate(ctx, input);
