@@ -52,6 +52,17 @@ async function shellOn(dir: string, answer: (taskId: string) => boolean) {
   return { store, shell, drain };
 }
 
+/** A fresh directory whose shell ran a 3-task job to the end, at time 1,000. */
+async function withThreeTaskJobDone() {
+  const dir = mkdtempSync(join(tmpdir(), "ballast-shell-"));
+  dirs.push(dir);
+  const first = await shellOn(dir, () => true);
+  first.shell.dispatch({ type: "executorRegistered", executor: { executorId: "e1", nodeId: "n1", host: "h", slots: 4, shuffleAddress: "h:1" } }, 1_000);
+  first.shell.dispatch({ type: "jobSubmitted", jobId: "job-1", plan: plan(3), bundleDigest: "0".repeat(64), conf: {}, traceparent: "" }, 1_000);
+  await first.drain();
+  return { dir, first };
+}
+
 describe("scheduler shell persistence", () => {
   it("recovers the same state from a snapshot plus the log after it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ballast-shell-"));
@@ -84,13 +95,32 @@ describe("scheduler shell persistence", () => {
     expect(otherFormat.inputs[0]!.seq).toBe(snapshot!.seq);
   });
 
+  it("snapshots a quiet log by time too, so its rows stay bounded between bursts", async () => {
+    const { dir, first } = await withThreeTaskJobDone();
+    const logged = (await first.store.loadForReplay(STATE_FORMAT)).inputs.length;
+    expect(logged).toBeGreaterThan(3);
+    expect((await first.store.loadForReplay(STATE_FORMAT)).snapshot).toBeUndefined();
+    // Far fewer inputs than the count trigger, but 10 s later: this one is snapshotted after.
+    first.shell.dispatch({ type: "heartbeat", executorId: "e1", runningTaskIds: [] }, 11_000);
+    await first.shell.settled();
+    const before = { job: first.shell.job("job-1"), executors: first.shell.executors() };
+    const replay = await first.store.loadForReplay(STATE_FORMAT);
+    expect(replay.snapshot?.seq).toBe(replay.lastSeq);
+    expect(replay.inputs).toEqual([]);
+    // Compacted: only the snapshot's own input is left in the log.
+    expect((await first.store.loadForReplay(STATE_FORMAT + 1)).inputs.map((i) => i.seq)).toEqual([replay.lastSeq]);
+    first.shell.close();
+    await first.store.close();
+
+    const second = await shellOn(dir, () => true);
+    await second.shell.recover();
+    expect({ job: second.shell.job("job-1"), executors: second.shell.executors() }).toEqual(before);
+    second.shell.close();
+    await second.store.close();
+  });
+
   it("rejects an input the core throws on: the caller gets the error, the state is as before, replay skips it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ballast-shell-"));
-    dirs.push(dir);
-    const first = await shellOn(dir, () => true);
-    first.shell.dispatch({ type: "executorRegistered", executor: { executorId: "e1", nodeId: "n1", host: "h", slots: 4, shuffleAddress: "h:1" } }, 1_000);
-    first.shell.dispatch({ type: "jobSubmitted", jobId: "job-1", plan: plan(3), bundleDigest: "0".repeat(64), conf: {}, traceparent: "" }, 1_000);
-    await first.drain();
+    const { dir, first } = await withThreeTaskJobDone();
     const before = { job: first.shell.job("job-1"), executors: first.shell.executors() };
     // A dataset without parentIds: no edge would send it, but the core must not be poisoned by it either.
     const poison = { ...plan(1), datasets: [{ ...plan(1).datasets[0]!, parentIds: undefined as never }] };

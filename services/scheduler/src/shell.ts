@@ -67,8 +67,14 @@ export interface ShellEffects {
 const SPAN_COMMANDS = new Set<Command["type"]>(["spanStart", "spanEvent", "spanEnd"]);
 
 const WATCH_COALESCE_MS = 100;
-/** A snapshot every this many inputs keeps replay after a crash short. */
-const SNAPSHOT_EVERY = 5_000;
+/**
+ * A snapshot (which compacts the log behind it) every this many inputs, or once this long has
+ * passed since the last one, whichever comes first: replay after a crash stays short under load,
+ * and a quiet cluster's log stays bounded too. A snapshot serializes the whole state, which
+ * retention keeps small, so taking one every few seconds costs little.
+ */
+const SNAPSHOT_EVERY_INPUTS = 5_000;
+const SNAPSHOT_EVERY_MS = 10_000;
 
 /**
  * The imperative shell around the scheduler core: runs the state machine,
@@ -88,6 +94,8 @@ export class SchedulerShell {
   private readonly commitWaiters = new Map<string, (allowed: boolean) => void>();
   private readonly spans = new Map<string, Span>();
   private inputsSinceSnapshot = 0;
+  /** When the last snapshot was taken (the first logged input's time until then). */
+  private lastSnapshotMs: number | undefined;
   private stopped = false;
   private readonly committer: GroupCommitter;
   /** Durable inputs' commands not carried out yet (while the lease is not surely ours). */
@@ -199,7 +207,7 @@ export class SchedulerShell {
     }
     // The snapshot holds the state after input `seq` (taken now: the state moves on), so replay resumes right after it.
     if (record) this.sinceBase.push({ input, now });
-    const snapshot = record && ++this.inputsSinceSnapshot >= SNAPSHOT_EVERY ? this.takeSnapshot() : undefined;
+    const snapshot = record && this.snapshotDue(now) ? this.takeSnapshot(now) : undefined;
     this.committer.enqueue(record, () => {
       if (snapshot) this.saveSnapshot(record!.seq, snapshot);
       if (record && record.events.length > 0) this.effects.eventsAppended();
@@ -229,8 +237,15 @@ export class SchedulerShell {
     return this.committer.idle();
   }
 
-  private takeSnapshot(): Uint8Array {
+  /** Counts a logged input; true when it is the one to snapshot after. */
+  private snapshotDue(now: number): boolean {
+    this.lastSnapshotMs ??= now;
+    return ++this.inputsSinceSnapshot >= SNAPSHOT_EVERY_INPUTS || now - this.lastSnapshotMs >= SNAPSHOT_EVERY_MS;
+  }
+
+  private takeSnapshot(now: number): Uint8Array {
     this.inputsSinceSnapshot = 0;
+    this.lastSnapshotMs = now;
     return this.rebase(serialize(this.state));
   }
 

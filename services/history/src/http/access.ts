@@ -3,8 +3,8 @@
  * identity, with `Authorization: Bearer <token>` (curl, scripts) or with the
  * session cookie a browser gets by opening a login link (`ballast history-link
  * JOB`, or the link `ballast submit` prints). The link's ticket lives minutes
- * and is exchanged at /login for an HttpOnly, SameSite=Strict cookie (Secure
- * over HTTPS), and the redirect strips it from the address bar.
+ * and is exchanged at /login, once, for an HttpOnly, SameSite=Strict cookie
+ * (Secure over HTTPS), and the redirect strips it from the address bar.
  *
  * What an identity may read: the cluster and any user read every application,
  * the rule history's gRPC queries follow (history is not told who submitted a
@@ -12,6 +12,7 @@
  * reads nothing.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import type { UsedTickets } from "./usedTickets.js";
 import { describeIdentity, LOGIN_TICKET_TTL_MS, mintTimedToken, mintToken, verifyTimedToken, verifyToken, type Identity } from "@ballast/common/auth";
 
 export const SESSION_COOKIE = "ballast_session";
@@ -39,13 +40,14 @@ export function authenticateRequest(headers: IncomingHttpHeaders, secret: Buffer
   return { identity };
 }
 
-export type LoginResult = { location: string; setCookie: string } | { status: 401; error: string };
+export type LoginResult = { location: string; setCookie: string } | { status: 401 | 503; error: string };
 
 /**
- * /login?ticket=T[&job=ID]: a valid ticket becomes a session cookie and a redirect to the job's
- * page (or the start page). Only a job id is taken, never a URL, so the redirect stays on this site.
+ * /login?ticket=T[&job=ID]: a valid ticket, on its first use, becomes a session cookie and a
+ * redirect to the job's page (or the start page). Only a job id is taken, never a URL, so the
+ * redirect stays on this site.
  */
-export function login(query: URLSearchParams, secret: Buffer | undefined, nowMs: number, https: boolean): LoginResult {
+export function login(query: URLSearchParams, secret: Buffer | undefined, nowMs: number, https: boolean, used: UsedTickets): LoginResult {
   const job = query.get("job");
   const location = job ? `/#/job/${encodeURIComponent(job)}` : "/";
   if (!secret) return { location, setCookie: clearSessionCookie(https) };
@@ -54,6 +56,13 @@ export function login(query: URLSearchParams, secret: Buffer | undefined, nowMs:
   if (!identity || identity.role === "job") {
     return { status: 401, error: "this login link is invalid or has expired: run `ballast history-link JOB` for a new one" };
   }
+  // Verified above: six parts, the expiry fifth, the MAC (unique to the ticket) last.
+  const [, , , , expiry, mac] = ticket.split(".") as [string, string, string, string, string, string];
+  const claim = used.claim(mac, Number(expiry), nowMs);
+  if (claim === "used before") {
+    return { status: 401, error: "this login link was already used (a link logs in once): run `ballast history-link JOB` for a new one" };
+  }
+  if (claim === "full") return { status: 503, error: "too many logins in the last minutes: try again in a few minutes, or send Authorization: Bearer <token>" };
   const session = mintTimedToken(mintToken(secret, identity), "session", nowMs + SESSION_TTL_MS);
   return { location, setCookie: sessionCookie(session, SESSION_TTL_MS / 1000, https) };
 }

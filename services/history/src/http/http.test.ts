@@ -235,6 +235,21 @@ describe("authentication", () => {
     expect(out.headers.get("set-cookie")).toMatch(/^ballast_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict$/);
   });
 
+  it("lets a login link log in once: a second use is refused with a 401 page and no cookie", async () => {
+    const ticket = mintTimedToken(alice, "login", Date.now() + 90_000);
+    expect((await get(loginPath(ticket))).status).toBe(303);
+    const again = await get(loginPath(ticket));
+    expect(again.status).toBe(401);
+    expect(again.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(again.headers.get("set-cookie")).toBeNull();
+    const page = await again.text();
+    expect(page).toMatch(/<h1>Login refused<\/h1>/);
+    expect(page).toMatch(/this login link was already used \(a link logs in once\): run `ballast history-link JOB` for a new one/);
+    expect(page).not.toContain(ticket);
+    // Another ticket of the same user still works.
+    expect((await get(loginPath(mintTimedToken(alice, "login", Date.now() + 91_000)))).status).toBe(303);
+  });
+
   it("refuses expired, forged or misused tickets and sessions, without echoing them", async () => {
     const expired = mintTimedToken(alice, "login", Date.now() - 1);
     const tooLong = mintTimedToken(alice, "login", Date.now() + 24 * 3_600_000);

@@ -8,6 +8,7 @@ import { traceUrlTemplate } from "@ballast/common/traceLink";
 import { historyPage } from "./page.js";
 import { authenticateRequest, clearSessionCookie, login } from "./access.js";
 import { handleApi } from "./routes.js";
+import { UsedTickets } from "./usedTickets.js";
 import { allowedHostNames, COMMON_HEADERS, contentSecurityPolicy, hostAllowed } from "./security.js";
 
 export interface RunningHttpServer {
@@ -25,7 +26,7 @@ export async function startHttpServer(address: string, history: History, logger?
   const page = historyPage(traceUrlTemplate(traceUrl));
   // The gRPC server's certificate serves HTTPS too; browsers bring no client certificate, so none is asked.
   const tls = processSecurity().tls;
-  const site: Site = { page, csp: contentSecurityPolicy(page), hosts: allowedHostNames(allowedHosts), secret: serverAuth().secret, https: Boolean(tls) };
+  const site: Site = { page, csp: contentSecurityPolicy(page), hosts: allowedHostNames(allowedHosts), secret: serverAuth().secret, https: Boolean(tls), usedTickets: new UsedTickets() };
   const handler: RequestListener = (request, response) => {
     serve(history, site, request, response).catch((err) => {
       // The path only: a query may hold a login ticket, which never goes to a log.
@@ -66,6 +67,8 @@ interface Site {
   secret?: Buffer;
   /** Served over TLS: the session cookie is Secure. */
   https: boolean;
+  /** Login tickets already exchanged: each logs in once. */
+  usedTickets: UsedTickets;
 }
 
 async function serve(history: History, site: Site, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -99,9 +102,15 @@ async function serve(history: History, site: Site, request: IncomingMessage, res
 }
 
 function serveLogin(site: Site, query: URLSearchParams, response: ServerResponse): void {
-  const result = login(query, site.secret, Date.now(), site.https);
-  if ("error" in result) return sendJson(response, result.status, { error: result.error });
+  const result = login(query, site.secret, Date.now(), site.https, site.usedTickets);
+  // A browser opened the link: it gets a page, not JSON.
+  if ("error" in result) return send(response, result.status, "text/html; charset=utf-8", loginRefusedPage(result.error));
   redirect(response, result.location, result.setCookie);
+}
+
+function loginRefusedPage(reason: string): string {
+  const escaped = reason.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Ballast history: login refused</title></head><body><h1>Login refused</h1><p>${escaped}</p></body></html>\n`;
 }
 
 /** 303 to a path on this site, setting a cookie on the way. */

@@ -96,14 +96,19 @@ export class PostgresSchedulerStore implements SchedulerStore {
   }
 
   async markPublished(seq: number): Promise<void> {
+    // History acknowledged these events: the outbox keeps only the unpublished ones (bigserial never
+    // reuses a seq). One statement, so atomic and one round trip (a data-modifying WITH always runs).
     await this.pool.query(
       named(
         "ballast_mark_published",
-        "INSERT INTO meta (key, value) VALUES ('published_seq', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value::bigint < excluded.value::bigint",
+        `WITH mark AS (INSERT INTO meta (key, value) VALUES ('published_seq', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value::bigint < excluded.value::bigint)
+         DELETE FROM events WHERE seq <= $1::bigint`,
         [String(seq)],
       ),
     );
   }
+
+
 
   async nextJobNumber(): Promise<number> {
     const { rows } = await this.pool.query("INSERT INTO meta (key, value) VALUES ('job_counter', '1') ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text RETURNING value");

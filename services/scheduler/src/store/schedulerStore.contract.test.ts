@@ -182,6 +182,24 @@ for (const backend of BACKENDS) {
       expect((await store.loadForReplay(5)).inputs.map((i) => i.seq)).toEqual([5, 6]);
     });
 
+    it("deletes the events history acknowledged, so the outbox stays as small as the backlog", async () => {
+      const store = await fresh();
+      const { lease } = await lead(store, "a");
+      const withEvent = (seq: number) => record(seq, { events: [event(`job-${seq}`)] });
+      await store.append([1, 2, 3].map(withEvent), lease.epoch);
+      const [, second] = await store.eventsAfter(0, 100);
+      await store.markPublished(second!.seq);
+      // Read from the start, not from the mark: the rows themselves are gone.
+      expect((await store.eventsAfter(0, 100)).map((e) => e.event.jobId)).toEqual(["job-3"]);
+      await store.append([4].map(withEvent), lease.epoch);
+      const rest = await store.eventsAfter(0, 100);
+      expect(rest.map((e) => e.event.jobId)).toEqual(["job-3", "job-4"]);
+      expect(rest[0]!.seq).toBeGreaterThan(second!.seq);
+      await store.markPublished(rest[1]!.seq);
+      expect(await store.eventsAfter(0, 100)).toEqual([]);
+      expect(await store.publishedSeq()).toBe(rest[1]!.seq);
+    });
+
     it("counts job numbers atomically and only moves the published mark forward", async () => {
       const store = await fresh();
       const other = await open();

@@ -58,6 +58,7 @@ export interface SchedulerStore {
   saveSnapshot(seq: number, state: Uint8Array, format: number): Promise<void>;
   eventsAfter(seq: number, limit: number): Promise<Array<{ seq: number; event: HistoryEvent }>>;
   publishedSeq(): Promise<number>;
+  /** History acknowledged the events up to `seq`: the mark moves forward and their rows are deleted. */
   markPublished(seq: number): Promise<void>;
   /** An atomic counter: two calls never return the same number. */
   nextJobNumber(): Promise<number>;

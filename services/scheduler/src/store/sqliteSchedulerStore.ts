@@ -29,6 +29,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
   /** Statements prepared once (the outbox reads and marks published_seq for every batch). */
   private readonly sql: ReturnType<typeof statementCache>;
   private readonly appendInTransaction: (records: LogRecord[], epoch: number) => void;
+  private readonly markPublishedInTransaction: (seq: number) => void;
   private readonly selectEvents;
 
   constructor(dataDir: string) {
@@ -54,6 +55,13 @@ export class SqliteSchedulerStore implements SchedulerStore {
         for (const job of r.jobs) insertJob.run(job.jobId, job.submissionId || null, job.traceparent);
         for (const jobId of r.forgetJobs ?? []) deleteJob.run(jobId);
       }
+    });
+    const movePublished = this.db.prepare("INSERT INTO meta (key, value) VALUES ('published_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)");
+    const deletePublished = this.db.prepare("DELETE FROM events WHERE seq <= ?");
+    // History acknowledged these events: the outbox holds only the unpublished ones (AUTOINCREMENT never reuses a seq).
+    this.markPublishedInTransaction = this.db.transaction((seq: number) => {
+      movePublished.run(String(seq));
+      deletePublished.run(seq);
     });
     this.selectEvents = this.db.prepare("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
     this.lease = new SqliteLease(this.db, this.sql);
@@ -90,7 +98,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
   }
 
   async markPublished(seq: number): Promise<void> {
-    this.sql("INSERT INTO meta (key, value) VALUES ('published_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)").run(String(seq));
+    this.markPublishedInTransaction(seq);
   }
 
   async nextJobNumber(): Promise<number> {
