@@ -241,6 +241,11 @@ export interface RegisterExecutor {
    */
   cachedOnDisk: CachedPartitionRef[];
   cachedOnDiskListed: boolean;
+  /**
+   * How many of `slots` are a queue (tasks accepted beyond the worker threads, started in launch
+   * order): the scheduler may take back that many of the newest tasks, which have not started.
+   */
+  queuedSlots: number;
 }
 
 export interface Heartbeat {
@@ -2207,6 +2212,7 @@ function createBaseRegisterExecutor(): RegisterExecutor {
     cachedPartitions: [],
     cachedOnDisk: [],
     cachedOnDiskListed: false,
+    queuedSlots: 0,
   };
 }
 
@@ -2244,6 +2250,9 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
     }
     if (message.cachedOnDiskListed !== false) {
       writer.uint32(88).bool(message.cachedOnDiskListed);
+    }
+    if (message.queuedSlots !== 0) {
+      writer.uint32(96).uint32(message.queuedSlots);
     }
     return writer;
   },
@@ -2347,6 +2356,14 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
             }
 
             message.cachedOnDiskListed = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.queuedSlots = reader.uint32();
             continue;
           }
         }
