@@ -21,7 +21,7 @@ import { hasFreeSlot } from "./placement.js";
 import { schedule } from "./scheduling.js";
 import { refreshCopyTimers, speculateOffDecommissioning, speculateSlowTasks } from "./speculation.js";
 import type { SchedulerState } from "./state.js";
-import { takeBackOneTask } from "./takeBack.js";
+import { takeBackFromUnusable, takeBackOneTask } from "./takeBack.js";
 import { onTaskUpdate } from "./taskOutcomes.js";
 import type { Command, Input } from "./types.js";
 
@@ -47,11 +47,13 @@ export function step(state: SchedulerState, input: Input, now: number): Command[
 }
 
 /**
- * Room left after placement means nothing pending fits there: queued tasks of
+ * Queued tasks leave executors that may not start them (decommissioning,
+ * excluded). Room left after placement means nothing pending fits there: queued tasks of
  * busier executors move to it, one at a time (each move narrows the gap by two,
  * so this ends; the bound only guards against a placement that would not follow).
  */
 function rebalanceQueues(ctx: Ctx): void {
+  if (takeBackFromUnusable(ctx)) schedule(ctx);
   for (let moves = 0; moves < MAX_TAKE_BACKS_PER_STEP && hasFreeSlot(ctx.state) && takeBackOneTask(ctx); moves++) schedule(ctx);
 }
 

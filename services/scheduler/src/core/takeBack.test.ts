@@ -57,3 +57,21 @@ describe("take-back of queued tasks", () => {
     expect(placements(answered)).toEqual([[expect.any(Number), "e2"]]);
   });
 });
+
+describe("take-back from executors that may not start their queue", () => {
+  it("a decommissioning node's queued tasks are requeued at once and run elsewhere; its started ones stay", () => {
+    const h = new Harness();
+    h.addExecutor("e1", "n1", 4, 2);
+    h.submit("j", singleStagePlan(6));
+    // e2 joins: it gets the pending 4 and 5, and 3 taken back from e1's queue.
+    expect(kills(h.addExecutor("e2", "n2", 4, 2))).toEqual([["j.0.0.3.0", "e1"]]);
+    // e1 still holds 3 until it reports it, so of 0, 1, 2 only 2 is surely queued.
+    const requested = h.send({ type: "decommissionNode", nodeId: "n1", deadlineMs: 60_000, reason: "scale-in" });
+    expect(kills(requested)).toEqual([["j.0.0.2.0", "e1"]]);
+    expect(eventsIn(requested, "taskResubmitted").map((event) => event.partition)).toEqual([2]);
+    h.runAll();
+    const view = jobView(h.state, "j")!;
+    expect(view).toMatchObject({ status: "succeeded", stats: { taskAttemptsFailed: 0, recomputedTasks: 0 } });
+    expect(launchesIn(h.log).filter((launch) => launch.executorId === "e1").map((launch) => launch.task.partition)).toEqual([0, 1, 2, 3]);
+  });
+});

@@ -14,11 +14,33 @@
 import { memoryHoldersFor } from "./cache.js";
 import { isUsable } from "./clusterQueries.js";
 import type { Ctx } from "./context.js";
-import { isTaskExcluded } from "./exclusionRules.js";
+import { isExcludedFor, isTaskExcluded } from "./exclusionRules.js";
 import { allowedExecutors, leastLoaded } from "./placement.js";
 import { activeAttempt, type ExecutorState, type LiveTask, type SchedulerState } from "./state.js";
 import { scopeOf } from "./taskQueries.js";
 import { abandonTask, resubmitTask } from "./tasks.js";
+
+/**
+ * Takes back every queued task of an executor that may not start it: one on a
+ * node being decommissioned (its queue would hold up the drain) or one the
+ * task's job now excludes. They are requeued, to run where placement finds room.
+ */
+export function takeBackFromUnusable(ctx: Ctx): boolean {
+  const { state } = ctx;
+  let taken = false;
+  for (const executor of state.executors.values()) {
+    if (!executor.alive || !executor.description.queuedSlots) continue;
+    const usable = isUsable(state, executor);
+    for (const task of queuedTasksOf(state, executor)) {
+      const { job, attempt } = scopeOf(state, task);
+      if (usable && !isExcludedFor(state, job, attempt, executor)) continue;
+      if (!isPlainRun(state, task, executor)) continue;
+      takeBack(ctx, task, `taken back from executor ${executor.description.executorId} (queued), which may not start it`);
+      taken = true;
+    }
+  }
+  return taken;
+}
 
 /** Takes back one task for the least loaded usable executor with room; false when none is worth moving. */
 export function takeBackOneTask(ctx: Ctx): boolean {
@@ -29,11 +51,9 @@ export function takeBackOneTask(ctx: Ctx): boolean {
   // Moving from an executor one task ahead would only swap which one is ahead.
   const enough = idle.running.size + 2;
   for (const donor of byLoadDescending(state, enough)) {
-    const task = newestMovable(state, donor, idle);
+    const task = queuedTasksOf(state, donor).find((candidate) => isMovable(state, candidate, donor, idle));
     if (!task) continue;
-    const reason = `taken back from executor ${donor.description.executorId} (queued) for executor ${idle.description.executorId}, which has room`;
-    abandonTask(ctx, task, reason);
-    resubmitTask(ctx, scopeOf(state, task), reason);
+    takeBack(ctx, task, `taken back from executor ${donor.description.executorId} (queued) for executor ${idle.description.executorId}, which has room`);
     return true;
   }
   return false;
@@ -60,34 +80,44 @@ function liveTasksOf(state: SchedulerState, executor: ExecutorState): LiveTask[]
 }
 
 /**
- * The donor's newest task that placement would put on `idle` once requeued,
- * among those surely queued there: it starts tasks in launch order, so of the
- * tasks it holds (taken-back ones too, until it reports them), all but its
- * worker slots' worth are waiting, and they are the newest.
+ * The live tasks surely queued on the executor, newest first: it starts tasks
+ * in launch order, so of those it holds (taken-back ones too, until it reports
+ * them), all but its worker slots' worth are waiting, and they are the newest.
  */
-function newestMovable(state: SchedulerState, donor: ExecutorState, idle: ExecutorState): LiveTask | undefined {
-  const queued = Math.min(donor.description.queuedSlots ?? 0, donor.running.size - (donor.description.slots - (donor.description.queuedSlots ?? 0)));
-  const held = [...donor.running];
+function queuedTasksOf(state: SchedulerState, executor: ExecutorState): LiveTask[] {
+  const queuedSlots = executor.description.queuedSlots ?? 0;
+  const queued = Math.min(queuedSlots, executor.running.size - (executor.description.slots - queuedSlots));
+  const held = [...executor.running];
+  const tasks: LiveTask[] = [];
   for (let i = held.length - 1; i >= held.length - queued; i--) {
     const task = state.tasks.get(held[i]!);
-    if (task && !task.abandoned && isMovable(state, task, donor, idle)) return task;
+    if (task && !task.abandoned) tasks.push(task);
   }
-  return undefined;
+  return tasks;
+}
+
+function takeBack(ctx: Ctx, task: LiveTask, reason: string): void {
+  abandonTask(ctx, task, reason);
+  resubmitTask(ctx, scopeOf(ctx.state, task), reason);
 }
 
 /**
- * Only a plain first try of a running stage attempt moves: not a speculative
- * race, not a retry (retries have placement preferences of their own), not
- * one holding a commit, not one placed for a cached partition on its executor,
- * and only where the job may run it.
+ * Only a plain first try of a running stage attempt is taken back: not a
+ * speculative race, not a retry (retries have placement preferences of their
+ * own), not one holding a commit, not one placed for a cached partition on its executor.
  */
-function isMovable(state: SchedulerState, task: LiveTask, donor: ExecutorState, idle: ExecutorState): boolean {
+function isPlainRun(state: SchedulerState, task: LiveTask, holder: ExecutorState): boolean {
   const { job, stage, attempt } = scopeOf(state, task);
   if (attempt.status !== "running" || activeAttempt(stage) !== attempt) return false;
   const run = attempt.runs.get(task.partition);
   if (!run || run.state !== "running" || run.racing || run.failures > 0 || run.losses > 0) return false;
   if (job.commitAuth.size > 0 && [...job.commitAuth.values()].includes(task.taskId)) return false;
-  if (isTaskExcluded(job, run, idle)) return false;
-  if (memoryHoldersFor(state, job, stage, task.partition).includes(donor.description.executorId)) return false;
-  return allowedExecutors(state, job, attempt).includes(idle);
+  return !memoryHoldersFor(state, job, stage, task.partition).includes(holder.description.executorId);
+}
+
+/** A plain run that placement would put on `idle` once requeued. */
+function isMovable(state: SchedulerState, task: LiveTask, donor: ExecutorState, idle: ExecutorState): boolean {
+  if (!isPlainRun(state, task, donor)) return false;
+  const { job, attempt } = scopeOf(state, task);
+  return !isTaskExcluded(job, attempt.runs.get(task.partition)!, idle) && allowedExecutors(state, job, attempt).includes(idle);
 }
