@@ -10,7 +10,8 @@ const ALL_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "twoNodesLost", "co
 /** Odd seeds: executors of 3 slots, 2 of them queue (the core takes queued tasks back for executors with room). */
 export function scenarioFor(seed: number): SimOptions {
   const scenario = baseScenarioFor(seed);
-  return seed % 2 === 1 ? { ...scenario, slots: 3, queuedSlots: 2 } : scenario;
+  const takeBack = { ...scenario.conf, "ballast.scheduler.takeBack.enabled": "true" };
+  return seed % 2 === 1 ? { ...scenario, slots: 3, queuedSlots: 2, conf: takeBack } : scenario;
 }
 
 function baseScenarioFor(seed: number): SimOptions {

@@ -53,6 +53,7 @@ export function step(state: SchedulerState, input: Input, now: number): Command[
  * so this ends; the bound only guards against a placement that would not follow).
  */
 function rebalanceQueues(ctx: Ctx): void {
+  if (!ctx.state.conf["ballast.scheduler.takeBack.enabled"]) return;
   if (takeBackFromUnusable(ctx)) schedule(ctx);
   for (let moves = 0; moves < MAX_TAKE_BACKS_PER_STEP && hasFreeSlot(ctx.state) && takeBackOneTask(ctx); moves++) schedule(ctx);
 }

@@ -3,12 +3,13 @@ import { jobView } from "./index.js";
 import { commandsIn, eventsIn, Harness, launchesIn } from "./testing/harness.js";
 import { singleStagePlan } from "./testing/plans.js";
 
+const TAKE_BACK = { "ballast.scheduler.takeBack.enabled": "true" };
 const placements = (commands: ReturnType<Harness["send"]>) => launchesIn(commands).map((launch) => [launch.task.partition, launch.executorId]);
 const kills = (commands: ReturnType<Harness["send"]>) => commandsIn(commands, "killTask").map((kill) => [kill.taskId, kill.executorId]);
 
 /** e1 (2 worker slots + 2 queued) holds all 4 tasks of job j when e2 joins. */
 function queuedOnFirstExecutor(queuedSlots: number): { h: Harness; joined: ReturnType<Harness["send"]> } {
-  const h = new Harness();
+  const h = new Harness(TAKE_BACK);
   h.addExecutor("e1", "n1", 4, queuedSlots);
   expect(placements(h.submit("j", singleStagePlan(4)))).toEqual([[0, "e1"], [1, "e1"], [2, "e1"], [3, "e1"]]);
   return { h, joined: h.addExecutor("e2", "n2", 4, queuedSlots) };
@@ -26,7 +27,7 @@ describe("take-back of queued tasks", () => {
       expect(launchesIn(answer)).toEqual([]);
     }
     h.runAll();
-    expect(jobView(h.state, "j")).toMatchObject({ status: "succeeded", stats: { taskAttemptsFailed: 0, recomputedTasks: 0, tasksLaunched: 6 } });
+    expect(jobView(h.state, "j")).toMatchObject({ status: "succeeded", stats: { taskAttemptsFailed: 0, recomputedTasks: 0, tasksLaunched: 4 } });
   });
 
   it("takes back nothing from an executor without a queue: its tasks may all be running", () => {
@@ -42,11 +43,11 @@ describe("take-back of queued tasks", () => {
     expect(h.commit("j.0.0.3.1")).toBe(true);
     h.runAll();
     h.send({ type: "taskUpdate", executorId: "e1", taskId: "j.0.0.2.0", state: "killed", failure: { kind: "killed", message: "killed", stack: "" } });
-    expect(jobView(h.state, "j")).toMatchObject({ status: "succeeded", stats: { taskAttemptsFailed: 0, recomputedTasks: 0, tasksLaunched: 6 } });
+    expect(jobView(h.state, "j")).toMatchObject({ status: "succeeded", stats: { taskAttemptsFailed: 0, recomputedTasks: 0, tasksLaunched: 4 } });
   });
 
   it("stops when the gap is one task: moving it would only swap which executor is ahead", () => {
-    const h = new Harness();
+    const h = new Harness(TAKE_BACK);
     h.addExecutor("e1", "n1", 4, 2);
     h.addExecutor("e2", "n2", 4, 2);
     h.submit("j", singleStagePlan(5));
@@ -60,7 +61,7 @@ describe("take-back of queued tasks", () => {
 
 describe("take-back from executors that may not start their queue", () => {
   it("a decommissioning node's queued tasks are requeued at once and run elsewhere; its started ones stay", () => {
-    const h = new Harness();
+    const h = new Harness(TAKE_BACK);
     h.addExecutor("e1", "n1", 4, 2);
     h.submit("j", singleStagePlan(6));
     // e2 joins: it gets the pending 4 and 5, and 3 taken back from e1's queue.
@@ -73,5 +74,16 @@ describe("take-back from executors that may not start their queue", () => {
     const view = jobView(h.state, "j")!;
     expect(view).toMatchObject({ status: "succeeded", stats: { taskAttemptsFailed: 0, recomputedTasks: 0 } });
     expect(launchesIn(h.log).filter((launch) => launch.executorId === "e1").map((launch) => launch.task.partition)).toEqual([0, 1, 2, 3]);
+  });
+});
+
+describe("take-back off (the default)", () => {
+  it("leaves a late executor idle while another's queue holds the work", () => {
+    const h = new Harness();
+    h.addExecutor("e1", "n1", 4, 2);
+    h.submit("j", singleStagePlan(4));
+    const joined = h.addExecutor("e2", "n2", 4, 2);
+    expect(kills(joined)).toEqual([]);
+    expect(launchesIn(joined)).toEqual([]);
   });
 });

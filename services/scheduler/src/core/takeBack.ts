@@ -21,7 +21,7 @@ import { scopeOf } from "./taskQueries.js";
 import { abandonTask, resubmitTask } from "./tasks.js";
 
 /**
- * Takes back every queued task of an executor that may not start it: one on a
+ * Takes back every queued task of a settled executor that may not start it: one on a
  * node being decommissioned (its queue would hold up the drain) or one the
  * task's job now excludes. They are requeued, to run where placement finds room.
  */
@@ -29,11 +29,11 @@ export function takeBackFromUnusable(ctx: Ctx): boolean {
   const { state } = ctx;
   let taken = false;
   for (const executor of state.executors.values()) {
-    if (!executor.alive || !executor.description.queuedSlots) continue;
-    const usable = isUsable(state, executor);
+    if (!isSettled(state, executor) || !executor.description.queuedSlots) continue;
+    const leaving = state.nodes.get(executor.description.nodeId)!.decommission !== undefined;
     for (const task of queuedTasksOf(state, executor)) {
       const { job, attempt } = scopeOf(state, task);
-      if (usable && !isExcludedFor(state, job, attempt, executor)) continue;
+      if (!leaving && !isExcludedFor(state, job, attempt, executor)) continue;
       if (!isPlainRun(state, task, executor)) continue;
       takeBack(ctx, task, `taken back from executor ${executor.description.executorId} (queued), which may not start it`);
       taken = true;
@@ -59,11 +59,20 @@ export function takeBackOneTask(ctx: Ctx): boolean {
   return false;
 }
 
-/** Alive executors holding at least `atLeast` live tasks, most first (ties by executor id, as placement). */
+/**
+ * Alive, not awaiting its reconnection after a scheduler failover, and past the grace
+ * after its registration in which its resent final updates arrive: until then some of
+ * the tasks it is thought to hold may have run to the end, so none is surely queued.
+ */
+const isSettled = (state: SchedulerState, executor: ExecutorState): boolean =>
+  // Heard from after the grace (an input, not the clock: a tick before nextDueMs must change nothing).
+  executor.alive && executor.reconnectDeadlineMs === 0 && executor.lastSeenMs >= executor.graceUntilMs;
+
+/** Settled executors holding at least `atLeast` live tasks, most first (ties by executor id, as placement). */
 function byLoadDescending(state: SchedulerState, atLeast: number): ExecutorState[] {
   const loads = new Map<ExecutorState, number>();
   for (const executor of state.executors.values()) {
-    if (!executor.alive || executor.running.size < atLeast) continue;
+    if (!isSettled(state, executor) || executor.running.size < atLeast) continue;
     const live = liveTasksOf(state, executor).length;
     if (live >= atLeast) loads.set(executor, live);
   }
@@ -96,9 +105,12 @@ function queuedTasksOf(state: SchedulerState, executor: ExecutorState): LiveTask
   return tasks;
 }
 
+/** The job's tasksLaunched counts tasks given a chance to run: one taken back from a queue was not. */
 function takeBack(ctx: Ctx, task: LiveTask, reason: string): void {
+  const scope = scopeOf(ctx.state, task);
   abandonTask(ctx, task, reason);
-  resubmitTask(ctx, scopeOf(ctx.state, task), reason);
+  scope.job.stats.tasksLaunched--;
+  resubmitTask(ctx, scope, reason);
 }
 
 /**
