@@ -235,7 +235,6 @@ describe("executor sessions refuse what they cannot hold, before attaching anyth
     ["an empty shuffle address", [register({ shuffleAddress: "" })], status.INVALID_ARGUMENT, /not host:port/],
     ["a control character in host", [register({ host: "h\u0007" })], status.INVALID_ARGUMENT, /host .* control character/],
     ["thousands of running task ids", [register({ runningTaskIds: Array.from({ length: 5000 }, (_, i) => `t${i}`) })], status.INVALID_ARGUMENT, /running tasks/],
-    ["a queue as large as all its slots", [register({ slots: 2, queuedSlots: 2 })], status.INVALID_ARGUMENT, /queued_slots must be an integer in \[0, 1\], got 2/],
     ["an empty running task id", [register({ runningTaskIds: [""] })], status.INVALID_ARGUMENT, /running_task_ids\[\] is required/],
     ["a cached partition of no application", [register({ cachedPartitions: [{ applicationId: "", cacheKey: "ds1", partition: 0, bytes: 1 }] })], status.INVALID_ARGUMENT, /cached_partitions\[\]\.application_id is required/],
     ["a disk copy of no dataset", [register({ cachedOnDiskListed: true, cachedOnDisk: [{ applicationId: "app", cacheKey: "", partition: 0, bytes: 1 }] })], status.INVALID_ARGUMENT, /cached_on_disk\[\]\.cache_key is required/],

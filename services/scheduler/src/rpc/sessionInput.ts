@@ -70,7 +70,6 @@ export function registrationProblem(r: Registration): string | undefined {
     idProblem("node_id", r.nodeId),
     nameProblem("host", r.host),
     integerProblem("slots", r.slots, 1, LIMITS.slots),
-    integerProblem("queued_slots", r.queuedSlots, 0, Math.max(0, r.slots - 1)),
     addressProblem("shuffle_address", r.shuffleAddress),
     ...r.runningTaskIds.map((id) => idProblem("running_task_ids[]", id)),
     cachedPartitionsProblem("cached_partitions", r.cachedPartitions),
