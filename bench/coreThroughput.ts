@@ -93,7 +93,7 @@ export async function measureSchedulerService(tasks: number, executors = 4, slot
         session.write({ message: { $case: "taskUpdate", value: { taskId: message.message.value.taskId, state: TaskState.TASK_STATE_SUCCEEDED, result: { records: Buffer.alloc(0), count: 0 } } } } as any);
       });
       session.on("error", () => undefined);
-      session.write({ message: { $case: "register", value: { executorId: `sim-${i}`, nodeId: `sim-node-${i}`, host: "127.0.0.1", slots, shuffleAddress: `127.0.0.1:${1000 + i}`, executorAddress: "", runningTaskIds: [], lastEpoch: 0, cachedPartitions: [], cachedOnDisk: [], cachedOnDiskListed: false, runningDrivers: [] } } });
+      session.write({ message: { $case: "register", value: { executorId: `sim-${i}`, nodeId: `sim-node-${i}`, host: "127.0.0.1", slots, shuffleAddress: `127.0.0.1:${1000 + i}`, executorAddress: "", runningTaskIds: [], lastEpoch: 0, cachedPartitions: [], cachedOnDisk: [], cachedOnDiskListed: false, runningDrivers: [], queuedSlots: 0 } } });
       sessions.push(session);
     }
     await new Promise((r) => setTimeout(r, 300));

@@ -216,6 +216,7 @@ const registration = (overrides: Partial<RegisterExecutor> = {}): RegisterExecut
   cachedOnDisk: [],
   cachedOnDiskListed: false,
   runningDrivers: [],
+  queuedSlots: 0,
   ...overrides,
 });
 const register = (overrides: Partial<RegisterExecutor> = {}): ExecutorSessionRequest => ({ message: { $case: "register", value: registration(overrides) } });

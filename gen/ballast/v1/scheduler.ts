@@ -275,6 +275,11 @@ export interface RegisterExecutor {
    * believes here and are not).
    */
   runningDrivers: string[];
+  /**
+   * How many of `slots` are a queue (tasks accepted beyond the worker threads, started in launch
+   * order): the scheduler may take back that many of the newest tasks, which have not started.
+   */
+  queuedSlots: number;
 }
 
 export interface Heartbeat {
@@ -2466,6 +2471,7 @@ function createBaseRegisterExecutor(): RegisterExecutor {
     cachedOnDisk: [],
     cachedOnDiskListed: false,
     runningDrivers: [],
+    queuedSlots: 0,
   };
 }
 
@@ -2506,6 +2512,9 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
     }
     for (const v of message.runningDrivers) {
       writer.uint32(98).string(v!);
+    }
+    if (message.queuedSlots !== 0) {
+      writer.uint32(104).uint32(message.queuedSlots);
     }
     return writer;
   },
@@ -2617,6 +2626,14 @@ export const RegisterExecutor: MessageFns<RegisterExecutor> = {
             }
 
             message.runningDrivers.push(reader.string());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.queuedSlots = reader.uint32();
             continue;
           }
         }

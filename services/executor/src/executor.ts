@@ -146,6 +146,7 @@ export class Executor {
         nodeId: options.nodeId,
         host: options.host,
         slots: options.slots + (options.queuedTasks ?? 0),
+        queuedSlots: options.queuedTasks ?? 0,
         shuffleAddress: options.shuffleAddress,
         executorAddress: executor.server.address,
       },

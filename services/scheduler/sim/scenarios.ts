@@ -8,7 +8,14 @@ import type { Command } from "../src/core/types.js";
 
 const ALL_FAULTS: FaultKind[] = ["executorKill", "nodeLoss", "twoNodesLost", "corruptBlock", "sigstop", "decommission", "schedulerCrash", "cacheEviction"];
 
+/** Odd seeds: executors of 3 slots, 2 of them queue (the core takes queued tasks back for executors with room). */
 export function scenarioFor(seed: number): SimOptions {
+  const scenario = baseScenarioFor(seed);
+  const takeBack = { ...scenario.conf, "ballast.scheduler.takeBack.enabled": "true" };
+  return seed % 2 === 1 ? { ...scenario, slots: 3, queuedSlots: 2, conf: takeBack } : scenario;
+}
+
+function baseScenarioFor(seed: number): SimOptions {
   if (seed % 10 === 7) return decommissionStorm(seed);
   if (seed % 10 === 3) return decommissionStragglers(seed);
   if (seed % 10 === 5) return speculatedStragglers(seed);

@@ -62,7 +62,7 @@ export class SimChecks {
   /** `before` is the snapshot taken before the step (launch checks use the state after it). */
   after(state: SchedulerState, commands: Command[], before: StepSnapshot): void {
     if (this.clock() < before.nextDueMs && commands.length > 0) {
-      this.violation(`a tick before nextDueMs (${before.nextDueMs}) changed something: ${commands.map((command) => command.type).join(", ")}`);
+      this.violation(`a tick before nextDueMs (${before.nextDueMs}) changed something: ${commands.map((command) => JSON.stringify(command).slice(0, 300)).join("\n")}`);
     }
     const views = new Map(executorViews(state).map((view) => [view.executorId, view]));
     for (const view of views.values()) {

@@ -92,7 +92,7 @@ export abstract class SimCluster {
     this.send({
       type: "executorRegistered",
       executor: {
-        executorId: node.executorId, nodeId: node.nodeId, host: node.nodeId, slots: this.slots, shuffleAddress: node.service.address, runningTaskIds: this.tasksOf(node),
+        executorId: node.executorId, nodeId: node.nodeId, host: node.nodeId, slots: this.slots, ...(this.options.queuedSlots && { queuedSlots: this.options.queuedSlots }), shuffleAddress: node.service.address, runningTaskIds: this.tasksOf(node),
         cachedPartitions, ...(cachedOnDisk && { cachedOnDisk }), runningDrivers: [...(this.drivers.get(node.executorId) ?? [])],
       },
     });

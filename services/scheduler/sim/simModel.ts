@@ -13,6 +13,12 @@ export interface SimOptions {
   plan: Plan;
   nodes?: number;
   slots?: number;
+  /**
+   * Of `slots`, how many each executor registers as its queue, so the core takes tasks back
+   * from it. Simulated executors start every task at once: each take-back is of a task that
+   * had started, the case that must still commit at most once.
+   */
+  queuedSlots?: number;
   /** Faults injected at random times in the first `faultWindowMs`, drawn from `faultKinds`. */
   faults?: number;
   faultKinds?: FaultKind[];

@@ -17,6 +17,8 @@ export interface ExecutorRegistration {
   nodeId: string;
   host: string;
   slots: number;
+  /** Of `slots`, how many are the queue beyond the worker threads (the scheduler may take those tasks back). */
+  queuedSlots: number;
   shuffleAddress: string;
   executorAddress: string;
 }

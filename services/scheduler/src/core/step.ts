@@ -19,9 +19,11 @@ import { awaitReconnect, onHeartbeat, touchExecutor } from "./executors.js";
 import { endFailoverSpans, startFailover } from "./failover.js";
 import { drain, fireDueTimers } from "./handlers.js";
 import { cancelJob, onOutputCommitted, resumeOutputCommits, submitJob } from "./jobs.js";
+import { hasFreeSlot } from "./placement.js";
 import { schedule } from "./scheduling.js";
 import { refreshCopyTimers, speculateOffDecommissioning, speculateSlowTasks } from "./speculation.js";
 import type { SchedulerState } from "./state.js";
+import { takeBackFromUnusable, takeBackOneTask } from "./takeBack.js";
 import { onTaskUpdate } from "./taskOutcomes.js";
 import type { Command, Input } from "./types.js";
 
@@ -41,11 +43,26 @@ export function step(state: SchedulerState, input: Input, now: number): Command[
   drain(ctx);
   schedule(ctx);
   speculateSlowTasks(ctx);
+  rebalanceQueues(ctx); // last of what places work: what speculation left free is room
   refreshCopyTimers(ctx);
   if (state.failoverSpanKeys.length > 0 && ctx.out.some((command) => command.type === "launchTask")) endFailoverSpans(ctx);
   flushChanged(ctx);
   return ctx.out;
 }
+
+/**
+ * Queued tasks leave executors that may not start them (decommissioning,
+ * excluded). Room left after placement means nothing pending fits there: queued tasks of
+ * busier executors move to it, one at a time (each move narrows the gap by two,
+ * so this ends; the bound only guards against a placement that would not follow).
+ */
+function rebalanceQueues(ctx: Ctx): void {
+  if (!ctx.state.conf["ballast.scheduler.takeBack.enabled"]) return;
+  if (takeBackFromUnusable(ctx)) schedule(ctx);
+  for (let moves = 0; moves < MAX_TAKE_BACKS_PER_STEP && hasFreeSlot(ctx.state) && takeBackOneTask(ctx); moves++) schedule(ctx);
+}
+
+const MAX_TAKE_BACKS_PER_STEP = 1024;
 
 function apply(ctx: Ctx, input: Input): void {
   switch (input.type) {

@@ -39,6 +39,12 @@ export interface ExecutorDescription {
   nodeId: string;
   host: string;
   slots: number;
+  /**
+   * Of `slots`, how many are the executor's queue: tasks beyond its worker threads,
+   * started in launch order, so its newest that many have not started (take-back).
+   * Absent or 0: every task may be running, none is taken back.
+   */
+  queuedSlots?: number;
   shuffleAddress: string;
   /** On reconnect after a scheduler failover: the tasks still running there. */
   runningTaskIds?: string[];

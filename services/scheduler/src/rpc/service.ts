@@ -201,7 +201,7 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
         executorId = r.executorId;
         shell.attachExecutor(r.executorId, channel);
         call.write({ message: { $case: "registerAck", value: { epoch: epoch(), heartbeatIntervalMs: options.heartbeatIntervalMs } } });
-        shell.dispatch({ type: "executorRegistered", executor: { executorId: r.executorId, nodeId: r.nodeId, host: r.host, slots: r.slots, shuffleAddress: r.shuffleAddress, runningTaskIds: [...r.runningTaskIds], cachedPartitions: cachedPartitionRefsFromWire(r.cachedPartitions), runningDrivers: [...r.runningDrivers], ...(r.cachedOnDiskListed && { cachedOnDisk: cachedPartitionRefsFromWire(r.cachedOnDisk) }) } });
+        shell.dispatch({ type: "executorRegistered", executor: { executorId: r.executorId, nodeId: r.nodeId, host: r.host, slots: r.slots, ...(r.queuedSlots > 0 && { queuedSlots: Math.min(r.queuedSlots, r.slots - 1) }), shuffleAddress: r.shuffleAddress, runningTaskIds: [...r.runningTaskIds], cachedPartitions: cachedPartitionRefsFromWire(r.cachedPartitions), runningDrivers: [...r.runningDrivers], ...(r.cachedOnDiskListed && { cachedOnDisk: cachedPartitionRefsFromWire(r.cachedOnDisk) }) } });
         logger.info({ executorId: r.executorId, nodeId: r.nodeId, running: r.runningTaskIds.length }, "executor registered");
         return;
       }

@@ -42,8 +42,9 @@ export class Harness {
     return commands;
   }
 
-  addExecutor(executorId: string, nodeId = `node-${executorId}`, slots = 2): Command[] {
-    const executor = { executorId, nodeId, host: nodeId, slots, shuffleAddress: `${nodeId}:7337` };
+  /** `queuedSlots`: of `slots`, how many are the executor's queue (tasks it has not started). */
+  addExecutor(executorId: string, nodeId = `node-${executorId}`, slots = 2, queuedSlots = 0): Command[] {
+    const executor = { executorId, nodeId, host: nodeId, slots, shuffleAddress: `${nodeId}:7337`, ...(queuedSlots > 0 && { queuedSlots }) };
     this.executors.set(executorId, executor);
     return this.send({ type: "executorRegistered", executor });
   }
