@@ -16,7 +16,7 @@ export default defineConfig({
     include: partitions ? ["test/hosts/**/*.test.ts"] : ["packages/**/*.test.ts", "services/**/*.test.ts", "test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**", ...(partitions ? [] : ["test/hosts/**"])],
     globalSetup: ["test/support/buildOnce.ts"],
-    setupFiles: ["test/support/serviceLogs.ts", "test/support/auth.ts"],
+    setupFiles: ["test/support/portSlice.ts", "test/support/serviceLogs.ts", "test/support/auth.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",

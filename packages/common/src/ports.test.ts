@@ -1,6 +1,6 @@
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { ephemeralPortRange, freePort } from "./ports.js";
+import { choiceRange, ephemeralPortRange, freePort } from "./ports.js";
 
 describe("freePort", () => {
   it("hands out a bindable port below the range outgoing connections draw from", async () => {
@@ -9,5 +9,41 @@ describe("freePort", () => {
     const server = createServer();
     await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, "127.0.0.1", resolve));
     await new Promise((resolve) => server.close(resolve));
+  });
+});
+
+describe("choiceRange", () => {
+  const saved = process.env.BALLAST_PORT_RANGE;
+  const withRange = <T>(value: string | undefined, run: () => T): T => {
+    if (value === undefined) delete process.env.BALLAST_PORT_RANGE;
+    else process.env.BALLAST_PORT_RANGE = value;
+    try {
+      return run();
+    } finally {
+      if (saved === undefined) delete process.env.BALLAST_PORT_RANGE;
+      else process.env.BALLAST_PORT_RANGE = saved;
+    }
+  };
+
+  it("is BALLAST_PORT_RANGE when set, and freePort keeps to it", async () => {
+    expect(withRange("20000-20009", () => choiceRange())).toEqual({ low: 20_000, high: 20_009 });
+    process.env.BALLAST_PORT_RANGE = "20000-20009";
+    try {
+      const port = await freePort();
+      expect(port).toBeGreaterThanOrEqual(20_000);
+      expect(port).toBeLessThanOrEqual(20_009);
+    } finally {
+      withRange(saved, () => undefined);
+    }
+  });
+
+  it("is everything below the ephemeral range when unset", () => {
+    expect(withRange(undefined, () => choiceRange())).toEqual({ low: 10_000, high: ephemeralPortRange().low - 1 });
+  });
+
+  it("refuses a malformed range with a message naming the setting", () => {
+    for (const bad of ["20000", "30000-20000", "80-90", "a-b"]) {
+      expect(() => withRange(bad, () => choiceRange())).toThrow(/BALLAST_PORT_RANGE must be LOW-HIGH/);
+    }
   });
 });

@@ -30,14 +30,29 @@ function canBind(port: number, host: string): Promise<boolean> {
 }
 
 /**
- * A port free on `host` now, chosen at random below the ephemeral range so that no outgoing
- * connection can occupy it before (or between) the service's binds.
+ * Where chosen ports come from: BALLAST_PORT_RANGE ("LOW-HIGH", inclusive) when set, so that
+ * processes starting clusters side by side (parallel test workers) can be given disjoint
+ * ranges and never pick a port the other is about to bind; else everything below the ephemeral range.
+ */
+export function choiceRange(): { low: number; high: number } {
+  const setting = process.env.BALLAST_PORT_RANGE;
+  if (!setting) return { low: LOWEST_CHOSEN_PORT, high: ephemeralPortRange().low - 1 };
+  const match = /^(\d+)-(\d+)$/.exec(setting.trim());
+  const [low, high] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+  if (!(low >= 1024 && low <= high && high <= 65_535)) throw new Error(`BALLAST_PORT_RANGE must be LOW-HIGH with 1024 <= LOW <= HIGH <= 65535, not "${setting}"`);
+  return { low, high };
+}
+
+/**
+ * A port free on `host` now, chosen at random (below the ephemeral range unless
+ * BALLAST_PORT_RANGE says otherwise) so that no outgoing connection can occupy it
+ * before (or between) the service's binds.
  */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
-  const { low } = ephemeralPortRange();
+  const { low, high } = choiceRange();
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const port = LOWEST_CHOSEN_PORT + Math.floor(Math.random() * (low - LOWEST_CHOSEN_PORT));
+    const port = low + Math.floor(Math.random() * (high - low + 1));
     if (await canBind(port, host)) return port;
   }
-  throw new Error(`no free port on ${host} between ${LOWEST_CHOSEN_PORT} and ${low - 1} after ${ATTEMPTS} attempts`);
+  throw new Error(`no free port on ${host} between ${low} and ${high} after ${ATTEMPTS} attempts`);
 }
