@@ -14,27 +14,32 @@ describe("freePort", () => {
 
 describe("choiceRange", () => {
   const saved = process.env.BALLAST_PORT_RANGE;
-  const withRange = <T>(value: string | undefined, run: () => T): T => {
+  const setRange = (value: string | undefined) => {
     if (value === undefined) delete process.env.BALLAST_PORT_RANGE;
     else process.env.BALLAST_PORT_RANGE = value;
+  };
+  const withRange = <T>(value: string | undefined, run: () => T): T => {
+    setRange(value);
     try {
       return run();
     } finally {
-      if (saved === undefined) delete process.env.BALLAST_PORT_RANGE;
-      else process.env.BALLAST_PORT_RANGE = saved;
+      setRange(saved);
+    }
+  };
+  const withRangeAsync = async <T>(value: string, run: () => Promise<T>): Promise<T> => {
+    setRange(value);
+    try {
+      return await run();
+    } finally {
+      setRange(saved);
     }
   };
 
   it("is BALLAST_PORT_RANGE when set, and freePort keeps to it", async () => {
     expect(withRange("20000-20009", () => choiceRange())).toEqual({ low: 20_000, high: 20_009 });
-    process.env.BALLAST_PORT_RANGE = "20000-20009";
-    try {
-      const port = await freePort();
-      expect(port).toBeGreaterThanOrEqual(20_000);
-      expect(port).toBeLessThanOrEqual(20_009);
-    } finally {
-      withRange(saved, () => undefined);
-    }
+    const port = await withRangeAsync("20000-20009", () => freePort());
+    expect(port).toBeGreaterThanOrEqual(20_000);
+    expect(port).toBeLessThanOrEqual(20_009);
   });
 
   it("is everything below the ephemeral range when unset", () => {
