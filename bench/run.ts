@@ -1,5 +1,6 @@
-// `npm run bench [-- tasks|wordcount|store|core|startup|recovery|decommission|failover|sort|group|memory|cache|endurance|all]`
+// `npm run bench [-- tasks|cpu|wordcount|store|core|startup|recovery|decommission|failover|sort|group|memory|cache|endurance|all]`
 //   tasks: 20,000 empty tasks end to end on 2 nodes, beside Dask distributed.
+//   cpu: 40 CPU-bound tasks of uneven length on 2 one-slot nodes (queue depth and take-back).
 //   wordcount (default): 100 MB Zipf word count on 2 nodes versus a single-process Node word
 //   count (job wall, CLI spawn to exit, a map task's MB/s) and Dask.
 //   sort: TeraSort 200 MB with its validator and Dask. memory: groupByKey, join, sort over 1 GB, peak RSS.
@@ -19,6 +20,7 @@ import { decommissionBench, failoverBench, recoveryBench } from "./scenarios.js"
 import { sortBench } from "./sort.js";
 import { EMPTY_TASKS, emptyTasksBench } from "./tasks.js";
 import { startupBench } from "./startup.js";
+import { unevenCpuBench } from "./unevenCpu.js";
 import { wordcountBench } from "./wordcount.js";
 import { row } from "./support.js";
 
@@ -47,7 +49,7 @@ async function storeBench(): Promise<void> {
   }
 }
 
-const MODES: Record<string, () => Promise<void>> = { tasks: emptyTasksBench, wordcount: wordcountBench, store: storeBench, core: coreBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench, group: groupByKeyBench, memory: memoryBench, cache: cacheBench, endurance: enduranceBench };
+const MODES: Record<string, () => Promise<void>> = { tasks: emptyTasksBench, wordcount: wordcountBench, store: storeBench, core: coreBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench, group: groupByKeyBench, memory: memoryBench, cache: cacheBench, endurance: enduranceBench, cpu: unevenCpuBench };
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? "wordcount";

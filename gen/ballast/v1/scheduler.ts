@@ -224,7 +224,19 @@ export interface ExecutorSessionRequest {
   /** Cached partitions this executor no longer holds in memory (evicted under its cache budget). */
   { $case: "cachedPartitionsDropped"; value: CachedPartitionsDropped } | //
   /** A supervised driver process this executor ran has exited. */
-  { $case: "driverExited"; value: DriverExited } | undefined;
+  { $case: "driverExited"; value: DriverExited } | //
+  /** The answer to a RevokeTasks: which of the tasks it named were still queued here. */
+  { $case: "revokeAnswers"; value: RevokeAnswers } | undefined;
+}
+
+/**
+ * Per task of a RevokeTasks: revoked (it was still queued: dropped, never started, and never
+ * reported) or started (it runs on and reports as usual; a task already finished or unknown here counts as started,
+ * since its final update went out before this answer).
+ */
+export interface RevokeAnswers {
+  revokedTaskIds: string[];
+  startedTaskIds: string[];
 }
 
 export interface DriverExited {
@@ -391,7 +403,17 @@ export interface ExecutorSessionResponse {
     | //
     /** Stop a driver process the scheduler no longer places here (it was placed again elsewhere). */
     { $case: "stopDriver"; value: StopDriver }
+    | //
+    /** Take back tasks still waiting in the executor's queue (answered by RevokeAnswers). */
+    { $case: "revokeTasks"; value: RevokeTasks }
     | undefined;
+}
+
+/** Drop these tasks if they are still queued (not started); a started one runs on. */
+export interface RevokeTasks {
+  taskIds: string[];
+  reason: string;
+  epoch: number;
 }
 
 export interface StopDriver {
@@ -2126,6 +2148,9 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
       case "driverExited":
         DriverExited.encode(message.message.value, writer.uint32(50).fork()).join();
         break;
+      case "revokeAnswers":
+        RevokeAnswers.encode(message.message.value, writer.uint32(58).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2192,6 +2217,71 @@ export const ExecutorSessionRequest: MessageFns<ExecutorSessionRequest> = {
             }
 
             message.message = { $case: "driverExited", value: DriverExited.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.message = { $case: "revokeAnswers", value: RevokeAnswers.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRevokeAnswers(): RevokeAnswers {
+  return { revokedTaskIds: [], startedTaskIds: [] };
+}
+
+export const RevokeAnswers: MessageFns<RevokeAnswers> = {
+  encode(message: RevokeAnswers, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.revokedTaskIds) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.startedTaskIds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeAnswers {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeAnswers();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.revokedTaskIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.startedTaskIds.push(reader.string());
             continue;
           }
         }
@@ -3488,6 +3578,9 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
       case "stopDriver":
         StopDriver.encode(message.message.value, writer.uint32(66).fork()).join();
         break;
+      case "revokeTasks":
+        RevokeTasks.encode(message.message.value, writer.uint32(74).fork()).join();
+        break;
     }
     return writer;
   },
@@ -3567,6 +3660,82 @@ export const ExecutorSessionResponse: MessageFns<ExecutorSessionResponse> = {
             }
 
             message.message = { $case: "stopDriver", value: StopDriver.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.message = { $case: "revokeTasks", value: RevokeTasks.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRevokeTasks(): RevokeTasks {
+  return { taskIds: [], reason: "", epoch: 0 };
+}
+
+export const RevokeTasks: MessageFns<RevokeTasks> = {
+  encode(message: RevokeTasks, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.taskIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(24).uint64(message.epoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeTasks {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeTasks();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
             continue;
           }
         }

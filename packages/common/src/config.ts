@@ -62,7 +62,7 @@ export const CONF_SCHEMA = {
   "ballast.excludeOnFailure.nodeScore.threshold": { type: "ratio", default: "0.5", doc: "decayed share of failed task attempts on a node above which it is excluded across jobs" , process: true },
   "ballast.decommission.deadline": { type: "duration", default: "120s", min: 0, doc: "default time a decommissioning node has to drain and migrate" , process: true },
   "ballast.decommission.migrationParallelism": { type: "int", default: "4", min: 1, max: 16, doc: "map outputs a decommissioning shuffle service copies at once" , process: true },
-  "ballast.scheduler.takeBack.enabled": { type: "bool", default: "false", doc: "take queued tasks back from busier executors for ones with room (experimental: a task whose end is still in flight can be taken back and run again)", process: true },
+  "ballast.scheduler.takeBack.enabled": { type: "bool", default: "true", doc: "ask queued tasks back from busier executors for ones with room (an executor gives back only tasks it has not started; a started one runs on)", process: true },
   "ballast.speculation.enabled": { type: "bool", default: "false", doc: "launch a copy of tasks much slower than their stage's finished ones (as Spark)" },
   "ballast.speculation.multiplier": { type: "number", default: "1.5", min: 1, doc: "a task runs this many times longer than the median of its stage's finished tasks before it is copied" },
   "ballast.speculation.quantile": { type: "ratio", default: "0.75", doc: "share of a stage attempt's tasks that must have finished before any is copied" },

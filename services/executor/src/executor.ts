@@ -11,7 +11,7 @@ import { sleep, type BackoffPolicy } from "@ballast/common/backoff";
 import { DriverProcesses } from "./drivers.js";
 import { drainForDecommission, type DrainOutcome } from "./core/drain.js";
 import { nodeStateOf, requestDecommission } from "./rpc/nodes.js";
-import { SchedulerSession } from "./rpc/session.js";
+import { SchedulerSession, type RevokeAnswer } from "./rpc/session.js";
 import { executorService, type ExecutorStatus } from "./rpc/statusService.js";
 import { BundleCache } from "./tasks/bundles.js";
 import { ExecutorPartitionCache } from "./tasks/partitionCache.js";
@@ -63,6 +63,8 @@ export interface ExecutorOptions {
 interface RunningTask {
   launch: TracedTaskLaunch;
   abort: AbortController;
+  /** Taken back by the scheduler before a worker took it: its end is not reported. */
+  revoked?: boolean;
 }
 
 /**
@@ -154,6 +156,7 @@ export class Executor {
         onLaunch: (launch) => executor.launch(launch),
         onInvalidLaunch: (taskId, message) => executor.report({ taskId, state: "failed", failure: { kind: "executorError", message, stack: "", errorKind: "invalid_argument" } }),
         onKill: (taskId, reason) => executor.kill(taskId, reason),
+        onRevoke: (taskIds, reason) => executor.revoke(taskIds, reason),
         onShutdown: (reason) => executor.onShutdown(reason),
         runningTaskIds: () => [...executor.running.keys()],
         cachedPartitions: () => executor.partitionCache.heldInMemory(),
@@ -280,6 +283,7 @@ export class Executor {
       .then((update) => {
         this.running.delete(launch.taskId);
         this.settlements.delete(launch.taskId);
+        if (task.revoked) return this.recordTaskEvent("end", launch, "killed");
         this.tasksCompleted++;
         this.recordTaskEvent("end", launch, update.state, update);
         this.report(update);
@@ -296,6 +300,27 @@ export class Executor {
     this.options.logger.info({ taskId, reason }, "killing task");
     task.abort.abort(new Error(reason));
     this.pool.kill(taskId, reason);
+  }
+
+  /**
+   * Take-back: a task still waiting for a worker is dropped at once (no longer held, never
+   * reported: the scheduler requeues it). Any other answers started: it runs on (or, finished or
+   * unknown here, its final update went out before this answer).
+   */
+  private revoke(taskIds: string[], reason: string): RevokeAnswer {
+    const answer: RevokeAnswer = { revoked: [], started: [] };
+    for (const taskId of taskIds) {
+      const task = this.running.get(taskId);
+      if (task && this.pool.withdraw(taskId, reason)) {
+        task.revoked = true;
+        this.running.delete(taskId);
+        answer.revoked.push(taskId);
+      } else {
+        answer.started.push(taskId);
+      }
+    }
+    this.options.logger.debug({ ...answer, reason }, "revoke answered");
+    return answer;
   }
 
   private recordTaskEvent(event: "start" | "end", launch: TaskLaunch, state: TaskStatusUpdate["state"], update?: TaskStatusUpdate): void {

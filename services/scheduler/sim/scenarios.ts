@@ -108,6 +108,8 @@ export interface SeedsSummary {
   faults: Partial<Record<FaultKind, number>>;
   /** Driver launches of the detached application, those that placed it again (attempt > 1), and stale drivers stopped. */
   drivers: { launched: number; placedAgain: number; stopped: number };
+  /** Take-back: tasks asked back (revokeTask), and those the executor answered revoked (requeued). */
+  takeBack: { asked: number; revoked: number };
   /** Seed -> its violations. */
   failing: Map<number, string[]>;
 }
@@ -121,8 +123,15 @@ function countDrivers(drivers: SeedsSummary["drivers"], commands: Command[]): vo
   }
 }
 
+function countTakeBacks(takeBack: SeedsSummary["takeBack"], commands: Command[]): void {
+  for (const command of commands) {
+    if (command.type === "revokeTask") takeBack.asked++;
+    else if (command.type === "emitEvent" && command.event.type === "taskEnded" && command.event.error?.message.includes("revoked before it started")) takeBack.revoked++;
+  }
+}
+
 export function runSeeds(seeds: number[], scenario: (seed: number) => SimOptions = scenarioFor): SeedsSummary {
-  const summary: SeedsSummary = { runs: 0, succeeded: 0, failed: 0, steps: 0, copies: { launched: 0, won: 0 }, cache: { read: 0, registeredAtEnd: 0, lostMidJob: 0 }, faults: {}, drivers: { launched: 0, placedAgain: 0, stopped: 0 }, failing: new Map() };
+  const summary: SeedsSummary = { runs: 0, succeeded: 0, failed: 0, steps: 0, copies: { launched: 0, won: 0 }, cache: { read: 0, registeredAtEnd: 0, lostMidJob: 0 }, faults: {}, drivers: { launched: 0, placedAgain: 0, stopped: 0 }, takeBack: { asked: 0, revoked: 0 }, failing: new Map() };
   for (const seed of seeds) {
     let result;
     try {
@@ -139,6 +148,7 @@ export function runSeeds(seeds: number[], scenario: (seed: number) => SimOptions
     summary.cache.read += result.view.stats.cachedPartitionsRead;
     summary.cache.registeredAtEnd += result.cachedPartitions;
     countDrivers(summary.drivers, result.commands);
+    countTakeBacks(summary.takeBack, result.commands);
     summary.cache.lostMidJob += result.cachedLostMidJob;
     if (result.view.status === "succeeded") summary.succeeded++;
     else summary.failed++;

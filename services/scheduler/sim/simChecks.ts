@@ -78,6 +78,7 @@ export class SimChecks {
         this.checkLaunch(state, command);
         this.checkRangeSamples(command.task);
       }
+      if (command.type === "revokeTask") this.checkRevoke(state, command);
       if (command.type !== "emitEvent") continue;
       const event = command.event;
       if (event.type === "stageEnded" && event.status === "succeeded") stageSucceeded = true;
@@ -118,6 +119,16 @@ export class SimChecks {
     const first = this.rangeSamplesSeen.get(task.shuffleWrite!.shuffleId);
     if (first === undefined) this.rangeSamplesSeen.set(task.shuffleWrite!.shuffleId, digest);
     else if (first !== digest) this.violation(`map task ${task.taskId} got a different key sample than earlier map tasks of its shuffle`);
+  }
+
+  /** Take-back asks back only a live plain first try: never a speculative race, a retry, or a task holding a commit. */
+  private checkRevoke(state: SchedulerState, command: Extract<Command, { type: "revokeTask" }>): void {
+    const task = state.tasks.get(command.taskId);
+    if (!task || task.abandoned || task.executorId !== command.executorId) return this.violation(`revoke of ${command.taskId}, not live on ${command.executorId}`);
+    const job = state.jobs.get(task.jobId)!;
+    const run = job.stages[task.stageId]!.attempts[task.stageAttempt]!.runs.get(task.partition);
+    if (run?.racing || run?.failures || run?.losses) this.violation(`revoke of ${command.taskId}, a speculative race or a retry`);
+    if ([...job.commitAuth.values()].includes(task.taskId)) this.violation(`revoke of ${command.taskId}, which holds a commit`);
   }
 
   /** Never two copies plus the original: live tasks of one partition in one stage attempt are one, or a race of two. */

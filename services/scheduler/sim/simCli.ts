@@ -36,7 +36,8 @@ console.log(
   `${summary.failing.size} with violations; ${summary.steps} steps in ${(performance.now() - started).toFixed(0)}ms; faults: ${faults}; ` +
   `speculative copies: ${summary.copies.launched} (${summary.copies.won} won); ` +
   `cached partitions: ${summary.cache.read} read, ${summary.cache.registeredAtEnd} registered at the end, ${summary.cache.lostMidJob} unreadable mid-job below skipped stages (recomputed); ` +
-  `drivers: ${summary.drivers.launched} launched, ${summary.drivers.placedAgain} placed again, ${summary.drivers.stopped} stale stopped`,
+  `drivers: ${summary.drivers.launched} launched, ${summary.drivers.placedAgain} placed again, ${summary.drivers.stopped} stale stopped; ` +
+  `take-back: ${summary.takeBack.asked} asked back, ${summary.takeBack.revoked} revoked (the rest had started)`,
 );
 for (const [seed, violations] of summary.failing) {
   for (const violation of violations.slice(0, 5)) console.log(`  ${violation}`);

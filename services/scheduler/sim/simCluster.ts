@@ -165,6 +165,8 @@ export abstract class SimCluster {
         this.at(1, () => this.fromExecutor(entry.node, entry.executorId, { type: "taskUpdate", executorId: entry.executorId, taskId: command.taskId, state: "killed" }));
         return;
       }
+      case "revokeTask":
+        return this.answerRevoke(node, command.executorId, command.taskId);
       case "launchDriver":
         if (!node?.executorUp) return; // the process is gone: its registration will not list it
         if (!node.session) this.checks.violation(`driver of ${command.applicationId} launched on ${node.executorId}, which has not (re-)registered`);
@@ -199,6 +201,18 @@ export abstract class SimCluster {
       default:
         return;
     }
+  }
+
+  /**
+   * Take-back: the executor drops the task unstarted or finds it started, at random (a sim task
+   * runs from its launch, so "revoked" stands for the queued ones); one that ended answers started.
+   */
+  private answerRevoke(node: SimNode | undefined, executorId: string, taskId: string): void {
+    if (!node) return;
+    const revoked = this.running.get(taskId)?.executorId === executorId && this.random() < 0.5;
+    if (revoked) this.running.delete(taskId);
+    const answer: Input = { type: "revokeAnswered", executorId, revokedTaskIds: revoked ? [taskId] : [], startedTaskIds: revoked ? [] : [taskId] };
+    this.at(1, () => this.fromExecutor(node, executorId, answer));
   }
 
   // ------------------------------------------------------------- migration

@@ -33,6 +33,8 @@ export class RejectedInputError extends InvalidArgumentError {}
 export interface ExecutorChannel {
   launch(task: TaskLaunch, traceparent: string): void;
   kill(taskId: string, reason: string): void;
+  /** Take-back: drop the task if still queued (the executor answers with revokeAnswers). */
+  revoke(taskId: string, reason: string): void;
   /** Ends the session; the executor must re-register. */
   close(reason: string): void;
   /** Asks the executor process to exit. */
@@ -350,6 +352,8 @@ export class SchedulerShell {
         return this.withChannel(command.executorId, (ch) => ch.launch(command.task, this.traceparentFor(`task:${command.task.taskId}`)));
       case "killTask":
         return this.withChannel(command.executorId, (ch) => ch.kill(command.taskId, command.reason));
+      case "revokeTask":
+        return this.withChannel(command.executorId, (ch) => ch.revoke(command.taskId, command.reason));
       case "commitDecision": {
         const waiter = this.commitWaiters.get(command.requestId);
         this.commitWaiters.delete(command.requestId);

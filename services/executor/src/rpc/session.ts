@@ -23,11 +23,19 @@ export interface ExecutorRegistration {
   executorAddress: string;
 }
 
+/** Which tasks of a revoke were dropped unstarted, and which run on. */
+export interface RevokeAnswer {
+  revoked: string[];
+  started: string[];
+}
+
 export interface SessionHandlers {
   onLaunch(launch: TracedTaskLaunch): void;
   /** A launch that could not be understood; the task must be reported failed. */
   onInvalidLaunch(taskId: string, message: string): void;
   onKill(taskId: string, reason: string): void;
+  /** Take-back: drop the tasks still queued (not started). */
+  onRevoke(taskIds: string[], reason: string): RevokeAnswer;
   /** The scheduler asks this executor process to exit. */
   onShutdown(reason: string): void;
   /** Every task the executor holds, running or queued. */
@@ -257,6 +265,14 @@ export class SchedulerSession {
       case "killTask": {
         const { taskId, reason, epoch } = message.message.value;
         if (this.admit("kill", epoch, { taskId })) handlers.onKill(taskId, reason);
+        break;
+      }
+      case "revokeTasks": {
+        const { taskIds, reason, epoch } = message.message.value;
+        if (!this.admit("revoke", epoch, { taskIds: taskIds.join(",") })) break;
+        const { revoked, started } = handlers.onRevoke(taskIds, reason);
+        // After the updates queued before it: a finished task's end reaches the scheduler before its "started".
+        this.write({ message: { $case: "revokeAnswers", value: { revokedTaskIds: revoked, startedTaskIds: started } } });
         break;
       }
       case "shutdown": {

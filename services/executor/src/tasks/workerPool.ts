@@ -68,14 +68,21 @@ export class WorkerPool {
 
   /** Kills a queued or running task; its promise rejects with TaskKilledError. Returns false when unknown. */
   kill(taskId: string, reason = "killed"): boolean {
-    const queued = this.queue.findIndex((job) => job.request.taskId === taskId);
-    if (queued >= 0) {
-      this.queue.splice(queued, 1)[0].reject(new TaskKilledError(taskId, reason));
-      return true;
-    }
+    if (this.withdraw(taskId, reason)) return true;
     const slot = [...this.slots].find((s) => s.job?.request.taskId === taskId);
     if (!slot) return false;
     this.retire(slot, new TaskKilledError(taskId, reason));
+    return true;
+  }
+
+  /**
+   * Take-back: removes the task if it is still waiting for a worker (its promise rejects with
+   * TaskKilledError). False when a worker has it or it is not here: it started, or has yet to reach the pool.
+   */
+  withdraw(taskId: string, reason: string): boolean {
+    const queued = this.queue.findIndex((job) => job.request.taskId === taskId);
+    if (queued < 0) return false;
+    this.queue.splice(queued, 1)[0]!.reject(new TaskKilledError(taskId, reason));
     return true;
   }
 

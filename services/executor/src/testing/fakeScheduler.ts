@@ -18,6 +18,7 @@ import {
   type LaunchTask,
   type ListNodesResponse,
   type RegisterExecutor,
+  type RevokeAnswers,
   type TaskUpdate,
 } from "@ballast/gen/scheduler";
 import { NotFoundError } from "@ballast/common/errors";
@@ -38,6 +39,8 @@ export class FakeScheduler {
   readonly cachedPartitionsDropped: CachedPartitionRef[] = [];
   readonly driverExits: DriverExited[] = [];
   readonly commitRequests: string[] = [];
+  /** Executors' answers to revoke(). */
+  readonly revokeAnswers: RevokeAnswers[] = [];
   readonly decommissionRequests: DecommissionNodeRequest[] = [];
   /** Session attempts this scheduler turned away as a standby. */
   rejectedSessions = 0;
@@ -107,6 +110,10 @@ export class FakeScheduler {
     this.session!.write({ message: { $case: "killTask", value: { taskId, reason, epoch } } });
   }
 
+  revoke(taskIds: string[], reason = "test take-back", epoch = this.epoch): void {
+    this.session!.write({ message: { $case: "revokeTasks", value: { taskIds, reason, epoch } } });
+  }
+
   shutdown(reason = "test shutdown", epoch = this.epoch): void {
     this.session!.write({ message: { $case: "shutdown", value: { reason, epoch } } });
   }
@@ -159,6 +166,8 @@ export class FakeScheduler {
         this.cachedPartitionsDropped.push(...message.value.partitions);
       } else if (message.$case === "driverExited") {
         this.driverExits.push(message.value);
+      } else if (message.$case === "revokeAnswers") {
+        this.revokeAnswers.push(message.value);
       } else {
         this.updates.push(message.value);
       }

@@ -9,6 +9,7 @@
 import { nodeOf, viewOfExecutor } from "./clusterQueries.js";
 import { emitEvent, raise, type Ctx } from "./context.js";
 import type { ExecutorState, SchedulerState } from "./state.js";
+import { dropRevokeMarks } from "./takeBack.js";
 import { clearTimer, setTimer } from "./timers.js";
 import type { ExecutorDescription } from "./types.js";
 
@@ -33,6 +34,7 @@ export function registerExecutor(ctx: Ctx, description: ExecutorDescription): vo
     known.reconnectDeadlineMs = 0;
     known.graceUntilMs = ctx.now + 2 * state.conf["ballast.executor.heartbeatInterval"];
     armHeartbeat(state, known);
+    dropRevokeMarks(state, known);
     killUnknownTasks(ctx, known, description.runningTaskIds ?? []);
     return;
   }

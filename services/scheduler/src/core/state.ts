@@ -76,6 +76,13 @@ export interface LiveTask extends TaskIdentity {
    * executor still holds its slot until it reports or is lost.
    */
   abandoned: boolean;
+  /**
+   * Take-back (takeBack.ts): set while a revokeTask is unanswered, to the executor it is meant
+   * to move to ("" when its own may not start it). It still holds its slot there meanwhile.
+   */
+  revokingFor?: string;
+  /** Its executor answered a revoke with "already started": it is never asked back again. */
+  started?: boolean;
 }
 
 /** One partition's progress inside one stage attempt. */
@@ -242,7 +249,7 @@ export interface JobState {
  * the full log only while no snapshot was taken; after one it starts empty
  * (shell.ts says so in its log). Upgrade a drained cluster.
  */
-export const STATE_FORMAT = 7;
+export const STATE_FORMAT = 8;
 
 /**
  * What a timer does when it fires (timers.ts keeps them ordered; handlers.ts fires them):

@@ -23,7 +23,7 @@ import { hasFreeSlot } from "./placement.js";
 import { schedule } from "./scheduling.js";
 import { refreshCopyTimers, speculateOffDecommissioning, speculateSlowTasks } from "./speculation.js";
 import type { SchedulerState } from "./state.js";
-import { takeBackFromUnusable, takeBackOneTask } from "./takeBack.js";
+import { onRevokeAnswered, takeBackFromUnusable, takeBackOneTask } from "./takeBack.js";
 import { onTaskUpdate } from "./taskOutcomes.js";
 import type { Command, Input } from "./types.js";
 
@@ -51,10 +51,10 @@ export function step(state: SchedulerState, input: Input, now: number): Command[
 }
 
 /**
- * Queued tasks leave executors that may not start them (decommissioning,
+ * Queued tasks are asked back from executors that may not start them (decommissioning,
  * excluded). Room left after placement means nothing pending fits there: queued tasks of
- * busier executors move to it, one at a time (each move narrows the gap by two,
- * so this ends; the bound only guards against a placement that would not follow).
+ * busier executors are asked back for it, one at a time (each counts as on its way there,
+ * narrowing the gap by two, so this ends; the bound only guards against a bug).
  */
 function rebalanceQueues(ctx: Ctx): void {
   if (!ctx.state.conf["ballast.scheduler.takeBack.enabled"]) return;
@@ -98,6 +98,9 @@ function apply(ctx: Ctx, input: Input): void {
     case "taskUpdate":
       touchExecutor(ctx, input.executorId);
       return onTaskUpdate(ctx, input);
+    case "revokeAnswered":
+      touchExecutor(ctx, input.executorId);
+      return onRevokeAnswered(ctx, input);
     case "commitRequested":
       return onCommitRequested(ctx, input.taskId, input.requestId);
     case "jobOutputCommitted":

@@ -1,49 +1,64 @@
 import { describe, expect, it } from "vitest";
-import { jobView } from "./index.js";
+import { createState, jobView, step } from "./index.js";
 import { commandsIn, eventsIn, Harness, launchesIn } from "./testing/harness.js";
 import { singleStagePlan } from "./testing/plans.js";
 
 const TAKE_BACK = { "ballast.scheduler.takeBack.enabled": "true" };
+const KILLED = { kind: "killed", message: "killed", stack: "" } as const;
 const placements = (commands: ReturnType<Harness["send"]>) => launchesIn(commands).map((launch) => [launch.task.partition, launch.executorId]);
-const kills = (commands: ReturnType<Harness["send"]>) => commandsIn(commands, "killTask").map((kill) => [kill.taskId, kill.executorId]);
+const revokes = (commands: ReturnType<Harness["send"]>) => commandsIn(commands, "revokeTask").map((revoke) => [revoke.taskId, revoke.executorId]);
 
 /** e1 (2 worker slots + 2 queued) holds all 4 tasks of job j when e2 joins. */
-function queuedOnFirstExecutor(queuedSlots: number): { h: Harness; joined: ReturnType<Harness["send"]> } {
-  const h = new Harness(TAKE_BACK);
+function queuedOnFirstExecutor(queuedSlots: number, conf: Record<string, string> = TAKE_BACK): { h: Harness; joined: ReturnType<Harness["send"]> } {
+  const h = new Harness(conf);
   h.addExecutor("e1", "n1", 4, queuedSlots);
   expect(placements(h.submit("j", singleStagePlan(4)))).toEqual([[0, "e1"], [1, "e1"], [2, "e1"], [3, "e1"]]);
   return { h, joined: h.addExecutor("e2", "n2", 4, queuedSlots) };
 }
 
 describe("take-back of queued tasks", () => {
-  it("moves a late executor the tasks still queued elsewhere: the newest, killed there, not counted as failures", () => {
+  it("asks a late executor's share back from another's queue, newest first, and moves each task once revoked", () => {
     const { h, joined } = queuedOnFirstExecutor(2);
-    expect(kills(joined)).toEqual([["j.0.0.3.0", "e1"], ["j.0.0.2.0", "e1"]]);
-    expect(placements(joined)).toEqual([[3, "e2"], [2, "e2"]]);
-    expect(eventsIn(joined, "taskResubmitted").map((event) => event.partition)).toEqual([3, 2]);
-    // e1 reports the kills (it dropped them from its queue); its slots come back, nothing is retried.
-    for (const taskId of ["j.0.0.3.0", "j.0.0.2.0"]) {
-      const answer = h.send({ type: "taskUpdate", executorId: "e1", taskId, state: "killed", failure: { kind: "killed", message: "killed", stack: "" } });
-      expect(launchesIn(answer)).toEqual([]);
-    }
+    // Both revokes in one step: the first already counts as on its way to e2.
+    expect(revokes(joined)).toEqual([["j.0.0.3.0", "e1"], ["j.0.0.2.0", "e1"]]);
+    expect(commandsIn(joined, "killTask")).toEqual([]);
+    expect(launchesIn(joined)).toEqual([]); // until answered, the tasks hold their slots on e1
+    expect(placements(h.answerRevoke("j.0.0.3.0", true))).toEqual([[3, "e2"]]);
+    const second = h.answerRevoke("j.0.0.2.0", true);
+    expect(placements(second)).toEqual([[2, "e2"]]);
+    expect(eventsIn(second, "taskResubmitted").map((event) => event.partition)).toEqual([2]);
+    expect(revokes(second)).toEqual([]); // evened out at 2 and 2
     h.runAll();
     expect(jobView(h.state, "j")).toMatchObject({ status: "succeeded", stats: { taskAttemptsFailed: 0, recomputedTasks: 0, tasksLaunched: 4 } });
+  });
+
+  it("a task its executor answers 'already started' runs on there and is never asked back again", () => {
+    const { h } = queuedOnFirstExecutor(2);
+    const answered = h.answerRevoke("j.0.0.3.0", false);
+    // It started, so every older task did too: nothing else on e1 is thought queued.
+    expect(revokes(answered)).toEqual([]);
+    expect(launchesIn(answered)).toEqual([]);
+    expect(h.state.tasks.get("j.0.0.3.0")).toMatchObject({ started: true, revokingFor: undefined });
+    expect(placements(h.answerRevoke("j.0.0.2.0", true))).toEqual([[2, "e2"]]);
+    // Its commit and its success count as any task's: it ran once.
+    expect(h.commit("j.0.0.3.0")).toBe(true);
+    h.runAll();
+    expect(jobView(h.state, "j")).toMatchObject({ status: "succeeded", stats: { taskAttemptsFailed: 0, recomputedTasks: 0, tasksLaunched: 4 } });
+    expect(launchesIn(h.log).filter((launch) => launch.task.partition === 3)).toHaveLength(1);
+  });
+
+  it("a task that ended before its answer came is not resubmitted by the answer", () => {
+    const { h } = queuedOnFirstExecutor(2);
+    h.succeed("j.0.0.3.0");
+    const late = h.send({ type: "revokeAnswered", executorId: "e1", revokedTaskIds: [], startedTaskIds: ["j.0.0.3.0"] });
+    expect(eventsIn(late, "taskResubmitted")).toEqual([]);
+    expect(launchesIn(late).filter((launch) => launch.task.partition === 3)).toEqual([]);
   });
 
   it("takes back nothing from an executor without a queue: its tasks may all be running", () => {
     const { joined } = queuedOnFirstExecutor(0);
-    expect(kills(joined)).toEqual([]);
+    expect(revokes(joined)).toEqual([]);
     expect(launchesIn(joined)).toEqual([]);
-  });
-
-  it("a taken-back task that had started anyway cannot commit and its success is ignored", () => {
-    const { h } = queuedOnFirstExecutor(2);
-    expect(h.commit("j.0.0.3.0")).toBe(false);
-    h.send({ type: "taskUpdate", executorId: "e1", taskId: "j.0.0.3.0", state: "succeeded", records: Uint8Array.of(3), count: 1 });
-    expect(h.commit("j.0.0.3.1")).toBe(true);
-    h.runAll();
-    h.send({ type: "taskUpdate", executorId: "e1", taskId: "j.0.0.2.0", state: "killed", failure: { kind: "killed", message: "killed", stack: "" } });
-    expect(jobView(h.state, "j")).toMatchObject({ status: "succeeded", stats: { taskAttemptsFailed: 0, recomputedTasks: 0, tasksLaunched: 4 } });
   });
 
   it("stops when the gap is one task: moving it would only swap which executor is ahead", () => {
@@ -54,36 +69,67 @@ describe("take-back of queued tasks", () => {
     const e2Task = [...h.live].find(([, entry]) => entry.executorId === "e2")![0];
     // e2 finishes one: 3 live on e1, 1 on e2 with room; one move evens them at 2 and 2.
     const answered = h.succeed(e2Task);
-    expect(kills(answered)).toHaveLength(1);
-    expect(placements(answered)).toEqual([[expect.any(Number), "e2"]]);
+    expect(revokes(answered)).toHaveLength(1);
+    expect(placements(h.answerRevoke(revokes(answered)[0]![0]!, true))).toEqual([[expect.any(Number), "e2"]]);
+  });
+
+  it("a revoking task lost with its executor is resubmitted like the others there", () => {
+    const { h } = queuedOnFirstExecutor(2);
+    const lost = h.loseExecutor("e1");
+    expect(eventsIn(lost, "taskResubmitted").map((event) => event.partition).sort()).toEqual([0, 1, 2, 3]);
+    h.runAll();
+    expect(jobView(h.state, "j")).toMatchObject({ status: "succeeded", stats: { taskAttemptsFailed: 0 } });
+  });
+
+  it("a re-registration drops the marks (the answer may never come); an answer after it still counts", () => {
+    const { h } = queuedOnFirstExecutor(2);
+    h.addExecutor("e1", "n1", 4, 2); // e1's stream broke and it registered again, holding its tasks
+    expect(h.state.tasks.get("j.0.0.3.0")?.revokingFor).toBeUndefined();
+    expect(placements(h.answerRevoke("j.0.0.2.0", true))).toEqual([[2, "e2"]]);
+  });
+
+  it("a revoking task killed with its job gives its slot back on the 'revoked' answer", () => {
+    const { h } = queuedOnFirstExecutor(2);
+    h.send({ type: "cancelJob", jobId: "j", reason: "user" });
+    h.answerRevoke("j.0.0.3.0", true);
+    expect(h.state.executors.get("e1")!.running.has("j.0.0.3.0")).toBe(false);
+    expect(jobView(h.state, "j")?.status).toBe("cancelled");
+  });
+
+  it("replaying the inputs, answers included, rebuilds the same state", () => {
+    const { h } = queuedOnFirstExecutor(2);
+    h.answerRevoke("j.0.0.3.0", false);
+    h.answerRevoke("j.0.0.2.0", true);
+    h.runAll();
+    const replayed = createState(TAKE_BACK);
+    for (const { input, now } of h.inputs) step(replayed, input, now);
+    expect(replayed).toEqual(h.state);
   });
 });
 
 describe("take-back from executors that may not start their queue", () => {
-  it("a decommissioning node's queued tasks are requeued at once and run elsewhere; its started ones stay", () => {
+  it("a decommissioning node's queued tasks are asked back at once and run elsewhere; its started ones stay", () => {
     const h = new Harness(TAKE_BACK);
     h.addExecutor("e1", "n1", 4, 2);
     h.submit("j", singleStagePlan(6));
-    // e2 joins: it gets the pending 4 and 5, and 3 taken back from e1's queue.
-    expect(kills(h.addExecutor("e2", "n2", 4, 2))).toEqual([["j.0.0.3.0", "e1"]]);
-    // e1 still holds 3 until it reports it, so of 0, 1, 2 only 2 is surely queued.
+    // e2 joins: it gets the pending 4 and 5, and 3 is asked back from e1's queue.
+    const joined = h.addExecutor("e2", "n2", 4, 2);
+    expect(revokes(joined)).toEqual([["j.0.0.3.0", "e1"]]);
+    h.answerRevoke("j.0.0.3.0", true);
+    // Of 0, 1, 2 on e1 only 2 is thought queued.
     const requested = h.send({ type: "decommissionNode", nodeId: "n1", deadlineMs: 60_000, reason: "scale-in" });
-    expect(kills(requested)).toEqual([["j.0.0.2.0", "e1"]]);
-    expect(eventsIn(requested, "taskResubmitted").map((event) => event.partition)).toEqual([2]);
+    expect(revokes(requested)).toEqual([["j.0.0.2.0", "e1"]]);
+    expect(eventsIn(h.answerRevoke("j.0.0.2.0", true), "taskResubmitted").map((event) => event.partition)).toEqual([2]);
     h.runAll();
-    const view = jobView(h.state, "j")!;
-    expect(view).toMatchObject({ status: "succeeded", stats: { taskAttemptsFailed: 0, recomputedTasks: 0 } });
+    expect(jobView(h.state, "j")).toMatchObject({ status: "succeeded", stats: { taskAttemptsFailed: 0, recomputedTasks: 0, tasksLaunched: 6 } });
     expect(launchesIn(h.log).filter((launch) => launch.executorId === "e1").map((launch) => launch.task.partition)).toEqual([0, 1, 2, 3]);
   });
 });
 
-describe("take-back off (the default)", () => {
+describe("take-back off", () => {
   it("leaves a late executor idle while another's queue holds the work", () => {
-    const h = new Harness();
-    h.addExecutor("e1", "n1", 4, 2);
-    h.submit("j", singleStagePlan(4));
-    const joined = h.addExecutor("e2", "n2", 4, 2);
-    expect(kills(joined)).toEqual([]);
+    const { joined } = queuedOnFirstExecutor(2, { "ballast.scheduler.takeBack.enabled": "false" });
+    expect(revokes(joined)).toEqual([]);
     expect(launchesIn(joined)).toEqual([]);
   });
 });

@@ -100,6 +100,11 @@ export type Input =
       /** Partitions of persisted datasets the attempt kept (the cache registry records them). */
       cachedWrites?: CachedPartitionWrite[];
     }
+  /**
+   * The executor's answer to revokeTask commands (take-back): the revoked tasks were still
+   * queued there and are dropped, never started; the started ones run on and report as usual.
+   */
+  | { type: "revokeAnswered"; executorId: string; revokedTaskIds: string[]; startedTaskIds: string[] }
   /** An attempt asks to commit its output partition; answered by a commitDecision command. */
   | { type: "commitRequested"; taskId: string; requestId: string }
   /** The shell carried out a commitJobOutput command: the job succeeds, or fails with `error` (its output left invalid). */
@@ -139,6 +144,8 @@ export type Input =
 export type Command =
   | { type: "launchTask"; executorId: string; task: TaskLaunch }
   | { type: "killTask"; executorId: string; taskId: string; reason: string }
+  /** Take-back: drop the task if it is still queued there (answered by revokeAnswered). */
+  | { type: "revokeTask"; executorId: string; taskId: string; reason: string }
   | { type: "commitDecision"; requestId: string; taskId: string; allowed: boolean }
   /**
    * Job-level output commit (saveAsTextFile): promote each partition's committed

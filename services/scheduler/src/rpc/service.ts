@@ -168,6 +168,7 @@ function runSession(options: SchedulerServiceOptions, active: () => SchedulerShe
   const channel: ExecutorChannel = {
     launch: (task, traceparent) => out.launch(task, traceparent, jobTokenFor(task.conf[JOB_OWNER_KEY], task)),
     kill: (taskId, reason) => out.write({ message: { $case: "killTask", value: { taskId, reason, epoch: epoch() } } }),
+    revoke: (taskId, reason) => out.write({ message: { $case: "revokeTasks", value: { taskIds: [taskId], reason, epoch: epoch() } } }),
     shutdown: (reason) => out.write({ message: { $case: "shutdown", value: { reason, epoch: epoch() } } }),
     freeCachedDataset: (applicationId, cacheKey) => out.write({ message: { $case: "freeCachedDataset", value: { applicationId, cacheKey, epoch: epoch() } } }),
     launchDriver: (applicationId, attempt, user) => out.write({ message: { $case: "launchDriver", value: { applicationId, attempt, token: driverTokenFor(user) ?? "", epoch: epoch() } } }),

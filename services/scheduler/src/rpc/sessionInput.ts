@@ -32,6 +32,13 @@ export function sessionMessagesToInputs(executorId: string, message: SessionMess
       requireValid(firstProblem(idProblem("driver_exited.application_id", applicationId), nameProblem("driver_exited.reason", reason, LIMITS.messageLength)));
       return [{ type: "driverExited", executorId, applicationId, attempt, exitCode, reason }];
     }
+    case "revokeAnswers": {
+      const { revokedTaskIds, startedTaskIds } = message.value;
+      const answered = [...revokedTaskIds, ...startedTaskIds];
+      if (answered.length > MAX_RUNNING_TASK_IDS) throw new InvalidArgumentError(`revoke_answers names ${answered.length} tasks; at most ${MAX_RUNNING_TASK_IDS} are allowed`);
+      requireValid(firstProblem(...answered.map((id) => idProblem("revoke_answers task id", id))));
+      return [{ type: "revokeAnswered", executorId, revokedTaskIds: [...revokedTaskIds], startedTaskIds: [...startedTaskIds] }];
+    }
     case "register":
       throw new InvalidArgumentError("executor is already registered on this session");
   }

@@ -112,6 +112,13 @@ export class Harness {
     return this.fail(taskId, { kind: "fetchFailed", message: options.unreachable ? "connection refused" : "checksum mismatch", fetch });
   }
 
+  /** The executor's answer to a revokeTask: dropped unstarted (`revoked`; it is no longer live) or already started. */
+  answerRevoke(taskId: string, revoked: boolean): Command[] {
+    const { executorId } = this.state.tasks.get(taskId)!; // a task killed meanwhile is no longer in `live`
+    if (revoked) this.live.delete(taskId);
+    return this.send({ type: "revokeAnswered", executorId, revokedTaskIds: revoked ? [taskId] : [], startedTaskIds: revoked ? [] : [taskId] });
+  }
+
   commit(taskId: string, requestId = `req-${taskId}`): boolean {
     const decision = this.send({ type: "commitRequested", taskId, requestId }).find((command) => command.type === "commitDecision");
     return decision?.type === "commitDecision" && decision.allowed;
