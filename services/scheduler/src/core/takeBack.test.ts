@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createState, jobView, step } from "./index.js";
 import { commandsIn, eventsIn, Harness, launchesIn } from "./testing/harness.js";
-import { singleStagePlan } from "./testing/plans.js";
+import { singleStagePlan, twoStagePlan } from "./testing/plans.js";
 
 const TAKE_BACK = { "ballast.scheduler.takeBack.enabled": "true" };
 const KILLED = { kind: "killed", message: "killed", stack: "" } as const;
@@ -71,6 +71,22 @@ describe("take-back of queued tasks", () => {
     const answered = h.succeed(e2Task);
     expect(revokes(answered)).toHaveLength(1);
     expect(placements(h.answerRevoke(revokes(answered)[0]![0]!, true))).toEqual([[expect.any(Number), "e2"]]);
+  });
+
+  it("a recomputation taken back and relaunched counts once as recomputed", () => {
+    const h = new Harness(TAKE_BACK);
+    h.addExecutor("e1", "n1", 4, 2);
+    h.submit("j", twoStagePlan(4, 1));
+    for (const taskId of h.liveIds(0)) h.succeed(taskId);
+    h.addExecutor("e2", "n2", 4, 2);
+    h.loseNode("n1");
+    h.tick(1_000); // past the resubmit delay: its 4 map outputs are recomputed, all queued on e2
+    expect(h.liveIds(0)).toHaveLength(4);
+    const asked = revokes(h.addExecutor("e3", "n3", 4, 2));
+    expect(asked.length).toBeGreaterThan(0);
+    for (const [taskId] of asked) h.answerRevoke(taskId!, true);
+    h.runAll();
+    expect(jobView(h.state, "j")).toMatchObject({ status: "succeeded", stats: { recomputedTasks: 4 } });
   });
 
   it("a revoking task lost with its executor is resubmitted like the others there", () => {

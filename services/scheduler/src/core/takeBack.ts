@@ -167,6 +167,8 @@ function takeBackRevoked(ctx: Ctx, task: LiveTask): void {
   reportTaskEnd(ctx, task, "killed", { kind: "killed", message: reason, stack: "" });
   releaseCommit(scope);
   scope.job.stats.tasksLaunched--;
+  // Its launch counted it as a recomputation when the partition had succeeded before; its relaunch will again.
+  if (scope.stage.everSucceeded[task.partition]) scope.job.stats.recomputedTasks--;
   resubmitTask(ctx, scope, reason);
 }
 
