@@ -136,3 +136,6 @@ export function cpuMsSince(before: NodeJS.CpuUsage): number {
 
 /** CPU time used so far by every process of a local cluster. */
 export const clusterCpuMs = (cluster: ClusterDescription) => cluster.services.reduce((sum, s) => sum + processCpuMs(s.pid), 0);
+
+/** CPU time used so far by a local cluster's scheduler processes (the bottleneck of small tasks). */
+export const schedulerCpuMs = (cluster: ClusterDescription) => cluster.services.filter((s) => s.name === "scheduler").reduce((sum, s) => sum + processCpuMs(s.pid), 0);

@@ -9,9 +9,11 @@
 import { step } from "../src/core/step.js";
 import { createState, type CachedPartitionState, type SchedulerState } from "../src/core/state.js";
 import type { CachedPartitionRef } from "@ballast/common/domain/tasks";
-import type { Command, Input, TaskLaunch } from "../src/core/types.js";
+import type { Command, Input, TaskLaunch, TaskReport } from "../src/core/types.js";
 import { SimChecks } from "./simChecks.js";
 import { JOB_ID, prng, type FaultKind, type Service, type SimNode, type SimOptions } from "./simModel.js";
+
+const MAX_UPDATE_GATHER_MS = 30;
 
 export abstract class SimCluster {
   protected readonly random: () => number;
@@ -31,6 +33,8 @@ export abstract class SimCluster {
   /** Fetch failures ("<shuffleId>/<mapIndex>/<address>") reported before / while their node was decommissioning. */
   protected readonly fetchFailures = { plain: new Set<string>(), decommission: new Set<string>() };
   protected readonly faultCounts: Partial<Record<FaultKind, number>> = {};
+  /** Task updates an executor gathers for its next session message (gatherUpdate). */
+  private readonly pendingUpdates = new Map<SimNode, { executorId: string; reports: TaskReport[] }>();
   protected readonly checks: SimChecks;
   protected readonly slots: number;
   protected now = 0;
@@ -128,9 +132,33 @@ export abstract class SimCluster {
   /** An executor's message: lost with the process, held while stopped, buffered without a session. */
   protected fromExecutor(node: SimNode, executorId: string, input: Input): void {
     if (!node.executorUp || node.executorId !== executorId) return;
-    if (node.paused) node.deferred.push(() => this.fromExecutor(node, executorId, input));
+    if (input.type === "taskUpdate") this.gatherUpdate(node, executorId, input);
+    else this.deliver(node, executorId, input);
+  }
+
+  private deliver(node: SimNode, executorId: string, input: Input): void {
+    if (!node.executorUp || node.executorId !== executorId) return;
+    if (node.paused) node.deferred.push(() => this.deliver(node, executorId, input));
     else if (!node.session || this.schedulerDown) node.buffered.push(input);
     else this.send(input);
+  }
+
+  /**
+   * As the executor's session: the task updates of one moment go as one message, which the
+   * scheduler takes as one input (a "taskUpdates" batch when there are several).
+   */
+  private gatherUpdate(node: SimNode, executorId: string, update: Extract<Input, { type: "taskUpdate" }>): void {
+    const { type: _type, executorId: _executorId, ...report } = update;
+    const pending = this.pendingUpdates.get(node);
+    if (pending?.executorId === executorId) return void pending.reports.push(report);
+    const batch = { executorId, reports: [report] };
+    this.pendingUpdates.set(node, batch);
+    // A busy executor's turn ends a while later: within it, more of its tasks finish and join the message.
+    this.at(this.random() * MAX_UPDATE_GATHER_MS, () => {
+      if (this.pendingUpdates.get(node) === batch) this.pendingUpdates.delete(node);
+      const { reports } = batch;
+      this.deliver(node, executorId, reports.length === 1 ? { type: "taskUpdate", executorId, ...reports[0]! } : { type: "taskUpdates", executorId, updates: reports });
+    });
   }
 
   /** Inputs from the shell's own work (probes, migration): dropped while no scheduler runs. */

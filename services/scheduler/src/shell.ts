@@ -435,9 +435,10 @@ export class SchedulerShell {
 
   private startSpan(command: Extract<Command, { type: "spanStart" }>): void {
     const parentSpan = command.parentKey ? this.spans.get(command.parentKey) : undefined;
-    // After a failover the parent span lived in the old process: stay in the job's trace through the client's context.
-    const fallback = command.parentTraceparent ?? (command.parentKey ? this.jobRecords.get(jobIdOfSpanKey(command.parentKey))?.traceparent || undefined : undefined);
-    const parent = parentSpan ? trace.setSpan(context.active(), parentSpan) : contextFromTraceparent(fallback);
+    // After a failover the parent span lived in the old process: stay in the job's trace through the client's context
+    // (looked up only then: a task span's parent is almost always here).
+    const fallback = () => command.parentTraceparent ?? (command.parentKey ? this.jobRecords.get(jobIdOfSpanKey(command.parentKey))?.traceparent || undefined : undefined);
+    const parent = parentSpan ? trace.setSpan(context.active(), parentSpan) : contextFromTraceparent(fallback());
     const options = command.startTime === undefined ? { attributes: command.attributes } : { attributes: command.attributes, startTime: command.startTime };
     this.spans.set(command.key, tracer().startSpan(command.name, options, parent));
   }

@@ -97,7 +97,15 @@ function apply(ctx: Ctx, input: Input): void {
       return cacheShrank(ctx);
     case "taskUpdate":
       touchExecutor(ctx, input.executorId);
-      return onTaskUpdate(ctx, input);
+      return onTaskUpdate(ctx, input.executorId, input);
+    case "taskUpdates":
+      touchExecutor(ctx, input.executorId);
+      // Each update's internal events settle before the next, as when they were inputs of their own.
+      for (const update of input.updates) {
+        onTaskUpdate(ctx, input.executorId, update);
+        drain(ctx);
+      }
+      return;
     case "revokeAnswered":
       touchExecutor(ctx, input.executorId);
       return onRevokeAnswered(ctx, input);

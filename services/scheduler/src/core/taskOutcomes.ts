@@ -12,15 +12,14 @@ import { raise, spanEvent, stageSpanKey, type Ctx } from "./context.js";
 import { requeue, setRunState } from "./partitionRuns.js";
 import { liveRacer, scopeOf, type TaskScope } from "./taskQueries.js";
 import { abandonTask, killRacers, releaseSlot, reportTaskEnd, resubmitTask, retire } from "./tasks.js";
-import type { ErrorView, Input, TaskFailure, TaskState } from "./types.js";
+import type { ErrorView, TaskFailure, TaskReport, TaskState } from "./types.js";
 
-type TaskUpdate = Extract<Input, { type: "taskUpdate" }>;
-
-export function onTaskUpdate(ctx: Ctx, input: TaskUpdate): void {
+/** `executorId` reported `input` about one of its tasks. */
+export function onTaskUpdate(ctx: Ctx, executorId: string, input: TaskReport): void {
   const { state } = ctx;
   if (input.state === "running") return;
   const task = state.tasks.get(input.taskId);
-  if (!task || task.executorId !== input.executorId) return; // unknown, ended, or from the wrong executor
+  if (!task || task.executorId !== executorId) return; // unknown, ended, or from the wrong executor
   releaseSlot(state, task);
   if (input.state === "succeeded" && input.cachedWrites?.length) registerCache(ctx, task.jobId, task.executorId, input.cachedWrites);
   if (task.abandoned) return;
@@ -52,7 +51,7 @@ function missingFailure(state: TaskState): TaskFailure {
     : { kind: "executorError", message: "task failed without a reported cause", stack: "" };
 }
 
-function onTaskSucceeded(ctx: Ctx, scope: TaskScope, input: TaskUpdate, durationMs: number): void {
+function onTaskSucceeded(ctx: Ctx, scope: TaskScope, input: TaskReport, durationMs: number): void {
   const { job, stage, attempt, task } = scope;
   if (stage.shuffleWrite !== undefined) {
     const shuffle = job.shuffles[stage.shuffleWrite]!;

@@ -56,6 +56,20 @@ export interface ExecutorDescription {
   runningDrivers?: string[];
 }
 
+/** What an executor reports about one of its tasks (a "taskUpdate" input, or one of a "taskUpdates" batch). */
+export interface TaskReport {
+  taskId: string;
+  state: TaskState;
+  mapStatus?: MapStatus;
+  /** collect: msgpack-encoded array of the partition's records. */
+  records?: Uint8Array;
+  count?: number;
+  failure?: TaskFailure;
+  metrics?: TaskMetrics;
+  /** Partitions of persisted datasets the attempt kept (the cache registry records them). */
+  cachedWrites?: CachedPartitionWrite[];
+}
+
 export type Input =
   | {
       type: "jobSubmitted";
@@ -86,20 +100,12 @@ export type Input =
   | { type: "heartbeat"; executorId: string; runningTaskIds: string[] }
   /** The executor evicted these memory copies (its cache budget). */
   | { type: "cachedPartitionsDropped"; executorId: string; partitions: CachedPartitionRef[] }
-  | {
-      type: "taskUpdate";
-      executorId: string;
-      taskId: string;
-      state: TaskState;
-      mapStatus?: MapStatus;
-      /** collect: msgpack-encoded array of the partition's records. */
-      records?: Uint8Array;
-      count?: number;
-      failure?: TaskFailure;
-      metrics?: TaskMetrics;
-      /** Partitions of persisted datasets the attempt kept (the cache registry records them). */
-      cachedWrites?: CachedPartitionWrite[];
-    }
+  | ({ type: "taskUpdate"; executorId: string } & TaskReport)
+  /**
+   * An executor's task updates of one session message, applied in order in one step: the shell
+   * pays its per-input costs (a log row, a step's passes, a flush) once per message, not per task.
+   */
+  | { type: "taskUpdates"; executorId: string; updates: TaskReport[] }
   /**
    * The executor's answer to revokeTask commands (take-back): the revoked tasks were still
    * queued there and are dropped, never started; the started ones run on and report as usual.

@@ -4,14 +4,15 @@ import type { CachedPartitionRef, TaskStatusUpdate } from "@ballast/common/domai
 import { InvalidArgumentError, requireValid } from "@ballast/common/errors";
 import { addressProblem, firstProblem, idProblem, integerProblem, LIMITS, nameProblem } from "@ballast/common/limits";
 import { taskUpdateFromWire } from "@ballast/common/wire/tasks";
-import type { Input } from "../core/types.js";
+import type { Input, TaskReport } from "../core/types.js";
 
 type SessionMessage = NonNullable<ExecutorSessionRequest["message"]>;
 
 /**
  * Converts an executor's heartbeat or task updates to core inputs, in order (registration is
  * handled by the session). "running" updates are left out: the core ignores them, and logging
- * one input per task start would double the log's work for nothing.
+ * one input per task start would double the log's work for nothing. A message's final updates
+ * are one input.
  */
 export function sessionMessagesToInputs(executorId: string, message: SessionMessage): Input[] {
   switch (message.$case) {
@@ -91,20 +92,20 @@ export function registrationProblem(r: Registration): string | undefined {
   );
 }
 
+/** An executor's final updates of one message as one input (one log row and one step for them all). */
 function finalUpdateInputs(executorId: string, updates: TaskUpdate[]): Input[] {
-  const inputs: Input[] = [];
+  const reports: TaskReport[] = [];
   for (const wire of updates) {
     const update = taskUpdateFromWire(wire);
-    if (update.state !== "running") inputs.push(taskUpdateInput(executorId, update));
+    if (update.state !== "running") reports.push(taskReport(update));
   }
-  return inputs;
+  if (reports.length === 0) return [];
+  return [reports.length === 1 ? { type: "taskUpdate", executorId, ...reports[0]! } : { type: "taskUpdates", executorId, updates: reports }];
 }
 
-function taskUpdateInput(executorId: string, update: TaskStatusUpdate): Input {
+function taskReport(update: TaskStatusUpdate): TaskReport {
   const failure = update.failure;
   return {
-    type: "taskUpdate",
-    executorId,
     taskId: update.taskId,
     state: update.state,
     mapStatus: update.mapStatus,

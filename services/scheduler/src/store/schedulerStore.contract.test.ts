@@ -200,6 +200,22 @@ for (const backend of BACKENDS) {
       expect(await store.publishedSeq()).toBe(rest[1]!.seq);
     });
 
+    it("lists the writer the same unpublished events, batch by batch, as another store on the log", async () => {
+      const store = await fresh();
+      const { lease } = await lead(store, "a");
+      await store.append([1, 2, 3, 4].map((seq) => record(seq, { events: [event(`job-${seq}`), event(`job-${seq}-again`)] })), lease.epoch);
+      await store.append([record(5, { events: [event("job-5")] })], lease.epoch);
+      const other = await open();
+      let published = 0;
+      for (let batches = 0; ; batches++) {
+        const [mine, theirs] = await Promise.all([store.eventsAfter(published, 3), other.eventsAfter(published, 3)]);
+        expect(mine).toEqual(theirs);
+        if (mine.length === 0) return expect(batches).toBe(3);
+        published = mine.at(-1)!.seq;
+        await store.markPublished(published);
+      }
+    });
+
     it("counts job numbers atomically and only moves the published mark forward", async () => {
       const store = await fresh();
       const other = await open();

@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { openDatabase, statementCache, type SqliteDatabase } from "@ballast/common/sqlite";
 import { decideAcquire, decodeEvent, decodeLogged, encodeBody, encodeLogged } from "./codec.js";
+import { RecentEvents } from "./recentEvents.js";
+import type { HistoryEvent } from "../core/types.js";
 import { LeaseLostError, type AcquireResult, type LeaseRecord, type LeaseStore, type LogRecord, type Replay, type SchedulerStore } from "./schedulerStore.js";
 
 const MIGRATIONS = [
@@ -28,7 +30,9 @@ export class SqliteSchedulerStore implements SchedulerStore {
   private readonly db: SqliteDatabase;
   /** Statements prepared once (the outbox reads and marks published_seq for every batch). */
   private readonly sql: ReturnType<typeof statementCache>;
-  private readonly appendInTransaction: (records: LogRecord[], epoch: number) => void;
+  /** Returns the events it wrote with their seqs. */
+  private readonly appendInTransaction: (records: LogRecord[], epoch: number) => Array<{ seq: number; event: HistoryEvent }>;
+  private readonly recentEvents = new RecentEvents();
   private readonly markPublishedInTransaction: (seq: number) => void;
   private readonly selectEvents;
 
@@ -48,13 +52,15 @@ export class SqliteSchedulerStore implements SchedulerStore {
     this.appendInTransaction = this.db.transaction((records: LogRecord[], epoch: number) => {
       // The epoch check makes the log itself the fence: a deposed leader cannot append.
       if (epochNow.get() !== epoch) throw new LeaseLostError(`the lease moved past epoch ${epoch}`);
-      if ((lastSeq.get() as number) >= records[0]!.seq) return; // a retried batch that did commit
+      const written: Array<{ seq: number; event: HistoryEvent }> = [];
+      if ((lastSeq.get() as number) >= records[0]!.seq) return written; // a retried batch that did commit
       for (const r of records) {
         insertInput.run(r.seq, r.now, encodeLogged(r));
-        for (const event of r.events) insertEvent.run(event.jobId, encodeBody(event));
+        for (const event of r.events) written.push({ seq: Number(insertEvent.run(event.jobId, encodeBody(event)).lastInsertRowid), event });
         for (const job of r.jobs) insertJob.run(job.jobId, job.submissionId || null, job.traceparent);
         for (const jobId of r.forgetJobs ?? []) deleteJob.run(jobId);
       }
+      return written;
     });
     const movePublished = this.db.prepare("INSERT INTO meta (key, value) VALUES ('published_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)");
     const deletePublished = this.db.prepare("DELETE FROM events WHERE seq <= ?");
@@ -68,7 +74,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
   }
 
   async append(records: LogRecord[], epoch: number): Promise<void> {
-    if (records.length > 0) this.appendInTransaction(records, epoch);
+    if (records.length > 0) this.recentEvents.add(this.appendInTransaction(records, epoch));
   }
 
   async loadForReplay(format: number): Promise<Replay> {
@@ -89,6 +95,8 @@ export class SqliteSchedulerStore implements SchedulerStore {
   }
 
   async eventsAfter(seq: number, limit: number) {
+    const recent = this.recentEvents.after(seq, limit);
+    if (recent) return recent;
     const rows = this.selectEvents.all(seq, limit) as Array<{ seq: number; body: Buffer }>;
     return rows.map((r) => ({ seq: r.seq, event: decodeEvent(r.body) }));
   }
@@ -99,6 +107,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
 
   async markPublished(seq: number): Promise<void> {
     this.markPublishedInTransaction(seq);
+    this.recentEvents.published(seq);
   }
 
   async nextJobNumber(): Promise<number> {

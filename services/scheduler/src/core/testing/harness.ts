@@ -70,6 +70,20 @@ export class Harness {
 
   /** Reports success: map tasks write 10 bytes per reduce partition on their node; result tasks return [partition]. */
   succeed(taskId: string, durationMs = 5): Command[] {
+    return this.send(this.successUpdate(taskId, durationMs));
+  }
+
+  /** The successes of an executor's tasks reported in one session message: one "taskUpdates" input. */
+  succeedTogether(executorId: string, taskIds: string[], durationMs = 5): Command[] {
+    const updates = taskIds.map((taskId) => {
+      const { type: _type, executorId: _executorId, ...report } = this.successUpdate(taskId, durationMs);
+      return report;
+    });
+    return this.send({ type: "taskUpdates", executorId, updates });
+  }
+
+  /** The update an executor sends for the task's success (the task leaves `live`). */
+  successUpdate(taskId: string, durationMs = 5): Extract<Input, { type: "taskUpdate" }> {
     const { executorId, task } = this.take(taskId);
     const executor = this.executors.get(executorId)!;
     const update: Extract<Input, { type: "taskUpdate" }> = { type: "taskUpdate", executorId, taskId, state: "succeeded" };
@@ -87,7 +101,7 @@ export class Harness {
       update.count = 1;
     }
     update.metrics = { durationMs, inputBytes: 100, shuffleBytesWritten: 0, shuffleBytesRead: 0, recordsOut: 1, spills: 0, spilledBytes: 0 };
-    return this.send(update);
+    return update;
   }
 
   fail(taskId: string, failure: Partial<TaskFailure> & { kind: TaskFailure["kind"] }): Command[] {
