@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalKey, CombiningMap, hashKey, KeyedMap, partitionOf } from "./keys.js";
+import { canonicalKey, hashKey, KeyedMap, partitionOf } from "./keys.js";
 import { decodeCollected, forEachRecordIn, packRecords } from "./codec.js";
 
 describe("key hashing", () => {
@@ -31,34 +31,15 @@ describe("key hashing", () => {
   });
 });
 
-describe.each([
-  ["KeyedMap", () => new KeyedMap<number>()],
-  ["CombiningMap", () => new CombiningMap<number>()],
-])("%s", (_name, create) => {
-  it("merges equal keys and keeps different types apart, primitive keys first", () => {
-    const map = create();
+describe("KeyedMap", () => {
+  it("merges equal keys and keeps different types apart", () => {
+    const map = new KeyedMap<number>();
     const add = (key: unknown, value: number) => map.merge(key, value, (v) => v, (a, b) => a + b);
     for (const [key, value] of [[1, 1], ["1", 2], [1, 3], [[1], 4], [[1], 5], [undefined, 6], [undefined, 7]] as const) add(key, value);
     const entries: [unknown, number][] = [];
     map.forEach((key, value) => entries.push([key, value]));
     expect(entries).toEqual([[1, 4], ["1", 2], [undefined, 13], [[1], 9]]);
     expect(map.size).toBe(4);
-  });
-
-  it("merges into a combined value that is undefined", () => {
-    const map = create();
-    const seen: unknown[] = [];
-    for (let i = 0; i < 3; i++) map.merge("k", i, () => undefined as unknown as number, (current, value) => (seen.push(current), value > 1 ? value : (undefined as unknown as number)));
-    expect(seen).toEqual([undefined, undefined]);
-    expect(map.size).toBe(1);
-  });
-});
-
-describe("KeyedMap lookups", () => {
-  it("gets composite keys by value", () => {
-    const map = new KeyedMap<number>();
-    map.merge([1], 4, (v) => v, (a, b) => a + b);
-    map.merge([1], 5, (v) => v, (a, b) => a + b);
     expect(map.get([1])).toBe(9);
     expect(map.has("2")).toBe(false);
   });

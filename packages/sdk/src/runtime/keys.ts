@@ -144,33 +144,3 @@ export class KeyedMap<V> {
     else this.composites.set(canonical, { key, value: create(value) });
   }
 }
-
-/**
- * KeyedMap's merge alone, for the map side's combine, where most records hit a key already
- * there: a primitive key's value sits in a box, so a hit costs one lookup and a property write
- * instead of a get and a set (the two lookups were half of a word count map task's time).
- * Same order as KeyedMap: primitive keys first, then composite keys, each in insertion order.
- */
-export class CombiningMap<C> {
-  private readonly primitives = new Map<unknown, { value: C }>();
-  private readonly composites = new KeyedMap<C>();
-
-  get size(): number {
-    return this.primitives.size + this.composites.size;
-  }
-
-  merge<W>(key: unknown, value: W, create: (value: W) => C, merge: (current: C, value: W) => C): void {
-    if (isComposite(key)) {
-      this.composites.merge(key, value, create, merge);
-      return;
-    }
-    const box = this.primitives.get(key);
-    if (box !== undefined) box.value = merge(box.value, value);
-    else this.primitives.set(key, { value: create(value) });
-  }
-
-  forEach(visit: (key: unknown, value: C) => void): void {
-    for (const [key, box] of this.primitives) visit(key, box.value);
-    this.composites.forEach(visit);
-  }
-}

@@ -5,7 +5,7 @@
  */
 import type { ShuffleWriter, Sink } from "../graph.js";
 import { concatChunks, packRecords } from "./codec.js";
-import { CombiningMap, partitionOf } from "./keys.js";
+import { KeyedMap, partitionOf } from "./keys.js";
 
 /**
  * Records buffered per reduce partition before they are packed. Small enough that buffered
@@ -85,7 +85,7 @@ export const MAX_COMBINED_KEYS = 1 << 18;
 
 /** Combines values per key in memory before writing (reduceByKey, aggregateByKey, distinct). */
 export class CombiningWriter<V, C> implements ShuffleWriter {
-  private combined = new CombiningMap<C>();
+  private combined = new KeyedMap<C>();
   private readonly writer: PartitionedWriter;
 
   constructor(
@@ -112,6 +112,6 @@ export class CombiningWriter<V, C> implements ShuffleWriter {
 
   private writeCombined(): void {
     this.combined.forEach((key, value) => this.writer.addPair(key, [key, value]));
-    this.combined = new CombiningMap<C>();
+    this.combined = new KeyedMap<C>();
   }
 }
