@@ -5,7 +5,7 @@
 // Type checking is `npm run typecheck`'s job; this only strips types, in well under a second.
 // The `ballast` command alone is also bundled into one file (see bundleCli).
 import { build } from "esbuild";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -47,6 +47,7 @@ function removeStale(distRoot, outputs) {
 
 const CLI_BUNDLE = join(ROOT, "packages/cli/dist/ballast.bundle.mjs");
 const CLI_BUNDLE_INPUTS = `${CLI_BUNDLE}.inputs.json`;
+const BUILD_SCRIPT = new URL(import.meta.url).pathname;
 /**
  * Packages left out of the CLI's bundle: esbuild and better-sqlite3 carry native binaries, pino
  * loads transports by file; the OTLP exporter (with its protobufjs, 1 MB) is imported only when
@@ -58,7 +59,8 @@ const CLI_EXTERNAL = ["esbuild", "better-sqlite3", "pg-native", "pino", "pino-pr
 function cliBundleCurrent() {
   if (!existsSync(CLI_BUNDLE) || !existsSync(CLI_BUNDLE_INPUTS)) return false;
   const builtAt = statSync(CLI_BUNDLE).mtimeMs;
-  return JSON.parse(readFileSync(CLI_BUNDLE_INPUTS, "utf8")).every((file) => existsSync(file) && statSync(file).mtimeMs < builtAt);
+  const inputs = JSON.parse(readFileSync(CLI_BUNDLE_INPUTS, "utf8"));
+  return inputs.includes(BUILD_SCRIPT) && inputs.every((file) => existsSync(file) && statSync(file).mtimeMs < builtAt);
 }
 
 /**
@@ -80,9 +82,15 @@ async function bundleCli() {
     external: CLI_EXTERNAL,
     banner: { js: 'import { createRequire as __ballastCreateRequire } from "node:module"; const require = __ballastCreateRequire(import.meta.url);' },
     metafile: true,
+    write: false,
     logLevel: "warning",
   });
-  writeFileSync(CLI_BUNDLE_INPUTS, JSON.stringify(Object.keys(result.metafile.inputs).map((file) => join(ROOT, file))));
+  // Renamed into place: a `ballast` starting during a rebuild loads the old bundle or the new, never half of one.
+  writeFileSync(`${CLI_BUNDLE}.tmp`, result.outputFiles[0].contents);
+  renameSync(`${CLI_BUNDLE}.tmp`, CLI_BUNDLE);
+  // This script is an input too: a change to how the bundle is made (its externals) remakes it.
+  const inputs = [BUILD_SCRIPT, ...Object.keys(result.metafile.inputs).map((file) => join(ROOT, file))];
+  writeFileSync(CLI_BUNDLE_INPUTS, JSON.stringify(inputs));
 }
 
 const started = performance.now();
