@@ -3,8 +3,9 @@
 // the services start without a transpiler. File by file (no bundling): each package keeps its
 // module layout and imports its neighbours by name through their package.json exports.
 // Type checking is `npm run typecheck`'s job; this only strips types, in well under a second.
+// The `ballast` command alone is also bundled into one file (see bundleCli).
 import { build } from "esbuild";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -44,6 +45,54 @@ function removeStale(distRoot, outputs) {
   }
 }
 
+const CLI_BUNDLE = join(ROOT, "packages/cli/dist/ballast.bundle.mjs");
+const CLI_BUNDLE_INPUTS = `${CLI_BUNDLE}.inputs.json`;
+const BUILD_SCRIPT = new URL(import.meta.url).pathname;
+/**
+ * Packages left out of the CLI's bundle: esbuild and better-sqlite3 carry native binaries, pino
+ * loads transports by file; the OTLP exporter (with its protobufjs, 1 MB) is imported only when
+ * traces are exported, so it stays a module of its own that most runs never load.
+ */
+const CLI_EXTERNAL = ["esbuild", "better-sqlite3", "pg-native", "pino", "pino-pretty", "thread-stream", "@opentelemetry/exporter-trace-otlp-http"];
+
+/** True when the CLI's bundle is newer than every file it was built from. */
+function cliBundleCurrent() {
+  if (!existsSync(CLI_BUNDLE) || !existsSync(CLI_BUNDLE_INPUTS)) return false;
+  const builtAt = statSync(CLI_BUNDLE).mtimeMs;
+  const inputs = JSON.parse(readFileSync(CLI_BUNDLE_INPUTS, "utf8"));
+  return inputs.includes(BUILD_SCRIPT) && inputs.every((file) => existsSync(file) && statSync(file).mtimeMs < builtAt);
+}
+
+/**
+ * `ballast` as one module (bin/ballast.mjs imports it): loading the CLI's ~650 modules one by one
+ * (resolution, reads, compiles) was most of a `ballast submit`'s own CPU before it sent the job.
+ * Built from the sources (the workspaces' `source` export), so it is rebuilt only when one changed.
+ * Bundled CommonJS dependencies require node's built-ins through a real `require`.
+ */
+async function bundleCli() {
+  if (cliBundleCurrent()) return;
+  const result = await build({
+    entryPoints: [join(ROOT, "packages/cli/src/main.ts")],
+    outfile: CLI_BUNDLE,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    conditions: ["source"],
+    external: CLI_EXTERNAL,
+    banner: { js: 'import { createRequire as __ballastCreateRequire } from "node:module"; const require = __ballastCreateRequire(import.meta.url);' },
+    metafile: true,
+    write: false,
+    logLevel: "warning",
+  });
+  // Renamed into place: a `ballast` starting during a rebuild loads the old bundle or the new, never half of one.
+  writeFileSync(`${CLI_BUNDLE}.tmp`, result.outputFiles[0].contents);
+  renameSync(`${CLI_BUNDLE}.tmp`, CLI_BUNDLE);
+  // This script is an input too: a change to how the bundle is made (its externals) remakes it.
+  const inputs = [BUILD_SCRIPT, ...Object.keys(result.metafile.inputs).map((file) => join(ROOT, file))];
+  writeFileSync(CLI_BUNDLE_INPUTS, JSON.stringify(inputs));
+}
+
 const started = performance.now();
 let count = 0;
 for (const dir of workspaceDirs()) {
@@ -53,5 +102,6 @@ for (const dir of workspaceDirs()) {
   removeStale(join(ROOT, dir, "dist"), new Set(files.map((f) => join(outdir, relative(sourceRoot, f)).replace(/\.ts$/, ".js"))));
   count += files.length;
 }
+await bundleCli();
 const ms = Math.round(performance.now() - started);
 process.stdout.write(`built ${count} files in ${ms} ms (${relative(process.cwd(), ROOT) || "."}: */dist)\n`);

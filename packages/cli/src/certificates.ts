@@ -8,27 +8,32 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isIP } from "node:net";
-import forge from "node-forge";
+import { createRequire } from "node:module";
+import type Forge from "node-forge";
 import { tlsDirOf, type CertificateRequest, type ServiceTlsFiles } from "./tls.js";
+
+let loadedForge: typeof Forge | undefined;
+/** node-forge is 0.6 MB of code that only `up --tls` runs: loaded then, not by every command that imports the launcher. */
+const forge = (): typeof Forge => (loadedForge ??= createRequire(import.meta.url)("node-forge") as typeof Forge);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 interface Signer {
-  cert: forge.pki.Certificate;
-  key: forge.pki.rsa.PrivateKey;
+  cert: Forge.pki.Certificate;
+  key: Forge.pki.rsa.PrivateKey;
 }
 
-function newKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey; privatePem: string } {
+function newKeyPair(): { publicKey: Forge.pki.rsa.PublicKey; privateKey: Forge.pki.rsa.PrivateKey; privatePem: string } {
   const { publicKey, privateKey } = generateKeyPairSync("rsa", {
     modulusLength: 2048,
     publicKeyEncoding: { type: "spki", format: "pem" },
     privateKeyEncoding: { type: "pkcs8", format: "pem" },
   });
-  return { publicKey: forge.pki.publicKeyFromPem(publicKey), privateKey: forge.pki.privateKeyFromPem(privateKey), privatePem: privateKey };
+  return { publicKey: forge().pki.publicKeyFromPem(publicKey), privateKey: forge().pki.privateKeyFromPem(privateKey), privatePem: privateKey };
 }
 
-function baseCertificate(publicKey: forge.pki.rsa.PublicKey, commonName: string, validDays: number): forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
+function baseCertificate(publicKey: Forge.pki.rsa.PublicKey, commonName: string, validDays: number): Forge.pki.Certificate {
+  const cert = forge().pki.createCertificate();
   cert.publicKey = publicKey;
   // A positive serial: the top bit clear.
   cert.serialNumber = `01${randomBytes(15).toString("hex")}`;
@@ -47,7 +52,7 @@ function clusterCa(tlsDir: string): Signer {
   const certPath = join(tlsDir, "ca.pem");
   const keyPath = join(tlsDir, "ca-key.pem");
   if (existsSync(certPath) && existsSync(keyPath)) {
-    return { cert: forge.pki.certificateFromPem(readFileSync(certPath, "utf8")), key: forge.pki.privateKeyFromPem(readFileSync(keyPath, "utf8")) };
+    return { cert: forge().pki.certificateFromPem(readFileSync(certPath, "utf8")), key: forge().pki.privateKeyFromPem(readFileSync(keyPath, "utf8")) };
   }
   const keys = newKeyPair();
   const cert = baseCertificate(keys.publicKey, "Ballast cluster CA", 3650);
@@ -57,9 +62,9 @@ function clusterCa(tlsDir: string): Signer {
     { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
     { name: "subjectKeyIdentifier" },
   ]);
-  cert.sign(keys.privateKey, forge.md.sha256.create());
+  cert.sign(keys.privateKey, forge().md.sha256.create());
   writeKey(keyPath, keys.privatePem);
-  writeFileSync(certPath, forge.pki.certificateToPem(cert));
+  writeFileSync(certPath, forge().pki.certificateToPem(cert));
   return { cert, key: keys.privateKey };
 }
 
@@ -80,10 +85,10 @@ function issue(ca: Signer, tlsDir: string, request: CertificateRequest): Service
     { name: "subjectKeyIdentifier" },
     { name: "authorityKeyIdentifier", keyIdentifier: ca.cert.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  cert.sign(ca.key, forge.md.sha256.create());
+  cert.sign(ca.key, forge().md.sha256.create());
   const files = { cert: join(tlsDir, `${request.id}.pem`), key: join(tlsDir, `${request.id}-key.pem`), ca: join(tlsDir, "ca.pem") };
   writeKey(files.key, keys.privatePem);
-  writeFileSync(files.cert, forge.pki.certificateToPem(cert));
+  writeFileSync(files.cert, forge().pki.certificateToPem(cert));
   return files;
 }
 
