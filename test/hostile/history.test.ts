@@ -228,12 +228,24 @@ describe("the HTTP API refuses strangers and bad credentials, and never echoes t
     ["an expired ticket", `/login?ticket=${ticket(alice, -1)}`],
     ["a ticket lasting longer than a login link may", `/login?ticket=${ticket(alice, LOGIN_TICKET_TTL_MS + 60_000)}`],
     ["a job's ticket", `/login?ticket=${ticket(testToken({ role: "job", user: "a", jobId: "j", grants: { read: [], names: [], write: "" } }), 60_000)}`],
-    ["a 64 KiB ticket", `/login?ticket=${"A".repeat(65_536)}`],
+    ["an 8 KiB ticket", `/login?ticket=${"A".repeat(8_192)}`],
   ];
   it.each(logins)("login with %s -> 401, no cookie", async (_name, path) => {
     const res = await get(path, { headers: {} });
-    expect([401, 431]).toContain(res.status);
+    expect(res.status).toBe(401);
     expect(res.headers["set-cookie"]).toBeUndefined();
+  });
+
+  it("a 64 KiB ticket is refused by the header limit (431, or the connection reset while it was still being sent), and the service goes on", async () => {
+    // Node answers 431 and closes as soon as the request line passes its limit: a client still
+    // writing the rest of its 64 KiB may see the reset before it reads the answer.
+    const outcome = await get(`/login?ticket=${"A".repeat(65_536)}`, { headers: {} }).then(
+      (res) => ({ status: res.status, cookie: res.headers["set-cookie"] }),
+      (err: NodeJS.ErrnoException) => ({ status: err.code, cookie: undefined }),
+    );
+    expect([431, "ECONNRESET", "EPIPE"]).toContain(outcome.status);
+    expect(outcome.cookie).toBeUndefined();
+    expect((await get("/healthz", { headers: {} })).status).toBe(200);
   });
 
   it("a login redirects only within this site, whatever the job parameter says", async () => {

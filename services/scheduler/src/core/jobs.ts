@@ -209,9 +209,26 @@ export function closeJob(ctx: Ctx, job: JobState): void {
   }
   // Nothing was promoted (that happens only at commit): what the attempts left under _temporary goes.
   if (status !== "succeeded" && job.plan.action === "saveAsTextFile" && job.plan.outputUri) {
-    ctx.out.push({ type: "abortJobOutput", jobId: job.jobId, outputUri: job.plan.outputUri, ...ownerOf(job) });
+    ctx.state.pendingOutputAborts.set(job.jobId, { type: "abortJobOutput", jobId: job.jobId, outputUri: job.plan.outputUri, ...ownerOf(job) });
   }
   markChanged(ctx, job.jobId);
   recordActionEnded(ctx.state, job);
   retainEndedJob(ctx, job.jobId);
+}
+
+/**
+ * Sends the output aborts of ended jobs none of whose tasks an executor still holds. An attempt
+ * authorized to commit just before its job ended names its part after the authorization; it
+ * reports only after that, so an abort sent earlier would leave that part behind. After every step.
+ */
+export function sendSettledOutputAborts(ctx: Ctx): void {
+  const { state } = ctx;
+  if (state.pendingOutputAborts.size === 0) return;
+  const held = new Set<string>();
+  for (const task of state.tasks.values()) held.add(task.jobId);
+  for (const [jobId, abort] of state.pendingOutputAborts) {
+    if (held.has(jobId)) continue;
+    state.pendingOutputAborts.delete(jobId);
+    ctx.out.push(abort);
+  }
 }

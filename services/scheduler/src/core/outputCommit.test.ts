@@ -73,9 +73,25 @@ describe("job-level output commit", () => {
     const h = cluster();
     h.submit("j", singleStagePlan(2, "saveAsTextFile"));
     h.commit("j.0.0.0.0");
+    const [first, second] = ["j.0.0.0.0", "j.0.0.1.0"].map((taskId) => h.live.get(taskId)!.executorId);
     const cancelled = h.send({ type: "cancelJob", jobId: "j", reason: "user asked" });
-    expect(abortsIn(cancelled)).toEqual([{ type: "abortJobOutput", jobId: "j", outputUri: "file:///out" }]);
     expect(commitsIn(cancelled)).toEqual([]);
+    // The authorized attempt may still be naming its part: the abort waits for both attempts' ends.
+    expect(abortsIn(cancelled)).toEqual([]);
+    expect(abortsIn(h.send({ type: "taskUpdate", executorId: first!, taskId: "j.0.0.0.0", state: "succeeded" }))).toEqual([]);
+    const lastEnd = h.send({ type: "taskUpdate", executorId: second!, taskId: "j.0.0.1.0", state: "killed" });
+    expect(abortsIn(lastEnd)).toEqual([{ type: "abortJobOutput", jobId: "j", outputUri: "file:///out" }]);
+    expect(abortsIn(h.tick(60_000))).toEqual([]); // once
+  });
+
+  it("a failed job's output abort waits for an attempt whose executor is lost", () => {
+    const h = cluster();
+    h.submit("j", singleStagePlan(2, "saveAsTextFile"));
+    h.commit("j.0.0.0.0");
+    const [holder, other] = ["j.0.0.0.0", "j.0.0.1.0"].map((taskId) => h.live.get(taskId)!.executorId);
+    expect(abortsIn(h.send({ type: "cancelJob", jobId: "j", reason: "user asked" }))).toEqual([]);
+    if (other !== holder) h.send({ type: "taskUpdate", executorId: other!, taskId: "j.0.0.1.0", state: "killed" });
+    expect(abortsIn(h.loseExecutor(holder!))).toEqual([{ type: "abortJobOutput", jobId: "j", outputUri: "file:///out" }]);
   });
 
   it("asks again after a failover: the previous leader's commit may never have finished", () => {

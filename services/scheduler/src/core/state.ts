@@ -5,6 +5,7 @@
  */
 import { resolveConf, type Conf } from "@ballast/common/config";
 import type {
+  AbortJobOutput,
   ApplicationView,
   ErrorView,
   ExecutorDescription,
@@ -313,6 +314,11 @@ export interface SchedulerState {
   cache: Map<string, Map<number, CachedPartitionState>>;
   /** Driver programs' applications by id (applications.ts), outliving their jobs. */
   applications: Map<string, ApplicationState>;
+  /**
+   * Ended jobs' output aborts, held while a task of the job is still on an executor: an attempt
+   * authorized before the end may still be naming its part under _temporary (jobs.ts).
+   */
+  pendingOutputAborts: Map<string, AbortJobOutput>;
 }
 
 export function createState(baseConf: Record<string, string> = {}): SchedulerState {
@@ -333,6 +339,7 @@ export function createState(baseConf: Record<string, string> = {}): SchedulerSta
     decommissionedAddresses: new Set(),
     cache: new Map(),
     applications: new Map(),
+    pendingOutputAborts: new Map(),
   };
 }
 

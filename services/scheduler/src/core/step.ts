@@ -18,7 +18,7 @@ import { onDecommissionNode, onMigrationFinished, onRecommissionNode, reconcileD
 import { awaitReconnect, onHeartbeat, touchExecutor } from "./executors.js";
 import { endFailoverSpans, startFailover } from "./failover.js";
 import { drain, fireDueTimers } from "./handlers.js";
-import { cancelJob, onOutputCommitted, resumeOutputCommits, submitJob } from "./jobs.js";
+import { cancelJob, onOutputCommitted, resumeOutputCommits, sendSettledOutputAborts, submitJob } from "./jobs.js";
 import { hasFreeSlot } from "./placement.js";
 import { schedule } from "./scheduling.js";
 import { refreshCopyTimers, speculateOffDecommissioning, speculateSlowTasks } from "./speculation.js";
@@ -45,6 +45,7 @@ export function step(state: SchedulerState, input: Input, now: number): Command[
   speculateSlowTasks(ctx);
   rebalanceQueues(ctx); // last of what places work: what speculation left free is room
   refreshCopyTimers(ctx);
+  sendSettledOutputAborts(ctx);
   if (state.failoverSpanKeys.length > 0 && ctx.out.some((command) => command.type === "launchTask")) endFailoverSpans(ctx);
   flushChanged(ctx);
   return ctx.out;

@@ -162,7 +162,7 @@ export type Command =
    */
   | { type: "commitJobOutput"; jobId: string; outputUri: string; parts: string[]; owner?: string }
   /** A saveAsTextFile job failed or was cancelled: its attempts' uncommitted output goes (best effort). */
-  | { type: "abortJobOutput"; jobId: string; outputUri: string; owner?: string }
+  | AbortJobOutput
   /** Persist and ship to history. */
   | { type: "emitEvent"; event: HistoryEvent }
   /** The job's view changed (progress, end): push it to watchers. */
@@ -202,3 +202,11 @@ export type Command =
     }
   | { type: "spanEvent"; key: string; name: string; attributes: Record<string, string | number | boolean> }
   | { type: "spanEnd"; key: string; error?: string };
+
+/** Removes what an unsuccessful job's attempts left under OUT/_temporary (best effort: none of it looks valid). */
+export interface AbortJobOutput {
+  type: "abortJobOutput";
+  jobId: string;
+  outputUri: string;
+  owner?: string;
+}
