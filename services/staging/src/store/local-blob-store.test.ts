@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
+import { openDatabase } from "@ballast/common/sqlite";
 import type { UploadSink } from "./blob-store.js";
 import { LocalBlobStore } from "./local-blob-store.js";
 
@@ -236,6 +237,26 @@ describe("LocalBlobStore garbage collection", () => {
     await expect(store.stat({ sha256: stale.sha256 })).rejects.toThrow(/no blob with sha256/);
     expect(await store.stat({ name: "bundles/notes.txt" })).toEqual(kept);
     expect(store.collectGarbage({ ...policy, bundleMs: 0 }, t0 + 1000 * HOUR).bundles).toBe(0); // 0 keeps them
+  });
+
+  it("counts names from before the upgrade from the upgrade: none retires at once", async () => {
+    const dir = newDir();
+    const old = openStore(dir);
+    const code = randomBytes(KIB);
+    const bundle = `bundles/${sha256(code)}.mjs`;
+    await put(old, code, bundle);
+    await old.close(0);
+    // Back to the schema before names were stamped (migration 2), as a store of the last release left it.
+    const db = openDatabase(join(dir, "staging.sqlite"), []); // no migrations: the file as it is
+    db.exec("ALTER TABLE names DROP COLUMN named_at_ms");
+    db.pragma("user_version = 2");
+    db.close();
+
+    const upgraded = openStore(dir);
+    const policy = { abandonedUploadMs: HOUR, unnamedBlobMs: HOUR, bundleMs: HOUR };
+    expect(upgraded.collectGarbage(policy, Date.now() + HOUR / 2).bundles).toBe(0);
+    expect((await upgraded.stat({ name: bundle })).sha256).toBe(sha256(code));
+    expect(upgraded.collectGarbage(policy, Date.now() + 2 * HOUR).bundles).toBe(1);
   });
 
   it("leaves an upload that is still being written alone", async () => {
