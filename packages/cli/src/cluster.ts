@@ -75,6 +75,15 @@ export interface ClusterOptions {
 
 /** The built entry of a service, found through its package. */
 const mainOf = (name: ServiceName) => builtEntry(`@ballast/${name}`);
+
+/**
+ * Node flags a service runs with. The scheduler's semi-spaces (V8's young generation) are capped
+ * at 2 MiB: V8 grows them up to 16 MiB each under a burst of allocation (a job's submission) and
+ * shrinks them only on later idle GCs, so an idle scheduler's RSS said how busy its last seconds
+ * were rather than what it holds. The smaller young generation cost no measurable throughput on
+ * the empty-task bench (README, issue 10: endurance and empty-task figures).
+ */
+const NODE_FLAGS: Partial<Record<ServiceName, string[]>> = { scheduler: ["--max-semi-space-size=2"] };
 export const clusterFile = (dir: string) => join(resolve(dir), "cluster.json");
 
 export { freePort };
@@ -200,7 +209,7 @@ function record(name: ServiceName, dir: string, address: string, args: string[],
 async function launch(service: ServiceRecord, cluster: ClusterDescription, timeoutMs = 60_000): Promise<void> {
   mkdirSync(service.dataDir, { recursive: true });
   const logFd = openSync(service.log, "a");
-  const child = spawn(process.execPath, [mainOf(service.name), ...service.args], {
+  const child = spawn(process.execPath, [...(NODE_FLAGS[service.name] ?? []), mainOf(service.name), ...service.args], {
     cwd: service.dataDir,
     detached: true,
     stdio: ["ignore", logFd, logFd],

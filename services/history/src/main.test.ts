@@ -7,11 +7,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { JobStatus, TaskState } from "@ballast/gen/common";
 import { HistoryServiceClient } from "@ballast/gen/history";
 import { allEvents, allTasks } from "@ballast/clients/history";
+import { mintTimedToken } from "@ballast/common/auth";
 import { call } from "@ballast/common/grpc";
 import { eventToWire } from "@ballast/common/wire/events";
 import { applicationEvents } from "./testing/fixtures.js";
 import { HISTORY_MAIN as MAIN, killHard, startHistoryProcess, type RunningHistoryProcess } from "./testing/process.js";
-import { userHeaders } from "./testing/tokens.js";
+import { testToken, userHeaders } from "./testing/tokens.js";
 
 const APP = "app-e2e";
 
@@ -139,6 +140,21 @@ describe("history process", () => {
     const exitCode = new Promise((resolve) => history.child.once("exit", resolve));
     history.child.kill("SIGTERM");
     expect(await exitCode).toBe(0);
+  });
+
+  it("refuses a used login link after a SIGKILL and restart, within the link's lifetime", async () => {
+    const ticket = mintTimedToken(testToken({ role: "user", user: "alice" }), "login", Date.now() + 120_000);
+    const login = (running: RunningHistoryProcess) => fetch(`${running.httpUrl}/login?ticket=${encodeURIComponent(ticket)}`, { redirect: "manual" });
+    const first = await startHistory();
+    expect((await login(first)).status).toBe(303);
+    await killHard(first);
+
+    const restarted = await startHistory();
+    const replay = await login(restarted);
+    expect(replay.status).toBe(401);
+    expect(replay.headers.get("set-cookie")).toBeNull();
+    expect(await replay.text()).toContain("already used");
+    await killHard(restarted);
   });
 
   it("rejects a bad flag with one line and exit code 2", () => {

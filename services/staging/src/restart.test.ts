@@ -105,6 +105,34 @@ describe("staging process", () => {
     expect(await exited(service)).toBe(0);
   });
 
+  it("retires a job bundle nobody uploaded again within ballast.staging.bundleRetention, at start-up; inputs stay", async () => {
+    const dataDir = join(tempDir(), "data");
+    const address = `127.0.0.1:${await freePort()}`;
+    const code = randomBytes(4096);
+    const bundle = `bundles/${createHash("sha256").update(code).digest("hex")}.mjs`;
+    const withClient = async (body: (client: StagingClient) => Promise<void>) => {
+      const client = new StagingClient(address, { maxRetries: 0 });
+      await body(client).finally(() => client.close());
+    };
+    let service = await startStaging(address, dataDir);
+    await withClient(async (client) => {
+      await client.uploadBytes(code, bundle);
+      await client.uploadBytes(randomBytes(4096), "inputs/kept.bin");
+    });
+    service.kill("SIGTERM");
+    await exited(service);
+
+    await sleep(20);
+    service = await startStaging(address, dataDir, { BALLAST_STAGING_BUNDLERETENTION: "10ms" });
+    await withClient(async (client) => {
+      await expect(client.stat({ name: bundle })).rejects.toMatchObject({ name: "NotFoundError" });
+      await expect(client.stat({ sha256: bundle.slice("bundles/".length, -".mjs".length) })).rejects.toMatchObject({ name: "NotFoundError" });
+      expect((await client.stat({ name: "inputs/kept.bin" })).size).toBe(4096);
+    });
+    service.kill("SIGTERM");
+    expect(await exited(service)).toBe(0);
+  });
+
   it("refuses a bad flag with a one-line error and exit 2", async () => {
     const child = spawnStaging(["--data-dir", tempDir(), "--bogus"]);
     expect(await exited(child)).toBe(2);

@@ -48,16 +48,25 @@ export async function startStagingServer(options: StagingServerOptions): Promise
   };
 }
 
-/** Abandoned uploads and unnamed blobs go once a minute (ballast.staging.* from the environment). */
+/**
+ * Abandoned uploads, stale job bundles and unnamed blobs go at start-up (a restart may follow a
+ * long stop) and once a minute (ballast.staging.* from the environment).
+ */
 function startGarbageCollection(store: LocalBlobStore, logger: Logger | undefined): NodeJS.Timeout {
   const conf = resolveConf({}, process.env);
-  const policy = { abandonedUploadMs: conf["ballast.staging.abandonedUploadTimeout"], unnamedBlobMs: conf["ballast.staging.unnamedBlobRetention"] };
-  return setInterval(() => {
+  const policy = {
+    abandonedUploadMs: conf["ballast.staging.abandonedUploadTimeout"],
+    unnamedBlobMs: conf["ballast.staging.unnamedBlobRetention"],
+    bundleMs: conf["ballast.staging.bundleRetention"],
+  };
+  const collect = () => {
     try {
       const removed = store.collectGarbage(policy);
-      if (removed.uploads + removed.blobs > 0) logger?.info(removed, "staging removed abandoned uploads and unnamed blobs");
+      if (removed.uploads + removed.bundles + removed.blobs > 0) logger?.info(removed, "staging removed abandoned uploads, stale job bundles and unnamed blobs");
     } catch (err) {
       logger?.warn({ err: (err as Error).message }, "staging garbage collection failed");
     }
-  }, GC_EVERY_MS).unref();
+  };
+  collect();
+  return setInterval(collect, GC_EVERY_MS).unref();
 }

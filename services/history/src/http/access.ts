@@ -12,7 +12,7 @@
  * reads nothing.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import type { UsedTickets } from "./usedTickets.js";
+import type { HistoryStore } from "../store/store.js";
 import { describeIdentity, LOGIN_TICKET_TTL_MS, mintTimedToken, mintToken, verifyTimedToken, verifyToken, type Identity } from "@ballast/common/auth";
 
 export const SESSION_COOKIE = "ballast_session";
@@ -40,6 +40,12 @@ export function authenticateRequest(headers: IncomingHttpHeaders, secret: Buffer
   return { identity };
 }
 
+/**
+ * Live used tickets history keeps at most. Only verified tickets are recorded, so filling the
+ * table takes valid credentials; full, it refuses logins (bearer tokens still work) until some expire.
+ */
+const USED_TICKETS_CAPACITY = 100_000;
+
 export type LoginResult = { location: string; setCookie: string } | { status: 401 | 503; error: string };
 
 /**
@@ -47,7 +53,7 @@ export type LoginResult = { location: string; setCookie: string } | { status: 40
  * redirect to the job's page (or the start page). Only a job id is taken, never a URL, so the
  * redirect stays on this site.
  */
-export function login(query: URLSearchParams, secret: Buffer | undefined, nowMs: number, https: boolean, used: UsedTickets): LoginResult {
+export async function login(query: URLSearchParams, secret: Buffer | undefined, nowMs: number, https: boolean, used: Pick<HistoryStore, "claimTicket">): Promise<LoginResult> {
   const job = query.get("job");
   const location = job ? `/#/job/${encodeURIComponent(job)}` : "/";
   if (!secret) return { location, setCookie: clearSessionCookie(https) };
@@ -58,7 +64,7 @@ export function login(query: URLSearchParams, secret: Buffer | undefined, nowMs:
   }
   // Verified above: six parts, the expiry fifth, the MAC (unique to the ticket) last.
   const [, , , , expiry, mac] = ticket.split(".") as [string, string, string, string, string, string];
-  const claim = used.claim(mac, Number(expiry), nowMs);
+  const claim = await used.claimTicket(mac, Number(expiry), nowMs, USED_TICKETS_CAPACITY);
   if (claim === "used before") {
     return { status: 401, error: "this login link was already used (a link logs in once): run `ballast history-link JOB` for a new one" };
   }

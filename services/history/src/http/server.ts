@@ -8,7 +8,6 @@ import { traceUrlTemplate } from "@ballast/common/traceLink";
 import { historyPage } from "./page.js";
 import { authenticateRequest, clearSessionCookie, login } from "./access.js";
 import { handleApi } from "./routes.js";
-import { UsedTickets } from "./usedTickets.js";
 import { allowedHostNames, COMMON_HEADERS, contentSecurityPolicy, hostAllowed } from "./security.js";
 
 export interface RunningHttpServer {
@@ -26,7 +25,7 @@ export async function startHttpServer(address: string, history: History, logger?
   const page = historyPage(traceUrlTemplate(traceUrl));
   // The gRPC server's certificate serves HTTPS too; browsers bring no client certificate, so none is asked.
   const tls = processSecurity().tls;
-  const site: Site = { page, csp: contentSecurityPolicy(page), hosts: allowedHostNames(allowedHosts), secret: serverAuth().secret, https: Boolean(tls), usedTickets: new UsedTickets() };
+  const site: Site = { page, csp: contentSecurityPolicy(page), hosts: allowedHostNames(allowedHosts), secret: serverAuth().secret, https: Boolean(tls) };
   const handler: RequestListener = (request, response) => {
     serve(history, site, request, response).catch((err) => {
       // The path only: a query may hold a login ticket, which never goes to a log.
@@ -67,8 +66,6 @@ interface Site {
   secret?: Buffer;
   /** Served over TLS: the session cookie is Secure. */
   https: boolean;
-  /** Login tickets already exchanged: each logs in once. */
-  usedTickets: UsedTickets;
 }
 
 async function serve(history: History, site: Site, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -87,7 +84,7 @@ async function serve(history: History, site: Site, request: IncomingMessage, res
     response.setHeader("Content-Security-Policy", site.csp);
     return send(response, 200, "text/html; charset=utf-8", site.page);
   }
-  if (url.pathname === "/login") return serveLogin(site, url.searchParams, response);
+  if (url.pathname === "/login") return serveLogin(history, site, url.searchParams, response);
   if (url.pathname === "/logout") return redirect(response, "/", clearSessionCookie(site.https));
   if (url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`)) {
     const check = authenticateRequest(request.headers, site.secret, Date.now());
@@ -101,8 +98,9 @@ async function serve(history: History, site: Site, request: IncomingMessage, res
   sendJson(response, 404, { error: `not found: ${url.pathname}` });
 }
 
-function serveLogin(site: Site, query: URLSearchParams, response: ServerResponse): void {
-  const result = login(query, site.secret, Date.now(), site.https, site.usedTickets);
+/** Used tickets are recorded in history's store, so each logs in once even across restarts. */
+async function serveLogin(history: History, site: Site, query: URLSearchParams, response: ServerResponse): Promise<void> {
+  const result = await login(query, site.secret, Date.now(), site.https, history.store);
   // A browser opened the link: it gets a page, not JSON.
   if ("error" in result) return send(response, result.status, "text/html; charset=utf-8", loginRefusedPage(result.error));
   redirect(response, result.location, result.setCookie);

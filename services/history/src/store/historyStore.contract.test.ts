@@ -147,5 +147,32 @@ describe.skipIf(!!backend.skip)(`history store contract: ${backend.name}${backen
     expect(await ids(store)).toEqual(["job-3", "job-4"]);
     expect(await store.prune({ keepJobs: 0, keepForMs: 0 }, T0 + 1e9)).toBe(0); // no bound: nothing goes
   });
+
+  // Login tickets: each logs in once, across a restart too.
+  const live = async (store: HistoryStore, ids: string[], nowMs: number) =>
+    Promise.all(ids.map(async (id) => [id, await store.claimTicket(id, Number.MAX_SAFE_INTEGER, nowMs, 1e6)]));
+
+  it("accepts a login ticket once, remembers it across a reopen until it expires, then forgets it", async () => {
+    const store = await fresh();
+    expect(await store.claimTicket("a", 10_000, 1_000, 100)).toBe("first use");
+    expect(await store.claimTicket("a", 10_000, 2_000, 100)).toBe("used before");
+    expect(await store.claimTicket("b", 10_000, 2_000, 100)).toBe("first use");
+    const restarted = await reopen(store);
+    expect(await restarted.claimTicket("a", 10_000, 3_000, 100)).toBe("used before");
+    // Expired (verification refuses it by then anyway), its record goes: the table holds only "c".
+    expect(await restarted.claimTicket("c", 20_000, 10_000, 100)).toBe("first use");
+    expect(await live(restarted, ["a", "b", "c"], 10_000)).toEqual([["a", "first use"], ["b", "first use"], ["c", "used before"]]);
+  });
+
+  it("stays bounded: full of live tickets it refuses new ones instead of forgetting a replayable one", async () => {
+    const store = await fresh();
+    expect(await store.claimTicket("a", 5_000, 1_000, 2)).toBe("first use");
+    expect(await store.claimTicket("b", 50_000, 1_000, 2)).toBe("first use");
+    expect(await store.claimTicket("c", 50_000, 2_000, 2)).toBe("full");
+    expect(await store.claimTicket("a", 5_000, 2_000, 2)).toBe("used before");
+    // Once "a" expires there is room again.
+    expect(await store.claimTicket("c", 50_000, 5_000, 2)).toBe("first use");
+    expect(await store.claimTicket("b", 50_000, 5_000, 2)).toBe("used before");
+  });
 });
 }

@@ -16,7 +16,7 @@ import type {
 import { nodeFactsFromRow } from "./executor-states.js";
 import { createProjector } from "./projections.js";
 import { firstRow, type Row, type SqlDatabase } from "./sql.js";
-import type { DeadLetter, EventCodec, HistoryStore, PublishResult, RetentionPolicy } from "./store.js";
+import type { DeadLetter, EventCodec, HistoryStore, PublishResult, RetentionPolicy, TicketClaim } from "./store.js";
 
 const parseJson = <T>(text: string | null): T | undefined => (text === null ? undefined : (JSON.parse(text) as T));
 
@@ -35,6 +35,10 @@ const INSERT_DEAD_LETTER = `INSERT INTO dead_letters (app_id, seq, time_ms, type
 // A dead letter acknowledges its seq (last_seq) without counting as an event.
 const COUNT_DEAD_LETTER = `INSERT INTO applications (app_id, first_event_ms, last_event_ms, event_count, last_seq, dead_letter_count) VALUES (@app, @time, @time, 0, @seq, 1)
   ON CONFLICT (app_id) DO UPDATE SET last_seq = GREATEST(applications.last_seq, @seq), dead_letter_count = applications.dead_letter_count + 1`;
+// Inserts nothing when the ticket is recorded already (two history processes racing on one
+// PostgreSQL: the second waits for the first's row, then finds it) or the table is full.
+const CLAIM_TICKET = `INSERT INTO used_tickets (ticket_id, expires_at_ms) SELECT CAST(@id AS TEXT), CAST(@expires AS BIGINT)
+  WHERE (SELECT COUNT(*) FROM used_tickets) < @capacity ON CONFLICT DO NOTHING`;
 
 /**
  * The history store over any SqlDatabase: the log, its projections and the
@@ -166,6 +170,15 @@ export class SqlHistoryStore implements HistoryStore {
       }
     });
     return doomed.length;
+  }
+
+  claimTicket(id: string, expiresAtMs: number, nowMs: number, capacity: number): Promise<TicketClaim> {
+    return this.db.transaction(async (tx) => {
+      await tx.run(`DELETE FROM used_tickets WHERE expires_at_ms <= @now`, { now: nowMs });
+      if ((await tx.run(CLAIM_TICKET, { id, expires: expiresAtMs, capacity })) > 0) return "first use";
+      const recorded = await firstRow(tx.all(`SELECT 1 AS recorded FROM used_tickets WHERE ticket_id = @id`, { id }));
+      return recorded ? "used before" : "full";
+    });
   }
 
   async listEvents(applicationId: string, query: EventQuery): Promise<PublishedEvent[]> {

@@ -83,4 +83,8 @@ CREATE TABLE IF NOT EXISTS failovers (
   downtime_ms BIGINT NOT NULL, jobs_recovered BIGINT NOT NULL, leader_address TEXT NOT NULL,
   PRIMARY KEY (app_id, seq)
 );
+
+-- Login tickets already used (each logs in once), until they expire.
+CREATE TABLE IF NOT EXISTS used_tickets (ticket_id TEXT PRIMARY KEY, expires_at_ms BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS used_tickets_by_expiry ON used_tickets (expires_at_ms);
 `;

@@ -162,4 +162,12 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE jobs ADD COLUMN driver_app_id TEXT NOT NULL DEFAULT '';
   CREATE INDEX jobs_by_driver_app ON jobs (app_id, driver_app_id);
   `,
+  // Round 5: login tickets already used (each logs in once), until they expire.
+  `
+  CREATE TABLE used_tickets (
+    ticket_id     TEXT PRIMARY KEY,
+    expires_at_ms INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX used_tickets_by_expiry ON used_tickets (expires_at_ms);
+  `,
 ];

@@ -37,6 +37,9 @@ export interface RetentionPolicy {
   keepForMs: number;
 }
 
+/** What recording a login ticket's use found: first use logs in; a full table logs no one in. */
+export type TicketClaim = "first use" | "used before" | "full";
+
 export interface PublishResult {
   /** The highest seq stored for the application after this call. */
   ackedSeq: number;
@@ -77,5 +80,12 @@ export interface HistoryStore {
   listEvents(applicationId: string, query: EventQuery): Promise<PublishedEvent[]>;
   /** Deletes the ended jobs the policy no longer keeps, with their events, stages and tasks; returns how many. */
   prune(policy: RetentionPolicy, nowMs: number): Promise<number>;
+  /**
+   * Records a login ticket's use (`id`: its MAC) until `expiresAtMs`, when verification refuses
+   * it anyway; expired records are deleted on the way. Kept in the store, not in memory, so a
+   * restarted history (or another one on the same PostgreSQL) refuses a used ticket too. At most
+   * `capacity` live records: a full table refuses new tickets rather than forget a replayable one.
+   */
+  claimTicket(id: string, expiresAtMs: number, nowMs: number, capacity: number): Promise<TicketClaim>;
   close(): Promise<void>;
 }

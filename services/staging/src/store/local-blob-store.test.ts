@@ -2,7 +2,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
+import { openDatabase } from "@ballast/common/sqlite";
 import type { UploadSink } from "./blob-store.js";
 import { LocalBlobStore } from "./local-blob-store.js";
 
@@ -203,12 +204,59 @@ describe("LocalBlobStore garbage collection", () => {
     await sink.suspend(); // the client went away mid-upload
     const now = Date.now();
 
-    expect(store.collectGarbage({ abandonedUploadMs: HOUR, unnamedBlobMs: HOUR }, now)).toEqual({ uploads: 0, blobs: 0 });
-    expect(store.collectGarbage({ abandonedUploadMs: HOUR, unnamedBlobMs: HOUR }, now + 2 * HOUR)).toEqual({ uploads: 1, blobs: 1 });
+    expect(store.collectGarbage({ abandonedUploadMs: HOUR, unnamedBlobMs: HOUR, bundleMs: 0 }, now)).toEqual({ uploads: 0, bundles: 0, blobs: 0 });
+    expect(store.collectGarbage({ abandonedUploadMs: HOUR, unnamedBlobMs: HOUR, bundleMs: 0 }, now + 2 * HOUR)).toEqual({ uploads: 1, bundles: 0, blobs: 1 });
     expect(await store.uploadStatus(sha256(partial))).toEqual({ committedOffset: 0, complete: false });
     await expect(store.stat({ sha256: unnamed.sha256 })).rejects.toThrow(/no blob with sha256/);
     expect(await store.stat({ name: "inputs/kept.bin" })).toEqual(named);
     expect(await readAll(store, named.sha256, 0, named.size)).toHaveLength(named.size);
+  });
+
+  it("retires job bundles not uploaded again within their retention, in any user's space; other names stay", async () => {
+    // Names are stamped with Date.now(): a fake clock (Date only) moves the renewal 5 hours on.
+    const t0 = Date.now();
+    vi.useFakeTimers({ toFake: ["Date"], now: t0 });
+    onTestFinished(() => void vi.useRealTimers());
+    const store = openStore();
+    const code = randomBytes(KIB);
+    const bundle = (prefix: string) => `${prefix}bundles/${sha256(code)}.mjs`;
+    // As `ballast submit` does: the first upload stores the blob, later ones only (re)name it.
+    const submit = (name: string) => store.openUpload({ sha256: sha256(code), size: code.length, offset: 0, name });
+    await put(store, code, bundle(""));
+    await submit(bundle("users/alice/"));
+    const stale = await put(store, randomBytes(KIB), `bundles/${"0".repeat(64)}.mjs`);
+    const kept = await put(store, randomBytes(KIB), "bundles/notes.txt"); // not a bundle's name: a user's file
+    const policy = { abandonedUploadMs: HOUR, unnamedBlobMs: HOUR, bundleMs: 10 * HOUR };
+    expect(store.collectGarbage(policy, t0 + 5 * HOUR).bundles).toBe(0);
+    vi.setSystemTime(t0 + 5 * HOUR);
+    await submit(bundle("")); // resubmitted: its name is renewed, alice's is not
+
+    expect(store.collectGarbage(policy, t0 + 11 * HOUR)).toEqual({ uploads: 0, bundles: 2, blobs: 0 });
+    expect((await store.stat({ name: bundle("") })).sha256).toBe(sha256(code));
+    await expect(store.stat({ name: bundle("users/alice/") })).rejects.toThrow(/no blob named/);
+    await expect(store.stat({ sha256: stale.sha256 })).rejects.toThrow(/no blob with sha256/);
+    expect(await store.stat({ name: "bundles/notes.txt" })).toEqual(kept);
+    expect(store.collectGarbage({ ...policy, bundleMs: 0 }, t0 + 1000 * HOUR).bundles).toBe(0); // 0 keeps them
+  });
+
+  it("counts names from before the upgrade from the upgrade: none retires at once", async () => {
+    const dir = newDir();
+    const old = openStore(dir);
+    const code = randomBytes(KIB);
+    const bundle = `bundles/${sha256(code)}.mjs`;
+    await put(old, code, bundle);
+    await old.close(0);
+    // Back to the schema before names were stamped (migration 2), as a store of the last release left it.
+    const db = openDatabase(join(dir, "staging.sqlite"), []); // no migrations: the file as it is
+    db.exec("ALTER TABLE names DROP COLUMN named_at_ms");
+    db.pragma("user_version = 2");
+    db.close();
+
+    const upgraded = openStore(dir);
+    const policy = { abandonedUploadMs: HOUR, unnamedBlobMs: HOUR, bundleMs: HOUR };
+    expect(upgraded.collectGarbage(policy, Date.now() + HOUR / 2).bundles).toBe(0);
+    expect((await upgraded.stat({ name: bundle })).sha256).toBe(sha256(code));
+    expect(upgraded.collectGarbage(policy, Date.now() + 2 * HOUR).bundles).toBe(1);
   });
 
   it("leaves an upload that is still being written alone", async () => {
@@ -216,7 +264,7 @@ describe("LocalBlobStore garbage collection", () => {
     const data = randomBytes(50 * KIB);
     const sink = await openSink(store, data);
     await sink.write(data.subarray(0, 10 * KIB));
-    expect(store.collectGarbage({ abandonedUploadMs: 1, unnamedBlobMs: HOUR }, Date.now() + HOUR).uploads).toBe(0);
+    expect(store.collectGarbage({ abandonedUploadMs: 1, unnamedBlobMs: HOUR, bundleMs: 0 }, Date.now() + HOUR).uploads).toBe(0);
     await sink.write(data.subarray(10 * KIB));
     expect((await sink.complete()).sha256).toBe(sha256(data));
   });

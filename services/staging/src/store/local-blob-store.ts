@@ -26,7 +26,17 @@ const PROMOTION_MEMORY_MS = 7 * 24 * 3600_000;
 export interface GarbagePolicy {
   abandonedUploadMs: number;
   unnamedBlobMs: number;
+  /** Job bundles (`ballast submit` names them bundles/<sha256>.mjs) not uploaded again for this long; 0: kept. */
+  bundleMs: number;
 }
+
+/**
+ * The names `ballast submit` gives job bundles (packages/cli/src/session.ts), in the cluster's
+ * space or a user's: nobody else reads them once their jobs ended, and each change to a job's
+ * code adds one, so they would pile up forever. A resubmission uploads the bundle again, which
+ * renews its name.
+ */
+const BUNDLE_NAME = /^(?:users\/[^/]+\/)?bundles\/[0-9a-f]{64}\.mjs$/;
 
 export class LocalBlobStore implements BlobStore {
   private readonly activeUploads = new Set<string>();
@@ -137,9 +147,10 @@ export class LocalBlobStore implements BlobStore {
 
   /**
    * Removes what nobody will read: uploads not written to for `policy.abandonedUploadMs`
-   * (never finished) and blobs without a name stored more than `policy.unnamedBlobMs` ago.
+   * (never finished), job bundles not uploaded again for `policy.bundleMs` (their blob goes when
+   * no other name points at it), and blobs without a name stored more than `policy.unnamedBlobMs` ago.
    */
-  collectGarbage(policy: GarbagePolicy, nowMs = Date.now()): { uploads: number; blobs: number } {
+  collectGarbage(policy: GarbagePolicy, nowMs = Date.now()): { uploads: number; bundles: number; blobs: number } {
     let uploads = 0;
     for (const { sha256 } of this.metadata.allUploads()) {
       if (this.activeUploads.has(sha256)) continue;
@@ -151,10 +162,18 @@ export class LocalBlobStore implements BlobStore {
       uploads++;
     }
     this.metadata.forgetPromotionsBefore(nowMs - PROMOTION_MEMORY_MS);
+    const bundles = this.retireBundles(policy.bundleMs, nowMs);
     const unnamed = this.metadata.unnamedBlobsBefore(nowMs - policy.unnamedBlobMs);
     for (const sha256 of unnamed) this.metadata.forgetBlob(sha256);
     this.removeBlobFiles(unnamed);
-    return { uploads, blobs: unnamed.length };
+    return { uploads, bundles, blobs: unnamed.length };
+  }
+
+  private retireBundles(bundleMs: number, nowMs: number): number {
+    if (bundleMs <= 0) return 0;
+    const stale = this.metadata.namesPointedBefore(nowMs - bundleMs).filter((name) => BUNDLE_NAME.test(name));
+    for (const name of stale) this.removeBlobFiles(this.metadata.deleteName(name).unreferenced);
+    return stale.length;
   }
 
   /** Closes the database once running uploads have settled (they commit their progress on the way out). */

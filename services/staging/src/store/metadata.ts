@@ -23,6 +23,10 @@ const MIGRATIONS = [
      commit_id TEXT PRIMARY KEY,
      applied_at_ms INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // When each name was last pointed (a re-upload repoints it), so names nobody renews can retire.
+  // Names from before count from this migration, not from 1970: an upgrade removes nothing at once.
+  `ALTER TABLE names ADD COLUMN named_at_ms INTEGER NOT NULL DEFAULT 0;
+   UPDATE names SET named_at_ms = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);`,
 ];
 
 /** A job output commit: names pointed at other names' blobs (or digests), the rest of a directory removed. */
@@ -71,9 +75,11 @@ export class StagingMetadata {
         `SELECT n.name AS name, ${BLOB_COLUMNS} FROM names n JOIN blobs b ON b.sha256 = n.sha256
          WHERE substr(n.name, 1, ?) = ? ORDER BY n.name`,
       ),
-      upsertName: db.prepare<[string, string]>(
-        "INSERT INTO names (name, sha256) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET sha256 = excluded.sha256",
+      upsertName: db.prepare<[string, string, number]>(
+        `INSERT INTO names (name, sha256, named_at_ms) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET sha256 = excluded.sha256, named_at_ms = excluded.named_at_ms`,
       ),
+      namesBefore: db.prepare<[number], { name: string }>("SELECT name FROM names WHERE named_at_ms < ?"),
       deleteName: db.prepare<[string]>("DELETE FROM names WHERE name = ?"),
       nameCount: db.prepare<[string], { count: number }>("SELECT count(*) AS count FROM names WHERE sha256 = ?"),
       deleteNamesOf: db.prepare<[string]>("DELETE FROM names WHERE sha256 = ?"),
@@ -187,6 +193,11 @@ export class StagingMetadata {
     return this.statements.unnamedBefore.all(ms).map((row) => row.sha256);
   }
 
+  /** Names last pointed before `ms`. */
+  namesPointedBefore(ms: number): string[] {
+    return this.statements.namesBefore.all(ms).map((row) => row.name);
+  }
+
   /** Forgets a blob whose file is gone, with its names. */
   forgetBlob(sha256: string): void {
     this.db.transaction(() => {
@@ -216,7 +227,7 @@ export class StagingMetadata {
   /** Points a name at a blob; returns the digest it pointed at before, if another. */
   private repoint(name: string, sha256: string): string[] {
     const previous = this.statements.nameTarget.get(name);
-    this.statements.upsertName.run(name, sha256);
+    this.statements.upsertName.run(name, sha256, Date.now());
     return previous && previous.sha256 !== sha256 ? [previous.sha256] : [];
   }
 
