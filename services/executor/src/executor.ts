@@ -19,7 +19,8 @@ import { InputCache } from "./tasks/inputs.js";
 import { JobScopedStaging } from "./tasks/jobStaging.js";
 import type { ShufflePeer, StagingPeer } from "./tasks/peers.js";
 import type { FaultHook } from "./tasks/faults.js";
-import { TaskRunner } from "./tasks/runner.js";
+import { fetchedBytesInMemory, TaskRunner } from "./tasks/runner.js";
+import { executorFetchMemory } from "./tasks/fetchedBlocks.js";
 import { TaskEventLog } from "./tasks/taskEvents.js";
 import { memorySizing } from "./tasks/memorySizing.js";
 import { WorkerPool } from "./tasks/workerPool.js";
@@ -124,6 +125,7 @@ export class Executor {
       logger: options.logger,
       spillRoot,
       taskMemoryCap: sizing.taskMemoryCap,
+      fetchMemory: executorFetchMemory(options.slots, fetchedBytesInMemory(sizing.taskMemoryCap)),
       cache: this.partitionCache,
     });
     this.drivers = new DriverProcesses({

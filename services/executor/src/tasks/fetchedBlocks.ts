@@ -19,6 +19,38 @@ export interface BlockOnDisk {
 
 export type FetchedBlock = Uint8Array | BlockOnDisk;
 
+/**
+ * The executor's fetched blocks held in memory, across its tasks. Queued tasks fetch before a
+ * worker is free, so with a deep queue each slot has several tasks holding blocks at once: the
+ * executor-wide bound keeps the total to what a queue of one task per slot held (each task's own
+ * eighth of its memory, two per slot); past it blocks go to the tasks' spill dirs.
+ */
+export class FetchMemory {
+  private used = 0;
+
+  constructor(readonly capacityBytes: number) {}
+
+  /** Reserves `bytes` when they fit; false (nothing reserved) when they do not. */
+  tryReserve(bytes: number): boolean {
+    if (this.used + bytes > this.capacityBytes) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.used -= bytes;
+  }
+
+  get usedBytes(): number {
+    return this.used;
+  }
+}
+
+/** Two tasks per slot, each with the in-memory share (fetchedBytesInMemory) of the largest task budget. */
+export function executorFetchMemory(slots: number, perTaskBytes: number): FetchMemory {
+  return new FetchMemory(2 * slots * perTaskBytes);
+}
+
 export class FetchedBlockStore {
   /** Per shuffle index, one block per map output in map index order. */
   readonly blocks: Record<number, FetchedBlock[]> = {};
@@ -29,7 +61,8 @@ export class FetchedBlockStore {
   private readonly path: string;
 
   /** `dir` (the task's spill dir) must exist before a block goes to disk. */
-  constructor(reads: ReadonlyArray<{ shuffleIndex: number; numMaps: number }>, private readonly memoryBytes: number, dir: string) {
+  /** `shared`: the executor's bound across tasks, reserved from as blocks stay in memory (release gives them back). */
+  constructor(reads: ReadonlyArray<{ shuffleIndex: number; numMaps: number }>, private readonly memoryBytes: number, dir: string, private readonly shared?: FetchMemory) {
     for (const read of reads) this.blocks[read.shuffleIndex] = new Array(read.numMaps);
     this.path = join(dir, "fetched-blocks");
   }
@@ -37,7 +70,7 @@ export class FetchedBlockStore {
   /** Keeps a block; resolves once it is in memory or written (so the fetch reads on only then). */
   async keep(shuffleIndex: number, mapIndex: number, block: Uint8Array): Promise<void> {
     this.bytes += block.byteLength;
-    if (this.bytesInMemory + block.byteLength <= this.memoryBytes) {
+    if (this.bytesInMemory + block.byteLength <= this.memoryBytes && (this.shared?.tryReserve(block.byteLength) ?? true)) {
       this.bytesInMemory += block.byteLength;
       this.blocks[shuffleIndex][mapIndex] = block;
       return;
@@ -51,6 +84,12 @@ export class FetchedBlockStore {
       written += (await handle.write(block, written, block.byteLength - written, offset + written)).bytesWritten;
     }
     this.blocks[shuffleIndex][mapIndex] = { path: this.path, offset, length: block.byteLength };
+  }
+
+  /** The task is over: its in-memory blocks no longer count against the executor's bound. Idempotent. */
+  release(): void {
+    this.shared?.release(this.bytesInMemory);
+    this.bytesInMemory = 0;
   }
 
   /** Closes the file (its blocks stay readable by path); safe to call more than once. */

@@ -18,7 +18,7 @@ import { asJob } from "./jobStaging.js";
 import type { ShufflePeer, StagingPeer } from "./peers.js";
 import { prepareBlocksTransfer, type PartitionOutput, type PartitionTaskSpec, type WorkerTaskResponse } from "./protocol.js";
 import { shuffleReadsOf } from "ballast/planning";
-import { FetchedBlockStore } from "./fetchedBlocks.js";
+import { FetchedBlockStore, type FetchMemory } from "./fetchedBlocks.js";
 import { fetchShuffleBlocks, type FetchedBlocks } from "./shuffleFetch.js";
 import { TaskKilledError, WorkerCrashedError, type WorkerPool } from "./workerPool.js";
 
@@ -40,6 +40,8 @@ export interface RunnerDeps {
   spillRoot: string;
   /** The most a task's ballast.executor.memory may be here (half its worker's heap: memorySizing). */
   taskMemoryCap: number;
+  /** The executor-wide bound on fetched blocks held in memory (queued tasks fetch too). */
+  fetchMemory?: FetchMemory;
   /** Cached partitions of persisted datasets: gathered before a task, kept after it. */
   cache: Pick<ExecutorPartitionCache, "blocksFor" | "keep">;
 }
@@ -140,17 +142,35 @@ export class TaskRunner {
   }
 
   private async fetchAndRun(launch: TaskLaunch, prepared: PreparedTask, signal: AbortSignal, metrics: TaskMetrics, logger: Logger, clock: TaskClock): Promise<TaskStatusUpdate> {
-    const { reads, reducePartitions, spillDir, conf, cached } = prepared;
+    const { reads, spillDir, conf } = prepared;
     const memoryLimit = Math.min(conf["ballast.executor.memory"], this.deps.taskMemoryCap);
+    const store = reads.length === 0 ? undefined : new FetchedBlockStore(reads, fetchedBytesInMemory(memoryLimit), spillDir, this.deps.fetchMemory);
+    try {
+      return await this.fetchAndCompute(launch, prepared, { memoryLimit, store }, signal, metrics, logger, clock);
+    } finally {
+      store?.release();
+    }
+  }
+
+  private async fetchAndCompute(
+    launch: TaskLaunch,
+    prepared: PreparedTask,
+    { memoryLimit, store }: { memoryLimit: number; store?: FetchedBlockStore },
+    signal: AbortSignal,
+    metrics: TaskMetrics,
+    logger: Logger,
+    clock: TaskClock,
+  ): Promise<TaskStatusUpdate> {
+    const { reads, reducePartitions, spillDir, conf, cached } = prepared;
     // A task that reads no shuffle (most tasks of a wide job's map side) gets no empty fetch span.
-    const fetched = reads.length === 0 ? NOTHING_FETCHED : await withSpan("shuffle.fetch", { "shuffle.reads": reads.length }, (span) =>
+    const fetched = !store ? NOTHING_FETCHED : await withSpan("shuffle.fetch", { "shuffle.reads": reads.length }, (span) =>
       fetchShuffleBlocks({
         reads,
         partition: launch.partition,
         reducePartitions,
         policy: { maxRetries: conf["ballast.shuffle.io.maxRetries"], retryWaitMs: conf["ballast.shuffle.io.retryWait"], maxRetryWaitMs: conf["ballast.shuffle.io.maxRetryWait"] },
         clientFor: (address) => this.deps.shuffleClientFor(address),
-        store: new FetchedBlockStore(reads, fetchedBytesInMemory(memoryLimit), spillDir),
+        store,
         logger,
         span,
         signal,
