@@ -1,8 +1,22 @@
-import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { bundleJob } from "./bundle.js";
+
+const SDK_DIST = fileURLToPath(new URL("../../sdk/dist", import.meta.url));
+
+/**
+ * The SDK is an input of every bundle, and the test setup has just rebuilt it: a build within 2 s
+ * of an input's change is not recorded (coarse file times), so wait until the SDK is older than that.
+ */
+beforeAll(async () => {
+  const newest = Math.max(...readdirSync(SDK_DIST, { recursive: true, encoding: "utf8" }).map((file) => statSync(join(SDK_DIST, file)).mtimeMs));
+  const waitMs = newest + 2_100 - Date.now();
+  if (waitMs > 0) await sleep(waitMs);
+});
 
 const dirs: string[] = [];
 afterEach(() => {

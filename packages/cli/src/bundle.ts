@@ -1,11 +1,12 @@
 import type { Message } from "esbuild";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AppDefinition, JobDefinition } from "ballast";
 import { builtEntry } from "@ballast/common/entry";
+import { writeFileDurable } from "@ballast/common/durable";
 import { InvalidArgumentError } from "@ballast/common/errors";
 
 /** The SDK a job imports as "ballast", wherever the job file lives: the built package, bundled into the job. */
@@ -98,7 +99,8 @@ async function buildBundle(entry: string, manifestPath: string): Promise<string>
     throw new JobFileError(`job file does not compile:\n${lines.join("\n") || (err as Error).message}`);
   }
   const sha256 = createHash("sha256").update(code).digest("hex");
-  writeFileSync(bundlePathOf(sha256), code);
+  // Renamed into place: another submit of the same file may be importing this very path.
+  writeFileDurable(bundlePathOf(sha256), code);
   writeManifest(manifestPath, sha256, inputs, startedAt);
   return sha256;
 }
@@ -111,7 +113,7 @@ async function buildBundle(entry: string, manifestPath: string): Promise<string>
 function writeManifest(manifestPath: string, sha256: string, inputs: string[], startedAt: number): void {
   const manifest: BundleManifest = { sha256, inputs: inputs.map((path) => ({ path, ...sizeAndTime(path) })) };
   if (manifest.inputs.some((input) => input.mtimeMs >= startedAt - FILE_TIME_SLACK_MS)) return rmSync(manifestPath, { force: true });
-  writeFileSync(manifestPath, JSON.stringify(manifest));
+  writeFileDurable(manifestPath, JSON.stringify(manifest));
 }
 
 const FILE_TIME_SLACK_MS = 2000;
