@@ -76,8 +76,13 @@ const reduceRunning = (events: () => TaskEvent[]) => () => started(events(), 1).
     // What node-1 was running when cut off never counts: the scheduler had resubmitted it elsewhere or later.
     expect(stale.length).toBeGreaterThan(0);
     for (const taskId of stale) expect(result.history.some((e) => e.type === "taskEnded" && e.taskId === taskId && e.state === "succeeded"), `stale ${taskId} counted`).toBe(false);
+    // Work placed after it rejoined goes to it (it is the idle one). With executors queueing four
+    // tasks per slot the survivor may already hold all that is left, and the job may end before the
+    // heal: then nothing is placed after the rejoin, and there is nothing to give it.
     const removedAt = result.history.findIndex((e) => e.type === "executorRemoved");
-    if (lost) expect(result.history.slice(removedAt).some((e) => e.type === "taskStarted" && e.nodeId === "node-1"), "node-1 got work after rejoining").toBe(true);
+    const rejoinedAt = result.history.findIndex((e, i) => i > removedAt && e.type === "executorAdded" && e.executor.nodeId === "node-1");
+    const placedAfter = rejoinedAt < 0 ? [] : result.history.slice(rejoinedAt).filter((e) => e.type === "taskStarted");
+    if (lost && placedAfter.length > 0) expect(placedAfter.some((e) => e.type === "taskStarted" && e.nodeId === "node-1"), "node-1 got work after rejoining").toBe(true);
   });
 
   it("3a. 5% loss on every link for the whole job: exact output", async () => {

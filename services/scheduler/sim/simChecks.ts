@@ -122,13 +122,13 @@ export class SimChecks {
     else if (first !== digest) this.violation(`map task ${task.taskId} got a different key sample than earlier map tasks of its shuffle`);
   }
 
-  /** Take-back asks back only a live plain first try: never a speculative race, a retry, or a task holding a commit. */
+  /** Take-back asks back only a live plain run: never a speculative race, a retry after a failure, or a task holding a commit. */
   private checkRevoke(state: SchedulerState, command: Extract<Command, { type: "revokeTask" }>): void {
     const task = state.tasks.get(command.taskId);
     if (!task || task.abandoned || task.executorId !== command.executorId) return this.violation(`revoke of ${command.taskId}, not live on ${command.executorId}`);
     const job = state.jobs.get(task.jobId)!;
     const run = job.stages[task.stageId]!.attempts[task.stageAttempt]!.runs.get(task.partition);
-    if (run?.racing || run?.failures || run?.losses) this.violation(`revoke of ${command.taskId}, a speculative race or a retry`);
+    if (run?.racing || run?.failures) this.violation(`revoke of ${command.taskId}, a speculative race or a retry after a failure`);
     if ([...job.commitAuth.values()].includes(task.taskId)) this.violation(`revoke of ${command.taskId}, which holds a commit`);
   }
 

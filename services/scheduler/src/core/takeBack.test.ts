@@ -89,6 +89,22 @@ describe("take-back of queued tasks", () => {
     expect(jobView(h.state, "j")).toMatchObject({ status: "succeeded", stats: { recomputedTasks: 4 } });
   });
 
+  it("moves work a lost executor left queued elsewhere to one that joins", () => {
+    const h = new Harness(TAKE_BACK);
+    h.addExecutor("e1", "n1", 3, 2);
+    h.addExecutor("e2", "n2", 3, 2);
+    expect(placements(h.submit("j", singleStagePlan(4)))).toEqual([[0, "e1"], [1, "e2"], [2, "e1"], [3, "e2"]]);
+    h.succeed("j.0.0.1.0");
+    h.succeed("j.0.0.3.0");
+    expect(placements(h.loseExecutor("e1"))).toEqual([[0, "e2"], [2, "e2"]]);
+    // Partition 2's second run waits in e2's queue: a run resubmitted after a loss is plain, so it moves.
+    const joined = h.addExecutor("e3", "n3", 3, 2);
+    expect(revokes(joined)).toEqual([["j.0.0.2.1", "e2"]]);
+    expect(placements(h.answerRevoke("j.0.0.2.1", true))).toEqual([[2, "e3"]]);
+    h.runAll();
+    expect(jobView(h.state, "j")).toMatchObject({ status: "succeeded", stats: { taskAttemptsFailed: 0, tasksLaunched: 6 } });
+  });
+
   it("a revoking task lost with its executor is resubmitted like the others there", () => {
     const { h } = queuedOnFirstExecutor(2);
     const lost = h.loseExecutor("e1");

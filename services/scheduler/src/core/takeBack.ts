@@ -181,15 +181,17 @@ export function dropRevokeMarks(state: SchedulerState, executor: ExecutorState):
 }
 
 /**
- * Only a plain first try of a running stage attempt is taken back: not a
- * speculative race, not a retry (retries have placement preferences of their
+ * Only a plain run of a running stage attempt is taken back: not a speculative
+ * race, not a retry after a failure (retries have placement preferences of their
  * own), not one holding a commit, not one placed for a cached partition on its executor.
+ * A run resubmitted because its executor was lost is plain: else the work of a lost node,
+ * queued on the survivors, would stay there when the node comes back.
  */
 function isPlainRun(state: SchedulerState, task: LiveTask, holder: ExecutorState): boolean {
   const { job, stage, attempt } = scopeOf(state, task);
   if (attempt.status !== "running" || activeAttempt(stage) !== attempt) return false;
   const run = attempt.runs.get(task.partition);
-  if (!run || run.state !== "running" || run.racing || run.failures > 0 || run.losses > 0) return false;
+  if (!run || run.state !== "running" || run.racing || run.failures > 0) return false;
   if (job.commitAuth.size > 0 && [...job.commitAuth.values()].includes(task.taskId)) return false;
   return !cachedLocationsFor(state, job, stage, task.partition).some((location) => location.memoryExecutorId === holder.description.executorId);
 }
