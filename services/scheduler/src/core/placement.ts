@@ -15,13 +15,18 @@ export function allowedExecutors(state: SchedulerState, job: JobState, attempt: 
   return allowed;
 }
 
-/** The candidate with a free slot and the fewest running tasks (ties by executor id), except `skip`. */
-export function leastLoaded(candidates: ExecutorState[], skip?: string): ExecutorState | undefined {
+const runningCount = (executor: ExecutorState): number => executor.running.size;
+
+/**
+ * The candidate with a free slot and the fewest tasks (ties by executor id), except `skip`.
+ * `load` counts an executor's tasks: those it runs, unless the caller counts more (take-back adds the tasks on their way there).
+ */
+export function leastLoaded(candidates: ExecutorState[], skip?: string, load: (executor: ExecutorState) => number = runningCount): ExecutorState | undefined {
   let best: ExecutorState | undefined;
   for (const executor of candidates) {
-    if (executor.running.size >= executor.description.slots || executor.description.executorId === skip) continue;
-    if (!best || executor.running.size < best.running.size ||
-      (executor.running.size === best.running.size && executor.description.executorId < best.description.executorId)) {
+    if (load(executor) >= executor.description.slots || executor.description.executorId === skip) continue;
+    if (!best || load(executor) < load(best) ||
+      (load(executor) === load(best) && executor.description.executorId < best.description.executorId)) {
       best = executor;
     }
   }

@@ -18,7 +18,7 @@ import { cachedLocationsFor } from "./cache.js";
 import { isUsable } from "./clusterQueries.js";
 import type { Ctx } from "./context.js";
 import { isExcludedFor, isTaskExcluded } from "./exclusionRules.js";
-import { allowedExecutors } from "./placement.js";
+import { allowedExecutors, leastLoaded } from "./placement.js";
 import { activeAttempt, type ExecutorState, type LiveTask, type SchedulerState } from "./state.js";
 import { releaseCommit } from "./commits.js";
 import { scopeOf } from "./taskQueries.js";
@@ -52,7 +52,8 @@ export function takeBackOneTask(ctx: Ctx): boolean {
   const { state } = ctx;
   const incoming = incomingByExecutor(state);
   const load = (executor: ExecutorState) => executor.running.size + (incoming.get(executor.description.executorId) ?? 0);
-  const idle = leastLoadedWithRoom(state, load);
+  // The usable executor with a slot that no revoking task is meant for.
+  const idle = leastLoaded([...state.executors.values()].filter((executor) => isUsable(state, executor)), undefined, load);
   if (!idle) return false;
   // Moving from an executor one task ahead would only swap which one is ahead.
   const enough = load(idle) + 2;
@@ -73,16 +74,6 @@ function incomingByExecutor(state: SchedulerState): Map<string, number> {
     if (task.revokingFor) incoming.set(task.revokingFor, (incoming.get(task.revokingFor) ?? 0) + 1);
   }
   return incoming;
-}
-
-/** The usable executor with a slot that no revoking task is meant for, least loaded first (ties by executor id, as placement). */
-function leastLoadedWithRoom(state: SchedulerState, load: (executor: ExecutorState) => number): ExecutorState | undefined {
-  let best: ExecutorState | undefined;
-  for (const executor of state.executors.values()) {
-    if (!isUsable(state, executor) || load(executor) >= executor.description.slots) continue;
-    if (!best || load(executor) < load(best) || (load(executor) === load(best) && executor.description.executorId < best.description.executorId)) best = executor;
-  }
-  return best;
 }
 
 /**
