@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { removeMatching } from "@ballast/common/durable";
+import { withSpan } from "@ballast/common/telemetry";
 import { SingleFlight } from "../core/singleFlight.js";
 import { DiskLru } from "./diskLru.js";
 import type { StagingPeer } from "./peers.js";
@@ -26,15 +27,15 @@ export class BundleCache {
   async pathOf(digest: string): Promise<string> {
     if (!/^[0-9a-f]{64}$/.test(digest)) throw new Error(`invalid bundle digest "${digest}"`);
     const path = join(this.dir, `${digest}.mjs`);
-    if (existsSync(path)) {
-      this.lru.touch(path);
-      return path;
-    }
-    return this.downloads.run(digest, async () => {
-      await this.staging.downloadToFile({ sha256: digest }, path);
-      this.lru.trim();
-      return path;
-    });
+    if (this.lru.use(path)) return path;
+    // Spanned only when it downloads: a span per cache hit was a visible cost of small tasks.
+    return this.downloads.run(digest, () =>
+      withSpan("bundle.fetch", { "bundle.digest": digest }, async () => {
+        await this.staging.downloadToFile({ sha256: digest }, path);
+        this.lru.trim();
+        return path;
+      }),
+    );
   }
 
   get cachedCount(): number {

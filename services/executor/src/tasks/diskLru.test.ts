@@ -41,6 +41,22 @@ describe("DiskLru", () => {
     expect(existsSync(a)).toBe(true);
   });
 
+  it("checks a file it vouched for again only after a while, and forgets what trim removed", () => {
+    const now = Date.now();
+    const lru = new DiskLru(dir, 0);
+    const a = join(dir, "a");
+    expect(lru.use(a, now)).toBe(false); // not there yet: the caller downloads it
+    writeFileSync(a, Buffer.alloc(100));
+    expect(lru.use(a, now)).toBe(true);
+    rmSync(a);
+    expect(lru.use(a, now + 1_000)).toBe(true); // touched a second ago: trusted without a look
+    expect(lru.use(a, now + 20_000)).toBe(false); // stale: looked at again
+    const b = cached("b", now, 300_000);
+    expect(lru.use(b, now - 300_000)).toBe(true);
+    expect(lru.trim(now)).toBe(1);
+    expect(lru.use(b, now - 299_000)).toBe(false); // trim removed it: no longer vouched for
+  });
+
   it("leaves downloads in progress alone", () => {
     const now = Date.now();
     cached("x.tmp-1", now, 300_000);

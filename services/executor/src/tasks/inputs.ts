@@ -54,10 +54,7 @@ export class InputCache {
       throw err;
     });
     const path = join(this.dir, info.sha256);
-    if (existsSync(path)) {
-      this.lru.touch(path);
-      return path;
-    }
+    if (this.lru.use(path)) return path;
     return this.downloads.run(info.sha256, async () => {
       await this.staging.downloadToFile({ sha256: info.sha256 }, path);
       this.lru.trim();

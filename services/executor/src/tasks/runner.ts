@@ -117,7 +117,7 @@ export class TaskRunner {
   private async execute(launch: TaskLaunch, signal: AbortSignal, metrics: TaskMetrics, logger: Logger, clock: TaskClock): Promise<TaskStatusUpdate> {
     await this.deps.beforeTask?.(launch, signal);
     const conf = confOf(launch);
-    const bundlePath = await withSpan("bundle.fetch", { "bundle.digest": launch.bundleDigest }, async () => this.deps.bundles.pathOf(launch.bundleDigest));
+    const bundlePath = await this.deps.bundles.pathOf(launch.bundleDigest);
     const localPaths = await this.prepareInputs(launch);
     signal.throwIfAborted();
     // Jobs of an application get a cache (possibly empty, so what they compute is kept); plain jobs none.

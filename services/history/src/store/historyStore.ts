@@ -28,9 +28,10 @@ const STAGE_COLUMNS = `s.*, (SELECT COUNT(*) FROM tasks t WHERE t.app_id = s.app
 
 const INSERT_EVENT = `INSERT INTO events (app_id, seq, time_ms, job_id, type, payload) VALUES (@app, @seq, @time, @job, @type, @payload)
   ON CONFLICT DO NOTHING`;
-const COUNT_IN_APPLICATION = `INSERT INTO applications (app_id, first_event_ms, last_event_ms, event_count, last_seq) VALUES (@app, @time, @time, 1, @seq)
-  ON CONFLICT (app_id) DO UPDATE SET first_event_ms = LEAST(applications.first_event_ms, @time), last_event_ms = GREATEST(applications.last_event_ms, @time),
-    event_count = applications.event_count + 1, last_seq = GREATEST(applications.last_seq, @seq)`;
+// Once per batch, with what its newly stored events add up to.
+const COUNT_IN_APPLICATION = `INSERT INTO applications (app_id, first_event_ms, last_event_ms, event_count, last_seq) VALUES (@app, @first, @last, @count, @seq)
+  ON CONFLICT (app_id) DO UPDATE SET first_event_ms = LEAST(applications.first_event_ms, @first), last_event_ms = GREATEST(applications.last_event_ms, @last),
+    event_count = applications.event_count + @count, last_seq = GREATEST(applications.last_seq, @seq)`;
 const INSERT_DEAD_LETTER = `INSERT INTO dead_letters (app_id, seq, time_ms, type, reason) VALUES (@app, @seq, @time, @type, @reason) ON CONFLICT DO NOTHING`;
 // A dead letter acknowledges its seq (last_seq) without counting as an event.
 const COUNT_DEAD_LETTER = `INSERT INTO applications (app_id, first_event_ms, last_event_ms, event_count, last_seq, dead_letter_count) VALUES (@app, @time, @time, 0, @seq, 1)
@@ -39,6 +40,14 @@ const COUNT_DEAD_LETTER = `INSERT INTO applications (app_id, first_event_ms, las
 // PostgreSQL: the second waits for the first's row, then finds it) or the table is full.
 const CLAIM_TICKET = `INSERT INTO used_tickets (ticket_id, expires_at_ms) SELECT CAST(@id AS TEXT), CAST(@expires AS BIGINT)
   WHERE (SELECT COUNT(*) FROM used_tickets) < @capacity ON CONFLICT DO NOTHING`;
+
+/** Adds a newly stored event to its batch's COUNT_IN_APPLICATION parameters. */
+function countEvent(counted: { first: number; last: number; count: number; seq: number }, event: PublishedEvent): void {
+  counted.first = Math.min(counted.first, event.timeMs);
+  counted.last = Math.max(counted.last, event.timeMs);
+  counted.seq = Math.max(counted.seq, event.seq);
+  counted.count++;
+}
 
 /**
  * The history store over any SqlDatabase: the log, its projections and the
@@ -59,15 +68,17 @@ export class SqlHistoryStore implements HistoryStore {
         const params = { app: applicationId, seq: dead.seq, time: Number.isSafeInteger(dead.timeMs) ? dead.timeMs : 0, type: dead.type, reason: dead.reason };
         if ((await tx.run(INSERT_DEAD_LETTER, params)) > 0) await tx.run(COUNT_DEAD_LETTER, params);
       }
-      let inserted = 0;
+      const counted = { app: applicationId, first: Infinity, last: -Infinity, count: 0, seq: 0 };
+      const jobsEnsured = new Set<string>();
       for (const event of events) {
         const payload = this.codec.encode(event);
         const params = { app: applicationId, seq: event.seq, time: event.timeMs, job: event.jobId, type: event.body.type, payload };
         if ((await tx.run(INSERT_EVENT, params)) === 0) continue; // already stored: its projections are already applied
-        inserted++;
-        await tx.run(COUNT_IN_APPLICATION, params);
-        await this.project(tx, applicationId, event);
+        countEvent(counted, event);
+        await this.project(tx, applicationId, event, jobsEnsured);
       }
+      if (counted.count > 0) await tx.run(COUNT_IN_APPLICATION, counted);
+      const inserted = counted.count;
       const row = await firstRow(tx.all(`SELECT last_seq FROM applications WHERE app_id = @app`, { app: applicationId }));
       return { ackedSeq: (row?.last_seq as number | undefined) ?? 0, inserted };
     });

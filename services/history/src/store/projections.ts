@@ -8,9 +8,10 @@ import type { SqlSession } from "./sql.js";
  * carries (a task's executor, a job's name) are simply written, while mutable
  * state is written only when the event is newer than the one that last set it
  * (`*_seq` columns). The result is the same whatever order events arrive in.
- * Runs inside the transaction that stored the event (`tx`).
+ * Runs inside the transaction that stored the event (`tx`). `jobsEnsured` lives for one
+ * transaction: a job's row is ensured once per batch, not once per event (most events are a task's).
  */
-export type Projector = (tx: SqlSession, applicationId: string, event: PublishedEvent) => Promise<void>;
+export type Projector = (tx: SqlSession, applicationId: string, event: PublishedEvent, jobsEnsured: Set<string>) => Promise<void>;
 
 type Row = Record<string, string | number | null>;
 type Statement = (tx: SqlSession, params: Row) => Promise<unknown>;
@@ -191,9 +192,12 @@ export function createProjector(): Projector {
     schedulerFailover: async (tx, p, b) => schedulerFailover(tx, { ...p, epoch: b.epoch, downtimeMs: b.downtimeMs, jobsRecovered: b.jobsRecovered, leaderAddress: b.leaderAddress }),
   };
 
-  return async (tx, applicationId, event) => {
+  return async (tx, applicationId, event, jobsEnsured) => {
     const params: Row = { app: applicationId, job: event.jobId, seq: event.seq, time: event.timeMs };
-    if (event.jobId !== "") await ensureJob(tx, params);
+    if (event.jobId !== "" && !jobsEnsured.has(event.jobId)) {
+      await ensureJob(tx, params);
+      jobsEnsured.add(event.jobId);
+    }
     const apply = appliers[event.body.type] as Apply<EventBody["type"]> | undefined;
     await apply?.(tx, params, event.body);
   };
