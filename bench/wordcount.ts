@@ -2,7 +2,7 @@
 // single-process Node word count of the same file (job wall, and `ballast submit` as a user
 // runs it, process start to exit), a map task's MB/s against the single process's, and Dask.
 import { spawnSync } from "node:child_process";
-import { createReadStream, readFileSync, rmSync, statSync } from "node:fs";
+import { createReadStream, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { formatBytes } from "@ballast/cli/outcome";
@@ -44,6 +44,22 @@ function cliWordCount(clusterDir: string, corpus: string): { ms: number; cpuMs: 
   return { ms, cpuMs: Number(readFileSync(cpuFile, "utf8")) };
 }
 
+/**
+ * CPU time of map tasks each run as a fresh task worker's first task (bench/mapTaskCpu.mjs), in a
+ * process of its own: the figure behind a map task's MB/s that the machine's load does not move.
+ */
+function mapTaskCpuMs(clusterDir: string, corpus: string, partitions: number[]): number[] {
+  const bundles = join(clusterDir, "node-1", "executor", "bundles");
+  const bundle = readdirSync(bundles).find((name) => name.endsWith(".mjs"));
+  if (!bundle) throw new Error(`no job bundle in ${bundles}`);
+  return partitions.map((partition) => {
+    const args = [resolve("bench/mapTaskCpu.mjs"), join(bundles, bundle), corpus, String(partition), String(MAP_PARTITIONS)];
+    const run = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 120_000 });
+    if (run.status !== 0) throw new Error(`bench/mapTaskCpu.mjs exited ${run.status}: ${run.stderr.trim().split("\n").at(-1)}`);
+    return Number(run.stdout.trim());
+  });
+}
+
 const ratioRow = (ratio: number, goal: number, better: "lower" | "higher") =>
   `${ratio.toFixed(2)}x  (goal ${better === "lower" ? "<=" : ">="} ${goal}x: ${(better === "lower" ? ratio <= goal : ratio >= goal) ? "met" : "NOT met"})`;
 
@@ -57,6 +73,7 @@ export async function wordcountBench(): Promise<void> {
     const { outcome, ms } = await wordcount(cluster, corpus, "wc-out");
     const jobCpuMs = clusterCpuMs(cluster) - cpuBefore;
     const cli = cliWordCount(cluster.dir, corpus);
+    const taskCpuMs = mapTaskCpuMs(cluster.dir, corpus, [0, 3, 6]);
     const cliMs = cli.ms;
     const events = await jobHistory(cluster, outcome.jobId);
     const mapMs = events.filter((e) => e.type === "taskEnded" && e.stageId === 0 && e.state === "succeeded").map((e) => Number(e.durationMs));
@@ -76,6 +93,10 @@ export async function wordcountBench(): Promise<void> {
     console.log("\n== a map task's MB/s (word count stage 0, one core each) vs the single process");
     row("map task", `${mapMbPerSecond.toFixed(1)} MB/s (mean of ${mapMs.length} tasks)`);
     row("  ratio map task/single", ratioRow(mapMbPerSecond / singleMbPerSecond, 0.8, "higher"));
+    const taskCpuMean = taskCpuMs.reduce((a, b) => a + b, 0) / taskCpuMs.length;
+    const cpuRatio = (mb / MAP_PARTITIONS / (taskCpuMean / 1000)) / (mb / (baseline.cpuMs / 1000));
+    row("map task CPU, fresh worker", `${taskCpuMean.toFixed(0)} ms  (${taskCpuMs.map((ms) => ms.toFixed(0)).join(", ")}; single process ${(baseline.cpuMs / MAP_PARTITIONS).toFixed(0)} ms CPU per eighth)`);
+    row("  ratio of CPU MB/s, task/single", `${cpuRatio.toFixed(2)}x`);
     row("shuffle bytes written", formatBytes(outcome.stats.shuffleBytesWritten));
     row("tasks", String(outcome.stats.tasksLaunched));
     for (const e of cluster.services.filter((s) => s.name === "executor")) row(`peak RSS ${e.nodeId} executor`, `${formatBytes(peakRssBytes(e.pid))}  (target < 512 MiB)`);
