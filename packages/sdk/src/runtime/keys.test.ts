@@ -57,8 +57,8 @@ describe("KeyedMap", () => {
     expect(map.has("u")).toBe(true);
     const seen: unknown[] = [];
     map.forEach((key) => seen.push(key));
-    // Index-like strings first, ascending, as an object lists them; the rest in insertion order.
-    expect(seen).toEqual(["2", "10", "__proto__", "constructor", "toString", "b", "", "hasOwnProperty", "u"]);
+    // Insertion order, index-like strings too (an object would list those first, ascending).
+    expect(seen).toEqual([...keys, "u"]);
     expect(map.get("u")).toBe("merged");
   });
 });

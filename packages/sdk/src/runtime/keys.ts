@@ -116,12 +116,13 @@ function stringTable<V>(): Record<string, V> {
  */
 export class KeyedMap<V> {
   private readonly strings = stringTable<V>();
-  private stringCount = 0;
+  /** In insertion order: listing an object's keys sorts a dictionary's 50k of them first. */
+  private readonly stringKeys: string[] = [];
   private readonly primitives = new Map<unknown, V>();
   private readonly composites = new Map<string, { key: unknown; value: V }>();
 
   get size(): number {
-    return this.stringCount + this.primitives.size + this.composites.size;
+    return this.stringKeys.length + this.primitives.size + this.composites.size;
   }
 
   get(key: unknown): V | undefined {
@@ -148,7 +149,7 @@ export class KeyedMap<V> {
       if (current !== undefined || key in strings) strings[key] = merge(current as V, value);
       else {
         strings[key] = create(value);
-        this.stringCount++;
+        this.stringKeys.push(key);
       }
       return;
     }
@@ -161,20 +162,16 @@ export class KeyedMap<V> {
     else this.primitives.set(key, create(value));
   }
 
-  /**
-   * String keys first (those that read as array indices in ascending order, as an object lists
-   * them, then the rest in insertion order), then other primitive keys, then composite keys,
-   * each in insertion order.
-   */
+  /** String keys first, then other primitive keys, then composite keys, each in insertion order. */
   forEach(visit: (key: unknown, value: V) => void): void {
     const strings = this.strings;
-    for (const key in strings) visit(key, strings[key]!);
+    for (const key of this.stringKeys) visit(key, strings[key]!);
     for (const [key, value] of this.primitives) visit(key, value);
     for (const entry of this.composites.values()) visit(entry.key, entry.value);
   }
 
   private setString(key: string, value: V): void {
-    if (!(key in this.strings)) this.stringCount++;
+    if (!(key in this.strings)) this.stringKeys.push(key);
     this.strings[key] = value;
   }
 
