@@ -2,7 +2,7 @@
 // single-process Node word count of the same file (job wall, and `ballast submit` as a user
 // runs it, process start to exit), a map task's MB/s against the single process's, and Dask.
 import { spawnSync } from "node:child_process";
-import { createReadStream, readFileSync, rmSync, statSync } from "node:fs";
+import { createReadStream, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { formatBytes } from "@ballast/cli/outcome";
@@ -13,13 +13,14 @@ import { BENCH_DIR, benchCorpus, clusterCpuMs, cpuMsSince, peakRssBytes, row, se
 
 const MAP_PARTITIONS = 8; // examples/wordcount.ts: textFile(..., { minPartitions: 8 })
 
-/** The baseline: stream the file once, split lines and words, count in a Map. */
-export async function singleProcessWordCount(path: string): Promise<{ ms: number; cpuMs: number; words: number }> {
+/** The baseline: stream the file (or bytes [start, end) of it) once, split lines and words, count in a Map. */
+export async function singleProcessWordCount(path: string, range?: { start: number; end: number }): Promise<{ ms: number; cpuMs: number; words: number }> {
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const counts = new Map<string, number>();
   let carry = "";
-  for await (const chunk of createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 })) {
+  const bytes = range && { start: range.start, end: range.end - 1 }; // createReadStream's end is inclusive
+  for await (const chunk of createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20, ...bytes })) {
     const text = carry + chunk;
     const lastNewline = text.lastIndexOf("\n");
     carry = text.slice(lastNewline + 1);
@@ -44,6 +45,29 @@ function cliWordCount(clusterDir: string, corpus: string): { ms: number; cpuMs: 
   return { ms, cpuMs: Number(readFileSync(cpuFile, "utf8")) };
 }
 
+/**
+ * CPU time of map tasks each run as a fresh task worker's first task (bench/mapTaskCpu.mjs), in a
+ * process of its own, each followed by the baseline over the same eighth of the corpus: CPU time
+ * measured in turns, which the shared machine's load moves far less than the wall.
+ */
+async function mapTaskCpuMs(clusterDir: string, corpus: string, partitions: number[]): Promise<{ task: number[]; single: number[] }> {
+  const bundles = join(clusterDir, "node-1", "executor", "bundles");
+  const bundle = readdirSync(bundles).find((name) => name.endsWith(".mjs"));
+  if (!bundle) throw new Error(`no job bundle in ${bundles}`);
+  const eighth = statSync(corpus).size / MAP_PARTITIONS;
+  const task: number[] = [];
+  const single: number[] = [];
+  for (const partition of partitions) {
+    const args = [resolve("bench/mapTaskCpu.mjs"), join(bundles, bundle), corpus, String(partition), String(MAP_PARTITIONS)];
+    const run = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 120_000 });
+    if (run.status !== 0) throw new Error(`bench/mapTaskCpu.mjs exited ${run.status}: ${run.stderr.trim().split("\n").at(-1)}`);
+    task.push(Number(run.stdout.trim()));
+    const range = { start: Math.floor(partition * eighth), end: Math.floor((partition + 1) * eighth) };
+    single.push((await singleProcessWordCount(corpus, range)).cpuMs);
+  }
+  return { task, single };
+}
+
 const ratioRow = (ratio: number, goal: number, better: "lower" | "higher") =>
   `${ratio.toFixed(2)}x  (goal ${better === "lower" ? "<=" : ">="} ${goal}x: ${(better === "lower" ? ratio <= goal : ratio >= goal) ? "met" : "NOT met"})`;
 
@@ -57,6 +81,7 @@ export async function wordcountBench(): Promise<void> {
     const { outcome, ms } = await wordcount(cluster, corpus, "wc-out");
     const jobCpuMs = clusterCpuMs(cluster) - cpuBefore;
     const cli = cliWordCount(cluster.dir, corpus);
+    const taskCpu = await mapTaskCpuMs(cluster.dir, corpus, [0, 3, 6]);
     const cliMs = cli.ms;
     const events = await jobHistory(cluster, outcome.jobId);
     const mapMs = events.filter((e) => e.type === "taskEnded" && e.stageId === 0 && e.state === "succeeded").map((e) => Number(e.durationMs));
@@ -76,6 +101,10 @@ export async function wordcountBench(): Promise<void> {
     console.log("\n== a map task's MB/s (word count stage 0, one core each) vs the single process");
     row("map task", `${mapMbPerSecond.toFixed(1)} MB/s (mean of ${mapMs.length} tasks)`);
     row("  ratio map task/single", ratioRow(mapMbPerSecond / singleMbPerSecond, 0.8, "higher"));
+    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    const listed = (values: number[]) => values.map((ms) => ms.toFixed(0)).join(", ");
+    row("map task CPU, fresh worker", `${listed(taskCpu.task)} ms  (single process, same bytes, in turns: ${listed(taskCpu.single)} ms)`);
+    row("  ratio of CPU MB/s, task/single", `${(sum(taskCpu.single) / sum(taskCpu.task)).toFixed(2)}x`);
     row("shuffle bytes written", formatBytes(outcome.stats.shuffleBytesWritten));
     row("tasks", String(outcome.stats.tasksLaunched));
     for (const e of cluster.services.filter((s) => s.name === "executor")) row(`peak RSS ${e.nodeId} executor`, `${formatBytes(peakRssBytes(e.pid))}  (target < 512 MiB)`);

@@ -6,19 +6,32 @@
 const FRAME_LOCATION = /\(?((?:file:\/\/)?[^\s()]+):(\d+):\d+\)?\s*$/;
 
 /**
+ * A call site captured but not yet formatted: reading it formats the stack, and the first
+ * formatting in a process parses the bundle's source map (some 15-50 ms per task worker
+ * for a word count). Executors rebuild the graph only to check its hash and never read it.
+ */
+export type CallSite = () => string;
+
+/**
  * Call from the body of a public SDK method: frame 0 is that method, frame 1
  * its caller. Frames that still lie in the SDK sources are skipped.
  */
-export function userCallSite(): string {
+export function userCallSite(): CallSite {
   const holder: { stack?: string } = {};
   const previousLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 12;
   try {
+    // V8 keeps the frames now and formats them (through source maps) on the first read of .stack.
     Error.captureStackTrace(holder, userCallSite);
   } finally {
     Error.stackTraceLimit = previousLimit;
   }
-  const frames = (holder.stack ?? "").split("\n").slice(1);
+  let formatted: string | undefined;
+  return () => (formatted ??= userFrameOf(holder.stack ?? ""));
+}
+
+function userFrameOf(stack: string): string {
+  const frames = stack.split("\n").slice(1);
   for (const frame of frames.slice(1)) {
     const location = FRAME_LOCATION.exec(frame);
     if (!location) continue;
@@ -27,4 +40,9 @@ export function userCallSite(): string {
     return `${file.split(/[\\/]/).pop()}:${location[2]}`;
   }
   return "";
+}
+
+/** `target` with an enumerable `callSite` that formats the captured one when first read (spreading the object reads it). */
+export function withCallSite<T extends object>(target: T, callSite: CallSite): T & { readonly callSite: string } {
+  return Object.defineProperty(target, "callSite", { get: callSite, enumerable: true }) as T & { readonly callSite: string };
 }

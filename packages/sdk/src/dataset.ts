@@ -2,7 +2,7 @@
  * Dataset<T>: the user-facing lineage builder. Methods only record nodes in
  * the build's graph; computing happens in runPartition on executors.
  */
-import { userCallSite } from "./callSite.js";
+import { userCallSite, type CallSite } from "./callSite.js";
 import { ActionError, JobDefinitionError } from "./errors.js";
 import { firstOf, partialReduce, reduceAll, smallestOf } from "./driverActions.js";
 import type { ActionSpec, Graph, Node, NodeSpec, PartitionBehavior, RawActionResult, WideBehavior } from "./graph.js";
@@ -278,12 +278,12 @@ export class Dataset<T> {
     return this.act("collect", counts.node, callSite, (raw) => new Map((raw.records ?? []) as [K, number][]));
   }
 
-  private act<R>(action: ActionSpec["action"], node: Node, callSite: string, finish: (raw: RawActionResult) => unknown, outputUri = ""): Action<R> {
+  private act<R>(action: ActionSpec["action"], node: Node, callSite: CallSite, finish: (raw: RawActionResult) => unknown, outputUri = ""): Action<R> {
     return this.graph.setAction({ action, node, outputUri, callSite, finish }) as unknown as Action<R>;
   }
 
   /** A hidden dataset of each partition's partial result, which the driver merges. */
-  private partials(op: string, callSite: string, partial: (records: Iterable<unknown>) => unknown[]): Node {
+  private partials(op: string, callSite: CallSite, partial: (records: Iterable<unknown>) => unknown[]): Node {
     this.driverOnly(op);
     const behavior = mapPartitionsBehavior(this.node, partial);
     return this.graph.add({ op, parents: [this.node], numPartitions: this.numPartitions, callSite, behavior });
@@ -303,7 +303,7 @@ export class Dataset<T> {
     return new Dataset<U>(this.graph, this.graph.add(spec));
   }
 
-  private narrow<U>(op: string, fn: unknown, callSite: string, behaviorOf: (parent: Node) => PartitionBehavior): Dataset<U> {
+  private narrow<U>(op: string, fn: unknown, callSite: CallSite, behaviorOf: (parent: Node) => PartitionBehavior): Dataset<U> {
     checkFunction(op, fn);
     const parent = this.node;
     return this.derive({ op, parents: [parent], numPartitions: parent.numPartitions, callSite, behavior: behaviorOf(parent) });
@@ -313,7 +313,7 @@ export class Dataset<T> {
     op: string,
     others: Dataset<unknown>[],
     options: PartitionOptions | undefined,
-    callSite: string,
+    callSite: CallSite,
     wide: WideBehavior,
   ): Dataset<U> {
     const parents = [this.node, ...others.map((other) => other.node)];

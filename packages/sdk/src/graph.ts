@@ -3,6 +3,7 @@
  * Node per dataset, carrying both its plan description and the functions
  * that compute its partitions. Rebuilt from scratch for every buildPlan call.
  */
+import { withCallSite, type CallSite } from "./callSite.js";
 import { JobDefinitionError } from "./errors.js";
 import { cacheKeyOf, throughCache } from "./runtime/persisted.js";
 import type { ActionKind } from "@ballast/common/plan";
@@ -45,7 +46,7 @@ export interface NodeSpec {
   op: string;
   parents: Node[];
   numPartitions: number;
-  callSite: string;
+  callSite: CallSite;
   uri?: string;
   /** textFile only: the input's size in bytes. */
   inputSize?: number;
@@ -55,7 +56,9 @@ export interface NodeSpec {
   wide?: WideBehavior;
 }
 
-export interface Node extends Required<Omit<NodeSpec, "behavior" | "wide" | "fingerprint">> {
+export interface Node extends Required<Omit<NodeSpec, "behavior" | "wide" | "fingerprint" | "callSite">> {
+  /** The user's call site, formatted when first read. */
+  readonly callSite: string;
   /** Creation order within the build. */
   readonly seq: number;
   /** Plan id, assigned when the plan is assembled. */
@@ -74,8 +77,8 @@ export interface ActionSpec {
   action: ActionKind;
   node: Node;
   outputUri: string;
-  /** The user's call site, so a driver program's actions can be told apart. */
-  callSite: string;
+  /** The user's call site, so a driver program's actions can be told apart (formatted when first read). */
+  readonly callSite: string;
   /** Turns the engine's result into what the user's action returns (take, reduce... merge per-partition results here). */
   finish(raw: RawActionResult): unknown;
 }
@@ -112,11 +115,10 @@ export class Graph {
 
   add(spec: NodeSpec): Node {
     this.checkOpen();
-    const node: Node = {
+    const fields: Omit<Node, "callSite"> = {
       op: spec.op,
       parents: spec.parents,
       numPartitions: spec.numPartitions,
-      callSite: spec.callSite,
       uri: spec.uri ?? "",
       inputSize: spec.inputSize ?? 0,
       fingerprint: spec.fingerprint,
@@ -127,6 +129,7 @@ export class Graph {
       wide: spec.wide,
       storageLevel: "none",
     };
+    const node: Node = withCallSite(fields, spec.callSite);
     node.behavior = throughCache(node, spec.wide ? readsShuffles(node, spec.wide) : spec.behavior ?? NO_BEHAVIOR);
     this.nodes.push(node);
     return node;
@@ -137,10 +140,10 @@ export class Graph {
    * driver program it runs at once and the returned spec is also a promise of
    * its result (so `await ds.count()` works).
    */
-  setAction(action: Omit<ActionSpec, "kind">): ActionSpec {
+  setAction({ callSite, ...action }: Omit<ActionSpec, "kind" | "callSite"> & { callSite: CallSite }): ActionSpec {
     this.checkOpen();
     if (this.runAction) {
-      const spec: ActionSpec = { kind: "ballast-action", ...action };
+      const spec: ActionSpec = withCallSite({ kind: "ballast-action" as const, ...action }, callSite);
       const result = this.runAction(spec);
       return Object.assign(spec, { then: result.then.bind(result) });
     }
@@ -149,7 +152,7 @@ export class Graph {
         `job "${this.jobName}": an action (${this.action.action}) was already called; a job runs exactly one action`,
       );
     }
-    this.action = { kind: "ballast-action", ...action };
+    this.action = withCallSite({ kind: "ballast-action" as const, ...action }, callSite);
     return this.action;
   }
 

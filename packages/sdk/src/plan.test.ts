@@ -66,6 +66,25 @@ describe("plan", () => {
     expect(plan.datasets[1]!.callSite).toBe(plan.datasets[0]!.callSite);
   });
 
+  it("formats call sites only when they are read (executors build the plan for its hash alone)", () => {
+    const previous = Error.prepareStackTrace;
+    let formatted = 0;
+    Error.prepareStackTrace = (error, frames) => {
+      formatted++;
+      return previous ? previous(error, frames) : `${error}\n${frames.map((frame) => `    at ${frame}`).join("\n")}`;
+    };
+    try {
+      const [plan, line] = [planOf((ctx) => ctx.range(3).map((i) => i).count()), currentLine()];
+      formatted--; // currentLine's own stack
+      expect(plan.graphHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(formatted).toBe(0);
+      expect(plan.datasets.map((dataset) => dataset.callSite)).toEqual([`plan.test.ts:${line}`, `plan.test.ts:${line}`]);
+      expect(formatted).toBe(2);
+    } finally {
+      Error.prepareStackTrace = previous;
+    }
+  });
+
   it("maps tasks to the reduce partitions they read, through unions", () => {
     const plan = planOf((ctx) => {
       const reduced = ctx.parallelize([[1, 1]] as const, 2).reduceByKey((a, b) => a + b, { partitions: 3 });

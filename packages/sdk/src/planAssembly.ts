@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ActionSpec, Node } from "./graph.js";
+import { withCallSite } from "./callSite.js";
 import { cacheKeyOf } from "./runtime/persisted.js";
 import type { DatasetNode, DriverPosition, InputFile, Plan, ShuffleDependency } from "@ballast/common/plan";
 
@@ -18,16 +19,20 @@ export function assemblePlan(
   nodes.forEach((node, id) => (node.id = id));
   const shuffles = shufflesOf(nodes);
   const inputs = inputsOf(nodes);
-  const datasets: DatasetNode[] = nodes.map((node) => ({
-    id: node.id,
-    op: node.op,
-    parentIds: node.parents.map((parent) => parent.id),
-    numPartitions: node.numPartitions,
-    wide: node.wide !== undefined,
-    callSite: node.callSite,
-    uri: node.uri,
-    ...(node.storageLevel !== "none" && { storageLevel: node.storageLevel, cacheKey: cacheKeyOf(node) }),
-  }));
+  const datasets: DatasetNode[] = nodes.map((node) =>
+    withCallSite(
+      {
+        id: node.id,
+        op: node.op,
+        parentIds: node.parents.map((parent) => parent.id),
+        numPartitions: node.numPartitions,
+        wide: node.wide !== undefined,
+        uri: node.uri,
+        ...(node.storageLevel !== "none" && { storageLevel: node.storageLevel, cacheKey: cacheKeyOf(node) }),
+      },
+      () => node.callSite,
+    ),
+  );
   const plan: Plan = {
     jobName,
     datasets,
@@ -91,7 +96,7 @@ function inputsOf(nodes: Node[]): InputFile[] {
 function graphHashOf(plan: Plan, nodes: Node[]): string {
   const canonical = {
     jobName: plan.jobName,
-    datasets: plan.datasets.map(({ callSite: _callSite, ...dataset }) => dataset),
+    datasets: plan.datasets.map(withoutCallSite),
     shuffles: plan.shuffles,
     finalDatasetId: plan.finalDatasetId,
     action: plan.action,
@@ -103,4 +108,10 @@ function graphHashOf(plan: Plan, nodes: Node[]): string {
     data: nodes.map((node) => node.fingerprint?.() ?? ""),
   };
   return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");
+}
+
+/** The dataset's other fields, in order, without reading its call site (which would format it). */
+function withoutCallSite(dataset: DatasetNode): Omit<DatasetNode, "callSite"> {
+  const fields = Object.keys(dataset).filter((name) => name !== "callSite") as Array<keyof DatasetNode>;
+  return Object.fromEntries(fields.map((name) => [name, dataset[name]])) as Omit<DatasetNode, "callSite">;
 }

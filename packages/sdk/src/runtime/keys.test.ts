@@ -38,10 +38,28 @@ describe("KeyedMap", () => {
     for (const [key, value] of [[1, 1], ["1", 2], [1, 3], [[1], 4], [[1], 5], [undefined, 6], [undefined, 7]] as const) add(key, value);
     const entries: [unknown, number][] = [];
     map.forEach((key, value) => entries.push([key, value]));
-    expect(entries).toEqual([[1, 4], ["1", 2], [undefined, 13], [[1], 9]]);
+    expect(entries).toEqual([["1", 2], [1, 4], [undefined, 13], [[1], 9]]);
     expect(map.size).toBe(4);
     expect(map.get([1])).toBe(9);
     expect(map.has("2")).toBe(false);
+  });
+
+  it("keeps any string key, even one an object would treat specially, and undefined values", () => {
+    const map = new KeyedMap<unknown>();
+    const keys = ["__proto__", "constructor", "toString", "b", "10", "2", "", "hasOwnProperty"];
+    for (const key of keys) map.merge(key, 1, (v) => v, (a, b) => (a as number) + (b as number));
+    map.merge("__proto__", 2, (v) => v, (a, b) => (a as number) + (b as number));
+    map.merge("u", undefined, (v) => v, () => "merged");
+    map.merge("u", undefined, (v) => v, () => "merged");
+    expect(map.size).toBe(keys.length + 1);
+    expect(map.get("__proto__")).toBe(3);
+    expect(map.get("missing")).toBeUndefined();
+    expect(map.has("u")).toBe(true);
+    const seen: unknown[] = [];
+    map.forEach((key) => seen.push(key));
+    // Insertion order, index-like strings too (an object would list those first, ascending).
+    expect(seen).toEqual([...keys, "u"]);
+    expect(map.get("u")).toBe("merged");
   });
 });
 
