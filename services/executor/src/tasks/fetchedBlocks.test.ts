@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { FetchedBlockStore, FetchMemory, readFetchedBlocks } from "./fetchedBlocks.js";
+import { FetchedBlockStore, FetchMemory, FetchTurns, readFetchedBlocks } from "./fetchedBlocks.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -42,5 +42,44 @@ describe("fetched blocks held in memory across an executor's tasks", () => {
     const next = storeFor(100, shared);
     await next.keep(0, 0, new Uint8Array(100));
     expect(next.blocks[0]![0]).toBeInstanceOf(Uint8Array);
+  });
+});
+
+describe("tasks take turns to fetch", () => {
+  const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("lets `concurrency` tasks fetch at once and the rest in the order they came", async () => {
+    const turns = new FetchTurns(2);
+    const order: number[] = [];
+    const ends = new Map<number, () => void>();
+    for (const task of [1, 2, 3, 4]) void turns.take().then((end) => (order.push(task), ends.set(task, end)));
+    await settled();
+    expect(order).toEqual([1, 2]);
+    ends.get(2)!();
+    ends.get(2)!(); // ending twice hands over one turn
+    await settled();
+    expect(order).toEqual([1, 2, 3]);
+    expect(turns.fetchingCount).toBe(2);
+    ends.get(1)!();
+    await settled();
+    expect(order).toEqual([1, 2, 3, 4]);
+    ends.get(3)!();
+    ends.get(4)!();
+    expect(turns.fetchingCount).toBe(0);
+  });
+
+  it("a task killed while it waits leaves the line, with the kill's reason", async () => {
+    const turns = new FetchTurns(1);
+    const endFirst = await turns.take();
+    const kill = new AbortController();
+    const killed = turns.take(kill.signal);
+    let thirdStarted = false;
+    void turns.take().then(() => (thirdStarted = true));
+    kill.abort(new Error("task killed"));
+    await expect(killed).rejects.toThrow("task killed");
+    endFirst();
+    await settled();
+    expect(thirdStarted).toBe(true);
+    expect(turns.fetchingCount).toBe(1);
   });
 });

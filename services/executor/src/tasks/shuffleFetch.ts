@@ -48,8 +48,8 @@ interface ClassifiedError {
 }
 
 /**
- * Fetches this task's reduce partition from every map output, one stream per
- * shuffle service, all services in parallel, each block handed to the store
+ * Fetches this task's reduce partition from every map output, once it is the
+ * task's turn (the executor's tasks take turns), one stream per shuffle service, all services in parallel, each block handed to the store
  * as it completes (the stream waits while it is written away). A failed fetch
  * from a service is retried for the blocks it had not delivered yet, with
  * exponential backoff and jitter (ballast.shuffle.io.*); a missing block is
@@ -63,9 +63,11 @@ export async function fetchShuffleBlocks(options: FetchOptions): Promise<Fetched
   const store = options.store ?? new FetchedBlockStore(options.reads, Infinity, "");
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const endTurn = await store.takeFetchTurn(options.signal);
   try {
     await Promise.all([...groupBlocksByAddress(options.reads)].map(([address, requests]) => fetchFromService(address, requests, options, store, signal)));
   } finally {
+    endTurn();
     stop.abort(new Error("fetch of this task ended")); // stops the retry loops of other services once one has failed
     await store.close();
   }
