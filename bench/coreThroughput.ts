@@ -13,7 +13,7 @@ import type { HistoryEvent, Input } from "@ballast/scheduler/core/types";
 import { SqliteSchedulerStore } from "@ballast/scheduler/store/sqliteSchedulerStore";
 import { benchSecurity } from "./support.js";
 
-function emptyTaskPlan(tasks: number): Plan {
+export function emptyTaskPlan(tasks: number): Plan {
   return {
     jobName: "empty-tasks",
     datasets: [{ id: 0, op: "range", parentIds: [], numPartitions: tasks, wide: false, callSite: "bench", uri: "" }],

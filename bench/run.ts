@@ -17,6 +17,7 @@ import { groupByKeyBench } from "./groupByKey.js";
 import { enduranceBench } from "./endurance.js";
 import { memoryBench } from "./memory.js";
 import { decommissionBench, failoverBench, recoveryBench } from "./scenarios.js";
+import { schedulerShellBench } from "./schedulerShell.js";
 import { sortBench } from "./sort.js";
 import { EMPTY_TASKS, emptyTasksBench } from "./tasks.js";
 import { startupBench } from "./startup.js";
@@ -49,7 +50,7 @@ async function storeBench(): Promise<void> {
   }
 }
 
-const MODES: Record<string, () => Promise<void>> = { tasks: emptyTasksBench, wordcount: wordcountBench, store: storeBench, core: coreBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench, group: groupByKeyBench, memory: memoryBench, cache: cacheBench, endurance: enduranceBench, cpu: unevenCpuBench };
+const MODES: Record<string, () => Promise<void>> = { tasks: emptyTasksBench, wordcount: wordcountBench, store: storeBench, core: coreBench, shell: schedulerShellBench, startup: startupBench, recovery: recoveryBench, decommission: decommissionBench, failover: failoverBench, sort: sortBench, group: groupByKeyBench, memory: memoryBench, cache: cacheBench, endurance: enduranceBench, cpu: unevenCpuBench };
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? "wordcount";

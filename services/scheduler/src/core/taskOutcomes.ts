@@ -12,7 +12,7 @@ import { raise, spanEvent, stageSpanKey, type Ctx } from "./context.js";
 import { requeue, setRunState } from "./partitionRuns.js";
 import { liveRacer, scopeOf, type TaskScope } from "./taskQueries.js";
 import { abandonTask, killRacers, releaseSlot, reportTaskEnd, resubmitTask, retire } from "./tasks.js";
-import type { ErrorView, TaskFailure, TaskReport, TaskState } from "./types.js";
+import type { ErrorView, MapStatus, TaskFailure, TaskReport, TaskState } from "./types.js";
 
 /** `executorId` reported `input` about one of its tasks. */
 export function onTaskUpdate(ctx: Ctx, executorId: string, input: TaskReport): void {
@@ -72,7 +72,8 @@ function onTaskSucceeded(ctx: Ctx, scope: TaskScope, input: TaskReport, duration
       return;
     }
     killRacers(ctx, scope);
-    const registered = { ...status, shuffleId: shuffle.shuffleId, mapIndex: task.partition, attempt: task.attempt };
+    // Spelled out, not `{ ...status, shuffleId, ... }` (the slow literal: see launchTask).
+    const registered: MapStatus = { shuffleId: shuffle.shuffleId, mapIndex: task.partition, attempt: task.attempt, shuffleAddress: status.shuffleAddress, nodeId: status.nodeId, partitionSizes: status.partitionSizes };
     raise(ctx, { kind: "mapOutputProduced", jobId: job.jobId, stageId: stage.stageId, status: registered });
     return;
   }
