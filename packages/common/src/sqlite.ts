@@ -21,7 +21,8 @@ export function statementCache(db: SqliteDatabase): (sql: string) => SqliteState
 
 /**
  * Opens a SQLite database in WAL mode and applies `migrations` in order; the
- * applied count is kept in user_version so each runs once.
+ * applied count is kept in user_version so each runs once. A file a newer
+ * version migrated further is refused rather than misread.
  */
 export function openDatabase(path: string, migrations: string[]): SqliteDatabase {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -30,6 +31,11 @@ export function openDatabase(path: string, migrations: string[]): SqliteDatabase
   db.pragma("synchronous = FULL");
   db.pragma("busy_timeout = 5000");
   const applied = db.pragma("user_version", { simple: true }) as number;
+  if (applied > migrations.length) {
+    db.close();
+    // A newer version may store rows this one would misread (the scheduler's outbox rows hold several events since schema 4).
+    throw new Error(`${path} was written by a newer Ballast (schema ${applied}; this version knows ${migrations.length}): run that version, or a newer one`);
+  }
   for (let i = applied; i < migrations.length; i++) {
     db.transaction(() => {
       db.exec(migrations[i]!);
