@@ -1,17 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { jobView, nodeViews } from "./index.js";
-import { commandsIn, eventsIn, Harness, launchesIn } from "./testing/harness.js";
+import { cluster, commandsIn, eventsIn, finishStages, Harness, launchesIn } from "./testing/harness.js";
 import { singleStagePlan, twoStagePlan } from "./testing/plans.js";
-
-function cluster(executors: number, slots: number, conf: Record<string, string> = {}): Harness {
-  const harness = new Harness(conf);
-  for (let i = 1; i <= executors; i++) harness.addExecutor(`e${i}`, `n${i}`, slots);
-  return harness;
-}
-
-function finishStages(h: Harness, ...stageIds: number[]): void {
-  for (const stageId of stageIds) while (h.liveIds(stageId).length > 0) h.succeed(h.liveIds(stageId)[0]!);
-}
 
 const phases = (h: Harness, nodeId: string): string[] =>
   eventsIn(h.log, "decommissionChanged").filter((event) => event.nodeId === nodeId).map((event) => event.phase);

@@ -1,15 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createState, executorViews, jobView, nextDueMs, step } from "./index.js";
-import { commandsIn, eventsIn, Harness, launchesIn } from "./testing/harness.js";
+import { cluster, commandsIn, eventsIn, Harness, launchesIn } from "./testing/harness.js";
 import { threeStagePlan, twoStagePlan } from "./testing/plans.js";
 
 const BASE = { "ballast.scheduler.recovery.executorReconnectTimeout": "30s", "ballast.executor.heartbeatInterval": "1s" };
-
-function cluster(executors: number, slots: number): Harness {
-  const harness = new Harness(BASE);
-  for (let i = 1; i <= executors; i++) harness.addExecutor(`e${i}`, `n${i}`, slots);
-  return harness;
-}
 
 /** A new leader: the same inputs replayed into a fresh state, then recoveryStarted. */
 function takeOver(h: Harness, at: number): Harness {
@@ -31,7 +25,7 @@ const reregister = (h: Harness, executorId: string, runningTaskIds: string[]) =>
 
 describe("scheduler failover", () => {
   it("keeps running tasks of executors that reconnect and loses those that do not, rerunning nothing finished", () => {
-    const old = cluster(3, 2);
+    const old = cluster(3, 2, BASE);
     old.submit("j", twoStagePlan(10, 2));
     for (const taskId of old.liveIds().slice(0, 3)) old.succeed(taskId);
     const running = (executorId: string) => old.liveIds().filter((id) => old.live.get(id)!.executorId === executorId);
@@ -71,7 +65,7 @@ describe("scheduler failover", () => {
   });
 
   it("resubmits a task the reconnected executor does not list once the grace has passed", () => {
-    const old = cluster(1, 2);
+    const old = cluster(1, 2, BASE);
     old.submit("j", twoStagePlan(2, 1));
     const h = takeOver(old, 5000);
     reregister(h, "e1", ["j.0.0.1.0"]);
@@ -83,7 +77,7 @@ describe("scheduler failover", () => {
   });
 
   it("tells the shell when the next tick matters", () => {
-    const h = cluster(1, 1);
+    const h = cluster(1, 1, BASE);
     expect(nextDueMs(h.state)).toBe(5001); // heartbeat timeout
     h.send({ type: "recoveryStarted", epoch: 3 }, 100);
     expect(nextDueMs(h.state)).toBe(30_101);

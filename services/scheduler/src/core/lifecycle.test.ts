@@ -1,13 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { executorViews, jobView, listJobs, runningTaskIds } from "./index.js";
-import { eventsIn, Harness, launchesIn } from "./testing/harness.js";
+import { cluster, eventsIn, launchesIn } from "./testing/harness.js";
 import { planOf, dataset, singleStagePlan, threeStagePlan } from "./testing/plans.js";
-
-function cluster(executors = 2, slots = 2, conf: Record<string, string> = {}): Harness {
-  const harness = new Harness(conf);
-  for (let i = 1; i <= executors; i++) harness.addExecutor(`e${i}`, `n${i}`, slots);
-  return harness;
-}
 
 describe("a job runs to success", () => {
   it("runs a 3-stage plan stage by stage with the right launches", () => {

@@ -1,20 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { jobView, nodeViews } from "./index.js";
-import { commandsIn, eventsIn, Harness, launchesIn } from "./testing/harness.js";
+import { cluster, commandsIn, eventsIn, finishStages, launchedIds, launchesIn } from "./testing/harness.js";
 import { threeStagePlan, twoStagePlan } from "./testing/plans.js";
-import type { Command } from "./types.js";
-
-function cluster(executors: number, slots: number, conf: Record<string, string> = {}): Harness {
-  const harness = new Harness(conf);
-  for (let i = 1; i <= executors; i++) harness.addExecutor(`e${i}`, `n${i}`, slots);
-  return harness;
-}
-
-function finishStages(h: Harness, ...stageIds: number[]): void {
-  for (const stageId of stageIds) while (h.liveIds(stageId).length > 0) h.succeed(h.liveIds(stageId)[0]!);
-}
-
-const ids = (commands: Command[]): string[] => launchesIn(commands).map((launch) => launch.task.taskId);
 
 describe("shuffle service loss", () => {
   it("probes the node's shuffle service when an executor is lost", () => {
@@ -36,7 +23,7 @@ describe("shuffle service loss", () => {
     ]);
     // The result stage keeps its attempt but launches nothing until its input is back.
     expect(eventsIn(lost, "stageEnded")).toEqual([]);
-    expect(ids(lost)).toEqual([]);
+    expect(launchedIds(lost)).toEqual([]);
     // Its running task then fails to fetch an output already known lost: nothing extra happens.
     const fetch = h.fetchFail("j.2.0.1.0", 0, { unreachable: true });
     expect(eventsIn(fetch, "stageEnded")).toEqual([]);
@@ -63,7 +50,7 @@ describe("shuffle service loss", () => {
     expect(eventsIn(h.tick(49), "stageResubmitted")).toEqual([]);
     const fired = h.tick(1);
     expect(eventsIn(fired, "stageResubmitted").map((event) => event.partitions)).toEqual([[0, 1, 4, 5]]);
-    expect(ids(fired).sort()).toEqual(["j.0.1.0.1", "j.0.1.1.1", "j.0.1.4.1", "j.0.1.5.1"]);
+    expect(launchedIds(fired).sort()).toEqual(["j.0.1.0.1", "j.0.1.1.1", "j.0.1.4.1", "j.0.1.5.1"]);
     h.runAll();
     expect(jobView(h.state, "j")!.stats).toMatchObject({ lostMapOutputs: 4, recomputedTasks: 4 });
     expect(eventsIn(h.log, "stageResubmitted")).toHaveLength(1);

@@ -1,21 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { jobView, step } from "./index.js";
-import { eventsIn, Harness, launchesIn } from "./testing/harness.js";
+import { cluster, eventsIn, finishStages, launchedIds, launchesIn } from "./testing/harness.js";
 import { diamondPlan, singleStagePlan, threeStagePlan, twoStagePlan } from "./testing/plans.js";
 import type { Command } from "./types.js";
-
-function cluster(executors: number, slots: number, conf: Record<string, string> = {}): Harness {
-  const harness = new Harness(conf);
-  for (let i = 1; i <= executors; i++) harness.addExecutor(`e${i}`, `n${i}`, slots);
-  return harness;
-}
-
-/** Succeeds live tasks of the given stages until none of them is live. */
-function finishStages(h: Harness, ...stageIds: number[]): void {
-  for (const stageId of stageIds) while (h.liveIds(stageId).length > 0) h.succeed(h.liveIds(stageId)[0]!);
-}
-
-const ids = (commands: Command[]): string[] => launchesIn(commands).map((launch) => launch.task.taskId);
 
 describe("fetch failures", () => {
   it("recomputes only the map output named by a corrupt-block failure", () => {
@@ -28,11 +15,11 @@ describe("fetch failures", () => {
       expect.objectContaining({ stageId: 1, shuffleId: "j-sh1", mapIndexes: [2], reason: expect.stringMatching(/^FetchFailed\(shuffle j-sh1, map 2/) }),
     ]);
     expect(eventsIn(failed, "stageEnded")).toEqual([expect.objectContaining({ stageId: 2, attempt: 0, status: "failed" })]);
-    expect(ids(failed)).toEqual([]);
-    expect(ids(h.tick(199))).toEqual([]); // still batching
+    expect(launchedIds(failed)).toEqual([]);
+    expect(launchedIds(h.tick(199))).toEqual([]); // still batching
     const resubmitted = h.tick(1);
     expect(eventsIn(resubmitted, "stageResubmitted")).toEqual([expect.objectContaining({ stageId: 1, partitions: [2] })]);
-    expect(ids(resubmitted)).toEqual(["j.1.1.2.1"]);
+    expect(launchedIds(resubmitted)).toEqual(["j.1.1.2.1"]);
     const rerun = h.succeed("j.1.1.2.1");
     // The zombie result task j.2.0.1.0 is still running: partition 1 is rerun too (no output yet).
     expect(eventsIn(rerun, "stageSubmitted")).toEqual([expect.objectContaining({ stageId: 2, attempt: 1, partitions: [0, 1] })]);
@@ -61,7 +48,7 @@ describe("fetch failures", () => {
     expect(eventsIn(second, "stageEnded")).toEqual([]); // the attempt already failed: counted once
     const window = h.tick(200);
     expect(eventsIn(window, "stageResubmitted").map((event) => [event.stageId, event.partitions])).toEqual([[0, [0, 3]]]);
-    expect(ids(window)).toEqual(["j.0.1.0.1", "j.0.1.3.1"]);
+    expect(launchedIds(window)).toEqual(["j.0.1.0.1", "j.0.1.3.1"]);
     finishStages(h, 0);
     const stage1 = eventsIn(h.log, "stageResubmitted").find((event) => event.stageId === 1);
     expect(stage1?.partitions).toEqual([0]);
@@ -80,8 +67,8 @@ describe("fetch failures", () => {
     finishStages(h, 0);
     expect(h.liveIds(1)).toEqual(["j.1.0.0.0", "j.1.0.1.0"]);
     const failed = h.fetchFail("j.1.0.0.0", 0);
-    expect(ids(failed)).toEqual([]); // a slot is free, partition 2 is pending, but the attempt is a zombie
-    expect(ids(h.succeed("j.1.0.1.0"))).toEqual([]);
+    expect(launchedIds(failed)).toEqual([]); // a slot is free, partition 2 is pending, but the attempt is a zombie
+    expect(launchedIds(h.succeed("j.1.0.1.0"))).toEqual([]);
     h.tick(200);
     finishStages(h, 0);
     const retry = eventsIn(h.log, "stageSubmitted").find((event) => event.stageId === 1 && event.attempt === 1);
@@ -98,14 +85,14 @@ describe("fetch failures", () => {
     expect(h.liveIds()).toEqual(["j.1.0.0.0", "j.1.0.1.0", "j.1.0.2.0", "j.2.0.0.0"]);
     h.fetchFail("j.1.0.0.0", 0, { unreachable: true }); // node n1 (maps 0 and 2 of shuffle 0) is gone
     // Stage 2 is still running, but launches nothing while shuffle 0 is incomplete.
-    expect(ids(h.succeed("j.2.0.0.0"))).toEqual([]);
+    expect(launchedIds(h.succeed("j.2.0.0.0"))).toEqual([]);
     const window = h.tick(200);
     expect(eventsIn(window, "stageResubmitted").map((event) => [event.stageId, event.partitions])).toEqual([[0, [0, 2]]]);
-    expect(ids(window)).toEqual(["j.0.1.0.1", "j.0.1.2.1"]);
+    expect(launchedIds(window)).toEqual(["j.0.1.0.1", "j.0.1.2.1"]);
     h.succeed("j.0.1.0.1");
     const resumed = h.succeed("j.0.1.2.1");
     // Stage 2 resumes in its attempt 0; stage 1 gets attempt 1 (zombie tasks 1 and 2 still run).
-    expect(ids(resumed)).toEqual(["j.2.0.1.0", "j.2.0.2.0"]);
+    expect(launchedIds(resumed)).toEqual(["j.2.0.1.0", "j.2.0.2.0"]);
     expect(eventsIn(resumed, "stageSubmitted")).toEqual([expect.objectContaining({ stageId: 1, attempt: 1, partitions: [0, 1, 2] })]);
     expect(launchesIn(resumed).every((launch) => launch.task.shuffleReads[0]!.locations.length === 3)).toBe(true);
     h.runAll();
@@ -128,7 +115,7 @@ describe("fetch failures", () => {
       expect.stringMatching(/^caused by attempt 1: FetchFailed\(shuffle j-sh0, map 0/),
     ]);
     expect(eventsIn(aborted, "jobEnded")).toHaveLength(1);
-    expect(ids(h.tick(1000))).toEqual([]);
+    expect(launchedIds(h.tick(1000))).toEqual([]);
   });
 });
 
@@ -155,7 +142,7 @@ describe("commit authorization", () => {
     expect(h.liveIds(1)).toEqual(["j.1.0.0.0", "j.1.1.0.1", "j.1.1.1.1"]);
     expect(h.commit("j.1.1.0.1")).toBe(false);
     const denied = h.fail("j.1.1.0.1", { kind: "commitDenied", message: "another attempt committed" });
-    expect(ids(denied)).toEqual([]);
+    expect(launchedIds(denied)).toEqual([]);
     h.succeed("j.1.0.0.0");
     h.succeed("j.1.1.1.1");
     const view = jobView(h.state, "j")!;
@@ -172,7 +159,7 @@ describe("commit authorization", () => {
     finishStages(h, 0);
     h.fail("j.1.1.0.1", { kind: "commitDenied" });
     const released = h.fail("j.1.0.0.0", { kind: "executorError", message: "disk full" });
-    expect(ids(released)).toEqual(["j.1.1.0.2"]);
+    expect(launchedIds(released)).toEqual(["j.1.1.0.2"]);
     expect(h.commit("j.1.1.0.2")).toBe(true);
   });
 });

@@ -1,15 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { jobView, listJobs } from "./index.js";
-import { Harness } from "./testing/harness.js";
+import { cluster, Harness } from "./testing/harness.js";
 import { singleStagePlan, threeStagePlan } from "./testing/plans.js";
 import type { Command } from "./types.js";
-
-function cluster(conf: Record<string, string> = {}): Harness {
-  const h = new Harness(conf);
-  h.addExecutor("e1", "n1", 2);
-  h.addExecutor("e2", "n2", 2);
-  return h;
-}
 
 const evictedIn = (commands: Command[]) => commands.flatMap((command) => (command.type === "jobEvicted" ? [command.jobId] : []));
 
@@ -21,7 +14,7 @@ function runJob(h: Harness, jobId: string): Command[] {
 
 describe("ended jobs leave the scheduler's memory", () => {
   it("keeps an ended job for ballast.scheduler.jobRetention, then evicts it and its timers", () => {
-    const h = cluster({ "ballast.scheduler.jobRetention": "10s" });
+    const h = cluster(2, 2, { "ballast.scheduler.jobRetention": "10s" });
     runJob(h, "j");
     expect(jobView(h.state, "j")!.status).toBe("succeeded");
     expect(evictedIn(h.tick(9_999))).toEqual([]);
@@ -32,7 +25,7 @@ describe("ended jobs leave the scheduler's memory", () => {
   });
 
   it("evicts the oldest ended jobs at once beyond ballast.scheduler.retainedJobs", () => {
-    const h = cluster({ "ballast.scheduler.retainedJobs": "2" });
+    const h = cluster(2, 2, { "ballast.scheduler.retainedJobs": "2" });
     runJob(h, "a");
     runJob(h, "b");
     expect(evictedIn(runJob(h, "c"))).toEqual(["a"]);
@@ -40,7 +33,7 @@ describe("ended jobs leave the scheduler's memory", () => {
   });
 
   it("keeps a job whose killed tasks still hold slots until they report, then evicts it", () => {
-    const h = cluster({ "ballast.scheduler.jobRetention": "1s" });
+    const h = cluster(2, 2, { "ballast.scheduler.jobRetention": "1s" });
     h.submit("j", threeStagePlan());
     h.send({ type: "cancelJob", jobId: "j", reason: "user asked" });
     expect(evictedIn(h.tick(1_000))).toEqual([]); // its killed tasks' reports still need the job
@@ -51,7 +44,7 @@ describe("ended jobs leave the scheduler's memory", () => {
   });
 
   it("holds no more after 300 jobs than after 10", () => {
-    const h = cluster({ "ballast.scheduler.jobRetention": "1s", "ballast.scheduler.retainedJobs": "5" });
+    const h = cluster(2, 2, { "ballast.scheduler.jobRetention": "1s", "ballast.scheduler.retainedJobs": "5" });
     const held = () => ({ jobs: h.state.jobs.size, ended: h.state.endedJobs.length, timers: h.state.timers.length, tasks: h.state.tasks.size });
     for (let i = 0; i < 10; i++) runJob(h, `job-${i}`);
     h.tick(1_000);

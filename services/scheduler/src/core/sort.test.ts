@@ -1,19 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { jobView } from "./index.js";
 import { planStages } from "./planning.js";
-import { eventsIn, Harness, launchesIn } from "./testing/harness.js";
+import { cluster, eventsIn, finishStages, Harness, launchesIn } from "./testing/harness.js";
 import { sortPlan } from "./testing/plans.js";
 import type { TaskLaunch } from "./types.js";
-
-function cluster(executors: number, slots: number): Harness {
-  const harness = new Harness();
-  for (let i = 1; i <= executors; i++) harness.addExecutor(`e${i}`, `n${i}`, slots);
-  return harness;
-}
-
-function finishStages(h: Harness, ...stageIds: number[]): void {
-  for (const stageId of stageIds) while (h.liveIds(stageId).length > 0) h.succeed(h.liveIds(stageId)[0]!);
-}
 
 const launchesOf = (h: Harness, stageId: number): TaskLaunch[] =>
   launchesIn(h.log).map((launch) => launch.task).filter((task) => task.stageId === stageId);

@@ -2,15 +2,8 @@ import { describe, expect, it } from "vitest";
 import { executorViews, jobView } from "./index.js";
 import { step } from "./step.js";
 import { createState } from "./state.js";
-import { eventsIn, Harness, launchesIn } from "./testing/harness.js";
+import { cluster, eventsIn, Harness, launchesIn } from "./testing/harness.js";
 import { singleStagePlan, threeStagePlan } from "./testing/plans.js";
-
-function cluster(): Harness {
-  const harness = new Harness();
-  harness.addExecutor("e1", "n1", 2);
-  harness.addExecutor("e2", "n2", 2);
-  return harness;
-}
 
 /** Reports every live task's success, each executor's in one "taskUpdates" input, until nothing is live. */
 function runInBatches(h: Harness): void {

@@ -174,3 +174,18 @@ export function eventsIn<T extends HistoryEvent["type"]>(commands: Command[], ty
     command.type === "emitEvent" && command.event.type === type ? [command.event as Extract<HistoryEvent, { type: T }>] : [],
   );
 }
+
+/** A harness with `executors` executors e1..eN on nodes n1..nN, `slots` slots each. */
+export function cluster(executors = 2, slots = 2, conf: Record<string, string> = {}): Harness {
+  const harness = new Harness(conf);
+  for (let i = 1; i <= executors; i++) harness.addExecutor(`e${i}`, `n${i}`, slots);
+  return harness;
+}
+
+/** Succeeds live tasks of the given stages until none of them is live. */
+export function finishStages(h: Harness, ...stageIds: number[]): void {
+  for (const stageId of stageIds) while (h.liveIds(stageId).length > 0) h.succeed(h.liveIds(stageId)[0]!);
+}
+
+/** The task ids `commands` launch, in order. */
+export const launchedIds = (commands: Command[]): string[] => launchesIn(commands).map((launch) => launch.task.taskId);
