@@ -5,6 +5,8 @@ import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from "@open
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 
 let provider: NodeTracerProvider | undefined;
+/** Spans go to an exporter (OTLP, or a test's); else only their ids matter. */
+let exporting = false;
 
 const KEEP_IDS_ONLY: SpanProcessor = {
   onStart() {},
@@ -30,6 +32,7 @@ export async function initTelemetry(serviceName: string, exporter?: SpanExporter
     const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
     processor = new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 500 });
   }
+  exporting = processor !== KEEP_IDS_ONLY;
   provider = new NodeTracerProvider({ resource: resourceFromAttributes({ "service.name": serviceName }), spanProcessors: [processor] });
   provider.register({ propagator: new W3CTraceContextPropagator() });
 }
@@ -37,10 +40,14 @@ export async function initTelemetry(serviceName: string, exporter?: SpanExporter
 export async function shutdownTelemetry(): Promise<void> {
   const running = provider;
   provider = undefined;
+  exporting = false;
   await running?.shutdown().catch(() => undefined);
 }
 
 export const tracer = () => trace.getTracer("ballast");
+
+/** Whether the spans this process makes are exported; when not, a hot path may keep only their ids (see the scheduler's task spans). */
+export const spansExported = (): boolean => exporting;
 
 /** The W3C traceparent of a context (default: the active one), or "" when none. */
 export function traceparentOf(ctx: Context = context.active()): string {

@@ -1,11 +1,12 @@
 import { context, trace, SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { Logger } from "@ballast/common/logging";
-import { contextFromTraceparent, traceparentOfSpan, tracer } from "@ballast/common/telemetry";
+import { contextFromTraceparent, spansExported, traceparentOfSpan, tracer } from "@ballast/common/telemetry";
 import { applicationView, cachedDatasetsOf, createState, STATE_FORMAT, executorViews, jobView, listJobs, nextDueMs, nodeViews, step } from "./core/index.js";
 import type { ApplicationView, Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, TaskLaunch } from "./core/types.js";
 import { serialize, deserialize } from "node:v8";
 import { describeError, InvalidArgumentError } from "@ballast/common/errors";
 import { GroupCommitter } from "./store/groupCommit.js";
+import { idOnlySpan } from "./idOnlySpans.js";
 import { JobOutputs, type AbortOutputCommand, type CommitOutputCommand } from "./outputCommit.js";
 import type { JobRecord, LogRecord, Replay, SchedulerStore } from "./store/schedulerStore.js";
 
@@ -439,6 +440,7 @@ export class SchedulerShell {
     // (looked up only then: a task span's parent is almost always here).
     const fallback = () => command.parentTraceparent ?? (command.parentKey ? this.jobRecords.get(jobIdOfSpanKey(command.parentKey))?.traceparent || undefined : undefined);
     const parent = parentSpan ? trace.setSpan(context.active(), parentSpan) : contextFromTraceparent(fallback());
+    if (!spansExported()) return void this.spans.set(command.key, idOnlySpan(parent));
     const options = command.startTime === undefined ? { attributes: command.attributes } : { attributes: command.attributes, startTime: command.startTime };
     this.spans.set(command.key, tracer().startSpan(command.name, options, parent));
   }

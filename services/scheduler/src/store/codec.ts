@@ -24,6 +24,15 @@ export function decodeLogged(bytes: Uint8Array): { input: Input; rejected?: stri
 }
 export const decodeEvent = (bytes: Uint8Array): HistoryEvent => packr.unpack(bytes) as HistoryEvent;
 
+/** A SQLite outbox row's bytes: the events of one commit, in seq order. */
+export const encodeEventRow = (events: HistoryEvent[]): Buffer => packr.pack(events);
+
+/** A SQLite outbox row's events: an array, or one event alone (a row written before rows held several). */
+export function decodeEventRow(bytes: Uint8Array): HistoryEvent[] {
+  const body = packr.unpack(bytes) as HistoryEvent | HistoryEvent[];
+  return Array.isArray(body) ? body : [body];
+}
+
 /**
  * The lease rule both backends apply inside their transaction, with the
  * database's `nowMs`: the lease is free, expired or already ours; a new holder

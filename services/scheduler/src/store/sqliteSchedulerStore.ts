@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { openDatabase, statementCache, type SqliteDatabase } from "@ballast/common/sqlite";
-import { decideAcquire, decodeEvent, decodeLogged, encodeBody, encodeLogged } from "./codec.js";
+import { decideAcquire, decodeEventRow, decodeLogged, encodeEventRow, encodeLogged } from "./codec.js";
 import { RecentEvents } from "./recentEvents.js";
 import type { HistoryEvent } from "../core/types.js";
 import { LeaseLostError, type AcquireResult, type LeaseRecord, type LeaseStore, type LogRecord, type Replay, type SchedulerStore } from "./schedulerStore.js";
@@ -16,6 +16,8 @@ const MIGRATIONS = [
    CREATE TABLE jobs (job_id TEXT PRIMARY KEY, submission_id TEXT, traceparent TEXT NOT NULL);
    CREATE UNIQUE INDEX jobs_by_submission ON jobs (submission_id) WHERE submission_id IS NOT NULL;`,
   `ALTER TABLE snapshots ADD COLUMN format INTEGER NOT NULL DEFAULT 0;`,
+  // An events row holds a commit's events (seq: the last one's; count: how many): one row per commit, not per event.
+  `ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;`,
 ];
 
 /**
@@ -46,21 +48,26 @@ export class SqliteSchedulerStore implements SchedulerStore {
     const epochNow = this.db.prepare("SELECT epoch FROM lease WHERE id = 1").pluck();
     const lastSeq = this.db.prepare("SELECT COALESCE(MAX(seq), 0) FROM inputs").pluck();
     const insertInput = this.db.prepare("INSERT INTO inputs (seq, now, body) VALUES (?, ?, ?)");
-    const insertEvent = this.db.prepare("INSERT INTO events (job_id, body) VALUES (?, ?)");
+    // AUTOINCREMENT's high-water mark: the last event seq ever written (published rows are deleted, seqs never reused).
+    const lastEventSeq = this.db.prepare("SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'events'").pluck();
+    const insertEvents = this.db.prepare("INSERT INTO events (seq, job_id, count, body) VALUES (?, ?, ?, ?)");
     const insertJob = this.db.prepare("INSERT OR IGNORE INTO jobs (job_id, submission_id, traceparent) VALUES (?, ?, ?)");
     const deleteJob = this.db.prepare("DELETE FROM jobs WHERE job_id = ?");
     this.appendInTransaction = this.db.transaction((records: LogRecord[], epoch: number) => {
       // The epoch check makes the log itself the fence: a deposed leader cannot append.
       if (epochNow.get() !== epoch) throw new LeaseLostError(`the lease moved past epoch ${epoch}`);
-      const written: Array<{ seq: number; event: HistoryEvent }> = [];
-      if ((lastSeq.get() as number) >= records[0]!.seq) return written; // a retried batch that did commit
+      if ((lastSeq.get() as number) >= records[0]!.seq) return []; // a retried batch that did commit
+      const events: HistoryEvent[] = [];
       for (const r of records) {
         insertInput.run(r.seq, r.now, encodeLogged(r));
-        for (const event of r.events) written.push({ seq: Number(insertEvent.run(event.jobId, encodeBody(event)).lastInsertRowid), event });
+        for (const event of r.events) events.push(event);
         for (const job of r.jobs) insertJob.run(job.jobId, job.submissionId || null, job.traceparent);
         for (const jobId of r.forgetJobs ?? []) deleteJob.run(jobId);
       }
-      return written;
+      if (events.length === 0) return [];
+      const first = (lastEventSeq.get() as number) + 1;
+      insertEvents.run(first + events.length - 1, sharedJobId(events), events.length, encodeEventRow(events));
+      return events.map((event, index) => ({ seq: first + index, event }));
     });
     const movePublished = this.db.prepare("INSERT INTO meta (key, value) VALUES ('published_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)");
     const deletePublished = this.db.prepare("DELETE FROM events WHERE seq <= ?");
@@ -69,7 +76,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
       movePublished.run(String(seq));
       deletePublished.run(seq);
     });
-    this.selectEvents = this.db.prepare("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
+    this.selectEvents = this.db.prepare("SELECT seq, count, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
     this.lease = new SqliteLease(this.db, this.sql);
   }
 
@@ -97,8 +104,18 @@ export class SqliteSchedulerStore implements SchedulerStore {
   async eventsAfter(seq: number, limit: number) {
     const recent = this.recentEvents.after(seq, limit);
     if (recent) return recent;
-    const rows = this.selectEvents.all(seq, limit) as Array<{ seq: number; body: Buffer }>;
-    return rows.map((r) => ({ seq: r.seq, event: decodeEvent(r.body) }));
+    // A row history acknowledged only in part stays: its published events are skipped as if deleted.
+    const after = Math.max(seq, await this.publishedSeq());
+    // Every row holds at least one event after `after`, so `limit` rows hold enough.
+    const rows = this.selectEvents.all(after, limit) as Array<{ seq: number; count: number; body: Buffer }>;
+    const events: Array<{ seq: number; event: HistoryEvent }> = [];
+    for (const row of rows) {
+      const first = row.seq - row.count + 1;
+      decodeEventRow(row.body).forEach((event, index) => {
+        if (first + index > after && events.length < limit) events.push({ seq: first + index, event });
+      });
+    }
+    return events;
   }
 
   async publishedSeq(): Promise<number> {
@@ -136,6 +153,12 @@ export class SqliteSchedulerStore implements SchedulerStore {
     this.sql("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)").run(key, value);
     return this.meta(key)!;
   }
+}
+
+/** The job all of a row's events belong to, or "" (the column is informational: nothing selects by it). */
+function sharedJobId(events: HistoryEvent[]): string {
+  const jobId = events[0]!.jobId;
+  return events.every((event) => event.jobId === jobId) ? jobId : "";
 }
 
 class SqliteLease implements LeaseStore {
