@@ -16,7 +16,7 @@ import { commitTextPartition } from "./commit.js";
 import type { InputCache } from "./inputs.js";
 import { asJob } from "./jobStaging.js";
 import type { ShufflePeer, StagingPeer } from "./peers.js";
-import { prepareBlocksTransfer, type PartitionOutput, type PartitionTaskSpec, type WorkerTaskResponse } from "./protocol.js";
+import { prepareBlocksTransfer, type PartitionOutput, type PartitionTaskSpec, type WorkerJobContext, type WorkerTaskResponse } from "./protocol.js";
 import { shuffleReadsOf } from "ballast/planning";
 import { FetchedBlockStore, type FetchMemory } from "./fetchedBlocks.js";
 import { fetchShuffleBlocks, type FetchedBlocks } from "./shuffleFetch.js";
@@ -186,12 +186,7 @@ export class TaskRunner {
         {
           type: "run",
           taskId: launch.taskId,
-          bundlePath: prepared.bundlePath,
-          bundleDigest: launch.bundleDigest,
-          args: launch.plan.args,
-          inputs: launch.plan.inputs,
-          graphHash: launch.plan.graphHash,
-          driver: launch.plan.driver,
+          job: jobContextOf(launch, prepared.bundlePath),
           localPaths: prepared.localPaths,
           task: partitionTaskOf(launch),
           blocks,
@@ -307,6 +302,18 @@ function partitionTaskOf(launch: TaskLaunch): PartitionTaskSpec {
   // A sample task's output comes back as a collect result (deliver's collect case), whatever the job's action.
   if (launch.sampleFor) task.sampleFor = { shuffleIndex: launch.sampleFor.shuffleIndex };
   return task;
+}
+
+/** Worker job contexts by the launch's plan object (one per job, JobPlanCache): the pool sends each to a worker once. */
+const jobContexts = new WeakMap<TaskLaunch["plan"], WorkerJobContext>();
+
+function jobContextOf(launch: TaskLaunch, bundlePath: string): WorkerJobContext {
+  let job = jobContexts.get(launch.plan);
+  if (!job || job.bundlePath !== bundlePath || job.bundleDigest !== launch.bundleDigest) {
+    const { args, inputs, graphHash, driver } = launch.plan;
+    jobContexts.set(launch.plan, (job = { bundlePath, bundleDigest: launch.bundleDigest, args, inputs, graphHash, driver }));
+  }
+  return job;
 }
 
 /** Resolved confs by the launch's conf object: the session's JobPlanCache gives every task of a job the same one. */
