@@ -123,10 +123,13 @@ export class TaskRunner {
   }
 
   private async execute(launch: TaskLaunch, signal: AbortSignal, metrics: TaskMetrics, logger: TaskLogger, clock: TaskClock): Promise<TaskStatusUpdate> {
-    await this.deps.beforeTask?.(launch, signal);
+    // Awaited only when there is something to wait for: each await of a settled value is a turn of
+    // the microtask queue, and an empty task has little else to do.
+    if (this.deps.beforeTask) await this.deps.beforeTask(launch, signal);
     const conf = confOf(launch);
     const bundlePath = await this.deps.bundles.pathOf(launch.bundleDigest);
-    const localPaths = await this.prepareInputs(launch);
+    const inputUris = inputUrisOfPipeline(launch.plan, launch.datasetId);
+    const localPaths = inputUris.length === 0 ? {} : await this.prepareInputs(launch, inputUris);
     signal.throwIfAborted();
     // Jobs of an application get a cache (possibly empty, so what they compute is kept); plain jobs none.
     const cached = launch.applicationId ? await withSpan("cache.fetch", {}, () => this.deps.cache.blocksFor(launch)) : undefined;
@@ -214,13 +217,12 @@ export class TaskRunner {
     }
     metrics.recordsOut = output.kind === "count" ? output.count : output.recordsOut;
     signal.throwIfAborted();
-    const cachedWrites = response.type === "done" ? await this.deps.cache.keep(launch, response.cache.writes) : [];
+    const cachedWrites = response.type === "done" && response.cache.writes.length > 0 ? await this.deps.cache.keep(launch, response.cache.writes) : [];
     const update = await this.deliver(launch, output, conf, metrics, signal);
     return cachedWrites.length > 0 ? { ...update, cachedWrites } : update;
   }
 
-  private async prepareInputs(launch: TaskLaunch): Promise<Record<string, string>> {
-    const uris = inputUrisOfPipeline(launch.plan, launch.datasetId);
+  private async prepareInputs(launch: TaskLaunch, uris: string[]): Promise<Record<string, string>> {
     const pinned = new Map(launch.plan.inputs.map((input) => [input.uri, input.sha256]));
     const paths = await Promise.all(uris.map((uri) => this.deps.inputs.localPath(uri, pinned.get(uri))));
     return Object.fromEntries(uris.map((uri, i) => [uri, paths[i]]));
