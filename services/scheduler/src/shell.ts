@@ -1,12 +1,11 @@
 import { context, trace, SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { Logger } from "@ballast/common/logging";
-import { contextFromTraceparent, spansExported, traceparentOfSpan, tracer } from "@ballast/common/telemetry";
+import { contextFromTraceparent, idOnlySpan, spansExported, traceparentOfSpan, tracer } from "@ballast/common/telemetry";
 import { applicationView, cachedDatasetsOf, createState, STATE_FORMAT, executorViews, jobView, listJobs, nextDueMs, nodeViews, step } from "./core/index.js";
 import type { ApplicationView, Command, ExecutorView, HistoryEvent, Input, JobView, NodeView, TaskLaunch } from "./core/types.js";
 import { serialize, deserialize } from "node:v8";
 import { describeError, InvalidArgumentError } from "@ballast/common/errors";
 import { GroupCommitter } from "./store/groupCommit.js";
-import { idOnlySpan } from "./idOnlySpans.js";
 import { JobOutputs, type AbortOutputCommand, type CommitOutputCommand } from "./outputCommit.js";
 import type { JobRecord, LogRecord, Replay, SchedulerStore } from "./store/schedulerStore.js";
 

@@ -19,9 +19,8 @@ export type PartitionOutput =
   | { kind: "count"; count: number }
   | { kind: "text"; data: Uint8Array; recordsOut: number };
 
-export interface WorkerTaskRequest {
-  type: "run";
-  taskId: string;
+/** What every task of a job gives its worker alike: a worker gets it once, with the first such task it runs. */
+export interface WorkerJobContext {
   bundlePath: string;
   bundleDigest: string;
   args: string[];
@@ -29,7 +28,13 @@ export interface WorkerTaskRequest {
   graphHash: string;
   /** Jobs of an application: the action of the driver program to replay to. */
   driver?: DriverPosition;
-  /** Input URI -> local file the worker reads ranges from. */
+}
+
+export interface WorkerTaskRequest {
+  type: "run";
+  taskId: string;
+  job: WorkerJobContext;
+  /** Input URI -> local file the worker reads ranges from (by the task's dataset, so per task). */
   localPaths: Record<string, string>;
   task: PartitionTaskSpec;
   /** Fetched blocks of this task's reduce partition, per shuffle index, in map index order: in memory, or where on disk. */
@@ -38,6 +43,16 @@ export interface WorkerTaskRequest {
   spill: { memoryLimit: number; dir: string };
   /** Cached partitions of persisted datasets the task may read, by "<cacheKey>/<partition>" (absent: none). */
   cached?: Record<string, Uint8Array>;
+}
+
+/**
+ * A request as it crosses postMessage: the job by a number, and its context only when the worker
+ * did not get that number last (cloning the bundle path, digest, args and inputs for every task
+ * was a tenth of the executor's postMessage cost on empty tasks).
+ */
+export interface WorkerTaskMessage extends Omit<WorkerTaskRequest, "job"> {
+  jobNumber: number;
+  job?: WorkerJobContext;
 }
 
 /** A partition of a persisted dataset the task computed, for the executor to keep. */

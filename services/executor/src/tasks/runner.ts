@@ -16,7 +16,7 @@ import { commitTextPartition } from "./commit.js";
 import type { InputCache } from "./inputs.js";
 import { asJob } from "./jobStaging.js";
 import type { ShufflePeer, StagingPeer } from "./peers.js";
-import { prepareBlocksTransfer, type PartitionOutput, type PartitionTaskSpec, type WorkerTaskResponse } from "./protocol.js";
+import { prepareBlocksTransfer, type PartitionOutput, type PartitionTaskSpec, type WorkerJobContext, type WorkerTaskResponse } from "./protocol.js";
 import { shuffleReadsOf } from "ballast/planning";
 import { FetchedBlockStore, type FetchMemory } from "./fetchedBlocks.js";
 import { fetchShuffleBlocks, type FetchedBlocks } from "./shuffleFetch.js";
@@ -68,6 +68,14 @@ export function fetchedBytesInMemory(memoryLimit: number): number {
   return Math.floor(memoryLimit / 8);
 }
 
+/** A task's logger (its lines carry its id), made on first use: most tasks log nothing, and a child per task was 1.5% of the main thread. */
+type TaskLogger = () => Logger;
+
+function taskLoggerOf(parent: Logger, taskId: string): TaskLogger {
+  let child: Logger | undefined;
+  return () => (child ??= parent.child({ taskId }));
+}
+
 /** When a task attempt started, and how long it waited in the worker pool's queue. */
 interface TaskClock {
   startedAt: number;
@@ -99,26 +107,29 @@ export class TaskRunner {
     const metrics = emptyMetrics();
     // A queued task's wait for a slot is not its duration (stage medians, MB/s): counted from when it reaches a worker.
     const clock: TaskClock = { startedAt: Date.now(), queuedAt: 0, queuedMs: 0 };
-    const logger = this.deps.logger.child({ taskId: launch.taskId });
+    const logger = taskLoggerOf(this.deps.logger, launch.taskId);
     try {
       const update = await this.execute(launch, signal, metrics, logger, clock);
       const durationMs = Date.now() - clock.startedAt - clock.queuedMs;
-      logger.debug({ durationMs, queuedMs: clock.queuedMs }, "task succeeded"); // failures stay at warn
+      if (this.deps.logger.isLevelEnabled("debug")) logger().debug({ durationMs, queuedMs: clock.queuedMs }, "task succeeded"); // failures stay at warn
       return { ...update, metrics: { ...metrics, durationMs } };
     } catch (err) {
       const update = this.failedUpdate(launch, err, signal);
       span.setStatus({ code: SpanStatusCode.ERROR, message: update.failure?.message });
       span.setAttribute("task.outcome", update.failure?.kind ?? update.state);
-      logger.warn({ state: update.state, kind: update.failure?.kind, err: update.failure?.message }, "task did not succeed");
+      logger().warn({ state: update.state, kind: update.failure?.kind, err: update.failure?.message }, "task did not succeed");
       return { ...update, metrics: { ...metrics, durationMs: Date.now() - clock.startedAt - clock.queuedMs } };
     }
   }
 
-  private async execute(launch: TaskLaunch, signal: AbortSignal, metrics: TaskMetrics, logger: Logger, clock: TaskClock): Promise<TaskStatusUpdate> {
-    await this.deps.beforeTask?.(launch, signal);
+  private async execute(launch: TaskLaunch, signal: AbortSignal, metrics: TaskMetrics, logger: TaskLogger, clock: TaskClock): Promise<TaskStatusUpdate> {
+    // Awaited only when there is something to wait for: each await of a settled value is a turn of
+    // the microtask queue, and an empty task has little else to do.
+    if (this.deps.beforeTask) await this.deps.beforeTask(launch, signal);
     const conf = confOf(launch);
     const bundlePath = await this.deps.bundles.pathOf(launch.bundleDigest);
-    const localPaths = await this.prepareInputs(launch);
+    const inputUris = inputUrisOfPipeline(launch.plan, launch.datasetId);
+    const localPaths = inputUris.length === 0 ? {} : await this.prepareInputs(launch, inputUris);
     signal.throwIfAborted();
     // Jobs of an application get a cache (possibly empty, so what they compute is kept); plain jobs none.
     const cached = launch.applicationId ? await withSpan("cache.fetch", {}, () => this.deps.cache.blocksFor(launch)) : undefined;
@@ -141,7 +152,7 @@ export class TaskRunner {
     }
   }
 
-  private async fetchAndRun(launch: TaskLaunch, prepared: PreparedTask, signal: AbortSignal, metrics: TaskMetrics, logger: Logger, clock: TaskClock): Promise<TaskStatusUpdate> {
+  private async fetchAndRun(launch: TaskLaunch, prepared: PreparedTask, signal: AbortSignal, metrics: TaskMetrics, logger: TaskLogger, clock: TaskClock): Promise<TaskStatusUpdate> {
     const { reads, spillDir, conf } = prepared;
     const memoryLimit = Math.min(conf["ballast.executor.memory"], this.deps.taskMemoryCap);
     const store = reads.length === 0 ? undefined : new FetchedBlockStore(reads, fetchedBytesInMemory(memoryLimit), spillDir, this.deps.fetchMemory);
@@ -158,7 +169,7 @@ export class TaskRunner {
     { memoryLimit, store }: { memoryLimit: number; store?: FetchedBlockStore },
     signal: AbortSignal,
     metrics: TaskMetrics,
-    logger: Logger,
+    logger: TaskLogger,
     clock: TaskClock,
   ): Promise<TaskStatusUpdate> {
     const { reads, reducePartitions, spillDir, conf, cached } = prepared;
@@ -171,13 +182,13 @@ export class TaskRunner {
         policy: { maxRetries: conf["ballast.shuffle.io.maxRetries"], retryWaitMs: conf["ballast.shuffle.io.retryWait"], maxRetryWaitMs: conf["ballast.shuffle.io.maxRetryWait"] },
         clientFor: (address) => this.deps.shuffleClientFor(address),
         store,
-        logger,
+        logger: logger(),
         span,
         signal,
       }),
     );
     metrics.shuffleBytesRead = fetched.bytes;
-    if (fetched.bytesOnDisk > 0) logger.info({ bytes: fetched.bytes, bytesOnDisk: fetched.bytesOnDisk }, "fetched blocks past memory written to the spill dir");
+    if (fetched.bytesOnDisk > 0) logger().info({ bytes: fetched.bytes, bytesOnDisk: fetched.bytesOnDisk }, "fetched blocks past memory written to the spill dir");
     signal.throwIfAborted();
     const response = await withSpan("compute", { "dataset.id": launch.datasetId }, async () => {
       const { blocks, transfer } = prepareBlocksTransfer(fetched.blocks);
@@ -186,12 +197,7 @@ export class TaskRunner {
         {
           type: "run",
           taskId: launch.taskId,
-          bundlePath: prepared.bundlePath,
-          bundleDigest: launch.bundleDigest,
-          args: launch.plan.args,
-          inputs: launch.plan.inputs,
-          graphHash: launch.plan.graphHash,
-          driver: launch.plan.driver,
+          job: jobContextOf(launch, prepared.bundlePath),
           localPaths: prepared.localPaths,
           task: partitionTaskOf(launch),
           blocks,
@@ -211,13 +217,12 @@ export class TaskRunner {
     }
     metrics.recordsOut = output.kind === "count" ? output.count : output.recordsOut;
     signal.throwIfAborted();
-    const cachedWrites = response.type === "done" ? await this.deps.cache.keep(launch, response.cache.writes) : [];
+    const cachedWrites = response.type === "done" && response.cache.writes.length > 0 ? await this.deps.cache.keep(launch, response.cache.writes) : [];
     const update = await this.deliver(launch, output, conf, metrics, signal);
     return cachedWrites.length > 0 ? { ...update, cachedWrites } : update;
   }
 
-  private async prepareInputs(launch: TaskLaunch): Promise<Record<string, string>> {
-    const uris = inputUrisOfPipeline(launch.plan, launch.datasetId);
+  private async prepareInputs(launch: TaskLaunch, uris: string[]): Promise<Record<string, string>> {
     const pinned = new Map(launch.plan.inputs.map((input) => [input.uri, input.sha256]));
     const paths = await Promise.all(uris.map((uri) => this.deps.inputs.localPath(uri, pinned.get(uri))));
     return Object.fromEntries(uris.map((uri, i) => [uri, paths[i]]));
@@ -307,6 +312,18 @@ function partitionTaskOf(launch: TaskLaunch): PartitionTaskSpec {
   // A sample task's output comes back as a collect result (deliver's collect case), whatever the job's action.
   if (launch.sampleFor) task.sampleFor = { shuffleIndex: launch.sampleFor.shuffleIndex };
   return task;
+}
+
+/** Worker job contexts by the launch's plan object (one per job, JobPlanCache): the pool sends each to a worker once. */
+const jobContexts = new WeakMap<TaskLaunch["plan"], WorkerJobContext>();
+
+function jobContextOf(launch: TaskLaunch, bundlePath: string): WorkerJobContext {
+  let job = jobContexts.get(launch.plan);
+  if (!job || job.bundlePath !== bundlePath || job.bundleDigest !== launch.bundleDigest) {
+    const { args, inputs, graphHash, driver } = launch.plan;
+    jobContexts.set(launch.plan, (job = { bundlePath, bundleDigest: launch.bundleDigest, args, inputs, graphHash, driver }));
+  }
+  return job;
 }
 
 /** Resolved confs by the launch's conf object: the session's JobPlanCache gives every task of a job the same one. */

@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { parentPort } from "node:worker_threads";
 import { trimStack } from "../core/stack.js";
 import { readFetchedBlocks } from "./fetchedBlocks.js";
-import { prepareTransfer, type CacheActivity, type CacheBlockWrite, type PartitionOutput, type SpillCounts, type WorkerErrorKind, type WorkerTaskRequest, type WorkerTaskResponse } from "./protocol.js";
+import { prepareTransfer, type CacheActivity, type CacheBlockWrite, type PartitionOutput, type SpillCounts, type WorkerErrorKind, type WorkerJobContext, type WorkerTaskMessage, type WorkerTaskRequest, type WorkerTaskResponse } from "./protocol.js";
 
 // Stack frames of user code point at their .ts files through the bundle's inline source map.
 process.setSourceMapsEnabled(true);
@@ -30,7 +30,7 @@ interface JobDefinitionLike {
   buildPlan(options: {
     args: string[];
     inputSize: (uri: string) => number;
-    driver?: WorkerTaskRequest["driver"];
+    driver?: WorkerJobContext["driver"];
   }): BuiltJobLike | Promise<BuiltJobLike>;
 }
 
@@ -82,7 +82,7 @@ class LocalInputs implements PartitionIOLike {
   readonly cache?: NonNullable<PartitionIOLike["cache"]>;
   readonly cacheActivity: CacheActivity = { reads: 0, writes: [] };
 
-  constructor(private readonly request: WorkerTaskRequest) {
+  constructor(private readonly request: WorkerTaskMessage) {
     this.spill = {
       ...request.spill,
       onSpill: (bytes) => {
@@ -147,8 +147,21 @@ class LocalInputs implements PartitionIOLike {
 const builtJobs = new Map<string, BuiltJobLike>();
 const MAX_BUILT_JOBS = 16;
 
-async function runTask(request: WorkerTaskRequest): Promise<{ output: PartitionOutput; inputBytes: number; spilled: SpillCounts; cache: CacheActivity }> {
-  const built = await builtJobFor(request);
+/** The job context this worker got last, and its key in builtJobs (made once per job, not per task). */
+let currentJob: { number: number; context: WorkerJobContext; key: string } | undefined;
+
+/** The message's job context: sent with it, or the one before when the pool left it out (workerPool messageFor). */
+function jobOf(message: WorkerTaskMessage): { context: WorkerJobContext; key: string } {
+  if (message.job) {
+    const { bundleDigest, graphHash, args, inputs } = message.job;
+    currentJob = { number: message.jobNumber, context: message.job, key: JSON.stringify([bundleDigest, graphHash, args, inputs]) };
+  }
+  if (currentJob?.number !== message.jobNumber) throw new Error(`executor error: task ${message.taskId} came without its job's context (job ${message.jobNumber})`);
+  return currentJob;
+}
+
+async function runTask(request: WorkerTaskMessage): Promise<{ output: PartitionOutput; inputBytes: number; spilled: SpillCounts; cache: CacheActivity }> {
+  const built = await builtJobFor(jobOf(request));
   const io = new LocalInputs(request);
   try {
     return { output: built.runPartition(request.task, io), inputBytes: io.bytesRead, spilled: io.spilled, cache: io.cacheActivity };
@@ -157,21 +170,20 @@ async function runTask(request: WorkerTaskRequest): Promise<{ output: PartitionO
   }
 }
 
-async function builtJobFor(request: WorkerTaskRequest): Promise<BuiltJobLike> {
-  const key = JSON.stringify([request.bundleDigest, request.graphHash, request.args, request.inputs]);
+async function builtJobFor({ context, key }: { context: WorkerJobContext; key: string }): Promise<BuiltJobLike> {
   const cached = builtJobs.get(key);
   if (cached) {
     builtJobs.delete(key); // re-inserted last: the map's order is least recently used first
     builtJobs.set(key, cached);
     return cached;
   }
-  const built = await buildAndCheck(request);
+  const built = await buildAndCheck(context);
   if (builtJobs.size >= MAX_BUILT_JOBS) builtJobs.delete(builtJobs.keys().next().value!);
   builtJobs.set(key, built);
   return built;
 }
 
-async function buildAndCheck(request: WorkerTaskRequest): Promise<BuiltJobLike> {
+async function buildAndCheck(request: WorkerJobContext): Promise<BuiltJobLike> {
   const definition = await loadDefinition(request.bundleDigest, request.bundlePath);
   const sizes = new Map(request.inputs.map((input) => [input.uri, input.size]));
   const built = await definition.buildPlan({
@@ -229,7 +241,7 @@ function failureOf(taskId: string, err: unknown): WorkerTaskResponse {
   return { type: "failed", taskId, errorKind: kind, message: `non-Error value thrown: ${String(err)}`, stack: "" };
 }
 
-parentPort!.on("message", async (request: WorkerTaskRequest) => {
+parentPort!.on("message", async (request: WorkerTaskMessage) => {
   let response: WorkerTaskResponse;
   let transfer: ArrayBuffer[] = [];
   try {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Packr } from "msgpackr";
 import { createLogger } from "@ballast/common/logging";
 import { bundleJob, MODE_JOB, planOf, type BundledJob } from "../testing/jobs.js";
-import type { WorkerTaskRequest } from "./protocol.js";
+import type { WorkerJobContext, WorkerTaskRequest } from "./protocol.js";
 import { TaskKilledError, WorkerCrashedError, WorkerPool } from "./workerPool.js";
 
 const unpack = (bytes: Uint8Array) => new Packr({ useRecords: false }).unpack(bytes);
@@ -25,10 +25,18 @@ describe("WorkerPool", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function request(taskId: string, mode: string, partition = 0, extra: string[] = []): Promise<WorkerTaskRequest> {
+  async function jobContext(mode: string, extra: string[] = []): Promise<{ context: WorkerJobContext; datasetId: number }> {
     const args = ["--mode", mode, ...extra];
     const plan = await planOf(job, args);
-    return { type: "run", taskId, bundlePath: job.bundlePath, bundleDigest: job.sha256, args, inputs: plan.inputs, graphHash: plan.graphHash, localPaths: {}, task: { datasetId: plan.finalDatasetId, partition }, blocks: {}, spill: { memoryLimit: 1 << 20, dir } };
+    return { context: { bundlePath: job.bundlePath, bundleDigest: job.sha256, args, inputs: plan.inputs, graphHash: plan.graphHash }, datasetId: plan.finalDatasetId };
+  }
+
+  function requestOf(taskId: string, { context, datasetId }: { context: WorkerJobContext; datasetId: number }, partition = 0): WorkerTaskRequest {
+    return { type: "run", taskId, job: context, localPaths: {}, task: { datasetId, partition }, blocks: {}, spill: { memoryLimit: 1 << 20, dir } };
+  }
+
+  async function request(taskId: string, mode: string, partition = 0, extra: string[] = []): Promise<WorkerTaskRequest> {
+    return requestOf(taskId, await jobContext(mode, extra), partition);
   }
 
   it("runs a partition of the bundled job", async () => {
@@ -51,7 +59,7 @@ describe("WorkerPool", () => {
 
   it("fails a task whose rebuilt graph differs from the submitted plan", async () => {
     const base = await request("hash-1", "ok");
-    const response = await pool.run({ ...base, graphHash: "0".repeat(64) });
+    const response = await pool.run({ ...base, job: { ...base.job, graphHash: "0".repeat(64) } });
     if (response.type !== "failed") throw new Error("expected a failure");
     expect(response.errorKind).toBe("nondeterministic_graph");
     expect(response.message).toMatch(/^job graph is not deterministic: /);
@@ -61,6 +69,26 @@ describe("WorkerPool", () => {
     await expect(pool.run(await request("crash-1", "crash"))).rejects.toBeInstanceOf(WorkerCrashedError);
     const response = await pool.run(await request("ok-2", "ok"));
     expect(response.type).toBe("done");
+  });
+
+  it("gives a worker each job's context again after another job's task, and a replacement worker its own copy", async () => {
+    const single = new WorkerPool(1, createLogger("executor-test"));
+    try {
+      const ok = await jobContext("ok");
+      const collected = async (taskId: string, partition: number) => {
+        const response = await single.run(requestOf(taskId, ok, partition));
+        if (response.type !== "done" || response.output.kind !== "collect") throw new Error(`expected collect output, got ${JSON.stringify(response)}`);
+        return unpack(response.output.records);
+      };
+      expect(await collected("same-1", 1)).toEqual([10, 12, 14, 16, 18]);
+      expect(await collected("same-2", 0)).toEqual([0, 2, 4, 6, 8]);
+      expect((await single.run(await request("other-1", "throw"))).type).toBe("failed");
+      expect(await collected("same-3", 1)).toEqual([10, 12, 14, 16, 18]);
+      await expect(single.run(await request("crash-2", "crash"))).rejects.toBeInstanceOf(WorkerCrashedError);
+      expect(await collected("same-4", 1)).toEqual([10, 12, 14, 16, 18]);
+    } finally {
+      await single.close();
+    }
   });
 
   it("caps each worker's heap: a task past it fails alone as a crash, and the next task runs", async () => {

@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Logger } from "@ballast/common/logging";
-import type { WorkerTaskRequest, WorkerTaskResponse } from "./protocol.js";
+import type { WorkerJobContext, WorkerTaskMessage, WorkerTaskRequest, WorkerTaskResponse } from "./protocol.js";
 
 /** The worker died under a task (out of memory, process.exit, an uncaught async error): the executor's fault, not the task's. */
 export class WorkerCrashedError extends Error {
@@ -29,6 +29,8 @@ interface Job {
 interface Slot {
   worker: Worker;
   job?: Job;
+  /** The job context this worker got last (WorkerTaskMessage): what it reuses when a task names it. */
+  jobNumber?: number;
 }
 
 // Built code runs worker.js as it is; sources (tests, development) go through an entry that registers tsx.
@@ -43,6 +45,9 @@ export class WorkerPool {
   private readonly slots = new Set<Slot>();
   private readonly queue: Job[] = [];
   private closed = false;
+  /** Job contexts by identity: the runner gives every task of a job the same object. */
+  private readonly jobNumbers = new WeakMap<WorkerJobContext, number>();
+  private lastJobNumber = 0;
 
   constructor(
     private readonly size: number,
@@ -107,8 +112,21 @@ export class WorkerPool {
       const job = this.queue.shift()!;
       slot.job = job;
       job.onStart?.();
-      slot.worker.postMessage(job.request, job.transfer);
+      slot.worker.postMessage(this.messageFor(slot, job.request), job.transfer);
     }
+  }
+
+  /** The request with its job context left out when this slot's worker has it already. */
+  private messageFor(slot: Slot, request: WorkerTaskRequest): WorkerTaskMessage {
+    let jobNumber = this.jobNumbers.get(request.job);
+    if (jobNumber === undefined) this.jobNumbers.set(request.job, (jobNumber = ++this.lastJobNumber));
+    const known = slot.jobNumber === jobNumber;
+    slot.jobNumber = jobNumber;
+    const { type, taskId, localPaths, task, blocks, spill, cached } = request;
+    const message: WorkerTaskMessage = { type, taskId, jobNumber, localPaths, task, blocks, spill };
+    if (!known) message.job = request.job;
+    if (cached) message.cached = cached;
+    return message;
   }
 
   private spawn(): Slot {

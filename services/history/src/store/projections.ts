@@ -14,7 +14,7 @@ import type { SqlSession } from "./sql.js";
 export type Projector = (tx: SqlSession, applicationId: string, event: PublishedEvent, jobsEnsured: Set<string>) => Promise<void>;
 
 type Row = Record<string, string | number | null>;
-type Statement = (tx: SqlSession, params: Row) => Promise<unknown>;
+type Statement = (tx: SqlSession, params: Row) => Promise<number>;
 type Apply<T extends EventBody["type"]> = (tx: SqlSession, params: Row, body: Extract<EventBody, { type: T }>) => Promise<unknown>;
 
 /** `column = newer ? value : column` for each guarded column, then the guard itself. */
@@ -62,6 +62,12 @@ export function createProjector(): Projector {
   const stageEnded = run(
     `UPDATE stages SET ${guarded("status_seq", { status: "@status", reason: "@reason", ended_at_ms: "@time" })}
      WHERE app_id = @app AND job_id = @job AND stage_id = @stage AND attempt = @attempt`,
+  );
+  // A task's events are most of the log. A task's row is new at its start and there at its end
+  // (events come in order but for retries): each tries the one statement that usually does it all.
+  const insertStartedTask = run(
+    `INSERT INTO tasks (app_id, task_id, job_id, stage_id, partition, executor_id, stage_attempt, attempt, node_id, started_at_ms, state_seq)
+     VALUES (@app, @task, @job, @stage, @partition, @executor, @stageAttempt, @attempt, @node, @time, @seq) ON CONFLICT DO NOTHING`,
   );
   const taskStarted = run(
     `UPDATE tasks SET stage_attempt = @stageAttempt, attempt = @attempt, executor_id = @executor, node_id = @node, started_at_ms = @time,
@@ -130,14 +136,15 @@ export function createProjector(): Projector {
       await stageEnded(tx, { ...params, status: b.status, reason: b.reason });
     },
     taskStarted: async (tx, p, b) => {
-      const params = { ...p, task: b.taskId, stage: b.stageId, partition: b.partition, executor: b.executorId };
-      await ensureTask(tx, params);
-      await taskStarted(tx, { ...params, stageAttempt: b.stageAttempt, attempt: b.attempt, node: b.nodeId });
+      // A new row is what ensure-then-update gives it (state 'running' is the default; seq > 0 beats the guard's 0).
+      const params = { ...p, task: b.taskId, stage: b.stageId, partition: b.partition, executor: b.executorId, stageAttempt: b.stageAttempt, attempt: b.attempt, node: b.nodeId };
+      if ((await insertStartedTask(tx, params)) === 0) await taskStarted(tx, params);
     },
     taskEnded: async (tx, p, b) => {
-      const params = { ...p, task: b.taskId, stage: b.stageId, partition: b.partition, executor: b.executorId };
-      await ensureTask(tx, params);
-      await taskEnded(tx, { ...params, state: b.state, error: json(b.error), duration: b.durationMs });
+      const params = { ...p, task: b.taskId, stage: b.stageId, partition: b.partition, executor: b.executorId, state: b.state, error: json(b.error), duration: b.durationMs };
+      if ((await taskEnded(tx, params)) > 0) return;
+      await ensureTask(tx, params); // its start is not stored yet
+      await taskEnded(tx, params);
     },
     executorAdded: async (tx, p, b) => {
       const e = b.executor;

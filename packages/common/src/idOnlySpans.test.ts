@@ -1,6 +1,6 @@
 import { context, isSpanContextValid, ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
 import { describe, expect, it } from "vitest";
-import { idOnlySpan } from "./idOnlySpans.js";
+import { idOnlySpan } from "./telemetry.js";
 
 describe("id-only spans", () => {
   it("stay in the parent's trace with an id of their own, and record nothing", () => {
