@@ -63,6 +63,7 @@ export const CONF_SCHEMA = {
   "ballast.excludeOnFailure.nodeScore.threshold": { type: "ratio", default: "0.5", doc: "decayed share of failed task attempts on a node above which it is excluded across jobs" , process: true },
   "ballast.decommission.deadline": { type: "duration", default: "120s", min: 0, doc: "default time a decommissioning node has to drain and migrate" , process: true },
   "ballast.decommission.migrationParallelism": { type: "int", default: "4", min: 1, max: 16, doc: "map outputs a decommissioning shuffle service copies at once" , process: true },
+  "ballast.scheduler.queuedWork": { type: "duration", default: "100ms", min: 0, doc: "how much work an executor queues beyond its slots for a stage: as many of its tasks per slot as take this long at the stage's mean task time so far, at least one, at most the executor's --queue (short tasks go in large batches; a long one queues one per slot)" },
   "ballast.scheduler.takeBack.enabled": { type: "bool", default: "true", doc: "ask queued tasks back from busier executors for ones with room (an executor gives back only tasks it has not started; a started one runs on)", process: true },
   "ballast.speculation.enabled": { type: "bool", default: "false", doc: "launch a copy of tasks much slower than their stage's finished ones (as Spark)" },
   "ballast.speculation.multiplier": { type: "number", default: "1.5", min: 1, doc: "a task runs this many times longer than the median of its stage's finished tasks before it is copied" },

@@ -84,8 +84,8 @@ describe("executor process", () => {
     const { proc, output, exited } = startExecutor(`127.0.0.1:1,${scheduler.address}`, "node-p");
 
     const registration = await waitFor("registration", () => scheduler.registrations[0]);
-    // --slots 1 plus the default queue: four tasks waiting per slot.
-    expect(registration).toMatchObject({ nodeId: "node-p", slots: 5, queuedSlots: 4, shuffleAddress: shuffle.address, runningTaskIds: [], lastEpoch: 0 });
+    // --slots 1 plus the default queue: up to 32 tasks waiting per slot.
+    expect(registration).toMatchObject({ nodeId: "node-p", slots: 33, queuedSlots: 32, shuffleAddress: shuffle.address, runningTaskIds: [], lastEpoch: 0 });
     expect(registration.executorId).toMatch(new RegExp(`^node-p-exec-${proc.pid}-[0-9a-z]+$`));
 
     const okPlan = await planOf(job, ["--mode", "ok"]);

@@ -11,7 +11,7 @@ import { Executor, type ExecutorOptions } from "./executor.js";
 import { FaultHook, FaultSpecError, parseFaultSpec } from "./tasks/faults.js";
 
 /** Tasks queued per slot unless --queue says otherwise (see parse). */
-const DEFAULT_QUEUE_PER_SLOT = 4;
+const DEFAULT_QUEUE_PER_SLOT = 32;
 
 type Flags = Omit<ExecutorOptions, "logger" | "reconnect" | "staging" | "shuffleClient" | "onShutdownRequested"> & {
   /** How long SIGTERM waits for the node's decommission before exiting. */
@@ -25,7 +25,7 @@ const FLAGS = {
   "node-id": { value: "id", help: "this node's id (env BALLAST_NODE_ID, required)" },
   "executor-id": { value: "id", help: "executor id (env BALLAST_EXECUTOR_ID, default <node-id>-exec-<pid>-<start time>, unique across restarts)" },
   slots: { value: "n", help: "tasks run at once (env BALLAST_SLOTS, default: the machine's cores)" },
-  queue: { value: "n", help: `tasks accepted beyond --slots, queued here to hide the scheduler round trip of short tasks (env BALLAST_TASK_QUEUE, default: ${DEFAULT_QUEUE_PER_SLOT} per slot; 0: one task per slot)` },
+  queue: { value: "n", help: `tasks accepted beyond --slots, queued here to hide the scheduler round trip of short tasks; the scheduler fills it only with short ones (ballast.scheduler.queuedWork) (env BALLAST_TASK_QUEUE, default: ${DEFAULT_QUEUE_PER_SLOT} per slot; 0: one task per slot)` },
   host: { value: "host", help: "the node's address, reported on register (env BALLAST_HOST, default 127.0.0.1)" },
   address: { value: "host:port", help: "ExecutorService listen address (env BALLAST_ADDRESS, default <host>:0)" },
   "data-dir": { value: "dir", help: "bundle and input cache, temp files (env BALLAST_DATA_DIR, required)" },
@@ -55,10 +55,10 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     // pid plus start time: an executor restarted on the same node (even with a recycled pid) is a new executor.
     executorId: flag("executor-id", "BALLAST_EXECUTOR_ID") ?? `${nodeId}-exec-${process.pid}-${Date.now().toString(36)}`,
     slots,
-    // Four tasks waiting per slot: each turn's batch of launches and updates grows with the queue (empty
-    // tasks ran twice as fast as with one), and take-back (on by default) asks back what a busy node
-    // has not started when another has room, so the queue no longer strands work where it landed.
-    // Deeper gained no throughput in the bench, and each queued reduce task holds its fetched blocks.
+    // Up to 32 tasks waiting per slot: the scheduler fills the queue that deep only with short tasks
+    // (ballast.scheduler.queuedWork; a long task queues one per slot), and each turn's batch of
+    // launches and updates grows with it (empty tasks: 2.4x the rate of a queue of four). Take-back
+    // (on by default) asks back what a busy node has not started when another has room.
     queuedTasks: checkQueue(flag("queue", "BALLAST_TASK_QUEUE") ?? String(DEFAULT_QUEUE_PER_SLOT * slots)),
     host,
     address: checkAddress("--address", flag("address", "BALLAST_ADDRESS") ?? `${host}:0`),

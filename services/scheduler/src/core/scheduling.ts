@@ -11,7 +11,7 @@ import { cachedLocationsFor } from "./cache.js";
 import { hasUsableExecutor } from "./clusterQueries.js";
 import type { Ctx } from "./context.js";
 import { isTaskExcluded } from "./exclusionRules.js";
-import { allowedExecutors, hasFreeSlot, leastLoaded } from "./placement.js";
+import { allowedExecutors, attemptCapacity, hasFreeSlot, leastLoaded, type ExecutorCount } from "./placement.js";
 import { neededParentsComplete } from "./cachedStages.js";
 import { activeAttempt, hasOutput, type ExecutorState, type JobState, type StageAttempt, type StageState } from "./state.js";
 import { launchTask } from "./tasks.js";
@@ -35,7 +35,8 @@ function launchFromAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: 
   const allowed = allowedExecutors(ctx.state, job, attempt);
   trackUnschedulable(ctx, job, stage, attempt, allowed.length);
   if (allowed.length === 0) return true;
-  if (attempt.retries.length > 0 && !launchRetries(ctx, job, stage, attempt, allowed)) return false;
+  const capacity = attemptCapacity(job, attempt);
+  if (attempt.retries.length > 0 && !launchRetries(ctx, job, stage, attempt, allowed, capacity)) return false;
   const waiting: number[] = [];
   while (attempt.queueHead < attempt.queue.length && waiting.length < MAX_WAITING_FOR_HOLDERS) {
     const partition = attempt.queue[attempt.queueHead]!;
@@ -44,7 +45,7 @@ function launchFromAttempt(ctx: Ctx, job: JobState, stage: StageState, attempt: 
       continue;
     }
     const holders = cacheHolders(ctx, job, stage, partition, allowed);
-    const executor = leastLoaded(holders.all) ?? (holders.mustWait ? undefined : leastLoaded(allowed));
+    const executor = leastLoaded(holders.all, { capacity }) ?? (holders.mustWait ? undefined : leastLoaded(allowed, { capacity }));
     if (!executor && !holders.mustWait) break;
     attempt.queueHead++;
     if (executor) launchTask(ctx, job, stage, attempt, partition, executor);
@@ -84,18 +85,18 @@ function cacheHolders(ctx: Ctx, job: JobState, stage: StageState, partition: num
  * (task-level exclusion is a preference: the task still fails after
  * ballast.task.maxFailures with its own error). No preference when exclusion is off.
  */
-function launchRetries(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, allowed: ExecutorState[]): boolean {
+function launchRetries(ctx: Ctx, job: JobState, stage: StageState, attempt: StageAttempt, allowed: ExecutorState[], capacity: ExecutorCount): boolean {
   const waiting: number[] = [];
   const avoiding = job.conf["ballast.excludeOnFailure.enabled"];
   for (const partition of attempt.retries) {
     if (!isLaunchable(job, stage, attempt, partition)) continue;
     const run = attempt.runs.get(partition)!;
     let executor: ExecutorState | undefined;
-    if (!avoiding || run.failures === 0) executor = leastLoaded(allowed);
+    if (!avoiding || run.failures === 0) executor = leastLoaded(allowed, { capacity });
     else {
       const preferred = allowed.filter((candidate) => !isTaskExcluded(job, run, candidate));
-      if (preferred.length > 0) executor = leastLoaded(preferred);
-      else executor = leastLoaded(allowed, run.failedExecutors[run.failedExecutors.length - 1]) ?? leastLoaded(allowed);
+      if (preferred.length > 0) executor = leastLoaded(preferred, { capacity });
+      else executor = leastLoaded(allowed, { capacity, skip: run.failedExecutors[run.failedExecutors.length - 1] }) ?? leastLoaded(allowed, { capacity });
     }
     if (executor) launchTask(ctx, job, stage, attempt, partition, executor);
     else waiting.push(partition);

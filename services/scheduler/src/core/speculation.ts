@@ -65,7 +65,7 @@ function copyTargets(state: SchedulerState, { job, attempt, task }: TaskScope): 
 function slowTaskTarget(state: SchedulerState, scope: TaskScope): ExecutorState | undefined {
   const targets = copyTargets(state, scope);
   const nodeId = state.executors.get(scope.task.executorId)?.description.nodeId;
-  return leastLoaded(targets.filter((executor) => executor.description.nodeId !== nodeId)) ?? leastLoaded(targets, scope.task.executorId);
+  return leastLoaded(targets.filter((executor) => executor.description.nodeId !== nodeId)) ?? leastLoaded(targets, { skip: scope.task.executorId });
 }
 
 function copyDecommissioning(ctx: Ctx, scope: TaskScope, node: NodeState, target: ExecutorState): void {

@@ -53,7 +53,7 @@ export function takeBackOneTask(ctx: Ctx): boolean {
   const incoming = incomingByExecutor(state);
   const load = (executor: ExecutorState) => executor.running.size + (incoming.get(executor.description.executorId) ?? 0);
   // The usable executor with a slot that no revoking task is meant for.
-  const idle = leastLoaded([...state.executors.values()].filter((executor) => isUsable(state, executor)), undefined, load);
+  const idle = leastLoaded([...state.executors.values()].filter((executor) => isUsable(state, executor)), { load });
   if (!idle) return false;
   // Moving from an executor one task ahead would only swap which one is ahead.
   const enough = load(idle) + 2;
