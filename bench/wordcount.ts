@@ -84,7 +84,8 @@ export async function wordcountBench(): Promise<void> {
     const taskCpu = await mapTaskCpuMs(cluster.dir, corpus, [0, 3, 6]);
     const cliMs = cli.ms;
     const events = await jobHistory(cluster, outcome.jobId);
-    const mapMs = events.filter((e) => e.type === "taskEnded" && e.stageId === 0 && e.state === "succeeded").map((e) => Number(e.durationMs));
+    const taskMsOfStage = (stageId: number) => events.filter((e) => e.type === "taskEnded" && e.stageId === stageId && e.state === "succeeded").map((e) => Number(e.durationMs));
+    const mapMs = taskMsOfStage(0);
     const mapMbPerSecond = mb / MAP_PARTITIONS / (mapMs.reduce((a, b) => a + b, 0) / mapMs.length / 1000);
     const singleMbPerSecond = mb / (baseline.ms / 1000);
     console.log("\n== word count 100 MB, 2 nodes");
@@ -95,6 +96,8 @@ export async function wordcountBench(): Promise<void> {
     // The machine is shared: CPU time says what the work cost, whatever the load did to the wall.
     row("cluster CPU for the job", `${seconds(jobCpuMs)}  (all services; single process ${seconds(baseline.cpuMs)} CPU, ratio ${(jobCpuMs / baseline.cpuMs).toFixed(2)}x)`);
     for (const line of stageTimeline(events)) row("  timeline", line);
+    // Fetch, compute and commit of a reduce task are the fixed cost after the map stage: each task's time says which round paid what.
+    row("  reduce tasks", `${taskMsOfStage(1).map((ms) => ms.toFixed(0)).join(", ")} ms`);
     row("ballast submit, spawn to exit", `${seconds(cliMs)}  (the CLI process's own CPU ${seconds(cli.cpuMs)})`);
     row("  ratio CLI/single", ratioRow(cliMs / baseline.ms, 0.6, "lower"));
     row("vs Dask distributed (CLI time)", versusDask(runDask("dask_wordcount.py", [corpus, daskOutputDir("wc")], daskOutputDir("wc")), cliMs, 5));

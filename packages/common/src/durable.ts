@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { mkdir, open, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 /** fsyncs a directory so a rename inside it survives a crash. */
@@ -24,6 +25,29 @@ export function writeFileDurable(path: string, data: Uint8Array | string): void 
   }
   renameSync(temp, path);
   fsyncDir(dirname(path));
+}
+
+/**
+ * writeFileDurable off the event loop: its fsyncs run in libuv's pool, so a caller can wait on
+ * something else meanwhile (a task commit asks the scheduler while its part is written).
+ */
+export async function writeFileDurableAsync(path: string, data: Uint8Array | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.tmp-${process.pid}`;
+  const file = await open(temp, "w");
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temp, path);
+  const dir = await open(dirname(path), "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }
 
 /** Moves a finished temp file into place durably. */

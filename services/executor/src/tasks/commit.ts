@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { describeError, isRetryable } from "@ballast/common/errors";
-import { writeFileDurable } from "@ballast/common/durable";
+import { writeFileDurableAsync } from "@ballast/common/durable";
 import { attemptPartName, attemptPartPath, discardAttempt, stagingOutputPrefix } from "@ballast/common/jobOutput";
 import type { Logger } from "@ballast/common/logging";
 import { backoffDelay, sleep } from "@ballast/common/backoff";
@@ -31,6 +31,11 @@ const AUTHORIZE_ATTEMPTS = 5;
  * at job commit, once every partition is in (commons' jobOutput.ts). A denied
  * attempt removes what it wrote and fails with commitDenied (another attempt of
  * the partition committed, or the job is over).
+ *
+ * The write and the question run at once: a reduce task's commit was the two
+ * back to back on the stage's critical path. Nothing is promoted before the
+ * attempt reports success, after both; an authorized attempt whose write fails
+ * fails, and the scheduler then lets another attempt commit (releaseCommit).
  */
 export async function commitTextPartition(request: CommitRequest, deps: CommitDeps): Promise<void> {
   if (request.outputUri.startsWith("file://")) return commitToDirectory(request, deps);
@@ -41,10 +46,9 @@ export async function commitTextPartition(request: CommitRequest, deps: CommitDe
 async function commitToDirectory(request: CommitRequest, deps: CommitDeps): Promise<void> {
   const dir = fileURLToPath(request.outputUri);
   try {
-    writeFileDurable(attemptPartPath(dir, request.taskId, request.partition), request.data);
-    await authorizeOrThrow(request.taskId, deps);
+    await bothOrThrow(writeFileDurableAsync(attemptPartPath(dir, request.taskId, request.partition), request.data), authorizeOrThrow(request.taskId, deps));
   } catch (err) {
-    discardAttempt(dir, request.taskId);
+    discardAttempt(dir, request.taskId); // after the write has settled: nothing recreates the part behind it
     throw err;
   }
 }
@@ -61,9 +65,16 @@ async function commitToStaging(request: CommitRequest, deps: CommitDeps): Promis
   } catch (err) {
     throw failure("userError", (err as Error).message);
   }
-  const blob = await deps.staging.uploadBytes(request.data);
-  await authorizeOrThrow(request.taskId, deps);
+  const [blob] = await bothOrThrow(deps.staging.uploadBytes(request.data), authorizeOrThrow(request.taskId, deps));
   await deps.staging.link(attemptPartName(prefix, request.taskId, request.partition), blob.sha256);
+}
+
+/** Waits for both to settle (never leaving one running behind a failure), then throws the first failure: the output's, else the authorization's. */
+async function bothOrThrow<A, B>(output: Promise<A>, authorization: Promise<B>): Promise<[A, B]> {
+  const [written, authorized] = await Promise.allSettled([output, authorization]);
+  if (written.status === "rejected") throw written.reason;
+  if (authorized.status === "rejected") throw authorized.reason;
+  return [written.value, authorized.value];
 }
 
 /** Asks the scheduler, retrying a briefly unreachable scheduler with backoff; throws commitDenied when refused. */
