@@ -1,10 +1,11 @@
-// `npm run bench [-- tasks|cpu|wordcount|store|core|startup|recovery|decommission|failover|sort|group|memory|cache|endurance|all]`
+// `npm run bench [-- tasks|cpu|wordcount|store|core|shell|startup|recovery|decommission|failover|sort|group|memory|cache|endurance|all]`
 //   tasks: 20,000 empty tasks end to end on 2 nodes, beside Dask distributed.
 //   cpu: 40 CPU-bound tasks of uneven length on 2 one-slot nodes (queue depth and take-back).
 //   wordcount (default): 100 MB Zipf word count on 2 nodes versus a single-process Node word
 //   count (job wall, CLI spawn to exit, a map task's MB/s) and Dask.
 //   sort: TeraSort 200 MB with its validator and Dask. memory: groupByKey, join, sort over 1 GB, peak RSS.
 //   store: scheduler-service throughput on SQLite and on PostgreSQL; core: the core alone too.
+//   shell: the scheduler's shell, core and SQLite store in one process, CPU per empty task.
 //   cache: persisted 100 MB dataset, three actions. endurance: 1,000 small jobs, scheduler RSS and store size.
 import { createReadStream, statSync } from "node:fs";
 import { formatBytes } from "@ballast/cli/outcome";

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { openDatabase } from "@ballast/common/sqlite";
 import type { UploadSink } from "./blob-store.js";
 import { LocalBlobStore } from "./local-blob-store.js";
+import { MIGRATIONS } from "./metadata.js";
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 const KIB = 1024;
@@ -247,7 +248,7 @@ describe("LocalBlobStore garbage collection", () => {
     await put(old, code, bundle);
     await old.close(0);
     // Back to the schema before names were stamped (migration 2), as a store of the last release left it.
-    const db = openDatabase(join(dir, "staging.sqlite"), []); // no migrations: the file as it is
+    const db = openDatabase(join(dir, "staging.sqlite"), MIGRATIONS); // the file as it is: every migration already applied
     db.exec("ALTER TABLE names DROP COLUMN named_at_ms");
     db.pragma("user_version = 2");
     db.close();

@@ -2,7 +2,7 @@ import { NotFoundError } from "@ballast/common/errors";
 import type { PromotionRequest } from "../core/names.js";
 import { openDatabase, type SqliteDatabase } from "@ballast/common/sqlite";
 
-const MIGRATIONS = [
+export const MIGRATIONS = [
   `CREATE TABLE blobs (
      sha256 TEXT PRIMARY KEY,
      size INTEGER NOT NULL,
