@@ -12,10 +12,16 @@ import type { PartitionIO, RawActionResult, SpillSpace, StorageLevel } from "./t
 export type { RawActionResult };
 
 export type Sink = (record: unknown) => void;
+/** A string record as its UTF-8 bytes, `bytes[start, end)`, without making the string. */
+export type LineBytesSink = (bytes: Buffer, start: number, end: number) => void;
 
 /** How a dataset computes one partition: push (fast, fused) and pull (for mapPartitions). */
 export interface PartitionBehavior {
-  forEach(partition: number, io: PartitionIO, sink: Sink): void;
+  /**
+   * `lineBytes` (text output only): a behavior that holds a string record as UTF-8 bytes may hand
+   * it there instead of to `sink`, in record order, which saves decoding it only to encode it again.
+   */
+  forEach(partition: number, io: PartitionIO, sink: Sink, lineBytes?: LineBytesSink): void;
   iterate(partition: number, io: PartitionIO): Iterable<unknown>;
 }
 
@@ -33,7 +39,7 @@ export interface WideBehavior {
    */
   mapSideWriter(parentPosition: number, numReducePartitions: number, rangeSamples?: readonly Uint8Array[]): ShuffleWriter;
   /** Reduce side: merge the fetched blocks of every parent's shuffle. */
-  reduce(blocksOf: (parentPosition: number) => Iterable<Uint8Array>, sink: Sink, spill?: SpillSpace): void;
+  reduce(blocksOf: (parentPosition: number) => Iterable<Uint8Array>, sink: Sink, spill?: SpillSpace, lineBytes?: LineBytesSink): void;
   /**
    * Range-partitioned ops (sortBy): the checked sort key of a map-side
    * record. Its presence makes the shuffle range partitioned, and sample tasks
@@ -176,8 +182,8 @@ const NO_BEHAVIOR: PartitionBehavior = { forEach: () => undefined, iterate: () =
 
 /** A wide dataset's partition p is reduce partition p of each of its shuffles. */
 function readsShuffles(node: Node, wide: WideBehavior): PartitionBehavior {
-  const forEach = (_partition: number, io: PartitionIO, sink: Sink): void =>
-    wide.reduce((position) => io.shuffleBlocks(node.shuffleIndices[position]!), sink, io.spill);
+  const forEach = (_partition: number, io: PartitionIO, sink: Sink, lineBytes?: LineBytesSink): void =>
+    wide.reduce((position) => io.shuffleBlocks(node.shuffleIndices[position]!), sink, io.spill, lineBytes);
   return {
     forEach,
     iterate(partition, io) {

@@ -56,6 +56,25 @@ describe("sortBy and sortByKey", () => {
     expect(records).toEqual([null, false, true, -3, 1.5, 2, 2n, "a", "b", [0, "z"], [1], [1, "x"]]);
   });
 
+  it("writes sorted lines as their bytes exactly as it writes formatted records", () => {
+    const lines = ["zeta é", "日本語 key", "alpha", "lone \ud800 surrogate", "\ud83d\ude00 emoji", "beta\ttab", "", "alpha"];
+    // Enough records with ASCII keys that the entries sort where they lie (their prefixes pack); values of any text.
+    const data = Array.from({ length: 6000 }, (_, i) => `k${(i * 7) % 13} ${lines[i % lines.length]}`);
+    const save = (through: (sorted: ReturnType<JobContext["parallelize"]>) => ReturnType<JobContext["parallelize"]>) =>
+      run((ctx) => through(ctx.parallelize(data, 3).sortBy((line) => line.slice(0, 3), { partitions: 3 })).saveAsTextFile("staging://o")).textParts!;
+    const asBytes = save((sorted) => sorted);
+    // A map after the sort takes the string path: same text, byte for byte.
+    expect(asBytes).toEqual(save((sorted) => sorted.map((line) => line)));
+    const sorted = data.map((line, i) => [line.slice(0, 3), i, line] as const).sort((a, b) => compareSortKeys(a[0], b[0]) || a[1] - b[1]);
+    expect(asBytes.join("")).toEqual(sorted.map((entry) => `${Buffer.from(entry[2]).toString()}\n`).join(""));
+  });
+
+  it("writes text of records that are not all strings in order", () => {
+    const data = ["b", 3, "a", [1, 2], "c", 1];
+    const parts = run((ctx) => ctx.parallelize(data, 2).sortBy((x) => String(x), { partitions: 1 }).saveAsTextFile("staging://o")).textParts!;
+    expect(parts).toEqual(["1\n1\t2\n3\na\nb\nc\n"]);
+  });
+
   it("sorts an empty dataset and a single partition", () => {
     expect(run((ctx) => ctx.parallelize([] as number[], 2).sortBy((x) => x).collect()).records).toEqual([]);
     expect(run((ctx) => ctx.parallelize([3, 1, 2], 2).sortBy((x) => x, { partitions: 1 }).collect()).records).toEqual([1, 2, 3]);

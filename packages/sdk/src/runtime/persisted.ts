@@ -31,10 +31,10 @@ export function throughCache(node: Node, computed: PartitionBehavior): Partition
     return kept;
   };
   return {
-    forEach(p, io, sink) {
+    forEach(p, io, sink, lineBytes) {
       const kept = records(p, io);
       if (kept) kept.forEach((record) => sink(record));
-      else computed.forEach(p, io, sink);
+      else computed.forEach(p, io, sink, lineBytes);
     },
     iterate: (p, io) => records(p, io) ?? computed.iterate(p, io),
   };

@@ -8,6 +8,7 @@ import type { Plan } from "@ballast/common/plan";
 import type { PartitionIO, PartitionOutput, PartitionTask } from "../types.js";
 import { concatChunks, packRecords } from "./codec.js";
 import { KeySampler, sampleSizePerPartition } from "./rangePartitioner.js";
+import { TextOutput } from "./textOutput.js";
 
 export function runPartition(
   plan: Plan,
@@ -78,24 +79,16 @@ function runAction(action: ActionSpec, node: Node, partition: number, io: Partit
   }
 }
 
-const LINES_PER_PIECE = 4096;
-
 function writeText(node: Node, partition: number, io: PartitionIO): PartitionOutput {
-  const pieces: Uint8Array[] = [];
-  let lines: string[] = [];
-  let recordsOut = 0;
-  const flush = (): void => {
-    lines.push("");
-    pieces.push(Buffer.from(lines.join("\n"), "utf8"));
-    lines = [];
-  };
-  node.behavior.forEach(partition, io, (record) => {
-    lines.push(formatLine(record));
-    recordsOut++;
-    if (lines.length >= LINES_PER_PIECE) flush();
-  });
-  if (lines.length > 0) flush();
-  return { kind: "text", data: concatChunks(pieces), recordsOut };
+  const text = new TextOutput();
+  node.behavior.forEach(
+    partition,
+    io,
+    (record) => text.addLine(formatLine(record)),
+    (bytes, start, end) => text.addLineBytes(bytes, start, end),
+  );
+  const data = text.finish();
+  return { kind: "text", data, recordsOut: text.recordsOut };
 }
 
 /** Pairs as "key<TAB>value"; strings and numbers as String(x); objects as JSON. */

@@ -6,7 +6,7 @@
  * stable over blocks in map index order, so equal keys keep the order of
  * their input partitions, the same at every rerun.
  */
-import type { ShuffleWriter, Sink, WideBehavior } from "../graph.js";
+import type { LineBytesSink, ShuffleWriter, Sink, WideBehavior } from "../graph.js";
 import type { SpillSpace } from "../types.js";
 import { ExternalSorter } from "./externalSort.js";
 import { sortByStringPrefix } from "./prefixSort.js";
@@ -26,6 +26,8 @@ export interface SortSpec {
   /** What the sorted dataset holds for a fetched pair (`key` is undefined unless `emitsKey`). */
   emit: (key: unknown, value: unknown) => unknown;
   emitsKey: boolean;
+  /** Whether `emit` returns the value as it is (sortBy), so string values can reach text output as their bytes. */
+  emitsValue: boolean;
 }
 
 /**
@@ -45,7 +47,8 @@ export function sortBehavior(spec: SortSpec): WideBehavior {
       const bounds = numReducePartitions > 1 ? rangeBounds(rangeSamples!, numReducePartitions, compare) : [];
       return sortBlockWriter(numReducePartitions, spec.pairOf, (key) => rangeIndex(bounds, key, compare));
     },
-    reduce: (blocksOf, sink, spill) => sortFetched(blocksOf(0), spec, compare, sink, spill),
+    reduce: (blocksOf, sink, spill, lineBytes) =>
+      sortFetched(blocksOf(0), spec, compare, sink, spill, spec.emitsValue ? lineBytes : undefined),
   };
 }
 
@@ -67,8 +70,16 @@ function sortBlockWriter(numPartitions: number, pairOf: (record: unknown) => Pai
  * The reduce side. String entries are sorted where they lie when they all fit in memory and
  * their keys pack; otherwise (packed pairs in the blocks, too many bytes, keys that do not pack)
  * every pair is decoded, in fetch order, into the external sorter, which spills sorted runs.
+ * Sorted string entries go to `lineBytes`, when given, as their value's bytes.
  */
-function sortFetched(blocks: Iterable<Uint8Array>, spec: SortSpec, compare: Compare, sink: Sink, spill: SpillSpace | undefined): void {
+function sortFetched(
+  blocks: Iterable<Uint8Array>,
+  spec: SortSpec,
+  compare: Compare,
+  sink: Sink,
+  spill: SpillSpace | undefined,
+  lineBytes: LineBytesSink | undefined,
+): void {
   let strings = new StringEntries();
   let sorter: ExternalSorter<Pair> | undefined;
   /** The external sorter, given the string entries held so far (which it then holds instead). */
@@ -92,6 +103,10 @@ function sortFetched(blocks: Iterable<Uint8Array>, spec: SortSpec, compare: Comp
     });
   }
   const order = sorter ? undefined : strings.sortedOrder(compare, !spec.ascending);
+  if (order && lineBytes) {
+    for (let j = 0; j < order.length; j++) strings.valueBytes(order[j]!, lineBytes);
+    return;
+  }
   if (order) {
     for (let j = 0; j < order.length; j++) {
       const i = order[j]!;
@@ -117,6 +132,7 @@ export function sortByBehavior(keyFn: (record: unknown) => unknown, ascending: b
     pairOf: (record) => [checkSortKey(keyFn(record), "sortBy"), record],
     emit: (_key, value) => value,
     emitsKey: false,
+    emitsValue: true,
   });
 }
 
@@ -132,5 +148,6 @@ export function sortByKeyBehavior(ascending: boolean): WideBehavior {
     },
     emit: (key, value) => [key, value],
     emitsKey: true,
+    emitsValue: false,
   });
 }

@@ -161,11 +161,16 @@ export class StringEntries {
   }
 
   value(i: number): string {
+    return this.valueBytes(i, (payload, start, end) => payload.toString("utf8", start, end));
+  }
+
+  /** Hands `visit` the bytes of entry i's value. */
+  valueBytes<T>(i: number, visit: (payload: Buffer, start: number, end: number) => T): T {
     const payload = this.segments[this.segmentOf[i]!]!;
     const header = this.offsetOf[i]!;
     const keyWord = payload.readUInt32LE(header);
     const start = header + ENTRY_HEADER + (keyWord & KEY_IS_PREFIX ? 0 : keyWord);
-    return payload.toString("utf8", start, start + payload.readUInt32LE(header + 4));
+    return visit(payload, start, start + payload.readUInt32LE(header + 4));
   }
 
   /** Every entry as a [key, value] pair, in arrival order. */
