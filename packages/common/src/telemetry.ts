@@ -1,8 +1,7 @@
-import { randomFillSync } from "node:crypto";
 import { context, isSpanContextValid, propagation, trace, TraceFlags, type Context, type Span, SpanStatusCode, type Attributes } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { BatchSpanProcessor, RandomIdGenerator, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 
 let provider: NodeTracerProvider | undefined;
@@ -83,18 +82,8 @@ export function contextFromTraceparent(traceparent: string | undefined): Context
   return trace.setSpanContext(active, { traceId: match[2], spanId: match[3], traceFlags: parseInt(match[4], 16), isRemote: true });
 }
 
-/** Random bytes drawn a block at a time: an id costs a slice of it, not a call into the system's generator. */
-const idPool = Buffer.alloc(4096);
-let idPoolUsed = idPool.length;
-
-function randomHex(bytes: number): string {
-  if (idPoolUsed + bytes > idPool.length) {
-    randomFillSync(idPool);
-    idPoolUsed = 0;
-  }
-  idPoolUsed += bytes;
-  return idPool.toString("hex", idPoolUsed - bytes, idPoolUsed);
-}
+/** The SDK's own id generator, so id-only spans get their ids as recorded spans do. */
+const ids = new RandomIdGenerator();
 
 /**
  * A span of the parent's trace (a new trace without one) that keeps only its ids: what a
@@ -107,8 +96,8 @@ export function idOnlySpan(parent: Context): Span {
   const parentIds = trace.getSpanContext(parent);
   const inTrace = parentIds !== undefined && isSpanContextValid(parentIds);
   return trace.wrapSpanContext({
-    traceId: inTrace ? parentIds.traceId : randomHex(16),
-    spanId: randomHex(8),
+    traceId: inTrace ? parentIds.traceId : ids.generateTraceId(),
+    spanId: ids.generateSpanId(),
     traceFlags: inTrace ? parentIds.traceFlags : TraceFlags.SAMPLED,
   });
 }
