@@ -46,6 +46,7 @@ export function packForFingerprint(value: unknown): Uint8Array {
   return packr.pack(value);
 }
 
-function asBuffer(bytes: Uint8Array): Buffer {
+/** A Buffer view of the bytes (no copy). */
+export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

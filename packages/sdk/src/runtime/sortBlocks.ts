@@ -9,7 +9,7 @@
  * kind PACKED: msgpack arrays of [key, value] pairs (codec.ts).
  * A key that is a prefix of its value (sortBy(line => line.slice(0, 10))) is not written twice.
  */
-import { concatChunks, forEachRecordIn, packRecords } from "./codec.js";
+import { asBuffer, concatChunks, forEachRecordIn, packRecords } from "./codec.js";
 import { packCharCode, sortedOrderByPrefix } from "./prefixSort.js";
 
 const STRINGS = 0;
@@ -193,8 +193,4 @@ export class StringEntries {
     for (let k = 0; k < chars && prefix >= 0; k++) prefix = packCharCode(prefix, k < keyBytes ? payload[start + k]! : -1);
     return prefix;
   }
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

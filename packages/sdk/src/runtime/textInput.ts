@@ -6,6 +6,7 @@
  */
 import type { PartitionIO } from "../types.js";
 import type { Sink } from "../graph.js";
+import { asBuffer } from "./codec.js";
 
 export const TARGET_SPLIT_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MIN_PARTITIONS = 2;
@@ -34,10 +35,6 @@ export function byteRangeOf(size: number, count: number, index: number): ByteRan
 interface SplitText {
   body: string;
   tail: string | undefined;
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function readSplitText(io: PartitionIO, uri: string, range: ByteRange): SplitText {
