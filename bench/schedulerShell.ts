@@ -16,10 +16,10 @@ import { EMPTY_TASKS } from "./tasks.js";
 import { row } from "./support.js";
 
 const ROUNDS = 5;
-/** As the tasks bench's executors: 2 slots and a queue of 8 each. */
+/** As the tasks bench's executors: one slot and the default queue of 32 each. */
 const EXECUTORS = [
-  { executorId: "e1", nodeId: "n1", host: "h1", slots: 10, queuedSlots: 8, shuffleAddress: "h1:1" },
-  { executorId: "e2", nodeId: "n2", host: "h2", slots: 10, queuedSlots: 8, shuffleAddress: "h2:1" },
+  { executorId: "e1", nodeId: "n1", host: "h1", slots: 33, queuedSlots: 32, shuffleAddress: "h1:1" },
+  { executorId: "e2", nodeId: "n2", host: "h2", slots: 33, queuedSlots: 32, shuffleAddress: "h2:1" },
 ];
 
 const EMPTY_TASK_METRICS = { durationMs: 0, inputBytes: 0, shuffleBytesWritten: 0, shuffleBytesRead: 0, recordsOut: 0, spills: 0, spilledBytes: 0 };

@@ -6,7 +6,7 @@ import { formatBytes } from "@ballast/cli/outcome";
 import { partFileLines, RECORD_BYTES, validateSortedLines, writeTeraSortInput, type RecordSetSummary } from "../test/support/teraSort.js";
 import { jobHistory } from "../test/support/faults.js";
 import { daskOutputDir, runDask, versusDask } from "./peers.js";
-import { BENCH_DIR, clusterCpuMs, cpuMsByService, cpuMsSince, row, seconds, stageTimeline, timedJob, withCluster } from "./support.js";
+import { BENCH_DIR, cpuMsByService, cpuMsByServiceSince, cpuMsSince, row, seconds, stageTimeline, timedJob, totalCpuMs, withCluster } from "./support.js";
 
 const SORT_BYTES = 200 * 1024 * 1024;
 const SORT_PARTITIONS = 8;
@@ -41,12 +41,11 @@ export async function sortBench(): Promise<void> {
   const baseline = singleProcessSort(path, baselineOut);
   rmSync(baselineOut, { force: true });
   await withCluster("sort", { nodes: 2 }, async (cluster) => {
-    const cpuBefore = clusterCpuMs(cluster);
-    const serviceCpuBefore = cpuMsByService(cluster);
+    const cpuBefore = cpuMsByService(cluster);
     const { outcome, ms, output } = await timedJob(cluster, { jobFile: "examples/sort.ts", input: path, output: "sort-out", args: ["--partitions", String(SORT_PARTITIONS)] });
     if (!outcome.ok) throw new Error(`sort failed: ${outcome.error?.message}`);
-    const jobCpuMs = clusterCpuMs(cluster) - cpuBefore;
-    const serviceCpu = [...cpuMsByService(cluster)].map(([name, ms]) => `${name} ${seconds(ms - (serviceCpuBefore.get(name) ?? 0))}`);
+    const serviceCpu = cpuMsByServiceSince(cluster, cpuBefore);
+    const jobCpuMs = totalCpuMs(serviceCpu);
     const validation = validateSortedLines(partFileLines(output));
     const complete = validation.records === expected.records && validation.checksum === expected.checksum;
     console.log(`\n== sort, ${formatBytes(expected.records * RECORD_BYTES)} of ${RECORD_BYTES}-byte records (10-byte keys), 2 nodes, ${SORT_PARTITIONS} partitions`);
@@ -55,7 +54,7 @@ export async function sortBench(): Promise<void> {
     row("single-process sort (for scale)", `${seconds(baseline.ms)}  (ratio ballast/single ${(ms / baseline.ms).toFixed(2)}x)`);
     // The machine is shared: CPU time says what the work cost, whatever the load did to the wall.
     row("cluster CPU for the job", `${seconds(jobCpuMs)}  (all services; single process ${seconds(baseline.cpuMs)} CPU, ratio ${(jobCpuMs / baseline.cpuMs).toFixed(2)}x)`);
-    row("  by service", serviceCpu.join(", "));
+    row("  by service", [...serviceCpu].map(([name, ms]) => `${name} ${seconds(ms)}`).join(", "));
     for (const line of stageTimeline(await jobHistory(cluster, outcome.jobId))) row("  timeline", line);
     row("shuffle bytes written", formatBytes(outcome.stats.shuffleBytesWritten));
     row("tasks", String(outcome.stats.tasksLaunched));

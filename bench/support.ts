@@ -144,10 +144,10 @@ export function cpuMsByService(cluster: ClusterDescription): Map<string, number>
   return byService;
 }
 
-/** "scheduler 249, executor 300, ..." : microseconds per item of each service between two cpuMsByService readings. */
-export function cpuPerItemByService(before: Map<string, number>, after: Map<string, number>, items: number): string {
-  return [...after].map(([name, ms]) => `${name} ${(((ms - (before.get(name) ?? 0)) * 1000) / items).toFixed(0)}`).join(", ");
+/** CPU time per kind of service since `before` (a cpuMsByService reading). */
+export function cpuMsByServiceSince(cluster: ClusterDescription, before: Map<string, number>): Map<string, number> {
+  return new Map([...cpuMsByService(cluster)].map(([name, ms]) => [name, ms - (before.get(name) ?? 0)]));
 }
 
-/** CPU time used so far by a local cluster's scheduler processes (the bottleneck of small tasks). */
-export const schedulerCpuMs = (cluster: ClusterDescription) => cluster.services.filter((s) => s.name === "scheduler").reduce((sum, s) => sum + processCpuMs(s.pid), 0);
+/** The whole cluster's share of a cpuMsByService(Since) reading. */
+export const totalCpuMs = (byService: Map<string, number>): number => [...byService.values()].reduce((sum, ms) => sum + ms, 0);
