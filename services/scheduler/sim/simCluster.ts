@@ -214,6 +214,8 @@ export abstract class SimCluster {
         this.at(30, () => {
           if (this.services.get(command.shuffleAddress)?.up === false) {
             this.toScheduler({ type: "shuffleServiceLost", nodeId: command.nodeId, shuffleAddress: command.shuffleAddress, reason: "connection refused" });
+          } else {
+            this.toScheduler({ type: "shuffleServiceAnswered", nodeId: command.nodeId, shuffleAddress: command.shuffleAddress });
           }
         });
         return;

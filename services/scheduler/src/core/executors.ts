@@ -8,6 +8,7 @@
  */
 import { nodeOf, viewOfExecutor } from "./clusterQueries.js";
 import { emitEvent, raise, type Ctx } from "./context.js";
+import { awaitProbeVerdict } from "./nodes.js";
 import type { ExecutorState, SchedulerState } from "./state.js";
 import { dropRevokeMarks } from "./takeBack.js";
 import { clearTimer, setTimer } from "./timers.js";
@@ -117,7 +118,10 @@ export function markLost(ctx: Ctx, executorId: string, reason: string): string[]
   emitEvent(ctx, "", { type: "executorRemoved", executorId, reason });
   const node = nodeOf(ctx.state, executor);
   // The node may be half dead: ask whether its shuffle service still answers.
-  if (!node.lost) ctx.out.push({ type: "probeShuffleService", nodeId: node.nodeId, shuffleAddress: executor.description.shuffleAddress });
+  if (!node.lost) {
+    ctx.out.push({ type: "probeShuffleService", nodeId: node.nodeId, shuffleAddress: executor.description.shuffleAddress });
+    awaitProbeVerdict(node, ctx.now);
+  }
   return [...executor.running];
 }
 

@@ -14,6 +14,8 @@ export function startFailover(ctx: Ctx, input: RecoveryStarted): void {
   const { state } = ctx;
   const downtimeMs = input.downtimeMs ?? 0;
   state.epoch = input.epoch;
+  // The deposed leader's probes answer nobody: resubmissions must not wait for them.
+  for (const node of state.nodes.values()) node.probeVerdictDueMs = undefined;
   emitEvent(ctx, "", {
     type: "schedulerFailover",
     epoch: input.epoch,

@@ -16,7 +16,7 @@ import { describeExclusions } from "./exclusionRules.js";
 import { expiryReason, markLost, registerExecutor } from "./executors.js";
 import type { InternalEvent } from "./internalEvents.js";
 import { abortJob, closeJob, succeedJob } from "./jobs.js";
-import { ensureNode, markNodeLost, reviveNode } from "./nodes.js";
+import { ensureNode, markNodeLost, probeVerdictReceived, reviveNode } from "./nodes.js";
 import {
   advanceJob,
   closeResubmitWindow,
@@ -28,6 +28,7 @@ import {
   registerMapOutput,
   repointMigratedOutput,
   scheduleResubmit,
+  extendForPendingVerdicts,
   unregisterMapOutputs,
   unregisterOutputsAt,
 } from "./stages.js";
@@ -131,6 +132,7 @@ function onFetchFailed(ctx: Ctx, task: LiveTask, failure: TaskFailure): void {
   let newlyLost = 0;
   if (fetch?.serviceUnreachable) {
     const reason = `shuffle service ${fetch.shuffleAddress} (node ${fetch.nodeId || "unknown"}) unreachable; ${cause}`;
+    probeVerdictReceived(ctx.state, fetch.shuffleAddress); // its outputs are unregistered now: a probe would add nothing
     newlyLost = unregisterOutputsAt(ctx, fetch.shuffleAddress, reason, task.launchedAtMs);
   } else if (fetch && isStillRegistered(job, fetch)) {
     newlyLost = unregisterMapOutputs(ctx, job, shuffleById(job, fetch.shuffleId)!, [fetch.mapIndex], cause);
@@ -180,6 +182,7 @@ function loseExecutor(ctx: Ctx, executorId: string, reason: string, mayBeTasks =
  */
 function onNodeLost(ctx: Ctx, nodeId: string, shuffleAddress: string, reason: string): void {
   const why = `shuffle service ${shuffleAddress} of node ${nodeId} lost: ${reason}`;
+  probeVerdictReceived(ctx.state, shuffleAddress);
   if (markNodeLost(ctx, nodeId, shuffleAddress, why)) {
     stopDecommission(ctx, nodeId);
     for (const executor of aliveExecutorsOf(ctx.state, ctx.state.nodes.get(nodeId)!)) {
@@ -254,6 +257,7 @@ function fire(ctx: Ctx, { kind, key }: TimerEntry): void {
       return expireDecommission(ctx, key);
     case "resubmit": {
       const job = ctx.state.jobs.get(key)!;
+      if (extendForPendingVerdicts(ctx, job)) return;
       closeResubmitWindow(job);
       return progress(ctx, job);
     }

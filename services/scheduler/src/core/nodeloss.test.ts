@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { jobView, nodeViews } from "./index.js";
+import { PROBE_VERDICT_WAIT_MS } from "./nodes.js";
 import { cluster, commandsIn, eventsIn, finishStages, launchedIds, launchesIn } from "./testing/harness.js";
 import { threeStagePlan, twoStagePlan } from "./testing/plans.js";
 
@@ -54,6 +55,38 @@ describe("shuffle service loss", () => {
     h.runAll();
     expect(jobView(h.state, "j")!.stats).toMatchObject({ lostMapOutputs: 4, recomputedTasks: 4 });
     expect(eventsIn(h.log, "stageResubmitted")).toHaveLength(1);
+  });
+
+  it("holds the resubmission while a killed node's probe is out: nodes killed together share one", () => {
+    const h = cluster(4, 2);
+    h.submit("j", twoStagePlan(8, 2));
+    finishStages(h, 0);
+    h.loseExecutor("e1");
+    h.loseExecutor("e2"); // both nodes were killed: both shuffle services are probed
+    const reducer = h.liveIds(1)[0]!;
+    h.fetchFail(reducer, 0, { unreachable: true }); // a reducer finds n1's service gone first
+    expect(eventsIn(h.tick(500), "stageResubmitted")).toEqual([]); // n2's verdict is still out
+    h.loseNode("n2");
+    const fired = h.tick(200);
+    expect(eventsIn(fired, "stageResubmitted").map((event) => [event.stageId, event.partitions])).toEqual([[0, [0, 1, 4, 5]]]);
+    h.runAll();
+    expect(jobView(h.state, "j")).toMatchObject({ status: "succeeded", stats: { lostMapOutputs: 4, recomputedTasks: 4 } });
+    expect(eventsIn(h.log, "stageResubmitted").filter((event) => event.stageId === 0)).toHaveLength(1);
+  });
+
+  it("a probe answering 'serving' releases the held resubmission; one never answered holds it PROBE_VERDICT_WAIT_MS at most", () => {
+    for (const answered of [true, false]) {
+      const h = cluster(3, 2, { "ballast.executor.heartbeatTimeout": "60s" }); // e1 and e2 stay alive unheard
+      h.submit("j", twoStagePlan(6, 2));
+      finishStages(h, 0);
+      h.loseExecutor("e3"); // its node may be alive
+      h.fetchFail(h.liveIds(1)[0]!, 0); // a corrupt block on n1
+      expect(eventsIn(h.tick(200), "stageResubmitted")).toEqual([]);
+      if (answered) h.send({ type: "shuffleServiceAnswered", nodeId: "n3", shuffleAddress: "n3:7337" });
+      const waitedMs = answered ? 200 : PROBE_VERDICT_WAIT_MS - 200;
+      expect(eventsIn(h.tick(waitedMs - 1), "stageResubmitted")).toEqual([]);
+      expect(eventsIn(h.tick(1), "stageResubmitted").map((event) => [event.stageId, event.partitions]), `answered: ${answered}`).toEqual([[0, [0]]]);
+    }
   });
 
   it("does not count fetch failures of outputs already known lost toward maxConsecutiveAttempts", () => {

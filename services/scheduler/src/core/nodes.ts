@@ -35,7 +35,37 @@ export function reviveNode(node: NodeState): boolean {
   const wasLost = node.lost;
   node.lost = false;
   node.lostReason = "";
+  node.probeVerdictDueMs = undefined;
   return wasLost;
+}
+
+/**
+ * How long a resubmission waits at most for a probed shuffle service's verdict: longer than the
+ * shell's probes take (rpc/peers.ts), and short enough that a verdict which never comes (its
+ * probe died with a deposed scheduler) delays recovery by little.
+ */
+export const PROBE_VERDICT_WAIT_MS = 6_000;
+
+/** A probe of the node's shuffle service went out: losses found meanwhile wait for its verdict. */
+export function awaitProbeVerdict(node: NodeState, now: number): void {
+  node.probeVerdictDueMs ??= now + PROBE_VERDICT_WAIT_MS;
+}
+
+/** The shuffle service's probe answered (lost or serving), or a fetch failure found it unreachable: nothing more to wait for there. */
+export function probeVerdictReceived(state: SchedulerState, shuffleAddress: string): void {
+  for (const node of state.nodes.values()) {
+    if (node.shuffleAddress === shuffleAddress) node.probeVerdictDueMs = undefined;
+  }
+}
+
+/** Until when a verdict is still awaited (the latest due time of any pending probe), undefined if none is. */
+export function pendingProbeVerdictsDueMs(state: SchedulerState, now: number): number | undefined {
+  let latest: number | undefined;
+  for (const node of state.nodes.values()) {
+    const due = node.probeVerdictDueMs;
+    if (due !== undefined && due > now && (latest === undefined || due > latest)) latest = due;
+  }
+  return latest;
 }
 
 /**

@@ -8,6 +8,7 @@
 import { neededParentIds } from "./cachedStages.js";
 import { isAt } from "./clusterQueries.js";
 import { emitEvent, jobSpanKey, markChanged, raise, spanEnd, spanEvent, spanStart, stageSpanKey, type Ctx } from "./context.js";
+import { pendingProbeVerdictsDueMs } from "./nodes.js";
 import { newRun, requeue } from "./partitionRuns.js";
 import {
   activeAttempt,
@@ -270,6 +271,21 @@ export function scheduleResubmit(ctx: Ctx, job: JobState): void {
   if (job.resubmitAtMs !== undefined) return;
   job.resubmitAtMs = ctx.now + job.conf["ballast.scheduler.resubmitDelay"];
   setTimer(ctx.state, "resubmit", job.jobId, job.resubmitAtMs);
+}
+
+/**
+ * The window's timer fired while a probed shuffle service's verdict is pending (nodes killed
+ * together are found lost one probe or fetch failure at a time): the window stays open, a
+ * resubmitDelay at a time, until the verdicts are in, so their losses share one resubmission.
+ * True if it stays open. A zero resubmitDelay batches nothing and waits for nothing.
+ */
+export function extendForPendingVerdicts(ctx: Ctx, job: JobState): boolean {
+  const delayMs = job.conf["ballast.scheduler.resubmitDelay"];
+  const dueMs = pendingProbeVerdictsDueMs(ctx.state, ctx.now);
+  if (delayMs === 0 || dueMs === undefined) return false;
+  job.resubmitAtMs = Math.min(dueMs, ctx.now + delayMs);
+  setTimer(ctx.state, "resubmit", job.jobId, job.resubmitAtMs);
+  return true;
 }
 
 /** The window's timer fired: the job may advance again. */

@@ -66,6 +66,8 @@ export interface NodeState {
   score: { failed: number; total: number; atMs: number };
   /** Kept after the node is lost, so its fetch failures are still known as decommission's. */
   decommission?: DecommissionState;
+  /** Its shuffle service is being probed (an executor there was lost): resubmissions wait for the verdict until then. */
+  probeVerdictDueMs?: number;
 }
 
 /** A launched attempt: who it is (as its launch named it), where it runs, since when. */

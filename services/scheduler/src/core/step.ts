@@ -19,6 +19,7 @@ import { awaitReconnect, onHeartbeat, touchExecutor } from "./executors.js";
 import { endFailoverSpans, startFailover } from "./failover.js";
 import { drain, fireDueTimers } from "./handlers.js";
 import { cancelJob, onOutputCommitted, resumeOutputCommits, sendSettledOutputAborts, submitJob } from "./jobs.js";
+import { probeVerdictReceived } from "./nodes.js";
 import { hasFreeSlot } from "./placement.js";
 import { schedule } from "./scheduling.js";
 import { refreshCopyTimers, speculateOffDecommissioning, speculateSlowTasks } from "./speculation.js";
@@ -116,6 +117,8 @@ function apply(ctx: Ctx, input: Input): void {
       return onOutputCommitted(ctx, input.jobId, input.error);
     case "tick":
       return; // time passed: the due timers fire next
+    case "shuffleServiceAnswered":
+      return probeVerdictReceived(ctx.state, input.shuffleAddress);
     case "shuffleServiceLost":
       return raise(ctx, { kind: "nodeLost", nodeId: input.nodeId, shuffleAddress: input.shuffleAddress, reason: input.reason });
     case "decommissionNode":

@@ -123,6 +123,8 @@ export type Input =
    * proactively, batched with other losses inside ballast.scheduler.resubmitDelay.
    */
   | { type: "shuffleServiceLost"; nodeId: string; shuffleAddress: string; reason: string }
+  /** The probed shuffle service still serves (its outputs stay); batched resubmissions stop waiting for it. */
+  | { type: "shuffleServiceAnswered"; nodeId: string; shuffleAddress: string }
   /** Graceful decommission until `deadlineMs` (absolute time, ms). */
   | { type: "decommissionNode"; nodeId: string; deadlineMs: number; reason: string }
   | { type: "recommissionNode"; nodeId: string }
@@ -167,7 +169,7 @@ export type Command =
   | { type: "emitEvent"; event: HistoryEvent }
   /** The job's view changed (progress, end): push it to watchers. */
   | { type: "jobChanged"; jobId: string }
-  /** An executor was lost: check whether its node's shuffle service is gone too (answer with shuffleServiceLost). */
+  /** An executor was lost: check whether its node's shuffle service is gone too (answer with shuffleServiceLost or shuffleServiceAnswered). */
   | { type: "probeShuffleService"; nodeId: string; shuffleAddress: string }
   /** Start migrating a decommissioning node's map outputs to these peers (answered by mapOutputMigrated / migrationFinished). */
   | { type: "migrateShuffle"; nodeId: string; shuffleAddress: string; peers: Array<{ nodeId: string; shuffleAddress: string }> }

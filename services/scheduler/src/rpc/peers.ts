@@ -2,6 +2,7 @@ import { describeError } from "@ballast/common/errors";
 import { isServing } from "@ballast/common/grpc";
 import type { Logger } from "@ballast/common/logging";
 import { ShuffleClient } from "@ballast/clients/shuffle";
+import { PROBE_VERDICT_WAIT_MS } from "../core/nodes.js";
 import type { Input } from "../core/types.js";
 
 // Declaring a live shuffle service lost recomputes every map output it holds, while a slow verdict
@@ -10,6 +11,8 @@ import type { Input } from "../core/types.js";
 const PROBE_ATTEMPTS = 3;
 const PROBE_GAP_MS = 300;
 const PROBE_DEADLINE_MS = 1500;
+// Resubmissions wait for a probe's verdict that long at most: the probes must fit in it.
+if (PROBE_ATTEMPTS * PROBE_DEADLINE_MS + (PROBE_ATTEMPTS - 1) * PROBE_GAP_MS >= PROBE_VERDICT_WAIT_MS) throw new Error("shuffle probes outlast PROBE_VERDICT_WAIT_MS");
 
 /**
  * The scheduler's calls to shuffle services. Each outcome returns to the
@@ -33,7 +36,10 @@ export class ShufflePeers {
     void (async () => {
       try {
         for (let attempt = 1; attempt <= PROBE_ATTEMPTS; attempt++) {
-          if (await isServing(shuffleAddress, PROBE_DEADLINE_MS)) return;
+          if (await isServing(shuffleAddress, PROBE_DEADLINE_MS)) {
+            this.dispatch({ type: "shuffleServiceAnswered", nodeId, shuffleAddress });
+            return;
+          }
           if (attempt < PROBE_ATTEMPTS) await new Promise((r) => setTimeout(r, PROBE_GAP_MS));
         }
         this.logger.warn({ nodeId, shuffleAddress }, "shuffle service unreachable: its node is lost");
