@@ -125,6 +125,54 @@ export interface MigrateMapOutputsResponse {
   partitionSizes: number[];
 }
 
+export interface DescribeLocalStoreRequest {
+}
+
+export interface DescribeLocalStoreResponse {
+  /** Absolute path of the service's data directory, as the service sees it. */
+  dataDir: string;
+  /** Directory (under data_dir) where executors stage map outputs for AdoptMapOutput. */
+  stagingDir: string;
+  /**
+   * A random token the service wrote to token_file at start: an executor that reads the same
+   * token there shares the service's file system.
+   */
+  token: string;
+  tokenFile: string;
+}
+
+export interface AdoptMapOutputRequest {
+  id:
+    | MapOutputId
+    | undefined;
+  /** The staged file's name inside staging_dir (no directories). */
+  stagedName: string;
+  /** Per reduce partition, back to back in the file. */
+  partitionSizes: number[];
+  partitionCrc32: number[];
+}
+
+export interface AdoptMapOutputResponse {
+  partitionSizes: number[];
+}
+
+export interface LocateBlocksRequest {
+  blocks: BlockId[];
+}
+
+export interface BlockLocation {
+  /** The data file, relative to data_dir. */
+  path: string;
+  offset: number;
+  size: number;
+  crc32: number;
+}
+
+export interface LocateBlocksResponse {
+  /** One per requested block, in request order. */
+  locations: BlockLocation[];
+}
+
 function createBaseMapOutputId(): MapOutputId {
   return { shuffleId: "", mapIndex: 0, attempt: 0 };
 }
@@ -1150,6 +1198,458 @@ export const MigrateMapOutputsResponse: MessageFns<MigrateMapOutputsResponse> = 
   },
 };
 
+function createBaseDescribeLocalStoreRequest(): DescribeLocalStoreRequest {
+  return {};
+}
+
+export const DescribeLocalStoreRequest: MessageFns<DescribeLocalStoreRequest> = {
+  encode(_: DescribeLocalStoreRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeLocalStoreRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeLocalStoreRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDescribeLocalStoreResponse(): DescribeLocalStoreResponse {
+  return { dataDir: "", stagingDir: "", token: "", tokenFile: "" };
+}
+
+export const DescribeLocalStoreResponse: MessageFns<DescribeLocalStoreResponse> = {
+  encode(message: DescribeLocalStoreResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dataDir !== "") {
+      writer.uint32(10).string(message.dataDir);
+    }
+    if (message.stagingDir !== "") {
+      writer.uint32(18).string(message.stagingDir);
+    }
+    if (message.token !== "") {
+      writer.uint32(26).string(message.token);
+    }
+    if (message.tokenFile !== "") {
+      writer.uint32(34).string(message.tokenFile);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeLocalStoreResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeLocalStoreResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dataDir = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stagingDir = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.tokenFile = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdoptMapOutputRequest(): AdoptMapOutputRequest {
+  return { id: undefined, stagedName: "", partitionSizes: [], partitionCrc32: [] };
+}
+
+export const AdoptMapOutputRequest: MessageFns<AdoptMapOutputRequest> = {
+  encode(message: AdoptMapOutputRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== undefined) {
+      MapOutputId.encode(message.id, writer.uint32(10).fork()).join();
+    }
+    if (message.stagedName !== "") {
+      writer.uint32(18).string(message.stagedName);
+    }
+    if (message.partitionSizes.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.partitionSizes) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.partitionCrc32.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.partitionCrc32) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdoptMapOutputRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdoptMapOutputRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = MapOutputId.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stagedName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.partitionSizes.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.partitionSizes.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.partitionCrc32.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.partitionCrc32.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdoptMapOutputResponse(): AdoptMapOutputResponse {
+  return { partitionSizes: [] };
+}
+
+export const AdoptMapOutputResponse: MessageFns<AdoptMapOutputResponse> = {
+  encode(message: AdoptMapOutputResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partitionSizes.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.partitionSizes) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdoptMapOutputResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdoptMapOutputResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.partitionSizes.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.partitionSizes.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLocateBlocksRequest(): LocateBlocksRequest {
+  return { blocks: [] };
+}
+
+export const LocateBlocksRequest: MessageFns<LocateBlocksRequest> = {
+  encode(message: LocateBlocksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.blocks) {
+      BlockId.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LocateBlocksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLocateBlocksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.blocks.push(BlockId.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseBlockLocation(): BlockLocation {
+  return { path: "", offset: 0, size: 0, crc32: 0 };
+}
+
+export const BlockLocation: MessageFns<BlockLocation> = {
+  encode(message: BlockLocation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(16).uint64(message.offset);
+    }
+    if (message.size !== 0) {
+      writer.uint32(24).uint64(message.size);
+    }
+    if (message.crc32 !== 0) {
+      writer.uint32(32).uint32(message.crc32);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BlockLocation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBlockLocation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.crc32 = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLocateBlocksResponse(): LocateBlocksResponse {
+  return { locations: [] };
+}
+
+export const LocateBlocksResponse: MessageFns<LocateBlocksResponse> = {
+  encode(message: LocateBlocksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.locations) {
+      BlockLocation.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LocateBlocksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLocateBlocksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.locations.push(BlockLocation.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /** One per node. Stores map outputs so they outlive the executor that wrote them. */
 export type ShuffleServiceService = typeof ShuffleServiceService;
 export const ShuffleServiceService = {
@@ -1215,6 +1715,51 @@ export const ShuffleServiceService = {
       Buffer.from(MigrateMapOutputsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MigrateMapOutputsResponse => MigrateMapOutputsResponse.decode(value),
   },
+  /**
+   * Host-local shuffle (Spark's host-local disk reads, and executors writing their own shuffle
+   * files): where an executor sharing this service's file system stages map outputs and finds
+   * committed blocks, and how it proves it does share it.
+   */
+  describeLocalStore: {
+    path: "/ballast.v1.ShuffleService/DescribeLocalStore" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DescribeLocalStoreRequest): Buffer =>
+      Buffer.from(DescribeLocalStoreRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DescribeLocalStoreRequest => DescribeLocalStoreRequest.decode(value),
+    responseSerialize: (value: DescribeLocalStoreResponse): Buffer =>
+      Buffer.from(DescribeLocalStoreResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DescribeLocalStoreResponse => DescribeLocalStoreResponse.decode(value),
+  },
+  /**
+   * Commits a map output an executor wrote and fsynced into the staging directory itself, as
+   * WriteMapOutput would have: moved into place, then indexed. Durable once the response arrives.
+   */
+  adoptMapOutput: {
+    path: "/ballast.v1.ShuffleService/AdoptMapOutput" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AdoptMapOutputRequest): Buffer =>
+      Buffer.from(AdoptMapOutputRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AdoptMapOutputRequest => AdoptMapOutputRequest.decode(value),
+    responseSerialize: (value: AdoptMapOutputResponse): Buffer =>
+      Buffer.from(AdoptMapOutputResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AdoptMapOutputResponse => AdoptMapOutputResponse.decode(value),
+  },
+  /**
+   * Where the requested blocks lie in this service's data files, for a host-local reader; the
+   * reader checks each block's CRC-32 and falls back to FetchBlocks on any doubt.
+   */
+  locateBlocks: {
+    path: "/ballast.v1.ShuffleService/LocateBlocks" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LocateBlocksRequest): Buffer => Buffer.from(LocateBlocksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LocateBlocksRequest => LocateBlocksRequest.decode(value),
+    responseSerialize: (value: LocateBlocksResponse): Buffer =>
+      Buffer.from(LocateBlocksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LocateBlocksResponse => LocateBlocksResponse.decode(value),
+  },
 } as const;
 
 export interface ShuffleServiceServer extends UntypedServiceImplementation {
@@ -1233,6 +1778,22 @@ export interface ShuffleServiceServer extends UntypedServiceImplementation {
    * response per output as it lands, so the scheduler can repoint it.
    */
   migrateMapOutputs: handleServerStreamingCall<MigrateMapOutputsRequest, MigrateMapOutputsResponse>;
+  /**
+   * Host-local shuffle (Spark's host-local disk reads, and executors writing their own shuffle
+   * files): where an executor sharing this service's file system stages map outputs and finds
+   * committed blocks, and how it proves it does share it.
+   */
+  describeLocalStore: handleUnaryCall<DescribeLocalStoreRequest, DescribeLocalStoreResponse>;
+  /**
+   * Commits a map output an executor wrote and fsynced into the staging directory itself, as
+   * WriteMapOutput would have: moved into place, then indexed. Durable once the response arrives.
+   */
+  adoptMapOutput: handleUnaryCall<AdoptMapOutputRequest, AdoptMapOutputResponse>;
+  /**
+   * Where the requested blocks lie in this service's data files, for a host-local reader; the
+   * reader checks each block's CRC-32 and falls back to FetchBlocks on any doubt.
+   */
+  locateBlocks: handleUnaryCall<LocateBlocksRequest, LocateBlocksResponse>;
 }
 
 export interface ShuffleServiceClient extends Client {
@@ -1307,6 +1868,64 @@ export interface ShuffleServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<MigrateMapOutputsResponse>;
+  /**
+   * Host-local shuffle (Spark's host-local disk reads, and executors writing their own shuffle
+   * files): where an executor sharing this service's file system stages map outputs and finds
+   * committed blocks, and how it proves it does share it.
+   */
+  describeLocalStore(
+    request: DescribeLocalStoreRequest,
+    callback: (error: ServiceError | null, response: DescribeLocalStoreResponse) => void,
+  ): ClientUnaryCall;
+  describeLocalStore(
+    request: DescribeLocalStoreRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DescribeLocalStoreResponse) => void,
+  ): ClientUnaryCall;
+  describeLocalStore(
+    request: DescribeLocalStoreRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DescribeLocalStoreResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Commits a map output an executor wrote and fsynced into the staging directory itself, as
+   * WriteMapOutput would have: moved into place, then indexed. Durable once the response arrives.
+   */
+  adoptMapOutput(
+    request: AdoptMapOutputRequest,
+    callback: (error: ServiceError | null, response: AdoptMapOutputResponse) => void,
+  ): ClientUnaryCall;
+  adoptMapOutput(
+    request: AdoptMapOutputRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AdoptMapOutputResponse) => void,
+  ): ClientUnaryCall;
+  adoptMapOutput(
+    request: AdoptMapOutputRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AdoptMapOutputResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Where the requested blocks lie in this service's data files, for a host-local reader; the
+   * reader checks each block's CRC-32 and falls back to FetchBlocks on any doubt.
+   */
+  locateBlocks(
+    request: LocateBlocksRequest,
+    callback: (error: ServiceError | null, response: LocateBlocksResponse) => void,
+  ): ClientUnaryCall;
+  locateBlocks(
+    request: LocateBlocksRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LocateBlocksResponse) => void,
+  ): ClientUnaryCall;
+  locateBlocks(
+    request: LocateBlocksRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LocateBlocksResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ShuffleServiceClient = makeGenericClientConstructor(

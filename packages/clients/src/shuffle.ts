@@ -2,6 +2,8 @@ import { status, type ClientWritableStream } from "@grpc/grpc-js";
 import { once } from "node:events";
 import {
   ShuffleServiceClient,
+  type BlockLocation,
+  type DescribeLocalStoreResponse,
   type MigrateMapOutputsRequest,
   type MigrateMapOutputsResponse,
   type WriteMapOutputRequest,
@@ -94,6 +96,10 @@ const DEFAULT_UNARY_DEADLINE_MS = 10_000;
 const CALLER_BUG_CODES = new Set<number>([status.INVALID_ARGUMENT, status.OUT_OF_RANGE]);
 
 /** The executor's client for one node's shuffle service. Fetches make one attempt; the caller owns retries. */
+/** Host-local shuffle: where the service's files are, for an executor sharing its file system (see DescribeLocalStore). */
+export type LocalStoreDescription = DescribeLocalStoreResponse;
+export type { BlockLocation };
+
 export class ShuffleClient {
   readonly address: string;
   private readonly client: ShuffleServiceClient;
@@ -190,6 +196,23 @@ export class ShuffleClient {
       if (callerFailed) throw err;
       throw this.fetchErrorOf(err, blocks[Math.min(assembler.current, blocks.length - 1)]!);
     }
+  }
+
+  /** The service's store directories and token; FAILED_PRECONDITION when its store offers no host-local access. */
+  describeLocalStore(): Promise<LocalStoreDescription> {
+    return call(this.client.describeLocalStore.bind(this.client), {}, DEFAULT_UNARY_DEADLINE_MS);
+  }
+
+  /** Commits a map output the caller wrote and fsynced as `stagedName` in the staging directory; returns sizes per partition. */
+  async adoptMapOutput(ref: MapOutputRef, stagedName: string, sizes: number[], crcs: number[]): Promise<number[]> {
+    const request = { id: { ...ref }, stagedName, partitionSizes: sizes, partitionCrc32: crcs };
+    return (await call(this.client.adoptMapOutput.bind(this.client), request, DEFAULT_WRITE_DEADLINE_MS)).partitionSizes;
+  }
+
+  /** Where the blocks lie in the service's data files, in request order (NOT_FOUND for an unknown output). */
+  async locateBlocks(blocks: BlockRequest[]): Promise<BlockLocation[]> {
+    const request = { blocks: blocks.map((b) => ({ mapOutput: { ...b.ref }, partition: b.partition })) };
+    return (await call(this.client.locateBlocks.bind(this.client), request, DEFAULT_UNARY_DEADLINE_MS)).locations;
   }
 
   async listMapOutputs(shuffleId?: string): Promise<MapOutputListing[]> {

@@ -43,6 +43,7 @@ export const CONF_SCHEMA = {
   "ballast.shuffle.io.maxRetries": { type: "int", default: "3", min: 0, doc: "fetch retries before FetchFailed" },
   "ballast.shuffle.io.retryWait": { type: "duration", default: "500ms", min: 0, doc: "first fetch retry backoff (doubles, with jitter)" },
   "ballast.shuffle.io.maxRetryWait": { type: "duration", default: "10s", min: 0, doc: "cap of the fetch retry backoff" },
+  "ballast.shuffle.hostLocal": { type: "bool", default: "true", doc: "an executor sharing its node shuffle service's file system writes map outputs and reads that node's blocks through the files (the service adopts and indexes them) instead of streaming the bytes over gRPC; checked by a token file, gRPC otherwise", process: true },
   "ballast.executor.memory": { type: "bytes", default: "256m", min: 1, doc: "estimated bytes one task's reduce-side aggregation, groupByKey, join or sort holds before it spills sorted runs to the executor's local disk" },
   "ballast.executor.totalMemory": { type: "bytes", default: "1g", min: 320 * 1024 * 1024, doc: "memory of one executor process: 256m for its main thread and ballast.executor.cacheMemory for persisted partitions, the rest split among its slots' worker heaps, each of which caps its tasks' ballast.executor.memory at half its size", process: true },
   "ballast.executor.cacheSize": { type: "bytes", default: "2g", min: 1, doc: "bytes each of an executor's disk caches (downloaded bundles, staged inputs) holds; least recently used files go first", process: true },

@@ -7,6 +7,7 @@ import { withSpan } from "@ballast/common/telemetry";
 import { startGrpcServer, type RunningServer } from "@ballast/common/grpc";
 import type { Logger } from "@ballast/common/logging";
 import { ShuffleClient } from "@ballast/clients/shuffle";
+import { HostLocalShuffle } from "./tasks/hostLocalShuffle.js";
 import { sleep, type BackoffPolicy } from "@ballast/common/backoff";
 import { DriverProcesses } from "./drivers.js";
 import { drainForDecommission, type DrainOutcome } from "./core/drain.js";
@@ -340,9 +341,16 @@ export class Executor {
   private shuffleClientFor(address: string): ShufflePeer {
     let client = this.shuffleClients.get(address);
     if (!client) {
-      client = this.options.shuffleClient?.(address) ?? new ShuffleClient(address);
+      client = this.options.shuffleClient?.(address) ?? this.newShuffleClient(address);
       this.shuffleClients.set(address, client);
     }
     return client;
+  }
+
+  /** The node's own service through its files where they are shared (ballast.shuffle.hostLocal), others over gRPC. */
+  private newShuffleClient(address: string): ShufflePeer {
+    const client = new ShuffleClient(address);
+    const hostLocal = address === this.options.shuffleAddress && resolveConf({}, process.env)["ballast.shuffle.hostLocal"];
+    return hostLocal ? new HostLocalShuffle(client, this.options.logger) : client;
   }
 }

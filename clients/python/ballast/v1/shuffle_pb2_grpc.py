@@ -39,6 +39,21 @@ class ShuffleServiceStub(object):
         request_serializer=ballast_dot_v1_dot_shuffle__pb2.MigrateMapOutputsRequest.SerializeToString,
         response_deserializer=ballast_dot_v1_dot_shuffle__pb2.MigrateMapOutputsResponse.FromString,
         )
+    self.DescribeLocalStore = channel.unary_unary(
+        '/ballast.v1.ShuffleService/DescribeLocalStore',
+        request_serializer=ballast_dot_v1_dot_shuffle__pb2.DescribeLocalStoreRequest.SerializeToString,
+        response_deserializer=ballast_dot_v1_dot_shuffle__pb2.DescribeLocalStoreResponse.FromString,
+        )
+    self.AdoptMapOutput = channel.unary_unary(
+        '/ballast.v1.ShuffleService/AdoptMapOutput',
+        request_serializer=ballast_dot_v1_dot_shuffle__pb2.AdoptMapOutputRequest.SerializeToString,
+        response_deserializer=ballast_dot_v1_dot_shuffle__pb2.AdoptMapOutputResponse.FromString,
+        )
+    self.LocateBlocks = channel.unary_unary(
+        '/ballast.v1.ShuffleService/LocateBlocks',
+        request_serializer=ballast_dot_v1_dot_shuffle__pb2.LocateBlocksRequest.SerializeToString,
+        response_deserializer=ballast_dot_v1_dot_shuffle__pb2.LocateBlocksResponse.FromString,
+        )
 
 
 class ShuffleServiceServicer(object):
@@ -83,6 +98,31 @@ class ShuffleServiceServicer(object):
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
 
+  def DescribeLocalStore(self, request, context):
+    """Host-local shuffle (Spark's host-local disk reads, and executors writing their own shuffle
+    files): where an executor sharing this service's file system stages map outputs and finds
+    committed blocks, and how it proves it does share it.
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
+  def AdoptMapOutput(self, request, context):
+    """Commits a map output an executor wrote and fsynced into the staging directory itself, as
+    WriteMapOutput would have: moved into place, then indexed. Durable once the response arrives.
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
+  def LocateBlocks(self, request, context):
+    """Where the requested blocks lie in this service's data files, for a host-local reader; the
+    reader checks each block's CRC-32 and falls back to FetchBlocks on any doubt.
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
 
 def add_ShuffleServiceServicer_to_server(servicer, server):
   rpc_method_handlers = {
@@ -110,6 +150,21 @@ def add_ShuffleServiceServicer_to_server(servicer, server):
           servicer.MigrateMapOutputs,
           request_deserializer=ballast_dot_v1_dot_shuffle__pb2.MigrateMapOutputsRequest.FromString,
           response_serializer=ballast_dot_v1_dot_shuffle__pb2.MigrateMapOutputsResponse.SerializeToString,
+      ),
+      'DescribeLocalStore': grpc.unary_unary_rpc_method_handler(
+          servicer.DescribeLocalStore,
+          request_deserializer=ballast_dot_v1_dot_shuffle__pb2.DescribeLocalStoreRequest.FromString,
+          response_serializer=ballast_dot_v1_dot_shuffle__pb2.DescribeLocalStoreResponse.SerializeToString,
+      ),
+      'AdoptMapOutput': grpc.unary_unary_rpc_method_handler(
+          servicer.AdoptMapOutput,
+          request_deserializer=ballast_dot_v1_dot_shuffle__pb2.AdoptMapOutputRequest.FromString,
+          response_serializer=ballast_dot_v1_dot_shuffle__pb2.AdoptMapOutputResponse.SerializeToString,
+      ),
+      'LocateBlocks': grpc.unary_unary_rpc_method_handler(
+          servicer.LocateBlocks,
+          request_deserializer=ballast_dot_v1_dot_shuffle__pb2.LocateBlocksRequest.FromString,
+          response_serializer=ballast_dot_v1_dot_shuffle__pb2.LocateBlocksResponse.SerializeToString,
       ),
   }
   generic_handler = grpc.method_handlers_generic_handler(

@@ -1,7 +1,10 @@
 import type * as grpc from "@grpc/grpc-js";
 import {
   ShuffleServiceService,
+  type AdoptMapOutputResponse,
+  type DescribeLocalStoreResponse,
   type FetchBlocksRequest,
+  type LocateBlocksResponse,
   type FetchBlocksResponse,
   type ListMapOutputsResponse,
   type MapOutputInfo,
@@ -11,14 +14,14 @@ import {
   type WriteMapOutputResponse,
 } from "@ballast/gen/shuffle";
 import { CHUNK_BYTES, clientStream, serverStream, unary, type ServiceBinding } from "@ballast/common/grpc";
-import { BallastError, InternalError, UnavailableError } from "@ballast/common/errors";
+import { BallastError, FailedPreconditionError, InternalError, UnavailableError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
 import { withSpan } from "@ballast/common/telemetry";
 import { describeMapOutput, validateMapOutputKey, validateShuffleId, type MapOutputKey } from "../core/ids.js";
 import { WriteProtocol, type WriteMessage } from "../core/writeProtocol.js";
 import { writeRespectingBackpressure } from "./backpressure.js";
 import { fenceSchedulerEpoch, migrateMapOutputs } from "./migrate.js";
-import type { MapOutputRecord, MapOutputStore, MapOutputWriter } from "../store/mapOutputStore.js";
+import type { HostLocalAccess, MapOutputRecord, MapOutputStore, MapOutputWriter } from "../store/mapOutputStore.js";
 import { withStrictDecoding } from "@ballast/common/wire/decode";
 
 /** The ShuffleService gRPC adapter: wire messages in, domain calls on the store, wire messages out. */
@@ -38,6 +41,17 @@ export function shuffleServiceBinding(store: MapOutputStore, logger: Logger): Se
       return { removed };
     }),
     migrateMapOutputs: serverStream((request, call) => migrateMapOutputs(store, logger, request, call)),
+    describeLocalStore: unary(async (): Promise<DescribeLocalStoreResponse> => hostLocalOf(store).describe()),
+    adoptMapOutput: unary(async (request): Promise<AdoptMapOutputResponse> => {
+      const key = validateMapOutputKey(request.id, "id");
+      const record = await hostLocalOf(store).adopt(key, request.stagedName, request.partitionSizes, request.partitionCrc32);
+      logger.debug({ ...key, bytes: totalBytes(record) }, "host-local map output adopted");
+      return { partitionSizes: record.partitions.map((p) => p.size) };
+    }),
+    locateBlocks: unary(async (request): Promise<LocateBlocksResponse> => {
+      const local = hostLocalOf(store);
+      return { locations: request.blocks.map((block, i) => local.locate(validateMapOutputKey(block.mapOutput, `blocks[${i}].map_output`), block.partition)) };
+    }),
   };
   return withStrictDecoding({ name: "ballast.v1.ShuffleService", definition: ShuffleServiceService, implementation });
 }
@@ -122,6 +136,11 @@ async function sendBlock(
   } finally {
     await reader.close();
   }
+}
+
+function hostLocalOf(store: MapOutputStore): HostLocalAccess {
+  if (!store.hostLocal) throw new FailedPreconditionError("this shuffle service's store offers no host-local access: stream map outputs and blocks");
+  return store.hostLocal;
 }
 
 function infoOf(record: MapOutputRecord): MapOutputInfo {

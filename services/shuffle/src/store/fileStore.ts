@@ -1,13 +1,14 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fsyncDir } from "@ballast/common/durable";
 import { InvalidArgumentError, NotFoundError } from "@ballast/common/errors";
 import { openDatabase, type SqliteDatabase } from "@ballast/common/sqlite";
 import { describeMapOutput, validateShuffleId, type MapOutputKey } from "../core/ids.js";
 import type { PartitionEntry } from "../core/layout.js";
 import { FileBlockReader, FileMapOutputReader, PartialFileWriter } from "./fileBlockIO.js";
-import type { BlockReader, MapOutputReader, MapOutputRecord, MapOutputStore, MapOutputWriter } from "./mapOutputStore.js";
+import { FileHostLocal } from "./hostLocal.js";
+import type { BlockReader, HostLocalAccess, MapOutputReader, MapOutputRecord, MapOutputStore, MapOutputWriter } from "./mapOutputStore.js";
 
 const MIGRATIONS = [
   `CREATE TABLE map_outputs (
@@ -57,6 +58,7 @@ const PARTIAL_SUFFIX = ".partial";
  */
 export class FileMapOutputStore implements MapOutputStore {
   readonly recovery: RecoveryReport;
+  readonly hostLocal: HostLocalAccess;
   private readonly db: SqliteDatabase;
   private readonly dataRoot: string;
   private readonly now: () => number;
@@ -71,6 +73,13 @@ export class FileMapOutputStore implements MapOutputStore {
     mkdirSync(this.dataRoot, { recursive: true });
     this.db = openDatabase(join(dataDir, "index.sqlite"), MIGRATIONS);
     this.recovery = this.recover();
+    this.hostLocal = new FileHostLocal({
+      dataDir: resolve(dataDir),
+      readRow: (key) => this.readRow(key),
+      dataPath: (key) => this.dataPath(key),
+      ensureShuffleDir: (shuffleId) => this.ensureShuffleDir(shuffleId),
+      publish: (key, path, partitions) => this.publish(key, path, partitions),
+    });
   }
 
   /** Opens (or creates) the store in dataDir and cleans up what a crash left behind. */
@@ -79,8 +88,7 @@ export class FileMapOutputStore implements MapOutputStore {
   }
 
   async beginWrite(key: MapOutputKey): Promise<MapOutputWriter> {
-    const dir = this.shuffleDir(key.shuffleId);
-    if (await mkdir(dir, { recursive: true })) fsyncDir(this.dataRoot);
+    await this.ensureShuffleDir(key.shuffleId);
     const partialPath = `${this.dataPath(key)}.${process.pid}-${++this.partialSeq}${PARTIAL_SUFFIX}`;
     const handle = await open(partialPath, "wx");
     return new PartialFileWriter(handle, partialPath, (path, partitions) => this.publish(key, path, partitions));
@@ -133,6 +141,10 @@ export class FileMapOutputStore implements MapOutputStore {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+
+  private async ensureShuffleDir(shuffleId: string): Promise<void> {
+    if (await mkdir(this.shuffleDir(shuffleId), { recursive: true })) fsyncDir(this.dataRoot);
   }
 
   /** Moves a finished partial file into place and indexes it, all in one synchronous step. */

@@ -71,4 +71,34 @@ export interface MapOutputStore {
    */
   raiseSchedulerEpoch(epoch: number): Promise<number>;
   close(): Promise<void>;
+  /** Present when executors sharing the store's file system may write and read its files directly. */
+  readonly hostLocal?: HostLocalAccess;
+}
+
+/** Where an executor on the same file system stages outputs and finds blocks, and the token that proves it shares it. */
+export interface LocalStoreDescription {
+  dataDir: string;
+  stagingDir: string;
+  token: string;
+  tokenFile: string;
+}
+
+/** A committed block's place in its data file (path relative to the data directory). */
+export interface BlockLocation {
+  path: string;
+  offset: number;
+  size: number;
+  crc32: number;
+}
+
+/** Host-local shuffle: executors write map outputs as files themselves and read blocks from the files. */
+export interface HostLocalAccess {
+  describe(): LocalStoreDescription;
+  /**
+   * Commits a file the caller wrote and fsynced in the staging directory, holding `sizes` bytes
+   * per partition back to back with these CRC-32s, as a commit of beginWrite would.
+   */
+  adopt(key: MapOutputKey, stagedName: string, sizes: number[], crcs: number[]): Promise<MapOutputRecord>;
+  /** Where a committed block lies; NotFoundError / InvalidArgumentError as openBlock. */
+  locate(key: MapOutputKey, partition: number): BlockLocation;
 }
