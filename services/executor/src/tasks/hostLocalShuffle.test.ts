@@ -1,6 +1,6 @@
 // The host-local path against a real shuffle server on a real file system: what it writes and
 // reads is what the gRPC streams write and read, and anything amiss falls back to them.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -92,6 +92,18 @@ describe("host-local shuffle", () => {
     await expect(remote.adoptMapOutput(ref, "short.partial", [2, 2], [0, 0])).rejects.toThrow(/holds 3 bytes but its partitions cover 4/);
     await expect(remote.adoptMapOutput(ref, "gone.partial", [1], [0])).rejects.toThrow(/not found/);
     expect(await remote.listMapOutputs("job-5-sh0")).toEqual([]);
+    rmSync(join(shuffleDir(), "staging", "short.partial"));
+  });
+
+  it("the service sweeps files staged long ago (their writers died before adoption), not fresh ones", () => {
+    const staging = join(shuffleDir(), "staging");
+    writeFileSync(join(staging, "abandoned.partial"), "x");
+    writeFileSync(join(staging, "in-flight.partial"), "y");
+    const hourAgo = new Date(Date.now() - 60 * 60_000);
+    utimesSync(join(staging, "abandoned.partial"), hourAgo, hourAgo);
+    expect(server.store.hostLocal!.sweepStale(Date.now())).toBe(1);
+    expect(readdirSync(staging)).toEqual(["in-flight.partial"]);
+    rmSync(join(staging, "in-flight.partial"));
   });
 
   it("a restarted service empties its staging directory and writes a fresh token", async () => {

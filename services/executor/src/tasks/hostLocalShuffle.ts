@@ -8,7 +8,7 @@
  * (another container, a store without host-local access, a read that fails or does not match),
  * the gRPC streams carry the bytes as before, so failures are reported exactly as they were.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
@@ -19,8 +19,8 @@ import type { Logger } from "@ballast/common/logging";
 import type { MapOutputRef, ShufflePeer } from "./peers.js";
 
 type BlockRequest = { ref: MapOutputRef; partition: number };
-/** After a failed attempt to learn the store (the service down), ask again this much later. */
-const RETRY_DESCRIBE_MS = 5_000;
+/** After a failed attempt to learn or use the store (the service down, a write refused), check it again this much later. */
+const RETRY_DESCRIBE_MS = 30_000;
 
 export class HostLocalShuffle implements ShufflePeer {
   private store: LocalStoreDescription | "remote" | undefined;
@@ -42,6 +42,9 @@ export class HostLocalShuffle implements ShufflePeer {
       try {
         return await this.writeStaged(local, ref, partitions);
       } catch (err) {
+        // Streamed until the store is checked again: a failure that repeats costs one attempt a while.
+        this.store = undefined;
+        this.describeAfterMs = Date.now() + RETRY_DESCRIBE_MS;
         this.logger.warn({ ...ref, err: describeError(err) }, "host-local map output write failed; streaming it to the shuffle service");
       }
     }
@@ -83,7 +86,7 @@ export class HostLocalShuffle implements ShufflePeer {
     if (this.store === undefined && Date.now() >= this.describeAfterMs) {
       try {
         const description = await this.client.describeLocalStore();
-        this.store = readToken(description.tokenFile) === description.token ? description : "remote";
+        this.store = readToken(description.tokenFile) === description.token && canStage(description.stagingDir) ? description : "remote";
         this.logger.info({ shared: this.store !== "remote", dataDir: description.dataDir }, "node shuffle service: host-local file access checked");
       } catch (err) {
         // A store without host-local access stays remote; a service that did not answer is asked again later.
@@ -110,6 +113,18 @@ export class HostLocalShuffle implements ShufflePeer {
       await rm(path, { force: true });
       throw err;
     }
+  }
+}
+
+/** Whether this process may create files in the staging directory (another user's service may not let it). */
+function canStage(stagingDir: string): boolean {
+  const probe = join(stagingDir, `${process.pid}-probe.partial`);
+  try {
+    writeFileSync(probe, "");
+    rmSync(probe, { force: true });
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -8,7 +8,7 @@ import { describeMapOutput, validateShuffleId, type MapOutputKey } from "../core
 import type { PartitionEntry } from "../core/layout.js";
 import { FileBlockReader, FileMapOutputReader, PartialFileWriter } from "./fileBlockIO.js";
 import { FileHostLocal } from "./hostLocal.js";
-import type { BlockReader, HostLocalAccess, MapOutputReader, MapOutputRecord, MapOutputStore, MapOutputWriter } from "./mapOutputStore.js";
+import type { BlockReader, MapOutputReader, MapOutputRecord, MapOutputStore, MapOutputWriter } from "./mapOutputStore.js";
 
 const MIGRATIONS = [
   `CREATE TABLE map_outputs (
@@ -58,7 +58,7 @@ const PARTIAL_SUFFIX = ".partial";
  */
 export class FileMapOutputStore implements MapOutputStore {
   readonly recovery: RecoveryReport;
-  readonly hostLocal: HostLocalAccess;
+  readonly hostLocal: FileHostLocal;
   private readonly db: SqliteDatabase;
   private readonly dataRoot: string;
   private readonly now: () => number;
@@ -140,6 +140,7 @@ export class FileMapOutputStore implements MapOutputStore {
   }
 
   async close(): Promise<void> {
+    this.hostLocal.close();
     if (this.db.open) this.db.close();
   }
 

@@ -16,6 +16,9 @@ import type { BlockLocation, HostLocalAccess, LocalStoreDescription, MapOutputRe
 /** A staged file's name: no directories, and the suffix start-up cleaning knows. */
 const STAGED_NAME = /^[A-Za-z0-9_.-]+\.partial$/;
 const TOKEN_FILE = "host-local-token";
+/** A writer adopts its file within its write deadline (2 minutes): one staged far longer ago was abandoned. */
+const STALE_STAGED_MS = 10 * 60_000;
+const SWEEP_EVERY_MS = 60_000;
 
 /** What the store lends host-local access: its index and its one way of publishing a file. */
 export interface StoreFiles {
@@ -28,6 +31,7 @@ export interface StoreFiles {
 
 export class FileHostLocal implements HostLocalAccess {
   private readonly description: LocalStoreDescription;
+  private readonly sweeper: NodeJS.Timeout;
 
   /** Empties the staging directory (files of writers that never asked for adoption) and writes a fresh token. */
   constructor(private readonly files: StoreFiles) {
@@ -38,6 +42,24 @@ export class FileHostLocal implements HostLocalAccess {
     const token = randomBytes(16).toString("hex");
     writeFileSync(tokenFile, token);
     this.description = { dataDir: files.dataDir, stagingDir, token, tokenFile };
+    this.sweeper = setInterval(() => this.sweepStale(Date.now()), SWEEP_EVERY_MS).unref();
+  }
+
+  /** Removes staged files older than STALE_STAGED_MS: their writers died before asking for adoption. Returns how many. */
+  sweepStale(nowMs: number): number {
+    let removed = 0;
+    for (const name of readdirSync(this.description.stagingDir)) {
+      const path = join(this.description.stagingDir, name);
+      const modifiedMs = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
+      if (modifiedMs === undefined || nowMs - modifiedMs < STALE_STAGED_MS) continue;
+      rmSync(path, { force: true, recursive: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
   }
 
   describe(): LocalStoreDescription {
