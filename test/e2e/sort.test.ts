@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -35,6 +35,12 @@ describe("sort on a 2-node cluster", () => {
     const validation = validateSortedLines(partFileLines(out));
     expect(validation.firstDisorder).toBeUndefined();
     expect({ records: validation.records, checksum: validation.checksum }).toEqual(expected);
+    // Each executor shares its node shuffle service's disk here: the blocks went through the files.
+    for (const node of ["node-1", "node-2"]) {
+      const log = readFileSync(join(cluster.dir, "logs", `${node}-executor.log`), "utf8");
+      expect(log, node).toMatch(/"shared":true[^\n]*host-local file access checked/);
+      expect(readdirSync(join(cluster.dir, node, "shuffle", "staging")), node).toEqual([]);
+    }
   });
 
   it("collects a sort in global order (partitions concatenated in order)", async () => {
