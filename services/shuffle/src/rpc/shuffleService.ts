@@ -20,6 +20,7 @@ import { withSpan } from "@ballast/common/telemetry";
 import { describeMapOutput, validateMapOutputKey, validateShuffleId, type MapOutputKey } from "../core/ids.js";
 import { WriteProtocol, type WriteMessage } from "../core/writeProtocol.js";
 import { writeRespectingBackpressure } from "./backpressure.js";
+import { chunkBuffer, encodeChunkInPlace, serializeFetchResponse, type EncodedChunk } from "./fetchChunks.js";
 import { fenceSchedulerEpoch, migrateMapOutputs } from "./migrate.js";
 import type { HostLocalAccess, MapOutputRecord, MapOutputStore, MapOutputWriter } from "../store/mapOutputStore.js";
 import { withStrictDecoding } from "@ballast/common/wire/decode";
@@ -53,7 +54,8 @@ export function shuffleServiceBinding(store: MapOutputStore, logger: Logger): Se
       return { locations: request.blocks.map((block, i) => local.locate(validateMapOutputKey(block.mapOutput, `blocks[${i}].map_output`), block.partition)) };
     }),
   };
-  return withStrictDecoding({ name: "ballast.v1.ShuffleService", definition: ShuffleServiceService, implementation });
+  const definition = { ...ShuffleServiceService, fetchBlocks: { ...ShuffleServiceService.fetchBlocks, responseSerialize: serializeFetchResponse } };
+  return withStrictDecoding({ name: "ballast.v1.ShuffleService", definition, implementation });
 }
 
 function messageOf(request: WriteMapOutputRequest): WriteMessage {
@@ -119,15 +121,13 @@ async function sendBlock(
 ): Promise<void> {
   const reader = await store.openBlock(key, partition);
   try {
-    for await (const chunk of reader.chunks(CHUNK_BYTES)) {
-      const response: FetchBlocksResponse = {
-        blockIndex,
-        data: Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength),
-        last: chunk.last,
-        size: chunk.last ? reader.size : 0,
-        crc32: chunk.last ? reader.crc32 : 0,
-      };
-      await writeRespectingBackpressure(call, response);
+    for await (const chunk of reader.chunks(CHUNK_BYTES, chunkBuffer)) {
+      const fields = { blockIndex, last: chunk.last, size: chunk.last ? reader.size : 0, crc32: chunk.last ? reader.crc32 : 0 };
+      const response = chunk.allocated
+        ? encodeChunkInPlace(chunk.allocated, chunk.data.length, fields)
+        : { ...fields, data: Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength) };
+      // serializeFetchResponse (the binding's serializer) sends an encoded chunk as it is.
+      await writeRespectingBackpressure(call as grpc.ServerWritableStream<FetchBlocksRequest, FetchBlocksResponse | EncodedChunk>, response);
       if (call.cancelled) return;
     }
   } catch (err) {

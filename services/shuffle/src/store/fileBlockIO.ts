@@ -2,7 +2,7 @@ import type { FileHandle } from "node:fs/promises";
 import { rm } from "node:fs/promises";
 import { DataLossError, FailedPreconditionError, InvalidArgumentError } from "@ballast/common/errors";
 import { chunkRanges, type PartitionEntry } from "../core/layout.js";
-import type { BlockChunk, BlockReader, MapOutputReader, MapOutputRecord, MapOutputWriter, PartitionChunk } from "./mapOutputStore.js";
+import type { BlockChunk, BlockReader, ChunkAllocator, MapOutputReader, MapOutputRecord, MapOutputWriter, PartitionChunk } from "./mapOutputStore.js";
 
 /** Writes into a uniquely named .partial file; `publish` moves it into place and indexes it. */
 export class PartialFileWriter implements MapOutputWriter {
@@ -83,9 +83,11 @@ export class FileBlockReader implements BlockReader {
     this.crc32 = entry.crc32;
   }
 
-  async *chunks(chunkBytes: number): AsyncIterable<BlockChunk> {
+  async *chunks(chunkBytes: number, allocate?: ChunkAllocator): AsyncIterable<BlockChunk> {
     for (const range of chunkRanges(this.entry.offset, this.entry.size, chunkBytes)) {
-      yield { data: await readFully(this.handle, range.offset, range.length, this.description), last: range.last };
+      const into = allocate?.(range.length) ?? { buffer: Buffer.allocUnsafe(range.length), offset: 0 };
+      const data = await readFully(this.handle, range.offset, range.length, this.description, into);
+      yield { data, last: range.last, ...(allocate && { allocated: into.buffer }) };
     }
   }
 
@@ -116,13 +118,20 @@ export class FileMapOutputReader implements MapOutputReader {
   }
 }
 
-async function readFully(handle: FileHandle, position: number, length: number, description: string): Promise<Uint8Array> {
-  const buffer = Buffer.allocUnsafe(length);
+/** Reads `length` bytes at `position` into `into.buffer` at `into.offset` (a fresh buffer by default); returns a view of them. */
+async function readFully(
+  handle: FileHandle,
+  position: number,
+  length: number,
+  description: string,
+  into: { buffer: Buffer; offset: number } = { buffer: Buffer.allocUnsafe(length), offset: 0 },
+): Promise<Uint8Array> {
+  const { buffer, offset } = into;
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
+    const { bytesRead } = await handle.read(buffer, offset + done, length - done, position + done);
     if (bytesRead === 0) throw new DataLossError(`${description}: data file is truncated at byte ${position + done}`);
     done += bytesRead;
   }
-  return buffer;
+  return buffer.subarray(offset, offset + length);
 }

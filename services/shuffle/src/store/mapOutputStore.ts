@@ -22,15 +22,20 @@ export interface MapOutputWriter {
 export interface BlockChunk {
   data: Uint8Array;
   last: boolean;
+  /** Set when the chunk was read into a buffer from `allocate` (see BlockReader.chunks): that buffer, `data` a view of it. */
+  allocated?: Buffer;
 }
+
+/** A buffer for a chunk of `length` bytes, to be read at `offset` (the caller's room around it). */
+export type ChunkAllocator = (length: number) => { buffer: Buffer; offset: number };
 
 /** An open block: a consistent view even if the output is replaced or removed meanwhile. */
 export interface BlockReader {
   readonly size: number;
   /** CRC-32 recorded at write time (not recomputed: the reader of the bytes checks it). */
   readonly crc32: number;
-  /** Reads the block in chunks of at most chunkBytes; an empty block yields one empty last chunk. */
-  chunks(chunkBytes: number): AsyncIterable<BlockChunk>;
+  /** Reads the block in chunks of at most chunkBytes (into buffers from `allocate` when given); an empty block yields one empty last chunk. */
+  chunks(chunkBytes: number, allocate?: ChunkAllocator): AsyncIterable<BlockChunk>;
   close(): Promise<void>;
 }
 
