@@ -1,6 +1,6 @@
 // `npm run bench -- sort`: TeraSort-style sort of 200 MB of 100-byte records on 2 nodes,
 // checked by the validator (globally sorted, complete), beside its goal (>= 3x faster than Dask).
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatBytes } from "@ballast/cli/outcome";
 import { partFileLines, RECORD_BYTES, validateSortedLines, writeTeraSortInput, type RecordSetSummary } from "../test/support/teraSort.js";
@@ -57,6 +57,9 @@ export async function sortBench(): Promise<void> {
     row("  by service", [...serviceCpu].map(([name, ms]) => `${name} ${seconds(ms)}`).join(", "));
     for (const line of stageTimeline(await jobHistory(cluster, outcome.jobId))) row("  timeline", line);
     row("shuffle bytes written", formatBytes(outcome.stats.shuffleBytesWritten));
+    // The sampled bounds' balance: a range twice another's size is a reduce task twice as long.
+    const parts = readdirSync(output).filter((name) => name.startsWith("part-")).map((name) => statSync(join(output, name)).size);
+    row("sorted partitions", `${parts.map((bytes) => formatBytes(bytes)).join(", ")}  (largest/smallest ${(Math.max(...parts) / Math.max(1, Math.min(...parts))).toFixed(2)})`);
     row("tasks", String(outcome.stats.tasksLaunched));
     row("vs Dask distributed", versusDask(runDask("dask_sort.py", [path, daskOutputDir("sort"), String(SORT_PARTITIONS)], daskOutputDir("sort")), ms, 3));
     rmSync(output, { recursive: true, force: true });

@@ -23,6 +23,14 @@ export interface PartitionBehavior {
    */
   forEach(partition: number, io: PartitionIO, sink: Sink, lineBytes?: LineBytesSink): void;
   iterate(partition: number, io: PartitionIO): Iterable<unknown>;
+  /**
+   * For a sort's key sample: pushes records from parts spread over the whole partition, without
+   * reading the rest, and returns how many records of the partition each one stands for; or
+   * pushes nothing and returns undefined when the partition cannot be read in parts (the sample
+   * then reads all of it). Only sources that can (text files) and per-record operations over
+   * them offer it.
+   */
+  forEachSample?(partition: number, io: PartitionIO, sink: Sink): number | undefined;
 }
 
 /** Receives the map-side records of one shuffle and encodes one block per reduce partition. */

@@ -36,6 +36,18 @@ describe("sortBy and sortByKey", () => {
     expect(collected).toEqual(parts.flat());
   });
 
+  it("sorts a large text file from a sample of windows of its splits: complete, ordered and balanced", () => {
+    // 8 MB in 2 splits, large enough that the sample reads windows, not whole splits.
+    const keys = shuffledNumbers(400_000, 11).map((n) => String(n).padStart(7, "0"));
+    const text = keys.map((key, i) => `${key} ${"p".repeat(i % 23)}`).join("\n") + "\n";
+    const result = run((ctx) => ctx.textFile("staging://in", { minPartitions: 2 }).sortBy((line) => line.slice(0, 7), { partitions: 4 }).saveAsTextFile("staging://o"), {
+      files: { "staging://in": text },
+    });
+    const parts = result.textParts!.map((part) => part.split("\n").filter(Boolean).map((line) => line.slice(0, 7)));
+    expect(parts.flat()).toEqual([...keys].sort());
+    for (const part of parts) expect(part.length).toBeLessThan((2 * keys.length) / 4);
+  });
+
   it("sorts descending and by a derived key", () => {
     const words = ["kiwi", "fig", "banana", "apple", "date", "cherry", "elderberry"];
     const byLength = collectSorted((ctx) =>
@@ -97,7 +109,7 @@ describe("range partitioner", () => {
     const sample = (keys: number[], seed: number, size = 100) => {
       const sampler = new KeySampler(size, seed);
       for (const key of keys) sampler.add(key);
-      return sampler.finish();
+      return sampler.finish(1);
     };
     // A big partition of high keys and a small one of low keys: bounds follow the records, not the samples.
     const samples = [sample(Array.from({ length: 10 }, (_, i) => i), 0), sample(Array.from({ length: 10_000 }, (_, i) => 1000 + i), 1)];

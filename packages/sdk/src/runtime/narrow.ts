@@ -5,7 +5,7 @@
  */
 import type { Node, PartitionBehavior, Sink } from "../graph.js";
 import type { PartitionIO } from "../types.js";
-import { byteRangeOf, forEachLineInRange, linesInRange } from "./textInput.js";
+import { byteRangeOf, forEachLineInRange, forEachSampledLineInRange, linesInRange } from "./textInput.js";
 import { seededRandom } from "@ballast/common/seededRandom";
 
 type Fn = (value: unknown) => unknown;
@@ -14,6 +14,7 @@ export function textFileBehavior(uri: string, size: number, numPartitions: numbe
   return {
     forEach: (p, io, sink) => forEachLineInRange(io, uri, byteRangeOf(size, numPartitions, p), sink),
     iterate: (p, io) => linesInRange(io, uri, byteRangeOf(size, numPartitions, p)),
+    forEachSample: (p, io, sink) => forEachSampledLineInRange(io, uri, byteRangeOf(size, numPartitions, p), sink),
   };
 }
 
@@ -44,9 +45,17 @@ export function rangeBehavior(count: number, numPartitions: number): PartitionBe
   };
 }
 
+/** A per-record operation's push forms: the parent's records, each passed on through `through(sink)`. */
+function perRecord(parent: Node, through: (sink: Sink) => Sink): Pick<PartitionBehavior, "forEach" | "forEachSample"> {
+  return {
+    forEach: (p, io, sink) => parent.behavior.forEach(p, io, through(sink)),
+    forEachSample: (p, io, sink) => parent.behavior.forEachSample?.(p, io, through(sink)),
+  };
+}
+
 export function mapBehavior(parent: Node, fn: Fn): PartitionBehavior {
   return {
-    forEach: (p, io, sink) => parent.behavior.forEach(p, io, (x) => sink(fn(x))),
+    ...perRecord(parent, (sink) => (x) => sink(fn(x))),
     *iterate(p, io) {
       for (const x of parent.behavior.iterate(p, io)) yield fn(x);
     },
@@ -63,7 +72,7 @@ export function flatMapBehavior(parent: Node, fn: (value: unknown) => Iterable<u
     }
   };
   return {
-    forEach: (p, io, sink) => parent.behavior.forEach(p, io, (x) => expand(x, sink)),
+    ...perRecord(parent, (sink) => (x) => expand(x, sink)),
     *iterate(p, io) {
       for (const x of parent.behavior.iterate(p, io)) yield* fn(x);
     },
@@ -72,10 +81,9 @@ export function flatMapBehavior(parent: Node, fn: (value: unknown) => Iterable<u
 
 export function filterBehavior(parent: Node, keep: (value: unknown) => unknown): PartitionBehavior {
   return {
-    forEach: (p, io, sink) =>
-      parent.behavior.forEach(p, io, (x) => {
-        if (keep(x)) sink(x);
-      }),
+    ...perRecord(parent, (sink) => (x) => {
+      if (keep(x)) sink(x);
+    }),
     *iterate(p, io) {
       for (const x of parent.behavior.iterate(p, io)) if (keep(x)) yield x;
     },

@@ -37,5 +37,7 @@ export function throughCache(node: Node, computed: PartitionBehavior): Partition
       else computed.forEach(p, io, sink, lineBytes);
     },
     iterate: (p, io) => records(p, io) ?? computed.iterate(p, io),
+    // A partition going into the cache is computed whole.
+    forEachSample: (p, io, sink) => (cacheOf(io) ? undefined : computed.forEachSample?.(p, io, sink)),
   };
 }

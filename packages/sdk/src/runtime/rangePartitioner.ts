@@ -45,9 +45,14 @@ export class KeySampler {
     if (slot < this.size) this.keys[slot] = key;
   }
 
-  /** The sample as one packed record (the sample task's collect result). */
-  finish(): Uint8Array {
-    const sample: KeySample = { count: this.count, keys: this.keys };
+  /** How many keys it was given. */
+  get seen(): number {
+    return this.count;
+  }
+
+  /** The sample as one packed record (the sample task's collect result); each key seen stood for `scale` records. */
+  finish(scale: number): Uint8Array {
+    const sample: KeySample = { count: Math.round(this.count * scale), keys: this.keys };
     return packRecords([sample]);
   }
 }

@@ -57,9 +57,15 @@ function sampleKeys(plan: Plan, nodes: readonly Node[], node: Node, task: Partit
     throw new Error(`shuffle ${shuffleIndex} is not a range-partitioned shuffle of dataset ${node.id}`);
   }
   const size = sampleSizePerPartition(shuffle.numReducePartitions, node.numPartitions);
-  const sampler = new KeySampler(size, task.partition);
-  node.behavior.forEach(task.partition, io, (record) => sampler.add(sortKeyOf(record)));
-  return { kind: "collect", records: sampler.finish(), recordsOut: 1 };
+  let sampler = new KeySampler(size, task.partition);
+  const scale = node.behavior.forEachSample?.(task.partition, io, (record) => sampler.add(sortKeyOf(record)));
+  // Windows that held too few records to fill the sample (long lines): the whole partition then.
+  if (scale === undefined || (scale > 1 && sampler.seen < size)) {
+    sampler = new KeySampler(size, task.partition);
+    node.behavior.forEach(task.partition, io, (record) => sampler.add(sortKeyOf(record)));
+    return { kind: "collect", records: sampler.finish(1), recordsOut: 1 };
+  }
+  return { kind: "collect", records: sampler.finish(scale), recordsOut: 1 };
 }
 
 function runAction(action: ActionSpec, node: Node, partition: number, io: PartitionIO): PartitionOutput {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PartitionIO } from "../types.js";
-import { byteRangeOf, forEachLineInRange, linesInRange, splitCountFor, TARGET_SPLIT_BYTES } from "./textInput.js";
+import { byteRangeOf, forEachLineInRange, forEachSampledLineInRange, linesInRange, splitCountFor, TARGET_SPLIT_BYTES } from "./textInput.js";
 
 /** A seeded PRNG so failures reproduce. */
 function random(seed: number): () => number {
@@ -128,5 +128,35 @@ describe("reading splits", () => {
     const lines: unknown[] = [];
     for (let i = 0; i < 4; i++) forEachLineInRange(io, "u", byteRangeOf(20, 4, i), (line) => lines.push(line));
     expect(lines).toEqual(["a", "b", "c"]);
+  });
+});
+
+describe("sampled lines (a sort's key sample)", () => {
+  const numbered = (count: number) => Buffer.from(Array.from({ length: count }, (_, i) => `line ${String(i).padStart(7, "0")} ${"x".repeat(i % 50)}`).join("\n") + "\n");
+
+  it("reads whole lines from windows spread over a large split, a small share of its bytes, and says what each stands for", () => {
+    const content = numbered(400_000); // about 15 MB: splits of twice the windows and more
+    const range = { start: 0, end: content.length };
+    const reads = { bytes: 0 };
+    const sampled: string[] = [];
+    const scale = forEachSampledLineInRange(ioOver(content, reads), "staging://x", range, (line) => sampled.push(line as string));
+    const all = expectedLines(content.toString());
+    const owned = new Set(all);
+    expect(sampled.every((line) => owned.has(line)), "only whole lines of the split").toBe(true);
+    expect(new Set(sampled).size).toBe(sampled.length);
+    expect(reads.bytes).toBeLessThan(content.length / 3); // windows, and a little past each to finish its last line
+    // Spread over the split: from its first and its last thirty-second.
+    expect(sampled[0]).toBe(all[0]);
+    expect(all.indexOf(sampled.at(-1)!)).toBeGreaterThan(all.length * (31 / 32) - 1);
+    expect(sampled.length * scale).toBeGreaterThan(all.length * 0.9);
+    expect(sampled.length * scale).toBeLessThan(all.length * 1.1);
+  });
+
+  it("reads every line of a split too small to sample, standing for itself", () => {
+    const content = numbered(1000);
+    const sampled: string[] = [];
+    const scale = forEachSampledLineInRange(ioOver(content), "staging://x", { start: 0, end: content.length }, (line) => sampled.push(line as string));
+    expect(scale).toBe(1);
+    expect(sampled).toEqual(expectedLines(content.toString()));
   });
 });

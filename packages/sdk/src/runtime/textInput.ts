@@ -101,6 +101,28 @@ export function forEachLineInRange(io: PartitionIO, uri: string, range: ByteRang
   if (tail !== undefined) sink(tail);
 }
 
+/** A sort's key sample reads this many windows of a large split (the lines starting in each), not all of it. */
+const SAMPLE_WINDOWS = 32;
+const SAMPLE_WINDOW_BYTES = 64 * 1024;
+
+/**
+ * The lines starting in SAMPLE_WINDOWS windows spread evenly over the range, or all of its lines
+ * when the windows would cover much of it; returns the range's bytes per byte of the windows
+ * (how many of the range's lines each sampled line stands for, lines being alike in length).
+ */
+export function forEachSampledLineInRange(io: PartitionIO, uri: string, range: ByteRange, sink: Sink): number {
+  const length = range.end - range.start;
+  if (length < 2 * SAMPLE_WINDOWS * SAMPLE_WINDOW_BYTES) {
+    forEachLineInRange(io, uri, range, sink);
+    return 1;
+  }
+  for (let i = 0; i < SAMPLE_WINDOWS; i++) {
+    const start = range.start + Math.floor((i * length) / SAMPLE_WINDOWS);
+    forEachLineInRange(io, uri, { start, end: start + SAMPLE_WINDOW_BYTES }, sink);
+  }
+  return length / (SAMPLE_WINDOWS * SAMPLE_WINDOW_BYTES);
+}
+
 export function* linesInRange(io: PartitionIO, uri: string, range: ByteRange): Generator<string> {
   const { body, tail } = readSplitText(io, uri, range);
   let from = 0;
