@@ -61,7 +61,8 @@ export class HostLocalShuffle implements ShufflePeer {
   async streamBlocks(blocks: BlockRequest[], onBlock: (index: number, block: Uint8Array) => void | Promise<void>, deadlineMs?: number): Promise<void> {
     let next = 0;
     const local = blocks.length > 0 ? await this.localStore() : undefined;
-    const locations = local && (await this.client.locateBlocks(blocks).catch(() => undefined));
+    const located = local && (await this.client.locateBlocks(blocks).catch(() => undefined));
+    const locations = located?.length === blocks.length ? located : undefined;
     while (local && locations && next < blocks.length) {
       const block = await readLocated(local, locations[next]!);
       if (!block) break;
