@@ -85,9 +85,9 @@ export class FileBlockReader implements BlockReader {
 
   async *chunks(chunkBytes: number, allocate?: ChunkAllocator): AsyncIterable<BlockChunk> {
     for (const range of chunkRanges(this.entry.offset, this.entry.size, chunkBytes)) {
-      const into = allocate?.(range.length) ?? { buffer: Buffer.allocUnsafe(range.length), offset: 0 };
+      const into = allocate?.(range.length);
       const data = await readFully(this.handle, range.offset, range.length, this.description, into);
-      yield { data, last: range.last, ...(allocate && { allocated: into.buffer }) };
+      yield { data, last: range.last, ...(into && { allocated: into.buffer }) };
     }
   }
 
