@@ -11,6 +11,7 @@ import {
 import { crc32 } from "@ballast/common/crc32";
 import { describeError, isServiceError } from "@ballast/common/errors";
 import { call, CHUNK_BYTES, createClient } from "@ballast/common/grpc";
+import { encodeWriteChunk, ShuffleServiceClientWithChunks } from "./writeChunks.js";
 
 export interface MapOutputRef {
   shuffleId: string;
@@ -106,7 +107,7 @@ export class ShuffleClient {
 
   constructor(address: string) {
     this.address = address;
-    this.client = createClient(ShuffleServiceClient, address);
+    this.client = createClient(ShuffleServiceClientWithChunks, address);
   }
 
   /** Streams the partitions (index = reduce partition), commits; returns sizes per partition. */
@@ -301,7 +302,7 @@ async function sendMapOutput(
   await send(header);
   for await (const { partition, data } of chunks) {
     if (isSettled()) return;
-    await send({ message: { $case: "chunk", value: { partition, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) } } });
+    await send(encodeWriteChunk(partition, data) as unknown as WriteMapOutputRequest); // the client's serializer passes it through
   }
   if (isSettled()) return;
   await send({ message: { $case: "commit", value: {} } });

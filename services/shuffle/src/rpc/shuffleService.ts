@@ -20,7 +20,8 @@ import { withSpan } from "@ballast/common/telemetry";
 import { describeMapOutput, validateMapOutputKey, validateShuffleId, type MapOutputKey } from "../core/ids.js";
 import { WriteProtocol, type WriteMessage } from "../core/writeProtocol.js";
 import { writeRespectingBackpressure } from "./backpressure.js";
-import { chunkBuffer, encodeChunkInPlace, serializeFetchResponse, type EncodedChunk } from "./fetchChunks.js";
+import { chunkBuffer, encodeChunkInPlace, serializeFetchResponse } from "./fetchChunks.js";
+import type { PreEncoded } from "@ballast/common/wire/preEncoded";
 import { fenceSchedulerEpoch, migrateMapOutputs } from "./migrate.js";
 import type { HostLocalAccess, MapOutputRecord, MapOutputStore, MapOutputWriter } from "../store/mapOutputStore.js";
 import { withStrictDecoding } from "@ballast/common/wire/decode";
@@ -126,8 +127,8 @@ async function sendBlock(
       const response = chunk.allocated
         ? encodeChunkInPlace(chunk.allocated, chunk.data.length, fields)
         : { ...fields, data: Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength) };
-      // serializeFetchResponse (the binding's serializer) sends an encoded chunk as it is.
-      await writeRespectingBackpressure(call as grpc.ServerWritableStream<FetchBlocksRequest, FetchBlocksResponse | EncodedChunk>, response);
+      // serializeFetchResponse (the binding's serializer) sends a pre-encoded chunk as it is.
+      await writeRespectingBackpressure(call as grpc.ServerWritableStream<FetchBlocksRequest, FetchBlocksResponse | PreEncoded>, response);
       if (call.cancelled) return;
     }
   } catch (err) {
