@@ -60,3 +60,22 @@ describe("word count on a 2-node cluster", () => {
     }
   });
 });
+
+describe("word count with host-local shuffle off (ballast.shuffle.hostLocal=false)", () => {
+  it("streams every map output and block over gRPC and counts exactly the same", async () => {
+    const streaming = await startTestCluster({ nodes: 2, env: { BALLAST_SHUFFLE_HOSTLOCAL: "false" } });
+    try {
+      const out = join(work, "out-streamed");
+      const res = await runCli(["submit", "--dir", streaming.dir, "--json", "examples/wordcount.ts", "--", "--input", pathToFileURL(corpus).href, "--output", pathToFileURL(out).href]);
+      expect(res.code, res.stderr).toBe(0);
+      const counts = new Map<string, number>();
+      for (const part of readdirSync(out).filter((f) => f.startsWith("part-"))) parseCounts(readFileSync(join(out, part), "utf8"), counts);
+      expect(counts).toEqual(expected);
+      for (const node of ["node-1", "node-2"]) {
+        expect(readFileSync(join(streaming.dir, "logs", `${node}-executor.log`), "utf8"), node).not.toMatch(/host-local file access checked/);
+      }
+    } finally {
+      await streaming.stop();
+    }
+  });
+});
