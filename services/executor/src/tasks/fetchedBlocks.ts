@@ -9,6 +9,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFullyAt } from "./fileWrites.js";
 
 /** A block the fetch wrote to disk: `length` bytes at `offset` of `path`. */
 export interface BlockOnDisk {
@@ -140,9 +141,7 @@ export class FetchedBlockStore {
     this.bytesOnDisk += block.byteLength;
     this.file ??= open(this.path, "w");
     const handle = await this.file;
-    for (let written = 0; written < block.byteLength; ) {
-      written += (await handle.write(block, written, block.byteLength - written, offset + written)).bytesWritten;
-    }
+    await writeFullyAt(handle, block, offset);
     this.blocks[shuffleIndex][mapIndex] = { path: this.path, offset, length: block.byteLength };
   }
 

@@ -16,6 +16,7 @@ import type { BlockLocation, LocalStoreDescription, ShuffleClient } from "@balla
 import { crc32 } from "@ballast/common/crc32";
 import { describeError, isServiceError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
+import { writeFullyAt } from "./fileWrites.js";
 import type { MapOutputRef, ShufflePeer } from "./peers.js";
 
 type BlockRequest = { ref: MapOutputRef; partition: number };
@@ -104,7 +105,11 @@ export class HostLocalShuffle implements ShufflePeer {
     try {
       const handle = await open(path, "wx");
       try {
-        for (const partition of partitions) await writeFully(handle, partition);
+        let position = 0;
+        for (const partition of partitions) {
+          await writeFullyAt(handle, partition, position);
+          position += partition.byteLength;
+        }
         await handle.sync();
       } finally {
         await handle.close();
@@ -135,10 +140,6 @@ function readToken(path: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function writeFully(handle: import("node:fs/promises").FileHandle, data: Uint8Array): Promise<void> {
-  for (let done = 0; done < data.length; ) done += (await handle.write(data, done, data.length - done)).bytesWritten;
 }
 
 /** The block's bytes from its data file, or undefined when they cannot be read whole or do not match its CRC-32. */
