@@ -23,13 +23,13 @@ export function encodeChunkInPlace(buffer: Buffer, length: number, fields: Omit<
   pushVarintField(head, 1, fields.blockIndex);
   pushBytesHeader(head, 2, length);
   const start = HEAD_ROOM - head.length;
-  for (let i = 0; i < head.length; i++) buffer[start + i] = head[i]!;
+  buffer.set(head, start);
   const tail: number[] = [];
   if (fields.last) tail.push(varintTag(3), 1);
   pushVarintField(tail, 4, fields.size);
   pushVarintField(tail, 5, fields.crc32 >>> 0);
   const end = HEAD_ROOM + length;
-  for (let i = 0; i < tail.length; i++) buffer[end + i] = tail[i]!;
+  buffer.set(tail, end);
   return new PreEncoded(buffer.subarray(start, end + tail.length));
 }
 

@@ -72,7 +72,7 @@ export class FileHostLocal implements HostLocalAccess {
     const path = join(this.description.stagingDir, stagedName);
     const partitions = entriesOf(sizes, crcs);
     const total = sizes.reduce((sum, size) => sum + size, 0);
-    const onDisk = sizeOf(path);
+    const onDisk = statSync(path, { throwIfNoEntry: false })?.size;
     if (onDisk === undefined) throw new NotFoundError(`staged file ${stagedName} for ${describeMapOutput(key)} not found`);
     if (onDisk !== total) throw new InvalidArgumentError(`staged file ${stagedName} holds ${onDisk} bytes but its partitions cover ${total}`);
     await this.files.ensureShuffleDir(key.shuffleId);
@@ -96,13 +96,4 @@ function entriesOf(sizes: number[], crcs: number[]): PartitionEntry[] {
     offset += size;
     return entry;
   });
-}
-
-function sizeOf(path: string): number | undefined {
-  try {
-    return statSync(path).size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
 }
