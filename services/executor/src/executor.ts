@@ -79,6 +79,8 @@ export class Executor {
   /** Resolves when a running task's final update has been reported. */
   private readonly settlements = new Map<string, Promise<void>>();
   private readonly shuffleClients = new Map<string, ShufflePeer>();
+  /** ballast.shuffle.hostLocal: the node's own shuffle service reached through its files where they are shared. */
+  private readonly hostLocalShuffle: boolean;
   private readonly staging: StagingPeer & { close?(): void };
   private readonly pool: WorkerPool;
   private readonly bundles: BundleCache;
@@ -101,6 +103,7 @@ export class Executor {
     mkdirSync(spillRoot, { recursive: true });
     this.staging = options.staging ?? new JobScopedStaging(options.stagingAddress);
     const processConf = resolveConf({}, process.env);
+    this.hostLocalShuffle = processConf["ballast.shuffle.hostLocal"];
     const sizing = memorySizing(processConf["ballast.executor.totalMemory"], options.slots, processConf["ballast.executor.cacheMemory"]);
     options.logger.info({ totalMemory: processConf["ballast.executor.totalMemory"], slots: options.slots, ...sizing }, "memory shared among the task workers");
     this.pool = new WorkerPool(options.slots, options.logger, undefined, sizing.workerHeapBytes);
@@ -350,7 +353,7 @@ export class Executor {
   /** The node's own service through its files where they are shared (ballast.shuffle.hostLocal), others over gRPC. */
   private newShuffleClient(address: string): ShufflePeer {
     const client = new ShuffleClient(address);
-    const hostLocal = address === this.options.shuffleAddress && resolveConf({}, process.env)["ballast.shuffle.hostLocal"];
+    const hostLocal = address === this.options.shuffleAddress && this.hostLocalShuffle;
     return hostLocal ? new HostLocalShuffle(client, this.options.logger) : client;
   }
 }
