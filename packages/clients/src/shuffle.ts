@@ -160,10 +160,8 @@ export class ShuffleClient {
   }
 
   /** Like fetchBlock for several blocks of this service in one stream; resolves in request order. */
-  async fetchBlocks(blocks: BlockRequest[], deadlineMs = DEFAULT_FETCH_DEADLINE_MS): Promise<Uint8Array[]> {
-    const fetched: Uint8Array[] = [];
-    await this.streamBlocks(blocks, (_index, block) => void fetched.push(block), deadlineMs);
-    return fetched;
+  fetchBlocks(blocks: BlockRequest[], deadlineMs = DEFAULT_FETCH_DEADLINE_MS): Promise<Uint8Array[]> {
+    return collectBlocks(this, blocks, deadlineMs);
   }
 
   /**
@@ -289,6 +287,17 @@ function* chunksOf(partitions: Uint8Array[]): Iterable<WriteChunk> {
 }
 
 /** Sends header, chunks, commit, waiting for 'drain' when the stream is full; stops early once the call has ended. */
+/** fetchBlocks by way of a peer's streamBlocks: every block, in request order. */
+export async function collectBlocks(
+  peer: Pick<ShuffleClient, "streamBlocks">,
+  blocks: BlockRequest[],
+  deadlineMs?: number,
+): Promise<Uint8Array[]> {
+  const fetched: Uint8Array[] = [];
+  await peer.streamBlocks(blocks, (_index, block) => void fetched.push(block), deadlineMs);
+  return fetched;
+}
+
 async function sendMapOutput(
   stream: ClientWritableStream<WriteMapOutputRequest>,
   header: WriteMapOutputRequest,

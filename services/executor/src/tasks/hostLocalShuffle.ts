@@ -12,7 +12,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
-import type { BlockLocation, LocalStoreDescription, ShuffleClient } from "@ballast/clients/shuffle";
+import { collectBlocks, type BlockLocation, type LocalStoreDescription, type ShuffleClient } from "@ballast/clients/shuffle";
 import { crc32 } from "@ballast/common/crc32";
 import { describeError, isServiceError } from "@ballast/common/errors";
 import type { Logger } from "@ballast/common/logging";
@@ -52,10 +52,8 @@ export class HostLocalShuffle implements ShufflePeer {
     return this.client.writeMapOutput(ref, partitions);
   }
 
-  async fetchBlocks(blocks: BlockRequest[], deadlineMs?: number): Promise<Uint8Array[]> {
-    const fetched: Uint8Array[] = [];
-    await this.streamBlocks(blocks, (_index, block) => void fetched.push(block), deadlineMs);
-    return fetched;
+  fetchBlocks(blocks: BlockRequest[], deadlineMs?: number): Promise<Uint8Array[]> {
+    return collectBlocks(this, blocks, deadlineMs);
   }
 
   /** Blocks read from their files, in order, until one cannot be; that one and the rest come over gRPC. */
