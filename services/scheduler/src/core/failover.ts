@@ -6,6 +6,7 @@
  * executors.ts'.
  */
 import { emitEvent, jobSpanKey, spanEnd, spanStart, type Ctx } from "./context.js";
+import { forgetProbeVerdicts } from "./nodes.js";
 import type { Input } from "./types.js";
 
 type RecoveryStarted = Extract<Input, { type: "recoveryStarted" }>;
@@ -14,8 +15,7 @@ export function startFailover(ctx: Ctx, input: RecoveryStarted): void {
   const { state } = ctx;
   const downtimeMs = input.downtimeMs ?? 0;
   state.epoch = input.epoch;
-  // The deposed leader's probes answer nobody: resubmissions must not wait for them.
-  for (const node of state.nodes.values()) node.probeVerdictDueMs = undefined;
+  forgetProbeVerdicts(state);
   emitEvent(ctx, "", {
     type: "schedulerFailover",
     epoch: input.epoch,

@@ -58,6 +58,11 @@ export function probeVerdictReceived(state: SchedulerState, shuffleAddress: stri
   }
 }
 
+/** A new leader: the deposed one's probes answer nobody, so resubmissions must not wait for them. */
+export function forgetProbeVerdicts(state: SchedulerState): void {
+  for (const node of state.nodes.values()) node.probeVerdictDueMs = undefined;
+}
+
 /** Until when a verdict is still awaited (the latest due time of any pending probe), undefined if none is. */
 export function pendingProbeVerdictsDueMs(state: SchedulerState, now: number): number | undefined {
   let latest: number | undefined;
